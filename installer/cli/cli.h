@@ -1,0 +1,41 @@
+/*
+ * cli.h - the qinstall front end: one file per command (cmd_*.c), each
+ * exporting a struct qi_command listed in main.c. Commands parse their own
+ * options (popt), call the library, and print: human text on stdout, or
+ * nothing when --json is given (main.c prints the one JSON object).
+ */
+#ifndef QI_CLI_H
+#define QI_CLI_H
+
+#include <popt.h>
+#include <stdbool.h>
+#include "qinstall.h"
+
+struct qi_cli {
+	qi_handle *h;
+	bool json;		/* --json: print nothing on stdout yourself */
+	const char *command;	/* the command's name */
+};
+
+struct qi_command {
+	const char *name;
+	const char *args;	/* synopsis after the options, e.g. "[RUN]" */
+	const char *summary;	/* one line, for `qinstall --help` */
+	const char *description;/* a paragraph for `qinstall CMD --help`, or NULL */
+	const struct poptOption *options; /* the command's own options, or NULL */
+	/* ARGV holds the operands left after option parsing (not the name).
+	 * Return 0 on success, -1 on failure with the error on the handle
+	 * (the exit code follows its kind), or a positive exit code of the
+	 * command's own (qinstall patch follows patch(1)). */
+	int (*run)(struct qi_cli *cli, int argc, const char **argv);
+};
+
+/* Print to stdout unless --json. */
+void qi_out(struct qi_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ask yes/no on the terminal; true without asking under --yes or when
+ * stdin is not a terminal (qinstall never prompts a script). */
+bool qi_confirm(struct qi_cli *cli, const char *question);
+
+/* The commands (cmd_*.c), one declaration a line. */
+
+#endif

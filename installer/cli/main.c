@@ -1,0 +1,296 @@
+/*
+ * main.c - qinstall's front end: global options, command dispatch, the
+ * JSON result and the exit code. Everything else lives in the library.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* The command table: `qinstall --help` lists them in this order. */
+static const struct qi_command *const commands[] = {
+	NULL,
+};
+
+static struct {
+	char *root;
+	char *cache_dir;
+	int json, check, diff, yes;
+	int verbosity;
+} g;
+
+enum { OPT_HELP = 1, OPT_VERSION, OPT_VERBOSE, OPT_QUIET };
+
+static struct poptOption global_options[] = {
+	{ "root", 0, POPT_ARG_STRING, &g.root, 0,
+	  "act on the system image mounted at DIR (default /)", "DIR" },
+	{ "cache-dir", 0, POPT_ARG_STRING, &g.cache_dir, 0,
+	  "work area and caches (default /var/cache/qinstall, or $QINSTALL_CACHE_DIR)", "DIR" },
+	{ "json", 0, POPT_ARG_NONE, &g.json, 0,
+	  "print one JSON object on stdout (logs stay on stderr)", NULL },
+	{ "check", 0, POPT_ARG_NONE, &g.check, 0,
+	  "dry run: say what would change, write nothing (not even the state)", NULL },
+	{ "diff", 0, POPT_ARG_NONE, &g.diff, 0,
+	  "show the before and after of each change", NULL },
+	{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, "say more (repeat for more still)", NULL },
+	{ "quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET, "say only warnings and errors", NULL },
+	{ "yes", 'y', POPT_ARG_NONE, &g.yes, 0,
+	  "never prompt (qinstall never prompts when stdin is not a terminal)", NULL },
+	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, "show this help", NULL },
+	{ "version", 0, POPT_ARG_NONE, NULL, OPT_VERSION, "print the version", NULL },
+	POPT_TABLEEND
+};
+
+void qi_out(struct qi_cli *cli, const char *fmt, ...)
+{
+	if (cli->json)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+}
+
+bool qi_confirm(struct qi_cli *cli, const char *question)
+{
+	if (g.yes || !isatty(STDIN_FILENO) || cli->json)
+		return true;
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	char line[64];
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static void print_main_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: qinstall [OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n"
+		"\n"
+		"Install qmail from verified sources and take a mail server over, with\n"
+		"every change journaled so that `qinstall rollback` undoes it.\n"
+		"\n"
+		"Commands:\n");
+	for (const struct qi_command *const *c = commands; *c; c++)
+		fprintf(out, "  %-12s %s\n", (*c)->name, (*c)->summary);
+	fprintf(out,
+		"\n"
+		"Options (before or after the command):\n");
+	for (const struct poptOption *o = global_options; o->longName || o->shortName; o++) {
+		char left[64];
+		if (o->shortName)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->shortName, o->longName,
+				 o->argDescrip ? " " : "", o->argDescrip ? o->argDescrip : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->longName,
+				 o->argDescrip ? " " : "", o->argDescrip ? o->argDescrip : "");
+		fprintf(out, "  %-24s %s\n", left, o->descrip);
+	}
+	fprintf(out,
+		"\n"
+		"`qinstall COMMAND --help` describes a command. Exit status: 0 done, 1 failed,\n"
+		"2 usage error, 3 another run holds the lock, 4 an unfinished run must be\n"
+		"rolled back first, 5 verify found drift. See qinstall(8).\n");
+}
+
+static void print_command_help(const struct qi_command *cmd, poptContext ctx)
+{
+	printf("Usage: qinstall %s [OPTIONS]%s%s\n\n%s\n", cmd->name,
+	       cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
+	if (cmd->description)
+		printf("\n%s\n", cmd->description);
+	printf("\n");
+	poptSetOtherOptionHelp(ctx, "");
+	poptPrintHelp(ctx, stdout, 0);
+}
+
+/* Handle the options whose val is set in global_options; returns -1 to
+ * exit at once with *exit_code. */
+static int global_option(int rc, int *exit_code)
+{
+	switch (rc) {
+	case OPT_VERBOSE:
+		g.verbosity = g.verbosity < 0 ? 1 : g.verbosity + 1;
+		return 0;
+	case OPT_QUIET:
+		g.verbosity = -1;
+		return 0;
+	case OPT_VERSION:
+		printf("qinstall %s\n", PACKAGE_VERSION);
+		*exit_code = 0;
+		return -1;
+	}
+	return 1;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("qinstall: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry `qinstall --help`.\n", stderr);
+	return QI_EXIT_USAGE;
+}
+
+static int exit_code_for(enum qi_errkind k)
+{
+	switch (k) {
+	case QI_ERR_NONE: return QI_EXIT_OK;
+	case QI_ERR_USAGE: return QI_EXIT_USAGE;
+	case QI_ERR_LOCKED: return QI_EXIT_LOCKED;
+	case QI_ERR_UNFINISHED: return QI_EXIT_UNFINISHED;
+	case QI_ERR_DRIFT: return QI_EXIT_DRIFT;
+	case QI_ERR_FAILED: break;
+	}
+	return QI_EXIT_FAILED;
+}
+
+static void print_json(qi_handle *h, bool failed, const char *errmsg)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "changed", json_boolean(qi_changed(h)));
+	json_object_set_new(o, "failed", json_boolean(failed));
+	const char *msg = failed ? errmsg : qi_msg(h);
+	json_object_set_new(o, "msg", json_string(msg ? msg : ""));
+	int64_t run = qi_run_id(h);
+	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
+	json_object_set(o, "warnings", qi_warnings(h));
+	json_t *d = qi_diff(h);
+	if (d)
+		json_object_set_new(o, "diff", d);
+	/* Command keys come last and never override the contract's. */
+	const char *key;
+	json_t *val;
+	json_object_foreach(qi_result(h), key, val) {
+		if (!json_object_get(o, key))
+			json_object_set(o, key, val);
+	}
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(o);
+}
+
+int main(int argc, const char **argv)
+{
+	int exit_code = QI_EXIT_OK;
+	poptContext gctx = poptGetContext("qinstall", argc, argv, global_options,
+					  POPT_CONTEXT_POSIXMEHARDER);
+	int rc;
+	while ((rc = poptGetNextOpt(gctx)) > 0) {
+		if (rc == OPT_HELP) {
+			print_main_help(stdout);
+			poptFreeContext(gctx);
+			return 0;
+		}
+		if (global_option(rc, &exit_code) < 0) {
+			poptFreeContext(gctx);
+			return exit_code;
+		}
+	}
+	if (rc < -1) {
+		int code = usage_error("%s: %s", poptBadOption(gctx, POPT_BADOPTION_NOALIAS),
+				       poptStrerror(rc));
+		poptFreeContext(gctx);
+		return code;
+	}
+	const char **rest = poptGetArgs(gctx);
+	if (!rest || !rest[0]) {
+		print_main_help(stderr);
+		poptFreeContext(gctx);
+		return QI_EXIT_USAGE;
+	}
+	const struct qi_command *cmd = NULL;
+	for (const struct qi_command *const *c = commands; *c; c++)
+		if (strcmp((*c)->name, rest[0]) == 0)
+			cmd = *c;
+	if (!cmd) {
+		int code = usage_error("unknown command '%s'", rest[0]);
+		poptFreeContext(gctx);
+		return code;
+	}
+
+	/* Second pass: the command's options, with the global ones again so
+	 * that they may also follow the command. */
+	int nrest = 0;
+	while (rest[nrest])
+		nrest++;
+	const char **cargv = calloc((size_t)nrest + 1, sizeof(*cargv));
+	cargv[0] = "qinstall";
+	for (int i = 1; i < nrest; i++)
+		cargv[i] = rest[i];
+	struct poptOption table[4];
+	int t = 0;
+	if (cmd->options)
+		table[t++] = (struct poptOption){ NULL, '\0', POPT_ARG_INCLUDE_TABLE,
+			(void *)cmd->options, 0, "Options of this command:", NULL };
+	table[t++] = (struct poptOption){ NULL, '\0', POPT_ARG_INCLUDE_TABLE,
+		global_options, 0, "Global options:", NULL };
+	table[t++] = (struct poptOption)POPT_TABLEEND;
+	poptContext cctx = poptGetContext("qinstall", nrest, cargv, table, 0);
+	while ((rc = poptGetNextOpt(cctx)) > 0) {
+		if (rc == OPT_HELP) {
+			print_command_help(cmd, cctx);
+			goto out;
+		}
+		if (global_option(rc, &exit_code) < 0)
+			goto out;
+	}
+	if (rc < -1) {
+		exit_code = usage_error("%s %s: %s", cmd->name,
+					poptBadOption(cctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		goto out;
+	}
+	const char **operands = poptGetArgs(cctx);
+	int noperands = 0;
+	while (operands && operands[noperands])
+		noperands++;
+
+	qi_handle *h = qi_new();
+	if (!h) {
+		fprintf(stderr, "qinstall: cannot start: out of memory or no access to /\n");
+		exit_code = QI_EXIT_FAILED;
+		goto out;
+	}
+	qi_set_check(h, g.check);
+	qi_set_diff(h, g.diff);
+	qi_set_verbosity(h, g.verbosity);
+	qi_set_assume_yes(h, g.yes);
+	struct qi_cli cli = { .h = h, .json = g.json, .command = cmd->name };
+	if ((g.root && qi_set_root(h, g.root) < 0) ||
+	    (g.cache_dir && qi_set_cache_dir(h, g.cache_dir) < 0)) {
+		rc = -1;
+	} else {
+		static const char *no_operands[] = { NULL };
+		rc = cmd->run(&cli, noperands, operands ? operands : no_operands);
+	}
+	bool failed = rc != 0;
+	if (rc < 0)
+		exit_code = exit_code_for(qi_errkind(h));
+	else
+		exit_code = rc;
+	if (failed && rc < 0)
+		fprintf(stderr, "qinstall: error: %s\n",
+			qi_errmsg(h)[0] ? qi_errmsg(h) : "failed (no message: this is a bug)");
+	if (g.json)
+		print_json(h, failed, rc < 0 ? qi_errmsg(h) : qi_msg(h));
+	qi_free(h);
+out:
+	poptFreeContext(cctx);
+	poptFreeContext(gctx);
+	free(cargv);
+	free(g.root);
+	free(g.cache_dir);
+	return exit_code;
+}

@@ -1,0 +1,187 @@
+/*
+ * qinstall.h - the qinstall library API.
+ *
+ * One handle (qi_handle) carries the target root, the global options, the
+ * last error and the result that the front end prints. Every function that
+ * can fail returns 0 on success or -1 on failure, leaving a message on the
+ * handle (qi_errmsg); only the front end exits.
+ *
+ * Paths given to the journal functions are absolute paths *inside* ROOT
+ * ("/etc/passwd" means ROOT/etc/passwd). They are resolved without ever
+ * following a symlink out of ROOT.
+ */
+#ifndef QINSTALL_H
+#define QINSTALL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <jansson.h>
+
+typedef struct qi_handle qi_handle;
+
+/* ------------------------------------------------------------------ */
+/* Handle, errors, logging, results                                    */
+/* ------------------------------------------------------------------ */
+
+/* What kind of failure the last error was; the front end maps it to an
+ * exit code (see qinstall(8)). */
+enum qi_errkind {
+	QI_ERR_NONE = 0,
+	QI_ERR_FAILED,     /* exit 1: the operation failed */
+	QI_ERR_USAGE,      /* exit 2: bad command line or input file */
+	QI_ERR_LOCKED,     /* exit 3: another run holds the lock of ROOT */
+	QI_ERR_UNFINISHED, /* exit 4: an unfinished run must be rolled back first */
+	QI_ERR_DRIFT,      /* exit 5: verify found differences */
+};
+
+enum qi_exit {
+	QI_EXIT_OK = 0,
+	QI_EXIT_FAILED = 1,
+	QI_EXIT_USAGE = 2,
+	QI_EXIT_LOCKED = 3,
+	QI_EXIT_UNFINISHED = 4,
+	QI_EXIT_DRIFT = 5,
+};
+
+qi_handle *qi_new(void);
+void qi_free(qi_handle *h);
+
+/* ROOT: the system image acted on (default "/"). Must exist and be a
+ * directory. Opens a descriptor that every path operation is relative to. */
+int qi_set_root(qi_handle *h, const char *root);
+const char *qi_root(const qi_handle *h);      /* absolute, as given, normalised */
+bool qi_root_is_host(const qi_handle *h);     /* ROOT is the real "/" */
+int qi_rootfd(const qi_handle *h);
+
+/* Global options. */
+void qi_set_check(qi_handle *h, bool check);  /* dry run: nothing written */
+bool qi_check(const qi_handle *h);
+void qi_set_diff(qi_handle *h, bool diff);    /* collect before/after */
+bool qi_diff_wanted(const qi_handle *h);
+void qi_set_verbosity(qi_handle *h, int v);   /* -1 quiet, 0 normal, 1+ verbose */
+int qi_verbosity(const qi_handle *h);
+void qi_set_assume_yes(qi_handle *h, bool yes);
+bool qi_assume_yes(const qi_handle *h);
+/* Where qinstall keeps its work area and caches (never inside ROOT). */
+int qi_set_cache_dir(qi_handle *h, const char *dir);
+const char *qi_cache_dir(const qi_handle *h);
+/* Where the shipped data (profiles/, payload/) is. */
+const char *qi_data_dir(const qi_handle *h);
+
+/* Errors: set the message and return -1, git's `return error(...)`. */
+int qi_error(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, with ": strerror(errno)" appended (errno as it was on entry). */
+int qi_error_errno(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, with an explicit kind (locked, unfinished, usage, drift). */
+int qi_error_kind(qi_handle *h, enum qi_errkind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *qi_errmsg(const qi_handle *h);
+enum qi_errkind qi_errkind(const qi_handle *h);
+void qi_clear_error(qi_handle *h);
+/* Prefix the current message with "CONTEXT: " (callers add what they were doing). */
+int qi_error_prefix(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Logging, all on stderr. qi_info is hidden by -q, qi_debug needs -v. */
+void qi_info(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qi_debug(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning is printed and also listed in the JSON result's "warnings". */
+void qi_warn(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The result object printed with --json (and summarised without it).
+ * "changed", "failed", "msg", "run", "warnings" and "diff" are filled by
+ * the front end from the handle; commands add their own keys here. */
+json_t *qi_result(qi_handle *h);              /* borrowed reference */
+void qi_set_changed(qi_handle *h);
+bool qi_changed(const qi_handle *h);
+void qi_set_msg(qi_handle *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *qi_msg(const qi_handle *h);
+json_t *qi_warnings(qi_handle *h);            /* borrowed: JSON array of strings */
+/* --diff: record a change's before and after (text; NULL = absent). */
+void qi_diff_add(qi_handle *h, const char *path, const char *before, const char *after);
+json_t *qi_diff(qi_handle *h);                /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
+
+/* ------------------------------------------------------------------ */
+/* Paths inside ROOT (fsroot.c)                                        */
+/* ------------------------------------------------------------------ */
+
+/* Open PATH (absolute inside ROOT) relative to ROOT with openat2
+ * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: symlinks resolve as if ROOT were
+ * "/", never out of it. Returns an fd or -1 with the error set. */
+int qi_root_open(qi_handle *h, const char *path, int flags, mode_t mode);
+/* lstat of PATH inside ROOT (the last component is not followed).
+ * Returns 0, or -1 with errno set and NO error message (callers decide:
+ * ENOENT is often fine). */
+int qi_root_lstat(qi_handle *h, const char *path, struct stat *st);
+/* Read a whole regular file inside ROOT. *buf is NUL-terminated, malloc'd. */
+int qi_root_read(qi_handle *h, const char *path, char **buf, size_t *len);
+/* Host path of PATH inside ROOT, for messages and for tools that need a
+ * path (make, chroot). Malloc'd. Never use it to write: go through the journal. */
+char *qi_root_path(const qi_handle *h, const char *path);
+/* Names → ids in ROOT's own /etc/passwd and /etc/group (never the host's
+ * NSS unless ROOT is "/"). "OWNER" may be a number. -1 + error if unknown. */
+int qi_root_uid(qi_handle *h, const char *name, uid_t *uid);
+int qi_root_gid(qi_handle *h, const char *name, gid_t *gid);
+
+/* ------------------------------------------------------------------ */
+/* Runs and the journal (journal.c)                                    */
+/* ------------------------------------------------------------------ */
+
+/* A run is one mutating command. qi_run_begin takes the ROOT lock (error
+ * kind QI_ERR_LOCKED naming the holder's pid), refuses when an earlier run
+ * is unfinished (QI_ERR_UNFINISHED, saying how to roll it back), opens
+ * ROOT/var/lib/qinstall/state.db and records the run. In --check mode
+ * nothing is written, not even the state: the journal functions then only
+ * report what they would do. */
+int qi_run_begin(qi_handle *h, const char *command);
+/* Mark the run complete and release the lock. */
+int qi_run_commit(qi_handle *h);
+/* The run failed: undo what it did (in reverse), mark it rolled back,
+ * release the lock. The original error message is kept on the handle. */
+int qi_run_abort(qi_handle *h);
+int64_t qi_run_id(const qi_handle *h);        /* 0 when no run */
+
+/* Journaled changes inside ROOT. Each one saves the before-image (content,
+ * type, mode, owner, link target) into the store and fsyncs it, commits an
+ * intent row, acts atomically, then marks the row done. A change that would
+ * change nothing (same content, mode, owner) is not recorded and does not
+ * set "changed". Owners: (uid_t)-1 / (gid_t)-1 means root (0). */
+int qi_write_file(qi_handle *h, const char *path, const void *data, size_t len,
+		  mode_t mode, uid_t uid, gid_t gid);
+/* The same, the content streamed from a file outside ROOT. */
+int qi_write_file_from(qi_handle *h, const char *path, const char *src_host_path,
+		       mode_t mode, uid_t uid, gid_t gid);
+int qi_mkdir(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* mkdir -p: every missing parent is made with MODE and owner too. */
+int qi_mkdir_p(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
+int qi_symlink(qi_handle *h, const char *path, const char *target);
+int qi_mkfifo(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
+int qi_chmod(qi_handle *h, const char *path, mode_t mode);
+int qi_chown(qi_handle *h, const char *path, uid_t uid, gid_t gid);
+/* Remove a file, symlink, FIFO or empty directory (its before-image kept). */
+int qi_remove(qi_handle *h, const char *path);
+int qi_rename(qi_handle *h, const char *from, const char *to);
+
+/* External operations (a package removed, a service stopped): the caller
+ * does the act itself between qi_external_begin and qi_external_done, and
+ * the row carries KIND and UNDO_DATA for the registered undo handler. */
+typedef int (*qi_undo_fn)(qi_handle *h, const char *undo_data);
+int qi_register_undo(const char *kind, qi_undo_fn fn);
+int qi_external_begin(qi_handle *h, const char *kind, const char *description,
+		      const char *undo_data, int64_t *change_id);
+int qi_external_done(qi_handle *h, int64_t change_id);
+
+/* Roll back RUN and every later run (RUN 0 = the last run). Idempotent:
+ * an interrupted rollback completes when called again. */
+int qi_rollback(qi_handle *h, int64_t run);
+/* Compare ROOT with what the journal says qinstall wrote last; each
+ * difference is listed in the result ("drift") and logged; returns -1 with
+ * kind QI_ERR_DRIFT when there is any. */
+int qi_verify(qi_handle *h);
+/* Runs, newest first, into the result ("runs"). */
+int qi_status(qi_handle *h);
+
+#endif /* QINSTALL_H */

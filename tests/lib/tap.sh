@@ -1,0 +1,93 @@
+# tap.sh - a small TAP producer for the shell scenario and system tests.
+# Source it, make assertions, end with tap_done. Every assertion is one
+# test case counted by the harness.
+#
+#   . "$top_srcdir/tests/lib/tap.sh"
+#   T=$(tap_tmpdir)                      # removed when the script exits
+#   tap_run 0 "status on an empty root" "$QINSTALL" --root "$T" status
+#   tap_is "$(cat "$T/x")" "hello" "the file holds hello"
+#   tap_done
+
+: "${QINSTALL:?QINSTALL must name the qinstall binary (make check sets it)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+_tap_n=0
+_tap_failed=0
+_tap_tmps=
+
+_tap_result() { # ok|not ok, description
+	_tap_n=$((_tap_n + 1))
+	printf '%s %d - %s\n' "$1" "$_tap_n" "$2"
+	[ "$1" = ok ] || _tap_failed=$((_tap_failed + 1))
+}
+
+tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# tap_ok DESC CMD...: passes when CMD exits 0.
+tap_ok() {
+	local desc=$1; shift
+	if "$@" >"$_tap_out" 2>&1; then _tap_result ok "$desc"
+	else _tap_result "not ok" "$desc"; tap_diag "command: $*" "$(tail -20 "$_tap_out")"; fi
+}
+
+# tap_run CODE DESC CMD...: passes when CMD exits with CODE. Its stdout is
+# kept in $TAP_STDOUT and stderr in $TAP_STDERR for later assertions.
+tap_run() {
+	local want=$1 desc=$2; shift 2
+	local rc=0
+	"$@" >"$_tap_out" 2>"$_tap_err" || rc=$?
+	TAP_STDOUT=$(cat "$_tap_out"); TAP_STDERR=$(cat "$_tap_err")
+	if [ "$rc" = "$want" ]; then _tap_result ok "$desc"
+	else _tap_result "not ok" "$desc"
+		tap_diag "command: $*" "exit $rc, wanted $want" "stdout: $(tail -10 "$_tap_out")" "stderr: $(tail -10 "$_tap_err")"; fi
+}
+
+# tap_is GOT WANT DESC
+tap_is() {
+	if [ "$1" = "$2" ]; then _tap_result ok "$3"
+	else _tap_result "not ok" "$3"; tap_diag "got:    $1" "wanted: $2"; fi
+}
+
+# tap_like TEXT REGEX DESC (extended regex, grep -E)
+tap_like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result ok "$3"
+	else _tap_result "not ok" "$3"; tap_diag "text:  $(printf '%s' "$1" | head -c 2000)" "regex: $2"; fi
+}
+
+# tap_unlike TEXT REGEX DESC
+tap_unlike() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result "not ok" "$3"; tap_diag "text matched: $2"
+	else _tap_result ok "$3"; fi
+}
+
+# tap_skip_all REASON: the whole script is skipped (counted as a skip).
+tap_skip_all() { printf '1..0 # SKIP %s\n' "$1"; exit 0; }
+
+# tap_skip DESC REASON: one case skipped.
+tap_skip() { _tap_n=$((_tap_n + 1)); printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"; }
+
+# tap_tmpdir: a fresh directory removed when the script exits.
+tap_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/qinstall-test.XXXXXX")
+	printf '%s\n' "$d" >>"$_tap_tmplist"
+	printf '%s\n' "$d"
+}
+
+tap_done() { printf '1..%d\n' "$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+
+_tap_state=$(mktemp -d "${TMPDIR:-/tmp}/qinstall-tap.XXXXXX")
+_tap_out=$_tap_state/out
+_tap_err=$_tap_state/err
+_tap_tmplist=$_tap_state/tmps
+: >"$_tap_tmplist"
+_tap_cleanup() {
+	while read -r d; do
+		# Mounts made by a test are undone before its files go.
+		grep -q " $d" /proc/self/mounts 2>/dev/null &&
+			awk -v d="$d" '$2 ~ "^"d {print $2}' /proc/self/mounts | sort -r | xargs -r umount -l 2>/dev/null
+		chattr -R -i "$d" 2>/dev/null
+		rm -rf "$d"
+	done <"$_tap_tmplist"
+	rm -rf "$_tap_state"
+}
+trap _tap_cleanup EXIT

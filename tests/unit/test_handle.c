@@ -1,0 +1,99 @@
+/* Unit tests for handle.c: roots, errors and results. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* A relative root is made absolute and normalised; "." and ".." and
+ * doubled slashes never reach the journal. */
+static void test_root_normalised(void **state)
+{
+	qi_handle *h = qi_new();
+	assert_non_null(h);
+	assert_int_equal(qi_set_root(h, "/tmp//./"), 0);
+	assert_string_equal(qi_root(h), "/tmp");
+	assert_false(qi_root_is_host(h));
+	assert_int_equal(qi_set_root(h, "/tmp/.."), 0);
+	assert_string_equal(qi_root(h), "/");
+	assert_true(qi_root_is_host(h));
+	qi_free(h);
+}
+
+/* A missing root is an error that names it and says what to do. */
+static void test_root_missing(void **state)
+{
+	qi_handle *h = qi_new();
+	assert_int_equal(qi_set_root(h, "/nonexistent-qinstall-root"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/nonexistent-qinstall-root"));
+	assert_non_null(strstr(qi_errmsg(h), "create it"));
+	assert_int_equal(qi_errkind(h), QI_ERR_FAILED);
+	qi_free(h);
+}
+
+/* qi_error_errno appends strerror of the errno at entry; the prefix
+ * stacks context in front. */
+static void test_error_messages(void **state)
+{
+	qi_handle *h = qi_new();
+	errno = ENOENT;
+	assert_int_equal(qi_error_errno(h, "cannot open %s", "x"), -1);
+	assert_string_equal(qi_errmsg(h), "cannot open x: No such file or directory");
+	qi_error_prefix(h, "step %d", 3);
+	assert_string_equal(qi_errmsg(h), "step 3: cannot open x: No such file or directory");
+	qi_error_kind(h, QI_ERR_LOCKED, "locked by pid %d", 42);
+	assert_int_equal(qi_errkind(h), QI_ERR_LOCKED);
+	qi_clear_error(h);
+	assert_int_equal(qi_errkind(h), QI_ERR_NONE);
+	assert_string_equal(qi_errmsg(h), "");
+	qi_free(h);
+}
+
+/* Warnings are kept for the JSON result; --diff accumulates text. */
+static void test_results(void **state)
+{
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	qi_warn(h, "w%d", 1);
+	assert_int_equal(json_array_size(qi_warnings(h)), 1);
+	assert_null(qi_diff(h));
+	qi_set_diff(h, true);
+	qi_diff_add(h, "/etc/a", NULL, "x");
+	json_t *d = qi_diff(h);
+	assert_string_equal(json_string_value(json_object_get(d, "before")), "--- /etc/a\n(absent)\n");
+	assert_string_equal(json_string_value(json_object_get(d, "after")), "--- /etc/a\nx\n");
+	json_decref(d);
+	assert_false(qi_changed(h));
+	qi_set_changed(h);
+	assert_true(qi_changed(h));
+	qi_free(h);
+}
+
+/* The growing buffer stays NUL-terminated. */
+static void test_buf(void **state)
+{
+	struct qi_buf b = { 0 };
+	for (int i = 0; i < 1000; i++)
+		qi_buf_addf(&b, "%d,", i % 10);
+	assert_int_equal(b.len, 2000);
+	assert_int_equal(b.data[b.len], '\0');
+	qi_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root_normalised),
+		cmocka_unit_test(test_root_missing),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_results),
+		cmocka_unit_test(test_buf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
