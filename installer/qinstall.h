@@ -184,4 +184,76 @@ int qi_verify(qi_handle *h);
 /* Runs, newest first, into the result ("runs"). */
 int qi_status(qi_handle *h);
 
+/* ------------------------------------------------------------------ */
+/* Sources: fetch, verify, extract (fetch.c, verify.c, extract.c)      */
+/* ------------------------------------------------------------------ */
+
+struct qi_source {
+	const char *file;		/* distfile name: "ucspi-tcp-0.88.tar.gz" */
+	const char *const *urls;	/* NULL-terminated, tried in order (may be NULL) */
+	const char *sha256;		/* lowercase hex, or NULL */
+	const char *sha512;		/* lowercase hex, or NULL (at least one hash) */
+	int64_t size;			/* bytes, or -1 when not pinned */
+	const char *debian_source;	/* Debian source package (second origin), or NULL */
+	const char *debian_version;	/* its version, epoch included ("1:0.88-7"), or NULL */
+};
+
+struct qi_fetch_options {
+	const char *distdir;		/* NULL: CACHE_DIR/distfiles */
+	const char *mirror;		/* --mirror BASE (tried first after the cache), or NULL */
+	bool offline;			/* only the cache and file: URLs */
+};
+
+/* Get SRC into the distfile cache, verified against its pins; *path is the
+ * verified file (malloc'd). Origins in order: cache, mirror, urls, Debian. */
+int qi_fetch(qi_handle *h, const struct qi_source *src,
+	     const struct qi_fetch_options *opt, char **path);
+/* Check a file's size and hashes against SRC's pins. */
+int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
+/* Unpack ARCHIVE securely into DEST (created fresh, must not exist);
+ * *topdir (malloc'd, may be NULL) is DEST/<the single top directory> or DEST. */
+int qi_extract(qi_handle *h, const char *archive, const char *dest, char **topdir);
+
+/* ------------------------------------------------------------------ */
+/* Patches (patch.c): GNU patch semantics, in process                  */
+/* ------------------------------------------------------------------ */
+
+struct qi_series_patch {
+	const char *path;		/* patch file (host path) */
+	int strip;			/* -p */
+	int max_fuzz;			/* 0..3 */
+};
+
+/* Apply the patches in order to the tree at DIR (a work directory, not
+ * ROOT), all or nothing: on any failed hunk nothing is written and the
+ * error names the patch, file, hunk and the closest place it matched.
+ * *report (may be NULL) receives a JSON array of per-hunk records:
+ * {patch, file, hunk, line, offset, fuzz, reversed}. */
+int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
+		    size_t n, json_t **report);
+
+/* ------------------------------------------------------------------ */
+/* Accounts (accounts.c, passwd.c): qmail's users and groups in ROOT   */
+/* ------------------------------------------------------------------ */
+
+struct qi_account_ids {
+	gid_t nofiles, qmail;
+	uid_t alias, qmaild, qmaill, qmailp, qmailq, qmailr, qmails;
+};
+
+struct qi_accounts_spec {
+	struct qi_account_ids ids;	/* wanted ids (pinned by the profile) */
+	bool ids_auto;			/* pick the lowest free block instead */
+	unsigned auto_min, auto_max;	/* range searched by ids_auto */
+	const char *qmail_home;		/* "/var/qmail" */
+};
+
+/* The seed guide's numbers: nofiles 600, qmail 601, users 600..606. */
+void qi_accounts_default(struct qi_accounts_spec *spec);
+/* Make ROOT's accounts what SPEC says, through the journal; refuses on any
+ * conflict (listing all of them) and changes nothing then. *resolved gets
+ * the ids in force afterwards (in --check mode: the ids that would be). */
+int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
+		       struct qi_account_ids *resolved);
+
 #endif /* QINSTALL_H */

@@ -36,6 +36,19 @@ void qi_out(struct qi_cli *cli, const char *fmt, ...) __attribute__((format(prin
  * stdin is not a terminal (qinstall never prompts a script). */
 bool qi_confirm(struct qi_cli *cli, const char *question);
 
-/* The commands (cmd_*.c), one declaration a line. */
+/* The commands (cmd_*.c). QI_CMD marks them weak while the modules are
+ * written in parallel: a command whose file is not built yet is left out
+ * of the table. */
+#define QI_CMD extern const struct qi_command __attribute__((weak))
+QI_CMD qi_cmd_provision;
+QI_CMD qi_cmd_plan;
+QI_CMD qi_cmd_profile;
+QI_CMD qi_cmd_users;
+QI_CMD qi_cmd_fetch;
+QI_CMD qi_cmd_patch;
+QI_CMD qi_cmd_apply;
+QI_CMD qi_cmd_rollback;
+QI_CMD qi_cmd_status;
+QI_CMD qi_cmd_verify;
 
 #endif

@@ -13,10 +13,23 @@
 
 #include "cli.h"
 
+/* Weak until journal.c lands (parallel development; see cli.h). */
+extern int64_t qi_run_id(const qi_handle *h) __attribute__((weak));
+
 /* The command table: `qinstall --help` lists them in this order. */
 static const struct qi_command *const commands[] = {
-	NULL,
+	&qi_cmd_provision,
+	&qi_cmd_plan,
+	&qi_cmd_profile,
+	&qi_cmd_users,
+	&qi_cmd_fetch,
+	&qi_cmd_patch,
+	&qi_cmd_apply,
+	&qi_cmd_rollback,
+	&qi_cmd_status,
+	&qi_cmd_verify,
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static struct {
 	char *root;
@@ -78,8 +91,9 @@ static void print_main_help(FILE *out)
 		"every change journaled so that `qinstall rollback` undoes it.\n"
 		"\n"
 		"Commands:\n");
-	for (const struct qi_command *const *c = commands; *c; c++)
-		fprintf(out, "  %-12s %s\n", (*c)->name, (*c)->summary);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i])
+			fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out,
 		"\n"
 		"Options (before or after the command):\n");
@@ -162,7 +176,7 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 	json_object_set_new(o, "failed", json_boolean(failed));
 	const char *msg = failed ? errmsg : qi_msg(h);
 	json_object_set_new(o, "msg", json_string(msg ? msg : ""));
-	int64_t run = qi_run_id(h);
+	int64_t run = qi_run_id ? qi_run_id(h) : 0;
 	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
 	json_object_set(o, "warnings", qi_warnings(h));
 	json_t *d = qi_diff(h);
@@ -212,9 +226,9 @@ int main(int argc, const char **argv)
 		return QI_EXIT_USAGE;
 	}
 	const struct qi_command *cmd = NULL;
-	for (const struct qi_command *const *c = commands; *c; c++)
-		if (strcmp((*c)->name, rest[0]) == 0)
-			cmd = *c;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i] && strcmp(commands[i]->name, rest[0]) == 0)
+			cmd = commands[i];
 	if (!cmd) {
 		int code = usage_error("unknown command '%s'", rest[0]);
 		poptFreeContext(gctx);
