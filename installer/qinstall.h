@@ -256,4 +256,59 @@ void qi_accounts_default(struct qi_accounts_spec *spec);
 int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 		       struct qi_account_ids *resolved);
 
+/* ------------------------------------------------------------------ */
+/* Profiles (profile.c): what to provision; see qinstall-profile(5)    */
+/* ------------------------------------------------------------------ */
+
+struct qi_profile;
+
+/* Load a profile: NAME finds DATADIR/profiles/NAME.profile; a path (with a
+ * '/' or ending in ".profile") names a user's own file. Includes are
+ * resolved; unknown sections or keys and bad values are usage errors
+ * naming FILE:LINE and the key. */
+int qi_profile_load(qi_handle *h, const char *name_or_path, struct qi_profile **out);
+void qi_profile_free(struct qi_profile *p);
+/* The file given to qi_profile_load, as found. */
+const char *qi_profile_file(const struct qi_profile *p);
+/* A setting's value ("build", "jobs"), after includes and ${...}
+ * expansion; NULL when unset. Component keys: section "component NAME". */
+const char *qi_profile_get(const struct qi_profile *p, const char *section, const char *key);
+/* Override a setting from the command line (--domain, --jobs); the origin
+ * shown by `profile show` is "command line". */
+int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, const char *key,
+		   const char *value);
+/* The resolved profile as JSON: {"file", "sections": [{"name", "values":
+ * [{"key", "value", "origin": "FILE:LINE"}]}]}. New reference. */
+json_t *qi_profile_to_json(const struct qi_profile *p);
+/* Fill SPEC from the profile's [accounts] section; what it leaves unset
+ * keeps qi_accounts_default's value. */
+int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
+			     struct qi_accounts_spec *spec);
+
+/* ------------------------------------------------------------------ */
+/* Provisioning (provision.c, build.c, stage.c, services.c)            */
+/* ------------------------------------------------------------------ */
+
+struct qi_provision_options {
+	const char *mirror;		/* --mirror BASE for the sources, or NULL */
+	bool offline;			/* only cached sources */
+	bool rebuild;			/* ignore the build cache */
+};
+
+struct qi_provision;
+
+/* Everything before ROOT: fetch, verify, extract, patch, build and stage
+ * each component in the work area under qi_cache_dir(h), or take it from
+ * the build cache. Writes nothing into ROOT. */
+int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
+			 const struct qi_provision_options *opt, struct qi_provision **out);
+/* The staged trees and the services into ROOT, through the journal only.
+ * Call inside qi_run_begin/qi_run_commit. Adds "components" to the result. */
+int qi_provision_commit(qi_handle *h, struct qi_provision *pv);
+void qi_provision_free(struct qi_provision *pv);
+/* What provision would change in ROOT, into the result ("plan"); writes
+ * nothing anywhere (neither ROOT nor the cache). */
+int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
+		      const struct qi_provision_options *opt);
+
 #endif /* QINSTALL_H */
