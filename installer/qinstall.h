@@ -246,6 +246,11 @@ struct qi_accounts_spec {
 	bool ids_auto;			/* pick the lowest free block instead */
 	unsigned auto_min, auto_max;	/* range searched by ids_auto */
 	const char *qmail_home;		/* "/var/qmail" */
+	/* Added after the first version; zero means the default. */
+	const char *shell;		/* NULL: the first of /sbin/nologin,
+					 * /usr/sbin/nologin, /bin/false in ROOT */
+	int lock_wait_ms;		/* wait for a passwd lock held by a live
+					 * process (0: 15000, like lckpwdf) */
 };
 
 /* The seed guide's numbers: nofiles 600, qmail 601, users 600..606. */
@@ -255,6 +260,21 @@ void qi_accounts_default(struct qi_accounts_spec *spec);
  * the ids in force afterwards (in --check mode: the ids that would be). */
 int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 		       struct qi_account_ids *resolved);
+/* Read-only: the ids SPEC resolves to in ROOT (pinned ones checked, or
+ * --ids auto's pick) without changing anything and without a run, for the
+ * build step, packaging and --check. Fails like qi_accounts_ensure on a
+ * conflict (listing them all in the result's "conflicts"). *pending (may
+ * be NULL) says whether qi_accounts_ensure would change anything. Adds
+ * "ids", "accounts", "homes" and "shell" to the result. */
+int qi_accounts_resolve(qi_handle *h, const struct qi_accounts_spec *spec,
+			struct qi_account_ids *resolved, bool *pending);
+/* Set the pinned id of account NAME ("qmail", "alias", ...) in IDS;
+ * -1 (usage error) for an unknown name or an id out of range. */
+int qi_accounts_set_id(qi_handle *h, struct qi_account_ids *ids, const char *name,
+		       long long id);
+/* The nine names, groups first, NULL-terminated, and the id of NAME in IDS. */
+extern const char *const qi_account_names[];
+long long qi_account_id(const struct qi_account_ids *ids, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Profiles (profile.c): what to provision; see qinstall-profile(5)    */
