@@ -1,0 +1,315 @@
+/*
+ * patch_tree.c - the files a patch run reads and writes. Files are read
+ * whole, through openat2() beneath the patched directory and never
+ * through a symlink; changes are staged in memory and written by
+ * ph_tree_commit(), each as a new file renamed into place, so a run that
+ * is abandoned (--atomic, a failed series) leaves the tree untouched.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "patch.h"
+
+static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir)
+{
+	memset(t, 0, sizeof(*t));
+	t->h = h;
+	t->dirfd = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0)
+		return qi_error_errno(h, "cannot open directory %s", dir ? dir : ".");
+	return 0;
+}
+
+static void entry_free(struct ph_entry *e)
+{
+	free(e->path);
+	free(e->data);
+	free(e->orig_data);
+	free(e);
+}
+
+void ph_tree_close(struct ph_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		entry_free(t->e[i]);
+	free(t->e);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	memset(t, 0, sizeof(*t));
+	t->dirfd = -1;
+}
+
+static int read_fd(int fd, char **data, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *buf = qi_xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			cap *= 2;
+			buf = qi_xrealloc(buf, cap);
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->e[i]->path, path) == 0)
+			return t->e[i];
+	struct ph_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		abort();
+	e->path = qi_xstrdup(path);
+	e->loaded = true;
+	int fd = open_beneath(t->dirfd, path, O_PATH | O_NOFOLLOW, 0);
+	struct stat st;
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)) {
+		e->exists = false;
+	} else if (fd < 0 || fstat(fd, &st) < 0) {
+		qi_error_errno(t->h, "cannot look at %s", path);
+		if (fd >= 0)
+			close(fd);
+		entry_free(e);
+		return NULL;
+	} else {
+		e->exists = true;
+		e->mode = st.st_mode & 07777;
+		e->is_link = S_ISLNK(st.st_mode);
+		e->is_reg = S_ISREG(st.st_mode);
+		close(fd);
+		if (e->is_reg) {
+			fd = open_beneath(t->dirfd, path, O_RDONLY | O_NOFOLLOW, 0);
+			if (fd < 0 || read_fd(fd, &e->data, &e->len) < 0) {
+				qi_error_errno(t->h, "cannot read %s", path);
+				if (fd >= 0)
+					close(fd);
+				entry_free(e);
+				return NULL;
+			}
+			close(fd);
+		}
+	}
+	e->orig_exists = e->exists;
+	e->orig_mode = e->mode;
+	if (e->data) {
+		e->orig_data = qi_xmalloc(e->len + 1);
+		memcpy(e->orig_data, e->data, e->len + 1);
+		e->orig_len = e->len;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->e = qi_xrealloc(t->e, sizeof(*t->e) * t->cap);
+	}
+	t->e[t->n++] = e;
+	return e;
+}
+
+int ph_tree_existing_dirs(struct ph_tree *t, const char *path)
+{
+	char *p = qi_xstrdup(path);
+	int count = 0;
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/' && s[-1] != '/') {
+			*s = '\0';
+			int fd = open_beneath(t->dirfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+			*s = '/';
+			if (fd < 0)
+				break;
+			close(fd);
+			count++;
+		}
+	}
+	free(p);
+	return count;
+}
+
+void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode)
+{
+	free(e->data);
+	e->data = data;
+	e->len = len;
+	e->mode = mode & 07777;
+	e->created = e->created || !e->exists;
+	e->exists = true;
+	e->is_reg = true;
+	e->is_link = false;
+	e->dirty = true;
+}
+
+void ph_tree_remove(struct ph_entry *e)
+{
+	free(e->data);
+	e->data = NULL;
+	e->len = 0;
+	e->exists = false;
+	e->is_reg = false;
+	e->dirty = true;
+}
+
+/* mkdir -p of PATH's parent directories, beneath the tree. */
+static int make_parents(struct ph_tree *t, const char *path)
+{
+	char *p = qi_xstrdup(path);
+	int rc = 0;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/' || s[-1] == '/')
+			continue;
+		*s = '\0';
+		int fd = open_beneath(t->dirfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno == ENOENT) {
+			char *slash = strrchr(p, '/');
+			int pfd = t->dirfd;
+			const char *leaf = p;
+			if (slash) {
+				*slash = '\0';
+				pfd = open_beneath(t->dirfd, p, O_PATH | O_DIRECTORY, 0);
+				*slash = '/';
+				leaf = slash + 1;
+			}
+			if (pfd < 0 || (mkdirat(pfd, leaf, 0777) < 0 && errno != EEXIST)) {
+				rc = qi_error_errno(t->h, "cannot create directory %s", p);
+			}
+			if (pfd >= 0 && pfd != t->dirfd)
+				close(pfd);
+		} else {
+			rc = qi_error_errno(t->h, "cannot use directory %s (a symlink or not a directory)", p);
+		}
+		*s = '/';
+		if (rc < 0)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Write DATA as PATH: a new file beside it, renamed over it. */
+static int write_file(struct ph_tree *t, const char *path, const char *data, size_t len,
+		      mode_t mode)
+{
+	if (make_parents(t, path) < 0)
+		return -1;
+	const char *slash = strrchr(path, '/');
+	int pfd = t->dirfd;
+	const char *leaf = path;
+	if (slash) {
+		char *dir = qi_xstrdup(path);
+		dir[slash - path] = '\0';
+		pfd = open_beneath(t->dirfd, dir, O_PATH | O_DIRECTORY, 0);
+		free(dir);
+		if (pfd < 0)
+			return qi_error_errno(t->h, "cannot open the directory of %s", path);
+		leaf = slash + 1;
+	}
+	char *tmp = qi_xasprintf(".%s.qinstall-%ld", leaf, (long)getpid());
+	int rc = -1;
+	int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(pfd, tmp, 0) == 0)
+		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		qi_error_errno(t->h, "cannot create a new file beside %s", path);
+		goto out;
+	}
+	if (qi_write_all(fd, data, len) < 0 || fchmod(fd, mode & 07777) < 0) {
+		qi_error_errno(t->h, "cannot write %s", path);
+		close(fd);
+		unlinkat(pfd, tmp, 0);
+		goto out;
+	}
+	if (close(fd) < 0 || renameat(pfd, tmp, pfd, leaf) < 0) {
+		qi_error_errno(t->h, "cannot put the new %s in place", path);
+		unlinkat(pfd, tmp, 0);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	if (pfd != t->dirfd)
+		close(pfd);
+	return rc;
+}
+
+/* Remove PATH's parent directories that have become empty, as GNU patch
+ * does after deleting a file. */
+static void remove_empty_parents(struct ph_tree *t, const char *path)
+{
+	char *p = qi_xstrdup(path);
+	for (char *s = p + strlen(p); s > p; s--) {
+		if (*s == '/' && s[-1] != '/') {
+			*s = '\0';
+			if (unlinkat(t->dirfd, p, AT_REMOVEDIR) < 0) {
+				free(p);
+				return;
+			}
+		}
+	}
+	free(p);
+}
+
+int ph_tree_commit(struct ph_tree *t)
+{
+	mode_t mask = umask(0);
+	umask(mask);
+	for (size_t i = 0; i < t->n; i++) {
+		struct ph_entry *e = t->e[i];
+		if (!e->dirty)
+			continue;
+		if (e->backup && e->orig_exists) {
+			char *bak = qi_xasprintf("%s.orig", e->path);
+			int rc = write_file(t, bak, e->orig_data ? e->orig_data : "", e->orig_len,
+					    e->orig_mode);
+			free(bak);
+			if (rc < 0)
+				return -1;
+		}
+		if (!e->exists) {
+			if (e->orig_exists && unlinkat(t->dirfd, e->path, 0) < 0 && errno != ENOENT)
+				return qi_error_errno(t->h, "cannot remove %s", e->path);
+			remove_empty_parents(t, e->path);
+		} else {
+			mode_t mode = e->created && !e->mode ? (0666 & ~mask) : e->mode;
+			if (write_file(t, e->path, e->data ? e->data : "", e->len, mode) < 0)
+				return -1;
+		}
+		e->dirty = false;
+		e->backup = false;
+	}
+	return 0;
+}
