@@ -1,0 +1,335 @@
+/* Unit tests for profile.c: the format, includes, expansion, validation,
+ * origins and the accounts spec. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "provision.h"
+
+static const char *const component =
+	"[component hello]\n"
+	"version = 2.10\n"
+	"url = https://example.invalid/hello-${version}.tar.gz\n"
+	"sha256 = 0000000000000000000000000000000000000000000000000000000000000000\n"
+	"program = hello 0755\n";
+
+static char tmpdir[] = "/tmp/qinstall-test-profile.XXXXXX";
+
+static int setup(void **state)
+{
+	if (!mkdtemp(tmpdir))
+		return -1;
+	setenv("QINSTALL_DATADIR", tmpdir, 1);
+	char *d = qi_xasprintf("%s/profiles", tmpdir);
+	mkdir(d, 0755);
+	free(d);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = qi_xasprintf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	char *path = qi_xasprintf("%s/%s", tmpdir, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static struct qi_profile *parse(qi_handle *h, const char *text)
+{
+	struct qi_profile *p = NULL;
+	int rc = qi_profile_parse_buffer(h, "t.profile", text, strlen(text), &p);
+	if (rc < 0)
+		assert_null(p);
+	return p;
+}
+
+/* Values are read per section; ${name} expands from the same section and
+ * then the global ones; unset keys fall back to documented defaults. */
+static void test_values_and_defaults(void **state)
+{
+	qi_handle *h = qi_new();
+	char *text = qi_xasprintf("[build]\nprefix = /opt/djb\njobs = 3\n%s", component);
+	struct qi_profile *p = parse(h, text);
+	free(text);
+	assert_non_null(p);
+	assert_string_equal(qi_profile_get(p, "build", "prefix"), "/opt/djb");
+	assert_string_equal(qi_profile_get(p, "build", "jobs"), "3");
+	assert_string_equal(qi_profile_get(p, "build", "cc"), "gcc -O2");
+	assert_string_equal(qi_profile_origin(p, "build", "cc"), "default");
+	assert_string_equal(qi_profile_origin(p, "build", "prefix"), "t.profile:2");
+	assert_string_equal(qi_profile_get(p, "component hello", "bindir"), "/opt/djb/bin");
+	const char *const *urls = qi_profile_get_list(p, "component hello", "url");
+	assert_string_equal(urls[0], "https://example.invalid/hello-2.10.tar.gz");
+	assert_null(urls[1]);
+	assert_string_equal(qi_profile_components(p)[0], "hello");
+	assert_null(qi_profile_components(p)[1]);
+	assert_null(qi_profile_get(p, "mail", "domain"));
+	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* An unknown key is an error naming the file, the line and the key, and
+ * listing the keys that exist. */
+static void test_unknown_key(void **state)
+{
+	qi_handle *h = qi_new();
+	assert_null(parse(h, "[build]\ncc = gcc\ncolour = blue\n"));
+	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:3: unknown key 'colour' in [build]"));
+	assert_non_null(strstr(qi_errmsg(h), "known: cc, ld, jobs, prefix"));
+	assert_null(parse(h, "[nosuch]\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [nosuch]"));
+	assert_null(parse(h, "cc = gcc\n"));
+	assert_non_null(strstr(qi_errmsg(h), "before any [section]"));
+	assert_null(parse(h, "[build]\njust words\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:2: expected KEY = VALUE"));
+	qi_free(h);
+}
+
+/* Bad values name the file, line, key and what is expected. */
+static void test_bad_values(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[build]\njobs = many\n", "t.profile:2: bad value for 'jobs' in [build]: 'many'" },
+		{ "[build]\nprefix = usr/local\n", "expected an absolute path" },
+		{ "[build]\nprefix = /usr/../etc\n", "without '..'" },
+		{ "[mail]\ndomain = exa mple.org\n", "not a valid domain name" },
+		{ "[accounts]\nqmaild = 70000\n", "out of range" },
+		{ "[services]\nsvscan = perhaps\n", "expected yes or no" },
+		{ "[takeover]\nfrom = qmail\n", "not one of the allowed values" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = ABC\nprogram = x\n",
+		  "t.profile:4: bad value for 'sha256'" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nfuzz = 4\nprogram = x\n",
+		  "'fuzz' in [component x]: '4': the number is out of range" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\n"
+		  "patch = https://e.invalid/p.diff\nprogram = x\n",
+		  "a patch URL must be pinned" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nprogram = x\n",
+		  "[component x] is not pinned" },
+		{ "[component x]\nversion = 1\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nprogram = x\n",
+		  "[component x] has no origin" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\n",
+		  "lists none" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nprogram = x 999\n",
+		  "expected 'NAME [OCTAL-MODE]'" },
+		{ "[component ../x]\n", "needs a name" },
+		{ "[build]\ncc = ${nosuch}\n", "t.profile:2: key 'cc': ${nosuch} names no setting" },
+		{ "[build]\ncc = ${prefix\n", "without a closing" },
+		{ "[build]\nprefix = ${cc}\ncc = ${prefix}\n", "nested too deeply" },
+		{ "[build\n", "alone on its line" },
+	};
+	qi_handle *h = qi_new();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		qi_clear_error(h);
+		assert_null(parse(h, cases[i].text));
+		if (!strstr(qi_errmsg(h), cases[i].want))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, qi_errmsg(h), cases[i].want);
+		assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	}
+	qi_free(h);
+}
+
+/* Includes load in place: later values override earlier ones, list keys
+ * append, an empty list value clears; each origin names its own file. */
+static void test_include_and_override(void **state)
+{
+	write_file("profiles/base.profile", component);
+	char *child = qi_xasprintf("%s/child.profile", tmpdir);
+	write_file("child.profile",
+		   "[profile]\ninclude = base\n"
+		   "[component hello]\nversion = 2.12\n"
+		   "program =\nprogram = hi 0700\n");
+	qi_handle *h = qi_new();
+	struct qi_profile *p = NULL;
+	assert_int_equal(qi_profile_load(h, child, &p), 0);
+	assert_string_equal(qi_profile_get(p, "component hello", "version"), "2.12");
+	const char *origin = qi_profile_origin(p, "component hello", "version");
+	assert_non_null(strstr(origin, "child.profile:4"));
+	assert_non_null(strstr(qi_profile_origin(p, "component hello", "sha256"), "base.profile:4"));
+	const char *const *urls = qi_profile_get_list(p, "component hello", "url");
+	assert_string_equal(urls[0], "https://example.invalid/hello-2.12.tar.gz");
+	const char *const *progs = qi_profile_get_list(p, "component hello", "program");
+	assert_string_equal(progs[0], "hi 0700");
+	assert_null(progs[1]);
+	qi_profile_free(p);
+
+	/* The shipped name finds DATADIR/profiles/NAME.profile. */
+	assert_int_equal(qi_profile_load(h, "base", &p), 0);
+	assert_non_null(strstr(qi_profile_file(p), "/profiles/base.profile"));
+	qi_profile_free(p);
+	free(child);
+	qi_free(h);
+}
+
+/* An include cycle and a missing include are errors naming the line. */
+static void test_include_errors(void **state)
+{
+	write_file("profiles/a.profile", "[profile]\ninclude = b\n");
+	write_file("profiles/b.profile", "[profile]\ninclude = a\n");
+	write_file("profiles/c.profile", "[profile]\n\ninclude = nowhere\n");
+	qi_handle *h = qi_new();
+	struct qi_profile *p = NULL;
+	assert_int_equal(qi_profile_load(h, "a", &p), -1);
+	assert_non_null(strstr(qi_errmsg(h), "include cycle"));
+	assert_int_equal(qi_profile_load(h, "c", &p), -1);
+	assert_non_null(strstr(qi_errmsg(h), "c.profile:3: include"));
+	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	assert_int_equal(qi_profile_load(h, "nosuch", &p), -1);
+	assert_non_null(strstr(qi_errmsg(h), "no profile named 'nosuch'"));
+	assert_null(p);
+	qi_free(h);
+}
+
+/* A command-line override wins, is validated, re-expands dependants and
+ * shows "command line" as its origin. */
+static void test_set_override(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_profile *p = parse(h, component);
+	assert_non_null(p);
+	assert_int_equal(qi_profile_set(h, p, "build", "prefix", "/srv"), 0);
+	assert_string_equal(qi_profile_get(p, "component hello", "bindir"), "/srv/bin");
+	assert_string_equal(qi_profile_origin(p, "build", "prefix"), "command line");
+	assert_int_equal(qi_profile_set(h, p, "mail", "domain", "not a domain"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "not a valid domain name"));
+	assert_int_equal(qi_profile_set(h, p, "mail", "colour", "x"), -1);
+	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* The accounts spec takes the profile's pinned ids and keeps the defaults
+ * for what the profile leaves out. */
+static void test_accounts_spec(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_profile *p = parse(h, "[accounts]\nnofiles = 2108\nqmail = 2107\nalias = 7790\n"
+					"qmail_home = /srv/qmail\n");
+	assert_non_null(p);
+	struct qi_accounts_spec spec, def;
+	qi_accounts_default(&def);
+	assert_int_equal(qi_profile_accounts_spec(h, p, &spec), 0);
+	assert_int_equal(spec.ids.nofiles, 2108);
+	assert_int_equal(spec.ids.qmail, 2107);
+	assert_int_equal(spec.ids.alias, 7790);
+	assert_int_equal(spec.ids.qmails, def.ids.qmails);
+	assert_false(spec.ids_auto);
+	assert_string_equal(spec.qmail_home, "/srv/qmail");
+	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* The JSON view lists every section in force with values and origins. */
+static void test_json(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_profile *p = parse(h, component);
+	json_t *j = qi_profile_to_json(p);
+	json_t *secs = json_object_get(j, "sections");
+	bool found = false;
+	size_t i;
+	json_t *s;
+	json_array_foreach(secs, i, s) {
+		if (strcmp(json_string_value(json_object_get(s, "name")), "component hello") != 0)
+			continue;
+		size_t k;
+		json_t *v;
+		json_array_foreach(json_object_get(s, "values"), k, v)
+			if (strcmp(json_string_value(json_object_get(v, "key")), "version") == 0) {
+				assert_string_equal(json_string_value(json_object_get(v, "origin")), "t.profile:2");
+				found = true;
+			}
+	}
+	assert_true(found);
+	json_decref(j);
+	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* Patch files are found beside the profile that names them, then in the
+ * data directory; a missing one is an error naming both places. */
+static void test_find_file(void **state)
+{
+	char *pd = qi_xasprintf("%s/payload", tmpdir);
+	mkdir(pd, 0755);
+	free(pd);
+	write_file("payload/x.patch", "--- a/x\n+++ b/x\n");
+	qi_handle *h = qi_new();
+	char *text = qi_xasprintf("%spatch = payload/x.patch\npatch = payload/none.patch\n", component);
+	struct qi_profile *p = parse(h, text);
+	free(text);
+	assert_non_null(p);
+	char *f = qi_profile_find_file(h, p, "component hello", "patch", "payload/x.patch");
+	assert_non_null(f);
+	assert_non_null(strstr(f, "/payload/x.patch"));
+	free(f);
+	assert_null(qi_profile_find_file(h, p, "component hello", "patch", "payload/none.patch"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:7: patch 'payload/none.patch'"));
+	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* The shipped profiles load and describe ucspi-tcp and daemontools. */
+static void test_shipped_profiles(void **state)
+{
+	const char *src = getenv("top_srcdir");
+	if (!src)
+		src = "..";
+	setenv("QINSTALL_DATADIR", src, 1);
+	qi_handle *h = qi_new();
+	struct qi_profile *p = NULL;
+	if (qi_profile_load(h, "ucspi-daemontools", &p) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	assert_string_equal(qi_profile_components(p)[0], "ucspi-tcp");
+	assert_string_equal(qi_profile_components(p)[1], "daemontools");
+	assert_string_equal(qi_profile_get(p, "component daemontools", "bindir"), "/usr/local/bin");
+	assert_true(qi_profile_bool(p, "services", "svscan"));
+	qi_profile_free(p);
+	assert_int_equal(qi_profile_load(h, "ucspi-daemontools-command", &p), 0);
+	assert_string_equal(qi_profile_get(p, "component daemontools", "bindir"), "/command");
+	assert_string_equal(qi_profile_get(p, "services", "service_dir"), "/service");
+	qi_profile_free(p);
+	qi_free(h);
+	setenv("QINSTALL_DATADIR", tmpdir, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_values_and_defaults),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_include_and_override),
+		cmocka_unit_test(test_include_errors),
+		cmocka_unit_test(test_set_override),
+		cmocka_unit_test(test_accounts_spec),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_find_file),
+		cmocka_unit_test(test_shipped_profiles),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
