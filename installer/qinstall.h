@@ -232,6 +232,43 @@ struct qi_series_patch {
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
 		    size_t n, json_t **report);
 
+/* One patch (a file of unified diffs) applied as GNU patch 2.7.6 does
+ * (patch_run.c). Zeroed options plus strip = -1 and max_fuzz = 2 are
+ * GNU patch's defaults. */
+struct qi_patch_options {
+	int strip;			/* -p N; -1: base names only (no -p) */
+	int max_fuzz;			/* -F N: context lines that may be ignored (0..3 sane) */
+	bool reverse;			/* -R */
+	bool forward;			/* -N: skip patches that look reversed or applied */
+	bool force;			/* -f: apply anyway, never ask */
+	bool batch;			/* -t: assume -R for reversed patches */
+	bool silent;			/* -s: only errors */
+	bool dry_run;			/* --dry-run: say what would happen, write nothing */
+	bool atomic;			/* all or nothing: on any failure nothing is written */
+	bool no_backup_if_mismatch;	/* no .orig files */
+	bool no_reject_files;		/* no .rej files */
+	const char *label;		/* the patch's name in records and errors, or NULL */
+};
+void qi_patch_options_default(struct qi_patch_options *opt);
+
+struct qi_patch_report {
+	int status;			/* patch(1)'s: 0 all applied, 1 some failed, 2 trouble */
+	char *text;			/* patch(1)'s messages ("patching file X", "Hunk #2 ..."), malloc'd */
+	json_t *hunks;			/* per-hunk records: {patch, file, hunk, applied, line,
+					 * offset, fuzz, reversed} and, for a failed hunk,
+					 * {near_line, near_differ}: where it came closest to
+					 * matching and how many of its old lines differed */
+	char *first_failure;		/* "file: hunk #N FAILED at L (closest ...)", or NULL */
+};
+/* Apply PATCH (LEN bytes) to the files under DIR (NULL: the current
+ * directory). Returns 0 when the patch was processed (report->status 0 or
+ * 1), -1 on serious trouble (status 2; the error is on the handle, the
+ * report holds what was said before). Never follows a symlink and never
+ * writes outside DIR. */
+int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
+		   const struct qi_patch_options *opt, struct qi_patch_report *report);
+void qi_patch_report_free(struct qi_patch_report *report);
+
 /* ------------------------------------------------------------------ */
 /* Accounts (accounts.c, passwd.c): qmail's users and groups in ROOT   */
 /* ------------------------------------------------------------------ */
