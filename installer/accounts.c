@@ -698,10 +698,9 @@ static int make_plan(qi_handle *h, const struct qi_accounts_spec *spec, struct p
 	plan_groups(h, p, to_add);
 	plan_users(h, p, to_add);
 	int rc = 0;
-	if (json_array_size(p->conflicts) == 0) {
-		plan_homes(h, p);
+	plan_homes(h, p);
+	if (json_array_size(p->conflicts) == 0)
 		rc = add_entries(h, p, to_add);
-	}
 	for (int i = 0; i < NFILES; i++)
 		json_decref(to_add[i]);
 	return rc;
