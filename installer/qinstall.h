@@ -165,6 +165,18 @@ int qi_chown(qi_handle *h, const char *path, uid_t uid, gid_t gid);
 int qi_remove(qi_handle *h, const char *path);
 int qi_rename(qi_handle *h, const char *from, const char *to);
 
+/* Group commit, for many changes at once (provisioning's commit of a staged
+ * tree): between qi_batch_begin and qi_batch_end each change is planned and
+ * checked when called (errors are reported then), but made at
+ * qi_batch_end, together: one sync of the store, one transaction of
+ * intents, the acts, and one syncfs at qi_run_commit. Reads through
+ * qi_root_* inside a batch may not see its changes yet. A path changed
+ * twice, qi_remove, qi_rename and qi_external_begin make what is queued
+ * first. qi_batch_end returns -1 if making any change failed (then call
+ * qi_run_abort). */
+int qi_batch_begin(qi_handle *h);
+int qi_batch_end(qi_handle *h);
+
 /* External operations (a package removed, a service stopped): the caller
  * does the act itself between qi_external_begin and qi_external_done, and
  * the row carries KIND and UNDO_DATA for the registered undo handler. */
@@ -185,7 +197,7 @@ int qi_verify(qi_handle *h);
 int qi_status(qi_handle *h);
 
 /* ------------------------------------------------------------------ */
-/* Sources: fetch, verify, extract (fetch.c, verify.c, extract.c)      */
+/* Sources: fetch, verify, extract (fetch.c, digest.c, extract.c)      */
 /* ------------------------------------------------------------------ */
 
 struct qi_source {
@@ -213,6 +225,18 @@ int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
 /* Unpack ARCHIVE securely into DEST (created fresh, must not exist);
  * *topdir (malloc'd, may be NULL) is DEST/<the single top directory> or DEST. */
 int qi_extract(qi_handle *h, const char *archive, const char *dest, char **topdir);
+/* qi_fetch, telling where the bytes came from. */
+struct qi_fetch_report {
+	const char *origin;		/* "cache", "mirror", "url" or "debian" (static) */
+	char *url;			/* the URL (or Debian package=version) used; NULL for the cache */
+	char sha256[65];		/* lowercase hex of the verified file */
+	char sha512[129];		/* "" unless SHA-512 was pinned */
+	int64_t size;			/* bytes of the verified file */
+	int64_t downloaded;		/* bytes received from the network by this call */
+};
+int qi_fetch_report(qi_handle *h, const struct qi_source *src,
+		    const struct qi_fetch_options *opt, char **path, struct qi_fetch_report *report);
+void qi_fetch_report_free(struct qi_fetch_report *report);
 
 /* ------------------------------------------------------------------ */
 /* Patches (patch.c): GNU patch semantics, in process                  */

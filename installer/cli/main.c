@@ -13,9 +13,6 @@
 
 #include "cli.h"
 
-/* Weak until journal.c lands (parallel development; see cli.h). */
-extern int64_t qi_run_id(const qi_handle *h) __attribute__((weak));
-
 /* The command table: `qinstall --help` lists them in this order. */
 static const struct qi_command *const commands[] = {
 	&qi_cmd_provision,
@@ -176,7 +173,7 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 	json_object_set_new(o, "failed", json_boolean(failed));
 	const char *msg = failed ? errmsg : qi_msg(h);
 	json_object_set_new(o, "msg", json_string(msg ? msg : ""));
-	int64_t run = qi_run_id ? qi_run_id(h) : 0;
+	int64_t run = qi_run_id(h);
 	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
 	json_object_set(o, "warnings", qi_warnings(h));
 	json_t *d = qi_diff(h);

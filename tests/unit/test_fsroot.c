@@ -1,0 +1,219 @@
+/* Unit tests for fsroot.c: paths inside ROOT, images, owners. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal_priv.h"
+
+static char root[64];
+
+static void put(const char *rel, const char *text)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s", root, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	snprintf(root, sizeof(root), "/tmp/qi-fsroot.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/etc", root);
+	mkdir(p, 0755);
+	put("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nqmaild:x:601:600::/var/qmail:/bin/false\n");
+	put("/etc/group", "root:x:0:\nnofiles:x:600:\nqmail:x:601:\n");
+	snprintf(p, sizeof(p), "%s/etc/up", root);
+	symlink("/etc", p);	/* absolute: must mean ROOT/etc */
+	snprintf(p, sizeof(p), "%s/etc/out", root);
+	symlink("../../../../../../..", p);
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	if (qi_set_root(h, root) < 0)
+		return -1;
+	*state = h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	qi_free(*state);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Paths are made canonical; relative paths and ".." are refused. */
+static void test_path_clean(void **state)
+{
+	qi_handle *h = *state;
+	char *p = qi_path_clean(h, "//etc/./qmail//control/");
+	assert_string_equal(p, "/etc/qmail/control");
+	free(p);
+	p = qi_path_clean(h, "/");
+	assert_string_equal(p, "/");
+	free(p);
+	assert_null(qi_path_clean(h, "etc/passwd"));
+	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	assert_null(qi_path_clean(h, "/etc/../../x"));
+	assert_non_null(strstr(qi_errmsg(h), ".."));
+}
+
+/* An absolute symlink inside ROOT resolves inside ROOT, never on the host:
+ * ROOT/etc/up -> /etc reads ROOT/etc/passwd, not the host's. */
+static void test_open_stays_in_root(void **state)
+{
+	qi_handle *h = *state;
+	char *buf;
+	size_t len;
+	assert_int_equal(qi_root_read(h, "/etc/up/passwd", &buf, &len), 0);
+	assert_non_null(strstr(buf, "qmaild:x:601"));
+	free(buf);
+	/* ".." through a link cannot climb above ROOT either */
+	assert_int_equal(qi_root_read(h, "/etc/out/etc/group", &buf, &len), 0);
+	assert_non_null(strstr(buf, "nofiles:x:600"));
+	free(buf);
+}
+
+/* A missing file is an error that names the path inside ROOT. */
+static void test_read_missing(void **state)
+{
+	qi_handle *h = *state;
+	char *buf;
+	assert_int_equal(qi_root_read(h, "/etc/nothere", &buf, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), root));
+	assert_non_null(strstr(qi_errmsg(h), "/etc/nothere"));
+}
+
+/* lstat does not follow the last component; it sets errno only. */
+static void test_lstat(void **state)
+{
+	qi_handle *h = *state;
+	struct stat st;
+	assert_int_equal(qi_root_lstat(h, "/etc/up", &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(qi_root_lstat(h, "/etc/up/passwd", &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	qi_clear_error(h);
+	assert_int_equal(qi_root_lstat(h, "/nope/x", &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(qi_errmsg(h), "");
+}
+
+/* Owners come from ROOT's own passwd and group; numbers pass through;
+ * unknown names are errors naming the file. */
+static void test_owners(void **state)
+{
+	qi_handle *h = *state;
+	uid_t u;
+	gid_t g;
+	assert_int_equal(qi_root_uid(h, "qmaild", &u), 0);
+	assert_int_equal(u, 601);
+	assert_int_equal(qi_root_gid(h, "nofiles", &g), 0);
+	assert_int_equal(g, 600);
+	assert_int_equal(qi_root_uid(h, "1234", &u), 0);
+	assert_int_equal(u, 1234);
+	assert_int_equal(qi_root_uid(h, "nobodyhere", &u), -1);
+	assert_non_null(strstr(qi_errmsg(h), "nobodyhere"));
+	assert_non_null(strstr(qi_errmsg(h), "/etc/passwd"));
+	/* "qmail" must not match the longer "qmaild" line or vice versa */
+	assert_int_equal(qi_root_gid(h, "qmail", &g), 0);
+	assert_int_equal(g, 601);
+}
+
+/* Host paths for messages join ROOT and the path. */
+static void test_root_path(void **state)
+{
+	qi_handle *h = *state;
+	char *p = qi_root_path(h, "/etc/passwd");
+	char want[128];
+	snprintf(want, sizeof(want), "%s/etc/passwd", root);
+	assert_string_equal(p, want);
+	free(p);
+}
+
+/* Images of every type: regular (hashed), directory, symlink, FIFO, absent. */
+static void test_images(void **state)
+{
+	qi_handle *h = *state;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/etc/fifo", root);
+	assert_int_equal(mkfifo(p, 0620), 0);
+	chmod(p, 0620);
+	struct qi_image img;
+	assert_int_equal(qi_image_path(h, "/etc/group", true, &img), 0);
+	assert_int_equal(img.type, QI_FT_REG);
+	char want[65];
+	const char *g = "root:x:0:\nnofiles:x:600:\nqmail:x:601:\n";
+	qi_sha256_buf(g, strlen(g), want);
+	assert_string_equal(img.hash, want);
+	assert_int_equal(img.size, (int64_t)strlen(g));
+	qi_image_clear(&img);
+	assert_int_equal(qi_image_path(h, "/etc", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_DIR);
+	assert_int_equal(img.mode, 0755);
+	qi_image_clear(&img);
+	assert_int_equal(qi_image_path(h, "/etc/up", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_LNK);
+	assert_string_equal(img.target, "/etc");
+	qi_image_clear(&img);
+	assert_int_equal(qi_image_path(h, "/etc/fifo", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_FIFO);
+	assert_int_equal(img.mode, 0620);
+	qi_image_clear(&img);
+	assert_int_equal(qi_image_path(h, "/etc/none", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_ABSENT);
+	assert_int_equal(qi_image_path(h, "/none/deeper", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_ABSENT);
+	assert_int_equal(qi_image_path(h, "/", false, &img), 0);
+	assert_int_equal(img.type, QI_FT_DIR);
+}
+
+/* Equality compares what rollback restores: type, mode, owner, content, target. */
+static void test_image_equal(void **state)
+{
+	struct qi_image a = { .type = QI_FT_REG, .mode = 0644, .size = 1, .hash = "aa" };
+	struct qi_image b = a;
+	assert_true(qi_image_equal(&a, &b));
+	b.mode = 0600;
+	assert_false(qi_image_equal(&a, &b));
+	b = a;
+	b.uid = 5;
+	assert_false(qi_image_equal(&a, &b));
+	b = a;
+	strcpy(b.hash, "ab");
+	assert_false(qi_image_equal(&a, &b));
+	struct qi_image l1 = { .type = QI_FT_LNK, .target = "x" }, l2 = { .type = QI_FT_LNK, .target = "y" };
+	assert_false(qi_image_equal(&l1, &l2));
+	assert_int_equal(qi_ftype_parse("fifo"), QI_FT_FIFO);
+	assert_string_equal(qi_ftype_name(QI_FT_DIR), "directory");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_clean),
+		cmocka_unit_test(test_open_stays_in_root),
+		cmocka_unit_test(test_read_missing),
+		cmocka_unit_test(test_lstat),
+		cmocka_unit_test(test_owners),
+		cmocka_unit_test(test_root_path),
+		cmocka_unit_test(test_images),
+		cmocka_unit_test(test_image_equal),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

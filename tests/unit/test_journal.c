@@ -1,0 +1,547 @@
+/* Unit tests for journal.c: runs, every change and its undo, the lock,
+ * unfinished runs, --check, batches, verify, status. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal_priv.h"
+
+static char root[64];
+static struct qi_buf manifest;
+static size_t rootlen;
+
+/* One line per entry below ROOT except the journal's own directory:
+ * path, type, mode, owner, size, content hash, link target. */
+static int manifest_entry(const char *fpath, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *rel = fpath + rootlen;
+	if (strncmp(rel, "/var/lib/qinstall", 17) == 0)
+		return 0;
+	char hash[65] = "";
+	char target[512] = "";
+	if (S_ISREG(st->st_mode)) {
+		int fd = open(fpath, O_RDONLY);
+		qi_sha256_fd(fd, hash, NULL);
+		close(fd);
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlink(fpath, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+	}
+	qi_buf_addf(&manifest, "%s %o %u:%u %lld %s %s\n", rel[0] ? rel : "/", (unsigned)st->st_mode,
+		    (unsigned)st->st_uid, (unsigned)st->st_gid,
+		    S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size, hash, target);
+	return 0;
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *tree(void)
+{
+	qi_buf_free(&manifest);
+	rootlen = strlen(root);
+	nftw(root, manifest_entry, 32, FTW_PHYS);
+	if (!manifest.data)
+		return qi_xstrdup("");
+	/* sort for a stable comparison */
+	char *lines[4096];
+	size_t n = 0;
+	for (char *s = strtok(manifest.data, "\n"); s && n < 4096; s = strtok(NULL, "\n"))
+		lines[n++] = s;
+	qsort(lines, n, sizeof(*lines), cmp_lines);
+	struct qi_buf out = { 0 };
+	for (size_t i = 0; i < n; i++)
+		qi_buf_addf(&out, "%s\n", lines[i]);
+	return out.data ? out.data : qi_xstrdup("");
+}
+
+static char *host(const char *rel)
+{
+	return qi_xasprintf("%s%s", root, rel);
+}
+
+static void put(const char *rel, const char *text, mode_t mode)
+{
+	char *p = host(rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(p, mode);
+	free(p);
+}
+
+static char *slurp(const char *rel)
+{
+	char *p = host(rel);
+	FILE *f = fopen(p, "r");
+	free(p);
+	if (!f)
+		return NULL;
+	static char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static bool exists(const char *rel)
+{
+	struct stat st;
+	char *p = host(rel);
+	int rc = lstat(p, &st);
+	free(p);
+	return rc == 0;
+}
+
+static qi_handle *handle(void)
+{
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	assert_int_equal(qi_set_root(h, root), 0);
+	return h;
+}
+
+/* A root holding one of each type, and var/lib for the state. */
+static int setup(void **state)
+{
+	snprintf(root, sizeof(root), "/tmp/qi-journal.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	chmod(root, 0755);
+	const char *dirs[] = { "/etc", "/var", "/var/lib", "/srv", "/srv/empty" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *p = host(dirs[i]);
+		mkdir(p, 0755);
+		free(p);
+	}
+	put("/etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644);
+	put("/etc/motd", "hello\n", 0644);
+	put("/etc/secret", "s3cret\n", 0600);
+	char *p = host("/etc/link");
+	symlink("motd", p);
+	free(p);
+	p = host("/etc/fifo");
+	mkfifo(p, 0640);
+	free(p);
+	p = host("/etc/hostlink");
+	symlink("/etc", p);	/* absolute: inside ROOT it means ROOT/etc */
+	free(p);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	qi_buf_free(&manifest);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Every operation over every type of before-image, then rollback: the
+ * tree is identical to before in every path, type, mode, owner, content
+ * and link target. */
+static void test_every_op_rolls_back(void **state)
+{
+	char *before = tree();
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "test every op"), 0);
+	assert_true(qi_run_id(h) > 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "bye\n", 4, 0644, 0, 0), 0);	/* over regular */
+	assert_int_equal(qi_write_file(h, "/etc/link", "was a link\n", 11, 0600, 0, 0), 0); /* over symlink */
+	assert_int_equal(qi_write_file(h, "/etc/fifo", "was a fifo\n", 11, 0600, 0, 0), 0); /* over fifo */
+	assert_int_equal(qi_write_file(h, "/etc/new", "new\n", 4, 0640, 12, 34), 0);	/* absent */
+	assert_int_equal(qi_mkdir(h, "/srv/d", 0750, 5, 6), 0);
+	assert_int_equal(qi_symlink(h, "/srv/d/l", "../x"), 0);
+	assert_int_equal(qi_mkfifo(h, "/srv/d/f", 0600, 0, 0), 0);
+	assert_int_equal(qi_chmod(h, "/etc/secret", 0640), 0);
+	assert_int_equal(qi_chown(h, "/etc/passwd", 7, 8), 0);
+	assert_int_equal(qi_remove(h, "/srv/empty"), 0);		/* directory */
+	assert_int_equal(qi_rename(h, "/etc/secret", "/etc/passwd"), 0); /* over a file */
+	assert_int_equal(qi_mkdir_p(h, "/opt/a/b", 0755, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_true(qi_changed(h));
+	assert_string_equal(slurp("/etc/motd"), "bye\n");
+	assert_string_equal(slurp("/etc/passwd"), "s3cret\n");
+	assert_false(exists("/etc/secret"));
+	assert_false(exists("/srv/empty"));
+	assert_true(exists("/opt/a/b"));
+	struct stat st;
+	char *p = host("/etc/new");
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	assert_int_equal(st.st_uid, 12);
+	assert_int_equal(st.st_gid, 34);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	json_t *changes = json_object_get(qi_result(h), "changes");
+	assert_true(json_array_size(changes) >= 12);
+	qi_free(h);
+
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
+/* A change that changes nothing is not recorded and leaves changed=false. */
+static void test_noop_not_recorded(void **state)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "noop"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "hello\n", 6, 0644, getuid(), getgid()), 0);
+	assert_int_equal(qi_mkdir(h, "/etc", 0755, getuid(), getgid()), 0);
+	assert_int_equal(qi_remove(h, "/etc/absent"), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_false(qi_changed(h));
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 0);
+	qi_free(h);
+}
+
+/* A symlink ROOT/etc/hostlink -> /etc never makes qinstall write the
+ * host's /etc: the write lands in ROOT/etc. */
+static void test_symlink_never_escapes(void **state)
+{
+	char name[64], hostpath[128];
+	snprintf(name, sizeof(name), "/etc/hostlink/qinstall-unit-%ld", (long)getpid());
+	snprintf(hostpath, sizeof(hostpath), "/etc/qinstall-unit-%ld", (long)getpid());
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "escape"), 0);
+	assert_int_equal(qi_write_file(h, name, "x", 1, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(access(hostpath, F_OK), -1);
+	assert_true(exists(hostpath));	/* ROOT/etc/qinstall-unit-PID */
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_false(exists(hostpath));
+	qi_free(h);
+}
+
+/* One run per ROOT: a second handle is refused with QI_ERR_LOCKED naming
+ * the pid that holds the lock. */
+static void test_lock(void **state)
+{
+	qi_handle *a = handle(), *b = handle();
+	assert_int_equal(qi_run_begin(a, "first"), 0);
+	assert_int_equal(qi_run_begin(b, "second"), -1);
+	assert_int_equal(qi_errkind(b), QI_ERR_LOCKED);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+	assert_non_null(strstr(qi_errmsg(b), pid));
+	assert_int_equal(qi_run_commit(a), 0);
+	qi_free(b);
+	b = handle();
+	assert_int_equal(qi_run_begin(b, "second"), 0);
+	assert_int_equal(qi_run_commit(b), 0);
+	qi_free(a);
+	qi_free(b);
+}
+
+/* A run left unfinished (the handle dropped mid-run, like a crash) blocks
+ * the next run with QI_ERR_UNFINISHED saying how to roll it back; the
+ * rollback then restores the tree, including a change whose intent was
+ * never marked done. */
+static void test_unfinished_blocks(void **state)
+{
+	char *before = tree();
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "crashy"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "half\n", 5, 0644, 0, 0), 0);
+	assert_int_equal(qi_mkdir(h, "/etc/newdir", 0700, 0, 0), 0);
+	qi_free(h);	/* no commit: as if killed */
+
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "next"), -1);
+	assert_int_equal(qi_errkind(h), QI_ERR_UNFINISHED);
+	assert_non_null(strstr(qi_errmsg(h), "rollback"));
+	assert_non_null(strstr(qi_errmsg(h), root));
+	assert_int_equal(qi_status(h), 0);
+	json_t *run = json_array_get(json_object_get(qi_result(h), "runs"), 0);
+	assert_string_equal(json_string_value(json_object_get(run, "state")), "unfinished");
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
+/* --check writes nothing at all (no state directory even), reports every
+ * change, and later operations see earlier planned ones. */
+static void test_check_writes_nothing(void **state)
+{
+	char *before = tree();
+	char *p = host("/var/lib/qinstall");
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	assert_int_equal(system(cmd), 0);
+	qi_handle *h = handle();
+	qi_set_check(h, true);
+	assert_int_equal(qi_run_begin(h, "dry"), 0);
+	assert_int_equal(qi_mkdir(h, "/planned", 0755, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/planned/file", "x", 1, 0644, 0, 0), 0);
+	assert_int_equal(qi_remove(h, "/etc/motd"), 0);
+	assert_int_equal(qi_write_file(h, "/nodir/file", "x", 1, 0644, 0, 0), -1);
+	assert_non_null(strstr(qi_errmsg(h), "does not exist"));
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_true(qi_changed(h));
+	assert_int_equal(qi_run_id(h), 0);
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 3);
+	qi_free(h);
+	struct stat st;
+	assert_int_equal(stat(p, &st), -1);
+	free(p);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
+/* A batch plans each change at once (errors reported then), makes them
+ * together, and rolls back like any run. */
+static void test_batch(void **state)
+{
+	char *before = tree();
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "batch"), 0);
+	assert_int_equal(qi_batch_begin(h), 0);
+	assert_int_equal(qi_mkdir_p(h, "/usr/local/qmail/bin", 0755, 0, 0), 0);
+	for (int i = 0; i < 300; i++) {
+		char path[64], text[32];
+		snprintf(path, sizeof(path), "/usr/local/qmail/bin/f%d", i);
+		snprintf(text, sizeof(text), "file %d\n", i);
+		assert_int_equal(qi_write_file(h, path, text, strlen(text), 0755, 0, 0), 0);
+	}
+	/* the same path again: what is queued is made first */
+	assert_int_equal(qi_write_file(h, "/usr/local/qmail/bin/f1", "again\n", 6, 0700, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/usr/nodir/x", "x", 1, 0644, 0, 0), -1);
+	assert_int_equal(qi_batch_end(h), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_string_equal(slurp("/usr/local/qmail/bin/f299"), "file 299\n");
+	assert_string_equal(slurp("/usr/local/qmail/bin/f1"), "again\n");
+	assert_int_equal(qi_verify(h), 0);
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
+/* qi_run_abort undoes what the run did and keeps the original error. */
+static void test_abort(void **state)
+{
+	char *before = tree();
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "abort"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "changed\n", 8, 0644, 0, 0), 0);
+	assert_int_equal(qi_mkdir(h, "/etc/tmpdir", 0755, 0, 0), 0);
+	qi_error(h, "the step failed");
+	assert_int_equal(qi_run_abort(h), -1);
+	assert_string_equal(qi_errmsg(h), "the step failed");
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	h = handle();
+	assert_int_equal(qi_status(h), 0);
+	json_t *run = json_array_get(json_object_get(qi_result(h), "runs"), 0);
+	assert_string_equal(json_string_value(json_object_get(run, "state")), "rolled-back");
+	qi_free(h);
+}
+
+/* Rolling back run N first rolls back every later run. */
+static void test_rollback_n_and_later(void **state)
+{
+	char *before = tree();
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "one"), 0);
+	int64_t first = qi_run_id(h);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "one\n", 4, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	qi_free(h);
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "two"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "two\n", 4, 0600, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/two", "2\n", 2, 0600, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	qi_free(h);
+	h = handle();
+	assert_int_equal(qi_rollback(h, first), 0);
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "rolled_back")), 2);
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), 0);	/* nothing left: not an error */
+	assert_false(qi_changed(h));
+	assert_int_equal(qi_rollback(h, 9999), -1);
+	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	qi_free(h);
+}
+
+static int undo_calls;
+static char undo_seen[64];
+static int test_undo(qi_handle *h, const char *data)
+{
+	undo_calls++;
+	snprintf(undo_seen, sizeof(undo_seen), "%s", data);
+	return 0;
+}
+
+/* External operations carry their own undo, called on rollback with the
+ * data recorded. */
+static void test_external(void **state)
+{
+	assert_int_equal(qi_register_undo("test-service", test_undo), 0);
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "ext"), 0);
+	int64_t id;
+	assert_int_equal(qi_external_begin(h, "test-service", "stop postfix", "start postfix", &id), 0);
+	assert_true(id > 0);
+	assert_int_equal(qi_external_done(h, id), 0);
+	assert_int_equal(qi_external_begin(h, "no-such-kind", "x", "y", &id), -1);
+	assert_int_equal(qi_run_commit(h), 0);
+	undo_calls = 0;
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_int_equal(undo_calls, 1);
+	assert_string_equal(undo_seen, "start postfix");
+	qi_free(h);
+}
+
+/* verify lists drift (content, mode, missing) with QI_ERR_DRIFT, and a
+ * before-image deleted from the store: rollback then refuses and changes
+ * nothing. */
+static void test_verify_and_damaged_store(void **state)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "v"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "verified\n", 9, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/v2", "two\n", 4, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_verify(h), 0);
+	qi_free(h);
+
+	put("/etc/motd", "edited by hand\n", 0644);
+	char *p = host("/etc/v2");
+	unlink(p);
+	free(p);
+	h = handle();
+	assert_int_equal(qi_verify(h), -1);
+	assert_int_equal(qi_errkind(h), QI_ERR_DRIFT);
+	json_t *drift = json_object_get(qi_result(h), "drift");
+	assert_int_equal(json_array_size(drift), 2);
+	qi_free(h);
+
+	/* delete the before-image of /etc/motd ("hello\n") */
+	char hash[65];
+	qi_sha256_buf("hello\n", 6, hash);
+	p = qi_xasprintf("%s/var/lib/qinstall/store/%s", root, hash);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	char *before = tree();
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), -1);
+	assert_non_null(strstr(qi_errmsg(h), "missing"));
+	assert_non_null(strstr(qi_errmsg(h), "/etc/motd"));
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);	/* nothing was changed */
+	h = handle();
+	assert_int_equal(qi_verify(h), -1);
+	drift = json_object_get(qi_result(h), "drift");
+	bool named = false;
+	for (size_t i = 0; i < json_array_size(drift); i++)
+		if (strstr(json_string_value(json_object_get(json_array_get(drift, i), "problem")), "before-image"))
+			named = true;
+	assert_true(named);
+	qi_free(h);
+	/* put the content back by hand: rollback completes */
+	put("/etc/motd", "hello\n", 0644);
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	assert_string_equal(slurp("/etc/motd"), "hello\n");
+	assert_false(exists("/etc/v2"));
+	free(before);
+	free(after);
+}
+
+/* status lists runs newest first with command, state and change count. */
+static void test_status(void **state)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "status-a"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/sa", "a", 1, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/sb", "b", 1, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_status(h), 0);
+	json_t *runs = json_object_get(qi_result(h), "runs");
+	json_t *r0 = json_array_get(runs, 0), *r1 = json_array_get(runs, 1);
+	assert_string_equal(json_string_value(json_object_get(r0, "command")), "status-a");
+	assert_string_equal(json_string_value(json_object_get(r0, "state")), "done");
+	assert_int_equal(json_integer_value(json_object_get(r0, "changes")), 2);
+	assert_true(json_integer_value(json_object_get(r0, "id")) > json_integer_value(json_object_get(r1, "id")));
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+}
+
+/* Bad input: relative paths, "..", bad modes, changes outside a run. */
+static void test_bad_input(void **state)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_write_file(h, "/etc/x", "x", 1, 0644, 0, 0), -1);
+	assert_non_null(strstr(qi_errmsg(h), "qi_run_begin"));
+	assert_int_equal(qi_run_begin(h, "bad"), 0);
+	assert_int_equal(qi_write_file(h, "etc/x", "x", 1, 0644, 0, 0), -1);
+	assert_int_equal(qi_write_file(h, "/etc/../x", "x", 1, 0644, 0, 0), -1);
+	assert_int_equal(qi_write_file(h, "/etc/x", "x", 1, 010644, 0, 0), -1);
+	assert_int_equal(qi_write_file(h, "/etc", "x", 1, 0644, 0, 0), -1);
+	assert_non_null(strstr(qi_errmsg(h), "directory"));
+	assert_int_equal(qi_chmod(h, "/etc/link", 0600), -1);
+	assert_int_equal(qi_chmod(h, "/etc/none", 0600), -1);
+	assert_int_equal(qi_remove(h, "/etc"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "not empty"));
+	assert_int_equal(qi_rename(h, "/etc/none", "/etc/x"), -1);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_false(qi_changed(h));
+	qi_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_op_rolls_back),
+		cmocka_unit_test(test_noop_not_recorded),
+		cmocka_unit_test(test_symlink_never_escapes),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_unfinished_blocks),
+		cmocka_unit_test(test_check_writes_nothing),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_rollback_n_and_later),
+		cmocka_unit_test(test_external),
+		cmocka_unit_test(test_verify_and_damaged_store),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
