@@ -1,0 +1,399 @@
+/* Unit tests for fetch.c, fetch_spec.c and debian_origin.c's reading of
+ * apt sources: origins through file: URLs and a refused loopback port (the
+ * HTTP behaviours are in tests/scenario/fetch*.sh, against tests/lib/httpd.py). */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sources.h"
+
+#define ABC256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define ABC512 "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \
+	       "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+
+struct fixture {
+	char *tmp, *srv, *dist;
+	qi_handle *h;
+};
+
+static void put(const char *path, const char *data)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(data, fp);
+	fclose(fp);
+}
+
+static char *get(const char *path)
+{
+	static char buf[4096];
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return NULL;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->tmp = strdup("/tmp/qinstall-test-fetch.XXXXXX");
+	assert_non_null(mkdtemp(f->tmp));
+	f->srv = qi_xasprintf("%s/srv", f->tmp);
+	f->dist = qi_xasprintf("%s/dist", f->tmp);
+	mkdir(f->srv, 0755);
+	char *p = qi_xasprintf("%s/abc.tar.gz", f->srv);
+	put(p, "abc");
+	free(p);
+	f->h = qi_new();
+	qi_set_verbosity(f->h, -1);
+	char *cache = qi_xasprintf("%s/cache", f->tmp);
+	qi_set_cache_dir(f->h, cache);
+	free(cache);
+	setenv("QINSTALL_FETCH_RETRY_DELAY", "0.01", 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	qi_remove_tree(f->h, f->tmp);
+	qi_free(f->h);
+	free(f->tmp), free(f->srv), free(f->dist), free(f);
+	return 0;
+}
+
+/* The spec parser accepts the documented forms, pins in any order. */
+static void test_spec_good(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_fetch_spec s;
+	assert_int_equal(qi_fetch_spec_parse(h, "https://cr.yp.to/ucspi-tcp/ucspi-tcp-0.88.tar.gz#sha256="
+					     ABC256 "&size=53019", &s), 0);
+	assert_string_equal(s.url, "https://cr.yp.to/ucspi-tcp/ucspi-tcp-0.88.tar.gz");
+	assert_string_equal(s.file, "ucspi-tcp-0.88.tar.gz");
+	assert_string_equal(s.source.sha256, ABC256);
+	assert_null(s.source.sha512);
+	assert_int_equal(s.source.size, 53019);
+	assert_string_equal(s.source.urls[0], s.url);
+	assert_null(s.source.urls[1]);
+	qi_fetch_spec_free(&s);
+	/* Both hashes, upper case folded, size first; a query string is not
+	 * part of the file name; a bare path is a file: URL. */
+	assert_int_equal(qi_fetch_spec_parse(h, "http://h/x/a.tgz?dl=1#size=3&sha512="
+					     ABC512 "&sha256=BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", &s), 0);
+	assert_string_equal(s.file, "a.tgz");
+	assert_string_equal(s.sha256, ABC256);
+	assert_string_equal(s.source.sha512, ABC512);
+	qi_fetch_spec_free(&s);
+	assert_int_equal(qi_fetch_spec_parse(h, "/srv/a.tgz#sha512=" ABC512, &s), 0);
+	assert_string_equal(s.url, "file:///srv/a.tgz");
+	assert_int_equal(s.size, -1);
+	assert_null(s.source.sha256);
+	qi_fetch_spec_free(&s);
+	qi_free(h);
+}
+
+/* Malformed specs are usage errors that say what is wrong. */
+static void test_spec_bad(void **state)
+{
+	static const struct { const char *spec, *says; } bad[] = {
+		{ "http://h/a.tgz", "no #sha256= or #sha512= pin" },
+		{ "http://h/a.tgz#size=3", "no sha256 or sha512 pin" },
+		{ "http://h/a.tgz#sha256=abc", "64 hex digits" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&sha256=" ABC256, "given twice" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&size=-1", "number of bytes" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&size=99999999999999999999", "number of bytes" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&md5=x", "unknown pin 'md5'" },
+		{ "http://h/a.tgz#sha256", "KEY=VALUE" },
+		{ "gopher://h/a.tgz#sha256=" ABC256, "must start with http://" },
+		{ "http://h/#sha256=" ABC256, "does not end with a file name" },
+		{ "http://h/..#sha256=" ABC256, "plain" },
+		{ "http://h/a b.tgz#sha256=" ABC256, "space" },
+		{ "#sha256=" ABC256, "no URL" },
+		{ "http://h/a.tgz#sha512=" ABC256, "128 hex digits" },
+	};
+	qi_handle *h = qi_new();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct qi_fetch_spec s;
+		assert_int_equal(qi_fetch_spec_parse(h, bad[i].spec, &s), -1);
+		assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+		if (!strstr(qi_errmsg(h), bad[i].says))
+			fail_msg("%s: error \"%s\" does not say \"%s\"", bad[i].spec, qi_errmsg(h), bad[i].says);
+	}
+	qi_free(h);
+}
+
+static struct qi_fetch_options opts(struct fixture *f)
+{
+	return (struct qi_fetch_options){ .distdir = f->dist };
+}
+
+/* A file: URL is fetched, verified and reported; the second time the
+ * verified cache answers and nothing is downloaded. */
+static void test_fetch_then_cache(void **state)
+{
+	struct fixture *f = *state;
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .sha512 = ABC512, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	char *want = qi_xasprintf("%s/abc.tar.gz", f->dist);
+	assert_string_equal(path, want);
+	assert_string_equal(get(path), "abc");
+	assert_string_equal(r.origin, "url");
+	assert_string_equal(r.url, url);
+	assert_string_equal(r.sha256, ABC256);
+	assert_string_equal(r.sha512, ABC512);
+	assert_int_equal(r.size, 3);
+	assert_int_equal(r.downloaded, 3);
+	qi_fetch_report_free(&r);
+	free(path);
+	char *part = qi_xasprintf("%s.part", want);
+	assert_int_equal(access(part, F_OK), -1);	/* renamed into place */
+	/* Second time: the cache, nothing downloaded, even with a dead URL. */
+	urls[0] = "file:///nonexistent/abc.tar.gz";
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_string_equal(r.origin, "cache");
+	assert_null(r.url);
+	assert_int_equal(r.downloaded, 0);
+	qi_fetch_report_free(&r);
+	free(path);
+	free(part), free(want), free(url);
+}
+
+/* Without a distdir, files go to CACHE_DIR/distfiles. */
+static void test_default_distdir(void **state)
+{
+	struct fixture *f = *state;
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = -1 };
+	char *path = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, NULL, &path), 0);
+	char *want = qi_xasprintf("%s/cache/distfiles/abc.tar.gz", f->tmp);
+	assert_string_equal(path, want);
+	free(want), free(path), free(url);
+}
+
+/* A cached file that no longer matches is moved aside as
+ * FILE.bad-<sha256 prefix>, and the next origin is used. */
+static void test_bad_cache_moved_aside(void **state)
+{
+	struct fixture *f = *state;
+	mkdir(f->dist, 0755);
+	char *cached = qi_xasprintf("%s/abc.tar.gz", f->dist);
+	put(cached, "abd");
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	char *path = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), 0);
+	assert_string_equal(get(cached), "abc");
+	/* sha256("abd") starts a52d159f262b */
+	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-a52d159f262b", f->dist);
+	assert_string_equal(get(bad), "abd");
+	assert_int_equal(json_array_size(qi_warnings(f->h)) >= 1, 1);
+	free(bad), free(path), free(url), free(cached);
+}
+
+/* Wrong bytes from every origin: an error listing each origin with both
+ * hashes, the bytes moved aside, no file in place. */
+static void test_all_origins_wrong(void **state)
+{
+	struct fixture *f = *state;
+	char *wrong = qi_xasprintf("%s/wrong.tar.gz", f->srv);
+	put(wrong, "xyz");
+	char *url = qi_xasprintf("file://%s", wrong);
+	const char *urls[] = { url, "file:///nonexistent/wrong.tar.gz", NULL };
+	struct qi_source src = { .file = "wrong.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	char *path = (char *)1;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_null(path);
+	const char *msg = qi_errmsg(f->h);
+	assert_non_null(strstr(msg, "cannot fetch wrong.tar.gz"));
+	assert_non_null(strstr(msg, "expected " ABC256));
+	assert_non_null(strstr(msg, "got 3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282"));
+	assert_non_null(strstr(msg, "/nonexistent/wrong.tar.gz"));
+	char *final = qi_xasprintf("%s/wrong.tar.gz", f->dist);
+	assert_int_equal(access(final, F_OK), -1);
+	char *bad = qi_xasprintf("%s/wrong.tar.gz.bad-3608bca1e44e", f->dist);
+	assert_int_equal(access(bad, F_OK), 0);
+	char *part = qi_xasprintf("%s.part", final);
+	assert_int_equal(access(part, F_OK), -1);	/* no empty .part left */
+	free(part), free(bad), free(final), free(url), free(wrong);
+}
+
+/* The mirror comes first (after the cache); --offline skips network URLs
+ * but keeps file: ones. */
+static void test_mirror_and_offline(void **state)
+{
+	struct fixture *f = *state;
+	char *mirror = qi_xasprintf("file://%s/", f->srv);
+	const char *urls[] = { "http://127.0.0.1:1/abc.tar.gz", NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = { .distdir = f->dist, .mirror = mirror, .offline = true };
+	struct qi_fetch_report r;
+	char *path = NULL;
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_string_equal(r.origin, "mirror");
+	char *want = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	assert_string_equal(r.url, want);
+	qi_fetch_report_free(&r);
+	free(path);
+	char *cached = qi_xasprintf("%s/abc.tar.gz", f->dist);
+	unlink(cached);
+	/* Offline without the mirror: the http URL is skipped, and said so. */
+	o.mirror = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "skipped (--offline)"));
+	free(cached), free(want), free(mirror);
+}
+
+/* A .part left by an earlier run is hashed and resumed: only the missing
+ * bytes are read. A .part longer than the pinned size starts from zero. */
+static void test_resume_part(void **state)
+{
+	struct fixture *f = *state;
+	mkdir(f->dist, 0755);
+	char *part = qi_xasprintf("%s/abc.tar.gz.part", f->dist);
+	put(part, "ab");
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 1);
+	assert_string_equal(get(path), "abc");
+	qi_fetch_report_free(&r);
+	unlink(path);
+	free(path);
+	put(part, "abcdef");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 3);
+	qi_fetch_report_free(&r);
+	free(path), free(url), free(part);
+}
+
+/* A refused connection is a hard failure: no retries, next origin at once. */
+static void test_refused_connection(void **state)
+{
+	struct fixture *f = *state;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(s, (struct sockaddr *)&a, &al);
+	close(s);	/* nobody listens there now */
+	char *dead = qi_xasprintf("http://127.0.0.1:%d/abc.tar.gz", ntohs(a.sin_port));
+	char *good = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { dead, good, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	setenv("QINSTALL_FETCH_RETRY_DELAY", "5", 1);	/* a retry would show in the time */
+	time_t t0 = time(NULL);
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_true(time(NULL) - t0 < 4);
+	assert_string_equal(r.url, good);
+	qi_fetch_report_free(&r);
+	free(path), free(good), free(dead);
+}
+
+/* Sources without a plain file name or without a hash are refused. */
+static void test_bad_sources(void **state)
+{
+	struct fixture *f = *state;
+	struct qi_fetch_options o = opts(f);
+	char *path;
+	struct qi_source src = { .file = "../evil", .sha256 = ABC256, .size = -1 };
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_int_equal(qi_errkind(f->h), QI_ERR_USAGE);
+	src.file = "ok.tgz";
+	src.sha256 = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "never uses unverified bytes"));
+	src.sha256 = "abc";
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "not 64 hex digits"));
+	/* A Debian origin with an option-like package name never reaches apt. */
+	src.sha256 = ABC256;
+	src.debian_source = "-oFoo=bar";
+	src.debian_version = "1";
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "bad Debian source"));
+}
+
+/* The machine's apt sources become deb-src lines: deb822 and one-line
+ * formats, signed-by kept, disabled and deb-src-only entries skipped. */
+static void test_debian_src_lines(void **state)
+{
+	struct fixture *f = *state;
+	char *parts = qi_xasprintf("%s/parts", f->tmp), *list = qi_xasprintf("%s/sources.list", f->tmp);
+	mkdir(parts, 0755);
+	char *p = qi_xasprintf("%s/a.sources", parts);
+	put(p, "Types: deb\nURIs: http://archive.example/debian\nSuites: bookworm bookworm-updates\n"
+	       "Components: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n"
+	       "Types: deb-src\nURIs: http://only-src.example/debian\nSuites: x\nComponents: main\n\n"
+	       "Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: y\nComponents: main\n");
+	free(p);
+	put(list, "# comment\ndeb [arch=amd64 signed-by=/k2.gpg] http://one.example/debian bookworm main contrib\n"
+		  "deb-src http://ignored.example/debian bookworm main\n");
+	struct qi_buf out = { 0 };
+	assert_int_equal(qi_debian_src_lines(f->h, list, parts, &out), 0);
+	assert_string_equal(out.data,
+		"deb-src [signed-by=/k2.gpg] http://one.example/debian bookworm main contrib\n"
+		"deb-src [signed-by=/usr/share/keyrings/k.gpg] http://archive.example/debian bookworm main\n"
+		"deb-src [signed-by=/usr/share/keyrings/k.gpg] http://archive.example/debian bookworm-updates main\n");
+	qi_buf_free(&out);
+	/* Nothing configured: an error saying so. */
+	put(list, "");
+	p = qi_xasprintf("%s/a.sources", parts);
+	unlink(p);
+	free(p);
+	assert_int_equal(qi_debian_src_lines(f->h, list, parts, &out), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "no Debian archive"));
+	qi_buf_free(&out);
+	free(parts), free(list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_good),
+		cmocka_unit_test(test_spec_bad),
+		cmocka_unit_test_setup_teardown(test_fetch_then_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_distdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_cache_moved_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debian_src_lines, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
