@@ -443,10 +443,6 @@ static void report(struct plan *p, const char *name, const char *type, long long
 	json_array_append_new(p->accounts, a);
 }
 
-static const char *key_hint(bool ids_auto)
-{
-	return ids_auto ? "" : " (the profile's [accounts] key of that name)";
-}
 
 /* A line of NAME that is not a well-formed entry blocks every change. */
 static bool malformed(struct plan *p, qi_handle *h, int file, const char *name)
@@ -477,8 +473,8 @@ static void plan_groups(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 		if (e && e->id != want) {
 			conflict(p, "group-id", name,
 				 qi_xasprintf("group %s has gid %lld, wanted %lld", name, e->id, want),
-				 qi_xasprintf("keep it with --id %s=%lld%s, or --ids auto", name, e->id,
-					      key_hint(p->spec->ids_auto)));
+				 qi_xasprintf("keep it with --id %s=%lld (in a profile: %s = %lld under "
+					      "[accounts]), or --ids auto", name, e->id, name, e->id));
 			continue;
 		}
 		if (!e) {
@@ -529,8 +525,8 @@ static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 			if (e->id != want)
 				conflict(p, "user-id", name,
 					 qi_xasprintf("user %s has uid %lld, wanted %lld", name, e->id, want),
-					 qi_xasprintf("keep it with --id %s=%lld%s, or --ids auto", name,
-						      e->id, key_hint(p->spec->ids_auto)));
+					 qi_xasprintf("keep it with --id %s=%lld (in a profile: %s = %lld "
+						      "under [accounts]), or --ids auto", name, e->id, name, e->id));
 			if (e->gid != gid)
 				conflict(p, "user-group", name,
 					 qi_xasprintf("user %s has primary gid %lld, wanted %lld (group %s)",
@@ -846,9 +842,14 @@ static int write_files(qi_handle *h, struct plan *p)
 		char *data = qi_pwdb_serialize(&f->db, &len);
 		char *backup = qi_xasprintf("%s-", files[i].path);
 		mode_t mode = f->st.st_mode & 07777;
+		/* The journal's own --diff text would show shadow's hashes and
+		 * the backups: add_diffs has given the redacted one instead. */
+		bool diff = qi_diff_wanted(h);
+		qi_set_diff(h, false);
 		int rc = qi_write_file(h, backup, f->orig, f->origlen, mode, f->st.st_uid, f->st.st_gid);
 		if (rc == 0)
 			rc = qi_write_file(h, files[i].path, data, len, mode, f->st.st_uid, f->st.st_gid);
+		qi_set_diff(h, diff);
 		free(backup);
 		free(data);
 		if (rc < 0)

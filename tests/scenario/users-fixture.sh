@@ -1,0 +1,44 @@
+# users-fixture.sh - throwaway system roots for the `qinstall users` tests.
+# Sourced after tests/lib/tap.sh.
+
+# make_root DIR: a small Debian-like root: passwd, group, shadow (0640
+# root:42), gshadow, a nologin shell and /var.
+make_root() {
+	local r=$1
+	mkdir -p "$r/etc" "$r/usr/sbin" "$r/bin" "$r/var"
+	cat >"$r/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+bin:x:2:2:bin:/bin:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+P
+	cat >"$r/etc/group" <<'G'
+root:x:0:
+daemon:x:1:
+shadow:x:42:
+nogroup:x:65534:
+G
+	cat >"$r/etc/shadow" <<'S'
+root:$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012:19000:0:99999:7:::
+daemon:*:19000:0:99999:7:::
+bin:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+S
+	cat >"$r/etc/gshadow" <<'GS'
+root:*::
+daemon:*::
+shadow:*::
+nogroup:*::
+GS
+	chmod 0644 "$r/etc/passwd" "$r/etc/group"
+	chmod 0640 "$r/etc/shadow" "$r/etc/gshadow"
+	chown 0:42 "$r/etc/shadow" "$r/etc/gshadow"
+	printf '#!/bin/sh\necho "This account is currently not available."\nexit 1\n' >"$r/usr/sbin/nologin"
+	chmod 0755 "$r/usr/sbin/nologin"
+}
+
+# etc_sums DIR: sha256 of every file under DIR/etc, with mode and owner.
+etc_sums() {
+	(cd "$1/etc" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum &&
+		find . -printf '%p %y %m %U:%G\n' | sort)
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Scenario: `qinstall users` options (--ids auto, --range, --id, --shell,
+# --qmail-home), roots without shadow files or nologin, odd passwd files.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/scenario/users-fixture.sh"
+export QINSTALL_CACHE_DIR=$(tap_tmpdir)
+json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k)
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
+
+# --- --ids auto ---------------------------------------------------------------
+R=$(tap_tmpdir)
+make_root "$R"
+for i in 600 601 602 603 605; do echo "u$i:x:$i:1::/:/usr/sbin/nologin" >>"$R/etc/passwd"; done
+echo 'g600:x:600:' >>"$R/etc/group"
+tap_run 0 "--ids auto picks around ids in use" "$QINSTALL" --root "$R" --json users --ids auto
+tap_is "$(json ids.nofiles) $(json ids.qmail)" "601 602" "the lowest two free gids in a row"
+tap_is "$(json ids.alias) $(json ids.qmails)" "606 612" "the lowest seven free uids in a row"
+tap_is "$(json ids_auto)" true "the result says the ids were picked"
+tap_run 0 "--ids auto again changes nothing (the picked accounts are kept)" \
+	"$QINSTALL" --root "$R" --json users --ids auto
+tap_is "$(json changed) $(json ids.alias)" "false 606" "the second auto run keeps the ids"
+tap_run 0 "human output of --ids auto" "$QINSTALL" --root "$R" users --ids auto
+tap_like "$TAP_STDOUT" 'ids picked by --ids auto' "it says the ids were picked"
+
+A=$(tap_tmpdir)
+make_root "$A"
+tap_run 0 "--ids auto --range 2000-2100" "$QINSTALL" --root "$A" --json users --ids auto --range 2000-2100
+tap_is "$(json ids.nofiles) $(json ids.alias) $(json ids.qmails)" "2000 2000 2006" "the range is honoured"
+N=$(tap_tmpdir)
+make_root "$N"
+tap_run 1 "a range too small for seven uids fails" "$QINSTALL" --root "$N" users --ids auto --range 700-703
+tap_like "$TAP_STDERR" 'no 7 free uids in 700-703' "the error says why and how to fix it"
+tap_is "$(grep -c qmail "$N/etc/group")" 0 "and nothing was added"
+
+# --- --id, --shell, --qmail-home -------------------------------------------------
+P=$(tap_tmpdir)
+make_root "$P"
+touch "$P/bin/false"; chmod 755 "$P/bin/false"
+tap_run 0 "--id pins single ids" "$QINSTALL" --root "$P" --json users --id qmaild=7791 --id qmail=2107 \
+	--shell /bin/false --qmail-home /opt/qmail
+tap_is "$(grep '^qmaild:' "$P/etc/passwd")" "qmaild:x:7791:600::/opt/qmail:/bin/false" "--id, --shell and --qmail-home are used"
+tap_is "$(grep '^qmails:' "$P/etc/passwd" | cut -d: -f4,6)" "2107:/opt/qmail" "users of group qmail get its pinned gid"
+tap_is "$(stat -c '%a %u:%g' "$P/opt/qmail" "$P/opt/qmail/alias" "$P/opt")" "755 0:2107
+2755 600:2107
+755 0:0" "the homes (and their missing parent, root's) are made"
+
+# --- usage errors ---------------------------------------------------------------
+U=$(tap_tmpdir)
+make_root "$U"
+tap_run 2 "--id with an unknown name is a usage error" "$QINSTALL" --root "$U" users --id bogus=5
+tap_like "$TAP_STDERR" "'bogus' is not one of qmail's accounts" "it names the bad account"
+tap_run 2 "--id with a bad number" "$QINSTALL" --root "$U" users --id qmaild=abc
+tap_run 2 "--id 0 (root's) is refused" "$QINSTALL" --root "$U" users --id alias=0
+tap_run 2 "two users with the same pinned uid" "$QINSTALL" --root "$U" users --id qmaild=600
+tap_like "$TAP_STDERR" 'alias and qmaild are both given id 600' "it names both"
+tap_run 2 "--ids with a bad word" "$QINSTALL" --root "$U" users --ids some
+tap_run 2 "--range without --ids auto" "$QINSTALL" --root "$U" users --range 1-9
+tap_run 2 "a bad --range" "$QINSTALL" --root "$U" users --ids auto --range 9-1
+tap_run 2 "--id with --ids auto" "$QINSTALL" --root "$U" users --ids auto --id qmaild=9
+tap_run 2 "a relative --qmail-home" "$QINSTALL" --root "$U" users --qmail-home var/qmail
+tap_run 2 "an operand" "$QINSTALL" --root "$U" users extra
+tap_run 0 "users --help" "$QINSTALL" users --help
+tap_like "$TAP_STDOUT" '--ids=auto\|pinned' "--help lists --ids"
+tap_like "$TAP_STDOUT" 'nofiles 600, qmail 601, users 600-606' "--help states the default ids"
+
+# --- roots without shadow files, without nologin, with odd files ---------------
+S=$(tap_tmpdir)
+make_root "$S"
+rm "$S/etc/shadow" "$S/etc/gshadow" "$S/usr/sbin/nologin"
+printf '#!/bin/sh\nexit 1\n' >"$S/bin/false"; chmod 755 "$S/bin/false"
+tap_run 0 "a root without shadow files" "$QINSTALL" --root "$S" users
+tap_ok "no shadow file is created" test ! -e "$S/etc/shadow" -a ! -e "$S/etc/gshadow"
+tap_is "$(grep '^qmailq:' "$S/etc/passwd")" "qmailq:*:604:601::/var/qmail:/bin/false" \
+	"passwords are locked in passwd itself, and /bin/false is the shell when there is no nologin"
+tap_is "$(grep '^qmail:' "$S/etc/group")" "qmail:*:601:" "the group password is locked too"
+
+E=$(tap_tmpdir)
+make_root "$E"
+rm "$E/usr/sbin/nologin"
+tap_run 1 "a root without any non-login shell fails" "$QINSTALL" --root "$E" users
+tap_like "$TAP_STDERR" 'has no non-login shell.*--shell' "the error says what to do"
+
+O=$(tap_tmpdir)
+make_root "$O"
+printf 'root:x:0:0:root:/root:/bin/bash\r\n# local users\n  odd:x:1000:1000:spaced:/home/odd:/bin/sh\n+@admins::::::\n-' >"$O/etc/passwd"
+printf 'root:x:0:\n+' >"$O/etc/group"
+cp "$O/etc/passwd" "$O/passwd.orig"
+tap_run 0 "a passwd with CRLF, comments, NIS lines and no final newline" "$QINSTALL" --root "$O" users
+tap_is "$(head -c "$(stat -c %s "$O/passwd.orig")" "$O/etc/passwd" | head -3 | od -c | head -2)" \
+	"$(head -3 "$O/passwd.orig" | od -c | head -2)" "the old lines keep their bytes (CR included)"
+tap_is "$(sed -n '4p;11p;12p' "$O/etc/passwd")" "alias:x:600:600::/var/qmail/alias:/usr/sbin/nologin
++@admins::::::
+-" "the new users go before the NIS lines, which stay last"
+tap_is "$(tail -c 1 "$O/etc/passwd" | od -An -c | tr -d ' ')" "-" "the missing final newline is still missing"
+tap_run 0 "rollback" "$QINSTALL" --root "$O" rollback
+tap_ok "rollback gives the odd passwd back byte for byte" cmp "$O/etc/passwd" "$O/passwd.orig"
+
+tap_done
