@@ -48,6 +48,20 @@ tap_is "$(stat -c '%a %u:%g' "$P/opt/qmail" "$P/opt/qmail/alias" "$P/opt")" "755
 2755 600:2107
 755 0:0" "the homes (and their missing parent, root's) are made"
 
+# --- --profile: a fleet's pinned ids -----------------------------------------------
+F=$(tap_tmpdir)
+make_root "$F"
+printf '[accounts]\nnofiles = 2108\nqmail = 2107\nalias = 7790\nqmaild = 7791\nqmaill = 7792\nqmailp = 7793\nqmailq = 7794\nqmailr = 7795\nqmails = 7796\nqmail_home = /srv/qmail\n' >"$F/lwq.profile"
+tap_run 0 "--profile FILE takes the pinned ids of its [accounts]" "$QINSTALL" --root "$F" --json users --profile "$F/lwq.profile"
+tap_is "$(json ids.qmail) $(json ids.nofiles) $(json ids.alias) $(json ids.qmails)" "2107 2108 7790 7796" "the profile's ids are used"
+tap_is "$(grep '^qmailr:' "$F/etc/passwd")" "qmailr:x:7795:2107::/srv/qmail:/usr/sbin/nologin" "and its qmail home"
+tap_run 0 "--id overrides one profile id" "$QINSTALL" --root "$F" --check --json users --profile "$F/lwq.profile" --id qmailr=7795
+tap_is "$(json changed)" false "the same ids again change nothing"
+printf '[accounts]\nids = auto\nauto_min = 3000\nauto_max = 3100\n' >"$F/auto.profile"
+tap_run 0 "a profile can ask for --ids auto in its own range" "$QINSTALL" --root "$F" --check --json users --profile "$F/auto.profile"
+tap_is "$(json ids.nofiles) $(json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
+tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$F" users --profile "$F/none.profile"
+
 # --- usage errors ---------------------------------------------------------------
 U=$(tap_tmpdir)
 make_root "$U"

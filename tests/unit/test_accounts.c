@@ -1,0 +1,382 @@
+/* Unit tests for accounts.c (qmail's accounts policy) and pwlock.c (the
+ * shadow-utils lock), on throwaway roots made here. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "passwd.h"
+
+struct fixture {
+	char root[64];
+	qi_handle *h;
+};
+
+static void put(const char *root, const char *rel, const char *text, mode_t mode)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static char *get(const char *root, const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	struct qi_buf b = { 0 };
+	char buf[4096];
+	size_t n;
+	qi_buf_add(&b, "", 0);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		qi_buf_add(&b, buf, n);
+	fclose(f);
+	return b.data;
+}
+
+static bool exists(const char *root, const char *rel)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return lstat(path, &st) == 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	strcpy(fx->root, "/tmp/qi-accounts-XXXXXX");
+	assert_non_null(mkdtemp(fx->root));
+	char path[128];
+	const char *dirs[] = { "etc", "usr", "usr/sbin", "var", "cache" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->root, dirs[i]);
+		assert_int_equal(mkdir(path, 0755), 0);
+	}
+	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0644);
+	put(fx->root, "etc/group", "root:x:0:\n", 0644);
+	put(fx->root, "etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
+	put(fx->root, "usr/sbin/nologin", "#!/bin/sh\nexit 1\n", 0755);
+	fx->h = qi_new();
+	qi_set_verbosity(fx->h, -1);
+	assert_int_equal(qi_set_root(fx->h, fx->root), 0);
+	snprintf(path, sizeof(path), "%s/cache", fx->root);
+	assert_int_equal(qi_set_cache_dir(fx->h, path), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	qi_free(fx->h);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->root);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+/* The defaults are the seed guide's ids, pinned, with /var/qmail. */
+static void test_default_spec(void **state)
+{
+	struct qi_accounts_spec s;
+	qi_accounts_default(&s);
+	assert_int_equal(s.ids.nofiles, 600);
+	assert_int_equal(s.ids.qmail, 601);
+	assert_int_equal(s.ids.alias, 600);
+	assert_int_equal(s.ids.qmaild, 601);
+	assert_int_equal(s.ids.qmails, 606);
+	assert_false(s.ids_auto);
+	assert_string_equal(s.qmail_home, "/var/qmail");
+	assert_null(s.shell);
+	assert_true(s.auto_min <= 600 && s.auto_max >= 606);
+}
+
+/* Ids are set and read by account name; unknown names, 0 and 65534 are
+ * usage errors. */
+static void test_set_id(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "qmailr", 7795), 0);
+	assert_int_equal(s.ids.qmailr, 7795);
+	assert_int_equal(qi_account_id(&s.ids, "qmailr"), 7795);
+	assert_int_equal(qi_account_id(&s.ids, "nofiles"), 600);
+	assert_int_equal(qi_account_id(&s.ids, "root"), -1);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "root", 5), -1);
+	assert_int_equal(qi_errkind(fx->h), QI_ERR_USAGE);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "alias", 0), -1);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "alias", 65534), -1);
+	size_t n = 0;
+	while (qi_account_names[n])
+		n++;
+	assert_int_equal(n, 9);
+}
+
+/* resolve reads only: on a fresh root it reports pending work and the
+ * ids, and writes nothing (not even a lock or a journal). */
+static void test_resolve_fresh(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	bool pending = false;
+	qi_accounts_default(&s);
+	char *before = get(fx->root, "etc/passwd");
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, &pending), 0);
+	assert_true(pending);
+	assert_int_equal(ids.qmailq, 604);
+	char *after = get(fx->root, "etc/passwd");
+	assert_string_equal(before, after);
+	assert_false(exists(fx->root, "etc/passwd.lock"));
+	assert_false(exists(fx->root, "var/lib/qinstall"));
+	assert_false(exists(fx->root, "var/qmail"));
+	json_t *acc = json_object_get(qi_result(fx->h), "accounts");
+	assert_int_equal(json_array_size(acc), 9);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(acc, 8), "action")), "create");
+	free(before);
+	free(after);
+}
+
+/* ensure inside a run writes the four kinds of lines, keeps the files'
+ * modes, makes the homes, and afterwards resolve finds nothing to do. */
+static void test_ensure_then_present(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_run_begin(fx->h, "users"), 0);
+	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
+	assert_int_equal(qi_run_commit(fx->h), 0);
+	assert_true(qi_changed(fx->h));
+	char *pw = get(fx->root, "etc/passwd");
+	assert_non_null(strstr(pw, "\nqmailp:x:603:600::/var/qmail:/usr/sbin/nologin\n"));
+	char *sh = get(fx->root, "etc/shadow");
+	assert_non_null(strstr(sh, "\nqmailp:!:"));
+	char *bk = get(fx->root, "etc/shadow-");
+	assert_string_equal(bk, "root:*:19000:0:99999:7:::\n");
+	assert_false(exists(fx->root, "etc/gshadow"));	/* none before, none made */
+	struct stat st;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/etc/shadow", fx->root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	snprintf(path, sizeof(path), "%s/var/qmail/alias", fx->root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02755);
+	assert_int_equal(st.st_uid, 600);
+	assert_int_equal(st.st_gid, 601);
+	assert_false(exists(fx->root, "etc/passwd.lock"));
+
+	bool pending = true;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, &pending), 0);
+	assert_false(pending);
+	free(pw);
+	free(sh);
+	free(bk);
+}
+
+/* In --check mode ensure plans, sets changed, and writes nothing. */
+static void test_ensure_check(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	qi_set_check(fx->h, true);
+	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
+	assert_true(qi_changed(fx->h));
+	assert_int_equal(ids.alias, 600);
+	assert_false(exists(fx->root, "etc/passwd-"));
+	assert_false(exists(fx->root, "var/qmail"));
+	char *pw = get(fx->root, "etc/passwd");
+	assert_string_equal(pw, "root:x:0:0:root:/root:/bin/bash\n");
+	free(pw);
+}
+
+/* Every conflict is listed, each with a kind and a suggestion. */
+static void test_conflicts_listed(void **state)
+{
+	struct fixture *fx = *state;
+	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+	    "www:x:602:33::/var/www:/usr/sbin/nologin\n"
+	    "qmailq:x:999:601::/var/qmail:/usr/sbin/nologin\n", 0644);
+	put(fx->root, "etc/group", "root:x:0:\nnofiles:x:700:\n", 0644);
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	json_t *c = json_object_get(qi_result(fx->h), "conflicts");
+	assert_int_equal(json_array_size(c), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "kind")), "group-id");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "kind")), "uid-taken");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "kind")), "user-id");
+	size_t i;
+	json_t *v;
+	json_array_foreach(c, i, v)
+		assert_true(strlen(json_string_value(json_object_get(v, "suggestion"))) > 5);
+	assert_non_null(strstr(qi_errmsg(fx->h), "3 conflicts"));
+	assert_non_null(strstr(qi_errmsg(fx->h), "--id nofiles=700"));
+}
+
+/* --ids auto: existing accounts keep their ids, missing ones take the
+ * lowest free run in the range, skipping ids in use. */
+static void test_auto_pick(void **state)
+{
+	struct fixture *fx = *state;
+	put(fx->root, "etc/group", "root:x:0:\nqmail:x:650:\na:x:600:\nb:x:602:\n", 0644);
+	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+	    "x:x:603:1::/:/bin/sh\n", 0644);
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	s.ids_auto = true;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
+	assert_int_equal(ids.qmail, 650);
+	assert_int_equal(ids.nofiles, 601);
+	assert_int_equal(ids.alias, 604);
+	assert_int_equal(ids.qmails, 610);
+	s.auto_min = 600;
+	s.auto_max = 608;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(fx->h), "no 7 free uids in 600-608"));
+}
+
+/* The shell: /usr/sbin/nologin when ROOT has it, else /bin/false; none
+ * at all is an error that says what to do. */
+static void test_shell_choice(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(qi_result(fx->h), "shell")),
+			    "/usr/sbin/nologin");
+	char path[128];
+	snprintf(path, sizeof(path), "%s/usr/sbin/nologin", fx->root);
+	unlink(path);
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(fx->h), "--shell"));
+	snprintf(path, sizeof(path), "%s/bin", fx->root);
+	mkdir(path, 0755);
+	put(fx->root, "bin/false", "", 0755);
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(qi_result(fx->h), "shell")), "/bin/false");
+}
+
+/* A root without /etc/passwd is refused: it is not a system image. */
+static void test_no_passwd(void **state)
+{
+	struct fixture *fx = *state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/etc/passwd", fx->root);
+	unlink(path);
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(fx->h), "does not exist"));
+}
+
+/* The lock holds our pid followed by a NUL (shadow-utils' format), is
+ * removed on release, and leaves no FILE.PID behind. */
+static void test_lock_format(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_pwlock lk;
+	assert_int_equal(qi_pwlock_acquire(fx->h, &lk, "/etc/passwd", 100), 0);
+	char path[128], buf[32] = { 0 }, want[32];
+	snprintf(path, sizeof(path), "%s/etc/passwd.lock", fx->root);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	int wl = snprintf(want, sizeof(want), "%ld", (long)getpid());
+	assert_int_equal(n, wl + 1);
+	assert_memory_equal(buf, want, (size_t)wl + 1);
+	snprintf(path, sizeof(path), "etc/passwd.%ld", (long)getpid());
+	assert_false(exists(fx->root, path));
+	qi_pwlock_release(&lk);
+	assert_false(exists(fx->root, "etc/passwd.lock"));
+	qi_pwlock_release(&lk);	/* twice is harmless */
+}
+
+/* A lock held by a live process (here: ourselves) is waited for, then
+ * refused with QI_ERR_LOCKED naming the pid; the holder's lock stays. */
+static void test_lock_live_holder(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_pwlock a, b;
+	assert_int_equal(qi_pwlock_acquire(fx->h, &a, "/etc/group", 100), 0);
+	assert_int_equal(qi_pwlock_acquire(fx->h, &b, "/etc/group", 150), -1);
+	assert_int_equal(qi_errkind(fx->h), QI_ERR_LOCKED);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "process %ld", (long)getpid());
+	assert_non_null(strstr(qi_errmsg(fx->h), pid));
+	assert_true(exists(fx->root, "etc/group.lock"));
+	qi_pwlock_release(&a);
+	assert_false(exists(fx->root, "etc/group.lock"));
+}
+
+/* A lock left by a dead process is taken over. */
+static void test_lock_stale(void **state)
+{
+	struct fixture *fx = *state;
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	assert_true(child > 0);
+	waitpid(child, NULL, 0);
+	char text[32];
+	snprintf(text, sizeof(text), "%ld", (long)child);
+	put(fx->root, "etc/shadow.lock", text, 0600);
+	struct qi_pwlock lk;
+	assert_int_equal(qi_pwlock_acquire(fx->h, &lk, "/etc/shadow", 100), 0);
+	char *now = get(fx->root, "etc/shadow.lock");
+	char mine[32];
+	snprintf(mine, sizeof(mine), "%ld", (long)getpid());
+	assert_string_equal(now, mine);
+	free(now);
+	qi_pwlock_release(&lk);
+	assert_false(exists(fx->root, "etc/shadow.lock"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_spec),
+		cmocka_unit_test_setup_teardown(test_set_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_then_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_listed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_pick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shell_choice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_passwd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_live_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_stale, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
