@@ -1,0 +1,54 @@
+/*
+ * cmd_status.c - `qinstall status`: the runs, newest first.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+static int run_status(struct qi_cli *cli, int argc, const char **argv)
+{
+	qi_handle *h = cli->h;
+	if (argc > 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "status takes no arguments");
+	if (qi_status(h) < 0)
+		return -1;
+	json_t *runs = json_object_get(qi_result(h), "runs");
+	size_t n = json_array_size(runs);
+	if (n == 0) {
+		qi_set_msg(h, "no runs recorded in %s", qi_root(h));
+		qi_out(cli, "%s\n", qi_msg(h));
+		return 0;
+	}
+	qi_out(cli, "%5s  %-20s  %-19s  %7s  %s\n", "RUN", "STARTED", "STATE", "CHANGES", "COMMAND");
+	size_t i;
+	json_t *r;
+	size_t unfinished = 0;
+	json_array_foreach(runs, i, r) {
+		const char *state = json_string_value(json_object_get(r, "state"));
+		if (strstr(state, "unfinished"))
+			unfinished++;
+		qi_out(cli, "%5lld  %-20s  %-19s  %7lld  %s\n",
+		       (long long)json_integer_value(json_object_get(r, "id")),
+		       json_string_value(json_object_get(r, "started")), state,
+		       (long long)json_integer_value(json_object_get(r, "changes")),
+		       json_string_value(json_object_get(r, "command")));
+	}
+	qi_set_msg(h, "%zu run%s", n, n == 1 ? "" : "s");
+	if (unfinished)
+		qi_out(cli, "An unfinished run blocks every change: qinstall --root %s rollback\n", qi_root(h));
+	return 0;
+}
+
+const struct qi_command qi_cmd_status = {
+	.name = "status",
+	.args = NULL,
+	.summary = "the runs, newest first, with their command, time, state and changes",
+	.description =
+		"States: running (in progress now), done, unfinished (interrupted: roll\n"
+		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
+		"rolled-back. Times are UTC. With --json the runs are in \"runs\".",
+	.options = NULL,
+	.run = run_status,
+};
