@@ -44,7 +44,7 @@ struct qi_recipe_patch {
 	char *spec;		/* as written in the profile */
 	char *path;		/* host path once found or fetched (NULL for an URL not yet fetched) */
 	char *url;		/* an URL patch (pinned), or NULL */
-	char sha256[65];	/* of the patch content (pinned for an URL) */
+	char hash[129];		/* SHA-256 of the content (an URL patch: its pinned hash) */
 };
 
 struct qi_recipe {
@@ -131,6 +131,9 @@ enum qi_stage_action {
 const char *qi_stage_action_name(enum qi_stage_action a);
 /* Compare one manifest entry with ROOT (reads only). */
 enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_entry *e);
+/* The target of the symlink PATH inside ROOT (malloc'd), or NULL; never
+ * follows a link out of ROOT. */
+char *qi_stage_readlink(qi_handle *h, const char *path);
 /* Commit STAGE into ROOT through the journal, entry by entry; existing
  * directories are left as they are. *changed counts the paths changed. */
 int qi_stage_commit(qi_handle *h, const char *stage, const struct qi_manifest *m,

@@ -1,0 +1,186 @@
+/*
+ * cmd_provision.c - `qinstall provision` (build and install a profile into
+ * ROOT as one journaled run) and `qinstall plan` (= provision --check:
+ * what would change, nothing written).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static struct {
+	char *profile, *mirror, *domain, *jobs;
+	int offline, rebuild;
+} o;
+
+static const struct poptOption options[] = {
+	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
+	  "what to provision: a shipped profile NAME (`qinstall profile list`) or a FILE", "NAME|FILE" },
+	{ "mirror", 0, POPT_ARG_STRING, &o.mirror, 0,
+	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
+	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
+	  "use only sources already in the cache (and file: URLs)", NULL },
+	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
+	  "build again even when the build cache has this exact build", NULL },
+	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
+	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
+	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
+	POPT_TABLEEND
+};
+
+static void reset(void)
+{
+	free(o.profile);
+	free(o.mirror);
+	free(o.domain);
+	free(o.jobs);
+	memset(&o, 0, sizeof(o));
+}
+
+static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
+{
+	qi_handle *h = cli->h;
+	if (argc > 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s takes no operands (give the profile with --profile)",
+				     cli->command);
+	if (!o.profile)
+		return qi_error_kind(h, QI_ERR_USAGE,
+				     "%s needs --profile NAME|FILE (`qinstall profile list` shows the shipped ones)",
+				     cli->command);
+	if (qi_profile_load(h, o.profile, p) < 0)
+		return -1;
+	if ((o.domain && qi_profile_set(h, *p, "mail", "domain", o.domain) < 0) ||
+	    (o.jobs && qi_profile_set(h, *p, "build", "jobs", o.jobs) < 0)) {
+		qi_profile_free(*p);
+		*p = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provision_options *opt)
+{
+	qi_handle *h = cli->h;
+	if (qi_provision_plan(h, p, opt) < 0)
+		return -1;
+	json_t *res = qi_result(h);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(res, "steps"), i, v)
+		qi_out(cli, "step     %s: %s\n", json_string_value(json_object_get(v, "component")),
+		       json_string_value(json_object_get(v, "step")));
+	json_t *pl = json_object_get(res, "plan");
+	json_array_foreach(pl, i, v) {
+		const char *note = json_string_value(json_object_get(v, "note"));
+		qi_out(cli, "%-8s %s  (%s)%s%s\n", json_string_value(json_object_get(v, "action")),
+		       json_string_value(json_object_get(v, "path")),
+		       json_string_value(json_object_get(v, "component")), note ? ": " : "", note ? note : "");
+	}
+	if (qi_diff_wanted(h)) {
+		json_t *d = qi_diff(h);
+		if (d) {
+			qi_out(cli, "\nbefore:\n%s\nafter:\n%s", json_string_value(json_object_get(d, "before")),
+			       json_string_value(json_object_get(d, "after")));
+			json_decref(d);
+		}
+	}
+	size_t n = json_array_size(pl);
+	if (n)
+		qi_set_msg(h, "%zu change%s would be made in %s by profile %s", n, n == 1 ? "" : "s", qi_root(h),
+			   qi_profile_file(p));
+	else
+		qi_set_msg(h, "nothing to do: %s already matches profile %s", qi_root(h), qi_profile_file(p));
+	qi_out(cli, "%s\n", qi_msg(h));
+	return 0;
+}
+
+static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_provision_options *opt)
+{
+	qi_handle *h = cli->h;
+	struct qi_provision *pv;
+	if (qi_provision_prepare(h, p, opt, &pv) < 0)
+		return -1;
+	char *what = NULL;
+	if (asprintf(&what, "provision --profile %s", o.profile) < 0)
+		abort();
+	int rc = qi_run_begin(h, what);
+	free(what);
+	if (rc == 0) {
+		if (qi_provision_commit(h, pv) < 0 || qi_run_commit(h) < 0) {
+			qi_run_abort(h);
+			rc = -1;
+		}
+	}
+	qi_provision_free(pv);
+	if (rc < 0)
+		return -1;
+	json_t *res = qi_result(h);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(res, "components"), i, v)
+		qi_out(cli, "%s-%s: %lld of %lld paths changed (%s; build log %s)\n",
+		       json_string_value(json_object_get(v, "name")), json_string_value(json_object_get(v, "version")),
+		       (long long)json_integer_value(json_object_get(v, "changed")),
+		       (long long)json_integer_value(json_object_get(v, "files")),
+		       json_is_true(json_object_get(v, "cached")) ? "from the build cache" : "built",
+		       json_string_value(json_object_get(v, "build_log")));
+	if (qi_changed(h))
+		qi_set_msg(h, "provisioned %s into %s; `qinstall rollback` undoes it", qi_profile_file(p), qi_root(h));
+	else
+		qi_set_msg(h, "nothing to do: %s already matches profile %s", qi_root(h), qi_profile_file(p));
+	qi_out(cli, "%s\n", qi_msg(h));
+	return 0;
+}
+
+static int run_common(struct qi_cli *cli, int argc, bool plan_only)
+{
+	struct qi_profile *p = NULL;
+	struct qi_provision_options opt = { .mirror = o.mirror, .offline = o.offline, .rebuild = o.rebuild };
+	int rc = load(cli, argc, &p);
+	if (rc == 0)
+		rc = plan_only || qi_check(cli->h) ? plan(cli, p, &opt) : provision(cli, p, &opt);
+	qi_profile_free(p);
+	reset();
+	return rc;
+}
+
+static int run_provision(struct qi_cli *cli, int argc, const char **argv)
+{
+	return run_common(cli, argc, false);
+}
+
+static int run_plan(struct qi_cli *cli, int argc, const char **argv)
+{
+	return run_common(cli, argc, true);
+}
+
+const struct qi_command qi_cmd_provision = {
+	.name = "provision",
+	.args = NULL,
+	.summary = "fetch, verify, patch, build and install a profile into ROOT (journaled)",
+	.description =
+		"Everything up to the staged tree happens in the work area (--cache-dir) and is\n"
+		"cached by content: sources, patches and settings. Then the staged files, the\n"
+		"svscan unit and /var/lib/qinstall/provision.json go into ROOT as one journaled\n"
+		"run that `qinstall rollback` undoes. Nothing is started unless ROOT is /.\n"
+		"With --check it is `qinstall plan`. See qinstall-provision(8).",
+	.options = options,
+	.run = run_provision,
+};
+
+const struct qi_command qi_cmd_plan = {
+	.name = "plan",
+	.args = NULL,
+	.summary = "list every change provision would make (--diff for contents); writes nothing",
+	.description =
+		"The same as `qinstall provision --check`: reads the profile, the build cache and\n"
+		"ROOT, and lists each path provision would create, replace or chmod. It writes\n"
+		"nothing anywhere: not into ROOT, not into the cache (no download, no build).\n"
+		"See qinstall-plan(8).",
+	.options = options,
+	.run = run_plan,
+};
