@@ -57,7 +57,7 @@ tap_is "$(json ids.qmail) $(json ids.nofiles) $(json ids.alias) $(json ids.qmail
 tap_is "$(grep '^qmailr:' "$F/etc/passwd")" "qmailr:x:7795:2107::/srv/qmail:/usr/sbin/nologin" "and its qmail home"
 tap_run 0 "--id overrides one profile id" "$QINSTALL" --root "$F" --check --json users --profile "$F/lwq.profile" --id qmailr=7795
 tap_is "$(json changed)" false "the same ids again change nothing"
-printf '[accounts]\nids = auto\nauto_min = 3000\nauto_max = 3100\n' >"$F/auto.profile"
+printf '[accounts]\nids = auto\nauto_min = 3000\nauto_max = 3100\nqmail_home = /srv/qmail\n' >"$F/auto.profile"
 tap_run 0 "a profile can ask for --ids auto in its own range" "$QINSTALL" --root "$F" --check --json users --profile "$F/auto.profile"
 tap_is "$(json ids.nofiles) $(json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
 tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$F" users --profile "$F/none.profile"

@@ -66,6 +66,8 @@ tap_ok "no passwd- is left (there was none)" test ! -e "$R/etc/passwd-"
 tap_ok "/var/qmail is gone" test ! -e "$R/var/qmail"
 
 # --- --check writes nothing --------------------------------------------------
+R=$(tap_tmpdir)
+make_root "$R"
 tap_run 0 "--check succeeds" "$QINSTALL" --root "$R" --check --json users
 tap_is "$(json changed)" true "--check says it would change"
 tap_is "$(json accounts.2.action)" create "--check lists alias as to be created"
