@@ -324,6 +324,25 @@ static char *record_text(const struct qi_provision *pv)
 	return t;
 }
 
+static json_t *component_json(const struct component *c, size_t changed)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:i, s:i}", "name", c->r.name, "version",
+			      c->r.version, "build", c->id, "cached", c->cached, "origin",
+			      c->origin ? c->origin : "", "build_log", c->log, "files", (json_int_t)c->m.n,
+			      "changed", (json_int_t)changed);
+	if (c->patch_report)
+		json_object_set(o, "patches", c->patch_report);
+	return o;
+}
+
+static void add_build_logs(qi_handle *h, const struct qi_provision *pv)
+{
+	json_t *logs = json_object();
+	for (size_t i = 0; i < pv->n; i++)
+		json_object_set_new(logs, pv->c[i].r.name, json_string(pv->c[i].log));
+	json_object_set_new(qi_result(h), "build_logs", logs);
+}
+
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 {
 	json_t *comps = json_array();
@@ -335,13 +354,7 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 		if (qi_stage_commit(h, c->stage, &c->m, &changed) < 0)
 			return qi_error_prefix(h, "component %s", c->r.name);
 		total += changed;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:i, s:i}", "name", c->r.name, "version",
-				      c->r.version, "build", c->id, "cached", c->cached, "origin",
-				      c->origin ? c->origin : "", "build_log", c->log, "files", (json_int_t)c->m.n,
-				      "changed", (json_int_t)changed);
-		if (c->patch_report)
-			json_object_set(o, "patches", c->patch_report);
-		json_array_append_new(comps, o);
+		json_array_append_new(comps, component_json(c, changed));
 		qi_info(h, "%s-%s: %zu of %zu paths changed", c->r.name, c->r.version, changed, c->m.n);
 	}
 	if (qi_profile_bool(pv->p, "services", "svscan")) {
@@ -361,11 +374,48 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	free(rec);
 	if (rc < 0)
 		return qi_error_prefix(h, "provision record");
-	json_t *logs = json_object();
-	for (size_t i = 0; i < pv->n; i++)
-		json_object_set_new(logs, pv->c[i].r.name, json_string(pv->c[i].log));
-	json_object_set_new(qi_result(h), "build_logs", logs);
+	add_build_logs(h, pv);
 	json_object_set_new(qi_result(h), "paths_changed", json_integer((json_int_t)total));
+	return 0;
+}
+
+int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
+{
+	*pending = false;
+	for (size_t i = 0; i < pv->n && !*pending; i++)
+		for (size_t k = 0; k < pv->c[i].m.n && !*pending; k++)
+			*pending = qi_stage_compare(h, &pv->c[i].m.e[k]) != QI_STAGE_SAME;
+	if (!*pending && qi_profile_bool(pv->p, "services", "svscan")) {
+		struct qi_svscan_unit u;
+		if (svscan_unit(h, pv->p, pv, &u) < 0)
+			return -1;
+		json_t *scratch = json_array();
+		bool diff = qi_diff_wanted(h);
+		qi_set_diff(h, false);
+		int rc = qi_svscan_unit_plan(h, &u, scratch);
+		qi_set_diff(h, diff);
+		*pending = json_array_size(scratch) > 0;
+		json_decref(scratch);
+		qi_svscan_unit_free(&u);
+		if (rc < 0)
+			return -1;
+	}
+	if (!*pending) {
+		char *rec = record_text(pv), *old = NULL;
+		size_t len;
+		*pending = qi_root_read(h, RECORD_PATH, &old, &len) < 0 || strcmp(old, rec) != 0;
+		qi_clear_error(h);
+		free(rec);
+		free(old);
+	}
+	if (!*pending) {
+		json_t *comps = json_array();
+		for (size_t i = 0; i < pv->n; i++)
+			json_array_append_new(comps, component_json(&pv->c[i], 0));
+		json_object_set_new(qi_result(h), "components", comps);
+		add_build_logs(h, pv);
+		json_object_set_new(qi_result(h), "paths_changed", json_integer(0));
+	}
 	return 0;
 }
 

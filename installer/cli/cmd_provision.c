@@ -104,12 +104,20 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 	struct qi_provision *pv;
 	if (qi_provision_prepare(h, p, opt, &pv) < 0)
 		return -1;
-	char *what = NULL;
-	if (asprintf(&what, "provision --profile %s", o.profile) < 0)
-		abort();
-	int rc = qi_run_begin(h, what);
-	free(what);
-	if (rc == 0) {
+	bool pending = true;
+	if (qi_provision_pending(h, pv, &pending) < 0) {
+		qi_provision_free(pv);
+		return -1;
+	}
+	int rc = 0;
+	if (pending) {
+		char *what = NULL;
+		if (asprintf(&what, "provision --profile %s", o.profile) < 0)
+			abort();
+		rc = qi_run_begin(h, what);
+		free(what);
+	}
+	if (rc == 0 && pending) {
 		if (qi_provision_commit(h, pv) < 0 || qi_run_commit(h) < 0) {
 			qi_run_abort(h);
 			rc = -1;
