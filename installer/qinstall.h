@@ -386,6 +386,10 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 /* The staged trees and the services into ROOT, through the journal only.
  * Call inside qi_run_begin/qi_run_commit. Adds "components" to the result. */
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv);
+/* Whether committing would change anything in ROOT (reads only): a
+ * provision with nothing to do begins no run at all. When nothing is
+ * pending, the result gets "components" as qi_provision_commit gives it. */
+int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending);
 void qi_provision_free(struct qi_provision *pv);
 /* What provision would change in ROOT, into the result ("plan"); writes
  * nothing anywhere (neither ROOT nor the cache). */
