@@ -98,6 +98,7 @@ static void tried(struct fetcher *f, const char *origin)
 {
 	const char *msg = qi_errmsg(f->h);
 	size_t n = strlen(origin);
+	qi_info(f->h, "%s (trying the next origin)", msg);
 	if (strncmp(msg, origin, n) == 0 && msg[n] == ':')
 		qi_buf_addf(&f->tried, "\n  %s", msg);
 	else

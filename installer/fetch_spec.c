@@ -1,9 +1,10 @@
 /*
  * fetch_spec.c - the one-off source form of `qinstall fetch`:
  *
- *     URL#sha256=HEX[&sha512=HEX][&size=N]     (keys in any order)
+ *     URL#sha256=HEX[&sha512=HEX][&size=N][&debian=PKG/VERSION]
  *
- * The fragment never reaches a server (curl strips it), so it is a safe
+ * Keys in any order; debian= names Debian's source package and version as
+ * a second origin, tried when the URL fails. The fragment never reaches a server (curl strips it), so it is a safe
  * place for the pins. A bare absolute path stands for a file: URL.
  */
 #include "config.h"
@@ -26,7 +27,7 @@ static bool known_scheme(const char *url)
 static int usage(qi_handle *h, const char *spec, const char *what)
 {
 	return qi_error_kind(h, QI_ERR_USAGE, "bad source '%.200s': %s "
-			     "(write URL#sha256=HEX, optionally &sha512=HEX and &size=BYTES)",
+			     "(write URL#sha256=HEX, optionally &sha512=HEX, &size=BYTES and &debian=PACKAGE/VERSION)",
 			     spec, what);
 }
 
@@ -77,6 +78,16 @@ static int parse_pin(qi_handle *h, const char *spec, const char *key, size_t key
 			n = n * 10 + (val[i] - '0');
 		}
 		out->size = n;
+		return 0;
+	}
+	if (keylen == 6 && memcmp(key, "debian", 6) == 0) {
+		const char *slash = memchr(val, '/', vallen);
+		if (out->debian_source)
+			return usage(h, spec, "debian given twice");
+		if (!slash || slash == val || slash == val + vallen - 1)
+			return usage(h, spec, "debian= needs SOURCE-PACKAGE/VERSION, e.g. debian=ucspi-tcp/1:0.88-7");
+		out->debian_source = qi_xasprintf("%.*s", (int)(slash - val), val);
+		out->debian_version = qi_xasprintf("%.*s", (int)(val + vallen - slash - 1), slash + 1);
 		return 0;
 	}
 	char what[128];
@@ -157,6 +168,8 @@ int qi_fetch_spec_parse(qi_handle *h, const char *spec, struct qi_fetch_spec *ou
 		.sha256 = out->sha256[0] ? out->sha256 : NULL,
 		.sha512 = out->sha512[0] ? out->sha512 : NULL,
 		.size = out->size,
+		.debian_source = out->debian_source,
+		.debian_version = out->debian_version,
 	};
 	return 0;
 fail:
@@ -168,5 +181,7 @@ void qi_fetch_spec_free(struct qi_fetch_spec *s)
 {
 	free(s->url);
 	free(s->file);
-	s->url = s->file = NULL;
+	free(s->debian_source);
+	free(s->debian_version);
+	s->url = s->file = s->debian_source = s->debian_version = NULL;
 }

@@ -43,7 +43,7 @@ bool qi_is_hex(const char *s, size_t len);
 int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label,
 		    const char *hex256, const char *hex512, int64_t size);
 
-/* ---- fetch_spec.c: "URL#sha256=HEX&sha512=HEX&size=N" ---- */
+/* ---- fetch_spec.c: "URL#sha256=HEX&sha512=HEX&size=N&debian=PKG/VERSION" ---- */
 
 struct qi_fetch_spec {
 	char *url;		/* the URL without its fragment (a bare /path becomes file://) */
@@ -51,6 +51,8 @@ struct qi_fetch_spec {
 	char sha256[QI_SHA256_HEX + 1];	/* "" when not pinned */
 	char sha512[QI_SHA512_HEX + 1];
 	int64_t size;		/* -1 when not pinned */
+	char *debian_source;	/* debian=PKG/VERSION: Debian as a second origin, or NULL */
+	char *debian_version;
 	const char *urls[2];	/* { url, NULL } for struct qi_source */
 	struct qi_source source;/* points into this struct */
 };

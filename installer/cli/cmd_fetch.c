@@ -107,16 +107,18 @@ out:
 
 const struct qi_command qi_cmd_fetch = {
 	.name = "fetch",
-	.args = "URL#sha256=HEX[&sha512=HEX][&size=BYTES]",
+	.args = "URL#sha256=HEX[&sha512=HEX][&size=BYTES][&debian=PACKAGE/VERSION]",
 	.summary = "fetch one archive into the distfile cache and verify it against its pin",
 	.description =
 		"Origins are tried in order: the cache (verified again), --mirror BASE/FILE,\n"
-		"then the URL. Downloads resume from FILE.part; time-outs, dropped connections\n"
-		"and HTTP 408/429/5xx are retried with doubling back-off (honouring\n"
-		"Retry-After); other failures give up at once. Bytes that do not match the pin\n"
-		"are moved aside as FILE.bad-<sha256 prefix> and never used. The path of the\n"
-		"verified file is printed (then the unpacked top directory with --extract).\n"
-		"Exit 0 only when the bytes matched the pin. Writes nothing into the root.",
+		"the URL, then, with debian=PACKAGE/VERSION, Debian's source archive (through\n"
+		"apt-get source and a private apt configuration). Downloads resume from\n"
+		"FILE.part; time-outs, dropped connections and HTTP 408/429/5xx are retried\n"
+		"with doubling back-off (honouring Retry-After); other failures move on at\n"
+		"once. Bytes that do not match the pin are moved aside as\n"
+		"FILE.bad-<sha256 prefix> and never used. The path of the verified file is\n"
+		"printed (then the unpacked top directory with --extract). Exit 0 only when\n"
+		"the bytes matched the pin. Writes nothing into the root.",
 	.options = fetch_options,
 	.run = run_fetch,
 };

@@ -101,7 +101,13 @@ static void test_spec_good(void **state)
 	assert_string_equal(s.sha256, ABC256);
 	assert_string_equal(s.source.sha512, ABC512);
 	qi_fetch_spec_free(&s);
+	/* debian=PACKAGE/VERSION names the second origin (epochs have a colon). */
+	assert_int_equal(qi_fetch_spec_parse(h, "http://h/u.tgz#sha256=" ABC256 "&debian=ucspi-tcp/1:0.88-7", &s), 0);
+	assert_string_equal(s.source.debian_source, "ucspi-tcp");
+	assert_string_equal(s.source.debian_version, "1:0.88-7");
+	qi_fetch_spec_free(&s);
 	assert_int_equal(qi_fetch_spec_parse(h, "/srv/a.tgz#sha512=" ABC512, &s), 0);
+	assert_null(s.source.debian_source);
 	assert_string_equal(s.url, "file:///srv/a.tgz");
 	assert_int_equal(s.size, -1);
 	assert_null(s.source.sha256);
@@ -127,6 +133,8 @@ static void test_spec_bad(void **state)
 		{ "http://h/a b.tgz#sha256=" ABC256, "space" },
 		{ "#sha256=" ABC256, "no URL" },
 		{ "http://h/a.tgz#sha512=" ABC256, "128 hex digits" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&debian=ucspi-tcp", "SOURCE-PACKAGE/VERSION" },
+		{ "http://h/a.tgz#sha256=" ABC256 "&debian=/1", "SOURCE-PACKAGE/VERSION" },
 	};
 	qi_handle *h = qi_new();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Scenario: qinstall fetch with the real ucspi-tcp-0.88 and daemontools-0.76
+# archives (Debian's orig tarballs, byte-identical to upstream, obtained at
+# test time) served over loopback HTTP: fetch, verify, cache, mirror,
+# offline, extract, JSON, usage errors; nothing written into ROOT.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/httpd.sh"
+
+UCSPI=4a0615cab74886f5b4f7e8fd32933a07b955536a3476d74ea087a3ea66a23e9c
+DAEMON=a55535012b2be7a52dcd9eccabb9a198b13be50d0384143bd3b32b8710df4c1f
+T=$(tap_tmpdir)
+mkdir -p "$T/srv" "$T/root"
+export QINSTALL_CACHE_DIR=$T/cache QINSTALL_FETCH_RETRY_DELAY=0.05
+for pkg in ucspi-tcp:0.88 daemontools:0.76; do
+	name=${pkg%%:*} ver=${pkg#*:}
+	d=$(bash "$top_srcdir/tests/lib/debsrc.sh" "$name") ||
+		tap_skip_all "Debian's source archive cannot be reached for $name"
+	cp "$d/${name}_$ver.orig.tar.gz" "$T/srv/$name-$ver.tar.gz"
+done
+httpd_start "$T/srv" || tap_skip_all "cannot start tests/lib/httpd.py"
+json() { "$PYTHON3" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else str(v).lower() if isinstance(v,bool) else v)' "$1"; }
+U=$HTTPD_URL/ucspi-tcp-0.88.tar.gz
+D=$T/dist
+
+tap_run 0 "fetch ucspi-tcp over HTTP with its pinned SHA-256 and size" \
+	"$QINSTALL" --root "$T/root" fetch --distdir "$D" "$U#sha256=$UCSPI&size=53019"
+tap_is "$TAP_STDOUT" "$D/ucspi-tcp-0.88.tar.gz" "prints the path of the verified file"
+tap_is "$(sha256sum <"$D/ucspi-tcp-0.88.tar.gz" | cut -d' ' -f1)" "$UCSPI" "the file holds the pinned bytes"
+tap_is "$(ls "$D")" "ucspi-tcp-0.88.tar.gz" "no .part or other file is left in the distdir"
+tap_is "$(find "$T/root" -mindepth 1 | wc -l)" 0 "nothing is written into ROOT"
+tap_like "$TAP_STDERR" "fetched ucspi-tcp-0.88.tar.gz: .* from $HTTPD_URL" "one line on stderr when it is done"
+
+tap_run 0 "fetching again answers from the cache" \
+	"$QINSTALL" --json fetch --distdir "$D" "$U#sha256=$UCSPI&size=53019"
+tap_is "$(json origin <<<"$TAP_STDOUT")" cache "--json: origin is the cache"
+tap_is "$(json downloaded <<<"$TAP_STDOUT")" 0 "--json: nothing downloaded"
+tap_is "$(json changed <<<"$TAP_STDOUT")" false "--json: nothing changed"
+tap_is "$(httpd_log_ranges /ucspi-tcp-0.88.tar.gz | wc -l)" 1 "the server saw one request in all"
+
+# Both hashes pinned, default distdir under --cache-dir, --json keys.
+SHA512=$(sha512sum <"$T/srv/daemontools-0.76.tar.gz" | cut -d' ' -f1)
+tap_run 0 "fetch daemontools with SHA-256 and SHA-512 pinned" \
+	"$QINSTALL" --json fetch "$HTTPD_URL/daemontools-0.76.tar.gz#sha512=$SHA512&sha256=$DAEMON&size=36975"
+tap_is "$(json path <<<"$TAP_STDOUT")" "$T/cache/distfiles/daemontools-0.76.tar.gz" "--json: path in CACHE_DIR/distfiles"
+tap_is "$(json sha256 <<<"$TAP_STDOUT")" "$DAEMON" "--json: sha256"
+tap_is "$(json sha512 <<<"$TAP_STDOUT")" "$SHA512" "--json: sha512"
+tap_is "$(json size <<<"$TAP_STDOUT")" 36975 "--json: size"
+tap_is "$(json origin <<<"$TAP_STDOUT")" url "--json: origin is the URL"
+tap_is "$(json origin_url <<<"$TAP_STDOUT")" "$HTTPD_URL/daemontools-0.76.tar.gz" "--json: origin_url"
+tap_is "$(json downloaded <<<"$TAP_STDOUT")" 36975 "--json: bytes downloaded"
+tap_is "$(json changed <<<"$TAP_STDOUT")" true "--json: changed"
+
+# --extract: the real trees, their top directories found.
+tap_run 0 "fetch --extract ucspi-tcp" "$QINSTALL" fetch --distdir "$D" --extract "$T/x1" "$U#sha256=$UCSPI"
+tap_is "$(tail -1 <<<"$TAP_STDOUT")" "$T/x1/ucspi-tcp-0.88" "prints the top directory"
+tap_ok "tcpserver.c is there" test -f "$T/x1/ucspi-tcp-0.88/tcpserver.c"
+tap_is "$(stat -c %a "$T/x1")" 700 "the extraction directory is private (0700)"
+tap_is "$(find "$T/x1" -perm /6000 | wc -l)" 0 "no set-id file in the tree"
+tap_run 0 "fetch --extract daemontools" "$QINSTALL" --json fetch --extract "$T/x2" \
+	"$HTTPD_URL/daemontools-0.76.tar.gz#sha256=$DAEMON"
+tap_is "$(json topdir <<<"$TAP_STDOUT")" "$T/x2/admin" "daemontools' top directory is admin/"
+tap_ok "package/install is there" test -f "$T/x2/admin/daemontools-0.76/package/install"
+tap_run 1 "--extract into an existing directory is refused" \
+	"$QINSTALL" fetch --distdir "$D" --extract "$T/x1" "$U#sha256=$UCSPI"
+tap_like "$TAP_STDERR" "exists already" "the error says the directory exists"
+tap_ok "and the existing tree is untouched" test -f "$T/x1/ucspi-tcp-0.88/tcpserver.c"
+
+# A wrong pin: refused with both hashes, the bytes moved aside.
+WRONG=$(printf '%064d' 0)
+tap_run 1 "a wrong pin is refused" "$QINSTALL" fetch --distdir "$T/d2" "$U#sha256=$WRONG"
+tap_like "$TAP_STDERR" "expected $WRONG, got $UCSPI" "the error gives the expected and the actual hash"
+tap_ok "the mismatching bytes are moved aside" test -f "$T/d2/ucspi-tcp-0.88.tar.gz.bad-${UCSPI:0:12}"
+tap_ok "and never put in place" test ! -e "$T/d2/ucspi-tcp-0.88.tar.gz"
+
+# --mirror first; a dead URL does not matter then.
+tap_run 0 "--mirror is tried first" "$QINSTALL" --json fetch --distdir "$T/d3" --mirror "$HTTPD_URL/" \
+	"http://127.0.0.1:1/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI"
+tap_is "$(json origin <<<"$TAP_STDOUT")" mirror "--json: origin is the mirror"
+tap_is "$(json origin_url <<<"$TAP_STDOUT")" "$HTTPD_URL/ucspi-tcp-0.88.tar.gz" "the mirror URL is BASE/FILE"
+
+# --offline: only the cache and file: URLs.
+tap_run 1 "--offline does not use HTTP" "$QINSTALL" fetch --offline --distdir "$T/d4" "$U#sha256=$UCSPI"
+tap_like "$TAP_STDERR" "skipped \(--offline\)" "the error says why"
+tap_run 0 "--offline uses the cache" "$QINSTALL" fetch --offline --distdir "$D" "$U#sha256=$UCSPI"
+tap_run 0 "--offline uses a file: URL" "$QINSTALL" fetch --offline --distdir "$T/d4" \
+	"file://$T/srv/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI"
+
+# --check writes nothing.
+tap_run 0 "--check says what it would do" "$QINSTALL" --check fetch --distdir "$T/d5" "$U#sha256=$UCSPI"
+tap_like "$TAP_STDOUT" "would fetch" "and says it would fetch"
+tap_ok "--check created nothing" test ! -e "$T/d5"
+
+# Usage errors.
+tap_run 2 "no pin is a usage error" "$QINSTALL" fetch "$U"
+tap_like "$TAP_STDERR" "never uses unverified bytes" "the error says why a pin is needed"
+tap_run 2 "no operand is a usage error" "$QINSTALL" fetch
+tap_run 2 "a malformed hash is a usage error" "$QINSTALL" fetch "$U#sha256=xyz"
+tap_done
