@@ -889,6 +889,17 @@ int qi_run_commit(qi_handle *h)
 	j->batch = false;
 	if (flush_queue(h) < 0)
 		return -1;
+	if (j->nchanges == 0) {
+		/* a run that changed nothing leaves no trace */
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id=%lld", (long long)j->run);
+		if (db_exec(h, sql) < 0)
+			return -1;
+		j->run = 0;
+		j->in_run = false;
+		release_lock(h);
+		return 0;
+	}
 	if (finish_run(h, "done") < 0)
 		return -1;
 	qi_debug(h, "run %lld done: %lld changes", (long long)j->run, (long long)j->nchanges);
