@@ -42,7 +42,7 @@ struct ph_file {
 	mode_t mode[2];		/* git modes, 0 when not given */
 	bool git, rename, copy;
 	bool strip_cr;		/* the headers ended in CRLF: CRs were stripped */
-	bool bad_git_names;	/* "diff --git" names that did not parse */
+	bool broken;		/* parsing stopped in its hunks (the patch's fatal error) */
 	const char *leading;	/* the text between the previous file and the hunks */
 	size_t leading_len;
 	long start_line;	/* line of the first hunk (or of the next header) */
@@ -118,6 +118,7 @@ struct ph_entry {
 	bool dirty;		/* to be written (or removed when !exists) */
 	bool created;		/* did not exist before this run */
 	bool backup;		/* write PATH.orig with the original content */
+	bool backup_copy;	/* ... as a copy (umask applies), not the original moved aside */
 	bool backed_up;		/* a backup decision was made for this run */
 	char *orig_data;	/* the content before this run (for the backup) */
 	size_t orig_len;

@@ -284,9 +284,9 @@ static void set_fatal(struct reader *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void malformed(struct reader *r, const char *s, const char *e)
+static void malformed(struct reader *r, long line, const char *s, const char *e)
 {
-	set_fatal(r, "malformed patch at line %ld: %.*s", r->line, (int)(e - s), s);
+	set_fatal(r, "malformed patch at line %ld: %.*s", line, (int)(e - s), s);
 	size_t n = strlen(r->p->fatal);
 	if (n && r->p->fatal[n - 1] != '\n') {
 		r->p->fatal = qi_xrealloc(r->p->fatal, n + 2);
@@ -343,7 +343,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 	if (c < e && *c == ' ')
 		c++;
 	if (!ok || c >= e || *c++ != '@') {
-		malformed(r, s, e);
+		malformed(r, r->line, s, e);
 		return -1;
 	}
 	if (c < e && *c++ == '@' && c < e && *c == ' ') {
@@ -403,7 +403,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 		switch (ch) {
 		case '-':
 			if (nold >= hk.ptrn_lines) {
-				malformed(r, ls, le);
+				malformed(r, r->line - 1, ls, le);
 				goto fail;
 			}
 			if (nold == hk.ptrn_lines - 1 && incomplete) {
@@ -415,7 +415,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 		case '=':
 		case ' ':
 			if (nold >= hk.ptrn_lines || nnew >= hk.repl_lines) {
-				malformed(r, ls ? ls : text, ls ? le : text + len);
+				malformed(r, r->line - 1, ls ? ls : text, ls ? le : text + len);
 				goto fail;
 			}
 			context++;
@@ -433,7 +433,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 			break;
 		case '+':
 			if (nnew >= hk.repl_lines) {
-				malformed(r, ls, le);
+				malformed(r, r->line - 1, ls, le);
 				goto fail;
 			}
 			if (nnew == hk.repl_lines - 1 && incomplete) {
@@ -443,7 +443,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 			hk.new[nnew++] = (struct ph_line){ text, len, '+' };
 			break;
 		default:
-			malformed(r, ls, le);
+			malformed(r, r->line - 1, ls, le);
 			goto fail;
 		}
 		if (ch != ' ' && ch != '=') {
@@ -617,7 +617,13 @@ static int read_file(struct reader *r, struct ph_file *f)
 				int rc;
 				while ((rc = read_hunk(r, f)) > 0)
 					;
-				return rc < 0 ? -1 : 1;
+				if (rc < 0) {
+					/* GNU patch applies the hunks before a broken
+					 * one, then stops: keep them, marked. */
+					f->broken = true;
+					return 1;
+				}
+				return 1;
 			}
 			stars_this = !strncmp(s, "********", 8);
 			if (stars_last && !strncmp(s, "*** ", 4)) {

@@ -346,6 +346,8 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 	struct ph_text in = { 0 };
 	ph_text_index(&in, fs.in && !fs.skip ? fs.in->data : "",
 		      fs.in && !fs.skip ? fs.in->len : 0);
+	if (!fs.skip && !o->silent && f->strip_cr)
+		say(r, "(Stripping trailing CRs from patch; use --binary to disable.)\n");
 	if (!fs.skip && !o->silent) {
 		bool renamed = strcmp(fs.inname, outname) != 0;
 		bool skip_rename = !renamed && f->rename;
@@ -404,7 +406,15 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 			} while (!fs.skip && !where && ++fuzz <= maxfuzz);
 		}
 		long newwhere = (where ? where : hk->first) + a.out_offset;
-		if (fs.skip || !where ||
+		bool misordered = false;
+		if (!fs.skip && where && !(where == 1 && f->nonexistent[fs.reverse] == 2 && in.len) &&
+		    a.last_frozen > where - 1 + hk->prefix_context) {
+			/* GNU's search can land before the end of the previous
+			 * hunk; its copy_till then refuses the hunk. */
+			say(r, "misordered hunks! output would be garbled\n");
+			misordered = true;
+		}
+		if (fs.skip || !where || misordered ||
 		    (where == 1 && f->nonexistent[fs.reverse] == 2 && in.len)) {
 			if (!fs.skip_reject) {
 				if (!failed)
@@ -415,8 +425,10 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 			long nl = 0, nd = 0;
 			if (!fs.skip) {
 				ph_near_miss(&in, hk, hk->first + a.in_offset, &nl, &nd);
-				say(r, "Hunk #%d FAILED at %ld%s.\n", hunk, newwhere,
-				    line_endings_differ(hk, &in, newwhere) ? " (different line endings)" : "");
+				if (!o->silent)
+					say(r, "Hunk #%d FAILED at %ld%s.\n", hunk, newwhere,
+					    line_endings_differ(hk, &in, newwhere) ?
+					    " (different line endings)" : "");
 				if (!r->first_failure)
 					r->first_failure = qi_xasprintf(
 						"%s: hunk #%d FAILED at %ld (closest match at line %ld, "
@@ -447,6 +459,14 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 			ph_hunk_swap(hk);
 	}
 
+	if (f->broken) {
+		/* The patch breaks off in this file's hunks: GNU patch stops
+		 * here without writing the file or its rejects. */
+		qi_buf_free(&rej);
+		qi_buf_free(&a.out);
+		ph_text_free(&in);
+		return 1;
+	}
 	if (!fs.skip) {
 		ph_finish(&a);
 		bool backup = !o->no_backup_if_mismatch && (mismatch || failed);
@@ -491,7 +511,9 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 						ph_tree_remove(fs.in);
 					}
 				} else if (backup && oe->exists && !oe->backed_up) {
+					/* GNU patch copies the unchanged file to FILE.orig. */
 					oe->backup = true;
+					oe->backup_copy = true;
 					oe->backed_up = true;
 					oe->dirty = true;
 				}
@@ -562,10 +584,11 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	int rc = 0;
 	ph_parse(&p, patch, len, opt->strip);
 	for (size_t i = 0; i < p.nfiles; i++) {
-		if (patch_one_file(&r, &p.files[i]) < 0) {
+		int frc = patch_one_file(&r, &p.files[i]);
+		if (frc < 0)
 			rc = -1;
+		if (frc != 0)
 			break;
-		}
 	}
 	if (rc == 0 && p.fatal) {
 		size_t n = strlen(p.fatal);

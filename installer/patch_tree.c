@@ -294,7 +294,7 @@ int ph_tree_commit(struct ph_tree *t)
 		if (e->backup && e->orig_exists) {
 			char *bak = qi_xasprintf("%s.orig", e->path);
 			int rc = write_file(t, bak, e->orig_data ? e->orig_data : "", e->orig_len,
-					    e->orig_mode);
+					    e->backup_copy ? e->orig_mode & ~mask : e->orig_mode);
 			free(bak);
 			if (rc < 0)
 				return -1;
@@ -310,6 +310,7 @@ int ph_tree_commit(struct ph_tree *t)
 		}
 		e->dirty = false;
 		e->backup = false;
+		e->backup_copy = false;
 	}
 	return 0;
 }
