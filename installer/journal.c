@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,12 +308,29 @@ static int open_state_dir(qi_handle *h, bool create)
 	return 0;
 }
 
+/* What to do about an SQLite error, for the message. */
+static const char *db_hint(int code)
+{
+	switch (code) {
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return " (the journal is damaged: run `qinstall verify`, and restore state.db from a backup)";
+	case SQLITE_FULL:
+		return " (free some space and run the command again)";
+	case SQLITE_READONLY:
+		return " (the root is read-only: remount it read-write)";
+	default:
+		return "";
+	}
+}
+
 static int db_exec(qi_handle *h, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(h->journal->db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		char *full = state_path(h, "state.db");
-		qi_error(h, "journal %s: %s", full, err ? err : sqlite3_errmsg(h->journal->db));
+		qi_error(h, "journal %s: %s%s", full, err ? err : sqlite3_errmsg(h->journal->db),
+			 db_hint(sqlite3_errcode(h->journal->db)));
 		free(full);
 		sqlite3_free(err);
 		return -1;
@@ -323,11 +341,8 @@ static int db_exec(qi_handle *h, const char *sql)
 static int db_fail(qi_handle *h, const char *what)
 {
 	char *full = state_path(h, "state.db");
-	int code = sqlite3_errcode(h->journal->db);
 	qi_error(h, "journal %s: %s: %s%s", full, what, sqlite3_errmsg(h->journal->db),
-		 code == SQLITE_NOTADB || code == SQLITE_CORRUPT ?
-		 " (the journal is damaged: run `qinstall verify`, restore state.db from a backup)" :
-		 code == SQLITE_FULL ? " (free some space and run the command again)" : "");
+		 db_hint(sqlite3_errcode(h->journal->db)));
 	free(full);
 	return -1;
 }
@@ -353,7 +368,7 @@ static int open_db(qi_handle *h, bool write)
 	struct qi_journal *j = journal_get(h);
 	if (j->db)
 		return 0;
-	char path[64];
+	char path[96];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/state.db", j->statefd);
 	bool exists = faccessat(j->statefd, "state.db", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!exists && write) {
@@ -387,6 +402,13 @@ static int open_db(qi_handle *h, bool write)
 		return 1;
 	}
 	int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+	struct statvfs vfs;
+	if (!write && fstatvfs(j->statefd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		/* nobody can change a database on a read-only file system, and
+		 * SQLite could not make its shared-memory file there */
+		snprintf(path, sizeof(path), "file:/proc/self/fd/%d/state.db?immutable=1", j->statefd);
+		flags |= SQLITE_OPEN_URI;
+	}
 	if (sqlite3_open_v2(path, &j->db, flags, NULL) != SQLITE_OK) {
 		db_fail(h, "cannot open");
 		sqlite3_close(j->db);
