@@ -1,0 +1,202 @@
+/* Unit tests for stage.c: the manifest of a staged tree, its JSON form,
+ * the comparison with ROOT and the journaled commit (and its rollback). */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "provision.h"
+
+static char tmp[] = "/tmp/qinstall-test-stage.XXXXXX";
+static char *stage, *root;
+
+/* sha256("hello\n") */
+#define HELLO_SHA "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+static void put(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static int setup(void **state)
+{
+	if (!mkdtemp(tmp))
+		return -1;
+	stage = qi_xasprintf("%s/stage", tmp);
+	root = qi_xasprintf("%s/root", tmp);
+	char *d = qi_xasprintf("%s/usr/local/bin", stage);
+	char *cmd = qi_xasprintf("mkdir -p '%s' '%s/var/lib' '%s/usr'", d, root, root);
+	int rc = system(cmd);
+	free(cmd);
+	free(d);
+	char *f = qi_xasprintf("%s/usr/local/bin/hello", stage);
+	put(f, "hello\n", 0755);
+	free(f);
+	f = qi_xasprintf("%s/usr/local/bin/setgid", stage);
+	put(f, "x", 02711);
+	free(f);
+	f = qi_xasprintf("%s/usr/local/bin/hi", stage);
+	rc |= symlink("hello", f);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = qi_xasprintf("rm -rf '%s'", tmp);
+	int rc = system(cmd);
+	free(cmd);
+	free(stage);
+	free(root);
+	return rc == 0 ? 0 : -1;
+}
+
+static const struct qi_manifest_entry *find(const struct qi_manifest *m, const char *path)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->e[i].path, path) == 0)
+			return &m->e[i];
+	return NULL;
+}
+
+/* The manifest lists every path of the stage as a path inside ROOT,
+ * parents first, with type, mode (set-id bits kept), root as owner, the
+ * content's SHA-256 and size, and link targets. */
+static void test_scan(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_manifest m;
+	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	assert_int_equal(m.n, 6);
+	assert_string_equal(m.e[0].path, "/usr");
+	assert_string_equal(m.e[1].path, "/usr/local");
+	assert_string_equal(m.e[2].path, "/usr/local/bin");
+	const struct qi_manifest_entry *e = find(&m, "/usr/local/bin/hello");
+	assert_non_null(e);
+	assert_int_equal(e->type, 'f');
+	assert_int_equal(e->mode, 0755);
+	assert_int_equal(e->uid, 0);
+	assert_int_equal(e->size, 6);
+	assert_string_equal(e->sha256, HELLO_SHA);
+	e = find(&m, "/usr/local/bin/setgid");
+	assert_int_equal(e->mode, 02711);
+	e = find(&m, "/usr/local/bin/hi");
+	assert_int_equal(e->type, 'l');
+	assert_string_equal(e->target, "hello");
+	assert_int_equal(find(&m, "/usr")->type, 'd');
+	qi_manifest_free(&m);
+	qi_free(h);
+}
+
+/* save and load give back the same manifest; a damaged file is refused
+ * with a message saying how to recover. */
+static void test_save_load(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_manifest m, back;
+	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	char *file = qi_xasprintf("%s/manifest.json", tmp);
+	assert_int_equal(qi_manifest_save(h, &m, file), 0);
+	assert_int_equal(qi_manifest_load(h, file, &back), 0);
+	assert_int_equal(back.n, m.n);
+	for (size_t i = 0; i < m.n; i++) {
+		assert_string_equal(back.e[i].path, m.e[i].path);
+		assert_int_equal(back.e[i].type, m.e[i].type);
+		assert_int_equal(back.e[i].mode, m.e[i].mode);
+		assert_int_equal(back.e[i].size, m.e[i].size);
+		assert_string_equal(back.e[i].sha256, m.e[i].sha256);
+	}
+	qi_manifest_free(&back);
+	put(file, "{\"version\": 1, \"entries\": [{\"path\": \"relative\", \"type\": \"f\", \"mode\": \"0644\"}]}", 0644);
+	assert_int_equal(qi_manifest_load(h, file, &back), -1);
+	assert_non_null(strstr(qi_errmsg(h), "is damaged; remove it to rebuild"));
+	put(file, "{not json", 0644);
+	assert_int_equal(qi_manifest_load(h, file, &back), -1);
+	assert_non_null(strstr(qi_errmsg(h), "cannot read the manifest"));
+	free(file);
+	qi_manifest_free(&m);
+	qi_free(h);
+}
+
+/* Commit writes the stage into ROOT through the journal; afterwards
+ * every entry compares equal; a changed file, mode or link is seen as
+ * such; a second commit changes only what differs; rollback undoes it. */
+static void test_commit_compare_rollback(void **state)
+{
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	char *cache = qi_xasprintf("%s/cache", tmp);
+	qi_set_cache_dir(h, cache);
+	assert_int_equal(qi_set_root(h, root), 0);
+	struct qi_manifest m;
+	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	const struct qi_manifest_entry *hello = find(&m, "/usr/local/bin/hello");
+	assert_int_equal(qi_stage_compare(h, hello), QI_STAGE_CREATE);
+	assert_int_equal(find(&m, "/usr")->type, 'd');
+	assert_int_equal(qi_stage_compare(h, find(&m, "/usr")), QI_STAGE_SAME);
+
+	size_t changed = 0;
+	assert_int_equal(qi_run_begin(h, "test stage"), 0);
+	if (qi_stage_commit(h, stage, &m, &changed) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(changed, 5);	/* /usr was there already */
+	for (size_t i = 0; i < m.n; i++)
+		assert_int_equal(qi_stage_compare(h, &m.e[i]), QI_STAGE_SAME);
+	char *f = qi_xasprintf("%s/usr/local/bin/setgid", root);
+	struct stat st;
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02711);
+
+	chmod(f, 0700);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin/setgid")), QI_STAGE_MODE);
+	free(f);
+	f = qi_xasprintf("%s/usr/local/bin/hello", root);
+	put(f, "HELLO\n", 0755);
+	assert_int_equal(qi_stage_compare(h, hello), QI_STAGE_REPLACE);
+	char *l = qi_xasprintf("%s/usr/local/bin/hi", root);
+	unlink(l);
+	assert_int_equal(symlink("elsewhere", l), 0);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin/hi")), QI_STAGE_REPLACE);
+
+	assert_int_equal(qi_run_begin(h, "test stage again"), 0);
+	assert_int_equal(qi_stage_commit(h, stage, &m, &changed), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(changed, 3);
+	for (size_t i = 0; i < m.n; i++)
+		assert_int_equal(qi_stage_compare(h, &m.e[i]), QI_STAGE_SAME);
+
+	/* Roll back both runs: ROOT is as it was. */
+	assert_int_equal(qi_rollback(h, 1), 0);
+	assert_int_equal(lstat(f, &st), -1);
+	assert_int_equal(lstat(l, &st), -1);
+	char *d = qi_xasprintf("%s/usr/local", root);
+	assert_int_equal(lstat(d, &st), -1);
+	free(d);
+	free(f);
+	free(l);
+	free(cache);
+	qi_manifest_free(&m);
+	qi_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_commit_compare_rollback),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
