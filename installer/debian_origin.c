@@ -265,7 +265,9 @@ static int run_apt(qi_handle *h, const char *aptdir, const char *cwd, const char
 
 static int make_dirs(qi_handle *h, const char *aptdir)
 {
-	static const char *const subs[] = { "", "/parts", "/lists", "/lists/partial",
+	if (qi_mkdir_parents(h, aptdir) < 0)
+		return -1;
+	static const char *const subs[] = { "/parts", "/lists", "/lists/partial",
 					    "/cache", "/cache/archives", "/cache/archives/partial" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char *d = qi_xasprintf("%s%s", aptdir, subs[i]);

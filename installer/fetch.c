@@ -69,7 +69,7 @@ static void sleep_seconds(double s)
 		;
 }
 
-static int mkdir_p(qi_handle *h, const char *dir)
+int qi_mkdir_parents(qi_handle *h, const char *dir)
 {
 	char *p = qi_xstrdup(dir);
 	for (char *s = p + 1;; s++) {
@@ -77,7 +77,7 @@ static int mkdir_p(qi_handle *h, const char *dir)
 			char c = *s;
 			*s = '\0';
 			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				int rc = qi_error_errno(h, "cannot create the distfile directory %s", p);
+				int rc = qi_error_errno(h, "cannot create the directory %s", p);
 				free(p);
 				return rc;
 			}
@@ -89,7 +89,7 @@ static int mkdir_p(qi_handle *h, const char *dir)
 	free(p);
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return qi_error(h, "%s is not a directory; give another --distdir", dir);
+		return qi_error(h, "%s is not a directory", dir);
 	return 0;
 }
 
@@ -616,7 +616,7 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 						  : qi_xasprintf("%s/distfiles", qi_cache_dir(h));
 	f.final = qi_xasprintf("%s/%s", f.distdir, src->file);
 	f.part = qi_xasprintf("%s.part", f.final);
-	int rc = mkdir_p(h, f.distdir);
+	int rc = qi_mkdir_parents(h, f.distdir);
 	if (rc == 0) {
 		rc = fetch_origins(&f);
 		if (rc == -1) {

@@ -83,6 +83,9 @@ int qi_debian_fetch_orig(qi_handle *h, const struct qi_source *src, const char *
 int qi_debian_src_lines(qi_handle *h, const char *sources_list, const char *sources_parts,
 			struct qi_buf *out);
 
+/* mkdir -p (mode 0755 for what it makes, as a cache is); fetch.c. */
+int qi_mkdir_parents(qi_handle *h, const char *dir);
+
 /* ---- extract.c ---- */
 
 struct qi_extract_limits {

@@ -34,6 +34,11 @@ tap_run 0 "daemontools through the same private configuration, with --extract" "
 	--extract "$T/x" "http://127.0.0.1:1/daemontools-0.76.tar.gz#sha256=$DAEMON&debian=daemontools/1:0.76-8.1"
 tap_ok "the tree is extracted" test -f "$T/x/admin/daemontools-0.76/package/install"
 
+QINSTALL_CACHE_DIR=$T/new/cache tap_run 0 "with --distdir elsewhere, the private apt directory is made under a new cache dir" \
+	"$QINSTALL" fetch --distdir "$T/d0" \
+	"http://127.0.0.1:1/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI&debian=ucspi-tcp/1:0.88-7"
+tap_ok "the file is in the distdir" test -f "$T/d0/ucspi-tcp-0.88.tar.gz"
+
 tap_run 1 "pins that Debian's file does not match are refused" "$QINSTALL" fetch --distdir "$T/d2" \
 	"http://127.0.0.1:1/ucspi-tcp-0.88.tar.gz#sha256=$DAEMON&debian=ucspi-tcp/1:0.88-7"
 tap_like "$TAP_STDERR" "expected $DAEMON, got $UCSPI" "with both hashes"
