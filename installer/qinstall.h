@@ -318,7 +318,9 @@ struct qi_accounts_spec {
 void qi_accounts_default(struct qi_accounts_spec *spec);
 /* Make ROOT's accounts what SPEC says, through the journal; refuses on any
  * conflict (listing all of them) and changes nothing then. *resolved gets
- * the ids in force afterwards (in --check mode: the ids that would be). */
+ * the ids in force afterwards (in --check mode: the ids that would be).
+ * Call it inside a run but outside qi_batch_begin/qi_batch_end: the files
+ * must be written while it holds their shadow-utils locks. */
 int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 		       struct qi_account_ids *resolved);
 /* Read-only: the ids SPEC resolves to in ROOT (pinned ones checked, or
