@@ -1,0 +1,3 @@
+[build]
+prefix = ${cc}
+cc = ${prefix}

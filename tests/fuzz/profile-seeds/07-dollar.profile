@@ -1,0 +1,4 @@
+[component a]
+version = $
+[component b]
+version = ${version}{x}

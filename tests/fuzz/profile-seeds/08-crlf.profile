@@ -1,0 +1,5 @@
+; comment
+# comment
+
+[mail]
+domain = example.org 

@@ -1,0 +1,2 @@
+[profile]
+include = ucspi-tcp

@@ -1,0 +1,4 @@
+[component ../evil]
+[build
+key
+=
