@@ -49,6 +49,7 @@ tap_is "$(stat -c '%a %u:%g' "$R/var/qmail/alias")" "2755 600:601" "/var/qmail/a
 tap_is "$(ls -A "$R/var/qmail/alias")" "" "no skeleton is copied into a home"
 tap_is "$(cd "$R/etc" && ls | grep -E '\.lock$|\.[0-9]+$' || true)" "" "no lock file is left behind"
 tap_is "$(json shell)" "/usr/sbin/nologin" "the shell is the nologin ROOT has"
+tap_ok "glibc's lckpwdf() is not used for a root other than / (no etc/.pwd.lock)" test ! -e "$R/etc/.pwd.lock"
 
 # --- all present: nothing changes ------------------------------------------
 after=$(etc_sums "$R")
