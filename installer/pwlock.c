@@ -145,7 +145,10 @@ int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int 
 			break;
 		}
 		if (holder != waited_for) {
-			qi_info(h, "waiting for process %ld to unlock %s", holder, lk->path);
+			if (holder > 0)
+				qi_info(h, "waiting for process %ld to unlock %s", holder, lk->path);
+			else
+				qi_info(h, "waiting for %s to be unlocked", lk->path);
 			waited_for = holder;
 		}
 		struct timespec pause = { 0, 50 * 1000000L };

@@ -62,6 +62,20 @@ tap_run 0 "a profile can ask for --ids auto in its own range" "$QINSTALL" --root
 tap_is "$(json ids.nofiles) $(json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
 tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$F" users --profile "$F/none.profile"
 
+# --- an existing home is not clobbered; --diff of a real run -----------------------
+H=$(tap_tmpdir)
+make_root "$H"
+mkdir -p "$H/var/qmail"
+chmod 0700 "$H/var/qmail"
+tap_run 0 "users with an existing /var/qmail of another mode" "$QINSTALL" --root "$H" --diff --json users
+tap_like "$(json warnings.0)" '/var/qmail exists with mode 0700 and owner 0:0; qmail wants 0755 and 0:601' \
+	"a warning reports the differing mode and owner"
+tap_is "$(stat -c '%a %u:%g' "$H/var/qmail")" "700 0:0" "the existing home keeps its mode and owner"
+tap_is "$(stat -c '%a %u:%g' "$H/var/qmail/alias")" "2755 600:601" "the missing alias home is still made"
+tap_like "$(json diff.after)" 'qmails:x:606:601::/var/qmail:/usr/sbin/nologin' "--diff of a real run shows the new passwd"
+tap_unlike "$(json diff.before)$(json diff.after)" 'abcdefghijklmnopqrstu' "--diff of a real run hides root's hash"
+tap_unlike "$(json diff.after)" '--- /etc/passwd-' "--diff does not repeat the backups"
+
 # --- usage errors ---------------------------------------------------------------
 U=$(tap_tmpdir)
 make_root "$U"
