@@ -1745,6 +1745,7 @@ int qi_external_done(qi_handle *h, int64_t change_id)
 
 struct undo_row {
 	int64_t id, run;
+	bool done;		/* made and synced: no temporary can be left */
 	char *op, *path, *path2, *kind, *undo_data;
 	struct qi_image before, before2;
 	bool has_before2;
@@ -1776,7 +1777,7 @@ static int load_undo_rows(qi_handle *h, int64_t run, struct undo_row **rows, siz
 	if (sqlite3_prepare_v2(h->journal->db,
 			       "SELECT id, run, op, path, path2, kind, undo_data,"
 			       " b_type, b_mode, b_uid, b_gid, b_size, b_hash, b_target,"
-			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target"
+			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target, state"
 			       " FROM changes WHERE run=?1 AND state!='undone' ORDER BY id DESC",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h, "cannot read the changes");
@@ -1799,6 +1800,7 @@ static int load_undo_rows(qi_handle *h, int64_t run, struct undo_row **rows, siz
 		r->undo_data = col_dup(st, 6);
 		column_image(st, 7, &r->before);
 		r->has_before2 = column_image(st, 14, &r->before2);
+		r->done = strcmp((const char *)sqlite3_column_text(st, 21), "done") == 0;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -1807,7 +1809,8 @@ static int load_undo_rows(qi_handle *h, int64_t run, struct undo_row **rows, siz
 }
 
 /* Make PATH what IMG says, content from the store. ID names the temp. */
-static int restore_path(qi_handle *h, const char *path, const struct qi_image *img, int64_t id)
+static int restore_path(qi_handle *h, const char *path, const struct qi_image *img, int64_t id,
+			bool maybe_tmp)
 {
 	struct qi_journal *j = h->journal;
 	const char *name;
@@ -1821,10 +1824,13 @@ static int restore_path(qi_handle *h, const char *path, const struct qi_image *i
 		return -1;
 	}
 	note_dev(j, dfd);
-	char tmp[64];
-	tmp_name(tmp, sizeof(tmp), id);
-	if (unlinkat(dfd, tmp, 0) < 0 && errno == EISDIR)
-		unlinkat(dfd, tmp, AT_REMOVEDIR);
+	if (maybe_tmp) {
+		/* a change killed between making its temporary and renaming it */
+		char tmp[64];
+		tmp_name(tmp, sizeof(tmp), id);
+		if (unlinkat(dfd, tmp, 0) < 0 && errno == EISDIR)
+			unlinkat(dfd, tmp, AT_REMOVEDIR);
+	}
 	struct qi_image live;
 	int rc = qi_image_at(dfd, name, false, &live);
 	if (rc < 0) {
@@ -1905,10 +1911,10 @@ static int undo_row(qi_handle *h, const struct undo_row *r)
 		}
 		qi_image_clear(&at_from);
 		qi_image_clear(&at_to);
-		if (restore_path(h, r->path2, &r->before2, r->id) < 0)
+		if (restore_path(h, r->path2, &r->before2, r->id, false) < 0)
 			return -1;
 	}
-	return restore_path(h, r->path, &r->before, r->id);
+	return restore_path(h, r->path, &r->before, r->id, !r->done);
 }
 
 static int set_run_state(qi_handle *h, int64_t run, const char *state)
@@ -2036,7 +2042,7 @@ static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 			rc = undo_row(h, &all[r][i]);
 			if (rc < 0)
 				qi_error_prefix(h, "rolling back run %lld", (long long)runs[r]);
-			if (rc == 0 && i + 1 - marked >= 512) {
+			if (rc == 0 && i + 1 - marked >= 4096) {
 				rc = mark_undone(h, all[r], marked, i + 1);
 				marked = i + 1;
 			}

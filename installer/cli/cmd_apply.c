@@ -132,7 +132,11 @@ static int run_apply(struct qi_cli *cli, int argc, const char **argv)
 		size_t n = json_array_size(changes);
 		size_t i;
 		json_t *c;
+		/* a long list is summed up unless -v asks for every line */
+		bool list_all = qi_verbosity(h) > 0 || (qi_verbosity(h) == 0 && n <= 100);
 		json_array_foreach(changes, i, c) {
+			if (!list_all)
+				break;
 			const char *to = json_string_value(json_object_get(c, "to"));
 			qi_out(cli, "%s %s%s%s\n", json_string_value(json_object_get(c, "op")),
 			       json_string_value(json_object_get(c, "path")), to ? " -> " : "", to ? to : "");
@@ -145,6 +149,8 @@ static int run_apply(struct qi_cli *cli, int argc, const char **argv)
 		else
 			qi_set_msg(h, "nothing to change");
 		qi_out(cli, "%s\n", qi_msg(h));
+		if (!list_all && n && qi_verbosity(h) == 0)
+			qi_out(cli, "(-v lists every change)\n");
 	}
 	free(what);
 	for (size_t i = 0; i < list.n; i++)
