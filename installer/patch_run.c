@@ -49,7 +49,7 @@ static const char *quote(const char *name, char *buf, size_t size)
 	for (const char *p = name; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("%+,-./:=@_^", c)))
+		      strchr("%+,-./:@]_", c) || (p > name && strchr("#~{}", c))))
 			plain = false;
 	}
 	if (plain)

@@ -1,0 +1,62 @@
+/* fuzz_patch_apply.c - libFuzzer target: parse and apply, in memory. The
+ * input is a file's text, a line "=====", then a patch; every hunk of the
+ * patch's files is placed with fuzz 0 to 3 and applied to the text as GNU
+ * patch would, failed hunks are formatted as rejects and their near miss
+ * computed. Nothing touches the file system. */
+#include "config.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	const char *sep = memmem(text, size, "=====\n", 6);
+	size_t flen = sep ? (size_t)(sep - text) : 0;
+	const char *ptext = sep ? sep + 6 : text;
+	size_t plen = size - (size_t)(ptext - text);
+	char *file = qi_xmalloc(flen + 1);
+	memcpy(file, text, flen);
+	file[flen] = '\0';
+
+	struct ph_patch p;
+	ph_parse(&p, ptext, plen, 1);
+	struct ph_text in;
+	ph_text_index(&in, file, flen);
+	for (size_t i = 0; i < p.nfiles; i++) {
+		struct ph_applier a;
+		ph_applier_init(&a, &in);
+		struct qi_buf rej = { 0 };
+		for (size_t j = 0; j < p.files[i].nhunks; j++) {
+			struct ph_hunk *hk = &p.files[i].hunks[j];
+			if (j % 2)
+				ph_hunk_swap(hk);
+			long where = 0;
+			for (long fuzz = 0; fuzz <= 3 && !where; fuzz++)
+				where = ph_locate(&a, hk, fuzz);
+			if (where && a.last_frozen <= where - 1 + hk->prefix_context) {
+				ph_apply_hunk(&a, hk, where);
+			} else {
+				long line, differ;
+				ph_near_miss(&in, hk, hk->first, &line, &differ);
+				assert(differ >= 0 && differ <= hk->ptrn_lines);
+				ph_reject_hunk(&rej, hk, a.out_offset);
+			}
+			if (j % 2)
+				ph_hunk_swap(hk);
+		}
+		ph_finish(&a);
+		qi_buf_free(&a.out);
+		qi_buf_free(&rej);
+	}
+	ph_text_free(&in);
+	ph_patch_free(&p);
+	free(file);
+	return 0;
+}
