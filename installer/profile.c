@@ -306,6 +306,13 @@ static int parse_text(qi_handle *h, struct qi_profile *p, const char *file, cons
 		char *raw = strndup(s, n), *l = trim(raw);
 		s += n + (nl ? 1 : 0);
 		lineno++;
+		json_t *utf8 = json_stringn(raw, n);	/* jansson checks UTF-8 */
+		if (!utf8) {
+			rc = qi_error_kind(h, QI_ERR_USAGE, "%s:%d: not valid UTF-8 text", file, lineno);
+			free(raw);
+			break;
+		}
+		json_decref(utf8);
 		if (!*l || *l == '#' || *l == ';') {
 			free(raw);
 			continue;

@@ -142,6 +142,7 @@ static void test_bad_values(void **state)
 		{ "[build]\ncc = ${prefix\n", "without a closing" },
 		{ "[build]\nprefix = ${cc}\ncc = ${prefix}\n", "nested too deeply" },
 		{ "[build\n", "alone on its line" },
+		{ "[build]\ncc = gcc \xff\xfe\n", "t.profile:2: not valid UTF-8" },
 	};
 	qi_handle *h = qi_new();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
