@@ -197,16 +197,11 @@ void qi_accounts_default(struct qi_accounts_spec *spec)
 /* Reading ROOT                                                        */
 /* ------------------------------------------------------------------ */
 
-static char *shown(qi_handle *h, const char *path)
-{
-	return qi_root_is_host(h) ? qi_xstrdup(path) : qi_xasprintf("%s%s", qi_root(h), path);
-}
-
 static int load_files(qi_handle *h, struct plan *p)
 {
 	for (int i = 0; i < NFILES; i++) {
 		struct pwfile *f = &p->f[i];
-		char *where = shown(h, files[i].path);
+		char *where = qi_root_path(h, files[i].path);
 		if (qi_root_lstat(h, files[i].path, &f->st) < 0) {
 			int e = errno;
 			if (e == ENOENT && !files[i].required) {
@@ -265,7 +260,7 @@ static int pick_shell(qi_handle *h, struct plan *p)
 			return qi_error_kind(h, QI_ERR_USAGE, "the shell '%s' must be an absolute path",
 					     p->spec->shell);
 		if (qi_root_lstat(h, p->spec->shell, &st) < 0) {
-			char *w = shown(h, p->spec->shell);
+			char *w = qi_root_path(h, p->spec->shell);
 			qi_error_errno(h, "the shell %s is not there", w);
 			free(w);
 			return -1;
@@ -450,7 +445,7 @@ static bool malformed(struct plan *p, qi_handle *h, int file, const char *name)
 	const struct qi_pwline *l = qi_pwdb_find_any_name(&p->f[file].db, name);
 	if (!l || l->type == QI_PWL_ENTRY)
 		return false;
-	char *w = shown(h, files[file].path);
+	char *w = qi_root_path(h, files[file].path);
 	conflict(p, "malformed", name,
 		 qi_xasprintf("line %zu of %s, for '%s', is malformed", l->lineno, w, name),
 		 qi_xasprintf("repair it by hand (%s), then run again",
@@ -574,7 +569,7 @@ static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 				if (e)
 					action = "complete";
 			} else if (!password_locked(s->fields[1], false)) {
-				char *w = shown(h, files[F_SHADOW].path);
+				char *w = qi_root_path(h, files[F_SHADOW].path);
 				conflict(p, "user-password", name,
 					 qi_xasprintf("user %s has %s in %s; qmail's users must not log in",
 						      name, s->fields[1][0] ? "a password" : "an empty password", w),
@@ -637,14 +632,14 @@ static void plan_homes(qi_handle *h, struct plan *p)
 			p->pending = true;
 			action = "create";
 		} else if (!S_ISDIR(st.st_mode)) {
-			char *w = shown(h, hm->path);
+			char *w = qi_root_path(h, hm->path);
 			conflict(p, "home", hm->path,
 				 qi_xasprintf("%s exists and is not a directory", w),
 				 qi_xasprintf("move it away, or give another qmail home"));
 			free(w);
 			action = "conflict";
 		} else if ((st.st_mode & 07777) != hm->mode || st.st_uid != hm->uid || st.st_gid != hm->gid) {
-			char *w = shown(h, hm->path);
+			char *w = qi_root_path(h, hm->path);
 			qi_warn(h, "%s exists with mode %04o and owner %u:%u; qmail wants %04o and %u:%u. "
 				"It is left as it is: change it yourself if it is qmail's (chmod, chown)",
 				w, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,

@@ -119,8 +119,10 @@ int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int 
 			 * only if it still names the dead pid (another process
 			 * may have taken it over first). */
 			if (read_lock_pid(lk->dirfd, lockname) == holder) {
-				qi_info(h, "removing the stale lock %s%s.lock of process %ld, which is no longer running",
-					qi_root_is_host(h) ? "" : qi_root(h), lk->path, holder);
+				char *file = qi_root_path(h, lk->path);
+				qi_info(h, "removing the stale lock %s.lock of process %ld, which is no longer running",
+					file, holder);
+				free(file);
 				unlinkat(lk->dirfd, lockname, 0);
 			}
 			continue;
@@ -128,19 +130,18 @@ int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (elapsed >= wait_ms) {
+			char *file = qi_root_path(h, lk->path);
 			if (holder > 0)
-				rc = qi_error_kind(h, QI_ERR_LOCKED,
-						   "%s%s is locked by process %ld (%s%s.lock): another tool "
-						   "(useradd, vipw, passwd) is editing it; try again when it "
-						   "has finished, or remove the lock if process %ld is not such a tool",
-						   qi_root_is_host(h) ? "" : qi_root(h), lk->path, holder,
-						   qi_root_is_host(h) ? "" : qi_root(h), lk->path, holder);
+				qi_error_kind(h, QI_ERR_LOCKED,
+					      "%s is locked by process %ld (%s.lock): another tool "
+					      "(useradd, vipw, passwd) is editing it; try again when it "
+					      "has finished, or remove the lock if process %ld is not such a tool",
+					      file, holder, file, holder);
 			else
-				rc = qi_error_kind(h, QI_ERR_LOCKED,
-						   "%s%s is locked (%s%s.lock holds no valid pid); if no tool "
-						   "is editing it, remove the lock and try again",
-						   qi_root_is_host(h) ? "" : qi_root(h), lk->path,
-						   qi_root_is_host(h) ? "" : qi_root(h), lk->path);
+				qi_error_kind(h, QI_ERR_LOCKED,
+					      "%s is locked (%s.lock holds no valid pid); if no tool "
+					      "is editing it, remove the lock and try again", file, file);
+			free(file);
 			rc = -1;
 			break;
 		}
