@@ -626,6 +626,7 @@ static void plan_homes(qi_handle *h, struct plan *p)
 		json_object_set_new(j, "mode", json_string(mode));
 		json_object_set_new(j, "uid", json_integer(hm->uid));
 		json_object_set_new(j, "gid", json_integer(hm->gid));
+		json_object_set_new(j, "owner", json_string(i == 0 ? "root:qmail" : "alias:qmail"));
 		const char *action = "present";
 		if (qi_root_lstat(h, hm->path, &st) < 0) {
 			hm->create = true;

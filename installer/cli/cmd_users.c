@@ -171,10 +171,9 @@ static void print_report(struct qi_cli *cli, bool done)
 	}
 	json_array_foreach(json_object_get(r, "homes"), i, a) {
 		const char *act = json_string_value(json_object_get(a, "action"));
-		qi_out(cli, "  home  %s %s %lld:%lld  %s\n", json_string_value(json_object_get(a, "path")),
+		qi_out(cli, "  home  %s %s %s  %s\n", json_string_value(json_object_get(a, "path")),
+		       json_string_value(json_object_get(a, "owner")),
 		       json_string_value(json_object_get(a, "mode")),
-		       (long long)json_integer_value(json_object_get(a, "uid")),
-		       (long long)json_integer_value(json_object_get(a, "gid")),
 		       strcmp(act, "create") == 0 ? verb
 		       : strcmp(act, "kept") == 0 ? "present, mode or owner differ (left as is)" : "present");
 	}
