@@ -883,10 +883,14 @@ int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 	struct qi_pwlock locks[NFILES];
 	int nlocked = 0, rc = 0;
 	bool pwdf = false;
+	sigset_t old_mask;
+	qi_pwlock_block_signals(&old_mask);
 	if (qi_root_is_host(h)) {
-		if (lckpwdf() < 0)
+		if (lckpwdf() < 0) {
+			qi_pwlock_restore_signals(&old_mask);
 			return qi_error_errno(h, "cannot take the system's password file lock "
 					      "(/etc/.pwd.lock); another tool holds it: try again");
+		}
 		pwdf = true;
 	}
 	for (int i = 0; i < NFILES; i++) {
@@ -913,6 +917,10 @@ int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 		qi_pwlock_release(&locks[--nlocked]);
 	if (pwdf)
 		ulckpwdf();
+	int sig = qi_pwlock_take_interrupt();
+	qi_pwlock_restore_signals(&old_mask);
+	if (sig && rc == 0)
+		rc = qi_error(h, "interrupted by signal %d while editing the accounts", sig);
 	if (rc == 0) {
 		arrays_to_ids(p.gid, p.uid, resolved);
 		if (p.pending) {

@@ -13,6 +13,7 @@
 #define QI_PASSWD_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include "qinstall.h"
 
@@ -99,5 +100,13 @@ struct qi_pwlock {
 int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int wait_ms);
 /* Remove the lock if held; safe to call on a never-acquired lock. */
 void qi_pwlock_release(struct qi_pwlock *lk);
+/* Hold off SIGINT, SIGTERM, SIGHUP and SIGQUIT while locks are held, so
+ * that the locks are always removed. qi_pwlock_acquire gives up at once
+ * when one arrives while it waits; qi_pwlock_take_interrupt dequeues one
+ * that is pending (its number, or 0), so that the caller fails cleanly
+ * ("interrupted") and its run is aborted instead of dying half-way. */
+void qi_pwlock_block_signals(sigset_t *old);
+void qi_pwlock_restore_signals(const sigset_t *old);
+int qi_pwlock_take_interrupt(void);
 
 #endif

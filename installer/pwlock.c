@@ -87,6 +87,36 @@ static int try_lock(qi_handle *h, struct qi_pwlock *lk, const char *pidname,
 	return 0;
 }
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
+int qi_pwlock_take_interrupt(void)
+{
+	sigset_t set;
+	struct timespec zero = { 0, 0 };
+	stop_signals(&set);
+	int sig = sigtimedwait(&set, NULL, &zero);
+	return sig > 0 ? sig : 0;
+}
+
+void qi_pwlock_block_signals(sigset_t *old)
+{
+	sigset_t block;
+	stop_signals(&block);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
+void qi_pwlock_restore_signals(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int wait_ms)
 {
 	memset(lk, 0, sizeof(*lk));
@@ -126,6 +156,12 @@ int qi_pwlock_acquire(qi_handle *h, struct qi_pwlock *lk, const char *path, int 
 				unlinkat(lk->dirfd, lockname, 0);
 			}
 			continue;
+		}
+		int sig = qi_pwlock_take_interrupt();
+		if (sig) {
+			rc = qi_error(h, "interrupted by signal %d while waiting for %s to be unlocked",
+				      sig, lk->path);
+			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;

@@ -40,6 +40,26 @@ tap_run 0 "a lock released during the wait lets the run go on" \
 tap_is "$(locks "$R")" "" "no lock file is left after success"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 
+# --- interrupted while waiting: our locks go, the run is aborted -------------------
+I=$(tap_tmpdir)
+make_root "$I"
+ibefore=$(etc_sums "$I")
+sleep 60 &
+holder=$!
+write_lock "$I/etc/group.lock" "$holder"
+"$QINSTALL" --root "$I" users --lock-wait 30 >"$I/out" 2>"$I/err" &
+q=$!
+for _ in $(seq 100); do grep -q 'waiting for process' "$I/err" && break; sleep 0.1; done
+kill -INT "$q"
+rc=0; wait "$q" || rc=$?
+tap_is "$rc" 1 "SIGINT while waiting ends qinstall with a failure, not half-way"
+tap_like "$(cat "$I/err")" 'interrupted by signal 2 while waiting for /etc/group' "it says it was interrupted"
+tap_is "$(locks "$I")" "group.lock" "the passwd and shadow locks it held are removed"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+rm -f "$I/etc/group.lock"
+tap_is "$(etc_sums "$I")" "$ibefore" "nothing changed"
+tap_run 0 "the next run is not blocked by an unfinished one" "$QINSTALL" --root "$I" users
+
 # --- a stale lock ------------------------------------------------------------
 S=$(tap_tmpdir)
 make_root "$S"
