@@ -40,6 +40,10 @@ tap_like "$TAP_STDOUT" 'create +/etc/systemd/system/svscan.service' "plan lists 
 tap_like "$TAP_STDOUT" 'fetch and verify the source' "plan says the sources must be fetched"
 tap_is "$(tree "$R")" "$before" "plan left the root as it was"
 tap_is "$(find "$CACHE" -mindepth 1 | head -1)" "" "plan wrote nothing into the cache either"
+plan_out=$TAP_STDOUT
+tap_run 0 "provision --check" "$QINSTALL" --root "$R" --check provision -p ucspi-daemontools
+tap_is "$TAP_STDOUT" "$plan_out" "provision --check says exactly what plan says"
+tap_is "$(tree "$R")" "$before" "provision --check left the root as it was"
 tap_run 0 "plan --json --diff" "$QINSTALL" --root "$R" --json --diff plan -p ucspi-daemontools
 tap_is "$(json changed)" true "plan reports changed: true (something would change)"
 tap_like "$(json diff.after)" 'ExecStart=/usr/local/bin/svscan /etc/service' "--diff shows the unit's content"
