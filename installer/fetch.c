@@ -28,6 +28,7 @@
 #define CONNECT_TIMEOUT 30L
 #define LOW_SPEED_LIMIT 1024L		/* bytes/s ... */
 #define LOW_SPEED_TIME_DEFAULT 30L	/* ... for this many seconds: a soft failure */
+#define MAX_UNPINNED_DEFAULT ((int64_t)2 << 30)	/* without a pinned size: 2 GiB at most */
 
 struct fetcher {
 	qi_handle *h;
@@ -37,6 +38,7 @@ struct fetcher {
 	char *distdir, *final, *part;
 	int partfd;
 	struct qi_digest dg;		/* hash of what .part holds */
+	int64_t limit;			/* the pinned size, or the cap when none is pinned */
 	struct qi_buf tried;		/* "origin: why it failed" lines for the final error */
 };
 
@@ -115,16 +117,36 @@ static int part_restart(struct fetcher *f)
 	return qi_digest_reset(f->h, &f->dg);
 }
 
-/* Open (or create) FILE.part, lock it against a second qinstall, and hash
- * what an earlier run left in it so that the download can resume. */
-static int part_open(struct fetcher *f)
+/* Open (or create) FILE.part and lock it: a second qinstall fetching the
+ * same file waits for the first (*waited is then set: the file may be in
+ * the cache by now). Then hash what an earlier run left in it, so that the
+ * download can resume. */
+static int part_open(struct fetcher *f, bool *waited)
 {
-	f->partfd = open(f->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (f->partfd < 0)
-		return qi_error_errno(f->h, "cannot open %s", f->part);
-	if (flock(f->partfd, LOCK_EX | LOCK_NB) < 0)
-		return qi_error(f->h, "%s is being downloaded by another qinstall; "
-				"wait for it to finish, then run again", f->part);
+	for (;;) {
+		f->partfd = open(f->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (f->partfd < 0)
+			return qi_error_errno(f->h, "cannot open %s", f->part);
+		if (flock(f->partfd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK)
+				return qi_error_errno(f->h, "cannot lock %s", f->part);
+			qi_info(f->h, "waiting for another qinstall that is downloading %s", f->src->file);
+			if (waited)
+				*waited = true;
+			while (flock(f->partfd, LOCK_EX) < 0)
+				if (errno != EINTR)
+					return qi_error_errno(f->h, "cannot lock %s", f->part);
+		}
+		/* The holder may have renamed it into place meanwhile: then the
+		 * locked file is no longer the .part, and must not be touched. */
+		struct stat held, now;
+		if (fstat(f->partfd, &held) < 0)
+			return qi_error_errno(f->h, "cannot stat %s", f->part);
+		if (lstat(f->part, &now) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino)
+			break;
+		close(f->partfd);
+		f->partfd = -1;
+	}
 	if (qi_digest_init(f->h, &f->dg, true, f->src->sha512 != NULL) < 0)
 		return -1;
 	struct stat st;
@@ -132,7 +154,7 @@ static int part_open(struct fetcher *f)
 		return qi_error_errno(f->h, "cannot stat %s", f->part);
 	if (!S_ISREG(st.st_mode))
 		return qi_error(f->h, "%s is not a regular file; remove it", f->part);
-	if (f->src->size >= 0 && st.st_size > f->src->size)
+	if (st.st_size > f->limit)
 		return part_restart(f);
 	if (st.st_size > 0) {
 		qi_debug(f->h, "%s: %lld bytes from an earlier download, hashing them to resume",
@@ -182,7 +204,7 @@ static int part_finish(struct fetcher *f, const char *label)
 		char msg[sizeof(((struct qi_handle *)0)->errmsg)];
 		snprintf(msg, sizeof(msg), "%s", qi_errmsg(f->h));
 		part_close(f);
-		if (part_open(f) < 0)
+		if (part_open(f, NULL) < 0)
 			return -2;
 		qi_error_kind(f->h, e, "%s", msg);
 		return -1;
@@ -215,7 +237,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		}
 	}
-	if (f->src->size >= 0 && f->dg.bytes + (int64_t)n > f->src->size) {
+	if (f->dg.bytes + (int64_t)n > f->limit) {
 		t->too_big = true;
 		return 0;
 	}
@@ -297,8 +319,12 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 		return RESTART;
 	}
 	if (t.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		qi_error(f->h, "%s: the server sends more than the pinned %lld bytes; not the pinned file",
-			 url, (long long)f->src->size);
+		if (f->src->size >= 0)
+			qi_error(f->h, "%s: the server sends more than the pinned %lld bytes; not the pinned file",
+				 url, (long long)f->src->size);
+		else
+			qi_error(f->h, "%s: the server sends more than %lld bytes, the most qinstall takes "
+				 "when no size is pinned (pin the size)", url, (long long)f->limit);
 		if (part_restart(f) < 0)
 			return LOCAL_FAIL;
 		return HARD_FAIL;
@@ -332,8 +358,7 @@ static CURL *new_curl(struct fetcher *f, const char *url)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "qinstall/" PACKAGE_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	if (f->src->size >= 0)
-		curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->src->size);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->limit);
 	return curl;
 }
 
@@ -406,14 +431,25 @@ static int fetch_url(struct fetcher *f, const char *url)
 /* Try one URL origin; 0 when the verified file is in place. */
 static int try_url(struct fetcher *f, const char *origin, const char *url)
 {
-	int rc = fetch_url(f, url);
-	if (rc == 0) {
-		rc = part_finish(f, url);
+	int rc;
+	for (int round = 0;; round++) {
+		/* Bytes from an earlier run or another origin may be the bad ones. */
+		bool resumed = f->dg.bytes > 0, mismatch = false;
+		rc = fetch_url(f, url);
+		if (rc == 0) {
+			rc = part_finish(f, url);
+			mismatch = rc == -1;
+		}
 		if (rc == 0) {
 			f->rep->origin = origin;
 			f->rep->url = qi_xstrdup(url);
 			return 0;
 		}
+		if (!mismatch || !resumed || round > 0)
+			break;
+		qi_info(f->h, "%s (the download had resumed earlier bytes: fetching it again from zero)",
+			qi_errmsg(f->h));
+		qi_clear_error(f->h);
 	}
 	if (rc == -2)
 		return -2;
@@ -561,8 +597,11 @@ static int fetch_origins(struct fetcher *f)
 	int rc = try_cache(f);
 	if (rc != -1)
 		return rc;
-	if (part_open(f) < 0)
+	bool waited = false;
+	if (part_open(f, &waited) < 0)
 		return -2;
+	if (waited && (rc = try_cache(f)) != -1)
+		return rc;	/* the other qinstall got it */
 	if (opt->mirror && *opt->mirror && (!opt->offline || is_file_url(opt->mirror))) {
 		size_t n = strlen(opt->mirror);
 		while (n > 0 && opt->mirror[n - 1] == '/')
@@ -612,6 +651,7 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 		curl_ready = true;
 	}
 	struct fetcher f = { .h = h, .src = src, .opt = opt, .rep = rep, .partfd = -1 };
+	f.limit = src->size >= 0 ? src->size : opt->max_unpinned > 0 ? opt->max_unpinned : MAX_UNPINNED_DEFAULT;
 	f.distdir = opt->distdir && *opt->distdir ? qi_xstrdup(opt->distdir)
 						  : qi_xasprintf("%s/distfiles", qi_cache_dir(h));
 	f.final = qi_xasprintf("%s/%s", f.distdir, src->file);

@@ -72,14 +72,18 @@ static void draw(struct qi_progress *p, double t)
 			snprintf(left, sizeof(left), "%02ld:%02ld", s / 60 % 100, s % 60);
 		}
 	}
-	char bar[23];
-	memset(bar, ' ', 22);
-	bar[0] = '[';
-	bar[21] = ']';
-	bar[22] = '\0';
-	for (int i = 0; pct >= 0 && i < pct / 5; i++)
-		bar[1 + i] = '#';
-	fprintf(stderr, "\r%-28.28s %s %3d%% %10s %10s/s %s ", p->file, bar, pct < 0 ? 0 : pct, have, rate, left);
+	if (pct < 0) {	/* size unknown: no bar, no time left */
+		fprintf(stderr, "\r%-28.28s %10s %10s/s ", p->file, have, rate);
+	} else {
+		char bar[23];
+		memset(bar, ' ', 22);
+		bar[0] = '[';
+		bar[21] = ']';
+		bar[22] = '\0';
+		for (int i = 0; i < pct / 5; i++)
+			bar[1 + i] = '#';
+		fprintf(stderr, "\r%-28.28s %s %3d%% %10s %10s/s %s ", p->file, bar, pct, have, rate, left);
+	}
 	fflush(stderr);
 	p->drawn = true;
 	p->last_draw = t;

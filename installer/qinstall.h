@@ -214,6 +214,7 @@ struct qi_fetch_options {
 	const char *distdir;		/* NULL: CACHE_DIR/distfiles */
 	const char *mirror;		/* --mirror BASE (tried first after the cache), or NULL */
 	bool offline;			/* only the cache and file: URLs */
+	int64_t max_unpinned;		/* cap on a download whose size is not pinned; 0: 2 GiB */
 };
 
 /* Get SRC into the distfile cache, verified against its pins; *path is the

@@ -116,6 +116,21 @@ tap_run 1 "a body larger than the pinned size is cut off" "$QINSTALL" fetch --di
 	"$HTTPD_URL/$F#sha256=$SHA&size=1000"
 tap_like "$TAP_STDERR" "more than the pinned 1000 bytes" "the error names the pinned size"
 
+# Two qinstall fetching the same file at once: the second waits for the
+# first (the .part is locked), then takes the file from the cache.
+n=$((n + 1)); DIST=$T/d$n
+"$QINSTALL" fetch --distdir "$DIST" "$HTTPD_URL/trickle=2000/$F#sha256=$SHA&size=$SIZE" >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 100); do [ -e "$DIST/$F.part" ] && break; sleep 0.05; done
+tap_run 0 "a second qinstall fetching the same file at the same time succeeds" \
+	"$QINSTALL" --json fetch --distdir "$DIST" "$HTTPD_URL/$F#sha256=$SHA&size=$SIZE"
+tap_like "$TAP_STDERR" "waiting for another qinstall that is downloading $F" "it waited for the first"
+tap_is "$(json origin <<<"$TAP_STDOUT") $(json downloaded <<<"$TAP_STDOUT")" "cache 0" \
+	"then took the file from the cache, downloading nothing"
+rc=0; wait "$first" || rc=$?
+tap_is "$rc" 0 "the first qinstall succeeded too"
+verified "the file holds the pinned bytes"
+
 # Refused connection: a hard failure, at once.
 start=$(date +%s)
 QINSTALL_FETCH_RETRY_DELAY=5 tap_run 1 "a refused connection fails" "$QINSTALL" fetch --distdir "$T/dz" \

@@ -85,6 +85,18 @@ tap_run 0 "--offline uses the cache" "$QINSTALL" fetch --offline --distdir "$D" 
 tap_run 0 "--offline uses a file: URL" "$QINSTALL" fetch --offline --distdir "$T/d4" \
 	"file://$T/srv/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI"
 
+# Progress: a bar on a terminal, one plain line otherwise.
+if command -v script >/dev/null; then
+	out=$(script -qec "'$QINSTALL' fetch --distdir '$T/d6' '$HTTPD_URL/trickle=20000/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI&size=53019'" /dev/null)
+	tap_like "$out" "ucspi-tcp-0.88.tar.gz +\[#{20}\] +100% +51\.8 KiB" "on a terminal, a progress bar reaching 100%"
+	tap_is "$(tr -cd '\r' <<<"$out" | wc -c | awk '{print ($1 > 1)}')" 1 "redrawn in place"
+else
+	tap_skip "on a terminal, a progress bar" "script(1) is not installed (util-linux)"
+	tap_skip "redrawn in place" "script(1) is not installed (util-linux)"
+fi
+tap_run 0 "not on a terminal" "$QINSTALL" fetch --distdir "$T/d7" "$U#sha256=$UCSPI"
+tap_is "$(tr -cd '\r' <<<"$TAP_STDERR" | wc -c)" 0 "no bar: no carriage return on stderr"
+
 # --check writes nothing.
 tap_run 0 "--check says what it would do" "$QINSTALL" --check fetch --distdir "$T/d5" "$U#sha256=$UCSPI"
 tap_like "$TAP_STDOUT" "would fetch" "and says it would fetch"

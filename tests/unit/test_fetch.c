@@ -48,6 +48,19 @@ static char *get(const char *path)
 	return buf;
 }
 
+static const char *sha256_hex(const char *text)
+{
+	static char hex[QI_SHA256_HEX + 1];
+	qi_handle *h = qi_new();
+	struct qi_digest d;
+	qi_digest_init(h, &d, true, false);
+	qi_digest_update(h, &d, text, strlen(text));
+	qi_digest_final(h, &d, hex, NULL);
+	qi_digest_free(&d);
+	qi_free(h);
+	return hex;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -302,7 +315,35 @@ static void test_resume_part(void **state)
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 3);
 	qi_fetch_report_free(&r);
-	free(path), free(url), free(part);
+	unlink(path);
+	free(path);
+	/* A .part whose earlier bytes are wrong: the resumed file does not
+	 * match, is moved aside, and the same URL is fetched again from zero. */
+	put(part, "x");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 2 + 3);
+	assert_string_equal(get(path), "abc");
+	/* The resumed bytes "xbc", moved aside under their own hash. */
+	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-%.12s", f->dist, sha256_hex("xbc"));
+	assert_string_equal(get(bad), "xbc");
+	qi_fetch_report_free(&r);
+	free(bad), free(path), free(url), free(part);
+}
+
+/* Without a pinned size, a download is still capped (by default 2 GiB). */
+static void test_unpinned_cap(void **state)
+{
+	struct fixture *f = *state;
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = -1 };
+	struct qi_fetch_options o = { .distdir = f->dist, .max_unpinned = 2 };
+	char *path = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "more than 2 bytes, the most qinstall takes when no size is pinned"));
+	o.max_unpinned = 3;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), 0);
+	free(path), free(url);
 }
 
 /* A refused connection is a hard failure: no retries, next origin at once. */
@@ -399,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_src_lines, setup, teardown),
