@@ -310,7 +310,8 @@ struct qi_accounts_spec {
 	const char *qmail_home;		/* "/var/qmail" */
 	/* Added after the first version; zero means the default. */
 	const char *shell;		/* NULL: the first of /sbin/nologin,
-					 * /usr/sbin/nologin, /bin/false in ROOT */
+					 * /usr/sbin/nologin, /bin/false,
+					 * /usr/bin/false in ROOT */
 	int lock_wait_ms;		/* wait for a passwd lock held by a live
 					 * process (0: 15000, like lckpwdf) */
 };

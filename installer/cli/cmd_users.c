@@ -33,7 +33,7 @@ static const struct poptOption options[] = {
 	  "take the ids and the qmail home from a profile's [accounts] section", "NAME|FILE" },
 	{ "shell", 0, POPT_ARG_STRING, &o.shell, 0,
 	  "shell of new users (default: the first of /sbin/nologin, /usr/sbin/nologin, "
-	  "/bin/false in ROOT)", "PATH" },
+	  "/bin/false, /usr/bin/false in ROOT)", "PATH" },
 	{ "qmail-home", 0, POPT_ARG_STRING, &o.qmail_home, 0,
 	  "qmail's home (default /var/qmail; alias's home is its alias subdirectory)", "DIR" },
 	{ "lock-wait", 0, POPT_ARG_INT, &o.lock_wait, 0,
