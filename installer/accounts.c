@@ -628,7 +628,19 @@ static void plan_homes(qi_handle *h, struct plan *p)
 		json_object_set_new(j, "gid", json_integer(hm->gid));
 		json_object_set_new(j, "owner", json_string(i == 0 ? "root:qmail" : "alias:qmail"));
 		const char *action = "present";
-		if (qi_root_lstat(h, hm->path, &st) < 0) {
+		int rc = qi_root_lstat(h, hm->path, &st);
+		if (rc == 0 && S_ISLNK(st.st_mode)) {
+			/* A symlinked qmail home (/var/qmail -> /opt/qmail) is
+			 * common: judge the directory it leads to, inside ROOT. */
+			int fd = qi_root_open(h, hm->path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+			if (fd >= 0) {
+				fstat(fd, &st);
+				close(fd);
+			} else {
+				qi_clear_error(h);
+			}
+		}
+		if (rc < 0) {
 			hm->create = true;
 			p->pending = true;
 			action = "create";

@@ -76,6 +76,20 @@ tap_like "$(json diff.after)" 'qmails:x:606:601::/var/qmail:/usr/sbin/nologin' "
 tap_unlike "$(json diff.before)$(json diff.after)" 'abcdefghijklmnopqrstu' "--diff of a real run hides root's hash"
 tap_unlike "$(json diff.after)" '--- /etc/passwd-' "--diff does not repeat the backups"
 
+# A symlinked qmail home (/var/qmail -> /opt/qmail) is followed inside ROOT.
+L=$(tap_tmpdir)
+make_root "$L"
+mkdir -p "$L/opt/qmail"
+ln -s /opt/qmail "$L/var/qmail"
+tap_run 0 "users with /var/qmail a symlink to a directory" "$QINSTALL" --root "$L" users
+tap_ok "the symlink is kept" test -L "$L/var/qmail"
+tap_is "$(stat -c '%a %u:%g' "$L/opt/qmail/alias")" "2755 600:601" "alias's home is made through it"
+D=$(tap_tmpdir)
+make_root "$D"
+ln -s /nowhere "$D/var/qmail"
+tap_run 1 "a dangling qmail home symlink is refused" "$QINSTALL" --root "$D" users
+tap_like "$TAP_STDERR" 'var/qmail exists and is not a directory' "the error names it"
+
 # --- usage errors ---------------------------------------------------------------
 U=$(tap_tmpdir)
 make_root "$U"
