@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """httpd.py - a loopback HTTP server for the tests that misbehaves on demand.
 
-    httpd.py --root DIR --port-file FILE [--log FILE]
+    httpd.py --root DIR --port-file FILE [--log FILE] [--tls CERT KEY]
 
-Listens on 127.0.0.1 on a free port, which it writes to FILE (and prints).
+Listens on 127.0.0.1 on a free port, which it writes to FILE (and prints);
+with --tls, speaks HTTPS with that certificate and key (PEM).
 A request for /FILE serves DIR/FILE, honouring "Range: bytes=N-" with 206.
 A request for /MODES/FILE, MODES being comma-separated, misbehaves:
 
@@ -165,9 +166,15 @@ def main():
     p.add_argument("--root", required=True, help="directory of the files served")
     p.add_argument("--port-file", required=True, help="where to write the port")
     p.add_argument("--log", help="JSON-lines request log")
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if ARGS.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls[0], ARGS.tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:

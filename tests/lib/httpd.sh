@@ -1,18 +1,22 @@
 # httpd.sh - start tests/lib/httpd.py for a scenario test (after tap.sh).
 #
-#   httpd_start DIR      # serves DIR; sets HTTPD_URL (http://127.0.0.1:PORT)
-#                        # and HTTPD_LOG; the server stops when the script exits
+#   httpd_start DIR [--tls CERT KEY]
+#                        # serves DIR; sets HTTPD_URL (http://127.0.0.1:PORT,
+#                        # https:// with --tls) and HTTPD_LOG; the server stops
+#                        # when the script exits (one server per script)
 #   httpd_log_ranges PATH  # "range start sent status" of each request for PATH,
 #                          # in the order the requests arrived
 : "${PYTHON3:=python3}"
 
 httpd_start() {
-	local dir=$1 state
+	local dir=$1 state scheme=http
+	shift
+	[ "${1:-}" = --tls ] && scheme=https
 	state=$(tap_tmpdir)
 	HTTPD_LOG=$state/log
 	: >"$HTTPD_LOG"
 	"$PYTHON3" "$top_srcdir/tests/lib/httpd.py" --root "$dir" --port-file "$state/port" \
-		--log "$HTTPD_LOG" >/dev/null 2>"$state/stderr" &
+		--log "$HTTPD_LOG" "$@" >/dev/null 2>"$state/stderr" &
 	HTTPD_PID=$!
 	local i
 	for i in $(seq 100); do
@@ -20,7 +24,7 @@ httpd_start() {
 		sleep 0.05
 	done
 	[ -s "$state/port" ] || return 1
-	HTTPD_URL=http://127.0.0.1:$(cat "$state/port")
+	HTTPD_URL=$scheme://127.0.0.1:$(cat "$state/port")
 	trap '_httpd_stop; _tap_cleanup' EXIT
 }
 
