@@ -167,9 +167,12 @@ static int part_open(struct fetcher *f, bool *waited)
 
 static void part_close(struct fetcher *f)
 {
-	struct stat st;
-	/* An empty .part is no start worth keeping. */
-	if (f->partfd >= 0 && fstat(f->partfd, &st) == 0 && st.st_size == 0 && st.st_nlink > 0)
+	struct stat st, at_path;
+	/* An empty .part is no start worth keeping (if it is still ours: it
+	 * may have been moved aside, and another qinstall may have made a new
+	 * one meanwhile). */
+	if (f->partfd >= 0 && fstat(f->partfd, &st) == 0 && st.st_size == 0 &&
+	    lstat(f->part, &at_path) == 0 && at_path.st_ino == st.st_ino && at_path.st_dev == st.st_dev)
 		unlink(f->part);
 	if (f->partfd >= 0)
 		close(f->partfd);	/* drops the lock */
@@ -406,7 +409,9 @@ static int fetch_url(struct fetcher *f, const char *url)
 		if (o == HARD_FAIL)
 			break;
 		if (attempt >= FETCH_ATTEMPTS) {
-			qi_error_prefix(f->h, "gave up after %d attempts", attempt);
+			char msg[sizeof(((struct qi_handle *)0)->errmsg) - 64];
+			snprintf(msg, sizeof(msg), "%s", qi_errmsg(f->h));
+			qi_error(f->h, "%s (gave up after %d attempts)", msg, attempt);
 			break;
 		}
 		double wait = base;
