@@ -254,6 +254,42 @@ static void test_build_failure(void **state)
 	qi_free(h);
 }
 
+/* install = make runs the tree's install target with DESTDIR=STAGE. */
+static void test_install_make(void **state)
+{
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	char *tree = path_of("destdir");
+	mkdir(tree, 0755);
+	put("destdir/Makefile",
+	    "install-all:\n"
+	    "\tmkdir -p $(DESTDIR)/opt/t/sbin\n"
+	    "\techo built > $(DESTDIR)/opt/t/sbin/daemon\n"
+	    "\tchmod 700 $(DESTDIR)/opt/t/sbin/daemon\n"
+	    "demo demo-helper:\n\ttrue\n");
+	struct qi_profile *p = profile(h, "install = make\ninstall_target = install-all\n");
+	struct qi_recipe r;
+	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
+	assert_true(r.install_make);
+	char *log = path_of("destdir.log"), *stage = path_of("destdir-stage");
+	if (qi_recipe_install(h, &r, tree, stage, log) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	char *f = qi_xasprintf("%s/opt/t/sbin/daemon", stage);
+	struct stat st;
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	char *s = slurp(log);
+	assert_non_null(strstr(s, "make install-all DESTDIR="));
+	free(s);
+	free(f);
+	qi_recipe_free(&r);
+	qi_profile_free(p);
+	free(tree);
+	free(log);
+	free(stage);
+	qi_free(h);
+}
+
 /* The tail of a file: the last N lines, trailing newlines dropped. */
 static void test_file_tail(void **state)
 {
@@ -279,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_missing_patch),
 		cmocka_unit_test(test_build_and_install),
 		cmocka_unit_test(test_build_failure),
+		cmocka_unit_test(test_install_make),
 		cmocka_unit_test(test_file_tail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -191,12 +191,69 @@ static void test_commit_compare_rollback(void **state)
 	qi_free(h);
 }
 
+/* The svscan unit: the template filled in (svscan's path, the service
+ * directory, its bindir on PATH), written with the service directory and
+ * the enable link through the journal, nothing left to plan afterwards. */
+static void test_svscan_unit(void **state)
+{
+	const char *src = getenv("top_srcdir");
+	setenv("QINSTALL_DATADIR", src ? src : "..", 1);
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	char *r = qi_xasprintf("%s/unit-root", tmp), *cache = qi_xasprintf("%s/cache", tmp);
+	mkdir(r, 0755);
+	qi_set_cache_dir(h, cache);
+	assert_int_equal(qi_set_root(h, r), 0);
+	const char *text = "[services]\nsvscan = yes\nservice_dir = /service\nunit = djb.service\n";
+	struct qi_profile *p = NULL;
+	assert_int_equal(qi_profile_parse_buffer(h, "t.profile", text, strlen(text), &p), 0);
+	struct qi_svscan_unit u;
+	if (qi_svscan_unit_render(h, p, "/command/svscan", &u) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	assert_string_equal(u.unit_path, "/etc/systemd/system/djb.service");
+	assert_string_equal(u.wants_link, "/etc/systemd/system/multi-user.target.wants/djb.service");
+	assert_non_null(strstr(u.text, "\nExecStart=/command/svscan /service\n"));
+	assert_non_null(strstr(u.text, "PATH=/command:"));
+	assert_null(strstr(u.text, "@"));
+	json_t *plan = json_array();
+	assert_int_equal(qi_svscan_unit_plan(h, &u, plan), 0);
+	assert_int_equal(json_array_size(plan), 4);	/* service dir, wants dir, unit, link */
+	json_decref(plan);
+
+	assert_int_equal(qi_run_begin(h, "test unit"), 0);
+	if (qi_svscan_unit_commit(h, p, &u) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	assert_int_equal(qi_run_commit(h), 0);
+	char *link = qi_xasprintf("%s/etc/systemd/system/multi-user.target.wants/djb.service", r);
+	char buf[256];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "/etc/systemd/system/djb.service");
+	char *sd = qi_xasprintf("%s/service", r);
+	struct stat st;
+	assert_int_equal(stat(sd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	plan = json_array();
+	assert_int_equal(qi_svscan_unit_plan(h, &u, plan), 0);
+	assert_int_equal(json_array_size(plan), 0);
+	json_decref(plan);
+	free(sd);
+	free(link);
+	free(r);
+	free(cache);
+	qi_svscan_unit_free(&u);
+	qi_profile_free(p);
+	qi_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_commit_compare_rollback),
+		cmocka_unit_test(test_svscan_unit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
