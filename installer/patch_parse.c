@@ -311,6 +311,13 @@ static const char *scan_num(const char *s, const char *e, long *v, bool *ok)
 	return s;
 }
 
+#define GROW(arr, n, cap) do { \
+		if ((size_t)(n) + 1 >= (cap)) { \
+			(cap) *= 2; \
+			(arr) = qi_xrealloc((arr), sizeof(*(arr)) * (cap)); \
+		} \
+	} while (0)
+
 /* One "@@" hunk. Returns 1 when read, 0 when the line is no hunk header,
  * -1 on a malformed hunk (P->fatal set). */
 static int read_hunk(struct reader *r, struct ph_file *f)
@@ -360,8 +367,11 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 		hk.newfirst++;
 	next_line(r, hnext);
 
-	hk.old = qi_xmalloc(sizeof(*hk.old) * (size_t)(hk.ptrn_lines + 1));
-	hk.new = qi_xmalloc(sizeof(*hk.new) * (size_t)(hk.repl_lines + 1));
+	/* The counts come from the patch: grow with the lines actually read. */
+	size_t cap_old = hk.ptrn_lines < 64 ? (size_t)hk.ptrn_lines + 1 : 64;
+	size_t cap_new = hk.repl_lines < 64 ? (size_t)hk.repl_lines + 1 : 64;
+	hk.old = qi_xmalloc(sizeof(*hk.old) * cap_old);
+	hk.new = qi_xmalloc(sizeof(*hk.new) * cap_new);
 	long nold = 0, nnew = 0, context = 0;
 	hk.prefix_context = -1;
 	while (nold < hk.ptrn_lines || nnew < hk.repl_lines) {
@@ -410,6 +420,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 				len--;
 				next_line(r, ie);
 			}
+			GROW(hk.old, nold, cap_old);
 			hk.old[nold++] = (struct ph_line){ text, len, '-' };
 			break;
 		case '=':
@@ -424,11 +435,13 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 				next_line(r, ie);
 				incomplete = false;
 			}
+			GROW(hk.old, nold, cap_old);
 			hk.old[nold++] = (struct ph_line){ text, len, ' ' };
 			if (nnew == hk.repl_lines - 1 && incomplete) {
 				len--;
 				next_line(r, ie);
 			}
+			GROW(hk.new, nnew, cap_new);
 			hk.new[nnew++] = (struct ph_line){ text, len, ' ' };
 			break;
 		case '+':
@@ -440,6 +453,7 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 				len--;
 				next_line(r, ie);
 			}
+			GROW(hk.new, nnew, cap_new);
 			hk.new[nnew++] = (struct ph_line){ text, len, '+' };
 			break;
 		default:

@@ -708,8 +708,10 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 			rc = -1;
 		} else if (rep.status != 0) {
 			const char *why = rep.first_failure ? rep.first_failure : NULL;
-			if (!why && strstr(rep.text, "can't find file"))
-				why = "a file it patches does not exist";
+			if (strstr(rep.text, "Reversed (or previously applied) patch detected!"))
+				why = "it looks already applied (or reversed) to the tree";
+			else if (strstr(rep.text, "can't find file"))
+				why = "a file it patches does not exist (check the strip level)";
 			rc = qi_error(h, "patch %s does not apply: %s; nothing of the series was "
 				      "written (refresh the patch, or allow more fuzz in the profile "
 				      "if the context merely moved)",
