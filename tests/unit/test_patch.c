@@ -348,6 +348,7 @@ static void test_offset_accumulates(void **state)
 	assert_int_equal(w, 23);	/* found at once: 20 + the offset 3 */
 	ph_apply_hunk(&a, &p.files[0].hunks[1], w);
 	assert_int_equal(ph_locate(&a, &p.files[0].hunks[2], 0), 1);
+	qi_buf_free(&a.out);
 	ph_text_free(&t);
 	ph_patch_free(&p);
 	free(file);
