@@ -159,18 +159,133 @@ int qi_sha256_fd(int fd, char out[65], int64_t *size)
 /* Paths                                                                */
 /* ------------------------------------------------------------------ */
 
+/* Without openat2 (kernels before 5.6, or valgrind, which does not know
+ * it yet) the same resolution is done here: one component at a time, each
+ * opened O_PATH|O_NOFOLLOW, symlinks read and resolved against ROOT, ".."
+ * never above ROOT. Unlike the kernel's walk it is not atomic against
+ * renames made at the same time inside ROOT; qinstall holds the root's
+ * lock while it changes it. */
+#define MAX_LINKS 40
+int qi_root_walk(int rootfd, const char *path, int flags, mode_t mode)
+{
+	int stack[PATH_MAX / 2];	/* directory fds from ROOT down */
+	int depth = 0, links = 0, rc = -1, e = 0;
+	char *todo = qi_xstrdup(path);	/* what is left to resolve */
+	stack[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (stack[0] < 0) {
+		free(todo);
+		return -1;
+	}
+	char *p = todo;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			/* the path named a directory we stand in */
+			rc = openat(stack[depth], ".", (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC, mode);
+			e = errno;
+			break;
+		}
+		char *end = strchrnul(p, '/');
+		bool last = true;
+		for (char *q = end; *q; q++)
+			if (*q != '/') {
+				last = false;
+				break;
+			}
+		char name[NAME_MAX + 1];
+		size_t len = (size_t)(end - p);
+		if (len > NAME_MAX) {
+			e = ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p = end;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (depth > 0)
+				close(stack[depth--]);
+			continue;
+		}
+		struct stat st;
+		bool exists = fstatat(stack[depth], name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!exists && errno != ENOENT) {
+			e = errno;
+			break;
+		}
+		bool follow = !last || !(flags & O_NOFOLLOW);
+		if (exists && S_ISLNK(st.st_mode) && follow && !(last && (flags & O_CREAT) && (flags & O_EXCL))) {
+			if (++links > MAX_LINKS) {
+				e = ELOOP;
+				break;
+			}
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(stack[depth], name, target, sizeof(target) - 1);
+			if (n < 0) {
+				e = errno;
+				break;
+			}
+			target[n] = '\0';
+			if (target[0] == '/')
+				while (depth > 0)
+					close(stack[depth--]);
+			char *rest = qi_xasprintf("%s/%s", target, p);
+			free(todo);
+			todo = p = rest;
+			continue;
+		}
+		if (last) {
+			rc = openat(stack[depth], name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+			e = errno;
+			break;
+		}
+		if (!exists) {
+			e = ENOENT;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			e = ENOTDIR;
+			break;
+		}
+		if (depth + 1 >= (int)(sizeof(stack) / sizeof(stack[0]))) {
+			e = ENAMETOOLONG;
+			break;
+		}
+		int fd = openat(stack[depth], name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			e = errno;
+			break;
+		}
+		stack[++depth] = fd;
+	}
+	while (depth >= 0)
+		close(stack[depth--]);
+	free(todo);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
+
 static int root_openat2(int dirfd, const char *path, int flags, mode_t mode)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-	do
-		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return (int)fd;
+	static bool no_openat2;
+	if (!no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_CLOEXEC),
+			.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		};
+		long fd;
+		do
+			fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		while (fd < 0 && errno == EAGAIN);
+		if (fd >= 0 || errno != ENOSYS)
+			return (int)fd;
+		no_openat2 = true;
+	}
+	return qi_root_walk(dirfd, path, flags, mode);
 }
 
 char *qi_path_clean(qi_handle *h, const char *path)

@@ -46,6 +46,10 @@ char *qi_image_describe(const struct qi_image *img);
 /* Canonical form of a path inside ROOT: absolute, no "//", no ".", no
  * trailing "/"; ".." is refused. Malloc'd, or NULL with the error set. */
 char *qi_path_clean(qi_handle *h, const char *path);
+/* The userspace resolution used when the kernel has no openat2 (and by the
+ * tests): PATH opened with FLAGS relative to ROOTFD as if it were "/".
+ * Returns an fd or -1 with errno set. */
+int qi_root_walk(int rootfd, const char *path, int flags, mode_t mode);
 /* Open the directory that holds PATH (O_PATH, resolved in ROOT) and point
  * *name at PATH's last component. PATH must be clean and not "/".
  * Returns the fd, or -1 with errno set and no message. */

@@ -89,6 +89,50 @@ static void test_open_stays_in_root(void **state)
 	free(buf);
 }
 
+/* The userspace walk used without openat2 gives the same answers: links
+ * resolve inside ROOT, ".." stops at ROOT, O_NOFOLLOW opens no link, a
+ * loop of links ends in ELOOP, a missing component in ENOENT. */
+static void test_walk_without_openat2(void **state)
+{
+	qi_handle *h = *state;
+	char buf[256];
+	int fd = qi_root_walk(qi_rootfd(h), "/etc/up/passwd", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "qmaild:x:601"));
+	fd = qi_root_walk(qi_rootfd(h), "/etc/out/../../etc/group", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_non_null(strstr(buf, "nofiles:x:600"));
+	assert_int_equal(qi_root_walk(qi_rootfd(h), "/etc/up", O_RDONLY | O_NOFOLLOW, 0), -1);
+	assert_int_equal(errno, ELOOP);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/etc/loop", root);
+	symlink("loop", p);
+	assert_int_equal(qi_root_walk(qi_rootfd(h), "/etc/loop", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(qi_root_walk(qi_rootfd(h), "/nope/x", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(qi_root_walk(qi_rootfd(h), "/etc/passwd/x", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ENOTDIR);
+	/* creating through an absolute link lands inside ROOT */
+	fd = qi_root_walk(qi_rootfd(h), "/etc/up/walk-made", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/etc/walk-made", root);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(access("/etc/walk-made", F_OK), -1);
+	unlink(p);
+	fd = qi_root_walk(qi_rootfd(h), "/", O_PATH | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 /* A missing file is an error that names the path inside ROOT. */
 static void test_read_missing(void **state)
 {
@@ -208,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_clean),
 		cmocka_unit_test(test_open_stays_in_root),
+		cmocka_unit_test(test_walk_without_openat2),
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_lstat),
 		cmocka_unit_test(test_owners),
