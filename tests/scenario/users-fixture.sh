@@ -5,7 +5,7 @@
 # root:42), gshadow, a nologin shell and /var.
 make_root() {
 	local r=$1
-	mkdir -p "$r/etc" "$r/usr/sbin" "$r/bin" "$r/var"
+	mkdir -p "$r/etc" "$r/usr/sbin" "$r/bin" "$r/var/lib"
 	cat >"$r/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
