@@ -48,6 +48,10 @@ void qi_recipe_free(struct qi_recipe *r)
 		free(r->patches[i].url);
 	}
 	free(r->patches);
+	free(r->series_archive.spec);
+	free(r->series_archive.path);
+	free(r->series_archive.url);
+	free(r->series_file);
 	free(r->dir);
 	for (size_t i = 0; i < r->nwrite; i++) {
 		free(r->write_names[i]);
@@ -180,8 +184,31 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 		r->targets[r->nprograms] = NULL;
 	}
 
-	const char *const *patches = qi_profile_get_list(p, sec, "patch");
 	int rc = 0;
+	if ((v = qi_profile_get(p, sec, "series_archive"))) {
+		struct qi_recipe_patch *sa = &r->series_archive;
+		sa->spec = qi_xstrdup(v);
+		r->series_file = qi_xstrdup(qi_profile_get(p, sec, "series"));
+		if (strncmp(v, "debian#", 7) == 0) {
+			r->series_from_debian = true;
+			snprintf(sa->hash, sizeof(sa->hash), "%s", strchr(v, '=') + 1);
+		} else if (strstr(v, "://")) {
+			struct qi_fetch_spec fs;
+			if (qi_fetch_spec_parse(h, v, &fs) < 0) {
+				rc = qi_error_prefix(h, "%s: series_archive", qi_profile_origin(p, sec, "series_archive"));
+			} else {
+				sa->url = qi_xstrdup(v);
+				snprintf(sa->hash, sizeof(sa->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
+				qi_fetch_spec_free(&fs);
+			}
+		} else {
+			char hex512[QI_SHA512_HEX + 1];
+			sa->path = qi_profile_find_file(h, p, sec, "series_archive", v);
+			if (!sa->path || qi_digest_file(h, sa->path, true, false, sa->hash, hex512, NULL) < 0)
+				rc = -1;
+		}
+	}
+	const char *const *patches = qi_profile_get_list(p, sec, "patch");
 	for (size_t i = 0; patches[i] && rc == 0; i++) {
 		r->patches = qi_xrealloc(r->patches, (r->npatches + 1) * sizeof(*r->patches));
 		struct qi_recipe_patch *pt = &r->patches[r->npatches++];
@@ -222,6 +249,8 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 	qi_buf_addf(&b, "qinstall build key 1\nname %s\nversion %s\nfile %s\nsha256 %s\nsha512 %s\nsize %lld\n",
 		    r->name, r->version, r->file, r->sha256 ? r->sha256 : "", r->sha512 ? r->sha512 : "",
 		    (long long)r->size);
+	if (r->series_archive.spec)
+		qi_buf_addf(&b, "series %s %s\n", r->series_archive.hash, r->series_file);
 	for (size_t i = 0; i < r->npatches; i++)
 		qi_buf_addf(&b, "patch %s\n", r->patches[i].hash);
 	qi_buf_addf(&b, "strip %d\nfuzz %d\ndir %s\ncc %s\nld %s\n", r->strip, r->max_fuzz, r->dir, r->cc,
@@ -244,15 +273,6 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 	qi_digest_free(&d);
 	qi_buf_free(&b);
 	return rc;
-}
-
-struct qi_series_patch *qi_recipe_series(const struct qi_recipe *r)
-{
-	struct qi_series_patch *s = qi_xmalloc((r->npatches + 1) * sizeof(*s));
-	for (size_t i = 0; i < r->npatches; i++)
-		s[i] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->strip,
-						 .max_fuzz = r->max_fuzz };
-	return s;
 }
 
 char *qi_file_tail(const char *path, int n)

@@ -35,6 +35,7 @@ enum vtype {
 	V_PROGRAM,	/* "NAME [MODE]" */
 	V_WRITE,	/* "FILE CONTENT" */
 	V_TARGETS,	/* make targets, space separated */
+	V_SERIES,	/* a patch-series archive: FILE, URL#sha256=HEX or debian#sha256=HEX */
 };
 
 struct keydef {
@@ -88,6 +89,8 @@ static const struct keydef keys[] = {
 	{ "component", "size", V_INT, false, NULL, 1, LONG_MAX, NULL },
 	{ "component", "debian", V_DEBIAN, false, NULL, 0, 0, NULL },
 	{ "component", "patch", V_PATCH, true, NULL, 0, 0, NULL },
+	{ "component", "series_archive", V_SERIES, false, NULL, 0, 0, NULL },
+	{ "component", "series", V_RELPATH, false, "debian/patches/series", 0, 0, NULL },
 	{ "component", "strip", V_INT, false, "1", 0, 16, NULL },
 	{ "component", "fuzz", V_INT, false, "0", 0, 3, NULL },
 	{ "component", "dir", V_RELPATH, false, ".", 0, 0, NULL },
@@ -729,6 +732,14 @@ static const char *invalid(const struct keydef *def, const char *v)
 			return is_url(v) ? NULL : "expected an URL (scheme://...)";
 		}
 		return strpbrk(v, " \t") ? "a patch file name has no blanks" : NULL;
+	case V_SERIES:
+		if (strncmp(v, "debian#", 7) == 0) {
+			const char *pin = v + 7;
+			return (strncmp(pin, "sha256=", 7) == 0 && is_hex(pin + 7, 64)) ||
+					       (strncmp(pin, "sha512=", 7) == 0 && is_hex(pin + 7, 128))
+				       ? NULL : "expected debian#sha256=HEX (the pin of Debian's debian.tar.*)";
+		}
+		return invalid(&(struct keydef){ .type = V_PATCH }, v);
 	case V_PROGRAM:
 		w = first_word(v, &rest);
 		ok = is_filename(w) && (!*rest || is_mode(rest, NULL));
@@ -783,6 +794,11 @@ static int finalize(qi_handle *h, struct qi_profile *p)
 			return qi_error_kind(h, QI_ERR_USAGE,
 					     "%s: [%s] has no 'url', so it needs 'file' (the archive's name)",
 					     origin, s);
+		const struct entry *sa = last_entry(p, s, "series_archive");
+		if (sa && strncmp(sa->expanded, "debian#", 7) == 0 && !last_entry(p, s, "debian"))
+			return qi_error_kind(h, QI_ERR_USAGE,
+					     "%s: series_archive = debian#... needs 'debian = PACKAGE VERSION' in [%s]",
+					     sa->origin, s);
 		const char *install = qi_profile_get(p, s, "install");
 		if (strcmp(install, "programs") == 0 && !qi_profile_get_list(p, s, "program")[0])
 			return qi_error_kind(h, QI_ERR_USAGE,

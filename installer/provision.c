@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,148 @@ static int fetch_patches(qi_handle *h, struct component *c, const struct qi_fetc
 	return 0;
 }
 
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static char *own(struct strv *l, char *s)
+{
+	l->v = qi_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = s;
+	return s;
+}
+
+static void strv_free(struct strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Debian's debian.tar.* of the component's Debian source package, fetched
+ * with apt into WORK/debian-src and checked against its pin. */
+static int debian_series_archive(qi_handle *h, const struct qi_recipe *r, const char *work, char **out)
+{
+	*out = NULL;
+	char *dir = qi_xasprintf("%s/debian-src", work), *orig = NULL;
+	int rc = mkdirs(h, dir);
+	if (rc == 0)
+		rc = qi_debian_fetch_orig(h, &r->source, dir, &orig);
+	free(orig);
+	DIR *d = rc == 0 ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strstr(de->d_name, ".debian.tar.")) {
+			*out = qi_xasprintf("%s/%s", dir, de->d_name);
+			break;
+		}
+	if (d)
+		closedir(d);
+	if (rc == 0 && !*out)
+		rc = qi_error(h, "Debian's source package %s %s has no debian.tar.* to take the series from",
+			      r->debian_source, r->debian_version);
+	if (rc == 0) {
+		const char *pin = r->series_archive.hash;
+		bool is512 = strlen(pin) == 128;
+		char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
+		rc = qi_digest_file(h, *out, !is512, is512, hex256, hex512, NULL);
+		if (rc == 0 && strcmp(is512 ? hex512 : hex256, pin) != 0)
+			rc = qi_error(h, "%s: %s is %s, but the profile pins %s (refusing its patches)", *out,
+				      is512 ? "SHA-512" : "SHA-256", is512 ? hex512 : hex256, pin);
+	}
+	free(dir);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The quilt series inside the component's series archive (each line a
+ * patch relative to the series file, "-pN" allowed, "#" comments), then
+ * the component's own patches. Strings are kept alive in OWNED. */
+static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_options *fo,
+		       const char *work, struct qi_series_patch **out, size_t *n, struct strv *owned)
+{
+	struct qi_recipe *r = &c->r;
+	struct qi_series_patch *s = qi_xmalloc((r->npatches + 1) * sizeof(*s));
+	size_t k = 0;
+	int rc = 0;
+	if (r->series_archive.spec) {
+		char *archive = NULL;
+		if (r->series_archive.url) {
+			struct qi_fetch_spec fs;
+			rc = qi_fetch_spec_parse(h, r->series_archive.url, &fs);
+			if (rc == 0) {
+				rc = qi_fetch(h, &fs.source, fo, &archive);
+				qi_fetch_spec_free(&fs);
+			}
+		} else if (r->series_from_debian) {
+			rc = debian_series_archive(h, r, work, &archive);
+		} else {
+			archive = qi_xstrdup(r->series_archive.path);
+		}
+		if (archive)
+			own(owned, archive);
+		char *dest = own(owned, qi_xasprintf("%s/series", work));
+		if (rc == 0)
+			rc = qi_extract(h, archive, dest, NULL);
+		if (rc < 0) {
+			free(s);
+			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+		}
+		char *file = own(owned, qi_xasprintf("%s/%s", dest, r->series_file));
+		char *dir = own(owned, qi_xstrdup(file));
+		*strrchr(dir, '/') = '\0';
+		FILE *f = fopen(file, "re");
+		if (!f) {
+			free(s);
+			return qi_error_errno(h, "component %s: the series archive %s has no readable %s (check 'series')",
+					      r->name, r->series_archive.spec, r->series_file);
+		}
+		char line[4096];
+		int lineno = 0;
+		while (rc == 0 && fgets(line, sizeof(line), f)) {
+			lineno++;
+			line[strcspn(line, "#\r\n")] = '\0';
+			char *save = NULL, *name = strtok_r(line, " \t", &save);
+			if (!name)
+				continue;
+			int strip = 1;
+			for (char *opt; (opt = strtok_r(NULL, " \t", &save));) {
+				if (strncmp(opt, "-p", 2) == 0 && opt[2] >= '0' && opt[2] <= '9' && !opt[3])
+					strip = opt[2] - '0';
+				else
+					rc = qi_error(h, "%s:%d: series option '%s' is not supported (only -pN)",
+						      r->series_file, lineno, opt);
+			}
+			if (rc == 0 && (name[0] == '/' || strstr(name, "..")))
+				rc = qi_error(h, "%s:%d: patch '%s' points outside the series directory",
+					      r->series_file, lineno, name);
+			if (rc < 0)
+				break;
+			s = qi_xrealloc(s, (k + r->npatches + 1) * sizeof(*s));
+			s[k++] = (struct qi_series_patch){ .path = own(owned, qi_xasprintf("%s/%s", dir, name)),
+							   .strip = strip, .max_fuzz = r->max_fuzz };
+		}
+		fclose(f);
+		if (rc < 0) {
+			free(s);
+			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+		}
+		qi_info(h, "%s: %zu patches from the series in %s", r->name, k, r->series_archive.spec);
+	}
+	for (size_t i = 0; i < r->npatches; i++)
+		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->strip,
+						   .max_fuzz = r->max_fuzz };
+	*out = s;
+	*n = k;
+	return 0;
+}
+
 /* Fetch, extract, patch, build and stage one component into the cache. */
 static int build_component(qi_handle *h, struct component *c, const struct qi_provision_options *opt)
 {
@@ -165,10 +308,15 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 		qi_error_prefix(h, "component %s", c->r.name);
 		goto out;
 	}
-	struct qi_series_patch *series = qi_recipe_series(&c->r);
+	struct qi_series_patch *series = NULL;
+	size_t nseries = 0;
+	struct strv owned = { 0 };
 	json_t *preport = NULL;
-	rc = qi_patch_series(h, top, series, c->r.npatches, &preport);
+	rc = full_series(h, c, &fo, work, &series, &nseries, &owned);
+	if (rc == 0)
+		rc = qi_patch_series(h, top, series, nseries, &preport);
 	free(series);
+	strv_free(&owned);
 	c->patch_report = preport ? preport : json_array();
 	if (rc < 0) {
 		qi_error_prefix(h, "component %s: patch series (nothing was built)", c->r.name);
@@ -523,6 +671,11 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
 							       exists(dist) ? "verify the cached source" : "fetch and verify the source",
 							       "file", c->r.file));
+			if (c->r.series_archive.spec)
+				json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s}", "component", c->r.name,
+								       "step", "take the patch series from an archive",
+								       "archive", c->r.series_archive.spec, "series",
+								       c->r.series_file));
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:i}", "component", c->r.name, "step",
 							       "patch, build and stage", "patches",
 							       (json_int_t)c->r.npatches));

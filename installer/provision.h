@@ -57,6 +57,12 @@ struct qi_recipe {
 	struct qi_source source;	/* points into the fields above */
 	struct qi_recipe_patch *patches;
 	size_t npatches;
+	/* A quilt series inside an archive (Debian's debian.tar.*), applied
+	 * before PATCHES: spec NULL when none; url set for an URL; from_debian
+	 * for Debian's source package (hash then holds the pin). */
+	struct qi_recipe_patch series_archive;
+	bool series_from_debian;
+	char *series_file;		/* the series file's path inside the archive */
 	int strip, max_fuzz;
 	char *dir;			/* where to build, relative to the tree's top */
 	char **write_names, **write_values;	/* conf-* and other one-line files */
@@ -81,8 +87,6 @@ void qi_recipe_free(struct qi_recipe *r);
  * (source pins, patch contents, strip, fuzz, conf files, compiler and
  * linker lines, targets, programs, install method). Not -j. */
 int qi_recipe_key(qi_handle *h, struct qi_recipe *r);
-/* The patch series as qi_patch_series wants it (every patch has a path). */
-struct qi_series_patch *qi_recipe_series(const struct qi_recipe *r);
 /* Write the conf files into TREE/dir and run make -j in it; all output
  * goes to LOG. On failure the error quotes the log's last lines. */
 int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log);

@@ -143,6 +143,18 @@ static void test_bad_values(void **state)
 		{ "[build]\nprefix = ${cc}\ncc = ${prefix}\n", "nested too deeply" },
 		{ "[build\n", "alone on its line" },
 		{ "[build]\ncc = gcc \xff\xfe\n", "t.profile:2: not valid UTF-8" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nprogram = x\n"
+		  "series_archive = debian#sha256=12\n",
+		  "t.profile:6: bad value for 'series_archive'" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nprogram = x\n"
+		  "series_archive = https://e.invalid/debian.tar.xz\n",
+		  "must be pinned" },
+		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
+		  "0000000000000000000000000000000000000000000000000000000000000000\nprogram = x\n"
+		  "series = /etc/series\n",
+		  "expected a relative path" },
 	};
 	qi_handle *h = qi_new();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
