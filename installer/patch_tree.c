@@ -19,14 +19,69 @@
 
 #include "patch.h"
 
+/* Without openat2 (kernels before 5.6, valgrind): walk the path one
+ * component at a time, never following a symlink and never going up. */
+static int open_by_components(int dirfd, const char *path, int flags, mode_t mode)
+{
+	char *copy = qi_xstrdup(path);
+	int cur = dirfd, fd = -1;
+	char *save = NULL, *comp = strtok_r(copy, "/", &save);
+	if (path[0] == '/' || !comp) {
+		errno = path[0] == '/' ? EXDEV : ENOENT;
+		goto out;
+	}
+	for (;;) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (!strcmp(comp, "..")) {
+			errno = EXDEV;
+			fd = -1;
+			break;
+		}
+		if (!next) {
+			fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+			break;
+		}
+		int nfd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			if (errno == ENOTDIR) {
+				/* a symlink (or a file) where a directory should be */
+				struct stat st;
+				if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+					errno = ELOOP;
+			}
+			fd = -1;
+			break;
+		}
+		if (cur != dirfd)
+			close(cur);
+		cur = nfd;
+		comp = next;
+	}
+out:
+	if (cur != dirfd) {
+		int e = errno;
+		close(cur);
+		errno = e;
+	}
+	free(copy);
+	return fd;
+}
+
 static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	static bool no_openat2;
+	if (!no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_CLOEXEC),
+			.mode = (flags & O_CREAT) ? mode : 0,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+		no_openat2 = true;
+	}
+	return open_by_components(dirfd, path, flags, mode);
 }
 
 int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir)
