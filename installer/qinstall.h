@@ -240,7 +240,7 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 void qi_fetch_report_free(struct qi_fetch_report *report);
 
 /* ------------------------------------------------------------------ */
-/* Patches (patch.c): GNU patch semantics, in process                  */
+/* Patches (patch_*.c): GNU patch semantics, in process              */
 /* ------------------------------------------------------------------ */
 
 struct qi_series_patch {
