@@ -143,7 +143,7 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 
 const struct qi_command qi_cmd_patch = {
 	.name = "patch",
-	.args = "",
+	.args = NULL,
 	.summary = "apply a unified diff to the current directory, as GNU patch(1) does",
 	.description =
 		"Reads a unified diff (git's extended headers included) from -i FILE or standard\n"
