@@ -375,6 +375,29 @@ out:
 	return rc;
 }
 
+/* The cached stage must still be what its manifest says: a damaged or
+ * edited cache entry is never installed. */
+static int stage_matches(qi_handle *h, const struct component *c)
+{
+	struct qi_manifest now;
+	if (qi_manifest_scan(h, c->stage, &now) < 0)
+		return -1;
+	int rc = 0;
+	if (now.n != c->m.n)
+		rc = qi_error(h, "the build cache entry %s has %zu paths, its manifest %zu", c->build_dir, now.n,
+			      c->m.n);
+	for (size_t i = 0; rc == 0 && i < now.n; i++) {
+		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
+		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
+		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
+		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
+			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
+				      b->path);
+	}
+	qi_manifest_free(&now);
+	return rc;
+}
+
 int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			 const struct qi_provision_options *opt, struct qi_provision **out)
 {
@@ -404,7 +427,15 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
 			int rc = qi_manifest_load(h, mf, &c->m);
 			free(mf);
-			if (rc == 0) {
+			if (rc == 0 && stage_matches(h, c) < 0) {
+				qi_warn(h, "%s; building it again", qi_errmsg(h));
+				qi_clear_error(h);
+				qi_manifest_free(&c->m);
+				char *old = qi_xasprintf("%s.bad.%ld", c->build_dir, (long)getpid());
+				if (rename(c->build_dir, old) == 0)
+					qi_remove_tree(h, old);
+				free(old);
+			} else if (rc == 0) {
 				c->cached = true;
 				c->origin = "build cache";
 				qi_info(h, "%s-%s: from the build cache (%s)", c->r.name, c->r.version, c->id);
@@ -564,6 +595,27 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 		add_build_logs(h, pv);
 		json_object_set_new(qi_result(h), "paths_changed", json_integer(0));
 	}
+	return 0;
+}
+
+int qi_provision_status(qi_handle *h)
+{
+	char *text = NULL;
+	size_t len;
+	struct stat st;
+	if (qi_root_lstat(h, RECORD_PATH, &st) < 0)
+		return 0;
+	if (qi_root_read(h, RECORD_PATH, &text, &len) < 0)
+		return qi_error_prefix(h, "provision record");
+	json_error_t err;
+	json_t *rec = json_loadb(text, len, 0, &err);
+	free(text);
+	if (!rec) {
+		qi_warn(h, "%s%s is not valid JSON (%s): provision again to rewrite it", qi_root(h), RECORD_PATH,
+			err.text);
+		return 0;
+	}
+	json_object_set_new(qi_result(h), "provisioned", rec);
 	return 0;
 }
 

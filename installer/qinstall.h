@@ -395,6 +395,11 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv);
  * pending, the result gets "components" as qi_provision_commit gives it. */
 int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending);
 void qi_provision_free(struct qi_provision *pv);
+/* For `qinstall status`: what the last provision installed in ROOT (from
+ * ROOT/var/lib/qinstall/provision.json: profile, components with version,
+ * build key and build log) into the result as "provisioned"; nothing when
+ * ROOT was never provisioned. Reads only. */
+int qi_provision_status(qi_handle *h);
 /* What provision would change in ROOT, into the result ("plan"); writes
  * nothing anywhere (neither ROOT nor the cache). */
 int qi_provision_plan(qi_handle *h, const struct qi_profile *p,

@@ -76,7 +76,16 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	name = name ? name + 1 : qi_profile_file(p);
 	char *t1 = replace_all(b.data ? b.data : "", "@SVSCAN@", svscan);
 	char *t2 = replace_all(t1, "@SERVICE_DIR@", u->service_dir);
-	char *t3 = replace_all(t2, "@BINDIR@", bindir[0] ? bindir : "/");
+	/* svscan's children find the programs on PATH: its own directory
+	 * first, unless it is one of the usual ones already listed. */
+	static const char *const usual = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char *search = NULL;
+	char *colon = qi_xasprintf(":%s:", usual), *mine = qi_xasprintf(":%s:", bindir);
+	search = strstr(colon, mine) ? qi_xstrdup(usual) : qi_xasprintf("%s:%s", bindir[0] ? bindir : "/", usual);
+	free(colon);
+	free(mine);
+	char *t3 = replace_all(t2, "@PATH@", search);
+	free(search);
 	u->text = replace_all(t3, "@PROFILE@", name);
 	free(t1);
 	free(t2);

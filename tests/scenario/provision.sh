@@ -151,6 +151,14 @@ tap_is "$(json components.0.cached) $(json components.1.cached)" "true true" "th
 tap_is "$(tree "$R2" | grep -c '/usr/local/bin/')" 34 "all 34 programs are in the second root"
 tap_is "$(cd "$R2/usr/local/bin" && sha256sum svscan)" "$(cd "$B" && sha256sum svscan)" "the same svscan in both roots"
 
+# A damaged build cache entry is never installed: it is built again.
+echo "garbage" >"$(ls -d "$CACHE"/builds/ucspi-tcp-0.88-*)/stage/usr/local/bin/tcprules"
+R4=$(tap_tmpdir)
+tap_run 0 "provision over a damaged cache entry" "$QINSTALL" --root "$R4" --json provision -p ucspi-daemontools --offline
+tap_like "$TAP_STDERR" 'does not match its manifest at /usr/local/bin/tcprules' "it says the cache entry is damaged"
+tap_is "$(json components.0.cached)" false "and builds ucspi-tcp again"
+tap_is "$(cd "$R4/usr/local/bin" && sha256sum tcprules)" "$(cd "$B" && sha256sum tcprules)" "the installed tcprules is the real one"
+
 # --- rollback --------------------------------------------------------------------
 tap_run 0 "rollback run 1, the provision" "$QINSTALL" --root "$R" rollback 1
 tap_is "$(tree "$R")" "$before" "after rollback the root is identical to before (tree manifest)"
