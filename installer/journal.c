@@ -2053,7 +2053,7 @@ static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 			rc = set_run_state(h, runs[r], "rolled-back");
 		if (rc == 0) {
 			json_array_append_new(undone, json_integer(runs[r]));
-			qi_info(h, "run %lld rolled back (%zu change%s undone)", (long long)runs[r],
+			qi_debug(h, "run %lld rolled back (%zu change%s undone)", (long long)runs[r],
 				counts[r], counts[r] == 1 ? "" : "s");
 			if (counts[r])
 				qi_set_changed(h);

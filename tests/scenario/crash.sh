@@ -9,6 +9,7 @@
 
 shim=$top_builddir/tests/lib/crashshim.so
 manifest=$top_builddir/tests/lib/treemanifest
+[ "$(id -u)" = 0 ] || tap_skip_all "crash.sh sets owners and needs root"
 [ -f "$shim" ] || tap_skip_all "the crash shim was not built ($shim)"
 if ldd "$QINSTALL" 2>/dev/null | grep -q 'libasan'; then
 	tap_skip_all "a sanitizer build cannot take a preloaded shim; run crash.sh in a plain build"

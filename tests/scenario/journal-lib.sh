@@ -1,6 +1,7 @@
 # journal-lib.sh - shared setup of the journal's scenario tests: a small
 # root with its own passwd/group, and helpers. Sourced after tap.sh.
 manifest=$top_builddir/tests/lib/treemanifest
+[ "$(id -u)" = 0 ] || tap_skip_all "the journal's scenarios set owners and need root"
 
 # make_root DIR: a root with accounts, a file of each type, and var/lib.
 make_root() {

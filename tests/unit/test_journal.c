@@ -528,6 +528,11 @@ static void test_bad_input(void **state)
 
 int main(void)
 {
+	if (geteuid() != 0) {
+		/* the journal sets owners: only root may */
+		printf("1..0 # SKIP the journal's tests change owners and need root\n");
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_op_rolls_back),
 		cmocka_unit_test(test_noop_not_recorded),
