@@ -157,9 +157,13 @@ int qi_write_file_from(qi_handle *h, const char *path, const char *src_host_path
 int qi_mkdir(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
 /* mkdir -p: every missing parent is made with MODE and owner too. */
 int qi_mkdir_p(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* A new symlink belongs to the user running qinstall; its target is
+ * stored as given (resolved, if ever, inside ROOT). */
 int qi_symlink(qi_handle *h, const char *path, const char *target);
 int qi_mkfifo(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* Not on a symlink (Linux has no link modes). */
 int qi_chmod(qi_handle *h, const char *path, mode_t mode);
+/* Here, as in chown(2), (uid_t)-1 / (gid_t)-1 leave that id as it is. */
 int qi_chown(qi_handle *h, const char *path, uid_t uid, gid_t gid);
 /* Remove a file, symlink, FIFO or empty directory (its before-image kept). */
 int qi_remove(qi_handle *h, const char *path);
