@@ -578,9 +578,10 @@ static int check_source(qi_handle *h, const struct qi_source *src)
 {
 	if (!src || !src->file || !*src->file)
 		return qi_error_kind(h, QI_ERR_USAGE, "a source has no file name");
-	if (strchr(src->file, '/') || src->file[0] == '.')
+	if (src->file[0] == '.' || strspn(src->file, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789._+~,@=-") != strlen(src->file))
 		return qi_error_kind(h, QI_ERR_USAGE, "source file name '%s' must be a plain name "
-				     "(no '/', no leading dot)", src->file);
+				     "(letters, digits and ._+~,@=- only, no leading dot)", src->file);
 	if (!src->sha256 && !src->sha512)
 		return qi_error_kind(h, QI_ERR_USAGE, "%s: no SHA-256 or SHA-512 pinned; "
 				     "qinstall never uses unverified bytes", src->file);

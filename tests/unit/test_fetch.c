@@ -381,6 +381,9 @@ static void test_bad_sources(void **state)
 	struct qi_source src = { .file = "../evil", .sha256 = ABC256, .size = -1 };
 	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
 	assert_int_equal(qi_errkind(f->h), QI_ERR_USAGE);
+	src.file = "a b?.tgz";	/* would not survive being put in a mirror URL */
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "must be a plain name"));
 	src.file = "ok.tgz";
 	src.sha256 = NULL;
 	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
@@ -394,6 +397,27 @@ static void test_bad_sources(void **state)
 	src.debian_version = "1";
 	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
 	assert_non_null(strstr(qi_errmsg(f->h), "bad Debian source"));
+}
+
+/* Without apt-get, the Debian origin fails with a message saying so. */
+static void test_debian_without_apt(void **state)
+{
+	struct fixture *f = *state;
+	char *oldpath = qi_xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	char *work = qi_xasprintf("%s/work", f->tmp);
+	mkdir(work, 0755);
+	setenv("PATH", f->srv, 1);	/* a directory without apt-get */
+	struct qi_source src = { .file = "u.tar.gz", .sha256 = ABC256, .size = -1,
+				 .debian_source = "ucspi-tcp", .debian_version = "1:0.88-7" };
+	char *orig = NULL;
+	int rc = qi_debian_fetch_orig(f->h, &src, work, &orig);
+	setenv("PATH", oldpath, 1);
+	if (access("/etc/apt/sources.list", F_OK) < 0 && access("/etc/apt/sources.list.d", F_OK) < 0)
+		skip();	/* no apt sources on this machine: a different error first */
+	assert_int_equal(rc, -1);
+	assert_null(orig);
+	assert_non_null(strstr(qi_errmsg(f->h), "cannot run apt-get"));
+	free(work), free(oldpath);
 }
 
 /* The machine's apt sources become deb-src lines: deb822 and one-line
@@ -443,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debian_without_apt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_src_lines, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
