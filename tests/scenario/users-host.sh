@@ -19,6 +19,14 @@ make_root "$T"
 cp /etc/ld.so.cache "$T/etc/" 2>/dev/null || true
 printf 'passwd: files\ngroup: files\nshadow: files\n' >"$T/etc/nsswitch.conf"
 touch "$T/etc/.qinstall-test-root" "$T/var/.qinstall-test-root"
+# Stand-ins for nscd and sss_cache (and the nologin the root needs),
+# bind-mounted over /usr/sbin: they record how they are called.
+F=$(tap_tmpdir)
+for tool in nscd sss_cache; do
+	printf '#!/bin/sh\necho "%s $*" >>%s/flush.log\n' "$tool" "$F" >"$F/$tool"
+	chmod 755 "$F/$tool"
+done
+cp "$T/usr/sbin/nologin" "$F/nologin"
 before=$(etc_sums "$T")
 host_sums=$(sha256sum /etc/passwd /etc/group /etc/shadow 2>&1)
 
@@ -29,8 +37,11 @@ in_ns() {
 		set -e
 		mount --bind "$0/etc" /etc
 		mount --bind "$0/var" /var
-		[ -e /etc/.qinstall-test-root ] && [ -e /var/.qinstall-test-root ] || exit 99
-		exec "$@"' "$T" "$@"
+		mount --bind "$1" /usr/sbin
+		[ -e /etc/.qinstall-test-root ] && [ -e /var/.qinstall-test-root ] &&
+			[ -e /usr/sbin/sss_cache ] || exit 99
+		shift
+		exec "$@"' "$T" "$F" "$@"
 }
 
 tap_run 0 "users with ROOT / (in a namespace over a throwaway /etc)" in_ns "$QINSTALL" --json users
@@ -43,6 +54,14 @@ tap_is "$(cd "$T/etc" && ls -a | grep -E '^(passwd|group|shadow|gshadow)\.(lock|
 tap_ok "glibc's lckpwdf() was taken (it made /etc/.pwd.lock)" test -f "$T/etc/.pwd.lock"
 rm -f "$T/etc/.pwd.lock"
 tap_ok "the journal went to the throwaway /var" test -e "$T/var/lib/qinstall/state.db"
+tap_is "$(cat "$F/flush.log" 2>/dev/null)" "nscd -i passwd
+nscd -i group
+sss_cache -UG" "the name caches are told (nscd -i passwd, -i group; sss_cache -UG)"
+rm -f "$F/flush.log"
+O=$(tap_tmpdir)
+make_root "$O"
+tap_run 0 "users with another --root in the same namespace" in_ns "$QINSTALL" --root "$O" users
+tap_ok "the host's name caches are not told about another root" test ! -e "$F/flush.log"
 tap_run 0 "rollback with ROOT /" in_ns "$QINSTALL" rollback
 tap_is "$(etc_sums "$T")" "$before" "rollback gives the throwaway /etc back byte for byte"
 
