@@ -29,6 +29,11 @@
  *
  * --check: nothing is written, not even the state. Planned changes are
  * kept in an overlay so that later operations see earlier ones.
+ *
+ * Not part of any run, so never rolled back: the state directory itself,
+ * and ROOT/var and ROOT/var/lib when they had to be made for it (0755,
+ * owned by the user running qinstall). A run that changed nothing leaves
+ * no row. Timestamps, hard links and extended attributes are not recorded.
  */
 #include "config.h"
 

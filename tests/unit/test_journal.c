@@ -526,6 +526,73 @@ static void test_bad_input(void **state)
 	qi_free(h);
 }
 
+/* A directory renamed with what is in it, then files written inside its
+ * new name, roll back to the old name with the content intact; content
+ * streamed from a host file lands byte for byte. */
+static void test_rename_directory_and_write_from(void **state)
+{
+	char *before = tree();
+	char *p = host("/srv/tree");
+	mkdir(p, 0750);
+	free(p);
+	put("/srv/tree/inside", "inside\n", 0600);
+	free(before);
+	before = tree();
+	char src[] = "/tmp/qi-journal-src.XXXXXX";
+	int fd = mkstemp(src);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "streamed\n", 9), 9);
+	close(fd);
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "rename dir"), 0);
+	assert_int_equal(qi_rename(h, "/srv/tree", "/srv/moved"), 0);
+	assert_int_equal(qi_write_file_from(h, "/srv/moved/new", src, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file_from(h, "/srv/moved/inside", src, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file_from(h, "/srv/moved/x", "/nonexistent/src", 0644, 0, 0), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/nonexistent/src"));
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_string_equal(slurp("/srv/moved/new"), "streamed\n");
+	assert_false(exists("/srv/tree"));
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	unlink(src);
+	char *after = tree();
+	assert_string_equal(after, before);
+	assert_string_equal(slurp("/srv/tree/inside"), "inside\n");
+	free(before);
+	free(after);
+	p = qi_xasprintf("rm -rf '%s/srv/tree'", root);
+	assert_int_equal(system(p), 0);
+	free(p);
+}
+
+/* --diff records before and after: text content, modes and owners. */
+static void test_diff(void **state)
+{
+	qi_handle *h = handle();
+	qi_set_check(h, true);
+	qi_set_diff(h, true);
+	assert_int_equal(qi_run_begin(h, "diff"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/motd", "changed\n", 8, 0600, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/bin", "a\0b", 3, 0644, 0, 0), 0);
+	assert_int_equal(qi_mkdir_p(h, "/new/deep/dir", 0700, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	json_t *d = qi_diff(h);
+	const char *b = json_string_value(json_object_get(d, "before"));
+	const char *a = json_string_value(json_object_get(d, "after"));
+	assert_non_null(strstr(b, "hello\n"));
+	assert_non_null(strstr(b, "mode 0644"));
+	assert_non_null(strstr(a, "changed\n"));
+	assert_non_null(strstr(a, "mode 0600"));
+	assert_non_null(strstr(a, "binary"));
+	assert_non_null(strstr(a, "--- /new/deep/dir"));
+	json_decref(d);
+	/* mkdir -p planned three directories */
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 5);
+	qi_free(h);
+	assert_false(exists("/new"));
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -547,6 +614,8 @@ int main(void)
 		cmocka_unit_test(test_verify_and_damaged_store),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_rename_directory_and_write_from),
+		cmocka_unit_test(test_diff),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
