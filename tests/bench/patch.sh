@@ -44,7 +44,7 @@ awk -v q="$q" -v g="$g" 'BEGIN {printf "ratio qinstall/GNU patch: %.2f (target <
 
 tally=$W/tally
 : >"$tally"
-for t in patch-debian patch-cases patch-large; do
+for t in patch-debian patch-cases patch-random patch-large; do
 	PATCH_TALLY=$tally bash "$top_srcdir/tests/scenario/$t.sh" >"$W/$t.tap" 2>&1
 done
 same=$(grep -c '^same$' "$tally"); total=$(wc -l <"$tally")

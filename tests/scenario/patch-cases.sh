@@ -82,6 +82,11 @@ printf 'diff --git a/a b/a\nold mode 100644\nnew mode 100600\ndiff --git a/b b/b
 chmod 644 "$T/a" "$T/b"
 patch_case "git: a header-only patch followed by a change" "$T" "$P" -p1
 
+newcase gitempty; printf '' >"$T/empty-old"
+printf 'diff --git a/empty-new b/empty-new\nnew file mode 100644\nindex 0000000..e69de29\ndiff --git a/empty-old b/empty-old\ndeleted file mode 100644\nindex e69de29..0000000\n' >"$P"
+patch_case "git: an empty file created and another deleted (headers only)" "$T" "$P" -p1
+patch_case "git: the same, reversed" "$T" "$P" -p1 -R
+
 # 6. Names that are refused, and symlinks that are not followed.
 newcase danger; lines 1 3 >"$T/f"
 printf -- '--- /etc/qinstall-test-absolute\n+++ /etc/qinstall-test-absolute\n@@ -1,3 +1,3 @@\n line 1\n-line 2\n+LINE 2\n line 3\n' >"$P"
