@@ -1813,6 +1813,25 @@ static int load_undo_rows(qi_handle *h, int64_t run, struct undo_row **rows, siz
 	return 0;
 }
 
+/* --diff of an undo: what is there, and what the store gives back. */
+static void rollback_diff(qi_handle *h, const char *path, const struct qi_image *live,
+			  const struct qi_image *img, int srcfd)
+{
+	char *b = diff_text(h, path, live, NULL, 0);
+	char *data = NULL;
+	size_t len = 0;
+	if (img->type == QI_FT_REG && srcfd >= 0 && img->size <= 65536) {
+		data = qi_xmalloc((size_t)img->size + 1);
+		ssize_t n = pread(srcfd, data, (size_t)img->size, 0);
+		len = n > 0 ? (size_t)n : 0;
+	}
+	char *a = diff_text(h, srcfd < 0 ? path : NULL, img, data, len);
+	qi_diff_add(h, path, b, a);
+	free(data);
+	free(a);
+	free(b);
+}
+
 /* Make PATH what IMG says, content from the store. ID names the temp. */
 static int restore_path(qi_handle *h, const char *path, const struct qi_image *img, int64_t id,
 			bool maybe_tmp)
@@ -1862,6 +1881,8 @@ static int restore_path(qi_handle *h, const char *path, const struct qi_image *i
 			rc = -1;
 		}
 	}
+	if (rc == 0 && h->diff && !qi_image_equal(&live, img))
+		rollback_diff(h, path, &live, img, srcfd);
 	if (rc == 0)
 		rc = make_image(h, dfd, name, path, img, &live, NULL, 0, srcfd, id);
 	if (rc == 0 && srcfd >= 0) {
