@@ -915,7 +915,7 @@ int qi_run_commit(qi_handle *h)
 	}
 	j->batch = false;
 	if (flush_queue(h) < 0)
-		return -1;
+		return qi_run_abort(h);	/* half-made: undo it all */
 	if (j->nchanges == 0) {
 		/* a run that changed nothing leaves no trace */
 		char sql[96];
@@ -927,8 +927,14 @@ int qi_run_commit(qi_handle *h)
 		release_lock(h);
 		return 0;
 	}
-	if (finish_run(h, "done") < 0)
-		return -1;
+	if (finish_run(h, "done") < 0) {
+		/* every change is made and synced, but the run stays unfinished */
+		j->in_run = false;
+		release_lock(h);
+		return qi_error_prefix(h, "run %lld made its changes but could not be recorded as finished, "
+				       "so it counts as unfinished: roll it back with `qinstall --root %s rollback`, "
+				       "then run the command again", (long long)j->run, h->root);
+	}
 	qi_debug(h, "run %lld done: %lld changes", (long long)j->run, (long long)j->nchanges);
 	j->in_run = false;
 	release_lock(h);
