@@ -227,8 +227,10 @@ int qi_fetch(qi_handle *h, const struct qi_source *src,
 	     const struct qi_fetch_options *opt, char **path);
 /* Check a file's size and hashes against SRC's pins. */
 int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
-/* Unpack ARCHIVE securely into DEST (created fresh, must not exist);
- * *topdir (malloc'd, may be NULL) is DEST/<the single top directory> or DEST. */
+/* Unpack ARCHIVE securely into DEST (created fresh with mode 0700, must not
+ * exist); *topdir (malloc'd, may be NULL) is DEST/<the single top directory>
+ * or DEST. On failure DEST is removed. It works from inside DEST (chdir,
+ * then back), so it is not for use from several threads at once. */
 int qi_extract(qi_handle *h, const char *archive, const char *dest, char **topdir);
 /* qi_fetch, telling where the bytes came from. */
 struct qi_fetch_report {
