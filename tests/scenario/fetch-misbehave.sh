@@ -131,6 +131,21 @@ rc=0; wait "$first" || rc=$?
 tap_is "$rc" 0 "the first qinstall succeeded too"
 verified "the file holds the pinned bytes"
 
+# A qinstall killed mid-download leaves its .part; the next run hashes it
+# and asks only for the rest.
+n=$((n + 1)); DIST=$T/d$n
+"$QINSTALL" fetch --distdir "$DIST" "$HTTPD_URL/trickle=2000,times=0/$F#sha256=$SHA&size=$SIZE" >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 200); do [ "$(stat -c %s "$DIST/$F.part" 2>/dev/null || echo 0)" -gt 10000 ] && break; sleep 0.05; done
+kill -9 "$victim"; wait "$victim" 2>/dev/null
+have=$(stat -c %s "$DIST/$F.part" 2>/dev/null || echo 0)
+tap_ok "the killed run left $have bytes in $F.part" test "$have" -gt 0 -a "$have" -lt "$SIZE"
+URLPATH=/times=1/$F
+tap_run 0 "the next run resumes from the .part" "$QINSTALL" --json fetch --distdir "$DIST" "$HTTPD_URL$URLPATH#sha256=$SHA&size=$SIZE"
+verified "the resumed file holds the pinned bytes"
+tap_is "$(httpd_log_ranges "$URLPATH" | awk '{print $1}')" "bytes=$have-" "it asked only for the bytes after those on disk"
+tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$((SIZE - have))" "--json: downloaded counts only the rest"
+
 # Refused connection: a hard failure, at once.
 start=$(date +%s)
 QINSTALL_FETCH_RETRY_DELAY=5 tap_run 1 "a refused connection fails" "$QINSTALL" fetch --distdir "$T/dz" \
