@@ -582,6 +582,22 @@ static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 	}
 }
 
+/* Warn with TEXT (freed) unless the same warning was given already: a
+ * command resolves, then ensures, and both look at the homes. */
+static void warn_once(qi_handle *h, char *text)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(qi_warnings(h), i, w) {
+		if (strcmp(json_string_value(w), text) == 0) {
+			free(text);
+			return;
+		}
+	}
+	qi_warn(h, "%s", text);
+	free(text);
+}
+
 /* The homes: qmail's hier.c makes QMAIL_HOME root:qmail 0755 and its
  * alias directory alias:qmail 02755. An existing directory is left as it
  * is (with a warning when its mode or owner differ). */
@@ -653,10 +669,12 @@ static void plan_homes(qi_handle *h, struct plan *p)
 			action = "conflict";
 		} else if ((st.st_mode & 07777) != hm->mode || st.st_uid != hm->uid || st.st_gid != hm->gid) {
 			char *w = qi_root_path(h, hm->path);
-			qi_warn(h, "%s exists with mode %04o and owner %u:%u; qmail wants %04o and %u:%u. "
-				"It is left as it is: change it yourself if it is qmail's (chmod, chown)",
-				w, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
-				(unsigned)hm->mode, (unsigned)hm->uid, (unsigned)hm->gid);
+			warn_once(h, qi_xasprintf("%s exists with mode %04o and owner %u:%u; qmail wants "
+						  "%04o and %u:%u. It is left as it is: change it yourself "
+						  "if it is qmail's (chmod, chown)", w,
+						  (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+						  (unsigned)st.st_gid, (unsigned)hm->mode, (unsigned)hm->uid,
+						  (unsigned)hm->gid));
 			free(w);
 			action = "kept";
 		}

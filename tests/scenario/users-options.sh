@@ -71,6 +71,7 @@ tap_run 0 "users with an existing /var/qmail of another mode" "$QINSTALL" --root
 tap_like "$(json warnings.0)" '/var/qmail exists with mode 0700 and owner 0:0; qmail wants 0755 and 0:601' \
 	"a warning reports the differing mode and owner"
 tap_is "$(stat -c '%a %u:%g' "$H/var/qmail")" "700 0:0" "the existing home keeps its mode and owner"
+tap_is "$(printf '%s\n' "$TAP_STDERR" | grep -c 'exists with mode')" 1 "the warning is given once"
 tap_is "$(stat -c '%a %u:%g' "$H/var/qmail/alias")" "2755 600:601" "the missing alias home is still made"
 tap_like "$(json diff.after)" 'qmails:x:606:601::/var/qmail:/usr/sbin/nologin' "--diff of a real run shows the new passwd"
 tap_unlike "$(json diff.before)$(json diff.after)" 'abcdefghijklmnopqrstu' "--diff of a real run hides root's hash"
