@@ -288,11 +288,11 @@ static int root_openat2(int dirfd, const char *path, int flags, mode_t mode)
 	return qi_root_walk(dirfd, path, flags, mode);
 }
 
-char *qi_path_clean(qi_handle *h, const char *path)
+/* The canonical form of PATH, or NULL (errno EINVAL or ENAMETOOLONG). */
+static char *clean_path(const char *path)
 {
 	if (!path || path[0] != '/') {
-		qi_error_kind(h, QI_ERR_USAGE, "'%s': paths inside the root must be absolute (start with /)",
-			      path ? path : "(null)");
+		errno = EINVAL;
 		return NULL;
 	}
 	size_t n = strlen(path);
@@ -308,7 +308,7 @@ char *qi_path_clean(qi_handle *h, const char *path)
 		size_t len = (size_t)(e - p);
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			free(out);
-			qi_error_kind(h, QI_ERR_USAGE, "'%s': '..' is not allowed in a path inside the root", path);
+			errno = EINVAL;
 			return NULL;
 		}
 		if (!(len == 1 && p[0] == '.')) {
@@ -323,10 +323,25 @@ char *qi_path_clean(qi_handle *h, const char *path)
 	out[o] = '\0';
 	if (o >= PATH_MAX) {
 		free(out);
-		qi_error_kind(h, QI_ERR_USAGE, "'%.60s...': path too long", path);
+		errno = ENAMETOOLONG;
 		return NULL;
 	}
 	return out;
+}
+
+char *qi_path_clean(qi_handle *h, const char *path)
+{
+	char *out = clean_path(path);
+	if (out)
+		return out;
+	if (!path || path[0] != '/')
+		qi_error_kind(h, QI_ERR_USAGE, "'%s': paths inside the root must be absolute (start with /)",
+			      path ? path : "(null)");
+	else if (errno == ENAMETOOLONG)
+		qi_error_kind(h, QI_ERR_USAGE, "'%.60s...': path too long", path);
+	else
+		qi_error_kind(h, QI_ERR_USAGE, "'%s': '..' is not allowed in a path inside the root", path);
+	return NULL;
 }
 
 int qi_root_parent(qi_handle *h, const char *path, const char **name)
@@ -446,16 +461,9 @@ int qi_root_open(qi_handle *h, const char *path, int flags, mode_t mode)
 
 int qi_root_lstat(qi_handle *h, const char *path, struct stat *st)
 {
-	if (!path || path[0] != '/') {
-		errno = EINVAL;
+	char *clean = clean_path(path);
+	if (!clean)
 		return -1;
-	}
-	char *clean = qi_path_clean(h, path);
-	if (!clean) {
-		qi_clear_error(h);
-		errno = EINVAL;
-		return -1;
-	}
 	int rc;
 	if (strcmp(clean, "/") == 0) {
 		rc = fstatat(h->rootfd, "", st, AT_EMPTY_PATH);
