@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,8 +73,9 @@ static void draw(struct qi_progress *p, double t)
 			snprintf(left, sizeof(left), "%02ld:%02ld", s / 60 % 100, s % 60);
 		}
 	}
+	char line[256];
 	if (pct < 0) {	/* size unknown: no bar, no time left */
-		fprintf(stderr, "\r%-28.28s %10s %10s/s ", p->file, have, rate);
+		snprintf(line, sizeof(line), "%-28.28s %10s %10s/s ", p->file, have, rate);
 	} else {
 		char bar[23];
 		memset(bar, ' ', 22);
@@ -82,8 +84,13 @@ static void draw(struct qi_progress *p, double t)
 		bar[22] = '\0';
 		for (int i = 0; i < pct / 5; i++)
 			bar[1 + i] = '#';
-		fprintf(stderr, "\r%-28.28s %s %3d%% %10s %10s/s %s ", p->file, bar, pct, have, rate, left);
+		snprintf(line, sizeof(line), "%-28.28s %s %3d%% %10s %10s/s %s ", p->file, bar, pct, have, rate, left);
 	}
+	/* Never wider than the terminal: a wrapped line cannot be redrawn. */
+	struct winsize ws;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && (size_t)ws.ws_col - 1 < sizeof(line))
+		line[ws.ws_col - 1] = '\0';
+	fprintf(stderr, "\r%s", line);
 	fflush(stderr);
 	p->drawn = true;
 	p->last_draw = t;
