@@ -1411,10 +1411,22 @@ int qi_chown(qi_handle *h, const char *path, uid_t uid, gid_t gid)
 	return plan_meta(h, OP_CHOWN, path, 0, uid, gid);
 }
 
+/* Before a remove or a rename is planned, what is queued is made, so that
+ * the plan sees the tree as it is (a directory about to get files is not
+ * empty). */
+static int flush_before(qi_handle *h)
+{
+	if (need_run(h) < 0)
+		return -1;
+	return h->check ? 0 : flush_queue(h);
+}
+
 int qi_remove(qi_handle *h, const char *path)
 {
 	char *clean;
 	struct qop q = { .op = OP_REMOVE };
+	if (flush_before(h) < 0)
+		return -1;
 	if (plan_start(h, path, &clean, &q.before, true) < 0)
 		return -1;
 	q.path = clean;
@@ -1460,6 +1472,8 @@ int qi_rename(qi_handle *h, const char *from, const char *to)
 {
 	char *clean;
 	struct qop q = { .op = OP_RENAME };
+	if (flush_before(h) < 0)
+		return -1;
 	if (plan_start(h, from, &clean, &q.before, true) < 0)
 		return -1;
 	q.path = clean;

@@ -330,6 +330,9 @@ static void test_batch(void **state)
 	/* the same path again: what is queued is made first */
 	assert_int_equal(qi_write_file(h, "/usr/local/qmail/bin/f1", "again\n", 6, 0700, 0, 0), 0);
 	assert_int_equal(qi_write_file(h, "/usr/nodir/x", "x", 1, 0644, 0, 0), -1);
+	/* a remove sees what is queued: the directory is no longer empty */
+	assert_int_equal(qi_remove(h, "/usr/local/qmail/bin"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "not empty"));
 	assert_int_equal(qi_batch_end(h), 0);
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_string_equal(slurp("/usr/local/qmail/bin/f299"), "file 299\n");
