@@ -40,6 +40,14 @@ else
 	log=$(tap_tmpdir)/debootstrap.log
 	if ! debootstrap --variant=minbase "$suite" "$C" "$mirror" >"$log" 2>&1; then
 		tap_diag "$(tail -5 "$log")"
+		# Skip only when the archive is out of reach; any other
+		# debootstrap failure is a failure.
+		if "${PYTHON3:-python3}" -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=30).read(1)' "$mirror/dists/$suite/Release" 2>/dev/null; then
+			tap_is "debootstrap failed" "debootstrap made a chroot" "debootstrap $suite from a reachable archive"
+			tap_done
+			exit 1
+		fi
 		tap_skip_all "debootstrap cannot reach the archive ($suite from $mirror)"
 	fi
 	tar -C "$C" --numeric-owner -czpf "$cache.tmp" . && mv "$cache.tmp" "$cache"
