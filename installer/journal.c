@@ -1092,6 +1092,21 @@ static int need_run(qi_handle *h)
 	return 0;
 }
 
+/* Is PATH a symlink that leads (inside ROOT) to a directory? */
+static bool link_to_dir(qi_handle *h, const char *path)
+{
+	char saved[sizeof(h->errmsg)];
+	enum qi_errkind kind = h->errkind;
+	memcpy(saved, h->errmsg, sizeof(saved));
+	int fd = qi_root_open(h, path, O_PATH | O_DIRECTORY, 0);
+	memcpy(h->errmsg, saved, sizeof(saved));
+	h->errkind = kind;
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* The directory that will hold PATH must exist (or be planned). */
 static int check_parent(qi_handle *h, const char *path)
 {
@@ -1111,15 +1126,8 @@ static int check_parent(qi_handle *h, const char *path)
 	qi_image_clear(&img);
 	if (t == QI_FT_DIR)
 		return 0;
-	if (t == QI_FT_LNK) {
-		/* a link to a directory, resolved inside ROOT */
-		int fd = qi_root_open(h, parent, O_PATH | O_DIRECTORY, 0);
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		qi_clear_error(h);
-	}
+	if (t == QI_FT_LNK && link_to_dir(h, parent))
+		return 0;
 	char *full = qi_root_path(h, parent);
 	qi_error(h, "cannot make %s: %s %s", path, full,
 		 t == QI_FT_ABSENT ? "does not exist (make the directory first)" : "is not a directory");
@@ -1230,6 +1238,12 @@ static int plan_object(qi_handle *h, enum op op, const char *path, struct qi_ima
 	q.data = data;
 	q.len = len;
 	q.src = src ? qi_xstrdup(src) : NULL;
+	if (op == OP_MKDIR && q.before.type == QI_FT_LNK && link_to_dir(h, clean)) {
+		/* like dpkg: a symlink to a directory (/var/run -> /run) is kept */
+		qi_debug(h, "mkdir %s: kept, a symlink to a directory", clean);
+		queue_free_op(&q);
+		return 0;
+	}
 	if (q.before.type == QI_FT_DIR && op != OP_MKDIR) {
 		refuse(h, clean, "replace", &q.before);
 		goto drop;
@@ -1313,7 +1327,8 @@ int qi_mkdir_p(qi_handle *h, const char *path, mode_t mode, uid_t uid, gid_t gid
 		int rc = effective_image(h, clean, false, &img);
 		if (rc == 0 && img.type == QI_FT_ABSENT)
 			rc = qi_mkdir(h, clean, mode, uid, gid);
-		else if (rc == 0 && img.type != QI_FT_DIR)
+		else if (rc == 0 && img.type != QI_FT_DIR &&
+			 !(img.type == QI_FT_LNK && link_to_dir(h, clean)))
 			rc = refuse(h, clean, "make a directory inside", &img);
 		else if (rc < 0)
 			qi_error_errno(h, "cannot look at %s", clean);

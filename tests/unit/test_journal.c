@@ -569,6 +569,36 @@ static void test_rename_directory_and_write_from(void **state)
 	free(p);
 }
 
+/* A symlink to a directory (/var/run -> /run) is kept by mkdir and
+ * walked through by mkdir -p, as dpkg does; a link to a file is not. */
+static void test_mkdir_keeps_link_to_dir(void **state)
+{
+	char *p = host("/run");
+	mkdir(p, 0755);
+	free(p);
+	p = host("/var/run");
+	symlink("/run", p);
+	free(p);
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "links"), 0);
+	assert_int_equal(qi_mkdir(h, "/var/run", 0700, 0, 0), 0);
+	assert_int_equal(qi_mkdir_p(h, "/var/run/qmail/sub", 0750, 0, 0), 0);
+	assert_int_equal(qi_mkdir_p(h, "/etc/link/x", 0750, 0, 0), -1);	/* link -> motd, a file */
+	assert_int_equal(qi_run_commit(h), 0);
+	struct stat st;
+	p = host("/var/run");
+	assert_int_equal(lstat(p, &st), 0);
+	free(p);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_true(exists("/run/qmail/sub"));
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_false(exists("/run/qmail"));
+	qi_free(h);
+	p = qi_xasprintf("rm -rf '%s/run' '%s/var/run'", root, root);
+	assert_int_equal(system(p), 0);
+	free(p);
+}
+
 /* --diff records before and after: text content, modes and owners. */
 static void test_diff(void **state)
 {
@@ -619,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_rename_directory_and_write_from),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_mkdir_keeps_link_to_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
