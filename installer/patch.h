@@ -113,6 +113,8 @@ struct ph_entry {
 	char *path;		/* relative to the directory patched */
 	bool loaded, exists, is_reg, is_link;
 	mode_t mode;		/* permission bits */
+	uid_t uid;		/* owner on disk (kept when the file is rewritten) */
+	gid_t gid;
 	char *data;
 	size_t len;
 	bool dirty;		/* to be written (or removed when !exists) */
@@ -142,7 +144,9 @@ struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path);
 int ph_tree_existing_dirs(struct ph_tree *t, const char *path);
 void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode);
 void ph_tree_remove(struct ph_entry *e);
-/* Write every staged change to disk. */
+/* Write every staged change to disk: first every new file beside its
+ * target, then all renamed into place, then the removals; when writing a
+ * new file fails, nothing has been replaced. */
 int ph_tree_commit(struct ph_tree *t);
 
 #endif

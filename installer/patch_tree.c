@@ -165,6 +165,8 @@ struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path)
 	} else {
 		e->exists = true;
 		e->mode = st.st_mode & 07777;
+		e->uid = st.st_uid;
+		e->gid = st.st_gid;
 		e->is_link = S_ISLNK(st.st_mode);
 		e->is_reg = S_ISREG(st.st_mode);
 		close(fd);
@@ -275,50 +277,67 @@ static int make_parents(struct ph_tree *t, const char *path)
 	return rc;
 }
 
-/* Write DATA as PATH: a new file beside it, renamed over it. */
-static int write_file(struct ph_tree *t, const char *path, const char *data, size_t len,
-		      mode_t mode)
+/* A new file written beside its target, waiting to be renamed over it. */
+struct staged {
+	int pfd;		/* its directory (t->dirfd or our own descriptor) */
+	char *tmp;		/* its name there */
+	const char *leaf;	/* the target's name there (points into path) */
+	const char *path;	/* the target, for messages */
+};
+
+static void staged_drop(struct ph_tree *t, struct staged *s)
 {
+	if (s->tmp)
+		unlinkat(s->pfd, s->tmp, 0);
+	if (s->pfd >= 0 && s->pfd != t->dirfd)
+		close(s->pfd);
+	free(s->tmp);
+	s->tmp = NULL;
+	s->pfd = -1;
+}
+
+/* Write DATA as a new file beside PATH (its directories made first);
+ * OWNER is kept when WANT_OWNER. */
+static int stage_file(struct ph_tree *t, const char *path, const char *data, size_t len,
+		      mode_t mode, bool want_owner, uid_t uid, gid_t gid, struct staged *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->pfd = -1;
+	s->path = path;
 	if (make_parents(t, path) < 0)
 		return -1;
 	const char *slash = strrchr(path, '/');
-	int pfd = t->dirfd;
-	const char *leaf = path;
+	s->pfd = t->dirfd;
+	s->leaf = path;
 	if (slash) {
 		char *dir = qi_xstrdup(path);
 		dir[slash - path] = '\0';
-		pfd = open_beneath(t->dirfd, dir, O_PATH | O_DIRECTORY, 0);
+		s->pfd = open_beneath(t->dirfd, dir, O_PATH | O_DIRECTORY, 0);
 		free(dir);
-		if (pfd < 0)
+		if (s->pfd < 0)
 			return qi_error_errno(t->h, "cannot open the directory of %s", path);
-		leaf = slash + 1;
+		s->leaf = slash + 1;
 	}
-	char *tmp = qi_xasprintf(".%s.qinstall-%ld", leaf, (long)getpid());
-	int rc = -1;
-	int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlinkat(pfd, tmp, 0) == 0)
-		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char *tmp = qi_xasprintf(".%s.qinstall-%ld", s->leaf, (long)getpid());
+	int fd = openat(s->pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(s->pfd, tmp, 0) == 0)
+		fd = openat(s->pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		qi_error_errno(t->h, "cannot create a new file beside %s", path);
-		goto out;
+		free(tmp);
+		return qi_error_errno(t->h, "cannot create a new file beside %s", path);
 	}
-	if (qi_write_all(fd, data, len) < 0 || fchmod(fd, mode & 07777) < 0) {
-		qi_error_errno(t->h, "cannot write %s", path);
+	s->tmp = tmp;
+	if (qi_write_all(fd, data, len) < 0 ||
+	    (want_owner && fchown(fd, uid, gid) < 0 && geteuid() == 0) ||
+	    fchmod(fd, mode & 07777) < 0) {
+		int e = errno;
 		close(fd);
-		unlinkat(pfd, tmp, 0);
-		goto out;
+		errno = e;
+		return qi_error_errno(t->h, "cannot write the new %s", path);
 	}
-	if (close(fd) < 0 || renameat(pfd, tmp, pfd, leaf) < 0) {
-		qi_error_errno(t->h, "cannot put the new %s in place", path);
-		unlinkat(pfd, tmp, 0);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
-	if (pfd != t->dirfd)
-		close(pfd);
-	return rc;
+	if (close(fd) < 0)
+		return qi_error_errno(t->h, "cannot write the new %s", path);
+	return 0;
 }
 
 /* Remove PATH's parent directories that have become empty, as GNU patch
@@ -342,30 +361,66 @@ int ph_tree_commit(struct ph_tree *t)
 {
 	mode_t mask = umask(0);
 	umask(mask);
-	for (size_t i = 0; i < t->n; i++) {
+	struct staged *st = qi_xmalloc(sizeof(*st) * (2 * t->n + 1));
+	char **names = qi_xmalloc(sizeof(*names) * (t->n + 1));
+	size_t ns = 0, nn = 0;
+	int rc = 0;
+	/* 1. every new file beside its target */
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
 		struct ph_entry *e = t->e[i];
 		if (!e->dirty)
 			continue;
 		if (e->backup && e->orig_exists) {
-			char *bak = qi_xasprintf("%s.orig", e->path);
-			int rc = write_file(t, bak, e->orig_data ? e->orig_data : "", e->orig_len,
-					    e->backup_copy ? e->orig_mode & ~mask : e->orig_mode);
-			free(bak);
+			names[nn] = qi_xasprintf("%s.orig", e->path);
+			rc = stage_file(t, names[nn], e->orig_data ? e->orig_data : "", e->orig_len,
+					e->backup_copy ? e->orig_mode & ~mask : e->orig_mode,
+					!e->backup_copy, e->uid, e->gid, &st[ns]);
+			nn++;
+			ns++;
 			if (rc < 0)
-				return -1;
+				break;
 		}
-		if (!e->exists) {
-			if (e->orig_exists && unlinkat(t->dirfd, e->path, 0) < 0 && errno != ENOENT)
-				return qi_error_errno(t->h, "cannot remove %s", e->path);
-			remove_empty_parents(t, e->path);
-		} else {
+		if (e->exists) {
 			mode_t mode = e->created && !e->mode ? (0666 & ~mask) : e->mode;
-			if (write_file(t, e->path, e->data ? e->data : "", e->len, mode) < 0)
-				return -1;
+			rc = stage_file(t, e->path, e->data ? e->data : "", e->len, mode,
+					!e->created, e->uid, e->gid, &st[ns]);
+			ns++;
+		}
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < ns; i++)
+			staged_drop(t, &st[i]);
+		goto out;
+	}
+	/* 2. all renamed into place */
+	for (size_t i = 0; i < ns; i++) {
+		if (renameat(st[i].pfd, st[i].tmp, st[i].pfd, st[i].leaf) < 0 && rc == 0) {
+			rc = qi_error_errno(t->h, "cannot put the new %s in place", st[i].path);
+			staged_drop(t, &st[i]);
+		} else {
+			free(st[i].tmp);
+			st[i].tmp = NULL;
+			staged_drop(t, &st[i]);
+		}
+	}
+	/* 3. the removals, and the directories they leave empty */
+	for (size_t i = 0; i < t->n; i++) {
+		struct ph_entry *e = t->e[i];
+		if (!e->dirty)
+			continue;
+		if (!e->exists && e->orig_exists) {
+			if (unlinkat(t->dirfd, e->path, 0) < 0 && errno != ENOENT && rc == 0)
+				rc = qi_error_errno(t->h, "cannot remove %s", e->path);
+			remove_empty_parents(t, e->path);
 		}
 		e->dirty = false;
 		e->backup = false;
 		e->backup_copy = false;
 	}
-	return 0;
+out:
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	free(st);
+	return rc;
 }

@@ -653,6 +653,60 @@ static void test_series_all_or_nothing(void **state)
 	tmpdir_remove(pd);
 }
 
+/* A rewritten file keeps its owner and mode, as GNU patch keeps them. */
+static void test_run_keeps_owner(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	char *d = tmpdir_make();
+	put(d, "f", "a\nb\nc\n");
+	char *f = qi_xasprintf("%s/f", d);
+	assert_int_equal(chown(f, 1234, 4321), 0);
+	assert_int_equal(chmod(f, 0640), 0);
+	const char *patch = "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n";
+	qi_handle *h = qi_new();
+	struct qi_patch_options opt;
+	qi_patch_options_default(&opt);
+	opt.strip = 1;
+	struct qi_patch_report rep;
+	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
+	assert_int_equal(rep.status, 0);
+	struct stat st;
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_gid, 4321);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	qi_patch_report_free(&rep);
+	qi_free(h);
+	free(f);
+	tmpdir_remove(d);
+}
+
+/* When one new file cannot be written, no file of the series is replaced
+ * (every new file is written first, then all are renamed into place). */
+static void test_series_write_failure(void **state)
+{
+	char *d = tmpdir_make();
+	char *pd = tmpdir_make();
+	put(d, "f", "a\nb\nc\n");
+	put(d, "notadir", "x\n");
+	put(pd, "1.diff", "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+			   "--- /dev/null\n+++ b/notadir/new\n@@ -0,0 +1 @@\n+n\n");
+	char *p1 = qi_xasprintf("%s/1.diff", pd);
+	struct qi_series_patch s[1] = { { p1, 1, 2 } };
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	assert_int_equal(qi_patch_series(h, d, s, 1, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "notadir"));
+	char *f = get(d, "f");
+	assert_string_equal(f, "a\nb\nc\n");
+	free(f);
+	free(p1);
+	qi_free(h);
+	tmpdir_remove(d);
+	tmpdir_remove(pd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +732,8 @@ int main(void)
 		cmocka_unit_test(test_run_symlink),
 		cmocka_unit_test(test_run_malformed),
 		cmocka_unit_test(test_series_all_or_nothing),
+		cmocka_unit_test(test_run_keeps_owner),
+		cmocka_unit_test(test_series_write_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
