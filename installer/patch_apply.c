@@ -202,6 +202,8 @@ void ph_finish(struct ph_applier *a)
 	copy_till(a, a->in->nlines);
 }
 
+#define NEAR_MISS_WINDOW 5000L
+
 void ph_near_miss(const struct ph_text *in, const struct ph_hunk *hk, long guess,
 		  long *line, long *differ)
 {
@@ -209,7 +211,14 @@ void ph_near_miss(const struct ph_text *in, const struct ph_hunk *hk, long guess
 	long last = in->nlines - hk->ptrn_lines + 1;
 	if (last < 1)
 		last = 1;
-	for (long base = 1; base <= last; base++) {
+	/* Within a window around the stated place, so that a patch whose every
+	 * hunk fails on large files (applied to the wrong tree) stays fast. */
+	long first = guess - NEAR_MISS_WINDOW < 1 ? 1 : guess - NEAR_MISS_WINDOW;
+	if (last > guess + NEAR_MISS_WINDOW)
+		last = guess + NEAR_MISS_WINDOW;
+	if (first > last)
+		first = last;
+	for (long base = first; base <= last; base++) {
 		long d = 0;
 		for (long i = 0; i < hk->ptrn_lines && (best < 0 || d < best); i++) {
 			size_t size;
