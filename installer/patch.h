@@ -101,8 +101,8 @@ long ph_locate(struct ph_applier *a, const struct ph_hunk *hk, long fuzz);
 void ph_apply_hunk(struct ph_applier *a, const struct ph_hunk *hk, long where);
 /* Copy the rest of the input; the output is in a->out. */
 void ph_finish(struct ph_applier *a);
-/* The place HK came closest to matching (within 5000 lines of GUESS): the 1-based input line and
- * how many of its old-side lines differed there. */
+/* The place HK came closest to matching, within 5000 lines of GUESS:
+ * the 1-based input line and how many of its old-side lines differed. */
 void ph_near_miss(const struct ph_text *in, const struct ph_hunk *hk, long guess,
 		  long *line, long *differ);
 /* Write HK as a unified reject hunk, its numbers moved by OUT_OFFSET. */
