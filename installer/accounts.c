@@ -499,9 +499,11 @@ static void plan_groups(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 {
 	struct qi_pwdb *pw = &p->f[F_PASSWD].db;
+	/* Today, or SOURCE_DATE_EPOCH's day (reproducible images); never day
+	 * 0, which shadow reads as "change the password at next login". */
 	long long today = time(NULL) / 86400;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde)
+	if (sde && strtoll(sde, NULL, 10) >= 86400)
 		today = strtoll(sde, NULL, 10) / 86400;
 	char days[32];
 	snprintf(days, sizeof(days), "%lld", today);
