@@ -428,6 +428,19 @@ static void test_external(void **state)
 	assert_int_equal(undo_calls, 1);
 	assert_string_equal(undo_seen, "start postfix");
 	qi_free(h);
+
+	/* killed between begin and done: the undo still runs (it may have
+	 * happened), so handlers must be idempotent */
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "ext2"), 0);
+	assert_int_equal(qi_external_begin(h, "test-service", "stop exim", "start exim", &id), 0);
+	qi_free(h);
+	h = handle();
+	undo_calls = 0;
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_int_equal(undo_calls, 1);
+	assert_string_equal(undo_seen, "start exim");
+	qi_free(h);
 }
 
 /* verify lists drift (content, mode, missing) with QI_ERR_DRIFT, and a
