@@ -183,7 +183,13 @@ int qi_batch_end(qi_handle *h);
 
 /* External operations (a package removed, a service stopped): the caller
  * does the act itself between qi_external_begin and qi_external_done, and
- * the row carries KIND and UNDO_DATA for the registered undo handler. */
+ * the row carries KIND and UNDO_DATA for the registered undo handler.
+ * Rollback calls the handler also when the process died between begin and
+ * done (the act may or may not have happened), and again if a rollback is
+ * interrupted and resumed: handlers must be idempotent. A handler must be
+ * registered in every program that may roll back (a constructor in the
+ * module that uses the kind does it); without one, rollback stops with an
+ * error naming the kind. qi_external_begin flushes a pending batch. */
 typedef int (*qi_undo_fn)(qi_handle *h, const char *undo_data);
 int qi_register_undo(const char *kind, qi_undo_fn fn);
 int qi_external_begin(qi_handle *h, const char *kind, const char *description,
