@@ -449,8 +449,7 @@ int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, c
 	return rc;
 }
 
-/* mkdir -p inside the staging area (which is ours alone). */
-static int mkdirs(qi_handle *h, const char *path)
+int qi_mkdirs_host(qi_handle *h, const char *path)
 {
 	char *p = qi_xstrdup(path);
 	for (char *s = p + 1;; s++) {
@@ -458,7 +457,7 @@ static int mkdirs(qi_handle *h, const char *path)
 			char c = *s;
 			*s = '\0';
 			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				int rc = qi_error_errno(h, "cannot create %s", p);
+				int rc = qi_error_errno(h, "cannot create %s (is the cache directory writable?)", p);
 				free(p);
 				return rc;
 			}
@@ -528,7 +527,7 @@ int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
 		argv[a++] = destdir;
 		argv[a] = NULL;
 		char **env = build_env();
-		if (mkdirs(h, stage) < 0 ||
+		if (qi_mkdirs_host(h, stage) < 0 ||
 		    qi_run_logged(h, dir, argv, (const char *const *)env, log) < 0)
 			rc = fail_with_log(h, log);
 		free(env);
@@ -537,7 +536,7 @@ int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
 		free(destdir);
 	} else {
 		char *bindir = qi_xasprintf("%s%s", stage, r->bindir);
-		rc = mkdirs(h, bindir);
+		rc = qi_mkdirs_host(h, bindir);
 		for (size_t i = 0; i < r->nprograms && rc == 0; i++) {
 			char *from = qi_xasprintf("%s/%s", dir, r->programs[i].name);
 			char *to = qi_xasprintf("%s/%s", bindir, r->programs[i].name);

@@ -993,20 +993,10 @@ int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
 			     struct qi_accounts_spec *spec)
 {
 	qi_accounts_default(spec);
-	struct {
-		const char *key;
-		unsigned *gid_or_uid;
-	} ids[] = {
-		{ "nofiles", (unsigned *)&spec->ids.nofiles }, { "qmail", (unsigned *)&spec->ids.qmail },
-		{ "alias", (unsigned *)&spec->ids.alias },     { "qmaild", (unsigned *)&spec->ids.qmaild },
-		{ "qmaill", (unsigned *)&spec->ids.qmaill },   { "qmailp", (unsigned *)&spec->ids.qmailp },
-		{ "qmailq", (unsigned *)&spec->ids.qmailq },   { "qmailr", (unsigned *)&spec->ids.qmailr },
-		{ "qmails", (unsigned *)&spec->ids.qmails },
-	};
-	for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
-		const char *v = qi_profile_get(p, "accounts", ids[i].key);
-		if (v)
-			*ids[i].gid_or_uid = (unsigned)strtoul(v, NULL, 10);
+	for (size_t i = 0; qi_account_names[i]; i++) {
+		const char *v = qi_profile_get(p, "accounts", qi_account_names[i]);
+		if (v && qi_accounts_set_id(h, &spec->ids, qi_account_names[i], strtoll(v, NULL, 10)) < 0)
+			return qi_error_prefix(h, "%s", qi_profile_origin(p, "accounts", qi_account_names[i]));
 	}
 	const char *v = qi_profile_get(p, "accounts", "ids");
 	spec->ids_auto = v && strcmp(v, "auto") == 0;

@@ -46,10 +46,8 @@ struct qi_provision {
 	size_t n;
 };
 
-void qi_provision_free(struct qi_provision *pv)
+static void components_free(struct qi_provision *pv)
 {
-	if (!pv)
-		return;
 	for (size_t i = 0; i < pv->n; i++) {
 		struct component *c = &pv->c[i];
 		qi_recipe_free(&c->r);
@@ -61,28 +59,16 @@ void qi_provision_free(struct qi_provision *pv)
 		json_decref(c->patch_report);
 	}
 	free(pv->c);
-	free(pv);
+	pv->c = NULL;
+	pv->n = 0;
 }
 
-static int mkdirs(qi_handle *h, const char *path)
+void qi_provision_free(struct qi_provision *pv)
 {
-	char *p = qi_xstrdup(path);
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				int rc = qi_error_errno(h, "cannot create %s (is --cache-dir writable?)", p);
-				free(p);
-				return rc;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	return 0;
+	if (!pv)
+		return;
+	components_free(pv);
+	free(pv);
 }
 
 static bool exists(const char *path)
@@ -165,7 +151,7 @@ static int debian_series_archive(qi_handle *h, const struct qi_recipe *r, const 
 {
 	*out = NULL;
 	char *dir = qi_xasprintf("%s/debian-src", work), *orig = NULL;
-	int rc = mkdirs(h, dir);
+	int rc = qi_mkdirs_host(h, dir);
 	if (rc == 0)
 		rc = qi_debian_fetch_orig(h, &r->source, dir, &orig);
 	free(orig);
@@ -290,11 +276,11 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 	char *archive = NULL, *top = NULL, *src = NULL, *stage = NULL, *tmp = NULL;
 	struct qi_fetch_report report = { 0 };
 	int rc = -1;
-	if (mkdirs(h, logs) < 0 || mkdirs(h, builds) < 0)
+	if (qi_mkdirs_host(h, logs) < 0 || qi_mkdirs_host(h, builds) < 0)
 		goto out;
 	if (exists(work) && qi_remove_tree(h, work) < 0)
 		goto out;
-	if (mkdirs(h, work) < 0)
+	if (qi_mkdirs_host(h, work) < 0)
 		goto out;
 	if (qi_fetch_report(h, &c->r.source, &fo, &archive, &report) < 0) {
 		qi_error_prefix(h, "component %s", c->r.name);
@@ -329,7 +315,7 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 		goto out;
 	}
 	stage = qi_xasprintf("%s/stage", work);
-	if (mkdirs(h, stage) < 0 || qi_recipe_install(h, &c->r, top, stage, c->log) < 0)
+	if (qi_mkdirs_host(h, stage) < 0 || qi_recipe_install(h, &c->r, top, stage, c->log) < 0)
 		goto out;
 	if (qi_manifest_scan(h, stage, &c->m) < 0)
 		goto out;
@@ -764,14 +750,6 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	}
 	if (rc == 0 && json_array_size(plan) > 0)
 		qi_set_changed(h);
-	for (size_t i = 0; i < pv.n; i++) {
-		qi_recipe_free(&pv.c[i].r);
-		free(pv.c[i].id);
-		free(pv.c[i].build_dir);
-		free(pv.c[i].stage);
-		free(pv.c[i].log);
-		qi_manifest_free(&pv.c[i].m);
-	}
-	free(pv.c);
+	components_free(&pv);
 	return rc;
 }

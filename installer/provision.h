@@ -94,6 +94,9 @@ int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, c
  * or run the tree's install target with DESTDIR=STAGE. */
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
 		      const char *stage, const char *log);
+/* mkdir -p of a host path in the work area (never ROOT: that is the
+ * journal's). */
+int qi_mkdirs_host(qi_handle *h, const char *path);
 /* The last N lines of a file (malloc'd; "" when unreadable). */
 char *qi_file_tail(const char *path, int n);
 /* Run ARGV in DIR with stdout and stderr appended to LOG; 0 when it exits 0. */
