@@ -118,8 +118,19 @@ static void print_command_help(const struct qi_command *cmd, poptContext ctx)
 	if (cmd->description)
 		printf("\n%s\n", cmd->description);
 	printf("\n");
+	/* poptPrintHelp starts with a usage line of its own: drop it, ours
+	 * is above. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return;
 	poptSetOtherOptionHelp(ctx, "");
-	poptPrintHelp(ctx, stdout, 0);
+	poptPrintHelp(ctx, mem, 0);
+	fclose(mem);
+	const char *body = strstr(text, "\n\n");
+	fputs(body ? body + 2 : text, stdout);
+	free(text);
 }
 
 /* Handle the options whose val is set in global_options; returns -1 to
