@@ -20,6 +20,7 @@
 
 #define UNIT_DIR "/etc/systemd/system"
 #define UNDO_KIND "systemd-start"
+#define UNDO_RELOAD_KIND "systemd-units"
 
 void qi_svscan_unit_free(struct qi_svscan_unit *u)
 {
@@ -114,20 +115,65 @@ static int run_systemctl(qi_handle *h, const char *verb, const char *unit)
 	return 0;
 }
 
+/* systemctl is-active: true when the unit runs already. */
+static bool unit_active(const char *unit)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		execlp("systemctl", "systemctl", "is-active", "--quiet", unit, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static int undo_start(qi_handle *h, const char *unit)
 {
 	return run_systemctl(h, "stop", unit);
 }
 
+static int undo_units(qi_handle *h, const char *unused)
+{
+	return run_systemctl(h, "daemon-reload", NULL);
+}
+
 __attribute__((constructor)) static void register_undo(void)
 {
 	qi_register_undo(UNDO_KIND, undo_start);
+	qi_register_undo(UNDO_RELOAD_KIND, undo_units);
+}
+
+/* Whether this run talks to systemd: ROOT is "/", systemd runs, the
+ * profile wants the unit started, and this is no dry run. */
+static bool live_systemd(qi_handle *h, const struct qi_profile *p)
+{
+	return qi_root_is_host(h) && !qi_check(h) && qi_profile_bool(p, "services", "start") &&
+	       access("/run/systemd/system", F_OK) == 0;
 }
 
 int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 			  const struct qi_svscan_unit *u)
 {
 	struct stat st;
+	json_t *pending = json_array();
+	bool diff = qi_diff_wanted(h);
+	qi_set_diff(h, false);
+	int prc = qi_svscan_unit_plan(h, u, pending);
+	qi_set_diff(h, diff);
+	bool changes = json_array_size(pending) > 0;
+	json_decref(pending);
+	if (prc < 0)
+		return -1;
+	if (changes && live_systemd(h, p)) {
+		/* Recorded before the unit is written, so that rolling back
+		 * reloads systemd after the unit is gone. */
+		int64_t id;
+		if (qi_external_begin(h, UNDO_RELOAD_KIND, "systemd must reload its units when this is undone",
+				      "", &id) < 0 || qi_external_done(h, id) < 0)
+			return -1;
+	}
 	if (qi_root_lstat(h, u->service_dir, &st) < 0 &&
 	    qi_mkdir_p(h, u->service_dir, 0755, (uid_t)-1, (gid_t)-1) < 0)
 		return qi_error_prefix(h, "service directory");
@@ -154,13 +200,17 @@ started:
 	}
 	if (qi_check(h) || !qi_profile_bool(p, "services", "start"))
 		return 0;
-	if (access("/run/systemd/system", F_OK) != 0) {
+	if (!live_systemd(h, p)) {
 		qi_warn(h, "systemd is not running: start svscan yourself (%s)", u->unit_path);
 		return 0;
 	}
 	const char *unit = strrchr(u->unit_path, '/') + 1;
-	if (run_systemctl(h, "daemon-reload", NULL) < 0)
+	if (changes && run_systemctl(h, "daemon-reload", NULL) < 0)
 		return -1;
+	/* Already running (a repair run): nothing to start, and so nothing
+	 * for a rollback of this run to stop. */
+	if (unit_active(unit))
+		return 0;
 	int64_t id;
 	char *desc = qi_xasprintf("systemctl start %s", unit);
 	int rc = qi_external_begin(h, UNDO_KIND, desc, unit, &id);

@@ -27,7 +27,15 @@ tap_run 0 "warm the build cache" "$QINSTALL" -q --root "$W" provision -p ucspi-d
 mkdir -p "$T/bin"
 cat >"$T/bin/systemctl" <<EOF
 #!/bin/sh
+# A stand-in: logs each request; "start" and "stop" keep a state file that
+# "is-active" answers from (exit 3: inactive, as systemctl says).
 echo "systemctl \$*" >>"$T/systemctl.log"
+case "\$1" in
+start) touch "$T/active" ;;
+stop) rm -f "$T/active" ;;
+is-active) [ -e "$T/active" ] || exit 3 ;;
+esac
+exit 0
 EOF
 chmod 755 "$T/bin/systemctl"
 
@@ -51,6 +59,15 @@ echo "provision exit $rc"
 [ -f /etc/systemd/system/svscan.service ] && echo "unit present"
 [ "$(readlink /etc/systemd/system/multi-user.target.wants/svscan.service)" = /etc/systemd/system/svscan.service ] && echo "unit enabled"
 [ -x /usr/local/bin/svscan ] && echo "svscan installed"
+cp "$T/systemctl.log" "$T/systemctl.first"
+# A repair run while svscan runs: it must not start it, nor stop it when undone.
+echo tampered >/usr/local/bin/tcpserver
+rc=0; "$QI" --root / provision -p ucspi-daemontools --offline >/dev/null 2>&1 || rc=$?
+echo "repair exit $rc"
+rc=0; "$QI" --root / rollback >/dev/null 2>&1 || rc=$?
+echo "repair rollback exit $rc"
+[ -e "$T/active" ] && echo "still active after the repair's rollback"
+cp "$T/systemctl.log" "$T/systemctl.repair"
 rc=0; "$QI" --root / rollback >"$T/rollback.out" 2>&1 || rc=$?
 echo "rollback exit $rc"
 [ -e /etc/systemd/system/svscan.service ] || echo "unit gone"
@@ -65,14 +82,21 @@ tap_like "$out" 'provision exit 0' "provision --root / succeeds in the namespace
 tap_like "$out" 'unit present' "the svscan unit is written"
 tap_like "$out" 'unit enabled' "and enabled"
 tap_like "$out" 'svscan installed' "svscan is installed in /usr/local/bin"
+first=$(cat "$T/systemctl.first" 2>/dev/null)
+tap_is "$first" "systemctl daemon-reload
+systemctl is-active --quiet svscan.service
+systemctl start svscan.service" "provision reloads systemd, then starts the unit (ROOT is /)"
+tap_like "$out" 'repair exit 0' "a repair provision while svscan runs succeeds"
+tap_is "$(diff "$T/systemctl.first" "$T/systemctl.repair" | grep '^>' | grep -c 'start\|stop')" 0 \
+	"the repair neither starts svscan nor, rolled back, stops it"
+tap_like "$out" 'still active after the repair' "svscan is still running after the repair's rollback"
 log=$(cat "$T/systemctl.log" 2>/dev/null)
-tap_like "$log" '^systemctl daemon-reload' "systemd is reloaded"
-tap_like "$log" 'systemctl start svscan.service' "the unit is started (ROOT is /)"
 tap_like "$(cat "$T/provision.json")" '"op": "external"' "the start is journaled as an external change"
 tap_like "$out" 'rollback exit 0' "rollback succeeds"
 tap_like "$log" 'systemctl stop svscan.service' "rollback stops the unit"
 tap_like "$out" 'unit gone' "rollback removes the unit"
 tap_like "$out" 'svscan gone' "rollback removes svscan"
-tap_is "$(grep -c . "$T/systemctl.log")" 3 "systemctl was asked exactly three things"
+tap_is "$(diff "$T/systemctl.repair" "$T/systemctl.log" | sed -n 's/^> //p')" "systemctl stop svscan.service
+systemctl daemon-reload" "rollback stops the unit, then reloads systemd once the unit is gone"
 tap_is "$(host_state)" "$host_before" "the host's own /etc, /usr/local and /var/lib are as they were"
 tap_done
