@@ -619,10 +619,9 @@ static int sync_devs(qi_handle *h)
 /* Making a path look like an image                                     */
 /* ------------------------------------------------------------------ */
 
-static int copy_fd(int in, int out, char hash[65])
+static int copy_fd(int in, int out)
 {
 	char buf[65536];
-	(void)hash;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -697,7 +696,7 @@ static int make_image(qi_handle *h, int dfd, const char *name, const char *path,
 		int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			goto fail_errno;
-		int rc = data ? qi_write_all(fd, data, len) : copy_fd(srcfd, fd, NULL);
+		int rc = data ? qi_write_all(fd, data, len) : copy_fd(srcfd, fd);
 		if (rc == 0)
 			rc = fchown(fd, want->uid, want->gid);
 		if (rc == 0)
