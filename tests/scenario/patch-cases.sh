@@ -171,6 +171,13 @@ tap_like "$TAP_STDOUT" '"near_differ": 3' "--json says how many of its old lines
 tap_like "$TAP_STDOUT" '"status": 1' "--json gives patch(1)'s status"
 tap_run 0 "the patch on standard input, -d DIR" sh -c "'$QINSTALL' patch -d '$W/atomic/before' -p1 -F3 <'$P'"
 tap_like "$TAP_STDOUT" "Hunk #1 succeeded at 7 with fuzz 3" "-F3 lets the hunk apply, from stdin in DIR"
+rm -rf "$W/atomic/snap"; cp -a "$T" "$W/atomic/snap"
+tap_run 0 "the global --check is a dry run" sh -c "cd '$T' && '$QINSTALL' --check patch -p1 -F3 -i '$P'"
+tap_like "$TAP_STDOUT" "checking file g" "--check says checking, as --dry-run"
+tap_ok "--check changed nothing" diff -r "$W/atomic/snap" "$T"
+tap_run 0 "qinstall patch --help" "$QINSTALL" patch --help
+tap_like "$TAP_STDOUT" "--atomic" "--help lists --atomic"
+tap_like "$TAP_STDOUT" "GNU patch 2.7.6" "--help says whose rules it follows"
 tap_run 2 "a file operand is refused with a usage error" "$QINSTALL" patch somefile
 tap_run 2 "an unreadable -i is exit 2" "$QINSTALL" patch -i "$W/none.diff"
 tap_done
