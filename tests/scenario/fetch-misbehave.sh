@@ -152,4 +152,9 @@ QINSTALL_FETCH_RETRY_DELAY=5 tap_run 1 "a refused connection fails" "$QINSTALL" 
 	"http://127.0.0.1:1/$F#sha256=$SHA"
 tap_ok "without retries (no 5 s wait)" test $(($(date +%s) - start)) -lt 4
 tap_like "$TAP_STDERR" "127.0.0.1:1/$F: .*(refused|connect)" "the error names the URL and the refusal"
+# A name that does not resolve (.invalid never does): a hard failure too.
+tap_run 1 "a host name that does not resolve fails" "$QINSTALL" fetch --distdir "$T/dy" \
+	"http://qinstall-test.invalid/$F#sha256=$SHA"
+tap_like "$TAP_STDERR" "qinstall-test.invalid/$F: .*resolve" "the error says the name does not resolve"
+tap_unlike "$TAP_STDERR" "retrying" "and it was not retried"
 tap_done
