@@ -72,21 +72,21 @@ by_hand "$W/warm-hand"
 for i in $(seq "$runs"); do
 	r=$W/hand-$i; rm -rf "$r"; mkdir -p "$r"
 	t0=$(now); by_hand "$r"; t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/t.hand"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.hand"
 
 	r=$W/cold-$i; mkdir -p "$r"
 	t0=$(now); "$qi" -q --root "$r" provision -p ucspi-daemontools --offline --rebuild -j "$jobs" >/dev/null; t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/t.cold"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.cold"
 
 	t0=$(now); "$qi" -q --root "$r" provision -p ucspi-daemontools --offline -j "$jobs" >/dev/null; t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/t.noop"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.noop"
 
 	r2=$W/warm-$i; mkdir -p "$r2"
 	t0=$(now); "$qi" -q --root "$r2" provision -p ucspi-daemontools --offline -j "$jobs" >/dev/null; t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/t.warm"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.warm"
 
 	t0=$(now); "$qi" -q --root "$r" rollback >/dev/null; t1=$(now)
-	echo "$t1 - $t0" | bc >>"$W/t.rollback"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.rollback"
 done
 
 hand=$(median <"$W/t.hand"); cold=$(median <"$W/t.cold"); noop=$(median <"$W/t.noop")
