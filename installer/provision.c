@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +385,32 @@ static int stage_matches(qi_handle *h, const struct component *c)
 	return rc;
 }
 
+/* Work directories left by a provision that was killed (NAME.PID with no
+ * such process any more) are removed; those of live runs are left alone. */
+static void sweep_stale_work(qi_handle *h)
+{
+	char *dir = qi_xasprintf("%s/work", qi_cache_dir(h));
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+		char *end;
+		long pid = dot ? strtol(dot + 1, &end, 10) : 0;
+		if (!dot || pid <= 0 || *end || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		char *path = qi_xasprintf("%s/%s", dir, de->d_name);
+		qi_debug(h, "removing %s, left by process %ld", path, pid);
+		if (qi_remove_tree(h, path) < 0) {
+			qi_warn(h, "%s", qi_errmsg(h));
+			qi_clear_error(h);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			 const struct qi_provision_options *opt, struct qi_provision **out)
 {
@@ -392,6 +419,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	if (!pv)
 		abort();
 	pv->p = p;
+	sweep_stale_work(h);
 	const char *const *names = qi_profile_components(p);
 	size_t n = 0;
 	while (names[n])

@@ -151,6 +151,13 @@ tap_is "$(json components.0.cached) $(json components.1.cached)" "true true" "th
 tap_is "$(tree "$R2" | grep -c '/usr/local/bin/')" 34 "all 34 programs are in the second root"
 tap_is "$(cd "$R2/usr/local/bin" && sha256sum svscan)" "$(cd "$B" && sha256sum svscan)" "the same svscan in both roots"
 
+# The work directory of a killed provision is swept; a live one is not.
+mkdir -p "$CACHE/work/ucspi-tcp-0.88-0000.999999999/src" "$CACHE/work/ucspi-tcp-0.88-0000.$$/src"
+tap_run 0 "provision with a stale work directory in the cache" "$QINSTALL" --root "$R2" provision -p ucspi-daemontools --offline
+tap_ok "the dead process's work directory is removed" test ! -e "$CACHE/work/ucspi-tcp-0.88-0000.999999999"
+tap_ok "a live process's work directory is kept" test -d "$CACHE/work/ucspi-tcp-0.88-0000.$$"
+rm -rf "$CACHE/work/ucspi-tcp-0.88-0000.$$"
+
 # A damaged build cache entry is never installed: it is built again.
 echo "garbage" >"$(ls -d "$CACHE"/builds/ucspi-tcp-0.88-*)/stage/usr/local/bin/tcprules"
 R4=$(tap_tmpdir)
