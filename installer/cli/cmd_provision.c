@@ -32,6 +32,21 @@ static const struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
+/* plan fetches nothing, so it has no --mirror. */
+static const struct poptOption plan_options[] = {
+	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
+	  "what to plan: a shipped profile NAME (`qinstall profile list`) or a FILE", "NAME|FILE" },
+	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
+	  "accepted for symmetry with provision (plan never downloads)", NULL },
+	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
+	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
+	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
+	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
+	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
+	POPT_TABLEEND
+};
+
 static void reset(void)
 {
 	free(o.profile);
@@ -189,6 +204,6 @@ const struct qi_command qi_cmd_plan = {
 		"ROOT, and lists each path provision would create, replace or chmod. It writes\n"
 		"nothing anywhere: not into ROOT, not into the cache (no download, no build).\n"
 		"See qinstall-plan(8).",
-	.options = options,
+	.options = plan_options,
 	.run = run_plan,
 };
