@@ -59,6 +59,10 @@
 #define BATCH_MAX_OPS 2048
 #define BATCH_MAX_BYTES (64u << 20)
 #define TMP_PREFIX ".qinstall-tmp."
+/* A rollback records its progress (after a syncfs) every so many undone
+ * changes. Undo is idempotent, so this only spares a resumed rollback some
+ * work; each mark costs a sync of the file system. */
+#define UNDO_MARK_EVERY 50000
 
 enum op {
 	OP_FILE, OP_MKDIR, OP_SYMLINK, OP_FIFO, OP_CHMOD, OP_CHOWN, OP_REMOVE, OP_RENAME,
@@ -2102,7 +2106,7 @@ static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 			rc = undo_row(h, &all[r][i]);
 			if (rc < 0)
 				qi_error_prefix(h, "rolling back run %lld", (long long)runs[r]);
-			if (rc == 0 && i + 1 - marked >= 4096) {
+			if (rc == 0 && i + 1 - marked >= UNDO_MARK_EVERY) {
 				rc = mark_undone(h, all[r], marked, i + 1);
 				marked = i + 1;
 			}
