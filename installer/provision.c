@@ -267,6 +267,44 @@ static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_
 	return 0;
 }
 
+/* The cached stage must still be what its manifest says: a damaged or
+ * edited cache entry is never installed. */
+static int stage_matches(qi_handle *h, const struct component *c)
+{
+	struct qi_manifest now;
+	if (qi_manifest_scan(h, c->stage, &now) < 0)
+		return -1;
+	int rc = 0;
+	if (now.n != c->m.n)
+		rc = qi_error(h, "the build cache entry %s has %zu paths, its manifest %zu", c->build_dir, now.n,
+			      c->m.n);
+	for (size_t i = 0; rc == 0 && i < now.n; i++) {
+		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
+		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
+		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
+		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
+			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
+				      b->path);
+	}
+	qi_manifest_free(&now);
+	return rc;
+}
+
+/* Another provision published the same build while this one built it:
+ * use theirs (its manifest describes its stage), after checking it. */
+static int adopt_published(qi_handle *h, struct component *c)
+{
+	qi_manifest_free(&c->m);
+	char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
+	int rc = qi_manifest_load(h, mf, &c->m);
+	free(mf);
+	if (rc == 0)
+		rc = stage_matches(h, c);
+	if (rc == 0)
+		qi_debug(h, "%s: another provision published the same build first; using it", c->id);
+	return rc;
+}
+
 /* Fetch, extract, patch, build and stage one component into the cache. */
 static int build_component(qi_handle *h, struct component *c, const struct qi_provision_options *opt)
 {
@@ -331,8 +369,10 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 			qi_warn(h, "cannot record the patch report in %s", tpatch);
 		if (qi_fsync_dir_path(tmp) < 0)
 			rc = qi_error_errno(h, "cannot sync %s", tmp);
-		else if (rename(tmp, c->build_dir) == 0 || errno == EEXIST || errno == ENOTEMPTY)
-			rc = 0; /* another run published the same build first: same content */
+		else if (rename(tmp, c->build_dir) == 0)
+			rc = 0;
+		else if (errno == EEXIST || errno == ENOTEMPTY)
+			rc = adopt_published(h, c); /* another run published this build first */
 		else
 			rc = qi_error_errno(h, "cannot publish the build into %s", c->build_dir);
 	}
@@ -362,28 +402,6 @@ out:
 	return rc;
 }
 
-/* The cached stage must still be what its manifest says: a damaged or
- * edited cache entry is never installed. */
-static int stage_matches(qi_handle *h, const struct component *c)
-{
-	struct qi_manifest now;
-	if (qi_manifest_scan(h, c->stage, &now) < 0)
-		return -1;
-	int rc = 0;
-	if (now.n != c->m.n)
-		rc = qi_error(h, "the build cache entry %s has %zu paths, its manifest %zu", c->build_dir, now.n,
-			      c->m.n);
-	for (size_t i = 0; rc == 0 && i < now.n; i++) {
-		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
-		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
-		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
-		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
-			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
-				      b->path);
-	}
-	qi_manifest_free(&now);
-	return rc;
-}
 
 /* Work directories left by a provision that was killed (NAME.PID with no
  * such process any more) are removed; those of live runs are left alone. */

@@ -172,6 +172,22 @@ tap_is "$(tree "$R")" "$before" "after rollback the root is identical to before 
 tap_run 0 "rollback of the second root" "$QINSTALL" --root "$R2" rollback
 tap_is "$(tree "$R2")" "$before2" "the second root is as it was before"
 
+# --- two provisions at once, cold cache ------------------------------------------------
+C2=$(tap_tmpdir); RA=$(tap_tmpdir); RB=$(tap_tmpdir)
+QINSTALL_CACHE_DIR=$C2 "$QINSTALL" -q --root "$RA" provision -p ucspi-daemontools --mirror "$HTTPD_URL" >"$T/a.out" 2>&1 &
+pa=$!
+QINSTALL_CACHE_DIR=$C2 "$QINSTALL" -q --root "$RB" provision -p ucspi-daemontools --mirror "$HTTPD_URL" >"$T/b.out" 2>&1 &
+pb=$!
+ra=0; wait "$pa" || ra=$?
+rb=0; wait "$pb" || rb=$?
+tap_is "$ra $rb" "0 0" "two provisions of the same profile at once, sharing a cold cache, both succeed"
+[ "$ra $rb" = "0 0" ] || tap_diag "$(cat "$T/a.out" "$T/b.out")"
+tap_is "$(tree "$RA" | grep -v '^/ ')" "$(tree "$RB" | grep -v '^/ ')" "and install identical trees"
+tap_is "$(ls "$C2/builds" | wc -l) $(ls "$C2/work" 2>/dev/null | wc -l)" "2 0" \
+	"one build per component in the cache, no work directory left"
+tap_run 0 "plan after either is exact and empty" "$QINSTALL" --root "$RB" --cache-dir "$C2" --json plan -p ucspi-daemontools
+tap_is "$(json changed)" false "nothing left to change in the second root"
+
 # --- the /command layout ----------------------------------------------------------
 R3=$(tap_tmpdir)
 tap_run 0 "provision the /command layout" "$QINSTALL" --root "$R3" --json provision -p ucspi-daemontools-command --offline
