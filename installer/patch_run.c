@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "patch.h"
@@ -338,6 +339,14 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 	const char *outname = NULL;
 	if (!fs.skip)
 		outname = (f->copy || f->rename) ? f->name[!fs.reverse] : fs.inname;
+	if (!fs.skip && (S_ISLNK(f->mode[PN_OLD]) || S_ISLNK(f->mode[PN_NEW]))) {
+		/* GNU patch would make or change a symlink; qinstall never
+		 * creates one from a patch (a later step could follow it). */
+		say(r, "File %s: symbolic links are not patched (qinstall never creates one) "
+		    "-- skipping patch\n", Q(outname));
+		fs.skip = true;
+		r->somefailed = true;
+	}
 	if (!fs.skip && fs.in && !fs.in->is_reg) {
 		say(r, "File %s is not a regular file -- refusing to patch\n", Q(fs.inname));
 		fs.skip = true;

@@ -587,6 +587,28 @@ static void test_run_symlink(void **state)
 	tmpdir_remove(d);
 }
 
+/* A git patch that would make a symlink is refused (qinstall never creates
+ * one from a patch); nothing is written. */
+static void test_run_symlink_patch(void **state)
+{
+	char *d = tmpdir_make();
+	const char *patch =
+		"diff --git a/l b/l\nnew file mode 120000\nindex 0000000..1111111\n"
+		"--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n";
+	qi_handle *h = qi_new();
+	struct qi_patch_options opt;
+	qi_patch_options_default(&opt);
+	opt.strip = 1;
+	struct qi_patch_report rep;
+	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
+	assert_int_equal(rep.status, 1);
+	assert_non_null(strstr(rep.text, "symbolic links are not patched"));
+	assert_false(exists(d, "l"));
+	qi_patch_report_free(&rep);
+	qi_free(h);
+	tmpdir_remove(d);
+}
+
 /* A malformed patch is serious trouble (status 2) with the line named. */
 static void test_run_malformed(void **state)
 {
@@ -730,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_run_reversed),
 		cmocka_unit_test(test_run_atomic),
 		cmocka_unit_test(test_run_symlink),
+		cmocka_unit_test(test_run_symlink_patch),
 		cmocka_unit_test(test_run_malformed),
 		cmocka_unit_test(test_series_all_or_nothing),
 		cmocka_unit_test(test_run_keeps_owner),
