@@ -127,6 +127,10 @@ struct ph_entry {
 	bool orig_exists;
 	mode_t orig_mode;
 	bool append_ok;		/* a .rej made by this run: later rejects append */
+	bool pending;		/* new content queued (git patches), not yet visible */
+	char *pdata;
+	size_t plen;
+	mode_t pmode;
 };
 struct ph_tree {
 	qi_handle *h;
@@ -144,6 +148,12 @@ struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path);
 int ph_tree_existing_dirs(struct ph_tree *t, const char *path);
 void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode);
 void ph_tree_remove(struct ph_entry *e);
+/* GNU patch's git mode: the diffs of one git patch all read the files as
+ * they were before it, so their new contents are queued and become
+ * visible only at ph_tree_flush (the next non-git diff, a file queued
+ * twice, the end of the patch). */
+void ph_tree_set_later(struct ph_entry *e, char *data, size_t len, mode_t mode);
+void ph_tree_flush(struct ph_tree *t);
 /* Write every staged change to disk: first every new file beside its
  * target, then all renamed into place, then the removals; when writing a
  * new file fails, nothing has been replaced. */

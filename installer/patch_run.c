@@ -25,6 +25,7 @@ struct run {
 	struct qi_buf out;		/* the messages */
 	json_t *records;
 	bool somefailed;
+	bool have_git;			/* the previous file was a git diff */
 	char *first_failure;
 };
 
@@ -339,6 +340,25 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 	const char *outname = NULL;
 	if (!fs.skip)
 		outname = (f->copy || f->rename) ? f->name[!fs.reverse] : fs.inname;
+	/* Git mode: a git patch's outputs are queued until it ends, or until
+	 * a file it already changed comes again (concatenated git patches). */
+	bool flush = r->have_git && !f->git;
+	r->have_git = f->git;
+	if (f->git && outname) {
+		struct ph_entry *q = ph_tree_get(r->tree, outname);
+		if (!q)
+			return -1;
+		flush = flush || q->pending;
+	}
+	if (flush) {
+		ph_tree_flush(r->tree);
+		if (fs.inname) {
+			struct ph_entry *e = ph_tree_get(r->tree, fs.inname);
+			if (!e)
+				return -1;
+			fs.in = e->exists ? e : NULL;
+		}
+	}
 	if (!fs.skip && (S_ISLNK(f->mode[PN_OLD]) || S_ISLNK(f->mode[PN_NEW]))) {
 		/* GNU patch would make or change a symlink; qinstall never
 		 * creates one from a patch (a later step could follow it). */
@@ -512,7 +532,10 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 					size_t len = a.out.len;
 					a.out.data = NULL;
 					a.out.len = a.out.cap = 0;
-					ph_tree_set(oe, data, len, mode);
+					if (f->git && f->nonexistent[fs.reverse] != 2)
+						ph_tree_set_later(oe, data, len, mode);
+					else
+						ph_tree_set(oe, data, len, mode);
 					if (f->rename && fs.in && fs.in != oe) {
 						if (backup && !fs.in->backed_up)
 							fs.in->backup = true;
@@ -592,13 +615,20 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	struct ph_patch p;
 	int rc = 0;
 	ph_parse(&p, patch, len, opt->strip);
+	bool stopped = false;
 	for (size_t i = 0; i < p.nfiles; i++) {
 		int frc = patch_one_file(&r, &p.files[i]);
 		if (frc < 0)
 			rc = -1;
-		if (frc != 0)
+		if (frc != 0) {
+			stopped = true;
 			break;
+		}
 	}
+	/* Queued git outputs are written at the end, unless the patch broke
+	 * off (GNU patch loses them then). */
+	if (!stopped && !p.fatal)
+		ph_tree_flush(tree);
 	if (rc == 0 && p.fatal) {
 		size_t n = strlen(p.fatal);
 		if (n && p.fatal[n - 1] == '\n')

@@ -96,6 +96,7 @@ int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir)
 
 static void entry_free(struct ph_entry *e)
 {
+	free(e->pdata);
 	free(e->path);
 	free(e->data);
 	free(e->orig_data);
@@ -227,6 +228,27 @@ void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode)
 	e->is_reg = true;
 	e->is_link = false;
 	e->dirty = true;
+}
+
+void ph_tree_set_later(struct ph_entry *e, char *data, size_t len, mode_t mode)
+{
+	free(e->pdata);
+	e->pdata = data;
+	e->plen = len;
+	e->pmode = mode;
+	e->pending = true;
+}
+
+void ph_tree_flush(struct ph_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct ph_entry *e = t->e[i];
+		if (!e->pending)
+			continue;
+		ph_tree_set(e, e->pdata, e->plen, e->pmode);
+		e->pdata = NULL;
+		e->pending = false;
+	}
 }
 
 void ph_tree_remove(struct ph_entry *e)

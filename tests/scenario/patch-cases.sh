@@ -87,6 +87,12 @@ printf 'diff --git a/empty-new b/empty-new\nnew file mode 100644\nindex 0000000.
 patch_case "git: an empty file created and another deleted (headers only)" "$T" "$P" -p1
 patch_case "git: the same, reversed" "$T" "$P" -p1 -R
 
+newcase gitqueue; lines 1 10 >"$T/a"
+printf 'diff --git a/a b/a\nindex 1111111..2222222 100644\n--- a/a\n+++ b/a\n@@ -1,3 +1,3 @@\n-line 1\n+LINE 1\n line 2\n line 3\ndiff --git a/a b/b\nsimilarity index 90%%\ncopy from a\ncopy to b\nindex 1111111..3333333 100644\n--- a/a\n+++ b/b\n@@ -8,3 +8,3 @@\n line 8\n-line 9\n+NINE\n line 10\n' >"$P"
+patch_case "git: a copy reads the file as it was before the patch" "$T" "$P" -p1
+printf 'diff --git a/a b/a\nindex 1111111..2222222 100644\n--- a/a\n+++ b/a\n@@ -1,3 +1,3 @@\n-line 1\n+LINE 1\n line 2\n line 3\ndiff --git a/a b/a\nindex 2222222..4444444 100644\n--- a/a\n+++ b/a\n@@ -1,3 +1,3 @@\n-LINE 1\n+FIRST\n line 2\n line 3\n--- a/a\n+++ b/a\n@@ -2,3 +2,3 @@\n line 2\n-line 3\n+THREE\n line 4\n' >"$P"
+patch_case "git: concatenated git patches of one file, then a plain diff" "$T" "$P" -p1
+
 # 6. Names that are refused, and symlinks that are not followed.
 newcase danger; lines 1 3 >"$T/f"
 printf -- '--- /etc/qinstall-test-absolute\n+++ /etc/qinstall-test-absolute\n@@ -1,3 +1,3 @@\n line 1\n-line 2\n+LINE 2\n line 3\n' >"$P"
