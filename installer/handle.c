@@ -121,44 +121,6 @@ int qi_fsync_dir_path(const char *dir)
 	return rc;
 }
 
-qi_handle *qi_new(void)
-{
-	qi_handle *h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->rootfd = -1;
-	h->result = json_object();
-	h->warnings = json_array();
-	const char *env = getenv("QINSTALL_CACHE_DIR");
-	h->cache_dir = qi_xstrdup(env && *env ? env : QI_DEFAULT_CACHE_DIR);
-	env = getenv("QINSTALL_DATADIR");
-	h->data_dir = qi_xstrdup(env && *env ? env : QI_DATADIR);
-	if (qi_set_root(h, "/") < 0) {
-		qi_free(h);
-		return NULL;
-	}
-	return h;
-}
-
-void qi_free(qi_handle *h)
-{
-	if (!h)
-		return;
-	if (h->journal_free)
-		h->journal_free(h);
-	if (h->rootfd >= 0)
-		close(h->rootfd);
-	free(h->root);
-	free(h->cache_dir);
-	free(h->data_dir);
-	free(h->msg);
-	json_decref(h->result);
-	json_decref(h->warnings);
-	json_decref(h->diff_before);
-	json_decref(h->diff_after);
-	free(h);
-}
-
 /* Normalise an absolute path: collapse "//", drop "." and a trailing "/".
  * ".." is resolved lexically, which is right for a root given by the user
  * once it has been made absolute with realpath-free logic. */
@@ -195,21 +157,69 @@ static char *normalise(const char *in)
 	return out;
 }
 
+/* DIR made absolute (against the current directory) and normalised;
+ * NULL when the current directory cannot be read. */
+static char *absolute_dir(const char *dir)
+{
+	if (dir[0] == '/')
+		return normalise(dir);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	char *joined = qi_xasprintf("%s/%s", cwd, dir);
+	char *abs = normalise(joined);
+	free(joined);
+	return abs;
+}
+
+qi_handle *qi_new(void)
+{
+	qi_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->rootfd = -1;
+	h->result = json_object();
+	h->warnings = json_array();
+	/* Tools that are handed these paths (apt, make) run elsewhere:
+	 * relative ones from the environment are made absolute now. */
+	const char *env = getenv("QINSTALL_CACHE_DIR");
+	h->cache_dir = absolute_dir(env && *env ? env : QI_DEFAULT_CACHE_DIR);
+	env = getenv("QINSTALL_DATADIR");
+	h->data_dir = absolute_dir(env && *env ? env : QI_DATADIR);
+	if (!h->cache_dir || !h->data_dir || qi_set_root(h, "/") < 0) {
+		qi_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void qi_free(qi_handle *h)
+{
+	if (!h)
+		return;
+	if (h->journal_free)
+		h->journal_free(h);
+	if (h->rootfd >= 0)
+		close(h->rootfd);
+	free(h->root);
+	free(h->cache_dir);
+	free(h->data_dir);
+	free(h->msg);
+	json_decref(h->result);
+	json_decref(h->warnings);
+	json_decref(h->diff_before);
+	json_decref(h->diff_after);
+	free(h);
+}
+
 int qi_set_root(qi_handle *h, const char *root)
 {
 	char *abs;
 	if (!root || !*root)
 		return qi_error_kind(h, QI_ERR_USAGE, "--root needs a directory");
-	if (root[0] == '/') {
-		abs = normalise(root);
-	} else {
-		char cwd[4096];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return qi_error_errno(h, "cannot read the current directory to resolve --root %s", root);
-		char *joined = qi_xasprintf("%s/%s", cwd, root);
-		abs = normalise(joined);
-		free(joined);
-	}
+	abs = absolute_dir(root);
+	if (!abs)
+		return qi_error_errno(h, "cannot read the current directory to resolve --root %s", root);
 	int fd = open(abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -244,16 +254,11 @@ int qi_set_cache_dir(qi_handle *h, const char *dir)
 {
 	if (!dir || !*dir)
 		return qi_error_kind(h, QI_ERR_USAGE, "--cache-dir needs a directory");
+	char *abs = absolute_dir(dir);
+	if (!abs)
+		return qi_error_errno(h, "cannot read the current directory to resolve --cache-dir %s", dir);
 	free(h->cache_dir);
-	h->cache_dir = dir[0] == '/' ? normalise(dir) : NULL;
-	if (!h->cache_dir) {
-		char cwd[4096];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return qi_error_errno(h, "cannot read the current directory");
-		char *j = qi_xasprintf("%s/%s", cwd, dir);
-		h->cache_dir = normalise(j);
-		free(j);
-	}
+	h->cache_dir = abs;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -24,6 +25,29 @@ static void test_root_normalised(void **state)
 	assert_string_equal(qi_root(h), "/");
 	assert_true(qi_root_is_host(h));
 	qi_free(h);
+}
+
+/* Relative cache and data directories from the environment are made
+ * absolute: apt and make are handed them from other directories. */
+static void test_env_dirs_absolute(void **state)
+{
+	setenv("QINSTALL_CACHE_DIR", "rel/cache", 1);
+	setenv("QINSTALL_DATADIR", "./data/../share", 1);
+	qi_handle *h = qi_new();
+	assert_non_null(h);
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	char *want = qi_xasprintf("%s/rel/cache", strcmp(cwd, "/") ? cwd : "");
+	assert_string_equal(qi_cache_dir(h), want);
+	free(want);
+	want = qi_xasprintf("%s/share", strcmp(cwd, "/") ? cwd : "");
+	assert_string_equal(qi_data_dir(h), want);
+	free(want);
+	assert_int_equal(qi_set_cache_dir(h, "/a//b/./c/"), 0);
+	assert_string_equal(qi_cache_dir(h), "/a/b/c");
+	qi_free(h);
+	unsetenv("QINSTALL_CACHE_DIR");
+	unsetenv("QINSTALL_DATADIR");
 }
 
 /* A missing root is an error that names it and says what to do. */
@@ -91,6 +115,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_root_normalised),
 		cmocka_unit_test(test_root_missing),
+		cmocka_unit_test(test_env_dirs_absolute),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_buf),
