@@ -3,8 +3,9 @@
 #   journaled `qinstall apply` of NFILES small files  vs  `cp -a` of them
 #   `qinstall rollback` of that run                    vs  `rm -rf` of them
 # Each is measured RUNS times in this one invocation; the figures are
-# ratios of medians (also against `cp -a` followed by `sync`, since the
-# journal makes its changes durable and cp does not). It prints figures
+# ratios of medians (also against `cp -a` and `rm -rf` followed by `sync`,
+# since the journal makes its changes durable and they do not; on a shared
+# disk, a sync also waits for everyone else's writes). It prints figures
 # and never passes or fails.
 #
 #   tests/bench/journal.sh [QINSTALL] [NFILES] [RUNS]
@@ -46,7 +47,7 @@ now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f\n", a - b}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-: >"$W/cp"; : >"$W/cpsync"; : >"$W/rm"; : >"$W/apply"; : >"$W/rollback"
+: >"$W/cp"; : >"$W/cpsync"; : >"$W/rm"; : >"$W/rmsync"; : >"$W/apply"; : >"$W/rollback"
 for r in $(seq 1 "$runs"); do
 	dst=$W/dst; rm -rf "$dst"; mkdir -p "$dst"
 	sync
@@ -57,7 +58,9 @@ for r in $(seq 1 "$runs"); do
 	sync
 	t0=$(now); cp -a "$src" "$dst/"; sync; t1=$(now)
 	sub "$t1" "$t0" >>"$W/cpsync"
-	rm -rf "$dst/tree"
+	sync
+	t0=$(now); rm -rf "$dst/tree"; sync; t1=$(now)
+	sub "$t1" "$t0" >>"$W/rmsync"
 
 	root=$W/root; rm -rf "$root"; mkdir -p "$root/var/lib"
 	sync
@@ -67,11 +70,12 @@ for r in $(seq 1 "$runs"); do
 	sub "$t1" "$t0" >>"$W/rollback"
 	[ ! -e "$root/tree" ] || { echo "bench: rollback left $root/tree behind" >&2; exit 1; }
 done
-cp=$(median <"$W/cp"); cps=$(median <"$W/cpsync"); rm=$(median <"$W/rm")
+cp=$(median <"$W/cp"); cps=$(median <"$W/cpsync"); rm=$(median <"$W/rm"); rms=$(median <"$W/rmsync")
 ap=$(median <"$W/apply"); rb=$(median <"$W/rollback")
 echo "journal benchmark: $nfiles files, $runs runs each, medians in seconds"
 printf '  cp -a            %8.3f\n  cp -a + sync     %8.3f\n  qinstall apply   %8.3f\n' "$cp" "$cps" "$ap"
-printf '  rm -rf           %8.3f\n  qinstall rollback%8.3f\n' "$rm" "$rb"
+printf '  rm -rf           %8.3f\n  rm -rf + sync    %8.3f\n  qinstall rollback%8.3f\n' "$rm" "$rms" "$rb"
 printf '  apply / cp -a           = %sx\n' "$(ratio "$ap" "$cp")"
 printf '  apply / (cp -a + sync)  = %sx\n' "$(ratio "$ap" "$cps")"
 printf '  rollback / rm -rf       = %sx\n' "$(ratio "$rb" "$rm")"
+printf '  rollback / (rm -rf + sync) = %sx\n' "$(ratio "$rb" "$rms")"
