@@ -7,13 +7,33 @@
 
 #include "cli.h"
 
+/* What the last provision installed, and where each build log is. */
+static void print_provisioned(struct qi_cli *cli)
+{
+	json_t *rec = json_object_get(qi_result(cli->h), "provisioned");
+	if (!rec)
+		return;
+	qi_out(cli, "Provisioned from %s:\n", json_string_value(json_object_get(rec, "profile")));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(rec, "components"), i, c) {
+		qi_out(cli, "  %-14s %-10s %5lld files  build log %s\n",
+		       json_string_value(json_object_get(c, "name")),
+		       json_string_value(json_object_get(c, "version")),
+		       (long long)json_integer_value(json_object_get(c, "files")),
+		       json_string_value(json_object_get(c, "build_log")));
+	}
+	qi_out(cli, "\n");
+}
+
 static int run_status(struct qi_cli *cli, int argc, const char **argv)
 {
 	qi_handle *h = cli->h;
 	if (argc > 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "status takes no arguments");
-	if (qi_status(h) < 0)
+	if (qi_status(h) < 0 || qi_provision_status(h) < 0)
 		return -1;
+	print_provisioned(cli);
 	json_t *runs = json_object_get(qi_result(h), "runs");
 	size_t n = json_array_size(runs);
 	if (n == 0) {
@@ -48,7 +68,9 @@ const struct qi_command qi_cmd_status = {
 	.description =
 		"States: running (in progress now), done, unfinished (interrupted: roll\n"
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
-		"rolled-back. Times are UTC. With --json the runs are in \"runs\".",
+		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
+		"When ROOT was provisioned, the components installed and where each\n"
+		"build log is kept come first (\"provisioned\" with --json).",
 	.options = NULL,
 	.run = run_status,
 };

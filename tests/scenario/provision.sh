@@ -130,6 +130,10 @@ tap_run 0 "plan after provision" "$QINSTALL" --root "$R" --json plan -p ucspi-da
 tap_is "$(json changed) $(json plan)" "false []" "plan after provision lists nothing"
 runs=$("$QINSTALL" --root "$R" --json status | "$PYTHON3" -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
 tap_is "$runs" 1 "the no-op provision recorded no run"
+tap_run 0 "status after provision" "$QINSTALL" --root "$R" status
+tap_like "$TAP_STDOUT" '^  ucspi-tcp +0\.88 .*build log /' "status names ucspi-tcp's build log"
+log=$(printf '%s\n' "$TAP_STDOUT" | sed -n 's/^  daemontools .*build log //p')
+tap_ok "status names daemontools' build log, which exists" test -s "$log"
 
 # A changed file in ROOT is put back, and only it.
 echo "tampered" >"$B/tcpserver"
