@@ -257,6 +257,10 @@ static int run_apt(qi_handle *h, const char *aptdir, const char *cwd, const char
 			return qi_error_errno(h, "cannot wait for apt-get");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	/* Where posix_spawn cannot report a failed exec (it falls back to
+	 * fork, e.g. under valgrind), the child exits 127. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return qi_error(h, "cannot run apt-get (is apt installed? it could not be executed)");
 	if (WIFEXITED(status))
 		return qi_error(h, "apt-get %s failed (exit %d; its messages are above)", verb,
 				WEXITSTATUS(status));
