@@ -1022,6 +1022,13 @@ static char *diff_text(qi_handle *h, const char *path, const struct qi_image *im
 	char *desc = qi_image_describe(img);
 	if (img->type != QI_FT_REG)
 		return desc;
+	/* /etc/shadow and its kind: a diff is for reading, often in logs,
+	 * so what others may not read on the system is not shown there. */
+	if (!(img->mode & S_IROTH)) {
+		char *out = qi_xasprintf("(%s; not readable by others: content not shown)\n", desc);
+		free(desc);
+		return out;
+	}
 	char *content = NULL;
 	size_t clen = 0;
 	if (data) {

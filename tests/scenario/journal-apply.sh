@@ -48,9 +48,14 @@ tap_like "$TAP_STDOUT" '"run": null' "a run that changed nothing leaves no run b
 echo "new content" >"$T/motd"
 printf 'file /etc/motd 0644 root:root %s\n' "$T/motd" >"$T/diff.list"
 tap_run 0 "apply --diff --check exits 0" "$QINSTALL" --root "$R" --json --diff --check apply "$T/diff.list"
-tap_like "$TAP_STDOUT" 'old motd' "--diff shows the content before"
-tap_like "$TAP_STDOUT" 'new content' "--diff shows the content after"
+tap_unlike "$TAP_STDOUT" 'old motd' "--diff hides the content of a file others may not read (mode 0600)"
+tap_like "$TAP_STDOUT" 'not readable by others: content not shown' "and says why"
+tap_like "$TAP_STDOUT" 'new content' "--diff shows the content after (mode 0644)"
 tap_like "$TAP_STDOUT" 'mode 0600' "--diff shows the mode before"
+chmod 0644 "$R/etc/motd"
+tap_run 0 "apply --diff --check of a readable file" "$QINSTALL" --root "$R" --json --diff --check apply "$T/diff.list"
+tap_like "$TAP_STDOUT" 'old motd' "--diff shows the content before when others may read it"
+chmod 0600 "$R/etc/motd"
 
 # A malformed line is reported with FILE:LINE before anything changes.
 mid=$(tree "$R")
