@@ -1,7 +1,8 @@
 #!/bin/bash
 # Benchmark: the patch engine against GNU patch, measured in one run.
 #
-#   QINSTALL=path/to/qinstall [GNU_PATCH=patch] [RUNS=7] bash tests/bench/patch.sh
+#   cd _build && bash ../tests/bench/patch.sh    # QINSTALL defaults to ./qinstall
+#   [QINSTALL=path/to/qinstall] [GNU_PATCH=patch] [RUNS=7] bash tests/bench/patch.sh
 #
 # 1. Speed: the large real diff of tests/lib/patch-bigdiff.sh (several MB
 #    between two Debian releases of one package) applied to fresh copies of
@@ -11,7 +12,8 @@
 #    a tally; prints the share of cases whose results were identical.
 # Prints figures only; it never passes or fails on time.
 set -u
-: "${QINSTALL:?set QINSTALL to the qinstall binary}"
+QINSTALL=${QINSTALL:-$PWD/qinstall}
+[ -x "$QINSTALL" ] || { echo "bench: no qinstall at $QINSTALL: run it from a build directory or set QINSTALL" >&2; exit 2; }
 : "${GNU_PATCH:=patch}"
 : "${RUNS:=7}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
