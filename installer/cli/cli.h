@@ -36,19 +36,8 @@ void qi_out(struct qi_cli *cli, const char *fmt, ...) __attribute__((format(prin
  * stdin is not a terminal (qinstall never prompts a script). */
 bool qi_confirm(struct qi_cli *cli, const char *question);
 
-/* The commands (cmd_*.c). QI_CMD marks them weak while the modules are
- * written in parallel: a command whose file is not built yet is left out
- * of the table. */
-#define QI_CMD extern const struct qi_command __attribute__((weak))
-QI_CMD qi_cmd_provision;
-QI_CMD qi_cmd_plan;
-QI_CMD qi_cmd_profile;
-QI_CMD qi_cmd_users;
-QI_CMD qi_cmd_fetch;
-QI_CMD qi_cmd_patch;
-QI_CMD qi_cmd_apply;
-QI_CMD qi_cmd_rollback;
-QI_CMD qi_cmd_status;
-QI_CMD qi_cmd_verify;
+/* The commands, one cmd_NAME.c each; main.c lists them. */
+extern const struct qi_command qi_cmd_provision, qi_cmd_plan, qi_cmd_profile, qi_cmd_users,
+	qi_cmd_fetch, qi_cmd_patch, qi_cmd_apply, qi_cmd_rollback, qi_cmd_status, qi_cmd_verify;
 
 #endif

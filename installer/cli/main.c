@@ -89,8 +89,7 @@ static void print_main_help(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (commands[i])
-			fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out,
 		"\n"
 		"Options (before or after the command):\n");
@@ -235,7 +234,7 @@ int main(int argc, const char **argv)
 	}
 	const struct qi_command *cmd = NULL;
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (commands[i] && strcmp(commands[i]->name, rest[0]) == 0)
+		if (strcmp(commands[i]->name, rest[0]) == 0)
 			cmd = commands[i];
 	if (!cmd) {
 		int code = usage_error("unknown command '%s'", rest[0]);
