@@ -488,28 +488,16 @@ int qi_root_read(qi_handle *h, const char *path, char **buf, size_t *len)
 	if (fd < 0)
 		return -1;
 	struct qi_buf b = { 0 };
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			qi_buf_free(&b);
-			char *full = qi_root_path(h, path);
-			errno = e;
-			qi_error_errno(h, "cannot read %s", full);
-			free(full);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		qi_buf_add(&b, chunk, (size_t)n);
-	}
+	int rc = qi_buf_read_fd(&b, fd);
+	int e = errno;
 	close(fd);
-	if (!b.data)
-		qi_buf_add(&b, "", 0);
+	if (rc < 0) {
+		char *full = qi_root_path(h, path);
+		errno = e;
+		qi_error_errno(h, "cannot read %s", full);
+		free(full);
+		return -1;
+	}
 	*buf = b.data;
 	if (len)
 		*len = b.len;

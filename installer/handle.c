@@ -93,6 +93,28 @@ void qi_buf_free(struct qi_buf *b)
 	b->len = b->cap = 0;
 }
 
+int qi_buf_read_fd(struct qi_buf *b, int fd)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			qi_buf_free(b);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		qi_buf_add(b, chunk, (size_t)n);
+	}
+	if (!b->data)
+		qi_buf_add(b, "", 0);
+	return 0;
+}
+
 int qi_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -40,6 +40,9 @@ struct qi_buf {
 int qi_buf_add(struct qi_buf *b, const void *data, size_t len);
 int qi_buf_addf(struct qi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void qi_buf_free(struct qi_buf *b);
+/* Append everything FD has, to its end, to B (whose data is then never
+ * NULL). 0, or -1 with errno set and B freed. FD stays open. */
+int qi_buf_read_fd(struct qi_buf *b, int fd);
 
 /* Small helpers. */
 void *qi_xmalloc(size_t n);	/* aborts on out-of-memory: nothing sane to do */

@@ -688,25 +688,12 @@ static int read_whole(qi_handle *h, const char *path, char **data, size_t *len)
 	if (fd < 0)
 		return qi_error_errno(h, "cannot open patch %s", path);
 	struct qi_buf b = { 0 };
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			qi_buf_free(&b);
-			errno = e;
-			return qi_error_errno(h, "cannot read patch %s", path);
-		}
-		if (n == 0)
-			break;
-		qi_buf_add(&b, chunk, (size_t)n);
-	}
+	int rc = qi_buf_read_fd(&b, fd);
+	int e = errno;
 	close(fd);
-	if (!b.data)
-		qi_buf_add(&b, "", 0);
+	errno = e;
+	if (rc < 0)
+		return qi_error_errno(h, "cannot read patch %s", path);
 	*data = b.data;
 	*len = b.len;
 	return 0;
@@ -722,8 +709,8 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct qi_series_patch *sp = &patches[i];
-		char *text;
-		size_t len;
+		char *text = NULL;
+		size_t len = 0;
 		if (read_whole(h, sp->path, &text, &len) < 0) {
 			rc = -1;
 			break;

@@ -408,27 +408,24 @@ static int load_file(qi_handle *h, struct qi_profile *p, const char *path, const
 		free(real);
 		return -1;
 	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 		free(real);
 		errno = e;
 		return qi_error_errno(h, "%s%scannot read profile %s", from ? from : "", from ? ": " : "", path);
 	}
 	struct qi_buf b = { 0 };
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		qi_buf_add(&b, chunk, n);
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		qi_buf_free(&b);
+	int bad = qi_buf_read_fd(&b, fd);
+	int e = errno;
+	close(fd);
+	if (bad < 0) {
 		free(real);
+		errno = e;
 		return qi_error_errno(h, "cannot read profile %s", path);
 	}
 	sl_add(&p->loading, real);
-	int rc = parse_text(h, p, path, b.data ? b.data : "", b.len);
+	int rc = parse_text(h, p, path, b.data, b.len);
 	free(p->loading.v[--p->loading.n]);
 	p->loading.v[p->loading.n] = NULL;
 	qi_buf_free(&b);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +54,17 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 {
 	memset(u, 0, sizeof(*u));
 	char *tpl_path = qi_xasprintf("%s/payload/systemd/svscan.service.in", qi_data_dir(h));
-	FILE *f = fopen(tpl_path, "re");
-	if (!f) {
+	int fd = open(tpl_path, O_RDONLY | O_CLOEXEC);
+	struct qi_buf b = { 0 };
+	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0) {
 		qi_error_errno(h, "cannot read the unit template %s (is the data directory right? QINSTALL_DATADIR)",
 			       tpl_path);
+		if (fd >= 0)
+			close(fd);
 		free(tpl_path);
 		return -1;
 	}
-	struct qi_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		qi_buf_add(&b, chunk, n);
-	fclose(f);
+	close(fd);
 	free(tpl_path);
 	const char *unit = qi_profile_get(p, "services", "unit");
 	u->service_dir = qi_xstrdup(qi_profile_get(p, "services", "service_dir"));
@@ -75,7 +74,7 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	*strrchr(bindir, '/') = '\0';
 	const char *name = strrchr(qi_profile_file(p), '/');
 	name = name ? name + 1 : qi_profile_file(p);
-	char *t1 = replace_all(b.data ? b.data : "", "@SVSCAN@", svscan);
+	char *t1 = replace_all(b.data, "@SVSCAN@", svscan);
 	char *t2 = replace_all(t1, "@SERVICE_DIR@", u->service_dir);
 	/* svscan's children find the programs on PATH: its own directory
 	 * first, unless it is one of the usual ones already listed. */

@@ -57,27 +57,13 @@ static int read_input(qi_handle *h, const char *path, char **data, size_t *len)
 		return qi_error_kind(h, QI_ERR_USAGE, "can't open patch file %s: %s", path,
 				     strerror(errno));
 	struct qi_buf b = { 0 };
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			if (path)
-				close(fd);
-			qi_buf_free(&b);
-			return qi_error_kind(h, QI_ERR_USAGE, "can't read patch %s: %s",
-					     path ? path : "from standard input", strerror(e));
-		}
-		if (n == 0)
-			break;
-		qi_buf_add(&b, chunk, (size_t)n);
-	}
+	int rc = qi_buf_read_fd(&b, fd);
+	int e = errno;
 	if (path)
 		close(fd);
-	if (!b.data)
-		qi_buf_add(&b, "", 0);
+	if (rc < 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "can't read patch %s: %s",
+				     path ? path : "from standard input", strerror(e));
 	*data = b.data;
 	*len = b.len;
 	return 0;
@@ -96,8 +82,8 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 	if (o.dir && chdir(o.dir) < 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "can't change to directory %s: %s", o.dir,
 				     strerror(errno));
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	if (read_input(h, o.input, &text, &len) < 0)
 		return -1;
 
