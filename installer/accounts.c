@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <shadow.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +74,9 @@ static const struct {
 	[F_GROUP] = { "/etc/group", QI_PW_GROUP, true },
 	[F_GSHADOW] = { "/etc/gshadow", QI_PW_GSHADOW, false },
 };
+_Static_assert((int)F_PASSWD == (int)QI_PWF_PASSWD && (int)F_SHADOW == (int)QI_PWF_SHADOW &&
+	       (int)F_GROUP == (int)QI_PWF_GROUP && (int)F_GSHADOW == (int)QI_PWF_GSHADOW,
+	       "accounts.c's files are pwlock.c's, in its order");
 /* And the order they are written in: groups before the users naming them. */
 static const int write_order[NFILES] = { F_GROUP, F_GSHADOW, F_PASSWD, F_SHADOW };
 
@@ -859,6 +861,68 @@ static void flush_caches(qi_handle *h)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The journal's guard: rollback takes the same locks                  */
+/* ------------------------------------------------------------------ */
+
+/* The four files and their FILE- backups: a rollback (or a run's abort)
+ * that gives any of them back does so under the same locks as `users`,
+ * and on the host tells the name caches afterwards. */
+static const char *const guarded_paths[] = {
+	"/etc/passwd", "/etc/passwd-", "/etc/shadow", "/etc/shadow-",
+	"/etc/group", "/etc/group-", "/etc/gshadow", "/etc/gshadow-", NULL,
+};
+
+/* The lock mask for PATHS: FILE- is written under FILE's lock. */
+unsigned qi_accounts_guard_mask(const char *const *paths, size_t npaths)
+{
+	unsigned which = 0;
+	for (size_t k = 0; k < npaths; k++)
+		for (int f = 0; f < QI_PWF_COUNT; f++) {
+			const char *base = qi_pwfile_path(f);
+			size_t n = strlen(base);
+			if (strncmp(paths[k], base, n) == 0 &&
+			    (paths[k][n] == '\0' || strcmp(paths[k] + n, "-") == 0))
+				which |= 1u << f;
+		}
+	return which;
+}
+
+static int guard_begin(qi_handle *h, const char *const *paths, size_t npaths, void **state)
+{
+	*state = NULL;
+	unsigned which = qi_accounts_guard_mask(paths, npaths);
+	struct stat st;
+	if (!which || (qi_root_lstat(h, "/etc", &st) < 0 && errno == ENOENT))
+		return 0;	/* no ROOT/etc: nobody else can be editing these files */
+	struct qi_pwlockset *set = qi_xmalloc(sizeof(*set));
+	if (qi_pwlockset_acquire(h, set, which, DEFAULT_LOCK_WAIT_MS) < 0) {
+		free(set);
+		return -1;
+	}
+	*state = set;
+	return 0;
+}
+
+static void guard_end(qi_handle *h, void *state)
+{
+	struct qi_pwlockset *set = state;
+	if (!set)
+		return;
+	int sig = qi_pwlockset_release(set);
+	free(set);
+	if (sig)
+		qi_warn(h, "signal %d arrived while the password files were locked; it was held "
+			"until the rollback had given them back and removed its locks", sig);
+	if (qi_root_is_host(h))
+		flush_caches(h);
+}
+
+__attribute__((constructor)) static void register_guard(void)
+{
+	qi_register_guard("passwd-files", guarded_paths, guard_begin, guard_end);
+}
+
 static int write_files(qi_handle *h, struct plan *p)
 {
 	for (int k = 0; k < NFILES; k++) {
@@ -912,45 +976,25 @@ int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 	}
 
 	int wait_ms = spec->lock_wait_ms > 0 ? spec->lock_wait_ms : DEFAULT_LOCK_WAIT_MS;
-	struct qi_pwlock locks[NFILES];
-	int nlocked = 0, rc = 0;
-	bool pwdf = false;
-	sigset_t old_mask;
-	qi_pwlock_block_signals(&old_mask);
-	if (qi_root_is_host(h)) {
-		if (lckpwdf() < 0) {
-			qi_pwlock_restore_signals(&old_mask);
-			return qi_error_errno(h, "cannot take the system's password file lock "
-					      "(/etc/.pwd.lock); another tool holds it: try again");
-		}
-		pwdf = true;
-	}
+	unsigned which = 0;
 	for (int i = 0; i < NFILES; i++) {
 		struct stat st;
-		if (!files[i].required && qi_root_lstat(h, files[i].path, &st) < 0 && errno == ENOENT)
-			continue;
-		if (qi_pwlock_acquire(h, &locks[nlocked], files[i].path, wait_ms) < 0) {
-			rc = -1;
-			break;
-		}
-		nlocked++;
+		if (files[i].required || qi_root_lstat(h, files[i].path, &st) == 0 || errno != ENOENT)
+			which |= 1u << i;
 	}
+	struct qi_pwlockset locks;
+	if (qi_pwlockset_acquire(h, &locks, which, wait_ms) < 0)
+		return -1;
 
 	struct plan p = { 0 };
-	if (rc == 0)
-		rc = make_plan(h, spec, &p);
+	int rc = make_plan(h, spec, &p);
 	if (rc == 0)
 		rc = publish(h, &p);
 	if (rc == 0) {
 		add_diffs(h, &p);
 		rc = write_files(h, &p);
 	}
-	while (nlocked > 0)
-		qi_pwlock_release(&locks[--nlocked]);
-	if (pwdf)
-		ulckpwdf();
-	int sig = qi_pwlock_take_interrupt();
-	qi_pwlock_restore_signals(&old_mask);
+	int sig = qi_pwlockset_release(&locks);
 	if (sig && rc == 0)
 		rc = qi_error(h, "interrupted by signal %d while editing the accounts", sig);
 	if (rc == 0) {

@@ -140,6 +140,58 @@ static qi_undo_fn find_undo(const char *kind)
 }
 
 /* ------------------------------------------------------------------ */
+/* Guards of shared files                                               */
+/* ------------------------------------------------------------------ */
+
+static struct qi_guard {
+	char *name;
+	const char *const *paths;	/* NULL-terminated, the registrant's */
+	qi_guard_begin_fn begin;
+	qi_guard_end_fn end;
+} guards[8];
+static int nguards;
+
+int qi_register_guard(const char *name, const char *const *paths,
+		      qi_guard_begin_fn begin, qi_guard_end_fn end)
+{
+	for (int i = 0; i < nguards; i++)
+		if (strcmp(guards[i].name, name) == 0) {
+			guards[i].paths = paths;
+			guards[i].begin = begin;
+			guards[i].end = end;
+			return 0;
+		}
+	if (nguards == (int)(sizeof(guards) / sizeof(guards[0])))
+		return -1;
+	guards[nguards] = (struct qi_guard){ qi_xstrdup(name), paths, begin, end };
+	nguards++;
+	return 0;
+}
+
+/* The guards begun for one rollback, to end them in reverse. */
+struct guard_hold {
+	int n;
+	int which[8];
+	void *state[8];
+};
+
+static bool path_in(const char *path, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], path) == 0)
+			return true;
+	return false;
+}
+
+static void end_guards(qi_handle *h, struct guard_hold *held)
+{
+	while (held->n > 0) {
+		held->n--;
+		guards[held->which[held->n]].end(h, held->state[held->n]);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* The overlay                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -2070,6 +2122,49 @@ static int check_store_for(qi_handle *h, const struct undo_row *rows, size_t n)
 	return 0;
 }
 
+/* Begin every guard whose paths the rows touch, with exactly those paths
+ * (each once, in the guard's order). On a refusal the guards already
+ * begun are ended and nothing has been undone. */
+static int begin_guards(qi_handle *h, struct undo_row **all, const size_t *counts, size_t nruns,
+			struct guard_hold *held)
+{
+	for (int g = 0; g < nguards; g++) {
+		size_t n = 0;
+		while (guards[g].paths[n])
+			n++;
+		const char **touched = qi_xmalloc((n ? n : 1) * sizeof(*touched));
+		size_t ntouched = 0;
+		for (size_t k = 0; k < n; k++) {
+			const char *gp = guards[g].paths[k];
+			bool hit = false;
+			for (size_t r = 0; r < nruns && !hit; r++)
+				for (size_t i = 0; i < counts[r] && !hit; i++)
+					hit = strcmp(all[r][i].op, "external") != 0 &&
+					      ((all[r][i].path && strcmp(all[r][i].path, gp) == 0) ||
+					       (all[r][i].path2 && strcmp(all[r][i].path2, gp) == 0));
+			if (hit && !path_in(gp, touched, ntouched))
+				touched[ntouched++] = gp;
+		}
+		int rc = 0;
+		if (ntouched) {
+			void *state = NULL;
+			rc = guards[g].begin(h, touched, ntouched, &state);
+			if (rc == 0) {
+				held->which[held->n] = g;
+				held->state[held->n] = state;
+				held->n++;
+			}
+		}
+		free(touched);
+		if (rc < 0) {
+			end_guards(h, held);
+			qi_error_prefix(h, "cannot roll back (nothing was undone)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Undo runs FROM_RUN and every later one (or only FROM_RUN), newest first. */
 static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 {
@@ -2105,6 +2200,9 @@ static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 		if (rc == 0)
 			rc = check_store_for(h, all[r], counts[r]);
 	}
+	struct guard_hold held = { 0 };
+	if (rc == 0)
+		rc = begin_guards(h, all, counts, nruns, &held);
 	json_t *undone = json_array();
 	for (size_t r = 0; r < nruns && rc == 0; r++) {
 		rc = set_run_state(h, runs[r], "rolling-back");
@@ -2130,6 +2228,7 @@ static int undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 				qi_set_changed(h);
 		}
 	}
+	end_guards(h, &held);
 	for (size_t r = 0; r < nruns; r++) {
 		for (size_t i = 0; i < counts[r]; i++)
 			undo_row_free(&all[r][i]);

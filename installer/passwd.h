@@ -109,4 +109,32 @@ void qi_pwlock_block_signals(sigset_t *old);
 void qi_pwlock_restore_signals(const sigset_t *old);
 int qi_pwlock_take_interrupt(void);
 
+/* The files as shadow-utils' tools lock them, in their order. */
+enum qi_pwfile {
+	QI_PWF_PASSWD, QI_PWF_SHADOW, QI_PWF_GROUP, QI_PWF_GSHADOW, QI_PWF_COUNT,
+};
+/* "/etc/passwd", ... (inside ROOT). */
+const char *qi_pwfile_path(enum qi_pwfile f);
+
+/* A set of those locks, held together: signals held off (see above),
+ * glibc's lckpwdf when ROOT is "/", then FILE.lock of each file in
+ * WHICH (a bit mask of 1 << enum qi_pwfile), in shadow-utils' order. On
+ * failure nothing is left held and the error (QI_ERR_LOCKED naming the
+ * holder's pid, for a lock held beyond WAIT_MS) is on H. */
+struct qi_pwlockset {
+	struct qi_pwlock locks[QI_PWF_COUNT];
+	int n;
+	bool pwdf;
+	sigset_t old_mask;
+};
+int qi_pwlockset_acquire(qi_handle *h, struct qi_pwlockset *set, unsigned which, int wait_ms);
+/* Release every lock of SET, then take a pending interrupt and restore
+ * the signal mask: returns that signal's number, or 0. */
+int qi_pwlockset_release(struct qi_pwlockset *set);
+
+/* accounts.c registers a journal guard (qi_register_guard) over the four
+ * files and their FILE- backups, so that rollback takes the same locks.
+ * This is the set of locks it takes for PATHS (FILE- under FILE's). */
+unsigned qi_accounts_guard_mask(const char *const *paths, size_t npaths);
+
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <shadow.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,4 +216,54 @@ void qi_pwlock_release(struct qi_pwlock *lk)
 	free(lk->base);
 	free(lk->path);
 	lk->base = lk->path = NULL;
+}
+
+static const char *const pwfile_paths[QI_PWF_COUNT] = {
+	[QI_PWF_PASSWD] = "/etc/passwd",
+	[QI_PWF_SHADOW] = "/etc/shadow",
+	[QI_PWF_GROUP] = "/etc/group",
+	[QI_PWF_GSHADOW] = "/etc/gshadow",
+};
+
+const char *qi_pwfile_path(enum qi_pwfile f)
+{
+	return pwfile_paths[f];
+}
+
+int qi_pwlockset_acquire(qi_handle *h, struct qi_pwlockset *set, unsigned which, int wait_ms)
+{
+	memset(set, 0, sizeof(*set));
+	qi_pwlock_block_signals(&set->old_mask);
+	if (qi_root_is_host(h)) {
+		if (lckpwdf() < 0) {
+			int e = errno;
+			qi_pwlock_restore_signals(&set->old_mask);
+			errno = e;
+			return qi_error_errno(h, "cannot take the system's password file lock "
+					      "(/etc/.pwd.lock); another tool holds it: try again");
+		}
+		set->pwdf = true;
+	}
+	for (int f = 0; f < QI_PWF_COUNT; f++) {
+		if (!(which & (1u << f)))
+			continue;
+		if (qi_pwlock_acquire(h, &set->locks[set->n], pwfile_paths[f], wait_ms) < 0) {
+			qi_pwlockset_release(set);
+			return -1;
+		}
+		set->n++;
+	}
+	return 0;
+}
+
+int qi_pwlockset_release(struct qi_pwlockset *set)
+{
+	while (set->n > 0)
+		qi_pwlock_release(&set->locks[--set->n]);
+	if (set->pwdf)
+		ulckpwdf();
+	set->pwdf = false;
+	int sig = qi_pwlock_take_interrupt();
+	qi_pwlock_restore_signals(&set->old_mask);
+	return sig;
 }

@@ -196,6 +196,24 @@ int qi_external_begin(qi_handle *h, const char *kind, const char *description,
 		      const char *undo_data, int64_t *change_id);
 int qi_external_done(qi_handle *h, int64_t change_id);
 
+/* Guards: files that other tools also edit under their own locks (passwd
+ * and group under shadow-utils' FILE.lock) are named by the module that
+ * knows those locks, with a guard. Before a rollback, or a run's abort,
+ * undoes anything, each guard whose PATHS (clean absolute paths inside
+ * ROOT; the array is kept, not copied) the undo will touch is begun with
+ * exactly those of its paths, in the order registered; a guard that fails
+ * stops the rollback before anything is undone (the journal unchanged,
+ * the guard's error on the handle). After the last undo and its record,
+ * whether the rollback succeeded or not, each begun guard is ended, in
+ * reverse order. *STATE is the guard's own, from begin to end. Like undo
+ * handlers, guards are registered in every program that may roll back (a
+ * constructor in the module does it). */
+typedef int (*qi_guard_begin_fn)(qi_handle *h, const char *const *paths, size_t npaths,
+				 void **state);
+typedef void (*qi_guard_end_fn)(qi_handle *h, void *state);
+int qi_register_guard(const char *name, const char *const *paths,
+		      qi_guard_begin_fn begin, qi_guard_end_fn end);
+
 /* Roll back RUN and every later run (RUN 0 = the last run). Idempotent:
  * an interrupted rollback completes when called again. */
 int qi_rollback(qi_handle *h, int64_t run);

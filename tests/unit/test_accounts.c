@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -362,6 +363,95 @@ static void test_lock_stale(void **state)
 	assert_false(exists(fx->root, "etc/shadow.lock"));
 }
 
+/* The journal guard's lock set: a FILE- backup is guarded by FILE's own
+ * lock, each file maps to its bit, and other paths to none. */
+static void test_guard_mask(void **state)
+{
+	const char *const one[] = { "/etc/passwd-" };
+	assert_int_equal(qi_accounts_guard_mask(one, 1), 1u << QI_PWF_PASSWD);
+	const char *const all[] = { "/etc/gshadow", "/etc/group-", "/etc/shadow", "/etc/passwd" };
+	assert_int_equal(qi_accounts_guard_mask(all, 4), (1u << QI_PWF_COUNT) - 1);
+	const char *const none[] = { "/etc/passwdx", "/etc/passwd--", "/etc/motd", "/var/passwd" };
+	assert_int_equal(qi_accounts_guard_mask(none, 4), 0);
+}
+
+/* users, then a rollback of its run through the journal: the files come
+ * back byte for byte. Returns the passwd the run wrote (malloc'd). */
+static char *users_run(struct fixture *fx)
+{
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(qi_run_begin(fx->h, "users"), 0);
+	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
+	assert_int_equal(qi_run_commit(fx->h), 0);
+	return get(fx->root, "etc/passwd");
+}
+
+/* The guard is registered in any program that has accounts.c: rollback
+ * takes over a dead process's lock on passwd, gives the files back, and
+ * leaves no lock behind. */
+static void test_rollback_takes_stale_lock(void **state)
+{
+	struct fixture *fx = *state;
+	char *orig = get(fx->root, "etc/passwd");
+	free(users_run(fx));
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	assert_true(child > 0);
+	waitpid(child, NULL, 0);
+	char text[32];
+	snprintf(text, sizeof(text), "%ld", (long)child);
+	put(fx->root, "etc/passwd.lock", text, 0600);
+	assert_int_equal(qi_rollback(fx->h, 0), 0);
+	char *now = get(fx->root, "etc/passwd");
+	assert_string_equal(now, orig);
+	assert_false(exists(fx->root, "etc/passwd.lock"));
+	assert_false(exists(fx->root, "etc/shadow.lock"));
+	assert_false(exists(fx->root, "etc/group.lock"));
+	free(now);
+	free(orig);
+}
+
+/* A lock held by a live process that lets go during the wait: rollback
+ * waits for it (nothing undone meanwhile), then completes. */
+static void test_rollback_waits_for_holder(void **state)
+{
+	struct fixture *fx = *state;
+	char *orig = get(fx->root, "etc/group");
+	char *written = users_run(fx);
+	char lockpath[128];
+	snprintf(lockpath, sizeof(lockpath), "%s/etc/group.lock", fx->root);
+	pid_t child = fork();
+	if (child == 0) {
+		usleep(400 * 1000);
+		unlink(lockpath);
+		_exit(0);
+	}
+	assert_true(child > 0);
+	char text[32];
+	snprintf(text, sizeof(text), "%ld", (long)child);
+	put(fx->root, "etc/group.lock", text, 0600);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(qi_rollback(fx->h, 0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waitpid(child, NULL, 0);
+	long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(waited_ms >= 300);	/* it did wait for the holder */
+	char *now = get(fx->root, "etc/group");
+	assert_string_equal(now, orig);
+	char *pw = get(fx->root, "etc/passwd");
+	assert_null(strstr(pw, "qmaild"));
+	assert_non_null(strstr(written, "qmaild"));
+	assert_false(exists(fx->root, "etc/group.lock"));
+	free(pw);
+	free(now);
+	free(written);
+	free(orig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +467,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_live_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_stale, setup, teardown),
+		cmocka_unit_test(test_guard_mask),
+		cmocka_unit_test_setup_teardown(test_rollback_takes_stale_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_waits_for_holder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
