@@ -641,6 +641,144 @@ static void test_diff(void **state)
 	assert_false(exists("/new"));
 }
 
+/* A guard over three paths that records how it is called. */
+static const char *const guarded[] = { "/etc/guard-a", "/etc/guard-b", "/etc/guard-c", NULL };
+static int guard_begins, guard_ends;
+static bool guard_refuses;
+static char guard_seen[256];		/* the paths of the last begin, space-separated */
+static char guard_a_at_begin[32];	/* what /etc/guard-a held when begun */
+static char guard_a_at_end[32];
+static int guard_token;
+
+static int test_guard_begin(qi_handle *h, const char *const *paths, size_t n, void **state)
+{
+	guard_begins++;
+	guard_seen[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(guard_seen + strlen(guard_seen), sizeof(guard_seen) - strlen(guard_seen),
+			 "%s%s", i ? " " : "", paths[i]);
+	const char *a = slurp("/etc/guard-a");
+	snprintf(guard_a_at_begin, sizeof(guard_a_at_begin), "%s", a ? a : "(absent)");
+	if (guard_refuses)
+		return qi_error_kind(h, QI_ERR_LOCKED, "guarded files are locked by process 4242");
+	*state = &guard_token;
+	return 0;
+}
+
+static void test_guard_end(qi_handle *h, void *state)
+{
+	assert_ptr_equal(state, &guard_token);	/* begin's state comes back */
+	guard_ends++;
+	const char *a = slurp("/etc/guard-a");
+	snprintf(guard_a_at_end, sizeof(guard_a_at_end), "%s", a ? a : "(absent)");
+}
+
+static const char *last_run_state(void)
+{
+	static char buf[32];
+	qi_handle *h = handle();
+	assert_int_equal(qi_status(h), 0);
+	json_t *runs = json_object_get(qi_result(h), "runs");
+	snprintf(buf, sizeof(buf), "%s",
+		 json_string_value(json_object_get(json_array_get(runs, 0), "state")));
+	qi_free(h);
+	return buf;
+}
+
+/* A registered guard is begun once before the first undo of a rollback
+ * (over several runs), with exactly the guarded paths the undos touch, in
+ * its own order, and ended once after the last; a rollback touching none
+ * of its paths does not call it. */
+static void test_guard_around_rollback(void **state)
+{
+	assert_int_equal(qi_register_guard("test-guard", guarded, test_guard_begin, test_guard_end), 0);
+	guard_refuses = false;
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "g1"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/guard-c", "c\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/unguarded", "u\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_run_begin(h, "g2"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/guard-a", "new\n", 4, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/guard-a", "newer\n", 6, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	int64_t first = qi_run_id(h) - 1;
+	qi_free(h);
+
+	guard_begins = guard_ends = 0;
+	h = handle();
+	assert_int_equal(qi_rollback(h, first), 0);
+	assert_int_equal(guard_begins, 1);
+	assert_int_equal(guard_ends, 1);
+	assert_string_equal(guard_seen, "/etc/guard-a /etc/guard-c");
+	assert_string_equal(guard_a_at_begin, "newer\n");	/* nothing undone yet */
+	assert_string_equal(guard_a_at_end, "(absent)");	/* everything undone */
+	assert_false(exists("/etc/guard-c"));
+	assert_false(exists("/etc/unguarded"));
+	qi_free(h);
+
+	/* a run that touches none of the paths: the guard is not called */
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "g3"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/unguarded", "u\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	guard_begins = guard_ends = 0;
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_int_equal(guard_begins, 0);
+	assert_int_equal(guard_ends, 0);
+	qi_free(h);
+}
+
+/* A guard that refuses stops the rollback before any undo: its error (and
+ * kind) is the rollback's, nothing is changed, the run stays done, and a
+ * later rollback completes it. A run's abort is guarded the same way. */
+static void test_guard_refuses(void **state)
+{
+	assert_int_equal(qi_register_guard("test-guard", guarded, test_guard_begin, test_guard_end), 0);
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "g4"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/guard-b", "b\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/unguarded2", "u2\n", 3, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	qi_free(h);
+
+	guard_refuses = true;
+	guard_begins = guard_ends = 0;
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), -1);
+	assert_int_equal(qi_errkind(h), QI_ERR_LOCKED);
+	assert_non_null(strstr(qi_errmsg(h), "process 4242"));
+	assert_non_null(strstr(qi_errmsg(h), "nothing was undone"));
+	assert_int_equal(guard_begins, 1);
+	assert_int_equal(guard_ends, 0);	/* a refused begin is not ended */
+	assert_false(qi_changed(h));
+	qi_free(h);
+	assert_string_equal(slurp("/etc/guard-b"), "b\n");
+	assert_string_equal(slurp("/etc/unguarded2"), "u2\n");
+	assert_string_equal(last_run_state(), "done");
+
+	guard_refuses = false;
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_false(exists("/etc/guard-b"));
+	assert_false(exists("/etc/unguarded2"));
+	assert_string_equal(last_run_state(), "rolled-back");
+	qi_free(h);
+
+	/* abort: the undo of the failed run is guarded too */
+	guard_begins = guard_ends = 0;
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "g5"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/guard-b", "b\n", 2, 0644, 0, 0), 0);
+	qi_error(h, "something failed");
+	assert_int_equal(qi_run_abort(h), -1);
+	assert_int_equal(guard_begins, 1);
+	assert_int_equal(guard_ends, 1);
+	assert_string_equal(guard_seen, "/etc/guard-b");
+	assert_false(exists("/etc/guard-b"));
+	qi_free(h);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -665,6 +803,8 @@ int main(void)
 		cmocka_unit_test(test_rename_directory_and_write_from),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_mkdir_keeps_link_to_dir),
+		cmocka_unit_test(test_guard_around_rollback),
+		cmocka_unit_test(test_guard_refuses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
