@@ -27,8 +27,10 @@ tap_unlike "$(tree "$R")" '^$' "tree present"
 tap_is "$(cat "$R/etc/motd")" "three" "rollback --check changed nothing"
 
 tap_run 0 "rollback undoes the last run" "$QINSTALL" --root "$R" --json --diff rollback
-tap_like "$TAP_STDOUT" '"before": ".*--- /etc/motd.*three' "rollback --diff shows what is there before the undo"
-tap_like "$TAP_STDOUT" '"after": ".*--- /etc/motd.*two' "rollback --diff shows the content given back"
+tap_like "$TAP_STDOUT" '"before": ".*--- /etc/motd[^"]*mode 0600' "rollback --diff shows what is there before the undo"
+tap_like "$TAP_STDOUT" '"after": ".*--- /etc/motd[^"]*mode 0640' "rollback --diff shows what is given back"
+tap_unlike "$TAP_STDOUT" 'three|two' "rollback --diff shows no content of files others may not read"
+tap_like "$TAP_STDOUT" '"before": ".*--- /srv/new/f[^"]*not readable by others' "and says why"
 tap_is "$(printf '%s\n' "$TAP_STDOUT" | tr -d ' \n' | grep -o '"rolled_back":\[[0-9,]*\]')" '"rolled_back":[3]' "--json names the run rolled back"
 tap_like "$TAP_STDOUT" '"changed": true' "a rollback that undid something says changed"
 tap_is "$(tree "$R")" "$t2" "the tree is as after run 2"
