@@ -63,6 +63,11 @@ make_root "$O"
 tap_run 0 "users with another --root in the same namespace" in_ns "$QINSTALL" --root "$O" users
 tap_ok "the host's name caches are not told about another root" test ! -e "$F/flush.log"
 tap_run 0 "rollback with ROOT /" in_ns "$QINSTALL" rollback
-tap_is "$(etc_sums "$T")" "$before" "rollback gives the throwaway /etc back byte for byte"
+tap_ok "rollback took glibc's lckpwdf() too (it made /etc/.pwd.lock)" test -f "$T/etc/.pwd.lock"
+rm -f "$T/etc/.pwd.lock"
+tap_is "$(cat "$F/flush.log" 2>/dev/null)" "nscd -i passwd
+nscd -i group
+sss_cache -UG" "after the rollback the name caches are told"
+tap_is "$(etc_sums "$T")" "$before" "rollback gives the throwaway /etc back byte for byte, no lock left"
 
 tap_done
