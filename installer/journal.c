@@ -143,12 +143,13 @@ static qi_undo_fn find_undo(const char *kind)
 /* Guards of shared files                                               */
 /* ------------------------------------------------------------------ */
 
+#define MAX_GUARDS 8
 static struct qi_guard {
 	char *name;
 	const char *const *paths;	/* NULL-terminated, the registrant's */
 	qi_guard_begin_fn begin;
 	qi_guard_end_fn end;
-} guards[8];
+} guards[MAX_GUARDS];
 static int nguards;
 
 int qi_register_guard(const char *name, const char *const *paths,
@@ -161,7 +162,7 @@ int qi_register_guard(const char *name, const char *const *paths,
 			guards[i].end = end;
 			return 0;
 		}
-	if (nguards == (int)(sizeof(guards) / sizeof(guards[0])))
+	if (nguards == MAX_GUARDS)
 		return -1;
 	guards[nguards] = (struct qi_guard){ qi_xstrdup(name), paths, begin, end };
 	nguards++;
@@ -171,8 +172,8 @@ int qi_register_guard(const char *name, const char *const *paths,
 /* The guards begun for one rollback, to end them in reverse. */
 struct guard_hold {
 	int n;
-	int which[8];
-	void *state[8];
+	int which[MAX_GUARDS];
+	void *state[MAX_GUARDS];
 };
 
 static bool path_in(const char *path, const char *const *list, size_t n)
