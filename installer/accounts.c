@@ -8,7 +8,8 @@
  * from the files as read under their locks, all conflicts are gathered,
  * and only then are the files written (each one after a FILE- backup),
  * every write through the journal so that rollback restores them byte for
- * byte.
+ * byte. A journal guard (registered here) makes rollback take the same
+ * locks before it gives those files back.
  */
 #include "config.h"
 

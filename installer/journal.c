@@ -27,6 +27,11 @@
  * touched twice in a batch, a rename, a remove or an external operation
  * first makes what is queued.
  *
+ * Guards: a module whose files other tools also lock (accounts.c for
+ * passwd and group) registers a guard; a rollback that touches its paths
+ * begins it before the first undo (a refusal stops the rollback with
+ * nothing undone) and ends it after the last undo is recorded.
+ *
  * --check: nothing is written, not even the state. Planned changes are
  * kept in an overlay so that later operations see earlier ones.
  *
