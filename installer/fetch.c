@@ -3,9 +3,11 @@
  *
  * Origins, in order: the cache (verified again), --mirror BASE/FILE, the
  * source's URLs, then Debian's source archive (debian_origin.c). Downloads
- * go to FILE.part, hashed as they arrive, and resume from it; soft failures
- * are retried with doubling back-off (honouring Retry-After), hard ones move
- * on to the next origin at once. Bytes that do not match the pins are moved
+ * go to FILE.part, hashed as they arrive, and resume from it (HTTP Range,
+ * FTP REST); soft failures (time-outs, dropped connections, HTTP 408/429/5xx,
+ * FTP 4yz replies) are retried with doubling back-off (honouring
+ * Retry-After), hard ones (HTTP 404, FTP 5yz such as 550) move on to the next
+ * origin at once. Bytes that do not match the pins are moved
  * aside as FILE.bad-<sha256 prefix> and never used.
  */
 #include "config.h"
@@ -316,8 +318,15 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 		qi_error_errno(f->h, "cannot write %s", f->part);
 		return LOCAL_FAIL;
 	}
+	/* The transfer's own protocol (a redirect may have changed it). */
+	const char *scheme = NULL;
+	bool ftp = curl_easy_getinfo(curl, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme
+		   ? strncasecmp(scheme, "ftp", 3) == 0 : strncasecmp(url, "ftp", 3) == 0;
+	/* HTTP: Range ignored or refused. FTP: REST refused, or the server's
+	 * file is shorter than what .part holds. */
 	if (t.range_ignored || rc == CURLE_RANGE_ERROR ||
-	    (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && t.resuming)) {
+	    (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && t.resuming) ||
+	    (t.resuming && (rc == CURLE_FTP_COULDNT_USE_REST || rc == CURLE_BAD_DOWNLOAD_RESUME))) {
 		qi_info(f->h, "%s: the server does not resume downloads; starting again from byte 0", url);
 		return RESTART;
 	}
@@ -335,6 +344,18 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 	if (rc == CURLE_HTTP_RETURNED_ERROR) {
 		qi_error(f->h, "%s: HTTP %ld", url, code);
 		return soft_http_status(code) ? SOFT_FAIL : HARD_FAIL;
+	}
+	if (ftp && code >= 400 && code < 600) {
+		/* RFC 959: a 4yz reply is transient (421 busy, 425/426 data
+		 * connection, 450 file busy, 451 local error), a 5yz one is
+		 * permanent (550 no such file, 530 not logged in). */
+		char num[8];
+		snprintf(num, sizeof(num), "%ld", code);
+		if (strstr(why, num))
+			qi_error(f->h, "%s: %s", url, why);
+		else
+			qi_error(f->h, "%s: %s (FTP reply %ld)", url, why, code);
+		return code < 500 || soft_curl_error(rc) ? SOFT_FAIL : HARD_FAIL;
 	}
 	qi_error(f->h, "%s: %s", url, why);
 	return soft_curl_error(rc) ? SOFT_FAIL : HARD_FAIL;

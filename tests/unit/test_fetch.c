@@ -1,6 +1,7 @@
 /* Unit tests for fetch.c, fetch_spec.c and debian_origin.c's reading of
- * apt sources: origins through file: URLs and a refused loopback port (the
- * HTTP behaviours are in tests/scenario/fetch*.sh, against tests/lib/httpd.py). */
+ * apt sources: origins through file: URLs, a refused loopback port and a
+ * scripted FTP server (the HTTP and most FTP behaviours are in
+ * tests/scenario/fetch*.sh, against tests/lib/httpd.py and ftpd.py). */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "sources.h"
 
@@ -82,9 +87,16 @@ static int setup(void **state)
 	return 0;
 }
 
+static pid_t ftp_server;	/* a scripted FTP server still running (below) */
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	if (ftp_server > 0) {
+		kill(ftp_server, SIGKILL);
+		waitpid(ftp_server, NULL, 0);
+		ftp_server = 0;
+	}
 	qi_remove_tree(f->h, f->tmp);
 	qi_free(f->h);
 	free(f->tmp), free(f->srv), free(f->dist), free(f);
@@ -372,6 +384,215 @@ static void test_refused_connection(void **state)
 	free(path), free(good), free(dead);
 }
 
+/* ---- a scripted FTP server (tests/lib/ftpd.py has the full one) ---- */
+
+struct ftp_script {
+	int retr_code;		/* 150: send "abc" from the REST offset; else that reply */
+	int rest_code;		/* 350: REST accepted; else that reply */
+	char *count;		/* one byte appended per RETR */
+	pid_t pid;
+	int port;
+};
+
+static int listen_loopback(int *port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
+		return -1;
+	getsockname(s, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static void ftp_say(int c, const char *line)
+{
+	if (write(c, line, strlen(line)) < 0)
+		_exit(1);
+}
+
+/* One control connection, until QUIT or EOF. */
+static void ftp_session(int c, const struct ftp_script *sc)
+{
+	FILE *in = fdopen(c, "r");
+	char line[512], reply[128];
+	int data = -1;
+	long rest = 0;
+	ftp_say(c, "220 scripted\r\n");
+	while (fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "USER", 4))
+			ftp_say(c, "331 any password\r\n");
+		else if (!strncmp(line, "PASS", 4))
+			ftp_say(c, "230 in\r\n");
+		else if (!strncmp(line, "PWD", 3))
+			ftp_say(c, "257 \"/\"\r\n");
+		else if (!strncmp(line, "CWD", 3) || !strncmp(line, "TYPE", 4))
+			ftp_say(c, "250 ok\r\n");
+		else if (!strncmp(line, "SIZE", 4))
+			ftp_say(c, "213 3\r\n");
+		else if (!strncmp(line, "EPSV", 4)) {
+			int port;
+			if (data >= 0)
+				close(data);
+			data = listen_loopback(&port);
+			snprintf(reply, sizeof(reply), "229 passive (|||%d|)\r\n", port);
+			ftp_say(c, reply);
+		} else if (!strncmp(line, "REST", 4)) {
+			if (sc->rest_code == 350)
+				rest = atol(line + 5);
+			snprintf(reply, sizeof(reply), "%d rest\r\n", sc->rest_code);
+			ftp_say(c, reply);
+		} else if (!strncmp(line, "RETR", 4)) {
+			int fd = open(sc->count, O_WRONLY | O_APPEND | O_CREAT, 0644);
+			if (fd < 0 || write(fd, "r", 1) != 1)
+				_exit(1);
+			close(fd);
+			if (sc->retr_code == 150 && data >= 0) {
+				ftp_say(c, "150 here it comes\r\n");
+				int d = accept(data, NULL, NULL);
+				if (d >= 0 && rest < 3 && write(d, "abc" + rest, (size_t)(3 - rest)) < 0)
+					_exit(1);
+				close(d);
+				ftp_say(c, "226 done\r\n");
+			} else {
+				snprintf(reply, sizeof(reply), "%d scripted refusal\r\n", sc->retr_code);
+				ftp_say(c, reply);
+			}
+			rest = 0;
+		} else if (!strncmp(line, "QUIT", 4)) {
+			ftp_say(c, "221 bye\r\n");
+			break;
+		} else
+			ftp_say(c, "502 not here\r\n");
+	}
+	fclose(in);
+}
+
+static void ftp_start(struct fixture *f, struct ftp_script *sc)
+{
+	sc->count = qi_xasprintf("%s/retr-count", f->tmp);
+	int s = listen_loopback(&sc->port);
+	assert_true(s >= 0);
+	pid_t parent = getpid();
+	sc->pid = fork();
+	assert_true(sc->pid >= 0);
+	if (sc->pid == 0) {
+		/* Dies with the test, even one that failed an assertion, and
+		 * holds none of its output open (the harness waits for EOF). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		signal(SIGCHLD, SIG_IGN);	/* no zombies from the sessions */
+		for (;;) {
+			int c = accept(s, NULL, NULL);
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				ftp_session(c, sc);
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+	close(s);
+	ftp_server = sc->pid;
+}
+
+static int ftp_retrs(struct ftp_script *sc)
+{
+	struct stat st;
+	return stat(sc->count, &st) == 0 ? (int)st.st_size : 0;
+}
+
+static void ftp_stop(struct ftp_script *sc)
+{
+	kill(sc->pid, SIGTERM);
+	waitpid(sc->pid, NULL, 0);
+	ftp_server = 0;
+	free(sc->count);
+}
+
+/* FTP: a 4yz reply to RETR (450 file busy) is transient and retried, as
+ * RFC 959 says; all five attempts are made before giving up. */
+static void test_ftp_4yz_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct ftp_script sc = { .retr_code = 450, .rest_code = 350 };
+	ftp_start(f, &sc);
+	char *url = qi_xasprintf("ftp://127.0.0.1:%d/abc.tar.gz", sc.port);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	char *path = NULL;
+	assert_int_equal(qi_fetch(f->h, &src, &o, &path), -1);
+	assert_int_equal(ftp_retrs(&sc), 5);
+	assert_non_null(strstr(qi_errmsg(f->h), "450"));
+	assert_non_null(strstr(qi_errmsg(f->h), "gave up after 5 attempts"));
+	ftp_stop(&sc);
+	free(url);
+}
+
+/* FTP: a 5yz reply to RETR (550 no such file) is permanent: asked once,
+ * and the next origin is used at once. */
+static void test_ftp_5yz_hard(void **state)
+{
+	struct fixture *f = *state;
+	struct ftp_script sc = { .retr_code = 550, .rest_code = 350 };
+	ftp_start(f, &sc);
+	char *url = qi_xasprintf("ftp://127.0.0.1:%d/abc.tar.gz", sc.port);
+	char *good = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, good, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	setenv("QINSTALL_FETCH_RETRY_DELAY", "5", 1);	/* a retry would show in the time */
+	time_t t0 = time(NULL);
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_true(time(NULL) - t0 < 4);
+	assert_int_equal(ftp_retrs(&sc), 1);
+	assert_string_equal(r.url, good);
+	qi_fetch_report_free(&r);
+	ftp_stop(&sc);
+	free(path), free(good), free(url);
+}
+
+/* FTP resume: a .part is continued with REST, only the missing bytes
+ * cross the wire; a server that refuses REST gets the file from byte 0
+ * (as an HTTP server that ignores Range does) instead of being given up. */
+static void test_ftp_rest(void **state)
+{
+	struct fixture *f = *state;
+	static const int rest_codes[] = { 350, 502 };
+	mkdir(f->dist, 0755);
+	char *part = qi_xasprintf("%s/abc.tar.gz.part", f->dist);
+	for (size_t i = 0; i < 2; i++) {
+		struct ftp_script sc = { .retr_code = 150, .rest_code = rest_codes[i] };
+		ftp_start(f, &sc);
+		char *url = qi_xasprintf("ftp://127.0.0.1:%d/abc.tar.gz", sc.port);
+		const char *urls[] = { url, NULL };
+		struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+		struct qi_fetch_options o = opts(f);
+		struct qi_fetch_report r;
+		char *path = NULL;
+		put(part, "ab");
+		assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+		assert_string_equal(get(path), "abc");
+		assert_int_equal(r.downloaded, rest_codes[i] == 350 ? 1 : 3);
+		assert_int_equal(ftp_retrs(&sc), 1);
+		qi_fetch_report_free(&r);
+		unlink(path);
+		unlink(sc.count);
+		ftp_stop(&sc);
+		free(path), free(url);
+	}
+	free(part);
+}
+
 /* Sources without a plain file name or without a hash are refused. */
 static void test_bad_sources(void **state)
 {
@@ -466,6 +687,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_4yz_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_5yz_hard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_without_apt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_src_lines, setup, teardown),
