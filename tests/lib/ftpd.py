@@ -18,11 +18,13 @@ works):
                 of this path (default 1; 0 = always)
 
 Every RETR is logged to the log file as one JSON object a line:
-{"seq", "path", "rest", "status", "sent"}, written when the transfer ends
-({"seq", "path", "begin": true} is written when the RETR arrives): "rest"
-is the offset the client asked to restart at (0 without REST), "sent" the
-bytes actually written to the data connection, "status" the final reply
-(226, 426, 550, ...), so that a test can prove no byte was sent twice.
+{"cmd": "RETR", "seq", "path", "rest", "status", "sent"}, written when the
+transfer ends ({"cmd", "seq", "path", "begin": true} is written when the
+RETR arrives): "rest" is the offset the client asked to restart at (0
+without REST), "sent" the bytes actually written to the data connection,
+"status" the final reply (226, 426, 550, ...), so that a test can prove no
+byte was sent twice. Every SIZE is logged too: {"cmd": "SIZE", "seq",
+"path", "status"} (a client may stop at a SIZE answered 550).
 """
 import argparse
 import json
@@ -144,7 +146,7 @@ class Transfer(DTPHandler):
         if r and not r.get("logged"):
             r["logged"] = True
             status = int(self._resp[0][:3]) if self._resp else 0
-            log({"path": r["path"], "rest": r["rest"], "status": status,
+            log({"cmd": "RETR", "path": r["path"], "rest": r["rest"], "status": status,
                  "sent": self.tot_bytes_sent}, r["seq"])
 
 
@@ -171,11 +173,20 @@ class Handler(FTPHandler):
         times = int(modes.get("times") or "1")
         return times == 0 or COUNTS[key] <= times
 
+    def respond(self, resp, *args, **kwargs):
+        self.last_reply = int(resp[:3])
+        return FTPHandler.respond(self, resp, *args, **kwargs)
+
+    def ftp_SIZE(self, path):
+        FTPHandler.ftp_SIZE(self, path)
+        SEQ[0] += 1
+        log({"cmd": "SIZE", "path": self.fs.fs2ftp(path), "status": self.last_reply}, SEQ[0])
+
     def ftp_RETR(self, file):
         path = self.fs.fs2ftp(file)
         SEQ[0] += 1
         seq = SEQ[0]
-        log({"begin": True, "path": path}, seq)
+        log({"cmd": "RETR", "begin": True, "path": path}, seq)
         modes = self.modes(file)
         bad = self.misbehave(path, modes)
         rest = self._restart_position
@@ -183,19 +194,19 @@ class Handler(FTPHandler):
             self._restart_position = 0
             code = int(modes["status"])
             self.respond("%d Requested action not taken (ftpd.py status=%d)." % (code, code))
-            log({"path": path, "rest": rest, "status": code, "sent": 0}, seq)
+            log({"cmd": "RETR", "path": path, "rest": rest, "status": code, "sent": 0}, seq)
             return None
         if not self.fs.isfile(file):
             self._restart_position = 0
             self.respond("550 No such file or directory.")
-            log({"path": path, "rest": rest, "status": 550, "sent": 0}, seq)
+            log({"cmd": "RETR", "path": path, "rest": rest, "status": 550, "sent": 0}, seq)
             return None
         drop = int(modes["drop"]) if "drop" in modes and bad else None
         self.retr = {"seq": seq, "path": path, "rest": rest, "drop": drop}
         done = FTPHandler.ftp_RETR(self, file)
         if done is None:        # refused before any transfer (REST beyond the end)
             self.retr["logged"] = True
-            log({"path": path, "rest": rest, "status": 554, "sent": 0}, seq)
+            log({"cmd": "RETR", "path": path, "rest": rest, "status": 554, "sent": 0}, seq)
         return done
 
 

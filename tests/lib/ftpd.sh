@@ -7,6 +7,7 @@
 #                        # python3 here has pyftpdlib (Debian: python3-pyftpdlib)
 #   ftpd_log_rests PATH  # "rest sent status" of each RETR of PATH, in the
 #                        # order they arrived
+#   ftpd_log_cmds PATH   # "CMD status" of each SIZE and RETR of PATH
 : "${PYTHON3:=python3}"
 
 # The python3 that has pyftpdlib: $PYTHON3, else the distribution's own
@@ -46,8 +47,11 @@ _ftpd_stop() {
 	return 0
 }
 
-ftpd_log_rests() {
-	"$FTPD_PYTHON" - "$FTPD_LOG" "$1" <<'PY'
+ftpd_log_rests() { _ftpd_log "$1" rests; }
+ftpd_log_cmds() { _ftpd_log "$1" cmds; }
+
+_ftpd_log() {
+	"$FTPD_PYTHON" - "$FTPD_LOG" "$1" "$2" <<'PY'
 import json, sys, time
 # Wait (up to 5 s) until every RETR that began has ended: a transfer the
 # client gave up on may still be ending on the server's side.
@@ -60,7 +64,11 @@ for _ in range(100):
     time.sleep(0.05)
 entries = sorted((e for e in lines if not e.get("begin")), key=lambda e: e["seq"])
 for e in entries:
-    if e["path"] == sys.argv[2]:
+    if e["path"] != sys.argv[2]:
+        continue
+    if sys.argv[3] == "cmds":
+        print(e["cmd"], e["status"])
+    elif e["cmd"] == "RETR":
         print(e["rest"], e["sent"], e["status"])
 PY
 }
