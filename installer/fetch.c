@@ -283,6 +283,21 @@ static bool soft_curl_error(CURLcode rc)
 	}
 }
 
+/* What the FTP failure replies a download meets mean (RFC 959). */
+static const char *ftp_reply_meaning(long code)
+{
+	switch (code) {
+	case 421: return "service not available, try later";
+	case 425: return "cannot open the data connection";
+	case 426: return "transfer aborted";
+	case 450: return "file unavailable for now";
+	case 451: return "local error on the server";
+	case 530: return "not logged in";
+	case 550: return "no such file, or no access to it";
+	default: return NULL;
+	}
+}
+
 static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url,
 				  struct qi_progress *prog, long *retry_after)
 {
@@ -349,12 +364,9 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 		/* RFC 959: a 4yz reply is transient (421 busy, 425/426 data
 		 * connection, 450 file busy, 451 local error), a 5yz one is
 		 * permanent (550 no such file, 530 not logged in). */
-		char num[8];
-		snprintf(num, sizeof(num), "%ld", code);
-		if (strstr(why, num))
-			qi_error(f->h, "%s: %s", url, why);
-		else
-			qi_error(f->h, "%s: %s (FTP reply %ld)", url, why, code);
+		const char *meaning = ftp_reply_meaning(code);
+		qi_error(f->h, "%s: %s (FTP reply %ld%s%s)", url, why, code,
+			 meaning ? ": " : "", meaning ? meaning : "");
 		return code < 500 || soft_curl_error(rc) ? SOFT_FAIL : HARD_FAIL;
 	}
 	qi_error(f->h, "%s: %s", url, why);

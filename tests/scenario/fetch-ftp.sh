@@ -77,6 +77,8 @@ tap_like "$TAP_STDERR" "$FTPD_URL/empty/$F: .*(does not exist|550)" "the log nam
 fetch 1 "550 with no other origin fails" "/status=550,times=0/$F"
 tap_is "$(ftpd_log_cmds "$URLPATH" | tr '\n' ' ')" "SIZE 213 RETR 550 " "after one RETR only"
 tap_unlike "$TAP_STDERR" "retrying" "and without a retry"
+tap_like "$TAP_STDERR" "status=550,times=0/$F: .*\(FTP reply 550: no such file, or no access to it\)" \
+	"the error names the URL and says what 550 means"
 
 # 450 (file busy) is transient: retried, then the file arrives.
 fetch 0 "450 twice, then the file: retried" "/status=450,times=2/$F"
