@@ -113,9 +113,9 @@ const struct qi_command qi_cmd_fetch = {
 		"Origins are tried in order: the cache (verified again), --mirror BASE/FILE,\n"
 		"the URL, then, with debian=PACKAGE/VERSION, Debian's source archive (through\n"
 		"apt-get source and a private apt configuration). Downloads resume from\n"
-		"FILE.part; time-outs, dropped connections and HTTP 408/429/5xx are retried\n"
-		"with doubling back-off (honouring Retry-After); other failures move on at\n"
-		"once. Bytes that do not match the pin are moved aside as\n"
+		"FILE.part; time-outs, dropped connections, HTTP 408/429/5xx and FTP 4yz\n"
+		"replies are retried with doubling back-off (honouring Retry-After); other\n"
+		"failures (404, FTP 5yz, a name that does not resolve) move on at once. Bytes that do not match the pin are moved aside as\n"
 		"FILE.bad-<sha256 prefix> and never used. The path of the verified file is\n"
 		"printed (then the unpacked top directory with --extract). Exit 0 only when\n"
 		"the bytes matched the pin. Writes nothing into the root.",
