@@ -115,10 +115,11 @@ const struct qi_command qi_cmd_fetch = {
 		"apt-get source and a private apt configuration). Downloads resume from\n"
 		"FILE.part; time-outs, dropped connections, HTTP 408/429/5xx and FTP 4yz\n"
 		"replies are retried with doubling back-off (honouring Retry-After); other\n"
-		"failures (404, FTP 5yz, a name that does not resolve) move on at once. Bytes that do not match the pin are moved aside as\n"
-		"FILE.bad-<sha256 prefix> and never used. The path of the verified file is\n"
-		"printed (then the unpacked top directory with --extract). Exit 0 only when\n"
-		"the bytes matched the pin. Writes nothing into the root.",
+		"failures (404, FTP 5yz, a name that does not resolve) move on at once.\n"
+		"Bytes that do not match the pin are moved aside as FILE.bad-<sha256 prefix>\n"
+		"and never used. The path of the verified file is printed (then the unpacked\n"
+		"top directory with --extract). Exit 0 only when the bytes matched the pin.\n"
+		"Writes nothing into the root.",
 	.options = fetch_options,
 	.run = run_fetch,
 };
