@@ -362,8 +362,32 @@ static char *free_ids_hint(struct plan *p)
 			    "%lld-%lld picks them)", g, g + 1, u, u + 6, min, max);
 }
 
-/* Pick ids for --ids auto: existing accounts keep theirs, the missing
- * ones take the lowest free block of their count in the range. */
+/* --ids auto in one file: the accounts NAMES[0..N) present keep their ids,
+ * the missing ones take the lowest free block of their count in MIN-MAX. */
+static int auto_ids(qi_handle *h, const struct qi_pwdb *db, const char *const *names, int n,
+		    long long *ids, long long min, long long max, const char *what)
+{
+	int missing = 0;
+	for (int i = 0; i < n; i++) {
+		const struct qi_pwline *e = qi_pwdb_find_name(db, names[i]);
+		ids[i] = e ? e->id : -1;
+		missing += !e;
+	}
+	if (!missing)
+		return 0;
+	long long base = free_block(db, min, max, missing, ids, n);
+	if (base < 0)
+		return qi_error(h, "--ids auto: no %d free %s%s in %lld-%lld; give a wider "
+				"--range, or pin the ids with --id", missing, what,
+				missing > 1 ? "s" : "", min, max);
+	for (int i = 0; i < n; i++)
+		if (ids[i] < 0)
+			ids[i] = base++;
+	return 0;
+}
+
+/* Pick ids for --ids auto: groups first, then users (qi_account_names
+ * lists them in that order, the users as in users[]). */
 static int pick_auto(qi_handle *h, struct plan *p)
 {
 	long long min, max;
@@ -371,39 +395,10 @@ static int pick_auto(qi_handle *h, struct plan *p)
 	if (min < 1 || max > 65533 || min > max)
 		return qi_error_kind(h, QI_ERR_USAGE, "the id range %lld-%lld is not usable: give "
 				     "MIN-MAX with 1 <= MIN <= MAX <= 65533", min, max);
-	int missing = 0;
-	for (int g = 0; g < NGROUPS_Q; g++) {
-		const struct qi_pwline *e = qi_pwdb_find_name(&p->f[F_GROUP].db, qi_account_names[g]);
-		p->gid[g] = e ? e->id : -1;
-		missing += !e;
-	}
-	if (missing) {
-		long long base = free_block(&p->f[F_GROUP].db, min, max, missing, p->gid, NGROUPS_Q);
-		if (base < 0)
-			return qi_error(h, "--ids auto: no %d free gid%s in %lld-%lld; give a wider "
-					"--range, or pin the ids with --id", missing,
-					missing > 1 ? "s" : "", min, max);
-		for (int g = 0; g < NGROUPS_Q; g++)
-			if (p->gid[g] < 0)
-				p->gid[g] = base++;
-	}
-	missing = 0;
-	for (int u = 0; u < NUSERS_Q; u++) {
-		const struct qi_pwline *e = qi_pwdb_find_name(&p->f[F_PASSWD].db, users[u].name);
-		p->uid[u] = e ? e->id : -1;
-		missing += !e;
-	}
-	if (missing) {
-		long long base = free_block(&p->f[F_PASSWD].db, min, max, missing, p->uid, NUSERS_Q);
-		if (base < 0)
-			return qi_error(h, "--ids auto: no %d free uid%s in %lld-%lld; give a wider "
-					"--range, or pin the ids with --id", missing,
-					missing > 1 ? "s" : "", min, max);
-		for (int u = 0; u < NUSERS_Q; u++)
-			if (p->uid[u] < 0)
-				p->uid[u] = base++;
-	}
-	return 0;
+	if (auto_ids(h, &p->f[F_GROUP].db, qi_account_names, NGROUPS_Q, p->gid, min, max, "gid") < 0)
+		return -1;
+	return auto_ids(h, &p->f[F_PASSWD].db, qi_account_names + NGROUPS_Q, NUSERS_Q, p->uid,
+			min, max, "uid");
 }
 
 static int pin_ids(qi_handle *h, struct plan *p)
