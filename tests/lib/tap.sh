@@ -59,6 +59,18 @@ tap_unlike() {
 	else _tap_result ok "$3"; fi
 }
 
+# tap_json KEY.PATH: a value of the JSON object in $TAP_STDOUT (the last
+# tap_run's output); list indexes are numbers ("components.0.name").
+# Objects, lists, booleans and null print as JSON, the rest as text.
+tap_json() {
+	printf '%s' "$TAP_STDOUT" | "${PYTHON3:-python3}" -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k)
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"
+}
+
 # tap_skip_all REASON: the whole script is skipped (counted as a skip).
 tap_skip_all() { printf '1..0 # SKIP %s\n' "$1"; exit 0; }
 

@@ -20,12 +20,6 @@ export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 ucspi_sha=$(sha256sum <"$ucspi_deb" | cut -c1-64)
 P=$(tap_tmpdir)
 untouched() { [ -z "$(find "$1" -mindepth 1 | head -1)" ]; }
-json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
 
 cat >"$P/debian.profile" <<EOF
 [profile]
@@ -44,7 +38,7 @@ tap_run 0 "provision with Debian's series (URL and file)" "$QINSTALL" --root "$R
 	-p "$P/debian.profile" --mirror "$HTTPD_URL"
 tap_like "$TAP_STDERR" 'ucspi-tcp: 5 patches from the series' "all five patches of ucspi-tcp's series were read"
 tap_like "$TAP_STDERR" 'daemontools: 3 patches from the series' "all three of daemontools' series were read"
-tap_like "$(json components.0.patches)" '0004-respect-DESTDIR-variable.patch' "the patch report names Debian's patches"
+tap_like "$(tap_json components.0.patches)" '0004-respect-DESTDIR-variable.patch' "the patch report names Debian's patches"
 tap_is "$(grep -c 'rbl.maps.vix.com' "$R/usr/local/bin/rblsmtpd")" 0 \
 	"Debian's rblsmtpd patch is in (no default rbl.maps.vix.com)"
 tap_ok "the Debian-patched tcpserver runs" sh -c "'$R/usr/local/bin/tcpserver' 2>&1 | grep -q usage"
@@ -62,7 +56,7 @@ series_archive = debian#sha256=$ucspi_sha
 EOF
 R2=$(tap_tmpdir)
 tap_run 0 "series_archive = debian#sha256=... (same pin)" "$QINSTALL" --root "$R2" --json provision -p "$P/from-debian.profile"
-tap_is "$(json components.0.cached)" true "the same pinned series by another origin reuses the build"
+tap_is "$(tap_json components.0.cached)" true "the same pinned series by another origin reuses the build"
 
 # A wrong pin of the Debian series: refused, ROOT untouched.
 cat >"$P/bad-pin.profile" <<EOF

@@ -26,13 +26,6 @@ printf '#!/bin/sh\necho mine\n' >"$R/usr/local/bin/mine"; chmod 755 "$R/usr/loca
 tree() { "$manifest" --exclude var/lib/qinstall "$1"; }
 before=$(tree "$R")
 
-json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
-
 # --- plan: lists, writes nothing ----------------------------------------
 tap_run 0 "plan on a fresh root succeeds" "$QINSTALL" --root "$R" plan -p ucspi-daemontools
 tap_like "$TAP_STDOUT" 'create +/usr/local/bin/tcpserver +\(ucspi-tcp\)' "plan lists tcpserver to be created"
@@ -45,18 +38,18 @@ tap_run 0 "provision --check" "$QINSTALL" --root "$R" --check provision -p ucspi
 tap_is "$TAP_STDOUT" "$plan_out" "provision --check says exactly what plan says"
 tap_is "$(tree "$R")" "$before" "provision --check left the root as it was"
 tap_run 0 "plan --json --diff" "$QINSTALL" --root "$R" --json --diff plan -p ucspi-daemontools
-tap_is "$(json changed)" true "plan reports changed: true (something would change)"
-tap_like "$(json diff.after)" 'ExecStart=/usr/local/bin/svscan /etc/service' "--diff shows the unit's content"
+tap_is "$(tap_json changed)" true "plan reports changed: true (something would change)"
+tap_like "$(tap_json diff.after)" 'ExecStart=/usr/local/bin/svscan /etc/service' "--diff shows the unit's content"
 
 # --- provision ------------------------------------------------------------
 tap_run 0 "provision from the loopback mirror" "$QINSTALL" --root "$R" --json provision \
 	-p ucspi-daemontools --mirror "$HTTPD_URL"
-tap_is "$(json changed)" true "provision reports changed: true"
-tap_is "$(json components.0.cached) $(json components.1.cached)" "false false" "both components were built"
-tap_is "$(json components.0.origin)" mirror "the sources came from the mirror"
-log=$(json build_logs.ucspi-tcp)
+tap_is "$(tap_json changed)" true "provision reports changed: true"
+tap_is "$(tap_json components.0.cached) $(tap_json components.1.cached)" "false false" "both components were built"
+tap_is "$(tap_json components.0.origin)" mirror "the sources came from the mirror"
+log=$(tap_json build_logs.ucspi-tcp)
 tap_ok "the ucspi-tcp build log is kept ($log)" test -s "$log"
-tap_like "$(json components.0.patches)" '"fuzz": 0' "the patch report records each hunk"
+tap_like "$(tap_json components.0.patches)" '"fuzz": 0' "the patch report records each hunk"
 for p in tcpserver tcprules tcprulescheck tcpclient rblsmtpd svscan supervise svc svstat multilog; do
 	m=$(stat -c '%a %u:%g %F' "$R/usr/local/bin/$p" 2>/dev/null)
 	tap_is "$m" "755 0:0 regular file" "/usr/local/bin/$p is installed 0755 root:root"
@@ -123,11 +116,11 @@ kill "$scan" $sups $svpid 2>/dev/null; wait "$scan" 2>/dev/null
 
 # --- idempotence ------------------------------------------------------------
 tap_run 0 "a second provision succeeds" "$QINSTALL" --root "$R" --json provision -p ucspi-daemontools --mirror "$HTTPD_URL"
-tap_is "$(json changed)" false "a second provision changes nothing (changed: false)"
-tap_like "$(json msg)" '^nothing to do' "and says so"
-tap_is "$(json components.0.cached)" true "it used the build cache"
+tap_is "$(tap_json changed)" false "a second provision changes nothing (changed: false)"
+tap_like "$(tap_json msg)" '^nothing to do' "and says so"
+tap_is "$(tap_json components.0.cached)" true "it used the build cache"
 tap_run 0 "plan after provision" "$QINSTALL" --root "$R" --json plan -p ucspi-daemontools
-tap_is "$(json changed) $(json plan)" "false []" "plan after provision lists nothing"
+tap_is "$(tap_json changed) $(tap_json plan)" "false []" "plan after provision lists nothing"
 runs=$("$QINSTALL" --root "$R" --json status | "$PYTHON3" -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
 tap_is "$runs" 1 "the no-op provision recorded no run"
 tap_run 0 "status after provision" "$QINSTALL" --root "$R" status
@@ -141,7 +134,7 @@ tap_run 0 "plan sees a tampered program" "$QINSTALL" --root "$R" plan -p ucspi-d
 tap_like "$TAP_STDOUT" 'replace +/usr/local/bin/tcpserver' "plan lists it for replacement"
 tap_unlike "$TAP_STDOUT" 'tcprules ' "and nothing else of ucspi-tcp"
 tap_run 0 "provision repairs it" "$QINSTALL" --root "$R" --json provision -p ucspi-daemontools --offline
-tap_is "$(json components.0.changed)" 1 "one path changed"
+tap_is "$(tap_json components.0.changed)" 1 "one path changed"
 tap_ok "tcpserver is a program again" sh -c "'$B/tcpserver' 2>&1 | grep -q usage"
 tap_run 0 "rollback of the repair" "$QINSTALL" --root "$R" rollback
 tap_is "$(cat "$B/tcpserver")" tampered "rollback of the repair gives back the tampered file"
@@ -151,7 +144,7 @@ R2=$(tap_tmpdir)
 mkdir -p "$R2/var/lib"
 before2=$(tree "$R2")
 tap_run 0 "provision into a second root" "$QINSTALL" --root "$R2" --json provision -p ucspi-daemontools --offline
-tap_is "$(json components.0.cached) $(json components.1.cached)" "true true" "the second root came from the build cache"
+tap_is "$(tap_json components.0.cached) $(tap_json components.1.cached)" "true true" "the second root came from the build cache"
 tap_is "$(tree "$R2" | grep -c '/usr/local/bin/')" 34 "all 34 programs are in the second root"
 tap_is "$(cd "$R2/usr/local/bin" && sha256sum svscan)" "$(cd "$B" && sha256sum svscan)" "the same svscan in both roots"
 
@@ -167,7 +160,7 @@ echo "garbage" >"$(ls -d "$CACHE"/builds/ucspi-tcp-0.88-*)/stage/usr/local/bin/t
 R4=$(tap_tmpdir)
 tap_run 0 "provision over a damaged cache entry" "$QINSTALL" --root "$R4" --json provision -p ucspi-daemontools --offline
 tap_like "$TAP_STDERR" 'does not match its manifest at /usr/local/bin/tcprules' "it says the cache entry is damaged"
-tap_is "$(json components.0.cached)" false "and builds ucspi-tcp again"
+tap_is "$(tap_json components.0.cached)" false "and builds ucspi-tcp again"
 tap_is "$(cd "$R4/usr/local/bin" && sha256sum tcprules)" "$(cd "$B" && sha256sum tcprules)" "the installed tcprules is the real one"
 
 # --- rollback --------------------------------------------------------------------
@@ -190,12 +183,12 @@ tap_is "$(tree "$RA" | grep -v '^/ ')" "$(tree "$RB" | grep -v '^/ ')" "and inst
 tap_is "$(ls "$C2/builds" | wc -l) $(ls "$C2/work" 2>/dev/null | wc -l)" "2 0" \
 	"one build per component in the cache, no work directory left"
 tap_run 0 "plan after either is exact and empty" "$QINSTALL" --root "$RB" --cache-dir "$C2" --json plan -p ucspi-daemontools
-tap_is "$(json changed)" false "nothing left to change in the second root"
+tap_is "$(tap_json changed)" false "nothing left to change in the second root"
 
 # --- the /command layout ----------------------------------------------------------
 R3=$(tap_tmpdir)
 tap_run 0 "provision the /command layout" "$QINSTALL" --root "$R3" --json provision -p ucspi-daemontools-command --offline
-tap_is "$(json components.0.cached) $(json components.1.cached)" "true false" \
+tap_is "$(tap_json components.0.cached) $(tap_json components.1.cached)" "true false" \
 	"ucspi-tcp reused from the cache, daemontools rebuilt for its other home"
 tap_ok "svscan is in /command" test -x "$R3/command/svscan"
 tap_ok "tcpserver stays in /usr/local/bin" test -x "$R3/usr/local/bin/tcpserver"

@@ -4,12 +4,6 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
-json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
 
 R=$(tap_tmpdir)
 make_root "$R"
@@ -34,11 +28,11 @@ tap_ok "no home was made" test ! -e "$R/var/qmail"
 tap_ok "no lock file is left" test -z "$(ls "$R/etc" | grep -E '\.lock$')"
 
 tap_run 1 "the same with --json" "$QINSTALL" --root "$R" --json users
-tap_is "$(json failed)" true "failed is true"
+tap_is "$(tap_json failed)" true "failed is true"
 tap_is "$(printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c 'import json,sys; print(len(json.load(sys.stdin)["conflicts"]))')" 4 \
 	"the conflicts array lists all four"
-tap_is "$(json conflicts.0.kind)" gid-taken "each conflict has a kind"
-tap_like "$(json conflicts.0.suggestion)" 'free' "each conflict has a suggestion"
+tap_is "$(tap_json conflicts.0.kind)" gid-taken "each conflict has a kind"
+tap_like "$(tap_json conflicts.0.suggestion)" 'free' "each conflict has a suggestion"
 
 # The suggestion works: pin qmail's existing gid and take other ids.
 R2=$(tap_tmpdir)

@@ -4,12 +4,6 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
-json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
 
 # --- --ids auto ---------------------------------------------------------------
 R=$(tap_tmpdir)
@@ -17,19 +11,19 @@ make_root "$R"
 for i in 600 601 602 603 605; do echo "u$i:x:$i:1::/:/usr/sbin/nologin" >>"$R/etc/passwd"; done
 echo 'g600:x:600:' >>"$R/etc/group"
 tap_run 0 "--ids auto picks around ids in use" "$QINSTALL" --root "$R" --json users --ids auto
-tap_is "$(json ids.nofiles) $(json ids.qmail)" "601 602" "the lowest two free gids in a row"
-tap_is "$(json ids.alias) $(json ids.qmails)" "606 612" "the lowest seven free uids in a row"
-tap_is "$(json ids_auto)" true "the result says the ids were picked"
+tap_is "$(tap_json ids.nofiles) $(tap_json ids.qmail)" "601 602" "the lowest two free gids in a row"
+tap_is "$(tap_json ids.alias) $(tap_json ids.qmails)" "606 612" "the lowest seven free uids in a row"
+tap_is "$(tap_json ids_auto)" true "the result says the ids were picked"
 tap_run 0 "--ids auto again changes nothing (the picked accounts are kept)" \
 	"$QINSTALL" --root "$R" --json users --ids auto
-tap_is "$(json changed) $(json ids.alias)" "false 606" "the second auto run keeps the ids"
+tap_is "$(tap_json changed) $(tap_json ids.alias)" "false 606" "the second auto run keeps the ids"
 tap_run 0 "human output of --ids auto" "$QINSTALL" --root "$R" users --ids auto
 tap_like "$TAP_STDOUT" 'ids picked by --ids auto' "it says the ids were picked"
 
 A=$(tap_tmpdir)
 make_root "$A"
 tap_run 0 "--ids auto --range 2000-2100" "$QINSTALL" --root "$A" --json users --ids auto --range 2000-2100
-tap_is "$(json ids.nofiles) $(json ids.alias) $(json ids.qmails)" "2000 2000 2006" "the range is honoured"
+tap_is "$(tap_json ids.nofiles) $(tap_json ids.alias) $(tap_json ids.qmails)" "2000 2000 2006" "the range is honoured"
 N=$(tap_tmpdir)
 make_root "$N"
 tap_run 1 "a range too small for seven uids fails" "$QINSTALL" --root "$N" users --ids auto --range 700-703
@@ -53,13 +47,13 @@ F=$(tap_tmpdir)
 make_root "$F"
 printf '[accounts]\nnofiles = 2108\nqmail = 2107\nalias = 7790\nqmaild = 7791\nqmaill = 7792\nqmailp = 7793\nqmailq = 7794\nqmailr = 7795\nqmails = 7796\nqmail_home = /srv/qmail\n' >"$F/lwq.profile"
 tap_run 0 "--profile FILE takes the pinned ids of its [accounts]" "$QINSTALL" --root "$F" --json users --profile "$F/lwq.profile"
-tap_is "$(json ids.qmail) $(json ids.nofiles) $(json ids.alias) $(json ids.qmails)" "2107 2108 7790 7796" "the profile's ids are used"
+tap_is "$(tap_json ids.qmail) $(tap_json ids.nofiles) $(tap_json ids.alias) $(tap_json ids.qmails)" "2107 2108 7790 7796" "the profile's ids are used"
 tap_is "$(grep '^qmailr:' "$F/etc/passwd")" "qmailr:x:7795:2107::/srv/qmail:/usr/sbin/nologin" "and its qmail home"
 tap_run 0 "--id overrides one profile id" "$QINSTALL" --root "$F" --check --json users --profile "$F/lwq.profile" --id qmailr=7795
-tap_is "$(json changed)" false "the same ids again change nothing"
+tap_is "$(tap_json changed)" false "the same ids again change nothing"
 printf '[accounts]\nids = auto\nauto_min = 3000\nauto_max = 3100\nqmail_home = /srv/qmail\n' >"$F/auto.profile"
 tap_run 0 "a profile can ask for --ids auto in its own range" "$QINSTALL" --root "$F" --check --json users --profile "$F/auto.profile"
-tap_is "$(json ids.nofiles) $(json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
+tap_is "$(tap_json ids.nofiles) $(tap_json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
 tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$F" users --profile "$F/none.profile"
 
 # --- an existing home is not clobbered; --diff of a real run -----------------------
@@ -68,14 +62,14 @@ make_root "$H"
 mkdir -p "$H/var/qmail"
 chmod 0700 "$H/var/qmail"
 tap_run 0 "users with an existing /var/qmail of another mode" "$QINSTALL" --root "$H" --diff --json users
-tap_like "$(json warnings.0)" '/var/qmail exists with mode 0700 and owner 0:0; qmail wants 0755 and 0:601' \
+tap_like "$(tap_json warnings.0)" '/var/qmail exists with mode 0700 and owner 0:0; qmail wants 0755 and 0:601' \
 	"a warning reports the differing mode and owner"
 tap_is "$(stat -c '%a %u:%g' "$H/var/qmail")" "700 0:0" "the existing home keeps its mode and owner"
 tap_is "$(printf '%s\n' "$TAP_STDERR" | grep -c 'exists with mode')" 1 "the warning is given once"
 tap_is "$(stat -c '%a %u:%g' "$H/var/qmail/alias")" "2755 600:601" "the missing alias home is still made"
-tap_like "$(json diff.after)" 'qmails:x:606:601::/var/qmail:/usr/sbin/nologin' "--diff of a real run shows the new passwd"
-tap_unlike "$(json diff.before)$(json diff.after)" 'abcdefghijklmnopqrstu' "--diff of a real run hides root's hash"
-tap_unlike "$(json diff.after)" '--- /etc/passwd-' "--diff does not repeat the backups"
+tap_like "$(tap_json diff.after)" 'qmails:x:606:601::/var/qmail:/usr/sbin/nologin' "--diff of a real run shows the new passwd"
+tap_unlike "$(tap_json diff.before)$(tap_json diff.after)" 'abcdefghijklmnopqrstu' "--diff of a real run hides root's hash"
+tap_unlike "$(tap_json diff.after)" '--- /etc/passwd-' "--diff does not repeat the backups"
 
 # A symlinked qmail home (/var/qmail -> /opt/qmail) is followed inside ROOT.
 L=$(tap_tmpdir)

@@ -5,14 +5,6 @@
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
-# json KEY.PATH: a value from $TAP_STDOUT (python3 reads the JSON).
-json() { printf '%s' "$TAP_STDOUT" | "$PYTHON3" -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"; }
-
 R=$(tap_tmpdir)
 make_root "$R"
 before=$(etc_sums "$R")
@@ -21,8 +13,8 @@ cp -a "$R/etc" "$O/etc"
 
 # --- fresh root ---------------------------------------------------------
 tap_run 0 "users on a fresh root succeeds" "$QINSTALL" --root "$R" --json users
-tap_is "$(json changed)" true "changed is true"
-tap_is "$(json ids.nofiles) $(json ids.qmail) $(json ids.alias) $(json ids.qmails)" "600 601 600 606" \
+tap_is "$(tap_json changed)" true "changed is true"
+tap_is "$(tap_json ids.nofiles) $(tap_json ids.qmail) $(tap_json ids.alias) $(tap_json ids.qmails)" "600 601 600 606" \
 	"the seed guide's ids by default"
 tap_is "$(grep -c '' "$R/etc/passwd")" 11 "passwd has the 4 old lines and 7 new ones"
 tap_is "$(head -4 "$R/etc/passwd")" "$(cat "$O/etc/passwd")" "the old passwd lines are kept in place"
@@ -48,14 +40,14 @@ tap_is "$(stat -c '%a %u:%g' "$R/var/qmail")" "755 0:601" "/var/qmail is root:qm
 tap_is "$(stat -c '%a %u:%g' "$R/var/qmail/alias")" "2755 600:601" "/var/qmail/alias is alias:qmail 02755"
 tap_is "$(ls -A "$R/var/qmail/alias")" "" "no skeleton is copied into a home"
 tap_is "$(cd "$R/etc" && ls | grep -E '\.lock$|\.[0-9]+$' || true)" "" "no lock file is left behind"
-tap_is "$(json shell)" "/usr/sbin/nologin" "the shell is the nologin ROOT has"
+tap_is "$(tap_json shell)" "/usr/sbin/nologin" "the shell is the nologin ROOT has"
 tap_ok "glibc's lckpwdf() is not used for a root other than / (no etc/.pwd.lock)" test ! -e "$R/etc/.pwd.lock"
 
 # --- all present: nothing changes ------------------------------------------
 after=$(etc_sums "$R")
 tap_run 0 "users again succeeds" "$QINSTALL" --root "$R" --json users
-tap_is "$(json changed)" false "changed is false when all is present"
-tap_is "$(json run)" null "no run is recorded when nothing changes"
+tap_is "$(tap_json changed)" false "changed is false when all is present"
+tap_is "$(tap_json run)" null "no run is recorded when nothing changes"
 tap_is "$(etc_sums "$R")" "$after" "the files are untouched by the second run"
 tap_run 0 "users again, human output" "$QINSTALL" --root "$R" users
 tap_like "$TAP_STDOUT" 'Nothing to change' "it says there is nothing to change"
@@ -70,8 +62,8 @@ tap_ok "/var/qmail is gone" test ! -e "$R/var/qmail"
 R=$(tap_tmpdir)
 make_root "$R"
 tap_run 0 "--check succeeds" "$QINSTALL" --root "$R" --check --json users
-tap_is "$(json changed)" true "--check says it would change"
-tap_is "$(json accounts.2.action)" create "--check lists alias as to be created"
+tap_is "$(tap_json changed)" true "--check says it would change"
+tap_is "$(tap_json accounts.2.action)" create "--check lists alias as to be created"
 tap_is "$(etc_sums "$R")" "$before" "--check writes nothing into ROOT/etc"
 tap_ok "--check makes no journal" test ! -e "$R/var/lib/qinstall"
 tap_run 0 "--check, human output" "$QINSTALL" --root "$R" --check users
@@ -79,7 +71,7 @@ tap_like "$TAP_STDOUT" 'user +qmaild +601 +would be created' "--check says what 
 
 # --- --diff shows passwd, hides password hashes --------------------------------
 tap_run 0 "--check --diff succeeds" "$QINSTALL" --root "$R" --check --diff --json users
-d=$(json diff.after)
+d=$(tap_json diff.after)
 tap_like "$d" 'qmaild:x:601:600::/var/qmail:/usr/sbin/nologin' "--diff shows the new passwd line"
 tap_like "$d" 'qmaild:!:' "--diff shows the new shadow line's locked password"
 tap_unlike "$d" 'abcdefghijklmnopqrstu' "--diff never shows a password hash"
@@ -92,8 +84,8 @@ echo 'qmail:!::' >>"$P/etc/gshadow"
 echo 'qmaild:x:601:600::/var/qmail:/bin/false' >>"$P/etc/passwd"
 pbefore=$(etc_sums "$P")
 tap_run 0 "users on a partly set up root succeeds" "$QINSTALL" --root "$P" --json users
-tap_is "$(json accounts.1.action)" present "the existing qmail group is reported present"
-tap_is "$(json accounts.3.action)" complete "qmaild (without a shadow entry) is completed"
+tap_is "$(tap_json accounts.1.action)" present "the existing qmail group is reported present"
+tap_is "$(tap_json accounts.3.action)" complete "qmaild (without a shadow entry) is completed"
 tap_is "$(grep -c '^qmaild:' "$P/etc/passwd")" 1 "qmaild is not added twice"
 tap_is "$(grep '^qmaild:' "$P/etc/passwd")" "qmaild:x:601:600::/var/qmail:/bin/false" \
 	"the existing qmaild line (a non-login /bin/false) is left as it was"
