@@ -104,6 +104,15 @@ json_t *qi_warnings(qi_handle *h);            /* borrowed: JSON array of strings
 void qi_diff_add(qi_handle *h, const char *path, const char *before, const char *after);
 json_t *qi_diff(qi_handle *h);                /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
 
+/* Read a whole input file (a patch, an operation list): PATH, or NULL or
+ * "-" for standard input. PATH is opened without blocking and must be a
+ * regular file; at most MAX bytes are read (0: QI_INPUT_MAX). *data is
+ * NUL-terminated and malloc'd. WHAT names the file in messages ("patch
+ * file", "operation list"); errors are of kind QI_ERR_USAGE. */
+#define QI_INPUT_MAX ((size_t)256 << 20)	/* 256 MiB */
+int qi_read_input(qi_handle *h, const char *path, const char *what, size_t max,
+		  char **data, size_t *len);
+
 /* ------------------------------------------------------------------ */
 /* Paths inside ROOT (fsroot.c)                                        */
 /* ------------------------------------------------------------------ */
@@ -214,6 +223,13 @@ typedef void (*qi_guard_end_fn)(qi_handle *h, void *state);
 int qi_register_guard(const char *name, const char *const *paths,
 		      qi_guard_begin_fn begin, qi_guard_end_fn end);
 
+/* `qinstall apply FILE`: the operation list FILE (a host path, "-" for
+ * standard input; its format is in qinstall-apply(8)) parsed, its owners
+ * looked up in ROOT and its sources checked, then made as one run in one
+ * batch; any error names FILE:LINE and leaves ROOT as it was. The result
+ * gets "changes". */
+int qi_apply_file(qi_handle *h, const char *file);
+
 /* Roll back RUN and every later run (RUN 0 = the last run). Idempotent:
  * an interrupted rollback completes when called again. */
 int qi_rollback(qi_handle *h, int64_t run);
@@ -245,10 +261,32 @@ struct qi_fetch_options {
 	int64_t max_unpinned;		/* cap on a download whose size is not pinned; 0: 2 GiB */
 };
 
+/* One source named on the command line: "URL#sha256=HEX&sha512=HEX&size=N
+ * &debian=PKG/VERSION" (see qinstall-fetch(8)). */
+#define QI_SHA256_HEX 64
+#define QI_SHA512_HEX 128
+struct qi_fetch_spec {
+	char *url;		/* the URL without its fragment (a bare /path becomes file://) */
+	char *file;		/* the last path component of the URL */
+	char sha256[QI_SHA256_HEX + 1];	/* "" when not pinned */
+	char sha512[QI_SHA512_HEX + 1];
+	int64_t size;		/* -1 when not pinned */
+	char *debian_source;	/* debian=PKG/VERSION: Debian as a second origin, or NULL */
+	char *debian_version;
+	const char *urls[2];	/* { url, NULL } for struct qi_source */
+	struct qi_source source;/* points into this struct */
+};
+/* Parse SPEC; usage errors (kind QI_ERR_USAGE) say what is wrong. */
+int qi_fetch_spec_parse(qi_handle *h, const char *spec, struct qi_fetch_spec *out);
+void qi_fetch_spec_free(struct qi_fetch_spec *s);
+
 /* Get SRC into the distfile cache, verified against its pins; *path is the
  * verified file (malloc'd). Origins in order: cache, mirror, urls, Debian. */
 int qi_fetch(qi_handle *h, const struct qi_source *src,
 	     const struct qi_fetch_options *opt, char **path);
+/* Where the distfile cache keeps FILE: OPT's distdir (NULL or unset:
+ * CACHE_DIR/distfiles) and FILE. Malloc'd. */
+char *qi_distfile_path(const qi_handle *h, const struct qi_fetch_options *opt, const char *file);
 /* Check a file's size and hashes against SRC's pins. */
 int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
 /* Unpack ARCHIVE securely into DEST (created fresh with mode 0700, must not
@@ -288,7 +326,7 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 		    size_t n, json_t **report);
 
 /* One patch (a file of unified diffs) applied as GNU patch 2.7.6 does
- * (patch_run.c). Zeroed options plus strip = -1 and max_fuzz = 2 are
+ * (patch/run.c). Zeroed options plus strip = -1 and max_fuzz = 2 are
  * GNU patch's defaults. */
 struct qi_patch_options {
 	int strip;			/* -p N; -1: base names only (no -p) */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal_priv.h"
+#include "journal/journal.h"
 
 static void check_path(const char *p)
 {

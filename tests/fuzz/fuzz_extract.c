@@ -13,7 +13,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "sources.h"
+#include "sources/sources.h"
 
 static char base[64];
 static char dest[128];

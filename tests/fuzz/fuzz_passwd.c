@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "passwd.h"
+#include "core/core.h"
+#include "accounts/passwd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

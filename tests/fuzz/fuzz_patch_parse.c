@@ -1,5 +1,5 @@
 /* fuzz_patch_parse.c - libFuzzer target: the unified-diff parser
- * (patch_parse.c) on any input, with every -p and -R variant it offers;
+ * (patch/parse.c) on any input, with every -p and -R variant it offers;
  * every parsed hunk must be self-consistent. */
 #include "config.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patch.h"
+#include "patch/patch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision.h"
+#include "provision/provision.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

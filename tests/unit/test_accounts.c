@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "passwd.h"
+#include "core/core.h"
+#include "accounts/passwd.h"
 
 struct fixture {
 	char root[64];

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "journal_priv.h"
+#include "journal/journal.h"
 
 static int parse(qi_handle *h, const char *text, struct qi_apply_list *l)
 {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision.h"
+#include "provision/provision.h"
 
 static char tmp[] = "/tmp/qinstall-test-build.XXXXXX";
 

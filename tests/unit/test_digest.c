@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sources.h"
+#include "sources/sources.h"
 
 #define ABC256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define ABC512 "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \

@@ -17,7 +17,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "sources.h"
+#include "sources/sources.h"
 
 struct ent {
 	const char *name;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal_priv.h"
+#include "journal/journal.h"
 
 static char root[64];
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/core.h"
 
 /* A relative root is made absolute and normalised; "." and ".." and
  * doubled slashes never reach the journal. */

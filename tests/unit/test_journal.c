@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal_priv.h"
+#include "journal/journal.h"
 
 static char root[64];
 static struct qi_buf manifest;

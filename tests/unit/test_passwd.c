@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "passwd.h"
+#include "core/core.h"
+#include "accounts/passwd.h"
 
 /* Parse then serialize, and check the bytes come back unchanged. */
 static void assert_roundtrip(enum qi_pwkind kind, const char *data, size_t len)

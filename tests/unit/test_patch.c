@@ -1,5 +1,5 @@
-/* Unit tests for the patch engine (patch_parse.c, patch_apply.c,
- * patch_tree.c, patch_run.c): one GNU patch rule per test. */
+/* Unit tests for the patch engine (patch/parse.c, patch/apply.c,
+ * patch/tree.c, patch/run.c): one GNU patch rule per test. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "patch.h"
+#include "patch/patch.h"
 
 /* ---- helpers ---- */
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision.h"
+#include "provision/provision.h"
 
 static const char *const component =
 	"[component hello]\n"

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision.h"
+#include "provision/provision.h"
 
 static char tmp[] = "/tmp/qinstall-test-stage.XXXXXX";
 static char *stage, *root;

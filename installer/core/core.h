@@ -1,0 +1,152 @@
+/*
+ * core/core.h - what the library's modules share with one another and with
+ * their unit tests, but not with the front end: the handle's insides, small
+ * helpers, paths inside ROOT, the description of a file-system object, and
+ * hashing.
+ */
+#ifndef QI_CORE_H
+#define QI_CORE_H
+
+#include "qinstall.h"
+
+struct qi_journal;	/* journal.c */
+
+struct qi_handle {
+	char *root;		/* normalised absolute path, "/" for the host */
+	int rootfd;		/* O_PATH|O_DIRECTORY descriptor of root, or -1 */
+	char *cache_dir;
+	char *data_dir;
+
+	bool check, diff, assume_yes;
+	int verbosity;
+
+	enum qi_errkind errkind;
+	char errmsg[4096];
+
+	bool changed;
+	char *msg;
+	json_t *result;		/* command-specific keys */
+	json_t *warnings;	/* array of strings */
+	json_t *diff_before;	/* string builders, NULL until used */
+	json_t *diff_after;
+
+	struct qi_journal *journal;	/* owned by journal.c */
+	void (*journal_free)(struct qi_handle *h);	/* set by journal.c */
+};
+
+/* Growing byte buffer. */
+struct qi_buf {
+	char *data;
+	size_t len, cap;
+};
+int qi_buf_add(struct qi_buf *b, const void *data, size_t len);
+int qi_buf_addf(struct qi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qi_buf_free(struct qi_buf *b);
+/* Append everything FD has, to its end, to B (whose data is then never
+ * NULL). 0, or -1 with errno set and B freed. FD stays open. */
+int qi_buf_read_fd(struct qi_buf *b, int fd);
+
+/* Small helpers. */
+void *qi_xmalloc(size_t n);	/* aborts on out-of-memory: nothing sane to do */
+void *qi_xrealloc(void *p, size_t n);
+char *qi_xstrdup(const char *s);
+char *qi_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write all of LEN bytes / read to EOF, retrying on EINTR. */
+int qi_write_all(int fd, const void *buf, size_t len);
+/* fsync a directory by path (host path). */
+int qi_fsync_dir_path(const char *dir);
+
+/* ------------------------------------------------------------------ */
+/* Images: what one path looks like (fsroot.c)                          */
+/* ------------------------------------------------------------------ */
+
+enum qi_ftype {
+	QI_FT_ABSENT = 0,
+	QI_FT_REG,
+	QI_FT_DIR,
+	QI_FT_LNK,
+	QI_FT_FIFO,
+	QI_FT_OTHER,	/* device, socket: qinstall never makes or restores one */
+};
+
+struct qi_image {
+	enum qi_ftype type;
+	mode_t mode;		/* permission bits (07777) */
+	uid_t uid;
+	gid_t gid;
+	int64_t size;
+	char hash[65];		/* sha256 of a regular file's content, "" otherwise */
+	char *target;		/* a symlink's target (malloc'd), NULL otherwise */
+};
+
+const char *qi_ftype_name(enum qi_ftype t);
+enum qi_ftype qi_ftype_parse(const char *s);
+void qi_image_clear(struct qi_image *img);
+void qi_image_copy(struct qi_image *dst, const struct qi_image *src);
+/* Same type, mode, owner, content and target. */
+bool qi_image_equal(const struct qi_image *a, const struct qi_image *b);
+/* "regular 0644 0:0 12 bytes sha256 ab12…" for messages and --diff. */
+char *qi_image_describe(const struct qi_image *img);
+
+/* ------------------------------------------------------------------ */
+/* Paths inside ROOT (fsroot.c)                                         */
+/* ------------------------------------------------------------------ */
+
+/* Canonical form of a path inside ROOT: absolute, no "//", no ".", no
+ * trailing "/"; ".." is refused. Malloc'd, or NULL with the error set. */
+char *qi_path_clean(qi_handle *h, const char *path);
+/* The userspace resolution used when the kernel has no openat2 (and by the
+ * tests): PATH opened with FLAGS relative to ROOTFD as if it were "/".
+ * Returns an fd or -1 with errno set. */
+int qi_root_walk(int rootfd, const char *path, int flags, mode_t mode);
+/* Open the directory that holds PATH (O_PATH, resolved in ROOT) and point
+ * *name at PATH's last component. PATH must be clean and not "/".
+ * Returns the fd, or -1 with errno set and no message. */
+int qi_root_parent(qi_handle *h, const char *path, const char **name);
+/* The image of NAME in directory DIRFD (not followed). With WANT_HASH the
+ * content of a regular file is hashed. Returns 0 (absent is not an error),
+ * or -1 with errno set and no message. */
+int qi_image_at(int dirfd, const char *name, bool want_hash, struct qi_image *img);
+/* The same for a clean PATH inside ROOT; a missing parent means absent. */
+int qi_image_path(qi_handle *h, const char *path, bool want_hash, struct qi_image *img);
+
+/* SHA-256 of everything readable from FD (from its current offset). */
+int qi_sha256_fd(int fd, char hex[65], int64_t *size);
+void qi_sha256_buf(const void *data, size_t len, char hex[65]);
+
+/* ------------------------------------------------------------------ */
+/* Hashing (digest.c)                                                   */
+/* ------------------------------------------------------------------ */
+
+/* ---- digest.c: SHA-256 and SHA-512, streaming (libcrypto EVP) ---- */
+
+
+struct qi_digest {
+	void *sha256;		/* EVP_MD_CTX *, or NULL when not wanted */
+	void *sha512;
+	int64_t bytes;		/* bytes fed so far */
+};
+
+/* Start hashing; SHA-256 and/or SHA-512 as asked (at least one). */
+int qi_digest_init(qi_handle *h, struct qi_digest *d, bool sha256, bool sha512);
+int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t len);
+/* Finish: lowercase hex into HEX256 / HEX512 (left "" when not computed). */
+int qi_digest_final(qi_handle *h, struct qi_digest *d,
+		    char hex256[QI_SHA256_HEX + 1], char hex512[QI_SHA512_HEX + 1]);
+/* Start again from zero bytes (a download that restarts). */
+int qi_digest_reset(qi_handle *h, struct qi_digest *d);
+void qi_digest_free(struct qi_digest *d);
+/* Feed the whole content read from FD (from its current offset to EOF). */
+int qi_digest_fd(qi_handle *h, struct qi_digest *d, int fd, const char *name);
+/* Hash a whole file; SIZE (may be NULL) gets its length. */
+int qi_digest_file(qi_handle *h, const char *path, bool sha256, bool sha512,
+		   char hex256[QI_SHA256_HEX + 1], char hex512[QI_SHA512_HEX + 1],
+		   int64_t *size);
+/* True when S is exactly LEN hex digits. */
+bool qi_is_hex(const char *s, size_t len);
+/* Compare computed digests and size with SRC's pins; on a mismatch the
+ * error names FILE and gives both the expected and the actual values. */
+int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label,
+		    const char *hex256, const char *hex512, int64_t size);
+
+#endif

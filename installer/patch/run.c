@@ -1,0 +1,758 @@
+/*
+ * patch/run.c - GNU patch 2.7.6's driver, in process: which file each
+ * diff patches (its name rules), reversed or already-applied patches,
+ * the placement loop with fuzz, the messages byte for byte, .rej and
+ * .orig files, deletions, renames and mode changes; and the series API,
+ * all or nothing. Where GNU patch would ask on a terminal, the answer is
+ * what it assumes without one (the default): qinstall never prompts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "patch/patch.h"
+
+struct run {
+	qi_handle *h;
+	struct ph_tree *tree;
+	const struct qi_patch_options *opt;
+	struct qi_buf out;		/* the messages */
+	json_t *records;
+	bool somefailed;
+	bool have_git;			/* the previous file was a git diff */
+	char *first_failure;
+};
+
+static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	qi_buf_add(&r->out, s, (size_t)n);
+	free(s);
+}
+
+/* GNU's quotearg in its default (shell) style: names with characters a
+ * shell would treat specially are put in single quotes. */
+static const char *quote(const char *name, char *buf, size_t size)
+{
+	bool plain = *name != '\0';
+	for (const char *p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("%+,-./:@]_", c) || (p > name && strchr("#~{}", c))))
+			plain = false;
+	}
+	if (plain)
+		return name;
+	size_t n = 0;
+	if (n < size - 1)
+		buf[n++] = '\'';
+	for (const char *p = name; *p && n + 5 < size; p++) {
+		if (*p == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+#define Q(name) quote((name), (char[4200]){ 0 }, 4200)
+
+/* GNU's ok_to_reverse, with no terminal to ask: the default answers. */
+static bool ok_to_reverse(struct run *r, bool reverse, bool *skip, const char *msg)
+{
+	const struct qi_patch_options *o = r->opt;
+	if (o->forward || !(o->force && o->silent))
+		say(r, "%s", msg);
+	if (o->forward) {
+		say(r, "  Skipping patch.\n");
+		*skip = true;
+		return false;
+	}
+	if (o->force) {
+		if (!o->silent)
+			say(r, "  Applying it anyway.\n");
+		return false;
+	}
+	if (o->batch) {
+		say(r, reverse ? "  Ignoring -R.\n" : "  Assuming -R.\n");
+		return true;
+	}
+	say(r, reverse ? "  Ignore -R? [n] \n" : "  Assume -R? [n] \n");
+	say(r, "Apply anyway? [n] \n");
+	if (!o->silent)
+		say(r, "Skipping patch.\n");
+	*skip = true;
+	return false;
+}
+
+struct file_state {
+	struct ph_file *f;
+	bool reverse, skip, skip_reject;
+	char *inname;		/* borrowed from f->name[] */
+	struct ph_entry *in;	/* NULL when the file is absent */
+	const char *invalid[3];
+};
+
+static bool name_is_valid(struct run *r, struct file_state *fs, const char *name)
+{
+	int i;
+	for (i = 0; i < 3 && fs->invalid[i]; i++)
+		if (!strcmp(fs->invalid[i], name))
+			return false;
+	if (ph_name_is_safe(name))
+		return true;
+	say(r, "Ignoring potentially dangerous file name %s\n", Q(name));
+	if (i < 3)
+		fs->invalid[i] = name;
+	return false;
+}
+
+static int prefix_components(const char *name)
+{
+	int count = 0;
+	if (*name)
+		for (const char *f = name + 1; *f; f++)
+			if (*f == '/' && f[-1] != '/')
+				count++;
+	return count;
+}
+
+static size_t base_len(const char *name)
+{
+	const char *b = strrchr(name, '/');
+	b = b ? b + 1 : name;
+	return strlen(b);
+}
+
+/* GNU's best_name: of the names not ignored, the fewest components, then
+ * the shortest base name, then the shortest name; the first of those. */
+static int best_name(struct run *r, struct file_state *fs, char *const *name, const int *ignore)
+{
+	int components[3] = { 0 }, cmin = 1 << 30;
+	size_t blen[3] = { 0 }, bmin = (size_t)-1, len[3] = { 0 }, lmin = (size_t)-1;
+	for (int i = 0; i < 3; i++) {
+		if (!name[i] || ignore[i])
+			continue;
+		components[i] = prefix_components(name[i]);
+		if (cmin < components[i])
+			continue;
+		cmin = components[i];
+		blen[i] = base_len(name[i]);
+		if (bmin < blen[i])
+			continue;
+		bmin = blen[i];
+		len[i] = strlen(name[i]);
+		if (lmin < len[i])
+			continue;
+		lmin = len[i];
+	}
+	for (int i = 0; i < 3; i++)
+		if (name[i] && !ignore[i] && name_is_valid(r, fs, name[i]) &&
+		    components[i] == cmin && blen[i] == bmin && len[i] == lmin)
+			return i;
+	return -1;
+}
+
+static bool maybe_reverse(struct run *r, struct file_state *fs, const char *name,
+			  bool nonexistent, bool is_empty)
+{
+	const int *nx = fs->f->nonexistent;
+	bool looks_reversed = (!is_empty) < nx[fs->reverse ^ is_empty];
+	if (is_empty && nx[fs->reverse ^ nonexistent] == 1 && nx[!fs->reverse ^ nonexistent] == 2)
+		return false;
+	if (looks_reversed) {
+		char *msg = qi_xasprintf("The next patch%s would %s the file %s,\nwhich %s!",
+					 fs->reverse ? ", when reversed," : "",
+					 nonexistent ? "delete" : is_empty ? "empty out" : "create",
+					 Q(name),
+					 nonexistent ? "does not exist" : is_empty ? "is already empty"
+						     : "already exists");
+		fs->reverse ^= ok_to_reverse(r, fs->reverse, &fs->skip, msg);
+		free(msg);
+	}
+	return looks_reversed;
+}
+
+/* The tail of GNU's intuit_diff_type: which file this diff patches. */
+static int choose_input(struct run *r, struct file_state *fs)
+{
+	struct ph_file *f = fs->f;
+	char *name[3] = { f->name[0], f->name[1], f->name[2] };
+	if ((name[PN_OLD] || name[PN_NEW]) && name[PN_INDEX])
+		name[PN_INDEX] = NULL;
+	int err[3] = { 0 };
+	struct ph_entry *st[3] = { 0 };
+	int i0 = -1;
+	for (int i = 0; i < 3; i++) {
+		if (!name[i])
+			continue;
+		st[i] = ph_tree_get(r->tree, name[i]);
+		if (!st[i])
+			return -1;
+		err[i] = st[i]->exists ? 0 : ENOENT;
+		i0 = i;
+	}
+	int i = best_name(r, fs, name, err);
+	if (i0 >= 0 && (i < 0 || st[i]->is_reg) &&
+	    maybe_reverse(r, fs, name[i < 0 ? i0 : i], i < 0, i < 0 || st[i]->len == 0) && i < 0)
+		i = i0;
+	if (i < 0 && f->nonexistent[fs->reverse]) {
+		int newdirs[3] = { 0 }, nmin = 1 << 30, dist[3] = { 0 };
+		for (int k = 0; k < 3; k++)
+			if (name[k]) {
+				newdirs[k] = prefix_components(name[k]) -
+					     ph_tree_existing_dirs(r->tree, name[k]);
+				if (newdirs[k] < nmin)
+					nmin = newdirs[k];
+			}
+		for (int k = 0; k < 3; k++)
+			if (name[k])
+				dist[k] = newdirs[k] - nmin;
+		i = best_name(r, fs, name, dist);
+	}
+	if ((f->rename || f->copy) &&
+	    !((i == PN_OLD || i == PN_NEW) && f->name[!fs->reverse] &&
+	      name_is_valid(r, fs, f->name[!fs->reverse]))) {
+		say(r, "Cannot %s file without two valid file names\n", f->rename ? "rename" : "copy");
+		fs->skip = true;
+	}
+	if (i >= 0) {
+		fs->inname = name[i];
+		fs->in = st[i]->exists ? st[i] : NULL;
+	}
+	return 0;
+}
+
+/* "can't find file to patch": GNU shows the text before the hunks. */
+static void no_file(struct run *r, struct file_state *fs)
+{
+	const struct qi_patch_options *o = r->opt;
+	if (!o->silent) {
+		say(r, "can't find file to patch at input line %ld\n", fs->f->start_line);
+		say(r, o->strip == -1 ? "Perhaps you should have used the -p or --strip option?\n"
+				      : "Perhaps you used the wrong -p or --strip option?\n");
+	}
+	if (fs->f->leading_len) {
+		say(r, "The text leading up to this was:\n--------------------------\n");
+		const char *p = fs->f->leading, *end = p + fs->f->leading_len;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *e = nl ? nl + 1 : end;
+			qi_buf_add(&r->out, "|", 1);
+			qi_buf_add(&r->out, p, (size_t)(e - p));
+			if (!nl)
+				qi_buf_add(&r->out, "\n", 1);
+			p = e;
+		}
+		say(r, "--------------------------\n");
+	}
+	if (o->force || o->batch) {
+		say(r, "No file to patch.  Skipping patch.\n");
+	} else {
+		say(r, "File to patch: \n");
+		say(r, "Skip this patch? [y] \n");
+		if (!o->silent)
+			say(r, "Skipping patch.\n");
+	}
+	fs->skip = true;
+}
+
+static void reject_header(struct qi_buf *b, const struct ph_file *f, bool reverse)
+{
+	if (f->name[PN_INDEX] && !f->name[PN_OLD] && !f->name[PN_NEW])
+		qi_buf_addf(b, "Index: %s\n", f->name[PN_INDEX]);
+	for (int k = 0; k < 2; k++) {
+		int side = k == 0 ? reverse : !reverse;
+		qi_buf_addf(b, "%s %s%s\n", k == 0 ? "---" : "+++",
+			    f->name[side] ? f->name[side] : "/dev/null",
+			    f->timestr[side] ? f->timestr[side] : "");
+	}
+}
+
+static bool line_endings_differ(const struct ph_hunk *hk, const struct ph_text *in, long where)
+{
+	if (!hk->ptrn_lines)
+		return false;
+	const struct ph_line *p = &hk->old[0];
+	if (!p->len)
+		return false;
+	bool patch_crlf = p->len >= 2 && p->text[p->len - 2] == '\r' && p->text[p->len - 1] == '\n';
+	if (!in->nlines)
+		return false;
+	if (where > in->nlines)
+		where = in->nlines;
+	if (where < 1)
+		return false;
+	size_t size = in->start[where] - in->start[where - 1];
+	const char *s = in->data + in->start[where - 1];
+	if (!size)
+		return false;
+	bool in_crlf = size >= 2 && s[size - 2] == '\r' && s[size - 1] == '\n';
+	return patch_crlf != in_crlf;
+}
+
+static void record(struct run *r, const char *file, int hunk, bool applied, long line,
+		   long offset, long fuzz, bool reversed, long near_line, long near_differ)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "patch", json_string(r->opt->label ? r->opt->label : "-"));
+	json_object_set_new(o, "file", json_string(file ? file : ""));
+	json_object_set_new(o, "hunk", json_integer(hunk));
+	json_object_set_new(o, "applied", json_boolean(applied));
+	json_object_set_new(o, "line", json_integer(line));
+	json_object_set_new(o, "offset", json_integer(offset));
+	json_object_set_new(o, "fuzz", json_integer(fuzz));
+	json_object_set_new(o, "reversed", json_boolean(reversed));
+	if (!applied && near_line > 0) {
+		json_object_set_new(o, "near_line", json_integer(near_line));
+		json_object_set_new(o, "near_differ", json_integer(near_differ));
+	}
+	json_array_append_new(r->records, o);
+}
+
+static int patch_one_file(struct run *r, struct ph_file *f)
+{
+	const struct qi_patch_options *o = r->opt;
+	struct file_state fs = { .f = f, .reverse = o->reverse };
+	if (choose_input(r, &fs) < 0)
+		return -1;
+	if (!fs.skip && !fs.inname)
+		no_file(r, &fs);
+	if (fs.skip)
+		r->somefailed = true;
+
+	const char *outname = NULL;
+	if (!fs.skip)
+		outname = (f->copy || f->rename) ? f->name[!fs.reverse] : fs.inname;
+	/* Git mode: a git patch's outputs are queued until it ends, or until
+	 * a file it already changed comes again (concatenated git patches). */
+	bool flush = r->have_git && !f->git;
+	r->have_git = f->git;
+	if (f->git && outname) {
+		struct ph_entry *q = ph_tree_get(r->tree, outname);
+		if (!q)
+			return -1;
+		flush = flush || q->pending;
+	}
+	if (flush) {
+		ph_tree_flush(r->tree);
+		if (fs.inname) {
+			struct ph_entry *e = ph_tree_get(r->tree, fs.inname);
+			if (!e)
+				return -1;
+			fs.in = e->exists ? e : NULL;
+		}
+	}
+	if (!fs.skip && (S_ISLNK(f->mode[PN_OLD]) || S_ISLNK(f->mode[PN_NEW]))) {
+		/* GNU patch would make or change a symlink; qinstall never
+		 * creates one from a patch (a later step could follow it). */
+		say(r, "File %s: symbolic links are not patched (qinstall never creates one) "
+		    "-- skipping patch\n", Q(outname));
+		fs.skip = true;
+		r->somefailed = true;
+	}
+	if (!fs.skip && fs.in && !fs.in->is_reg) {
+		say(r, "File %s is not a regular file -- refusing to patch\n", Q(fs.inname));
+		fs.skip = true;
+		r->somefailed = true;
+	}
+	struct ph_text in = { 0 };
+	ph_text_index(&in, fs.in && !fs.skip ? fs.in->data : "",
+		      fs.in && !fs.skip ? fs.in->len : 0);
+	if (!fs.skip && !o->silent && f->strip_cr)
+		say(r, "(Stripping trailing CRs from patch; use --binary to disable.)\n");
+	if (!fs.skip && !o->silent) {
+		bool renamed = strcmp(fs.inname, outname) != 0;
+		bool skip_rename = !renamed && f->rename;
+		say(r, "%s file %s%c", o->dry_run ? "checking" : "patching", Q(outname),
+		    renamed || skip_rename ? ' ' : '\n');
+		if (renamed || skip_rename)
+			say(r, "(%s%s from %s)\n", skip_rename ? "already " : "",
+			    f->copy ? "copied" : f->rename ? "renamed" : "read",
+			    !skip_rename ? fs.inname : f->name[!strcmp(fs.inname, f->name[PN_OLD] ? f->name[PN_OLD] : "")]);
+	}
+
+	struct ph_applier a;
+	ph_applier_init(&a, &in);
+	struct qi_buf rej = { 0 };
+	int hunk = 0, failed = 0;
+	bool mismatch = false, apply_anyway = false;
+	for (size_t k = 0; k < f->nhunks; k++) {
+		struct ph_hunk *hk = &f->hunks[k];
+		bool swapped = fs.reverse;
+		if (swapped)
+			ph_hunk_swap(hk);
+		long context = hk->prefix_context < hk->suffix_context ? hk->suffix_context
+								      : hk->prefix_context;
+		long maxfuzz = o->max_fuzz < context ? o->max_fuzz : context;
+		long where = 0, fuzz = 0;
+		hunk++;
+		if (!fs.skip) {
+			do {
+				where = ph_locate(&a, hk, fuzz);
+				if (!where || fuzz || a.in_offset)
+					mismatch = true;
+				if (hunk == 1 && !where && !(o->force || apply_anyway) &&
+				    fs.reverse == o->reverse) {
+					ph_hunk_swap(hk);
+					swapped = !swapped;
+					where = ph_locate(&a, hk, fuzz);
+					bool reversed = false;
+					if (where) {
+						char *msg = qi_xasprintf("%s patch detected!",
+							fs.reverse ? "Unreversed" : "Reversed (or previously applied)");
+						reversed = ok_to_reverse(r, fs.reverse, &fs.skip, msg);
+						free(msg);
+					}
+					if (reversed) {
+						fs.reverse = !fs.reverse;
+					} else {
+						ph_hunk_swap(hk);
+						swapped = !swapped;
+						if (where) {
+							apply_anyway = true;
+							fuzz--;
+							where = 0;
+						}
+					}
+				}
+			} while (!fs.skip && !where && ++fuzz <= maxfuzz);
+		}
+		long newwhere = (where ? where : hk->first) + a.out_offset;
+		bool misordered = false;
+		if (!fs.skip && where && !(where == 1 && f->nonexistent[fs.reverse] == 2 && in.len) &&
+		    a.last_frozen > where - 1 + hk->prefix_context) {
+			/* GNU's search can land before the end of the previous
+			 * hunk; its copy_till then refuses the hunk. */
+			say(r, "misordered hunks! output would be garbled\n");
+			misordered = true;
+		}
+		if (fs.skip || !where || misordered ||
+		    (where == 1 && f->nonexistent[fs.reverse] == 2 && in.len)) {
+			if (!fs.skip_reject) {
+				if (!failed)
+					reject_header(&rej, f, fs.reverse);
+				ph_reject_hunk(&rej, hk, a.out_offset);
+			}
+			failed++;
+			long nl = 0, nd = 0;
+			if (!fs.skip) {
+				ph_near_miss(&in, hk, hk->first + a.in_offset, &nl, &nd);
+				if (!o->silent)
+					say(r, "Hunk #%d FAILED at %ld%s.\n", hunk, newwhere,
+					    line_endings_differ(hk, &in, newwhere) ?
+					    " (different line endings)" : "");
+				if (!r->first_failure)
+					r->first_failure = qi_xasprintf(
+						"%s: hunk #%d FAILED at %ld (closest match at line %ld, "
+						"%ld of its %ld old lines differ)",
+						outname, hunk, newwhere, nl, nd, hk->ptrn_lines);
+			} else if (!r->first_failure) {
+				r->first_failure = qi_xasprintf("%s: hunk #%d ignored",
+					outname ? outname : f->name[PN_NEW] ? f->name[PN_NEW] :
+					f->name[PN_OLD] ? f->name[PN_OLD] : "(no file)", hunk);
+			}
+			record(r, outname ? outname : f->name[PN_NEW], hunk, false, newwhere,
+			       a.in_offset, fuzz, fs.reverse, nl, nd);
+		} else {
+			ph_apply_hunk(&a, hk, where);
+			if (!o->silent && (fuzz || a.in_offset)) {
+				say(r, "Hunk #%d succeeded at %ld", hunk, newwhere);
+				if (fuzz)
+					say(r, " with fuzz %ld", fuzz);
+				if (a.in_offset)
+					say(r, " (offset %ld line%s)", a.in_offset,
+					    a.in_offset == 1 ? "" : "s");
+				say(r, ".\n");
+			}
+			record(r, outname, hunk, true, newwhere, a.in_offset, fuzz,
+			       fs.reverse != false, 0, 0);
+		}
+		if (swapped)
+			ph_hunk_swap(hk);
+	}
+
+	if (f->broken) {
+		/* The patch breaks off in this file's hunks: GNU patch stops
+		 * here without writing the file or its rejects. */
+		qi_buf_free(&rej);
+		qi_buf_free(&a.out);
+		ph_text_free(&in);
+		return 1;
+	}
+	if (!fs.skip) {
+		ph_finish(&a);
+		bool backup = !o->no_backup_if_mismatch && (mismatch || failed);
+		struct ph_entry *oe = ph_tree_get(r->tree, outname);
+		if (!oe)
+			goto fail;
+		if (a.zero_output && f->nonexistent[!fs.reverse] == 2) {
+			if (!o->dry_run) {
+				if (oe->exists) {
+					if (backup && !oe->backed_up)
+						oe->backup = true;
+					oe->backed_up = true;
+					ph_tree_remove(oe);
+				}
+			}
+		} else {
+			if (!a.zero_output && f->nonexistent[!fs.reverse] == 2) {
+				mismatch = true;
+				r->somefailed = true;
+				if (!o->silent)
+					say(r, "Not deleting file %s as content differs from patch\n",
+					    Q(outname));
+			}
+			if (!o->dry_run) {
+				mode_t old_mode = f->mode[fs.reverse], new_mode = f->mode[!fs.reverse];
+				bool set_mode = new_mode && old_mode != new_mode;
+				if (failed < hunk || set_mode || f->copy || f->rename) {
+					mode_t mode = set_mode ? (new_mode & 0777)
+						      : fs.in ? fs.in->mode : 0;
+					if (backup && !oe->backed_up)
+						oe->backup = true;
+					oe->backed_up = true;
+					char *data = a.out.data ? a.out.data : qi_xstrdup("");
+					size_t len = a.out.len;
+					a.out.data = NULL;
+					a.out.len = a.out.cap = 0;
+					if (f->git && f->nonexistent[fs.reverse] != 2)
+						ph_tree_set_later(oe, data, len, mode);
+					else
+						ph_tree_set(oe, data, len, mode);
+					if (f->rename && fs.in && fs.in != oe) {
+						if (backup && !fs.in->backed_up)
+							fs.in->backup = true;
+						fs.in->backed_up = true;
+						ph_tree_remove(fs.in);
+					}
+				} else if (backup && oe->exists && !oe->backed_up) {
+					/* GNU patch copies the unchanged file to FILE.orig. */
+					oe->backup = true;
+					oe->backup_copy = true;
+					oe->backed_up = true;
+					oe->dirty = true;
+				}
+			}
+		}
+	}
+
+	if (failed && !fs.skip_reject) {
+		r->somefailed = true;
+		say(r, "%d out of %d hunk%s %s", failed, hunk, hunk == 1 ? "" : "s",
+		    fs.skip ? "ignored" : "FAILED");
+		if (outname && !o->dry_run && !o->no_reject_files) {
+			char *rejname = qi_xasprintf("%s.rej", outname);
+			say(r, " -- saving rejects to file %s\n", Q(rejname));
+			struct ph_entry *re = ph_tree_get(r->tree, rejname);
+			free(rejname);
+			if (!re)
+				goto fail;
+			if (re->append_ok && re->exists) {
+				char *data = qi_xmalloc(re->len + rej.len + 1);
+				memcpy(data, re->data, re->len);
+				memcpy(data + re->len, rej.data, rej.len);
+				data[re->len + rej.len] = '\0';
+				ph_tree_set(re, data, re->len + rej.len, re->mode);
+			} else {
+				mode_t mask = umask(0);
+				umask(mask);
+				ph_tree_set(re, rej.data, rej.len, 0666 & ~mask);
+				rej.data = NULL;
+				re->append_ok = true;
+			}
+		} else {
+			say(r, "\n");
+		}
+	}
+	qi_buf_free(&rej);
+	qi_buf_free(&a.out);
+	ph_text_free(&in);
+	return 0;
+fail:
+	qi_buf_free(&rej);
+	qi_buf_free(&a.out);
+	ph_text_free(&in);
+	return -1;
+}
+
+void qi_patch_options_default(struct qi_patch_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->strip = -1;
+	opt->max_fuzz = 2;
+}
+
+void qi_patch_report_free(struct qi_patch_report *report)
+{
+	free(report->text);
+	json_decref(report->hunks);
+	free(report->first_failure);
+	memset(report, 0, sizeof(*report));
+}
+
+/* Run one patch against TREE; the caller commits. */
+static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size_t len,
+		     const struct qi_patch_options *opt, struct qi_patch_report *report)
+{
+	struct run r = { .h = h, .tree = tree, .opt = opt, .records = json_array() };
+	struct ph_patch p;
+	int rc = 0;
+	ph_parse(&p, patch, len, opt->strip);
+	bool stopped = false;
+	for (size_t i = 0; i < p.nfiles; i++) {
+		int frc = patch_one_file(&r, &p.files[i]);
+		if (frc < 0)
+			rc = -1;
+		if (frc != 0) {
+			stopped = true;
+			break;
+		}
+	}
+	/* Queued git outputs are written at the end, unless the patch broke
+	 * off (GNU patch loses them then). */
+	if (!stopped && !p.fatal)
+		ph_tree_flush(tree);
+	if (rc == 0 && p.fatal) {
+		size_t n = strlen(p.fatal);
+		if (n && p.fatal[n - 1] == '\n')
+			p.fatal[n - 1] = '\0';
+		rc = qi_error_kind(h, QI_ERR_USAGE, "%s", p.fatal);
+	} else if (rc == 0 && p.garbage_only) {
+		rc = qi_error_kind(h, QI_ERR_USAGE, "Only garbage was found in the patch input.");
+	}
+	ph_patch_free(&p);
+	memset(report, 0, sizeof(*report));
+	report->status = rc < 0 ? 2 : r.somefailed ? 1 : 0;
+	if (!r.out.data)
+		qi_buf_add(&r.out, "", 0);
+	report->text = r.out.data;
+	report->hunks = r.records;
+	report->first_failure = r.first_failure;
+	return rc;
+}
+
+int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
+		   const struct qi_patch_options *opt, struct qi_patch_report *report)
+{
+	struct ph_tree tree;
+	memset(report, 0, sizeof(*report));
+	if (ph_tree_open(h, &tree, dir) < 0) {
+		report->status = 2;
+		report->text = qi_xstrdup("");
+		report->hunks = json_array();
+		return -1;
+	}
+	int rc = run_patch(h, &tree, patch, len, opt, report);
+	if (opt->dry_run) {
+		/* nothing is written */
+	} else if (opt->atomic && (rc < 0 || report->status != 0)) {
+		if (rc == 0) {
+			report->status = 1;
+			rc = 0;
+		}
+	} else {
+		char saved[4096] = "";
+		if (rc < 0)
+			snprintf(saved, sizeof(saved), "%s", qi_errmsg(h));
+		if (ph_tree_commit(&tree) < 0) {
+			report->status = 2;
+			rc = -1;
+		} else if (rc < 0) {
+			qi_error_kind(h, QI_ERR_USAGE, "%s", saved);
+		}
+	}
+	ph_tree_close(&tree);
+	return rc;
+}
+
+static int read_whole(qi_handle *h, const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return qi_error_errno(h, "cannot open patch %s", path);
+	struct qi_buf b = { 0 };
+	int rc = qi_buf_read_fd(&b, fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	if (rc < 0)
+		return qi_error_errno(h, "cannot read patch %s", path);
+	*data = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
+		    size_t n, json_t **report)
+{
+	struct ph_tree tree;
+	if (ph_tree_open(h, &tree, dir) < 0)
+		return -1;
+	json_t *all = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct qi_series_patch *sp = &patches[i];
+		char *text = NULL;
+		size_t len = 0;
+		if (read_whole(h, sp->path, &text, &len) < 0) {
+			rc = -1;
+			break;
+		}
+		struct qi_patch_options opt;
+		qi_patch_options_default(&opt);
+		opt.strip = sp->strip;
+		opt.max_fuzz = sp->max_fuzz;
+		opt.forward = true;		/* an applied patch is a failure, not a question */
+		opt.no_backup_if_mismatch = true;
+		opt.no_reject_files = true;
+		opt.label = sp->path;
+		struct qi_patch_report rep;
+		int prc = run_patch(h, &tree, text, len, &opt, &rep);
+		free(text);
+		if (rep.text && *rep.text)
+			qi_debug(h, "%s:\n%s", sp->path, rep.text);
+		json_array_extend(all, rep.hunks);
+		if (prc < 0) {
+			qi_error_prefix(h, "patch %s", sp->path);
+			rc = -1;
+		} else if (rep.status != 0) {
+			const char *why = rep.first_failure ? rep.first_failure : NULL;
+			if (strstr(rep.text, "Reversed (or previously applied) patch detected!"))
+				why = "it looks already applied (or reversed) to the tree";
+			else if (strstr(rep.text, "can't find file"))
+				why = "a file it patches does not exist (check the strip level)";
+			rc = qi_error(h, "patch %s does not apply: %s; nothing of the series was "
+				      "written (refresh the patch, or allow more fuzz in the profile "
+				      "if the context merely moved)",
+				      sp->path, why ? why : "see the messages above");
+			if (rep.text && *rep.text)
+				qi_info(h, "%s", rep.text);
+		}
+		qi_patch_report_free(&rep);
+	}
+	if (rc == 0 && ph_tree_commit(&tree) < 0)
+		rc = -1;
+	ph_tree_close(&tree);
+	if (report)
+		*report = all;
+	else
+		json_decref(all);
+	return rc;
+}

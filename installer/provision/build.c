@@ -1,0 +1,553 @@
+/*
+ * build.c - component recipes for djb-style trees: conf-* files, make -j,
+ * and the install into a staging directory.
+ *
+ * djb's install programs (built from hier.c) write straight into the
+ * compiled-in home and know no DESTDIR, so the default install method
+ * copies the programs the recipe lists, with the modes it gives (those of
+ * hier.c), into STAGE/bindir. Trees that support DESTDIR use
+ * `install = make` instead.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "provision/provision.h"
+#include "sources/sources.h"
+
+extern char **environ;
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void qi_recipe_free(struct qi_recipe *r)
+{
+	free(r->name);
+	free(r->version);
+	free(r->file);
+	free_strv(r->urls);
+	free(r->sha256);
+	free(r->sha512);
+	free(r->debian_source);
+	free(r->debian_version);
+	for (size_t i = 0; i < r->npatches; i++) {
+		free(r->patches[i].spec);
+		free(r->patches[i].path);
+		free(r->patches[i].url);
+	}
+	free(r->patches);
+	free(r->series_archive.spec);
+	free(r->series_archive.path);
+	free(r->series_archive.url);
+	free(r->series_file);
+	free(r->dir);
+	for (size_t i = 0; i < r->nwrite; i++) {
+		free(r->write_names[i]);
+		free(r->write_values[i]);
+	}
+	free(r->write_names);
+	free(r->write_values);
+	free(r->cc);
+	free(r->ld);
+	free_strv(r->targets);
+	for (size_t i = 0; i < r->nprograms; i++)
+		free(r->programs[i].name);
+	free(r->programs);
+	free(r->bindir);
+	free(r->install_target);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? qi_xstrdup(s) : NULL;
+}
+
+/* Split S at blanks into a NULL-terminated vector. */
+static char **split_words(const char *s)
+{
+	char **v = qi_xmalloc(sizeof(*v));
+	size_t n = 0;
+	while (s && *s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		size_t len = strcspn(s, " \t");
+		v = qi_xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = strndup(s, len);
+		s += len;
+	}
+	v[n] = NULL;
+	return v;
+}
+
+/* The last path component of an URL, without query or fragment. */
+static char *url_basename(const char *url)
+{
+	size_t len = strcspn(url, "?#");
+	const char *end = url + len, *slash = end;
+	while (slash > url && slash[-1] != '/')
+		slash--;
+	return strndup(slash, (size_t)(end - slash));
+}
+
+int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char *component,
+			   struct qi_recipe *r)
+{
+	memset(r, 0, sizeof(*r));
+	char *sec = qi_xasprintf("component %s", component);
+	const char *v;
+	r->name = qi_xstrdup(component);
+	r->version = dup_or_null(qi_profile_get(p, sec, "version"));
+	const char *const *urls = qi_profile_get_list(p, sec, "url");
+	size_t nurls = 0;
+	while (urls[nurls])
+		nurls++;
+	r->urls = qi_xmalloc((nurls + 1) * sizeof(*r->urls));
+	for (size_t i = 0; i < nurls; i++)
+		r->urls[i] = qi_xstrdup(urls[i]);
+	r->urls[nurls] = NULL;
+	v = qi_profile_get(p, sec, "file");
+	r->file = v ? qi_xstrdup(v) : url_basename(urls[0]);
+	r->sha256 = dup_or_null(qi_profile_get(p, sec, "sha256"));
+	r->sha512 = dup_or_null(qi_profile_get(p, sec, "sha512"));
+	v = qi_profile_get(p, sec, "size");
+	r->size = v ? strtoll(v, NULL, 10) : -1;
+	if ((v = qi_profile_get(p, sec, "debian"))) {
+		size_t n = strcspn(v, " \t");
+		r->debian_source = strndup(v, n);
+		v += n;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		r->debian_version = qi_xstrdup(v);
+	}
+	r->source = (struct qi_source){
+		.file = r->file, .urls = (const char *const *)r->urls, .sha256 = r->sha256,
+		.sha512 = r->sha512, .size = r->size, .debian_source = r->debian_source,
+		.debian_version = r->debian_version,
+	};
+	r->strip = atoi(qi_profile_get(p, sec, "strip"));
+	r->max_fuzz = atoi(qi_profile_get(p, sec, "fuzz"));
+	r->dir = qi_xstrdup(qi_profile_get(p, sec, "dir"));
+	r->cc = qi_xstrdup(qi_profile_get(p, "build", "cc"));
+	r->ld = qi_xstrdup(qi_profile_get(p, "build", "ld"));
+	v = qi_profile_get(p, "build", "jobs");
+	r->jobs = strcmp(v, "auto") == 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : atoi(v);
+	if (r->jobs < 1)
+		r->jobs = 1;
+	r->bindir = qi_xstrdup(qi_profile_get(p, sec, "bindir"));
+	r->install_make = strcmp(qi_profile_get(p, sec, "install"), "make") == 0;
+	r->install_target = qi_xstrdup(qi_profile_get(p, sec, "install_target"));
+
+	const char *const *writes = qi_profile_get_list(p, sec, "write");
+	for (size_t i = 0; writes[i]; i++) {
+		size_t n = strcspn(writes[i], " \t");
+		const char *val = writes[i] + n;
+		while (*val == ' ' || *val == '\t')
+			val++;
+		r->write_names = qi_xrealloc(r->write_names, (r->nwrite + 1) * sizeof(char *));
+		r->write_values = qi_xrealloc(r->write_values, (r->nwrite + 1) * sizeof(char *));
+		r->write_names[r->nwrite] = strndup(writes[i], n);
+		r->write_values[r->nwrite++] = qi_xstrdup(val);
+	}
+	const char *const *progs = qi_profile_get_list(p, sec, "program");
+	for (size_t i = 0; progs[i]; i++) {
+		size_t n = strcspn(progs[i], " \t");
+		const char *mode = progs[i] + n;
+		while (*mode == ' ' || *mode == '\t')
+			mode++;
+		r->programs = qi_xrealloc(r->programs, (r->nprograms + 1) * sizeof(*r->programs));
+		r->programs[r->nprograms].name = strndup(progs[i], n);
+		r->programs[r->nprograms++].mode = *mode ? (mode_t)strtoul(mode, NULL, 8) : 0755;
+	}
+	v = qi_profile_get(p, sec, "make");
+	if (v) {
+		r->targets = split_words(v);
+	} else {
+		/* By default make builds exactly the programs to install. */
+		r->targets = qi_xmalloc((r->nprograms + 1) * sizeof(char *));
+		for (size_t i = 0; i < r->nprograms; i++)
+			r->targets[i] = qi_xstrdup(r->programs[i].name);
+		r->targets[r->nprograms] = NULL;
+	}
+
+	int rc = 0;
+	if ((v = qi_profile_get(p, sec, "series_archive"))) {
+		struct qi_recipe_patch *sa = &r->series_archive;
+		sa->spec = qi_xstrdup(v);
+		r->series_file = qi_xstrdup(qi_profile_get(p, sec, "series"));
+		if (strncmp(v, "debian#", 7) == 0) {
+			r->series_from_debian = true;
+			snprintf(sa->hash, sizeof(sa->hash), "%s", strchr(v, '=') + 1);
+		} else if (strstr(v, "://")) {
+			struct qi_fetch_spec fs;
+			if (qi_fetch_spec_parse(h, v, &fs) < 0) {
+				rc = qi_error_prefix(h, "%s: series_archive", qi_profile_origin(p, sec, "series_archive"));
+			} else {
+				sa->url = qi_xstrdup(v);
+				snprintf(sa->hash, sizeof(sa->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
+				qi_fetch_spec_free(&fs);
+			}
+		} else {
+			char hex512[QI_SHA512_HEX + 1];
+			sa->path = qi_profile_find_file(h, p, sec, "series_archive", v);
+			if (!sa->path || qi_digest_file(h, sa->path, true, false, sa->hash, hex512, NULL) < 0)
+				rc = -1;
+		}
+	}
+	const char *const *patches = qi_profile_get_list(p, sec, "patch");
+	for (size_t i = 0; patches[i] && rc == 0; i++) {
+		r->patches = qi_xrealloc(r->patches, (r->npatches + 1) * sizeof(*r->patches));
+		struct qi_recipe_patch *pt = &r->patches[r->npatches++];
+		memset(pt, 0, sizeof(*pt));
+		pt->spec = qi_xstrdup(patches[i]);
+		if (strstr(patches[i], "://")) {
+			struct qi_fetch_spec fs;
+			if (qi_fetch_spec_parse(h, patches[i], &fs) < 0) {
+				rc = qi_error_prefix(h, "%s: patch '%s'", qi_profile_origin(p, sec, "patch"), patches[i]);
+				break;
+			}
+			pt->url = qi_xstrdup(patches[i]);
+			/* The key needs the content's identity: the pin. */
+			snprintf(pt->hash, sizeof(pt->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
+			qi_fetch_spec_free(&fs);
+		} else {
+			pt->path = qi_profile_find_file(h, p, sec, "patch", patches[i]);
+			if (!pt->path) {
+				rc = -1;
+				break;
+			}
+			char hex512[QI_SHA512_HEX + 1];
+			if (qi_digest_file(h, pt->path, true, false, pt->hash, hex512, NULL) < 0)
+				rc = qi_error_prefix(h, "patch %s", pt->path);
+		}
+	}
+	free(sec);
+	if (rc < 0) {
+		qi_error_prefix(h, "component %s", component);
+		qi_recipe_free(r);
+	}
+	return rc;
+}
+
+int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
+{
+	struct qi_buf b = { 0 };
+	qi_buf_addf(&b, "qinstall build key 1\nname %s\nversion %s\nfile %s\nsha256 %s\nsha512 %s\nsize %lld\n",
+		    r->name, r->version, r->file, r->sha256 ? r->sha256 : "", r->sha512 ? r->sha512 : "",
+		    (long long)r->size);
+	if (r->series_archive.spec)
+		qi_buf_addf(&b, "series %s %s\n", r->series_archive.hash, r->series_file);
+	for (size_t i = 0; i < r->npatches; i++)
+		qi_buf_addf(&b, "patch %s\n", r->patches[i].hash);
+	qi_buf_addf(&b, "strip %d\nfuzz %d\ndir %s\ncc %s\nld %s\n", r->strip, r->max_fuzz, r->dir, r->cc,
+		    r->ld);
+	for (size_t i = 0; i < r->nwrite; i++)
+		qi_buf_addf(&b, "write %s %s\n", r->write_names[i], r->write_values[i]);
+	for (size_t i = 0; r->targets[i]; i++)
+		qi_buf_addf(&b, "target %s\n", r->targets[i]);
+	for (size_t i = 0; i < r->nprograms; i++)
+		qi_buf_addf(&b, "program %s %o\n", r->programs[i].name, (unsigned)r->programs[i].mode);
+	qi_buf_addf(&b, "bindir %s\ninstall %s %s\n", r->bindir, r->install_make ? "make" : "programs",
+		    r->install_target);
+	struct qi_digest d;
+	char hex512[QI_SHA512_HEX + 1];
+	int rc = qi_digest_init(h, &d, true, false);
+	if (rc == 0)
+		rc = qi_digest_update(h, &d, b.data, b.len);
+	if (rc == 0)
+		rc = qi_digest_final(h, &d, r->key, hex512);
+	qi_digest_free(&d);
+	qi_buf_free(&b);
+	return rc;
+}
+
+char *qi_file_tail(const char *path, int n)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return qi_xstrdup("");
+	struct qi_buf b = { 0 };
+	char chunk[8192];
+	size_t got;
+	/* Logs are small (a djb build writes a few hundred lines); keep the
+	 * last 64 KiB at most. */
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		qi_buf_add(&b, chunk, got);
+		if (b.len > 65536) {
+			memmove(b.data, b.data + b.len - 32768, 32768);
+			b.len = 32768;
+			b.data[b.len] = '\0';
+		}
+	}
+	fclose(f);
+	if (!b.data)
+		return qi_xstrdup("");
+	size_t end = b.len;
+	while (end > 0 && b.data[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	int lines = 0;
+	while (start > 0) {
+		if (b.data[start - 1] == '\n' && ++lines == n)
+			break;
+		start--;
+	}
+	char *out = strndup(b.data + start, end - start);
+	qi_buf_free(&b);
+	return out;
+}
+
+/* The environment for make: ours, without what a calling make passes down
+ * (its jobserver and flags would leak into the component's build). */
+static char **build_env(void)
+{
+	static const char *const drop[] = { "MAKEFLAGS=", "MFLAGS=", "MAKELEVEL=", "MAKEOVERRIDES=",
+					    "DESTDIR=", "LC_ALL=", NULL };
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = qi_xmalloc((n + 2) * sizeof(*env));
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool skip = false;
+		for (size_t k = 0; drop[k]; k++)
+			skip |= strncmp(environ[i], drop[k], strlen(drop[k])) == 0;
+		if (!skip)
+			env[o++] = environ[i];
+	}
+	env[o++] = "LC_ALL=C";
+	env[o] = NULL;
+	return env;
+}
+
+int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
+		  const char *const *env, const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return qi_error_errno(h, "cannot open the build log %s", log);
+	struct qi_buf cmd = { 0 };
+	for (size_t i = 0; argv[i]; i++)
+		qi_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
+	char *line = qi_xasprintf("$ cd %s && %s\n", dir, cmd.data);
+	qi_write_all(fd, line, strlen(line));
+	free(line);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd);
+		qi_buf_free(&cmd);
+		return qi_error_errno(h, "cannot start %s", argv[0]);
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(dir) < 0)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		execvpe(argv[0], (char *const *)argv, (char *const *)(env ? env : (const char *const *)environ));
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			qi_buf_free(&cmd);
+			return qi_error_errno(h, "waiting for %s", argv[0]);
+		}
+	}
+	int rc = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		rc = qi_error(h, "`%s` failed in %s (exit %d)", cmd.data, dir, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		rc = qi_error(h, "`%s` was killed by signal %d in %s", cmd.data, WTERMSIG(status), dir);
+	qi_buf_free(&cmd);
+	return rc;
+}
+
+static int write_small(qi_handle *h, const char *dir, const char *name, const char *content)
+{
+	char *path = qi_xasprintf("%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = 0;
+	if (fd < 0 || qi_write_all(fd, content, strlen(content)) < 0 || qi_write_all(fd, "\n", 1) < 0)
+		rc = qi_error_errno(h, "cannot write %s", path);
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = qi_error_errno(h, "cannot write %s", path);
+	free(path);
+	return rc;
+}
+
+/* Quote the log's last lines into the error, and say where it is. */
+static int fail_with_log(qi_handle *h, const char *log)
+{
+	char *tail = qi_file_tail(log, 15);
+	qi_error_prefix(h, "build failed");
+	char *msg = qi_xasprintf("%s\nlast lines of %s:\n%s\n(the whole log is %s; nothing was written into the root)",
+				 qi_errmsg(h), log, tail, log);
+	qi_error(h, "%s", msg);
+	free(msg);
+	free(tail);
+	return -1;
+}
+
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log)
+{
+	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
+	struct stat st;
+	int rc = 0;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = qi_error(h, "component %s: the build directory '%s' is not in the unpacked tree %s (check 'dir' in the profile)",
+			      r->name, r->dir, tree);
+		free(dir);
+		return rc;
+	}
+	if (write_small(h, dir, "conf-cc", r->cc) < 0 || write_small(h, dir, "conf-ld", r->ld) < 0) {
+		free(dir);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nwrite && rc == 0; i++)
+		rc = write_small(h, dir, r->write_names[i], r->write_values[i]);
+	if (rc < 0) {
+		free(dir);
+		return -1;
+	}
+	size_t nt = 0;
+	while (r->targets[nt])
+		nt++;
+	const char **argv = qi_xmalloc((nt + 4) * sizeof(*argv));
+	char *jobs = qi_xasprintf("-j%d", r->jobs);
+	size_t a = 0;
+	argv[a++] = "make";
+	argv[a++] = jobs;
+	for (size_t i = 0; i < nt; i++)
+		argv[a++] = r->targets[i];
+	argv[a] = NULL;
+	char **env = build_env();
+	qi_info(h, "building %s-%s (make %s)", r->name, r->version, jobs);
+	rc = qi_run_logged(h, dir, argv, (const char *const *)env, log);
+	if (rc < 0)
+		fail_with_log(h, log);
+	free(env);
+	free(argv);
+	free(jobs);
+	free(dir);
+	return rc;
+}
+
+int qi_mkdirs_host(qi_handle *h, const char *path)
+{
+	char *p = qi_xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+				int rc = qi_error_errno(h, "cannot create %s (is the cache directory writable?)", p);
+				free(p);
+				return rc;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int copy_program(qi_handle *h, const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return qi_error_errno(h, "the build did not produce %s (is it in the recipe's targets?)", from);
+	struct stat st;
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		return qi_error(h, "%s is not a regular file", from);
+	}
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		close(in);
+		return qi_error_errno(h, "cannot create %s", to);
+	}
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = qi_error_errno(h, "cannot read %s", from);
+			break;
+		}
+		if (qi_write_all(out, buf, (size_t)n) < 0) {
+			rc = qi_error_errno(h, "cannot write %s", to);
+			break;
+		}
+	}
+	if (rc == 0 && fchmod(out, mode) < 0)
+		rc = qi_error_errno(h, "cannot set the mode of %s", to);
+	if (close(out) < 0 && rc == 0)
+		rc = qi_error_errno(h, "cannot write %s", to);
+	close(in);
+	return rc;
+}
+
+int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
+		      const char *stage, const char *log)
+{
+	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
+	int rc = 0;
+	if (r->install_make) {
+		char *destdir = qi_xasprintf("DESTDIR=%s", stage);
+		char **targets = split_words(r->install_target);
+		size_t nt = 0;
+		while (targets[nt])
+			nt++;
+		const char **argv = qi_xmalloc((nt + 3) * sizeof(*argv));
+		size_t a = 0;
+		argv[a++] = "make";
+		for (size_t i = 0; i < nt; i++)
+			argv[a++] = targets[i];
+		argv[a++] = destdir;
+		argv[a] = NULL;
+		char **env = build_env();
+		if (qi_mkdirs_host(h, stage) < 0 ||
+		    qi_run_logged(h, dir, argv, (const char *const *)env, log) < 0)
+			rc = fail_with_log(h, log);
+		free(env);
+		free(argv);
+		free_strv(targets);
+		free(destdir);
+	} else {
+		char *bindir = qi_xasprintf("%s%s", stage, r->bindir);
+		rc = qi_mkdirs_host(h, bindir);
+		for (size_t i = 0; i < r->nprograms && rc == 0; i++) {
+			char *from = qi_xasprintf("%s/%s", dir, r->programs[i].name);
+			char *to = qi_xasprintf("%s/%s", bindir, r->programs[i].name);
+			rc = copy_program(h, from, to, r->programs[i].mode);
+			free(from);
+			free(to);
+		}
+		free(bindir);
+		if (rc < 0)
+			qi_error_prefix(h, "component %s: install into the staging area", r->name);
+	}
+	free(dir);
+	return rc;
+}

@@ -1,0 +1,801 @@
+/*
+ * provision.c - the pipeline: profile -> fetch -> verify -> extract ->
+ * patch -> build -> stage (all in the work area, cached by content) ->
+ * commit into ROOT through the journal -> services.
+ *
+ * The work area (qi_cache_dir):
+ *   distfiles/                       verified source archives (qi_fetch)
+ *   builds/NAME-VERSION-KEY/         a finished build: stage/, manifest.json,
+ *                                    patches.json; KEY is qi_recipe_key
+ *   logs/NAME-VERSION-KEY.log        the build log, kept after success or failure
+ *   work/NAME-VERSION-KEY.PID/       a build in progress, removed when done
+ * A finished build appears by one rename, so a crash never leaves a half
+ * build in builds/. Provisioning the same recipe again, into any ROOT,
+ * skips fetch, patch and build.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "provision/provision.h"
+#include "sources/sources.h"
+
+#define RECORD_PATH "/var/lib/qinstall/provision.json"
+
+struct component {
+	struct qi_recipe r;
+	char *id;		/* NAME-VERSION-KEY16 */
+	char *build_dir;	/* CACHE/builds/ID */
+	char *stage;		/* build_dir/stage */
+	char *log;		/* CACHE/logs/ID.log */
+	struct qi_manifest m;
+	bool cached;
+	const char *origin;	/* where the source came from, or "build cache" */
+	json_t *patch_report;
+};
+
+struct qi_provision {
+	const struct qi_profile *p;
+	struct component *c;
+	size_t n;
+};
+
+static void components_free(struct qi_provision *pv)
+{
+	for (size_t i = 0; i < pv->n; i++) {
+		struct component *c = &pv->c[i];
+		qi_recipe_free(&c->r);
+		free(c->id);
+		free(c->build_dir);
+		free(c->stage);
+		free(c->log);
+		qi_manifest_free(&c->m);
+		json_decref(c->patch_report);
+	}
+	free(pv->c);
+	pv->c = NULL;
+	pv->n = 0;
+}
+
+void qi_provision_free(struct qi_provision *pv)
+{
+	if (!pv)
+		return;
+	components_free(pv);
+	free(pv);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Resolve the recipe and where its build lives in the cache. */
+static int component_init(qi_handle *h, const struct qi_profile *p, const char *name,
+			  struct component *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (qi_recipe_from_profile(h, p, name, &c->r) < 0)
+		return -1;
+	if (qi_recipe_key(h, &c->r) < 0)
+		return -1;
+	c->id = qi_xasprintf("%s-%s-%.16s", c->r.name, c->r.version, c->r.key);
+	for (char *s = c->id; *s; s++)
+		if (*s == '/' || *s == ':')
+			*s = '_';
+	c->build_dir = qi_xasprintf("%s/builds/%s", qi_cache_dir(h), c->id);
+	c->stage = qi_xasprintf("%s/stage", c->build_dir);
+	c->log = qi_xasprintf("%s/logs/%s.log", qi_cache_dir(h), c->id);
+	return 0;
+}
+
+static bool component_cached(qi_handle *h, const struct component *c)
+{
+	char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
+	bool ok = exists(mf) && exists(c->stage);
+	free(mf);
+	return ok;
+}
+
+static int fetch_patches(qi_handle *h, struct component *c, const struct qi_fetch_options *fo)
+{
+	for (size_t i = 0; i < c->r.npatches; i++) {
+		struct qi_recipe_patch *pt = &c->r.patches[i];
+		if (!pt->url)
+			continue;
+		struct qi_fetch_spec fs;
+		if (qi_fetch_spec_parse(h, pt->url, &fs) < 0)
+			return -1;
+		char *path = NULL;
+		int rc = qi_fetch(h, &fs.source, fo, &path);
+		qi_fetch_spec_free(&fs);
+		if (rc < 0)
+			return qi_error_prefix(h, "patch %s", pt->url);
+		free(pt->path);
+		pt->path = path;
+	}
+	return 0;
+}
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static char *own(struct strv *l, char *s)
+{
+	l->v = qi_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = s;
+	return s;
+}
+
+static void strv_free(struct strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Debian's debian.tar.* of the component's Debian source package, fetched
+ * with apt into WORK/debian-src and checked against its pin. */
+static int debian_series_archive(qi_handle *h, const struct qi_recipe *r, const char *work, char **out)
+{
+	*out = NULL;
+	char *dir = qi_xasprintf("%s/debian-src", work), *orig = NULL;
+	int rc = qi_mkdirs_host(h, dir);
+	if (rc == 0)
+		rc = qi_debian_fetch_orig(h, &r->source, dir, &orig);
+	free(orig);
+	DIR *d = rc == 0 ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strstr(de->d_name, ".debian.tar.")) {
+			*out = qi_xasprintf("%s/%s", dir, de->d_name);
+			break;
+		}
+	if (d)
+		closedir(d);
+	if (rc == 0 && !*out)
+		rc = qi_error(h, "Debian's source package %s %s has no debian.tar.* to take the series from",
+			      r->debian_source, r->debian_version);
+	if (rc == 0) {
+		const char *pin = r->series_archive.hash;
+		bool is512 = strlen(pin) == 128;
+		char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
+		rc = qi_digest_file(h, *out, !is512, is512, hex256, hex512, NULL);
+		if (rc == 0 && strcmp(is512 ? hex512 : hex256, pin) != 0)
+			rc = qi_error(h, "%s: %s is %s, but the profile pins %s (refusing its patches)", *out,
+				      is512 ? "SHA-512" : "SHA-256", is512 ? hex512 : hex256, pin);
+	}
+	free(dir);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The quilt series inside the component's series archive (each line a
+ * patch relative to the series file, "-pN" allowed, "#" comments), then
+ * the component's own patches. Strings are kept alive in OWNED. */
+static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_options *fo,
+		       const char *work, struct qi_series_patch **out, size_t *n, struct strv *owned)
+{
+	struct qi_recipe *r = &c->r;
+	struct qi_series_patch *s = qi_xmalloc((r->npatches + 1) * sizeof(*s));
+	size_t k = 0;
+	int rc = 0;
+	if (r->series_archive.spec) {
+		char *archive = NULL;
+		if (r->series_archive.url) {
+			struct qi_fetch_spec fs;
+			rc = qi_fetch_spec_parse(h, r->series_archive.url, &fs);
+			if (rc == 0) {
+				rc = qi_fetch(h, &fs.source, fo, &archive);
+				qi_fetch_spec_free(&fs);
+			}
+		} else if (r->series_from_debian) {
+			rc = debian_series_archive(h, r, work, &archive);
+		} else {
+			archive = qi_xstrdup(r->series_archive.path);
+		}
+		if (archive)
+			own(owned, archive);
+		char *dest = own(owned, qi_xasprintf("%s/series", work));
+		if (rc == 0)
+			rc = qi_extract(h, archive, dest, NULL);
+		if (rc < 0) {
+			free(s);
+			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+		}
+		char *file = own(owned, qi_xasprintf("%s/%s", dest, r->series_file));
+		char *dir = own(owned, qi_xstrdup(file));
+		*strrchr(dir, '/') = '\0';
+		FILE *f = fopen(file, "re");
+		if (!f) {
+			free(s);
+			return qi_error_errno(h, "component %s: the series archive %s has no readable %s (check 'series')",
+					      r->name, r->series_archive.spec, r->series_file);
+		}
+		char line[4096];
+		int lineno = 0;
+		while (rc == 0 && fgets(line, sizeof(line), f)) {
+			lineno++;
+			line[strcspn(line, "#\r\n")] = '\0';
+			char *save = NULL, *name = strtok_r(line, " \t", &save);
+			if (!name)
+				continue;
+			int strip = 1;
+			for (char *opt; (opt = strtok_r(NULL, " \t", &save));) {
+				if (strncmp(opt, "-p", 2) == 0 && opt[2] >= '0' && opt[2] <= '9' && !opt[3])
+					strip = opt[2] - '0';
+				else
+					rc = qi_error(h, "%s:%d: series option '%s' is not supported (only -pN)",
+						      r->series_file, lineno, opt);
+			}
+			if (rc == 0 && (name[0] == '/' || strstr(name, "..")))
+				rc = qi_error(h, "%s:%d: patch '%s' points outside the series directory",
+					      r->series_file, lineno, name);
+			if (rc < 0)
+				break;
+			s = qi_xrealloc(s, (k + r->npatches + 1) * sizeof(*s));
+			s[k++] = (struct qi_series_patch){ .path = own(owned, qi_xasprintf("%s/%s", dir, name)),
+							   .strip = strip, .max_fuzz = r->max_fuzz };
+		}
+		fclose(f);
+		if (rc < 0) {
+			free(s);
+			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+		}
+		qi_info(h, "%s: %zu patches from the series in %s", r->name, k, r->series_archive.spec);
+	}
+	for (size_t i = 0; i < r->npatches; i++)
+		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->strip,
+						   .max_fuzz = r->max_fuzz };
+	*out = s;
+	*n = k;
+	return 0;
+}
+
+/* The cached stage must still be what its manifest says: a damaged or
+ * edited cache entry is never installed. */
+static int stage_matches(qi_handle *h, const struct component *c)
+{
+	struct qi_manifest now;
+	if (qi_manifest_scan(h, c->stage, &now) < 0)
+		return -1;
+	int rc = 0;
+	if (now.n != c->m.n)
+		rc = qi_error(h, "the build cache entry %s has %zu paths, its manifest %zu", c->build_dir, now.n,
+			      c->m.n);
+	for (size_t i = 0; rc == 0 && i < now.n; i++) {
+		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
+		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
+		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
+		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
+			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
+				      b->path);
+	}
+	qi_manifest_free(&now);
+	return rc;
+}
+
+/* Another provision published the same build while this one built it:
+ * use theirs (its manifest describes its stage), after checking it. */
+static int adopt_published(qi_handle *h, struct component *c)
+{
+	qi_manifest_free(&c->m);
+	char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
+	int rc = qi_manifest_load(h, mf, &c->m);
+	free(mf);
+	if (rc == 0)
+		rc = stage_matches(h, c);
+	if (rc == 0)
+		qi_debug(h, "%s: another provision published the same build first; using it", c->id);
+	return rc;
+}
+
+/* Fetch, extract, patch, build and stage one component into the cache. */
+static int build_component(qi_handle *h, struct component *c, const struct qi_provision_options *opt)
+{
+	struct qi_fetch_options fo = { .mirror = opt ? opt->mirror : NULL, .offline = opt && opt->offline };
+	const char *cache = qi_cache_dir(h);
+	char *logs = qi_xasprintf("%s/logs", cache), *builds = qi_xasprintf("%s/builds", cache);
+	char *work = qi_xasprintf("%s/work/%s.%ld", cache, c->id, (long)getpid());
+	char *archive = NULL, *top = NULL, *src = NULL, *stage = NULL, *tmp = NULL;
+	struct qi_fetch_report report = { 0 };
+	int rc = -1;
+	if (qi_mkdirs_host(h, logs) < 0 || qi_mkdirs_host(h, builds) < 0)
+		goto out;
+	if (exists(work) && qi_remove_tree(h, work) < 0)
+		goto out;
+	if (qi_mkdirs_host(h, work) < 0)
+		goto out;
+	if (qi_fetch_report(h, &c->r.source, &fo, &archive, &report) < 0) {
+		qi_error_prefix(h, "component %s", c->r.name);
+		goto out;
+	}
+	c->origin = report.origin;
+	if (fetch_patches(h, c, &fo) < 0)
+		goto out;
+	src = qi_xasprintf("%s/src", work);
+	if (qi_extract(h, archive, src, &top) < 0) {
+		qi_error_prefix(h, "component %s", c->r.name);
+		goto out;
+	}
+	struct qi_series_patch *series = NULL;
+	size_t nseries = 0;
+	struct strv owned = { 0 };
+	json_t *preport = NULL;
+	rc = full_series(h, c, &fo, work, &series, &nseries, &owned);
+	if (rc == 0)
+		rc = qi_patch_series(h, top, series, nseries, &preport);
+	free(series);
+	strv_free(&owned);
+	c->patch_report = preport ? preport : json_array();
+	if (rc < 0) {
+		qi_error_prefix(h, "component %s: patch series (nothing was built)", c->r.name);
+		goto out;
+	}
+	rc = -1;
+	unlink(c->log);
+	if (qi_recipe_build(h, &c->r, top, c->log) < 0) {
+		qi_error_prefix(h, "component %s", c->r.name);
+		goto out;
+	}
+	stage = qi_xasprintf("%s/stage", work);
+	if (qi_mkdirs_host(h, stage) < 0 || qi_recipe_install(h, &c->r, top, stage, c->log) < 0)
+		goto out;
+	if (qi_manifest_scan(h, stage, &c->m) < 0)
+		goto out;
+	/* Publish: stage and manifest into builds/ID in one rename. */
+	tmp = qi_xasprintf("%s/publish", work);
+	char *tstage = qi_xasprintf("%s/stage", tmp), *tman = qi_xasprintf("%s/manifest.json", tmp);
+	char *tpatch = qi_xasprintf("%s/patches.json", tmp);
+	if (mkdir(tmp, 0755) < 0 || rename(stage, tstage) < 0) {
+		rc = qi_error_errno(h, "cannot move the staged tree into %s", tmp);
+	} else if (qi_manifest_save(h, &c->m, tman) == 0) {
+		if (json_dump_file(c->patch_report, tpatch, JSON_INDENT(1)) < 0)
+			qi_warn(h, "cannot record the patch report in %s", tpatch);
+		if (qi_fsync_dir_path(tmp) < 0)
+			rc = qi_error_errno(h, "cannot sync %s", tmp);
+		else if (rename(tmp, c->build_dir) == 0)
+			rc = 0;
+		else if (errno == EEXIST || errno == ENOTEMPTY)
+			rc = adopt_published(h, c); /* another run published this build first */
+		else
+			rc = qi_error_errno(h, "cannot publish the build into %s", c->build_dir);
+	}
+	free(tstage);
+	free(tman);
+	free(tpatch);
+out:
+	if (exists(work)) {
+		/* Keep the first error: a failed cleanup only warns. */
+		char saved[sizeof(h->errmsg)];
+		enum qi_errkind kind = qi_errkind(h);
+		memcpy(saved, h->errmsg, sizeof(saved));
+		if (qi_remove_tree(h, work) < 0)
+			qi_warn(h, "cannot remove the work directory %s: %s", work, qi_errmsg(h));
+		memcpy(h->errmsg, saved, sizeof(saved));
+		h->errkind = kind;
+	}
+	qi_fetch_report_free(&report);
+	free(archive);
+	free(top);
+	free(src);
+	free(stage);
+	free(tmp);
+	free(work);
+	free(logs);
+	free(builds);
+	return rc;
+}
+
+
+/* Work directories left by a provision that was killed (NAME.PID with no
+ * such process any more) are removed; those of live runs are left alone. */
+static void sweep_stale_work(qi_handle *h)
+{
+	char *dir = qi_xasprintf("%s/work", qi_cache_dir(h));
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+		char *end;
+		long pid = dot ? strtol(dot + 1, &end, 10) : 0;
+		if (!dot || pid <= 0 || *end || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		char *path = qi_xasprintf("%s/%s", dir, de->d_name);
+		qi_debug(h, "removing %s, left by process %ld", path, pid);
+		if (qi_remove_tree(h, path) < 0) {
+			qi_warn(h, "%s", qi_errmsg(h));
+			qi_clear_error(h);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
+			 const struct qi_provision_options *opt, struct qi_provision **out)
+{
+	*out = NULL;
+	struct qi_provision *pv = calloc(1, sizeof(*pv));
+	if (!pv)
+		abort();
+	pv->p = p;
+	sweep_stale_work(h);
+	const char *const *names = qi_profile_components(p);
+	size_t n = 0;
+	while (names[n])
+		n++;
+	if (n == 0) {
+		qi_provision_free(pv);
+		return qi_error_kind(h, QI_ERR_USAGE, "profile %s has no [component NAME] to provision",
+				     qi_profile_file(p));
+	}
+	pv->c = calloc(n, sizeof(*pv->c));
+	if (!pv->c)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct component *c = &pv->c[i];
+		pv->n = i + 1;
+		if (component_init(h, p, names[i], c) < 0)
+			goto fail;
+		if (!(opt && opt->rebuild) && component_cached(h, c)) {
+			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
+			int rc = qi_manifest_load(h, mf, &c->m);
+			free(mf);
+			if (rc == 0 && stage_matches(h, c) < 0) {
+				qi_warn(h, "%s; building it again", qi_errmsg(h));
+				qi_clear_error(h);
+				qi_manifest_free(&c->m);
+				char *old = qi_xasprintf("%s.bad.%ld", c->build_dir, (long)getpid());
+				if (rename(c->build_dir, old) == 0)
+					qi_remove_tree(h, old);
+				free(old);
+			} else if (rc == 0) {
+				c->cached = true;
+				c->origin = "build cache";
+				qi_info(h, "%s-%s: from the build cache (%s)", c->r.name, c->r.version, c->id);
+				continue;
+			}
+			qi_warn(h, "%s; building again", qi_errmsg(h));
+			qi_clear_error(h);
+		}
+		if (opt && opt->rebuild && exists(c->build_dir)) {
+			/* Replaced at publish time; move the old one aside first. */
+			char *old = qi_xasprintf("%s.old.%ld", c->build_dir, (long)getpid());
+			if (rename(c->build_dir, old) == 0)
+				qi_remove_tree(h, old);
+			free(old);
+		}
+		if (build_component(h, c, opt) < 0)
+			goto fail;
+	}
+	*out = pv;
+	return 0;
+fail:
+	qi_provision_free(pv);
+	return -1;
+}
+
+/* The installed path of PROGRAM among the components, or NULL. */
+static char *find_program(const struct qi_provision *pv, const char *program)
+{
+	for (size_t i = 0; i < pv->n; i++)
+		for (size_t k = 0; k < pv->c[i].r.nprograms; k++)
+			if (strcmp(pv->c[i].r.programs[k].name, program) == 0)
+				return qi_xasprintf("%s/%s", pv->c[i].r.bindir, program);
+	return NULL;
+}
+
+static int svscan_unit(qi_handle *h, const struct qi_profile *p, const struct qi_provision *pv,
+		       struct qi_svscan_unit *u)
+{
+	char *svscan = find_program(pv, "svscan");
+	if (!svscan)
+		return qi_error_kind(h, QI_ERR_USAGE,
+				     "%s: [services] svscan = yes, but no component installs a program named svscan",
+				     qi_profile_origin(p, "services", "svscan"));
+	int rc = qi_svscan_unit_render(h, p, svscan, u);
+	free(svscan);
+	return rc;
+}
+
+/* The record of what was provisioned, for status and for people:
+ * deterministic, so an unchanged provision leaves it unchanged. */
+static char *record_text(const struct qi_provision *pv)
+{
+	json_t *comps = json_array();
+	for (size_t i = 0; i < pv->n; i++) {
+		const struct component *c = &pv->c[i];
+		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", c->r.name,
+							"version", c->r.version, "build", c->id, "build_key", c->r.key,
+							"build_log", c->log, "files", (json_int_t)c->m.n));
+	}
+	json_t *o = json_pack("{s:s, s:o}", "profile", qi_profile_file(pv->p), "components", comps);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *t = qi_xasprintf("%s\n", s);
+	free(s);
+	return t;
+}
+
+static json_t *component_json(const struct component *c, size_t changed)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:i, s:i}", "name", c->r.name, "version",
+			      c->r.version, "build", c->id, "cached", c->cached, "origin",
+			      c->origin ? c->origin : "", "build_log", c->log, "files", (json_int_t)c->m.n,
+			      "changed", (json_int_t)changed);
+	if (c->patch_report)
+		json_object_set(o, "patches", c->patch_report);
+	return o;
+}
+
+static void add_build_logs(qi_handle *h, const struct qi_provision *pv)
+{
+	json_t *logs = json_object();
+	for (size_t i = 0; i < pv->n; i++)
+		json_object_set_new(logs, pv->c[i].r.name, json_string(pv->c[i].log));
+	json_object_set_new(qi_result(h), "build_logs", logs);
+}
+
+int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
+{
+	json_t *comps = json_array();
+	json_object_set_new(qi_result(h), "components", comps);
+	size_t total = 0;
+	for (size_t i = 0; i < pv->n; i++) {
+		struct component *c = &pv->c[i];
+		size_t changed = 0;
+		if (qi_stage_commit(h, c->stage, &c->m, &changed) < 0)
+			return qi_error_prefix(h, "component %s", c->r.name);
+		total += changed;
+		json_array_append_new(comps, component_json(c, changed));
+		qi_info(h, "%s-%s: %zu of %zu paths changed", c->r.name, c->r.version, changed, c->m.n);
+	}
+	if (qi_profile_bool(pv->p, "services", "svscan")) {
+		struct qi_svscan_unit u;
+		if (svscan_unit(h, pv->p, pv, &u) < 0)
+			return -1;
+		int rc = qi_svscan_unit_commit(h, pv->p, &u);
+		json_object_set_new(qi_result(h), "service_unit", json_string(u.unit_path));
+		qi_svscan_unit_free(&u);
+		if (rc < 0)
+			return rc;
+	}
+	char *rec = record_text(pv);
+	int rc = qi_mkdir_p(h, "/var/lib/qinstall", 0755, (uid_t)-1, (gid_t)-1);
+	if (rc == 0)
+		rc = qi_write_file(h, RECORD_PATH, rec, strlen(rec), 0644, (uid_t)-1, (gid_t)-1);
+	free(rec);
+	if (rc < 0)
+		return qi_error_prefix(h, "provision record");
+	add_build_logs(h, pv);
+	json_object_set_new(qi_result(h), "paths_changed", json_integer((json_int_t)total));
+	return 0;
+}
+
+int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
+{
+	*pending = false;
+	for (size_t i = 0; i < pv->n && !*pending; i++)
+		for (size_t k = 0; k < pv->c[i].m.n && !*pending; k++)
+			*pending = qi_stage_compare(h, &pv->c[i].m.e[k]) != QI_STAGE_SAME;
+	if (!*pending && qi_profile_bool(pv->p, "services", "svscan")) {
+		struct qi_svscan_unit u;
+		if (svscan_unit(h, pv->p, pv, &u) < 0)
+			return -1;
+		json_t *scratch = json_array();
+		bool diff = qi_diff_wanted(h);
+		qi_set_diff(h, false);
+		int rc = qi_svscan_unit_plan(h, &u, scratch);
+		qi_set_diff(h, diff);
+		*pending = json_array_size(scratch) > 0;
+		json_decref(scratch);
+		qi_svscan_unit_free(&u);
+		if (rc < 0)
+			return -1;
+	}
+	if (!*pending) {
+		char *rec = record_text(pv), *old = NULL;
+		size_t len;
+		*pending = qi_root_read(h, RECORD_PATH, &old, &len) < 0 || strcmp(old, rec) != 0;
+		qi_clear_error(h);
+		free(rec);
+		free(old);
+	}
+	if (!*pending) {
+		json_t *comps = json_array();
+		for (size_t i = 0; i < pv->n; i++)
+			json_array_append_new(comps, component_json(&pv->c[i], 0));
+		json_object_set_new(qi_result(h), "components", comps);
+		add_build_logs(h, pv);
+		json_object_set_new(qi_result(h), "paths_changed", json_integer(0));
+	}
+	return 0;
+}
+
+int qi_provision_status(qi_handle *h)
+{
+	char *text = NULL;
+	size_t len;
+	struct stat st;
+	if (qi_root_lstat(h, RECORD_PATH, &st) < 0)
+		return 0;
+	if (qi_root_read(h, RECORD_PATH, &text, &len) < 0)
+		return qi_error_prefix(h, "provision record");
+	json_error_t err;
+	json_t *rec = json_loadb(text, len, 0, &err);
+	free(text);
+	if (!rec) {
+		qi_warn(h, "%s%s is not valid JSON (%s): provision again to rewrite it", qi_root(h), RECORD_PATH,
+			err.text);
+		return 0;
+	}
+	json_object_set_new(qi_result(h), "provisioned", rec);
+	return 0;
+}
+
+/* ---- plan: read-only ---- */
+
+static void plan_add(json_t *plan, const char *path, const char *action, const char *component,
+		     const char *note)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "path", path, "action", action, "component", component);
+	if (note)
+		json_object_set_new(o, "note", json_string(note));
+	json_array_append_new(plan, o);
+}
+
+static char *describe_root_file(qi_handle *h, const char *path)
+{
+	struct stat st;
+	if (qi_root_lstat(h, path, &st) < 0)
+		return NULL;
+	return qi_xasprintf("(%s, %lld bytes, mode %04o)\n", S_ISREG(st.st_mode) ? "file" : "not a file",
+			    (long long)st.st_size, (unsigned)(st.st_mode & 07777));
+}
+
+static void plan_manifest(qi_handle *h, const struct component *c, json_t *plan)
+{
+	for (size_t i = 0; i < c->m.n; i++) {
+		const struct qi_manifest_entry *e = &c->m.e[i];
+		enum qi_stage_action a = qi_stage_compare(h, e);
+		if (a == QI_STAGE_SAME)
+			continue;
+		plan_add(plan, e->path, qi_stage_action_name(a), c->r.name, NULL);
+		if (e->type == 'f') {
+			char *before = a == QI_STAGE_CREATE ? NULL : describe_root_file(h, e->path);
+			char *after = qi_xasprintf("(built file, %lld bytes, mode %04o, sha256 %s)\n",
+						   (long long)e->size, (unsigned)e->mode, e->sha256);
+			qi_diff_add(h, e->path, before, after);
+			free(before);
+			free(after);
+		}
+	}
+}
+
+/* Without a cached build the recipe still says which paths it installs. */
+static void plan_recipe(qi_handle *h, const struct component *c, json_t *plan)
+{
+	struct stat st;
+	char *dir = qi_xstrdup(c->r.bindir);
+	for (char *s = dir + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char ch = *s;
+			*s = '\0';
+			if (qi_root_lstat(h, dir, &st) < 0)
+				plan_add(plan, dir, "create", c->r.name, NULL);
+			*s = ch;
+			if (!ch)
+				break;
+		}
+	}
+	free(dir);
+	for (size_t i = 0; i < c->r.nprograms; i++) {
+		char *path = qi_xasprintf("%s/%s", c->r.bindir, c->r.programs[i].name);
+		bool present = qi_root_lstat(h, path, &st) == 0;
+		plan_add(plan, path, present ? "replace" : "create", c->r.name,
+			 present ? "not built yet: whether it differs is known after the build" : NULL);
+		char *before = present ? describe_root_file(h, path) : NULL;
+		char *after = qi_xasprintf("(to be built, mode %04o)\n", (unsigned)c->r.programs[i].mode);
+		qi_diff_add(h, path, before, after);
+		free(before);
+		free(after);
+		free(path);
+	}
+}
+
+int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
+		      const struct qi_provision_options *opt)
+{
+	json_t *plan = json_array(), *steps = json_array();
+	json_object_set_new(qi_result(h), "plan", plan);
+	json_object_set_new(qi_result(h), "steps", steps);
+	struct qi_provision pv = { .p = p };
+	const char *const *names = qi_profile_components(p);
+	size_t n = 0;
+	while (names[n])
+		n++;
+	pv.c = calloc(n ? n : 1, sizeof(*pv.c));
+	if (!pv.c)
+		abort();
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct component *c = &pv.c[i];
+		pv.n = i + 1;
+		if ((rc = component_init(h, p, names[i], c)) < 0)
+			break;
+		if (!(opt && opt->rebuild) && component_cached(h, c)) {
+			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
+			rc = qi_manifest_load(h, mf, &c->m);
+			free(mf);
+			if (rc < 0)
+				break;
+			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
+							       "use the build cache", "build", c->id));
+			plan_manifest(h, c, plan);
+		} else {
+			char *dist = qi_distfile_path(h, NULL, c->r.file);
+			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
+							       exists(dist) ? "verify the cached source" : "fetch and verify the source",
+							       "file", c->r.file));
+			if (c->r.series_archive.spec)
+				json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s}", "component", c->r.name,
+								       "step", "take the patch series from an archive",
+								       "archive", c->r.series_archive.spec, "series",
+								       c->r.series_file));
+			json_array_append_new(steps, json_pack("{s:s, s:s, s:i}", "component", c->r.name, "step",
+							       "patch, build and stage", "patches",
+							       (json_int_t)c->r.npatches));
+			free(dist);
+			plan_recipe(h, c, plan);
+		}
+	}
+	if (rc == 0 && qi_profile_bool(p, "services", "svscan")) {
+		struct qi_svscan_unit u;
+		rc = svscan_unit(h, p, &pv, &u);
+		if (rc == 0) {
+			rc = qi_svscan_unit_plan(h, &u, plan);
+			qi_svscan_unit_free(&u);
+		}
+	}
+	if (rc == 0) {
+		bool all_cached = true;
+		for (size_t i = 0; i < pv.n; i++)
+			all_cached &= pv.c[i].m.n > 0;
+		struct stat st;
+		bool present = qi_root_lstat(h, RECORD_PATH, &st) == 0;
+		char *rec = all_cached ? record_text(&pv) : NULL, *old = NULL;
+		size_t len;
+		bool same = rec && present && qi_root_read(h, RECORD_PATH, &old, &len) == 0 &&
+			    strcmp(old, rec) == 0;
+		qi_clear_error(h);
+		if (!same && (rec || json_array_size(plan) > 0)) {
+			plan_add(plan, RECORD_PATH, present ? "replace" : "create", "provision", NULL);
+			if (rec)
+				qi_diff_add(h, RECORD_PATH, old, rec);
+		}
+		free(rec);
+		free(old);
+	}
+	if (rc == 0 && json_array_size(plan) > 0)
+		qi_set_changed(h);
+	components_free(&pv);
+	return rc;
+}

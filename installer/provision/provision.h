@@ -1,0 +1,170 @@
+/*
+ * provision.h - what the provisioning module's files share with one
+ * another and with their unit tests and fuzz target: the profile's lists
+ * and origins (profile.c), component recipes (build.c), the staged tree
+ * and its manifest (stage.c) and the svscan unit (services.c).
+ */
+#ifndef QI_PROVISION_H
+#define QI_PROVISION_H
+
+#include "core/core.h"
+
+/* ---- profile.c ---- */
+
+/* Parse a profile from memory; NAME is used in messages and to resolve
+ * relative includes (its directory). Includes are followed as in a file. */
+int qi_profile_parse_buffer(qi_handle *h, const char *name, const char *buf, size_t len,
+			    struct qi_profile **out);
+/* A list key's values in order (includes first, an empty value clears the
+ * list so far), expanded; NULL-terminated, owned by the profile. */
+const char *const *qi_profile_get_list(const struct qi_profile *p, const char *section,
+				       const char *key);
+/* "FILE:LINE" of the value in force ("default" for a built-in default,
+ * "command line" for qi_profile_set); NULL when unset. */
+const char *qi_profile_origin(const struct qi_profile *p, const char *section, const char *key);
+/* A yes/no setting (yes, true, 1). */
+bool qi_profile_bool(const struct qi_profile *p, const char *section, const char *key);
+/* The component names, in the order their sections first appear;
+ * NULL-terminated, owned by the profile. */
+const char *const *qi_profile_components(const struct qi_profile *p);
+/* Host path of a file named by VALUE of a list key (a patch): relative
+ * paths are looked up beside the profile file that wrote the value, then
+ * in the data directory. Malloc'd; NULL + error when it does not exist. */
+char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char *section,
+			   const char *key, const char *value);
+
+/* ---- build.c: component recipes for djb-style conf-* trees ---- */
+
+struct qi_recipe_program {
+	char *name;
+	mode_t mode;
+};
+
+struct qi_recipe_patch {
+	char *spec;		/* as written in the profile */
+	char *path;		/* host path once found or fetched (NULL for an URL not yet fetched) */
+	char *url;		/* an URL patch (pinned), or NULL */
+	char hash[129];		/* SHA-256 of the content (an URL patch: its pinned hash) */
+};
+
+struct qi_recipe {
+	char *name, *version;
+	char *file;			/* distfile name */
+	char **urls;			/* NULL-terminated */
+	char *sha256, *sha512;		/* pins (NULL when absent) */
+	int64_t size;
+	char *debian_source, *debian_version;
+	struct qi_source source;	/* points into the fields above */
+	struct qi_recipe_patch *patches;
+	size_t npatches;
+	/* A quilt series inside an archive (Debian's debian.tar.*), applied
+	 * before PATCHES: spec NULL when none; url set for an URL; from_debian
+	 * for Debian's source package (hash then holds the pin). */
+	struct qi_recipe_patch series_archive;
+	bool series_from_debian;
+	char *series_file;		/* the series file's path inside the archive */
+	int strip, max_fuzz;
+	char *dir;			/* where to build, relative to the tree's top */
+	char **write_names, **write_values;	/* conf-* and other one-line files */
+	size_t nwrite;
+	char *cc, *ld;
+	int jobs;
+	char **targets;			/* make targets, NULL-terminated */
+	struct qi_recipe_program *programs;
+	size_t nprograms;
+	char *bindir;			/* where the programs go, inside ROOT */
+	bool install_make;		/* install = make: `make TARGET DESTDIR=STAGE` */
+	char *install_target;
+	char key[65];			/* build cache key, see qi_recipe_key */
+};
+
+/* Resolve COMPONENT's recipe from the profile; the patches are found
+ * (local) or noted (URL). Errors name the profile's file:line. */
+int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char *component,
+			   struct qi_recipe *r);
+void qi_recipe_free(struct qi_recipe *r);
+/* The build cache key: SHA-256 of everything that changes the staged tree
+ * (source pins, patch contents, strip, fuzz, conf files, compiler and
+ * linker lines, targets, programs, install method). Not -j. */
+int qi_recipe_key(qi_handle *h, struct qi_recipe *r);
+/* Write the conf files into TREE/dir and run make -j in it; all output
+ * goes to LOG. On failure the error quotes the log's last lines. */
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log);
+/* Install the built programs into STAGE (STAGE/bindir/NAME, recipe mode),
+ * or run the tree's install target with DESTDIR=STAGE. */
+int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
+		      const char *stage, const char *log);
+/* mkdir -p of a host path in the work area (never ROOT: that is the
+ * journal's). */
+int qi_mkdirs_host(qi_handle *h, const char *path);
+/* The last N lines of a file (malloc'd; "" when unreadable). */
+char *qi_file_tail(const char *path, int n);
+/* Run ARGV in DIR with stdout and stderr appended to LOG; 0 when it exits 0. */
+int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
+		  const char *const *env, const char *log);
+
+/* ---- stage.c: the staged tree, its manifest, its commit into ROOT ---- */
+
+struct qi_manifest_entry {
+	char *path;		/* absolute inside ROOT: "/usr/local/bin/tcpserver" */
+	char type;		/* 'd', 'f' or 'l' */
+	mode_t mode;		/* permission bits (with setuid/setgid/sticky) */
+	uid_t uid;		/* owner in ROOT (the staged files are root's) */
+	gid_t gid;
+	int64_t size;
+	char sha256[65];	/* files */
+	char *target;		/* links */
+};
+
+struct qi_manifest {
+	struct qi_manifest_entry *e;
+	size_t n;
+};
+
+/* Walk STAGE into a manifest sorted by path (parents first). */
+int qi_manifest_scan(qi_handle *h, const char *stage, struct qi_manifest *m);
+int qi_manifest_save(qi_handle *h, const struct qi_manifest *m, const char *file);
+int qi_manifest_load(qi_handle *h, const char *file, struct qi_manifest *m);
+void qi_manifest_free(struct qi_manifest *m);
+json_t *qi_manifest_to_json(const struct qi_manifest *m);
+
+/* What committing the staged tree would do to one path of ROOT. */
+enum qi_stage_action {
+	QI_STAGE_SAME = 0,	/* ROOT already has it */
+	QI_STAGE_CREATE,
+	QI_STAGE_REPLACE,	/* different content, type or link target */
+	QI_STAGE_MODE,		/* same content, other mode or owner */
+};
+const char *qi_stage_action_name(enum qi_stage_action a);
+/* Compare one manifest entry with ROOT (reads only). */
+enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_entry *e);
+/* The target of the symlink PATH inside ROOT (malloc'd), or NULL; never
+ * follows a link out of ROOT. */
+char *qi_stage_readlink(qi_handle *h, const char *path);
+/* Commit STAGE into ROOT through the journal, entry by entry; existing
+ * directories are left as they are. *changed counts the paths changed. */
+int qi_stage_commit(qi_handle *h, const char *stage, const struct qi_manifest *m,
+		    size_t *changed);
+
+/* ---- services.c: svscan started at boot by a systemd unit ---- */
+
+struct qi_svscan_unit {
+	char *unit_path;	/* /etc/systemd/system/NAME */
+	char *wants_link;	/* /etc/systemd/system/multi-user.target.wants/NAME */
+	char *service_dir;
+	char *text;		/* the unit file */
+};
+
+/* The unit for svscan installed at SVSCAN (a path inside ROOT), from the
+ * template payload/systemd/svscan.service.in. */
+int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *svscan,
+			  struct qi_svscan_unit *u);
+void qi_svscan_unit_free(struct qi_svscan_unit *u);
+/* Write the service directory, the unit and its enable link through the
+ * journal; start it only when ROOT is "/" and systemd runs. */
+int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
+			  const struct qi_svscan_unit *u);
+/* The changes that would be made, appended to PLAN (JSON array). */
+int qi_svscan_unit_plan(qi_handle *h, const struct qi_svscan_unit *u, json_t *plan);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * sources.h - what the sources module's files (fetch, digest, extract,
+ * Debian origin, progress, the URL#pin spec parser) share with each other,
+ * with the fetch command and with their unit tests and fuzz targets.
+ */
+#ifndef QI_SOURCES_H
+#define QI_SOURCES_H
+
+#include "core/core.h"
+
+struct archive;
+
+/* ---- progress.c: a bar on a terminal, one line per file otherwise ---- */
+
+struct qi_progress;
+/* TOTAL: expected size or -1; START: bytes already on disk (a resume). */
+struct qi_progress *qi_progress_start(qi_handle *h, const char *file, int64_t total, int64_t start);
+void qi_progress_update(struct qi_progress *p, int64_t have);
+/* Ends the bar; prints the one line (ok: "fetched ..."; else nothing). */
+void qi_progress_done(struct qi_progress *p, bool ok, const char *origin);
+
+/* ---- debian_origin.c: Debian's source archive as a second origin ---- */
+
+/* Download SRC->debian_source=SRC->debian_version with `apt-get source
+ * --download-only` through a private apt configuration (under
+ * CACHE_DIR/apt) derived from the machine's apt sources, into WORKDIR
+ * (which exists); *orig gets the path of the orig tarball (malloc'd). */
+int qi_debian_fetch_orig(qi_handle *h, const struct qi_source *src, const char *workdir,
+			 char **orig);
+/* The machine's archives as "deb-src" lines (one per URI and suite),
+ * read from SOURCES_LIST and the *.list / *.sources in SOURCES_PARTS. */
+int qi_debian_src_lines(qi_handle *h, const char *sources_list, const char *sources_parts,
+			struct qi_buf *out);
+
+/* mkdir -p (mode 0755 for what it makes, as a cache is); fetch.c. */
+int qi_mkdir_parents(qi_handle *h, const char *dir);
+
+/* ---- extract.c ---- */
+
+struct qi_extract_limits {
+	int64_t max_total;	/* bytes of file content, all entries together */
+	int64_t max_entries;
+};
+#define QI_EXTRACT_MAX_TOTAL ((int64_t)2 << 30)	/* 2 GiB */
+#define QI_EXTRACT_MAX_ENTRIES 100000
+
+/* qi_extract with explicit limits (NULL: the defaults above). */
+int qi_extract_limited(qi_handle *h, const char *archive, const char *dest,
+		       const struct qi_extract_limits *lim, char **topdir);
+/* The same from memory (fuzzing, unit tests); LABEL names it in messages. */
+int qi_extract_memory(qi_handle *h, const void *data, size_t len, const char *label,
+		      const char *dest, const struct qi_extract_limits *lim, char **topdir);
+/* Remove the tree at PATH (never following symlinks). */
+int qi_remove_tree(qi_handle *h, const char *path);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Scenario: the house rules of the source tree (HACKING.md, "Layout"):
+# the front end includes only the library's API, each module includes only
+# its own header, core's and the API (and the modules it is said to build
+# on), and every module folder has its fragment.
+. "$top_srcdir/tests/lib/tap.sh"
+cd "$top_srcdir" || exit 1
+
+# Project headers ("...") a file includes, one per line.
+includes() { sed -n 's/^#include "\([^"]*\)".*/\1/p' "$@" | sort -u; }
+
+bad=$(includes cli/*.c cli/*.h | grep -vx 'config.h\|cli.h\|qinstall.h' || true)
+tap_is "$bad" "" "cli/ includes only qinstall.h, cli.h and config.h"
+
+# MODULE: the other modules' headers it may include.
+declare -A may=(
+	[core]=""
+	[journal]=""
+	[sources]=""
+	[patch]=""
+	[accounts]=""
+	[provision]="sources/sources.h patch/patch.h accounts/passwd.h journal/journal.h"
+)
+for d in installer/*/; do
+	m=$(basename "$d")
+	tap_ok "installer/$m has its fragment $m.am" test -f "$d$m.am"
+	[ -n "${may[$m]+set}" ] || { tap_is "$m" "a module listed here" "installer/$m is a known module"; continue; }
+	allowed=$(printf '%s\n' config.h qinstall.h core/core.h ${may[$m]} | sort -u)
+	got=$(includes "$d"*.c "$d"*.h | grep -v "^$m/" | comm -23 - <(printf '%s\n' "$allowed") || true)
+	tap_is "$got" "" "installer/$m includes only its own headers, core's and the API${may[$m]:+ (and ${may[$m]})}"
+done
+bad=$(find installer -maxdepth 1 -name '*.c' | sort)
+tap_is "$bad" "" "no source file outside a module folder"
+tap_done
