@@ -9,11 +9,16 @@
 #                                         # PACKAGE_*.dsc, .orig.tar.*, .debian.tar.*
 # SUITE defaults to the machine's own release (its first "Suites:" word);
 # another release (bullseye) uses the same archive URI. Downloads are cached in
-# $QI_DEBSRC_CACHE (default: $top_builddir/debsrc-cache, else ./debsrc-cache).
+# $QI_DEBSRC_CACHE (default: $QI_TEST_CACHE/debsrc-cache, as tap.sh sets it:
+# outside the clone, so a fresh clone reuses it; else ./debsrc-cache).
 # Exit 77 (automake's "skip") when the archive cannot be reached.
 set -euo pipefail
 pkg=${1:?usage: debsrc.sh PACKAGE [SUITE]}
-cache=${QI_DEBSRC_CACHE:-${top_builddir:-.}/debsrc-cache}
+cache=${QI_DEBSRC_CACHE:-${QI_TEST_CACHE:-${top_builddir:-.}}/debsrc-cache}
+mkdir -p "$cache"
+# One writer at a time (several test runs may share the cache).
+exec 9>"$cache/.lock"
+flock 9
 
 # The machine's archive URIs and suites, from deb822 and one-line sources.
 sources() {

@@ -10,6 +10,19 @@
 
 : "${QINSTALL:?QINSTALL must name the qinstall binary (make check sets it)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# Heavy fixtures (Debian source packages, debootstrap chroots) are cached
+# outside the clone, so that a fresh clone (CI) reuses them: in
+# $QI_TEST_CACHE, by default /var/cache/qinstall-tests when that can be
+# written (root), else the build directory. Each entry's name says what it
+# holds; writers take tap_cache_lock first.
+if [ -z "${QI_TEST_CACHE:-}" ]; then
+	if mkdir -p /var/cache/qinstall-tests 2>/dev/null && [ -w /var/cache/qinstall-tests ]; then
+		QI_TEST_CACHE=/var/cache/qinstall-tests
+	else
+		QI_TEST_CACHE=${top_builddir:-.}
+	fi
+fi
+export QI_TEST_CACHE
 _tap_n=0
 _tap_failed=0
 _tap_tmps=
@@ -83,6 +96,13 @@ tap_tmpdir() {
 	d=$(mktemp -d "${TMPDIR:-/tmp}/qinstall-test.XXXXXX")
 	printf '%s\n' "$d" >>"$_tap_tmplist"
 	printf '%s\n' "$d"
+}
+
+# tap_cache_lock NAME: hold an exclusive lock on $QI_TEST_CACHE/NAME.lock
+# until the script exits (two test runs filling one cache entry at once).
+tap_cache_lock() {
+	exec 8>"$QI_TEST_CACHE/$1.lock"
+	flock 8
 }
 
 tap_done() { printf '1..%d\n' "$_tap_n"; [ "$_tap_failed" -eq 0 ]; }

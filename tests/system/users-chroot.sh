@@ -7,7 +7,8 @@
 #
 # The chroot is made once with debootstrap --variant=minbase from the
 # archive this machine's apt uses (never a name written here), and cached
-# as $top_builddir/users-chroot-SUITE.tar.gz so that reruns are fast.
+# as $QI_TEST_CACHE/users-chroot-SUITE-minbase.tar.gz (outside the clone, see
+# tap.sh) so that reruns, and CI in a fresh clone, are fast.
 . "$top_srcdir/tests/lib/tap.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
@@ -31,7 +32,8 @@ if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
 fi
 [ -n "$mirror" ] || tap_skip_all "this machine has no apt sources to debootstrap from"
 
-cache=${top_builddir:-.}/users-chroot-$suite.tar.gz
+cache=$QI_TEST_CACHE/users-chroot-$suite-minbase.tar.gz
+tap_cache_lock "users-chroot-$suite-minbase"
 C=$(tap_tmpdir)/root
 mkdir -p "$C"
 if [ -f "$cache" ]; then
@@ -52,6 +54,7 @@ urllib.request.urlopen(sys.argv[1], timeout=30).read(1)' "$mirror/dists/$suite/R
 	fi
 	tar -C "$C" --numeric-owner -czpf "$cache.tmp" . && mv "$cache.tmp" "$cache"
 fi
+exec 8>&-	# the cache entry is complete: let other runs have it
 
 sums() { (cd "$C/etc" && find . -type f -print0 | sort -z | xargs -0 sha256sum &&
 	find . -printf '%p %y %m %U:%G\n' | sort); }
