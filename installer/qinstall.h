@@ -366,9 +366,40 @@ void qi_patch_report_free(struct qi_patch_report *report);
 /* Accounts (accounts.c, passwd.c): qmail's users and groups in ROOT   */
 /* ------------------------------------------------------------------ */
 
+/* qmail's nine accounts, groups first: the index of struct qi_account_ids
+ * and of qi_account_defs. */
+enum qi_account {
+	QI_ACCT_NOFILES, QI_ACCT_QMAIL,				/* groups */
+	QI_ACCT_ALIAS, QI_ACCT_QMAILD, QI_ACCT_QMAILL, QI_ACCT_QMAILP,	/* users */
+	QI_ACCT_QMAILQ, QI_ACCT_QMAILR, QI_ACCT_QMAILS,
+	QI_ACCT_COUNT,
+	QI_ACCT_FIRST_USER = QI_ACCT_ALIAS,
+};
+
+/* What an account is, and the seed guide's id for it. */
+struct qi_account_def {
+	const char *name;		/* "nofiles", "alias", ... */
+	bool group;			/* a group (else a user) */
+	enum qi_account primary;	/* a user's primary group */
+	bool alias_home;		/* a user's home is QMAIL_HOME/alias, not QMAIL_HOME */
+	long long default_id;
+};
+extern const struct qi_account_def qi_account_defs[QI_ACCT_COUNT];
+/* The account named NAME, or -1. */
+int qi_account_find(const char *name);
+
+/* The ids an account may have, pinned (--id, a profile's [accounts]) or
+ * picked (--ids auto's range): one rule for groups and users, for the
+ * command line, profiles and the library. 0 is root's; 65534 is nobody's
+ * and nogroup's (and the kernel's overflow id, shown for ids it cannot
+ * map); 65535 is (uid_t)-1 to 16-bit ids, "no id" to chown and setuid.
+ * qmail's ids stay below all three. */
+#define QI_ACCOUNT_ID_MIN 1
+#define QI_ACCOUNT_ID_MAX 65533
+
+/* A gid (groups) or uid (users) for each account. */
 struct qi_account_ids {
-	gid_t nofiles, qmail;
-	uid_t alias, qmaild, qmaill, qmailp, qmailq, qmailr, qmails;
+	long long id[QI_ACCT_COUNT];
 };
 
 struct qi_accounts_spec {
@@ -402,12 +433,10 @@ int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 int qi_accounts_resolve(qi_handle *h, const struct qi_accounts_spec *spec,
 			struct qi_account_ids *resolved, bool *pending);
 /* Set the pinned id of account NAME ("qmail", "alias", ...) in IDS;
- * -1 (usage error) for an unknown name or an id out of range. */
+ * -1 (usage error) for an unknown name or an id outside
+ * QI_ACCOUNT_ID_MIN..QI_ACCOUNT_ID_MAX. */
 int qi_accounts_set_id(qi_handle *h, struct qi_account_ids *ids, const char *name,
 		       long long id);
-/* The nine names, groups first, NULL-terminated, and the id of NAME in IDS. */
-extern const char *const qi_account_names[];
-long long qi_account_id(const struct qi_account_ids *ids, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Profiles (profile.c): what to provision; see qinstall-profile(5)    */

@@ -58,17 +58,17 @@ static const struct keydef keys[] = {
 	{ "build", "prefix", V_ABSPATH, false, "/usr/local", 0, 0, NULL },
 
 	{ "accounts", "ids", V_ENUM, false, "pinned", 0, 0, "pinned|auto" },
-	{ "accounts", "auto_min", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "auto_max", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "nofiles", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmail", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "alias", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmaild", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmaill", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailp", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailq", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailr", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmails", V_INT, false, NULL, 1, 65534, NULL },
+	{ "accounts", "auto_min", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "auto_max", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "nofiles", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmail", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "alias", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmaild", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmaill", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailp", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailq", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailr", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmails", V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
 	{ "accounts", "qmail_home", V_ABSPATH, false, "/var/qmail", 0, 0, NULL },
 
 	{ "mail", "domain", V_DOMAIN, false, NULL, 0, 0, NULL },
@@ -990,10 +990,11 @@ int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
 			     struct qi_accounts_spec *spec)
 {
 	qi_accounts_default(spec);
-	for (size_t i = 0; qi_account_names[i]; i++) {
-		const char *v = qi_profile_get(p, "accounts", qi_account_names[i]);
-		if (v && qi_accounts_set_id(h, &spec->ids, qi_account_names[i], strtoll(v, NULL, 10)) < 0)
-			return qi_error_prefix(h, "%s", qi_profile_origin(p, "accounts", qi_account_names[i]));
+	for (int a = 0; a < QI_ACCT_COUNT; a++) {
+		const char *name = qi_account_defs[a].name;
+		const char *v = qi_profile_get(p, "accounts", name);
+		if (v && qi_accounts_set_id(h, &spec->ids, name, strtoll(v, NULL, 10)) < 0)
+			return qi_error_prefix(h, "%s", qi_profile_origin(p, "accounts", name));
 	}
 	const char *v = qi_profile_get(p, "accounts", "ids");
 	spec->ids_auto = v && strcmp(v, "auto") == 0;

@@ -56,6 +56,29 @@ tap_run 0 "a profile can ask for --ids auto in its own range" "$QINSTALL" --root
 tap_is "$(tap_json ids.nofiles) $(tap_json ids.alias)" "2108 7790" "auto keeps the accounts that exist"
 tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$F" users --profile "$F/none.profile"
 
+# --- the id bounds: 1..65533 for --id, --range and a profile alike ----------------
+B=$(tap_tmpdir)
+make_root "$B"
+before=$(etc_sums "$B")
+tap_run 0 "--id at the top of the range (65533)" "$QINSTALL" --root "$B" --check --json users --id qmails=65533
+tap_is "$(tap_json ids.qmails)" 65533 "65533 is a usable id"
+tap_run 2 "--id 65534 (nobody's) is refused" "$QINSTALL" --root "$B" users --id qmails=65534
+tap_like "$TAP_STDERR" 'give a number from 1 to 65533' "the error gives the bounds"
+printf '[accounts]\nqmails = 65533\n' >"$B/top.profile"
+tap_run 0 "a profile's id at the top of the range" "$QINSTALL" --root "$B" --check --json users --profile "$B/top.profile"
+tap_is "$(tap_json ids.qmails)" 65533 "the profile's 65533 is used"
+printf '[accounts]\nqmails = 65534\n' >"$B/nobody.profile"
+tap_run 2 "a profile's id 65534 is refused like --id qmails=65534" "$QINSTALL" --root "$B" users --profile "$B/nobody.profile"
+tap_like "$TAP_STDERR" "nobody.profile:2: bad value for 'qmails' in \[accounts\]: '65534'" \
+	"when the profile is loaded, naming its file, line and key"
+printf '[accounts]\nids = auto\nauto_min = 600\nauto_max = 65534\n' >"$B/range.profile"
+tap_run 2 "a profile's auto_max 65534 is refused like --range 600-65534" "$QINSTALL" --root "$B" users --profile "$B/range.profile"
+tap_run 2 "--range up to 65534 is refused" "$QINSTALL" --root "$B" users --ids auto --range 600-65534
+tap_like "$TAP_STDERR" '1 <= MIN <= MAX <= 65533' "the error gives the bounds"
+tap_run 0 "--range ending at 65533 fits seven uids exactly" "$QINSTALL" --root "$B" --check --json users --ids auto --range 65527-65533
+tap_is "$(tap_json ids.alias) $(tap_json ids.qmails)" "65527 65533" "the block ends at 65533"
+tap_is "$(etc_sums "$B")" "$before" "nothing in ROOT/etc changed"
+
 # --- an existing home is not clobbered; --diff of a real run -----------------------
 H=$(tap_tmpdir)
 make_root "$H"

@@ -246,13 +246,49 @@ static void test_accounts_spec(void **state)
 	struct qi_accounts_spec spec, def;
 	qi_accounts_default(&def);
 	assert_int_equal(qi_profile_accounts_spec(h, p, &spec), 0);
-	assert_int_equal(spec.ids.nofiles, 2108);
-	assert_int_equal(spec.ids.qmail, 2107);
-	assert_int_equal(spec.ids.alias, 7790);
-	assert_int_equal(spec.ids.qmails, def.ids.qmails);
+	assert_int_equal(spec.ids.id[QI_ACCT_NOFILES], 2108);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAIL], 2107);
+	assert_int_equal(spec.ids.id[QI_ACCT_ALIAS], 7790);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAILS], def.ids.id[QI_ACCT_QMAILS]);
 	assert_false(spec.ids_auto);
 	assert_string_equal(spec.qmail_home, "/srv/qmail");
 	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* The [accounts] ids obey the accounts' own bounds, at load time: each
+ * value a profile accepts for an account (or for auto_min/auto_max) is
+ * one `qinstall users --id NAME=ID` accepts, and the other way round;
+ * 65533 is the highest, 65534 (nobody's) is refused. */
+static void test_accounts_id_bounds(void **state)
+{
+	qi_handle *h = qi_new();
+	const long long ids[] = { -1, 0, 1, 2, 65532, 65533, 65534, 65535, 70000 };
+	const char *const keys[] = { "nofiles", "qmails", "auto_min", "auto_max" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			struct qi_account_ids set;
+			bool cli_ok = qi_accounts_set_id(h, &set, "qmails", ids[i]) == 0;
+			char *text = qi_xasprintf("[accounts]\n%s = %lld\n", keys[k], ids[i]);
+			struct qi_profile *p = parse(h, text);
+			free(text);
+			assert_int_equal(p != NULL, cli_ok);
+			assert_int_equal(cli_ok, ids[i] >= QI_ACCOUNT_ID_MIN && ids[i] <= QI_ACCOUNT_ID_MAX);
+			if (!p) {
+				assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+				assert_non_null(strstr(qi_errmsg(h), "t.profile:2: bad value for"));
+			}
+			qi_profile_free(p);
+		}
+	}
+	struct qi_profile *p = parse(h, "[accounts]\nqmails = 65533\n");
+	assert_non_null(p);
+	struct qi_accounts_spec spec;
+	assert_int_equal(qi_profile_accounts_spec(h, p, &spec), 0);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAILS], QI_ACCOUNT_ID_MAX);
+	qi_profile_free(p);
+	assert_null(parse(h, "[accounts]\nqmails = 65534\n"));
+	assert_non_null(strstr(qi_errmsg(h), "'qmails' in [accounts]: '65534': the number is out of range"));
 	qi_free(h);
 }
 
@@ -340,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_set_override),
 		cmocka_unit_test(test_accounts_spec),
+		cmocka_unit_test(test_accounts_id_bounds),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_find_file),
 		cmocka_unit_test(test_shipped_profiles),
