@@ -9,7 +9,7 @@
 
 #include "qinstall.h"
 
-struct qi_journal;	/* journal.c */
+struct qi_journal;	/* journal/ */
 
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */
@@ -30,8 +30,8 @@ struct qi_handle {
 	json_t *diff_before;	/* string builders, NULL until used */
 	json_t *diff_after;
 
-	struct qi_journal *journal;	/* owned by journal.c */
-	void (*journal_free)(struct qi_handle *h);	/* set by journal.c */
+	struct qi_journal *journal;	/* owned by journal/journal.c */
+	void (*journal_free)(struct qi_handle *h);	/* set by journal/journal.c */
 };
 
 /* Growing byte buffer. */

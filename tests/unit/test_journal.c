@@ -1,5 +1,6 @@
-/* Unit tests for journal.c: runs, every change and its undo, the lock,
- * unfinished runs, --check, batches, verify, status. */
+/* Unit tests for the journal (journal.c, change.c, rollback.c, verify.c):
+ * runs, every change and its undo, the lock, unfinished runs, --check,
+ * batches, verify, status, guards and the built-in handlers. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
