@@ -11,6 +11,13 @@
 
 struct qi_journal;	/* journal/ */
 
+/* The library's own undo handlers and guards, registered once per process
+ * by qi_new (journal/rollback.c), so that every handle has them whichever
+ * of the library's modules a program links; each module registers its own: */
+void qi_journal_register_builtin(void);
+void qi_accounts_register(void);	/* accounts.c: the passwd files' guard */
+void qi_services_register(void);	/* services.c: systemd's undo handlers */
+
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */
 	int rootfd;		/* O_PATH|O_DIRECTORY descriptor of root, or -1 */

@@ -178,6 +178,7 @@ qi_handle *qi_new(void)
 		qi_free(h);
 		return NULL;
 	}
+	qi_journal_register_builtin();
 	return h;
 }
 

@@ -33,8 +33,8 @@
  * first makes what is queued.
  *
  * Guards: a module whose files other tools also lock (accounts.c for
- * passwd and group) registers a guard; a rollback that touches its paths
- * begins it before the first undo (a
+ * passwd and group) has a guard, registered for every handle by qi_new;
+ * a rollback that touches its paths begins it before the first undo (a
  * refusal stops the rollback with nothing undone) and ends it after the
  * last undo is recorded.
  *
@@ -173,6 +173,8 @@ char *qi_journal_diff_text(qi_handle *h, const char *path, const struct qi_image
 int qi_journal_undo_runs(qi_handle *h, int64_t from_run, bool only_this);
 /* The undo handler registered for KIND, or NULL. */
 qi_undo_fn qi_journal_find_undo(const char *kind);
+/* Whether a guard named NAME is registered; *PATHS gets its paths. */
+bool qi_journal_find_guard(const char *name, const char *const **paths);
 
 /* ------------------------------------------------------------------ */
 /* The store of before-images (store.c)                                 */

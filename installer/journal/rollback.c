@@ -1,16 +1,17 @@
 /*
  * rollback.c - undo: the registry of undo handlers (external operations)
- * and guards (files other tools lock); qi_rollback and a run's abort,
- * which undo runs newest first, each change by making its paths what
- * their before-images say (content from the store), after checking that
- * the store holds every image needed and beginning the guards whose paths
- * are touched.
+ * and guards (files other tools lock), the library's own ones registered
+ * for every handle; qi_rollback and a run's abort, which undo runs newest
+ * first, each change by making its paths what their before-images say
+ * (content from the store), after checking that the store holds every
+ * image needed and beginning the guards whose paths are touched.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,18 @@ static struct qi_guard {
 	qi_guard_end_fn end;
 } guards[MAX_GUARDS];
 static int nguards;
+
+static void register_builtin(void)
+{
+	qi_accounts_register();
+	qi_services_register();
+}
+
+void qi_journal_register_builtin(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_builtin);
+}
 
 int qi_register_undo(const char *kind, qi_undo_fn fn)
 {
@@ -77,6 +90,16 @@ int qi_register_guard(const char *name, const char *const *paths,
 	guards[nguards] = (struct qi_guard){ qi_xstrdup(name), paths, begin, end };
 	nguards++;
 	return 0;
+}
+
+bool qi_journal_find_guard(const char *name, const char *const **paths)
+{
+	for (int i = 0; i < nguards; i++)
+		if (strcmp(guards[i].name, name) == 0) {
+			*paths = guards[i].paths;
+			return true;
+		}
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
