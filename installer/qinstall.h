@@ -196,9 +196,11 @@ int qi_batch_end(qi_handle *h);
  * Rollback calls the handler also when the process died between begin and
  * done (the act may or may not have happened), and again if a rollback is
  * interrupted and resumed: handlers must be idempotent. A handler must be
- * registered in every program that may roll back (a constructor in the
- * module that uses the kind does it); without one, rollback stops with an
- * error naming the kind. qi_external_begin flushes a pending batch. */
+ * registered in every program that may roll back: the library's own are
+ * registered by qi_new, for every handle; a program's own kinds it
+ * registers itself, once, before it may roll back (registering a kind
+ * again replaces its handler). Without one, rollback stops with an error
+ * naming the kind. qi_external_begin flushes a pending batch. */
 typedef int (*qi_undo_fn)(qi_handle *h, const char *undo_data);
 int qi_register_undo(const char *kind, qi_undo_fn fn);
 int qi_external_begin(qi_handle *h, const char *kind, const char *description,
@@ -215,8 +217,9 @@ int qi_external_done(qi_handle *h, int64_t change_id);
  * the guard's error on the handle). After the last undo and its record,
  * whether the rollback succeeded or not, each begun guard is ended, in
  * reverse order. *STATE is the guard's own, from begin to end. Like undo
- * handlers, guards are registered in every program that may roll back (a
- * constructor in the module does it). */
+ * handlers, the library's own guards (the passwd files') are registered by
+ * qi_new for every handle; a program registers its own (a NAME again
+ * replaces that guard). */
 typedef int (*qi_guard_begin_fn)(qi_handle *h, const char *const *paths, size_t npaths,
 				 void **state);
 typedef void (*qi_guard_end_fn)(qi_handle *h, void *state);

@@ -868,7 +868,8 @@ static void guard_end(qi_handle *h, void *state)
 		flush_caches(h);
 }
 
-__attribute__((constructor)) static void register_guard(void)
+/* qi_new registers the guard for every handle (core.h). */
+void qi_accounts_register(void)
 {
 	qi_register_guard("passwd-files", guarded_paths, guard_begin, guard_end);
 }

@@ -9,7 +9,14 @@
 
 #include "qinstall.h"
 
-struct qi_journal;	/* journal.c */
+struct qi_journal;	/* journal/ */
+
+/* The library's own undo handlers and guards, registered once per process
+ * by qi_new (journal/rollback.c), so that every handle has them whichever
+ * of the library's modules a program links; each module registers its own: */
+void qi_journal_register_builtin(void);
+void qi_accounts_register(void);	/* accounts.c: the passwd files' guard */
+void qi_services_register(void);	/* services.c: systemd's undo handlers */
 
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */
@@ -30,8 +37,8 @@ struct qi_handle {
 	json_t *diff_before;	/* string builders, NULL until used */
 	json_t *diff_after;
 
-	struct qi_journal *journal;	/* owned by journal.c */
-	void (*journal_free)(struct qi_handle *h);	/* set by journal.c */
+	struct qi_journal *journal;	/* owned by journal/journal.c */
+	void (*journal_free)(struct qi_handle *h);	/* set by journal/journal.c */
 };
 
 /* Growing byte buffer. */
@@ -92,6 +99,16 @@ char *qi_image_describe(const struct qi_image *img);
 /* Paths inside ROOT (fsroot.c)                                         */
 /* ------------------------------------------------------------------ */
 
+/* The one path normaliser: "//" collapsed, "." dropped, no trailing "/".
+ * An absolute PATH comes out absolute ("/" for the top); with
+ * QI_PATH_RELATIVE, PATH must be relative and comes out without a leading
+ * "/" ("" for the top). ".." is refused unless QI_PATH_DOTDOT, which makes
+ * it drop the component before it ("/.." is "/"; a relative path that
+ * climbs out of its top is refused). Malloc'd, or NULL with errno EINVAL
+ * (wrong kind of path, or a refused ".."); no length limit, no message. */
+#define QI_PATH_RELATIVE 1u
+#define QI_PATH_DOTDOT 2u
+char *qi_path_normalise(const char *path, unsigned flags);
 /* Canonical form of a path inside ROOT: absolute, no "//", no ".", no
  * trailing "/"; ".." is refused. Malloc'd, or NULL with the error set. */
 char *qi_path_clean(qi_handle *h, const char *path);
@@ -110,17 +127,11 @@ int qi_image_at(int dirfd, const char *name, bool want_hash, struct qi_image *im
 /* The same for a clean PATH inside ROOT; a missing parent means absent. */
 int qi_image_path(qi_handle *h, const char *path, bool want_hash, struct qi_image *img);
 
-/* SHA-256 of everything readable from FD (from its current offset). */
-int qi_sha256_fd(int fd, char hex[65], int64_t *size);
-void qi_sha256_buf(const void *data, size_t len, char hex[65]);
-
 /* ------------------------------------------------------------------ */
-/* Hashing (digest.c)                                                   */
+/* Hashing (digest.c): the one SHA-256 / SHA-512 implementation         */
 /* ------------------------------------------------------------------ */
 
-/* ---- digest.c: SHA-256 and SHA-512, streaming (libcrypto EVP) ---- */
-
-
+/* Streaming, with libcrypto's EVP interface. */
 struct qi_digest {
 	void *sha256;		/* EVP_MD_CTX *, or NULL when not wanted */
 	void *sha512;
@@ -142,6 +153,12 @@ int qi_digest_fd(qi_handle *h, struct qi_digest *d, int fd, const char *name);
 int qi_digest_file(qi_handle *h, const char *path, bool sha256, bool sha512,
 		   char hex256[QI_SHA256_HEX + 1], char hex512[QI_SHA512_HEX + 1],
 		   int64_t *size);
+/* Built on the same code, without a handle (images of paths, the journal's
+ * store): the SHA-256 of everything readable from FD, from its current
+ * offset (SIZE, may be NULL, gets the bytes read), 0 or -1 with errno set;
+ * and the SHA-256 of a buffer. */
+int qi_sha256_fd(int fd, char hex[QI_SHA256_HEX + 1], int64_t *size);
+void qi_sha256_buf(const void *data, size_t len, char hex[QI_SHA256_HEX + 1]);
 /* True when S is exactly LEN hex digits. */
 bool qi_is_hex(const char *s, size_t len);
 /* Compare computed digests and size with SRC's pins; on a mismatch the

@@ -280,9 +280,9 @@ static int stage_matches(qi_handle *h, const struct component *c)
 			      c->m.n);
 	for (size_t i = 0; rc == 0 && i < now.n; i++) {
 		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
-		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
-		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
-		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
+		if (strcmp(a->path, b->path) != 0 || a->img.type != b->img.type || a->img.mode != b->img.mode ||
+		    (a->img.type == QI_FT_REG && strcmp(a->img.hash, b->img.hash) != 0) ||
+		    (a->img.type == QI_FT_LNK && strcmp(a->img.target, b->img.target) != 0))
 			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
 				      b->path);
 	}
@@ -679,10 +679,10 @@ static void plan_manifest(qi_handle *h, const struct component *c, json_t *plan)
 		if (a == QI_STAGE_SAME)
 			continue;
 		plan_add(plan, e->path, qi_stage_action_name(a), c->r.name, NULL);
-		if (e->type == 'f') {
+		if (e->img.type == QI_FT_REG) {
 			char *before = a == QI_STAGE_CREATE ? NULL : describe_root_file(h, e->path);
 			char *after = qi_xasprintf("(built file, %lld bytes, mode %04o, sha256 %s)\n",
-						   (long long)e->size, (unsigned)e->mode, e->sha256);
+						   (long long)e->img.size, (unsigned)e->img.mode, e->img.hash);
 			qi_diff_add(h, e->path, before, after);
 			free(before);
 			free(after);

@@ -105,15 +105,13 @@ int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
 
 /* ---- stage.c: the staged tree, its manifest, its commit into ROOT ---- */
 
+/* One path of a staged tree: what it is, described as the journal
+ * describes any object (a directory, a regular file with its size and
+ * SHA-256, or a symlink with its target; mode with set-id and sticky
+ * bits; the owner it gets in ROOT, root's: the staged files are root's). */
 struct qi_manifest_entry {
 	char *path;		/* absolute inside ROOT: "/usr/local/bin/tcpserver" */
-	char type;		/* 'd', 'f' or 'l' */
-	mode_t mode;		/* permission bits (with setuid/setgid/sticky) */
-	uid_t uid;		/* owner in ROOT (the staged files are root's) */
-	gid_t gid;
-	int64_t size;
-	char sha256[65];	/* files */
-	char *target;		/* links */
+	struct qi_image img;
 };
 
 struct qi_manifest {

@@ -138,7 +138,8 @@ static int undo_units(qi_handle *h, const char *unused)
 	return run_systemctl(h, "daemon-reload", NULL);
 }
 
-__attribute__((constructor)) static void register_undo(void)
+/* qi_new registers the handlers for every handle (core.h). */
+void qi_services_register(void)
 {
 	qi_register_undo(UNDO_KIND, undo_start);
 	qi_register_undo(UNDO_RELOAD_KIND, undo_units);

@@ -1,10 +1,12 @@
-/* Unit tests for digest.c: SHA-256/512 streaming, files, pins. */
+/* Unit tests for digest.c: SHA-256/512 streaming, files, the SHA-256
+ * helpers, pins. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,30 @@ static void test_file(void **state)
 	qi_free(h);
 }
 
+/* The handle-less SHA-256 helpers are the same hash: of a buffer, and of
+ * what a descriptor has from its offset (with the bytes read). */
+static void test_sha256_helpers(void **state)
+{
+	char hex[65];
+	qi_sha256_buf("abc", 3, hex);
+	assert_string_equal(hex, ABC256);
+	qi_sha256_buf("", 0, hex);
+	assert_string_equal(hex, EMPTY256);
+	char *path = write_temp("xxabc", 5);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, 2, SEEK_SET), 2);
+	int64_t size = 0;
+	assert_int_equal(qi_sha256_fd(fd, hex, &size), 0);
+	assert_string_equal(hex, ABC256);
+	assert_int_equal(size, 3);
+	close(fd);
+	assert_int_equal(qi_sha256_fd(fd, hex, NULL), -1);	/* closed: errno, no crash */
+	assert_int_equal(errno, EBADF);
+	unlink(path);
+	free(path);
+}
+
 /* qi_verify_file accepts the pinned bytes (upper-case pins too) and
  * refuses others with the expected and the actual hash in the message. */
 static void test_verify_file(void **state)
@@ -175,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_known_vectors),
 		cmocka_unit_test(test_streaming_and_reset),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_sha256_helpers),
 		cmocka_unit_test(test_verify_file),
 		cmocka_unit_test(test_verify_refuses_symlink),
 		cmocka_unit_test(test_is_hex),
