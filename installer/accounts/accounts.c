@@ -15,18 +15,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "accounts/passwd.h"
-
-extern char **environ;
 
 #define DEFAULT_LOCK_WAIT_MS 15000
 #define DEFAULT_AUTO_MIN 600
@@ -796,17 +792,12 @@ static void flush_caches(qi_handle *h)
 		}
 		if (!prog)
 			continue;
-		posix_spawn_file_actions_t fa;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-		pid_t pid;
-		int st = 0;
-		char *argv[4] = { prog, (char *)cmds[i][1], (char *)cmds[i][2], NULL };
-		if (posix_spawn(&pid, prog, &fa, NULL, argv, environ) != 0 ||
-		    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		/* A rollback's guard runs this too: its error stays on the handle. */
+		const char *argv[] = { prog, cmds[i][1], cmds[i][2], NULL };
+		struct qi_proc_spec spec = { .argv = argv, .keep_error = true };
+		if (qi_proc_run(h, &spec, NULL) < 0)
 			qi_warn(h, "%s %s %s did not succeed: its cache may show the old accounts "
 				"for a while", prog, cmds[i][1], cmds[i][2] ? cmds[i][2] : "");
-		posix_spawn_file_actions_destroy(&fa);
 		free(prog);
 	}
 }

@@ -1,8 +1,8 @@
 /*
  * core/core.h - what the library's modules share with one another and with
  * their unit tests, but not with the front end: the handle's insides, small
- * helpers, paths inside ROOT, the description of a file-system object, and
- * hashing.
+ * helpers, child processes, paths inside ROOT, the description of a
+ * file-system object, and hashing.
  */
 #ifndef QI_CORE_H
 #define QI_CORE_H
@@ -62,6 +62,49 @@ char *qi_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int qi_write_all(int fd, const void *buf, size_t len);
 /* fsync a directory by path (host path). */
 int qi_fsync_dir_path(const char *dir);
+
+/* ------------------------------------------------------------------ */
+/* Child processes (process.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Where a child's standard output goes: never qinstall's own stdout, which
+ * carries exactly one JSON object under --json. */
+enum qi_proc_output {
+	QI_PROC_DISCARD = 0,	/* /dev/null */
+	QI_PROC_STDERR,		/* qinstall's stderr: shown to the user */
+	QI_PROC_LOG,		/* appended to LOG, the child's stderr too */
+	QI_PROC_CAPTURE,	/* appended to CAPTURE */
+};
+
+/* One program to run. Zero-initialised fields are the defaults. */
+struct qi_proc_spec {
+	const char *const *argv;	/* argv[0]: the program (a path, or a name with SEARCH_PATH) */
+	const char *const *env;		/* the environment; NULL: qinstall's */
+	const char *cwd;		/* the directory it runs in; NULL: qinstall's */
+	bool search_path;		/* look argv[0] up in qinstall's PATH, as execvp(3) */
+	const char *stdin_path;		/* its stdin; NULL: /dev/null */
+	enum qi_proc_output output;
+	const char *log;		/* QI_PROC_LOG: the file, created if need be */
+	struct qi_buf *capture;		/* QI_PROC_CAPTURE: what it printed (NUL-terminated) */
+	const char *label;		/* the command in messages, for ARGV and CWD
+					 * ("apt-get source"); NULL: ARGV, " in CWD" */
+	const char *hint;		/* after a failure's message ("see ..."); NULL: where the
+					 * output went (above, or in LOG); "": nothing */
+	bool keep_error;		/* leave the handle's error as it is (probes, best-effort
+					 * calls: the caller reads *status and errno) */
+};
+
+/* Run SPEC's program and wait for it (waitpid retried on EINTR). The
+ * child starts with no signal blocked and SIGPIPE at its default; its
+ * stderr is qinstall's (or LOG). With QI_PROC_LOG the log first gets the
+ * line "$ cd CWD && ARGV". Returns 0 when it exited 0; otherwise -1 with
+ * one of these messages:
+ *   cannot run PROG: REASON                 (it did not start: *status -1)
+ *   `CMD` failed[ in CWD] (exit N)[; HINT]
+ *   `CMD` was killed[ in CWD] by signal N (SIGNAME)[; HINT]
+ * *STATUS (may be NULL) gets the waitpid(2) status, or -1 when the program
+ * did not run (errno then says why). */
+int qi_proc_run(qi_handle *h, const struct qi_proc_spec *spec, int *status);
 
 /* ------------------------------------------------------------------ */
 /* Images: what one path looks like (fsroot.c)                          */

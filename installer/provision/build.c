@@ -12,12 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "provision/provision.h"
@@ -337,46 +335,10 @@ static char **build_env(void)
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
 		  const char *const *env, const char *log)
 {
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return qi_error_errno(h, "cannot open the build log %s", log);
-	struct qi_buf cmd = { 0 };
-	for (size_t i = 0; argv[i]; i++)
-		qi_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
-	char *line = qi_xasprintf("$ cd %s && %s\n", dir, cmd.data);
-	qi_write_all(fd, line, strlen(line));
-	free(line);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fd);
-		qi_buf_free(&cmd);
-		return qi_error_errno(h, "cannot start %s", argv[0]);
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(dir) < 0)
-			_exit(126);
-		signal(SIGPIPE, SIG_DFL);
-		execvpe(argv[0], (char *const *)argv, (char *const *)(env ? env : (const char *const *)environ));
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			qi_buf_free(&cmd);
-			return qi_error_errno(h, "waiting for %s", argv[0]);
-		}
-	}
-	int rc = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		rc = qi_error(h, "`%s` failed in %s (exit %d)", cmd.data, dir, WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		rc = qi_error(h, "`%s` was killed by signal %d in %s", cmd.data, WTERMSIG(status), dir);
-	qi_buf_free(&cmd);
-	return rc;
+	/* No hint: the caller quotes the log and says where it is. */
+	struct qi_proc_spec spec = { .argv = argv, .env = env, .cwd = dir, .search_path = true,
+				     .output = QI_PROC_LOG, .log = log, .hint = "" };
+	return qi_proc_run(h, &spec, NULL);
 }
 
 static int write_small(qi_handle *h, const char *dir, const char *name, const char *content)
