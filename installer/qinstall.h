@@ -27,24 +27,16 @@ typedef struct qi_handle qi_handle;
 /* Handle, errors, logging, results                                    */
 /* ------------------------------------------------------------------ */
 
-/* What kind of failure the last error was; the front end maps it to an
- * exit code (see qinstall(8)). */
+/* What kind of failure the last error was. Each kind's value is the exit
+ * code qinstall gives for it (EXIT STATUS in qinstall(8)): the front end
+ * exits with qi_errkind(h). */
 enum qi_errkind {
-	QI_ERR_NONE = 0,
-	QI_ERR_FAILED,     /* exit 1: the operation failed */
-	QI_ERR_USAGE,      /* exit 2: bad command line or input file */
-	QI_ERR_LOCKED,     /* exit 3: another run holds the lock of ROOT */
-	QI_ERR_UNFINISHED, /* exit 4: an unfinished run must be rolled back first */
-	QI_ERR_DRIFT,      /* exit 5: verify found differences */
-};
-
-enum qi_exit {
-	QI_EXIT_OK = 0,
-	QI_EXIT_FAILED = 1,
-	QI_EXIT_USAGE = 2,
-	QI_EXIT_LOCKED = 3,
-	QI_EXIT_UNFINISHED = 4,
-	QI_EXIT_DRIFT = 5,
+	QI_ERR_NONE = 0,       /* exit 0: no error */
+	QI_ERR_FAILED = 1,     /* exit 1: the operation failed */
+	QI_ERR_USAGE = 2,      /* exit 2: bad command line or input file */
+	QI_ERR_LOCKED = 3,     /* exit 3: another run holds the lock of ROOT */
+	QI_ERR_UNFINISHED = 4, /* exit 4: an unfinished run must be rolled back first */
+	QI_ERR_DRIFT = 5,      /* exit 5: verify found differences */
 };
 
 qi_handle *qi_new(void);
