@@ -277,6 +277,40 @@ static void test_all_origins_wrong(void **state)
 	free(part), free(bad), free(final), free(url), free(wrong);
 }
 
+/* The error lists each origin once, on its own line: the cache named
+ * before its file's message, a URL's message beginning with the URL (never
+ * twice). */
+static void test_origins_listed(void **state)
+{
+	struct fixture *f = *state;
+	mkdir(f->dist, 0755);
+	char *cached = qi_xasprintf("%s/wrong.tar.gz", f->dist);
+	put(cached, "abd");
+	char *wrong = qi_xasprintf("%s/wrong.tar.gz", f->srv);
+	put(wrong, "xyz");
+	char *url = qi_xasprintf("file://%s", wrong);
+	const char *urls[] = { url, "file:///nonexistent/wrong.tar.gz", NULL };
+	struct qi_source src = { .file = "wrong.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	assert_int_equal(qi_fetch(f->h, &src, &o, NULL), -1);
+	const char *msg = qi_errmsg(f->h);
+	char *line = qi_xasprintf("cannot fetch wrong.tar.gz: no origin gave the pinned bytes:\n"
+				  "  cache: %s: SHA-256 mismatch: expected " ABC256 ", got a52d", cached);
+	assert_non_null(strstr(msg, line));
+	free(line);
+	line = qi_xasprintf("\n  %s: SHA-256 mismatch: expected " ABC256 ", got 3608", url);
+	assert_non_null(strstr(msg, line));
+	free(line);
+	line = qi_xasprintf("%s: %s", url, url);
+	assert_null(strstr(msg, line));
+	free(line);
+	const char *last = strstr(msg, "\n  file:///nonexistent/wrong.tar.gz: ");
+	assert_non_null(last);
+	assert_null(strstr(last + 1, "file:///nonexistent/wrong.tar.gz: file:"));
+	assert_non_null(strstr(last, "\n  (fix the URL, name a --mirror, or put the file into "));
+	free(url), free(wrong), free(cached);
+}
+
 /* The mirror comes first (after the cache); --offline skips network URLs
  * but keeps file: ones. */
 static void test_mirror_and_offline(void **state)
@@ -683,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_distdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cache_moved_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origins_listed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
