@@ -56,6 +56,26 @@ static int above_stdio(int fd)
 	return moved;
 }
 
+/* A pipe closed on exec, both ends above 2. */
+static int make_pipe(qi_handle *h, const char *prog, int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		p[0] = p[1] = -1;
+	} else {
+		p[0] = above_stdio(p[0]);
+		p[1] = above_stdio(p[1]);
+	}
+	if (p[0] >= 0 && p[1] >= 0)
+		return 0;
+	int e = errno;
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	errno = e;
+	return qi_error_errno(h, "cannot run %s: cannot make a pipe", prog);
+}
+
 static void close_fds(struct child_fds *c)
 {
 	if (c->in >= 0)
@@ -108,12 +128,10 @@ static int open_fds(qi_handle *h, const struct qi_proc_spec *spec, const char *c
 	}
 	case QI_PROC_CAPTURE: {
 		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return qi_error_errno(h, "cannot run %s: cannot make a pipe", prog);
-		c->capture = above_stdio(p[0]);
-		c->out = above_stdio(p[1]);
-		if (c->capture < 0 || c->out < 0)
-			return qi_error_errno(h, "cannot run %s: cannot make a pipe", prog);
+		if (make_pipe(h, prog, p) < 0)
+			return -1;
+		c->capture = p[0];
+		c->out = p[1];
 		break;
 	}
 	}
@@ -166,13 +184,9 @@ static int spawn_wait(qi_handle *h, const struct qi_proc_spec *spec, struct chil
 {
 	const char *prog = spec->argv[0];
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return qi_error_errno(h, "cannot run %s: cannot make a pipe", prog);
-	int report = above_stdio(p[0]), report_w = above_stdio(p[1]);
-	if (report < 0 || report_w < 0) {
-		qi_error_errno(h, "cannot run %s: cannot make a pipe", prog);
-		goto close_report;
-	}
+	if (make_pipe(h, prog, p) < 0)
+		return -1;
+	int report = p[0], report_w = p[1];
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -249,8 +249,8 @@ static void test_bad_cache_moved_aside(void **state)
 	free(bad), free(path), free(url), free(cached);
 }
 
-/* Wrong bytes from every origin: an error listing each origin with both
- * hashes, the bytes moved aside, no file in place. */
+/* Wrong bytes from every origin: an error listing each origin (once) with
+ * both hashes, the bytes moved aside, no file in place. */
 static void test_all_origins_wrong(void **state)
 {
 	struct fixture *f = *state;
@@ -274,28 +274,13 @@ static void test_all_origins_wrong(void **state)
 	assert_int_equal(access(bad, F_OK), 0);
 	char *part = qi_xasprintf("%s.part", final);
 	assert_int_equal(access(part, F_OK), -1);	/* no empty .part left */
-	free(part), free(bad), free(final), free(url), free(wrong);
-}
-
-/* The error lists each origin once, on its own line: the cache named
- * before its file's message, a URL's message beginning with the URL (never
- * twice). */
-static void test_origins_listed(void **state)
-{
-	struct fixture *f = *state;
-	mkdir(f->dist, 0755);
-	char *cached = qi_xasprintf("%s/wrong.tar.gz", f->dist);
-	put(cached, "abd");
-	char *wrong = qi_xasprintf("%s/wrong.tar.gz", f->srv);
-	put(wrong, "xyz");
-	char *url = qi_xasprintf("file://%s", wrong);
-	const char *urls[] = { url, "file:///nonexistent/wrong.tar.gz", NULL };
-	struct qi_source src = { .file = "wrong.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
-	struct qi_fetch_options o = opts(f);
+	/* Each origin once, on its own line: the cache named before its
+	 * file's message, a URL's message beginning with the URL (never twice). */
+	put(final, "abd");
 	assert_int_equal(qi_fetch(f->h, &src, &o, NULL), -1);
-	const char *msg = qi_errmsg(f->h);
+	msg = qi_errmsg(f->h);
 	char *line = qi_xasprintf("cannot fetch wrong.tar.gz: no origin gave the pinned bytes:\n"
-				  "  cache: %s: SHA-256 mismatch: expected " ABC256 ", got a52d", cached);
+				  "  cache: %s: SHA-256 mismatch: expected " ABC256 ", got a52d", final);
 	assert_non_null(strstr(msg, line));
 	free(line);
 	line = qi_xasprintf("\n  %s: SHA-256 mismatch: expected " ABC256 ", got 3608", url);
@@ -306,9 +291,9 @@ static void test_origins_listed(void **state)
 	free(line);
 	const char *last = strstr(msg, "\n  file:///nonexistent/wrong.tar.gz: ");
 	assert_non_null(last);
-	assert_null(strstr(last + 1, "file:///nonexistent/wrong.tar.gz: file:"));
+	assert_null(strstr(last, "wrong.tar.gz: file:"));
 	assert_non_null(strstr(last, "\n  (fix the URL, name a --mirror, or put the file into "));
-	free(url), free(wrong), free(cached);
+	free(part), free(bad), free(final), free(url), free(wrong);
 }
 
 /* The mirror comes first (after the cache); --offline skips network URLs
@@ -717,7 +702,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_distdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cache_moved_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_origins_listed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),

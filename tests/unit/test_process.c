@@ -26,17 +26,20 @@ static int setup(void **state)
 	return mkdtemp(tmp) ? 0 : -1;
 }
 
+/* The module under test removes its own traces. */
 static int teardown(void **state)
 {
-	char *cmd = qi_xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	qi_handle *h = qi_new();
+	struct qi_proc_spec spec = { .argv = (const char *const[]){ "rm", "-rf", tmp, NULL },
+				     .search_path = true };
+	int rc = h ? qi_proc_run(h, &spec, NULL) : -1;
+	qi_free(h);
+	return rc;
 }
 
-static char *path_of(const char *rel)
+static char *path_of(const char *name)
 {
-	return qi_xasprintf("%s/%s", tmp, rel);
+	return qi_xasprintf("%s/%s", tmp, name);
 }
 
 static char *slurp(const char *path)
