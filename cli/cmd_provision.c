@@ -96,7 +96,7 @@ static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provis
 		       json_string_value(json_object_get(v, "component")), note ? ": " : "", note ? note : "");
 	}
 	if (qi_diff_wanted(h)) {
-		json_t *d = qi_diff(h);
+		json_t *d = qi_diff_json(h);
 		if (d) {
 			qi_out(cli, "\nbefore:\n%s\nafter:\n%s", json_string_value(json_object_get(d, "before")),
 			       json_string_value(json_object_get(d, "after")));

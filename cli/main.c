@@ -173,7 +173,7 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 	int64_t run = qi_run_id(h);
 	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
 	json_object_set(o, "warnings", qi_warnings(h));
-	json_t *d = qi_diff(h);
+	json_t *d = qi_diff_json(h);
 	if (d)
 		json_object_set_new(o, "diff", d);
 	/* Command keys come last and never override the contract's. */
@@ -272,7 +272,7 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 	qi_set_check(h, g.check);
-	qi_set_diff(h, g.diff);
+	qi_set_diff_wanted(h, g.diff);
 	qi_set_verbosity(h, g.verbosity);
 	qi_set_assume_yes(h, g.yes);
 	struct qi_cli cli = { .h = h, .json = g.json, .command = cmd->name };

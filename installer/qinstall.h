@@ -52,7 +52,7 @@ int qi_rootfd(const qi_handle *h);
 /* Global options. */
 void qi_set_check(qi_handle *h, bool check);  /* dry run: nothing written */
 bool qi_check(const qi_handle *h);
-void qi_set_diff(qi_handle *h, bool diff);    /* collect before/after */
+void qi_set_diff_wanted(qi_handle *h, bool diff); /* --diff: collect before/after */
 bool qi_diff_wanted(const qi_handle *h);
 void qi_set_verbosity(qi_handle *h, int v);   /* -1 quiet, 0 normal, 1+ verbose */
 int qi_verbosity(const qi_handle *h);
@@ -94,7 +94,7 @@ const char *qi_msg(const qi_handle *h);
 json_t *qi_warnings(qi_handle *h);            /* borrowed: JSON array of strings */
 /* --diff: record a change's before and after (text; NULL = absent). */
 void qi_diff_add(qi_handle *h, const char *path, const char *before, const char *after);
-json_t *qi_diff(qi_handle *h);                /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
+json_t *qi_diff_json(qi_handle *h);           /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
 
 /* Read a whole input file (a patch, an operation list): PATH, or NULL or
  * "-" for standard input. PATH is opened without blocking and must be a
@@ -231,7 +231,7 @@ int qi_rollback(qi_handle *h, int64_t run);
 /* Compare ROOT with what the journal says qinstall wrote last; each
  * difference is listed in the result ("drift") and logged; returns -1 with
  * kind QI_ERR_DRIFT when there is any. */
-int qi_verify(qi_handle *h);
+int qi_verify_root(qi_handle *h);
 /* Runs, newest first, into the result ("runs"). */
 int qi_status(qi_handle *h);
 
@@ -283,7 +283,7 @@ int qi_fetch(qi_handle *h, const struct qi_source *src,
  * CACHE_DIR/distfiles) and FILE. Malloc'd. */
 char *qi_distfile_path(const qi_handle *h, const struct qi_fetch_options *opt, const char *file);
 /* Check a file's size and hashes against SRC's pins. */
-int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
+int qi_verify_pins(qi_handle *h, const char *path, const struct qi_source *src);
 /* Unpack ARCHIVE securely into DEST (created fresh with mode 0700, must not
  * exist); *topdir (malloc'd, may be NULL) is DEST/<the single top directory>
  * or DEST. On failure DEST is removed. It works from inside DEST (chdir,

@@ -879,11 +879,11 @@ static int write_files(qi_handle *h, struct plan *p)
 		/* The journal's own --diff text would show shadow's hashes and
 		 * the backups: add_diffs has given the redacted one instead. */
 		bool diff = qi_diff_wanted(h);
-		qi_set_diff(h, false);
+		qi_set_diff_wanted(h, false);
 		int rc = qi_write_file(h, backup, f->orig, f->origlen, mode, f->st.st_uid, f->st.st_gid);
 		if (rc == 0)
 			rc = qi_write_file(h, qi_pwfiles[i].path, data, len, mode, f->st.st_uid, f->st.st_gid);
-		qi_set_diff(h, diff);
+		qi_set_diff_wanted(h, diff);
 		free(backup);
 		free(data);
 		if (rc < 0)

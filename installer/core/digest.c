@@ -243,7 +243,7 @@ int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label
 	return 0;
 }
 
-int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src)
+int qi_verify_pins(qi_handle *h, const char *path, const struct qi_source *src)
 {
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
 	int64_t size;

@@ -230,7 +230,7 @@ bool qi_root_is_host(const qi_handle *h) { return strcmp(h->root, "/") == 0; }
 int qi_rootfd(const qi_handle *h) { return h->rootfd; }
 void qi_set_check(qi_handle *h, bool check) { h->check = check; }
 bool qi_check(const qi_handle *h) { return h->check; }
-void qi_set_diff(qi_handle *h, bool diff) { h->diff = diff; }
+void qi_set_diff_wanted(qi_handle *h, bool diff) { h->diff = diff; }
 bool qi_diff_wanted(const qi_handle *h) { return h->diff; }
 void qi_set_verbosity(qi_handle *h, int v) { h->verbosity = v; }
 int qi_verbosity(const qi_handle *h) { return h->verbosity; }
@@ -396,7 +396,7 @@ void qi_diff_add(qi_handle *h, const char *path, const char *before, const char 
 	append_text(&h->diff_after, path, after);
 }
 
-json_t *qi_diff(qi_handle *h)
+json_t *qi_diff_json(qi_handle *h)
 {
 	if (!h->diff)
 		return NULL;

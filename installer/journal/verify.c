@@ -1,5 +1,5 @@
 /*
- * verify.c - qi_verify: compare ROOT with what the journal says qinstall
+ * verify.c - qi_verify_root: compare ROOT with what the journal says qinstall
  * wrote last. Each difference goes into the result's "drift": a damaged
  * or lost state.db, unfinished runs, before-images missing from (or
  * damaged in) the store, and every path whose live image is not the one
@@ -224,7 +224,7 @@ static void verify_db(qi_handle *h, json_t *drift)
 	qi_imagemap_free(&expect);
 }
 
-int qi_verify(qi_handle *h)
+int qi_verify_root(qi_handle *h)
 {
 	json_t *drift = json_array();
 	json_object_set_new(h->result, "drift", drift);

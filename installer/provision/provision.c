@@ -602,9 +602,9 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 			return -1;
 		json_t *scratch = json_array();
 		bool diff = qi_diff_wanted(h);
-		qi_set_diff(h, false);
+		qi_set_diff_wanted(h, false);
 		int rc = qi_svscan_unit_plan(h, &u, scratch);
-		qi_set_diff(h, diff);
+		qi_set_diff_wanted(h, diff);
 		*pending = json_array_size(scratch) > 0;
 		json_decref(scratch);
 		qi_svscan_unit_free(&u);

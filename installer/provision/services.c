@@ -145,9 +145,9 @@ int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 	struct stat st;
 	json_t *pending = json_array();
 	bool diff = qi_diff_wanted(h);
-	qi_set_diff(h, false);
+	qi_set_diff_wanted(h, false);
 	int prc = qi_svscan_unit_plan(h, u, pending);
-	qi_set_diff(h, diff);
+	qi_set_diff_wanted(h, diff);
 	bool changes = json_array_size(pending) > 0;
 	json_decref(pending);
 	if (prc < 0)

@@ -338,7 +338,7 @@ static void test_batch(void **state)
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_string_equal(slurp("/usr/local/qmail/bin/f299"), "file 299\n");
 	assert_string_equal(slurp("/usr/local/qmail/bin/f1"), "again\n");
-	assert_int_equal(qi_verify(h), 0);
+	assert_int_equal(qi_verify_root(h), 0);
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
 	char *after = tree();
@@ -454,7 +454,7 @@ static void test_verify_and_damaged_store(void **state)
 	assert_int_equal(qi_write_file(h, "/etc/motd", "verified\n", 9, 0644, 0, 0), 0);
 	assert_int_equal(qi_write_file(h, "/etc/v2", "two\n", 4, 0644, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
-	assert_int_equal(qi_verify(h), 0);
+	assert_int_equal(qi_verify_root(h), 0);
 	qi_free(h);
 
 	put("/etc/motd", "edited by hand\n", 0644);
@@ -462,7 +462,7 @@ static void test_verify_and_damaged_store(void **state)
 	unlink(p);
 	free(p);
 	h = handle();
-	assert_int_equal(qi_verify(h), -1);
+	assert_int_equal(qi_verify_root(h), -1);
 	assert_int_equal(qi_errkind(h), QI_ERR_DRIFT);
 	json_t *drift = json_object_get(qi_result(h), "drift");
 	assert_int_equal(json_array_size(drift), 2);
@@ -483,7 +483,7 @@ static void test_verify_and_damaged_store(void **state)
 	char *after = tree();
 	assert_string_equal(after, before);	/* nothing was changed */
 	h = handle();
-	assert_int_equal(qi_verify(h), -1);
+	assert_int_equal(qi_verify_root(h), -1);
 	drift = json_object_get(qi_result(h), "drift");
 	bool named = false;
 	for (size_t i = 0; i < json_array_size(drift); i++)
@@ -618,13 +618,13 @@ static void test_diff(void **state)
 {
 	qi_handle *h = handle();
 	qi_set_check(h, true);
-	qi_set_diff(h, true);
+	qi_set_diff_wanted(h, true);
 	assert_int_equal(qi_run_begin(h, "diff"), 0);
 	assert_int_equal(qi_write_file(h, "/etc/motd", "changed\n", 8, 0600, 0, 0), 0);
 	assert_int_equal(qi_write_file(h, "/etc/bin", "a\0b", 3, 0644, 0, 0), 0);
 	assert_int_equal(qi_mkdir_p(h, "/new/deep/dir", 0700, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
-	json_t *d = qi_diff(h);
+	json_t *d = qi_diff_json(h);
 	const char *b = json_string_value(json_object_get(d, "before"));
 	const char *a = json_string_value(json_object_get(d, "after"));
 	assert_non_null(strstr(b, "hello\n"));
