@@ -36,17 +36,7 @@ bool ph_strip_name(char *name, int strip)
 
 bool ph_name_is_safe(const char *name)
 {
-	if (name[0] == '/')
-		return false;
-	while (*name) {
-		if (*name == '.' && *++name == '.' && (!*++name || *name == '/'))
-			return false;
-		while (*name && *name != '/')
-			name++;
-		while (*name == '/')
-			name++;
-	}
-	return true;
+	return name[0] != '/' && !qi_path_has_dotdot(name);
 }
 
 /* A C-style quoted name ("a\tb"), as git and diff write unusual names.
