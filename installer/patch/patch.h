@@ -2,9 +2,10 @@
  * patch.h - the patch engine's parts, shared by patch/parse.c (unified
  * diffs into file patches and hunks), patch/apply.c (placement, fuzz and
  * the new text of one file), patch/tree.c (the files read and written,
- * staged in memory until commit) and patch/run.c (GNU patch's driver:
- * names, reversed patches, messages, rejects, backups; the series API).
- * The unit tests include it too.
+ * staged in memory until commit), patch/run.c (GNU patch's driver:
+ * names, reversed patches, messages, rejects, backups; the series API)
+ * and patch/series.c (quilt's series file). The unit tests and the fuzz
+ * targets include it too.
  */
 #ifndef QI_PATCH_H
 #define QI_PATCH_H
@@ -158,5 +159,21 @@ void ph_tree_flush(struct ph_tree *t);
  * target, then all renamed into place, then the removals; when writing a
  * new file fails, nothing has been replaced. */
 int ph_tree_commit(struct ph_tree *t);
+
+/* A quilt series file (patch/series.c): the patches it lists, in order. */
+struct qi_series_entry {
+	char *name;		/* as written: relative to the series file's directory */
+	int strip;		/* -pN (0..9); 1 when the line gives none */
+	int line;		/* 1-based line of the series file */
+};
+struct qi_series {
+	struct qi_series_entry *e;
+	size_t n;
+};
+/* Parse TEXT (LEN bytes) of the series file FILE (named in messages as
+ * "FILE:LINE: ..."). On -1 S is empty. */
+int qi_series_parse(qi_handle *h, const char *file, const char *text, size_t len,
+		    struct qi_series *s);
+void qi_series_free(struct qi_series *s);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests for the patch engine (patch/parse.c, patch/apply.c,
- * patch/tree.c, patch/run.c): one GNU patch rule per test. */
+ * patch/tree.c, patch/run.c): one GNU patch rule per test; and for the
+ * quilt series parser (patch/series.c). */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +119,14 @@ static void test_name_safety(void **state)
 	assert_false(ph_name_is_safe("a/.."));
 	assert_true(ph_name_is_safe("a..b/c"));
 	assert_true(ph_name_is_safe("a/.hidden/..x"));
+	/* the one check of core that the profile and the series use too */
+	assert_true(qi_path_has_dotdot(".."));
+	assert_true(qi_path_has_dotdot("a//../b"));
+	assert_true(qi_path_has_dotdot("/.."));
+	assert_false(qi_path_has_dotdot("a..b"));
+	assert_false(qi_path_has_dotdot("..."));
+	assert_false(qi_path_has_dotdot("b../.c"));
+	assert_false(qi_path_has_dotdot(""));
 }
 
 /* ---- parsing ---- */
@@ -729,6 +738,86 @@ static void test_series_write_failure(void **state)
 	tmpdir_remove(pd);
 }
 
+/* ---- the quilt series file ---- */
+
+static int series_text(qi_handle *h, const char *text, struct qi_series *s)
+{
+	qi_clear_error(h);
+	return qi_series_parse(h, "debian/patches/series", text, strlen(text), s);
+}
+
+/* One patch a line, in order, each with its line; -pN sets its strip
+ * level (1 when absent); blank lines and "#" comments, whole-line or
+ * trailing, are skipped; blanks around words and CRLF do not matter. */
+static void test_series_parse(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_series s;
+	assert_int_equal(series_text(h, "# upstream fixes\n"
+				      "0001-errno.diff\n"
+				      "\n"
+				      "  0002-rbl.diff   -p0  # no prefix\r\n"
+				      "\t\n"
+				      "sub/0003-deep.patch\t-p2\n"
+				      "last.patch", &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.e[0].name, "0001-errno.diff");
+	assert_int_equal(s.e[0].strip, 1);
+	assert_int_equal(s.e[0].line, 2);
+	assert_string_equal(s.e[1].name, "0002-rbl.diff");
+	assert_int_equal(s.e[1].strip, 0);
+	assert_int_equal(s.e[1].line, 4);
+	assert_string_equal(s.e[2].name, "sub/0003-deep.patch");
+	assert_int_equal(s.e[2].strip, 2);
+	assert_int_equal(s.e[2].line, 6);
+	assert_string_equal(s.e[3].name, "last.patch");
+	assert_int_equal(s.e[3].line, 7);
+	qi_series_free(&s);
+	/* nothing at all, or only comments: an empty series */
+	assert_int_equal(series_text(h, "", &s), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(series_text(h, "#a\n\n   # b\r\n", &s), 0);
+	assert_int_equal(s.n, 0);
+	qi_series_free(&s);
+	qi_free(h);
+}
+
+/* Only -pN (one digit) is an option; a name that is absolute or has a
+ * ".." component is refused; each error names the file and line and
+ * leaves nothing parsed. Two dots inside a name ("a..b") are a name. */
+static void test_series_errors(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "ok.diff\nx.diff -R\n", "debian/patches/series:2: series option '-R' is not supported (only -pN)" },
+		{ "x.diff -p12\n", "series:1: series option '-p12'" },
+		{ "x.diff --strip=1\n", "series option '--strip=1'" },
+		{ "x.diff -p\n", "series option '-p'" },
+		{ "../x.diff\n", "series:1: patch '../x.diff' points outside the series directory" },
+		{ "a/../../x.diff\n", "patch 'a/../../x.diff' points outside" },
+		{ "\n\nsub/..\n", "series:3: patch 'sub/..' points outside" },
+		{ "/etc/passwd -p1\n", "patch '/etc/passwd' points outside" },
+	};
+	qi_handle *h = qi_new();
+	struct qi_series s;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(series_text(h, bad[i].text, &s), -1);
+		if (!strstr(qi_errmsg(h), bad[i].want))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, qi_errmsg(h), bad[i].want);
+		assert_int_equal(s.n, 0);
+		assert_null(s.e);
+	}
+	assert_int_equal(series_text(h, "a..b.diff\nfix...patch -p1\n..x/y.diff\nd/..e\n", &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.e[0].name, "a..b.diff");
+	assert_string_equal(s.e[1].name, "fix...patch");
+	assert_string_equal(s.e[2].name, "..x/y.diff");
+	assert_string_equal(s.e[3].name, "d/..e");
+	qi_series_free(&s);
+	qi_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +846,8 @@ int main(void)
 		cmocka_unit_test(test_series_all_or_nothing),
 		cmocka_unit_test(test_run_keeps_owner),
 		cmocka_unit_test(test_series_write_failure),
+		cmocka_unit_test(test_series_parse),
+		cmocka_unit_test(test_series_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
