@@ -15,7 +15,7 @@
 
 /* ---- names ---- */
 
-bool ph_strip_name(char *name, int strip)
+bool qi_patch_strip_name(char *name, int strip)
 {
 	int s = strip;
 	char *p, *n;
@@ -34,7 +34,7 @@ bool ph_strip_name(char *name, int strip)
 	return false;
 }
 
-bool ph_name_is_safe(const char *name)
+bool qi_patch_name_is_safe(const char *name)
 {
 	return name[0] != '/' && !qi_path_has_dotdot(name);
 }
@@ -151,7 +151,7 @@ static void fetchname(const char *at, const char *eol, int strip, char **pname,
 			*stamp = 0;
 		return;
 	}
-	if (!ph_strip_name(name, strip)) {
+	if (!qi_patch_strip_name(name, strip)) {
 		free(name);
 		return;
 	}
@@ -191,7 +191,7 @@ static char *parse_git_name(const char *s, const char *eol, int strip, const cha
 		ret[t - s] = '\0';
 		*end = t;
 	}
-	if (!*ret || !ph_strip_name(ret, strip)) {
+	if (!*ret || !qi_patch_strip_name(ret, strip)) {
 		free(ret);
 		return NULL;
 	}
@@ -237,7 +237,7 @@ static int sha_nonexistent(const char *s, const char *e)
 /* ---- the reader ---- */
 
 struct reader {
-	struct ph_patch *p;
+	struct qi_patch_parsed *p;
 	char *text;
 	size_t len, pos;
 	long line;		/* 1-based number of the line at pos */
@@ -310,7 +310,7 @@ static const char *scan_num(const char *s, const char *e, long *v, bool *ok)
 
 /* A hunk being read: its header's numbers, and its lines so far. */
 struct hunk_reader {
-	struct ph_hunk hk;
+	struct qi_patch_hunk hk;
 	size_t cap_old, cap_new;
 	long nold, nnew;	/* lines of each side read */
 	long context;		/* context lines since the last change */
@@ -319,7 +319,7 @@ struct hunk_reader {
 /* The "@@ -FIRST[,LINES] +FIRST[,LINES] @@[ FUNC]" line at the reader's
  * position into HK. Returns 1 when read, 0 when the line is no hunk
  * header, -1 when it is malformed (P->fatal set). */
-static int read_hunk_header(struct reader *r, struct ph_file *f, struct ph_hunk *hk)
+static int read_hunk_header(struct reader *r, struct qi_patch_file *f, struct qi_patch_hunk *hk)
 {
 	char *s, *e;
 	if (!peek_line(r, &s, &e) || e - s <= 4 || strncmp(s, "@@ -", 4) != 0)
@@ -371,7 +371,7 @@ static int read_hunk_header(struct reader *r, struct ph_file *f, struct ph_hunk 
  * context), its TEXT and LEN after the type, the raw line in [*LS, *LE).
  * At the end of the patch GNU patch supplies up to three missing context
  * lines of the new side: *LS is then NULL. -1 at an earlier end. */
-static int read_body_line(struct reader *r, struct ph_file *f, const struct hunk_reader *b,
+static int read_body_line(struct reader *r, struct qi_patch_file *f, const struct hunk_reader *b,
 			  char *ch, const char **text, size_t *len, char **ls, char **le)
 {
 	*ls = *le = NULL;
@@ -410,7 +410,7 @@ static int read_body_line(struct reader *r, struct ph_file *f, const struct hunk
 static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const char *text,
 			 size_t len, char *ls, char *le)
 {
-	struct ph_hunk *hk = &b->hk;
+	struct qi_patch_hunk *hk = &b->hk;
 	bool incomplete = false;
 	char *is = NULL, *ie = NULL;
 	if (ls && peek_line(r, &is, &ie) && *is == '\\')
@@ -426,7 +426,7 @@ static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const
 			next_line(r, ie);
 		}
 		GROW(hk->old, b->nold, b->cap_old);
-		hk->old[b->nold++] = (struct ph_line){ text, len, '-' };
+		hk->old[b->nold++] = (struct qi_patch_line){ text, len, '-' };
 		break;
 	case '=':
 	case ' ':
@@ -441,13 +441,13 @@ static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const
 			incomplete = false;
 		}
 		GROW(hk->old, b->nold, b->cap_old);
-		hk->old[b->nold++] = (struct ph_line){ text, len, ' ' };
+		hk->old[b->nold++] = (struct qi_patch_line){ text, len, ' ' };
 		if (b->nnew == hk->repl_lines - 1 && incomplete) {
 			len--;
 			next_line(r, ie);
 		}
 		GROW(hk->new, b->nnew, b->cap_new);
-		hk->new[b->nnew++] = (struct ph_line){ text, len, ' ' };
+		hk->new[b->nnew++] = (struct qi_patch_line){ text, len, ' ' };
 		return 0;
 	case '+':
 		if (b->nnew >= hk->repl_lines) {
@@ -459,7 +459,7 @@ static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const
 			next_line(r, ie);
 		}
 		GROW(hk->new, b->nnew, b->cap_new);
-		hk->new[b->nnew++] = (struct ph_line){ text, len, '+' };
+		hk->new[b->nnew++] = (struct qi_patch_line){ text, len, '+' };
 		break;
 	default:
 		malformed(r, r->line - 1, ls, le);
@@ -474,9 +474,9 @@ static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const
 
 /* The body of the hunk whose header B holds: as many lines of each side
  * as the header counts. */
-static int read_hunk_body(struct reader *r, struct ph_file *f, struct hunk_reader *b)
+static int read_hunk_body(struct reader *r, struct qi_patch_file *f, struct hunk_reader *b)
 {
-	struct ph_hunk *hk = &b->hk;
+	struct qi_patch_hunk *hk = &b->hk;
 	/* The counts come from the patch: grow with the lines actually read. */
 	b->cap_old = hk->ptrn_lines < 64 ? (size_t)hk->ptrn_lines + 1 : 64;
 	b->cap_new = hk->repl_lines < 64 ? (size_t)hk->repl_lines + 1 : 64;
@@ -502,7 +502,7 @@ static int read_hunk_body(struct reader *r, struct ph_file *f, struct hunk_reade
 
 /* One "@@" hunk. Returns 1 when read, 0 when the line is no hunk header,
  * -1 on a malformed hunk (P->fatal set). */
-static int read_hunk(struct reader *r, struct ph_file *f)
+static int read_hunk(struct reader *r, struct qi_patch_file *f)
 {
 	struct hunk_reader b = { 0 };
 	int rc = read_hunk_header(r, f, &b.hk);
@@ -537,7 +537,7 @@ static bool is_normal_command(const char *s, const char *e)
 	return t < e && *t == '\n';
 }
 
-static void file_free(struct ph_file *f)
+static void file_free(struct qi_patch_file *f)
 {
 	for (int i = 0; i < 3; i++)
 		free(f->name[i]);
@@ -552,7 +552,7 @@ static void file_free(struct ph_file *f)
 }
 
 /* "diff --git a/X b/Y": both names when they parse, none otherwise. */
-static void git_diff_line(struct reader *r, struct ph_file *f, const char *s, const char *e)
+static void git_diff_line(struct reader *r, struct qi_patch_file *f, const char *s, const char *e)
 {
 	free(f->name[PN_OLD]);
 	free(f->name[PN_NEW]);
@@ -577,7 +577,7 @@ static void git_diff_line(struct reader *r, struct ph_file *f, const char *s, co
 /* One of git's extended header lines after "diff --git" ("index",
  * modes, new and deleted files, renames, copies): true when S is one,
  * which is then taken into F. */
-static bool git_extended_line(struct ph_file *f, const char *s, const char *e)
+static bool git_extended_line(struct qi_patch_file *f, const char *s, const char *e)
 {
 	const char *u, *v;
 	if (!strncmp(s, "index ", 6)) {
@@ -613,7 +613,7 @@ static bool git_extended_line(struct ph_file *f, const char *s, const char *e)
 /* The first "@@" of F at [S, E): the names of the "---" and "+++" lines
  * take their sides, a side of 0 lines may say the file does not exist,
  * and the hunks are read. The text since BASE leads up to them. */
-static int start_hunks(struct reader *r, struct ph_file *f, const char *s, const char *e,
+static int start_hunks(struct reader *r, struct qi_patch_file *f, const char *s, const char *e,
 		       size_t base, size_t this_pos, long this_line)
 {
 	char *t;
@@ -646,7 +646,7 @@ static int start_hunks(struct reader *r, struct ph_file *f, const char *s, const
  * when a file was read, 0 at the end, -1 when parsing must stop. The
  * headers are read line by line until the first "@@"; what each line
  * means depends on the lines before it, hence one loop. */
-static int read_file(struct reader *r, struct ph_file *f)
+static int read_file(struct reader *r, struct qi_patch_file *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->stamp[0] = f->stamp[1] = -1;
@@ -718,7 +718,7 @@ static int read_file(struct reader *r, struct ph_file *f)
 	return 1;
 }
 
-void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
+void qi_patch_parse(struct qi_patch_parsed *p, const char *text, size_t len, int strip)
 {
 	memset(p, 0, sizeof(*p));
 	p->text = qi_xmalloc(len + 1);
@@ -727,7 +727,7 @@ void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
 	p->len = len;
 	struct reader r = { .p = p, .text = p->text, .len = len, .line = 1, .strip = strip };
 	for (;;) {
-		struct ph_file f;
+		struct qi_patch_file f;
 		int rc = read_file(&r, &f);
 		if (rc == 0) {
 			file_free(&f);
@@ -745,7 +745,7 @@ void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
 		p->garbage_only = true;
 }
 
-void ph_patch_free(struct ph_patch *p)
+void qi_patch_parsed_free(struct qi_patch_parsed *p)
 {
 	for (size_t i = 0; i < p->nfiles; i++)
 		file_free(&p->files[i]);
@@ -755,7 +755,7 @@ void ph_patch_free(struct ph_patch *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void ph_hunk_swap(struct ph_hunk *hk)
+void qi_patch_hunk_swap(struct qi_patch_hunk *hk)
 {
 	long t = hk->first;
 	hk->first = hk->newfirst;
@@ -763,7 +763,7 @@ void ph_hunk_swap(struct ph_hunk *hk)
 	t = hk->ptrn_lines;
 	hk->ptrn_lines = hk->repl_lines;
 	hk->repl_lines = t;
-	struct ph_line *l = hk->old;
+	struct qi_patch_line *l = hk->old;
 	hk->old = hk->new;
 	hk->new = l;
 	for (long i = 0; i < hk->ptrn_lines; i++)

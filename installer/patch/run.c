@@ -20,7 +20,7 @@
 
 struct run {
 	qi_handle *h;
-	struct ph_tree *tree;
+	struct qi_patch_tree *tree;
 	const struct qi_patch_options *opt;
 	struct qi_buf out;		/* the messages */
 	json_t *records;
@@ -103,14 +103,14 @@ static bool ok_to_reverse(struct run *r, bool reverse, bool *skip, const char *m
 
 /* One file of a patch while it is patched. */
 struct file_state {
-	struct ph_file *f;
+	struct qi_patch_file *f;
 	bool reverse, skip;
 	char *inname;		/* borrowed from f->name[] */
-	struct ph_entry *in;	/* NULL when the file is absent */
+	struct qi_patch_entry *in;	/* NULL when the file is absent */
 	const char *invalid[3];
 	const char *outname;	/* what is written (borrowed); NULL when skipped */
-	struct ph_text text;	/* the input's lines */
-	struct ph_applier a;	/* the output so far */
+	struct qi_patch_text text;	/* the input's lines */
+	struct qi_patch_applier a;	/* the output so far */
 	struct qi_buf rej;	/* the rejected hunks */
 	int hunk, failed;	/* hunks seen, and failed, so far */
 	bool mismatch;		/* some hunk needed an offset or fuzz, or failed */
@@ -123,7 +123,7 @@ static bool name_is_valid(struct run *r, struct file_state *fs, const char *name
 	for (i = 0; i < 3 && fs->invalid[i]; i++)
 		if (!strcmp(fs->invalid[i], name))
 			return false;
-	if (ph_name_is_safe(name))
+	if (qi_patch_name_is_safe(name))
 		return true;
 	say(r, "Ignoring potentially dangerous file name %s\n", Q(name));
 	if (i < 3)
@@ -200,17 +200,17 @@ static bool maybe_reverse(struct run *r, struct file_state *fs, const char *name
 /* The tail of GNU's intuit_diff_type: which file this diff patches. */
 static int choose_input(struct run *r, struct file_state *fs)
 {
-	struct ph_file *f = fs->f;
+	struct qi_patch_file *f = fs->f;
 	char *name[3] = { f->name[0], f->name[1], f->name[2] };
 	if ((name[PN_OLD] || name[PN_NEW]) && name[PN_INDEX])
 		name[PN_INDEX] = NULL;
 	int err[3] = { 0 };
-	struct ph_entry *st[3] = { 0 };
+	struct qi_patch_entry *st[3] = { 0 };
 	int i0 = -1;
 	for (int i = 0; i < 3; i++) {
 		if (!name[i])
 			continue;
-		st[i] = ph_tree_get(r->tree, name[i]);
+		st[i] = qi_patch_tree_get(r->tree, name[i]);
 		if (!st[i])
 			return -1;
 		err[i] = st[i]->exists ? 0 : ENOENT;
@@ -225,7 +225,7 @@ static int choose_input(struct run *r, struct file_state *fs)
 		for (int k = 0; k < 3; k++)
 			if (name[k]) {
 				newdirs[k] = prefix_components(name[k]) -
-					     ph_tree_existing_dirs(r->tree, name[k]);
+					     qi_patch_tree_existing_dirs(r->tree, name[k]);
 				if (newdirs[k] < nmin)
 					nmin = newdirs[k];
 			}
@@ -281,7 +281,7 @@ static void no_file(struct run *r, struct file_state *fs)
 	fs->skip = true;
 }
 
-static void reject_header(struct qi_buf *b, const struct ph_file *f, bool reverse)
+static void reject_header(struct qi_buf *b, const struct qi_patch_file *f, bool reverse)
 {
 	if (f->name[PN_INDEX] && !f->name[PN_OLD] && !f->name[PN_NEW])
 		qi_buf_addf(b, "Index: %s\n", f->name[PN_INDEX]);
@@ -293,11 +293,11 @@ static void reject_header(struct qi_buf *b, const struct ph_file *f, bool revers
 	}
 }
 
-static bool line_endings_differ(const struct ph_hunk *hk, const struct ph_text *in, long where)
+static bool line_endings_differ(const struct qi_patch_hunk *hk, const struct qi_patch_text *in, long where)
 {
 	if (!hk->ptrn_lines)
 		return false;
-	const struct ph_line *p = &hk->old[0];
+	const struct qi_patch_line *p = &hk->old[0];
 	if (!p->len)
 		return false;
 	bool patch_crlf = p->len >= 2 && p->text[p->len - 2] == '\r' && p->text[p->len - 1] == '\n';
@@ -340,7 +340,7 @@ static void record(struct run *r, const char *file, int hunk, bool applied, long
  * be read. */
 static int open_file(struct run *r, struct file_state *fs)
 {
-	struct ph_file *f = fs->f;
+	struct qi_patch_file *f = fs->f;
 	if (choose_input(r, fs) < 0)
 		return -1;
 	if (!fs->skip && !fs->inname)
@@ -354,15 +354,15 @@ static int open_file(struct run *r, struct file_state *fs)
 	bool flush = r->have_git && !f->git;
 	r->have_git = f->git;
 	if (f->git && fs->outname) {
-		struct ph_entry *q = ph_tree_get(r->tree, fs->outname);
+		struct qi_patch_entry *q = qi_patch_tree_get(r->tree, fs->outname);
 		if (!q)
 			return -1;
 		flush = flush || q->pending;
 	}
 	if (flush) {
-		ph_tree_flush(r->tree);
+		qi_patch_tree_flush(r->tree);
 		if (fs->inname) {
-			struct ph_entry *e = ph_tree_get(r->tree, fs->inname);
+			struct qi_patch_entry *e = qi_patch_tree_get(r->tree, fs->inname);
 			if (!e)
 				return -1;
 			fs->in = e->exists ? e : NULL;
@@ -388,7 +388,7 @@ static int open_file(struct run *r, struct file_state *fs)
 static void announce_file(struct run *r, const struct file_state *fs)
 {
 	const struct qi_patch_options *o = r->opt;
-	const struct ph_file *f = fs->f;
+	const struct qi_patch_file *f = fs->f;
 	if (fs->skip || o->silent)
 		return;
 	if (f->strip_cr)
@@ -407,12 +407,12 @@ static void announce_file(struct run *r, const struct file_state *fs)
  * asks (here: takes the default) whether to apply the patch reversed.
  * Returns where the hunk applies, or 0 with *FUZZ stepped back when the
  * answer is to apply it as it is (the search then starts again). */
-static long try_reversed(struct run *r, struct file_state *fs, struct ph_hunk *hk, bool *swapped,
+static long try_reversed(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk, bool *swapped,
 			 long *fuzz)
 {
-	ph_hunk_swap(hk);
+	qi_patch_hunk_swap(hk);
 	*swapped = !*swapped;
-	long where = ph_locate(&fs->a, hk, *fuzz);
+	long where = qi_patch_locate(&fs->a, hk, *fuzz);
 	bool reversed = false;
 	if (where) {
 		char *msg = qi_xasprintf("%s patch detected!",
@@ -424,7 +424,7 @@ static long try_reversed(struct run *r, struct file_state *fs, struct ph_hunk *h
 		fs->reverse = !fs->reverse;
 		return where;
 	}
-	ph_hunk_swap(hk);
+	qi_patch_hunk_swap(hk);
 	*swapped = !*swapped;
 	if (where) {
 		fs->apply_anyway = true;
@@ -436,7 +436,7 @@ static long try_reversed(struct run *r, struct file_state *fs, struct ph_hunk *h
 /* GNU's placement loop for HK: no fuzz first, then more, up to -F and the
  * hunk's context; the first hunk may turn out to be reversed. Returns the
  * input line it applies at, or 0; *FUZZ is the fuzz it needed. */
-static long place_hunk(struct run *r, struct file_state *fs, struct ph_hunk *hk, bool *swapped,
+static long place_hunk(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk, bool *swapped,
 		       long *fuzz)
 {
 	const struct qi_patch_options *o = r->opt;
@@ -448,7 +448,7 @@ static long place_hunk(struct run *r, struct file_state *fs, struct ph_hunk *hk,
 	if (fs->skip)
 		return 0;
 	do {
-		where = ph_locate(&fs->a, hk, *fuzz);
+		where = qi_patch_locate(&fs->a, hk, *fuzz);
 		if (!where || *fuzz || fs->a.in_offset)
 			fs->mismatch = true;
 		if (fs->hunk == 1 && !where && !(o->force || fs->apply_anyway) && fs->reverse == o->reverse)
@@ -459,17 +459,17 @@ static long place_hunk(struct run *r, struct file_state *fs, struct ph_hunk *hk,
 
 /* HK could not be placed (or the file is skipped): its reject, the
  * message, the first failure of the run and the record. */
-static void fail_hunk(struct run *r, struct file_state *fs, const struct ph_hunk *hk, long newwhere,
+static void fail_hunk(struct run *r, struct file_state *fs, const struct qi_patch_hunk *hk, long newwhere,
 		      long fuzz)
 {
-	const struct ph_file *f = fs->f;
+	const struct qi_patch_file *f = fs->f;
 	if (!fs->failed)
 		reject_header(&fs->rej, f, fs->reverse);
-	ph_reject_hunk(&fs->rej, hk, fs->a.out_offset);
+	qi_patch_reject_hunk(&fs->rej, hk, fs->a.out_offset);
 	fs->failed++;
 	long nl = 0, nd = 0;
 	if (!fs->skip) {
-		ph_near_miss(&fs->text, hk, hk->first + fs->a.in_offset, &nl, &nd);
+		qi_patch_near_miss(&fs->text, hk, hk->first + fs->a.in_offset, &nl, &nd);
 		if (!r->opt->silent)
 			say(r, "Hunk #%d FAILED at %ld%s.\n", fs->hunk, newwhere,
 			    line_endings_differ(hk, &fs->text, newwhere) ? " (different line endings)" : "");
@@ -488,10 +488,10 @@ static void fail_hunk(struct run *r, struct file_state *fs, const struct ph_hunk
 
 /* HK placed at WHERE: written, and "succeeded at" said when it moved or
  * needed fuzz. */
-static void take_hunk(struct run *r, struct file_state *fs, const struct ph_hunk *hk, long where,
+static void take_hunk(struct run *r, struct file_state *fs, const struct qi_patch_hunk *hk, long where,
 		      long newwhere, long fuzz)
 {
-	ph_apply_hunk(&fs->a, hk, where);
+	qi_patch_apply_hunk(&fs->a, hk, where);
 	long offset = fs->a.in_offset;
 	if (!r->opt->silent && (fuzz || offset)) {
 		say(r, "Hunk #%d succeeded at %ld", fs->hunk, newwhere);
@@ -505,12 +505,12 @@ static void take_hunk(struct run *r, struct file_state *fs, const struct ph_hunk
 }
 
 /* One hunk of the file, in the patch's direction or reversed. */
-static void patch_hunk(struct run *r, struct file_state *fs, struct ph_hunk *hk)
+static void patch_hunk(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk)
 {
-	const struct ph_file *f = fs->f;
+	const struct qi_patch_file *f = fs->f;
 	bool swapped = fs->reverse;
 	if (swapped)
-		ph_hunk_swap(hk);
+		qi_patch_hunk_swap(hk);
 	long fuzz;
 	fs->hunk++;
 	long where = place_hunk(r, fs, hk, &swapped, &fuzz);
@@ -529,12 +529,12 @@ static void patch_hunk(struct run *r, struct file_state *fs, struct ph_hunk *hk)
 	else
 		take_hunk(r, fs, hk, where, newwhere, fuzz);
 	if (swapped)
-		ph_hunk_swap(hk);
+		qi_patch_hunk_swap(hk);
 }
 
 /* Keep E's content before this run as E.orig when BACKUP (the first
  * decision for E in this run is the one that holds). */
-static void decide_backup(struct ph_entry *e, bool backup)
+static void decide_backup(struct qi_patch_entry *e, bool backup)
 {
 	if (backup && !e->backed_up)
 		e->backup = true;
@@ -543,9 +543,9 @@ static void decide_backup(struct ph_entry *e, bool backup)
 
 /* The patched text into OE (and the renamed input removed), or, when
  * nothing changed, only the backup GNU patch makes of a mismatch. */
-static void write_output(struct run *r, struct file_state *fs, struct ph_entry *oe, bool backup)
+static void write_output(struct run *r, struct file_state *fs, struct qi_patch_entry *oe, bool backup)
 {
-	const struct ph_file *f = fs->f;
+	const struct qi_patch_file *f = fs->f;
 	mode_t old_mode = f->mode[fs->reverse], new_mode = f->mode[!fs->reverse];
 	bool set_mode = new_mode && old_mode != new_mode;
 	if (fs->failed < fs->hunk || set_mode || f->copy || f->rename) {
@@ -556,12 +556,12 @@ static void write_output(struct run *r, struct file_state *fs, struct ph_entry *
 		fs->a.out.data = NULL;
 		fs->a.out.len = fs->a.out.cap = 0;
 		if (f->git && f->nonexistent[fs->reverse] != 2)
-			ph_tree_set_later(oe, data, len, mode);
+			qi_patch_tree_set_later(oe, data, len, mode);
 		else
-			ph_tree_set(oe, data, len, mode);
+			qi_patch_tree_set(oe, data, len, mode);
 		if (f->rename && fs->in && fs->in != oe) {
 			decide_backup(fs->in, backup);
-			ph_tree_remove(fs->in);
+			qi_patch_tree_remove(fs->in);
 		}
 	} else if (backup && oe->exists && !oe->backed_up) {
 		/* GNU patch copies the unchanged file to FILE.orig. */
@@ -577,18 +577,18 @@ static void write_output(struct run *r, struct file_state *fs, struct ph_entry *
 static int finish_file(struct run *r, struct file_state *fs)
 {
 	const struct qi_patch_options *o = r->opt;
-	const struct ph_file *f = fs->f;
+	const struct qi_patch_file *f = fs->f;
 	if (fs->skip)
 		return 0;
-	ph_finish(&fs->a);
+	qi_patch_finish(&fs->a);
 	bool backup = !o->no_backup_if_mismatch && (fs->mismatch || fs->failed);
-	struct ph_entry *oe = ph_tree_get(r->tree, fs->outname);
+	struct qi_patch_entry *oe = qi_patch_tree_get(r->tree, fs->outname);
 	if (!oe)
 		return -1;
 	if (fs->a.zero_output && f->nonexistent[!fs->reverse] == 2) {
 		if (!o->dry_run && oe->exists) {
 			decide_backup(oe, backup);
-			ph_tree_remove(oe);
+			qi_patch_tree_remove(oe);
 		}
 		return 0;
 	}
@@ -619,7 +619,7 @@ static int save_rejects(struct run *r, struct file_state *fs)
 	}
 	char *rejname = qi_xasprintf("%s.rej", fs->outname);
 	say(r, " -- saving rejects to file %s\n", Q(rejname));
-	struct ph_entry *re = ph_tree_get(r->tree, rejname);
+	struct qi_patch_entry *re = qi_patch_tree_get(r->tree, rejname);
 	free(rejname);
 	if (!re)
 		return -1;
@@ -629,11 +629,11 @@ static int save_rejects(struct run *r, struct file_state *fs)
 		memcpy(data, re->data, re->len);
 		memcpy(data + re->len, rej->data, rej->len);
 		data[re->len + rej->len] = '\0';
-		ph_tree_set(re, data, re->len + rej->len, re->mode);
+		qi_patch_tree_set(re, data, re->len + rej->len, re->mode);
 	} else {
 		mode_t mask = umask(0);
 		umask(mask);
-		ph_tree_set(re, rej->data, rej->len, 0666 & ~mask);
+		qi_patch_tree_set(re, rej->data, rej->len, 0666 & ~mask);
 		rej->data = NULL;
 		re->append_ok = true;
 	}
@@ -643,15 +643,15 @@ static int save_rejects(struct run *r, struct file_state *fs)
 /* One file of the patch, as GNU patch does it. Returns 0, 1 when the
  * patch breaks off in this file's hunks (nothing more is done), -1 on an
  * error. */
-static int patch_one_file(struct run *r, struct ph_file *f)
+static int patch_one_file(struct run *r, struct qi_patch_file *f)
 {
 	struct file_state fs = { .f = f, .reverse = r->opt->reverse };
 	if (open_file(r, &fs) < 0)
 		return -1;
 	bool readable = fs.in && !fs.skip;
-	ph_text_index(&fs.text, readable ? fs.in->data : "", readable ? fs.in->len : 0);
+	qi_patch_text_index(&fs.text, readable ? fs.in->data : "", readable ? fs.in->len : 0);
 	announce_file(r, &fs);
-	ph_applier_init(&fs.a, &fs.text);
+	qi_patch_applier_init(&fs.a, &fs.text);
 	for (size_t k = 0; k < f->nhunks; k++)
 		patch_hunk(r, &fs, &f->hunks[k]);
 	/* When the patch breaks off in this file's hunks, GNU patch stops
@@ -661,7 +661,7 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 		rc = -1;
 	qi_buf_free(&fs.rej);
 	qi_buf_free(&fs.a.out);
-	ph_text_free(&fs.text);
+	qi_patch_text_free(&fs.text);
 	return rc;
 }
 
@@ -681,13 +681,13 @@ void qi_patch_report_free(struct qi_patch_report *report)
 }
 
 /* Run one patch against TREE; the caller commits. */
-static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size_t len,
+static int run_patch(qi_handle *h, struct qi_patch_tree *tree, const char *patch, size_t len,
 		     const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
 	struct run r = { .h = h, .tree = tree, .opt = opt, .records = json_array() };
-	struct ph_patch p;
+	struct qi_patch_parsed p;
 	int rc = 0;
-	ph_parse(&p, patch, len, opt->strip);
+	qi_patch_parse(&p, patch, len, opt->strip);
 	bool stopped = false;
 	for (size_t i = 0; i < p.nfiles; i++) {
 		int frc = patch_one_file(&r, &p.files[i]);
@@ -701,7 +701,7 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	/* Queued git outputs are written at the end, unless the patch broke
 	 * off (GNU patch loses them then). */
 	if (!stopped && !p.fatal)
-		ph_tree_flush(tree);
+		qi_patch_tree_flush(tree);
 	if (rc == 0 && p.fatal) {
 		size_t n = strlen(p.fatal);
 		if (n && p.fatal[n - 1] == '\n')
@@ -710,7 +710,7 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	} else if (rc == 0 && p.garbage_only) {
 		rc = qi_error_kind(h, QI_ERR_USAGE, "Only garbage was found in the patch input.");
 	}
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 	memset(report, 0, sizeof(*report));
 	report->status = rc < 0 ? 2 : r.somefailed ? 1 : 0;
 	if (!r.out.data)
@@ -724,9 +724,9 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		   const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
-	struct ph_tree tree;
+	struct qi_patch_tree tree;
 	memset(report, 0, sizeof(*report));
-	if (ph_tree_open(h, &tree, dir) < 0) {
+	if (qi_patch_tree_open(h, &tree, dir) < 0) {
 		report->status = 2;
 		report->text = qi_xstrdup("");
 		report->hunks = json_array();
@@ -744,14 +744,14 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		char saved[4096] = "";
 		if (rc < 0)
 			snprintf(saved, sizeof(saved), "%s", qi_errmsg(h));
-		if (ph_tree_commit(&tree) < 0) {
+		if (qi_patch_tree_commit(&tree) < 0) {
 			report->status = 2;
 			rc = -1;
 		} else if (rc < 0) {
 			qi_error_kind(h, QI_ERR_USAGE, "%s", saved);
 		}
 	}
-	ph_tree_close(&tree);
+	qi_patch_tree_close(&tree);
 	return rc;
 }
 
@@ -775,8 +775,8 @@ static int read_whole(qi_handle *h, const char *path, char **data, size_t *len)
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
 		    size_t n, json_t **report)
 {
-	struct ph_tree tree;
-	if (ph_tree_open(h, &tree, dir) < 0)
+	struct qi_patch_tree tree;
+	if (qi_patch_tree_open(h, &tree, dir) < 0)
 		return -1;
 	json_t *all = json_array();
 	int rc = 0;
@@ -820,9 +820,9 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 		}
 		qi_patch_report_free(&rep);
 	}
-	if (rc == 0 && ph_tree_commit(&tree) < 0)
+	if (rc == 0 && qi_patch_tree_commit(&tree) < 0)
 		rc = -1;
-	ph_tree_close(&tree);
+	qi_patch_tree_close(&tree);
 	if (report)
 		*report = all;
 	else
