@@ -403,10 +403,26 @@ static int read_body_line(struct reader *r, struct qi_patch_file *f, const struc
 	return 0;
 }
 
+/* Append (TEXT, *LEN, TYPE) to a side of a hunk: LINES, *N of them so far,
+ * room for *CAP, MAX in all. When it is the side's last line and a "\ No
+ * newline at end of file" follows (*INCOMPLETE, at IE), that line is
+ * taken and the newline dropped (from *LEN, which the other side of a
+ * context line then shares). */
+static void add_to_side(struct reader *r, struct qi_patch_line **lines, long *n, size_t *cap,
+			long max, const char *text, size_t *len, char type, bool *incomplete, char *ie)
+{
+	if (*n == max - 1 && *incomplete) {
+		(*len)--;
+		next_line(r, ie);
+		*incomplete = false;
+	}
+	GROW(*lines, *n, *cap);
+	(*lines)[(*n)++] = (struct qi_patch_line){ text, *len, type };
+}
+
 /* Add the line (type CH, raw [LS, LE)) to the side or sides it belongs
- * to. "\ No newline at end of file" after it drops its newline when it is
- * the last line of its side. -1 for a line of no type, or one the
- * header's counts have no room for. */
+ * to. -1 for a line of no type, or one the header's counts have no room
+ * for. */
 static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const char *text,
 			 size_t len, char *ls, char *le)
 {
@@ -415,55 +431,25 @@ static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const
 	char *is = NULL, *ie = NULL;
 	if (ls && peek_line(r, &is, &ie) && *is == '\\')
 		incomplete = true;
-	switch (ch) {
-	case '-':
-		if (b->nold >= hk->ptrn_lines) {
-			malformed(r, r->line - 1, ls, le);
-			return -1;
-		}
-		if (b->nold == hk->ptrn_lines - 1 && incomplete) {
-			len--;
-			next_line(r, ie);
-		}
-		GROW(hk->old, b->nold, b->cap_old);
-		hk->old[b->nold++] = (struct qi_patch_line){ text, len, '-' };
-		break;
-	case '=':
-	case ' ':
-		if (b->nold >= hk->ptrn_lines || b->nnew >= hk->repl_lines) {
+	bool to_old = ch == '-' || ch == ' ' || ch == '=', to_new = ch == '+' || ch == ' ' || ch == '=';
+	if ((!to_old && !to_new) || (to_old && b->nold >= hk->ptrn_lines) ||
+	    (to_new && b->nnew >= hk->repl_lines)) {
+		if (to_old && to_new)
 			malformed(r, r->line - 1, ls ? ls : text, ls ? le : text + len);
-			return -1;
-		}
-		b->context++;
-		if (b->nold == hk->ptrn_lines - 1 && incomplete) {
-			len--;
-			next_line(r, ie);
-			incomplete = false;
-		}
-		GROW(hk->old, b->nold, b->cap_old);
-		hk->old[b->nold++] = (struct qi_patch_line){ text, len, ' ' };
-		if (b->nnew == hk->repl_lines - 1 && incomplete) {
-			len--;
-			next_line(r, ie);
-		}
-		GROW(hk->new, b->nnew, b->cap_new);
-		hk->new[b->nnew++] = (struct qi_patch_line){ text, len, ' ' };
-		return 0;
-	case '+':
-		if (b->nnew >= hk->repl_lines) {
+		else
 			malformed(r, r->line - 1, ls, le);
-			return -1;
-		}
-		if (b->nnew == hk->repl_lines - 1 && incomplete) {
-			len--;
-			next_line(r, ie);
-		}
-		GROW(hk->new, b->nnew, b->cap_new);
-		hk->new[b->nnew++] = (struct qi_patch_line){ text, len, '+' };
-		break;
-	default:
-		malformed(r, r->line - 1, ls, le);
 		return -1;
+	}
+	char type = to_old && to_new ? ' ' : ch;
+	if (to_old)
+		add_to_side(r, &hk->old, &b->nold, &b->cap_old, hk->ptrn_lines, text, &len, type,
+			    &incomplete, ie);
+	if (to_new)
+		add_to_side(r, &hk->new, &b->nnew, &b->cap_new, hk->repl_lines, text, &len, type,
+			    &incomplete, ie);
+	if (to_old && to_new) {
+		b->context++;
+		return 0;
 	}
 	/* A change: the context before the first one is the prefix. */
 	if (hk->prefix_context == -1)
