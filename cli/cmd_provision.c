@@ -26,7 +26,7 @@ static const struct poptOption options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "build again even when the build cache has this exact build", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND
@@ -41,7 +41,7 @@ static const struct poptOption plan_options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND

@@ -209,4 +209,12 @@ bool qi_is_hex(const char *s, size_t len);
 int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label,
 		    const char *hex256, const char *hex512, int64_t size);
 
+/* ------------------------------------------------------------------ */
+/* Names (handle.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Does PATH have a ".." component (between slashes or at an end)? "a..b"
+ * and "..x" are ordinary names; absolute or not is the caller's check. */
+bool qi_path_has_dotdot(const char *path);
+
 #endif

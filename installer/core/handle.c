@@ -405,3 +405,11 @@ json_t *qi_diff_json(qi_handle *h)
 	json_object_set_new(d, "after", json_string(h->diff_after ? json_string_value(h->diff_after) : ""));
 	return d;
 }
+
+bool qi_path_has_dotdot(const char *path)
+{
+	for (const char *c = path; (c = strstr(c, "..")); c += 2)
+		if ((c == path || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+			return true;
+	return false;
+}

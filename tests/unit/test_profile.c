@@ -97,6 +97,13 @@ static void test_unknown_key(void **state)
 	assert_non_null(strstr(qi_errmsg(h), "known: cc, ld, jobs, prefix"));
 	assert_null(parse(h, "[nosuch]\n"));
 	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [nosuch]"));
+	assert_non_null(strstr(qi_errmsg(h),
+			       "(known: profile, build, accounts, mail, services, component NAME)"));
+	/* Nothing reads a takeover yet, so the profile cannot ask for one. */
+	assert_null(parse(h, "[takeover]\nfrom = postfix\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [takeover]"));
+	assert_null(parse(h, "[build x]\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: section [build] takes no name"));
 	assert_null(parse(h, "cc = gcc\n"));
 	assert_non_null(strstr(qi_errmsg(h), "before any [section]"));
 	assert_null(parse(h, "[build]\njust words\n"));
@@ -116,7 +123,7 @@ static void test_bad_values(void **state)
 		{ "[mail]\ndomain = exa mple.org\n", "not a valid domain name" },
 		{ "[accounts]\nqmaild = 70000\n", "out of range" },
 		{ "[services]\nsvscan = perhaps\n", "expected yes or no" },
-		{ "[takeover]\nfrom = qmail\n", "not one of the allowed values" },
+		{ "[accounts]\nids = some\n", "not one of the allowed values" },
 		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = ABC\nprogram = x\n",
 		  "t.profile:4: bad value for 'sha256'" },
 		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
@@ -163,6 +170,33 @@ static void test_bad_values(void **state)
 		if (!strstr(qi_errmsg(h), cases[i].want))
 			fail_msg("case %zu: '%s' does not contain '%s'", i, qi_errmsg(h), cases[i].want);
 		assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	}
+	qi_free(h);
+}
+
+/* Paths refuse a ".." component ("..", "a/../b", "a/.."), not a name
+ * that merely holds two dots ("a..b"). */
+static void test_dotdot(void **state)
+{
+	static const char *const refused[] = { "..", "../x", "a/../b", "a/..", "a//../b" };
+	static const char *const accepted[] = { "a..b", "a..b/series", "..x/y", "x/...", "a/b.." };
+	qi_handle *h = qi_new();
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		char *text = qi_xasprintf("%sdir = %s\n", component, refused[i]);
+		assert_null(parse(h, text));
+		if (!strstr(qi_errmsg(h), "expected a relative path without '..'"))
+			fail_msg("dir = %s: %s", refused[i], qi_errmsg(h));
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(*accepted); i++) {
+		char *text = qi_xasprintf("%sseries = %s\n[build]\nprefix = /opt/%s\n", component,
+					  accepted[i], accepted[i]);
+		struct qi_profile *p = parse(h, text);
+		if (!p)
+			fail_msg("series = %s: %s", accepted[i], qi_errmsg(h));
+		assert_string_equal(qi_profile_get(p, "component hello", "series"), accepted[i]);
+		qi_profile_free(p);
+		free(text);
 	}
 	qi_free(h);
 }
@@ -372,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_values_and_defaults),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_dotdot),
 		cmocka_unit_test(test_include_and_override),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_set_override),
