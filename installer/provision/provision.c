@@ -558,11 +558,23 @@ static void add_build_logs(qi_handle *h, const struct qi_provision *pv)
 	json_object_set_new(qi_result(h), "build_logs", logs);
 }
 
+/* The symlinks in ROOT where C's stage has directories (the recipe's
+ * bindir when C is not BUILT yet): see qi_stage_check. */
+static int check_links(qi_handle *h, const struct component *c, bool built)
+{
+	int rc = built ? qi_stage_check(h, &c->m) : qi_stage_check_dir(h, c->r.bindir);
+	return rc < 0 ? qi_error_prefix(h, "component %s", c->r.name) : 0;
+}
+
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 {
 	json_t *comps = json_array();
 	json_object_set_new(qi_result(h), "components", comps);
 	size_t total = 0;
+	/* Every component's links checked before the first one is written. */
+	for (size_t i = 0; i < pv->n; i++)
+		if (check_links(h, &pv->c[i], true) < 0)
+			return -1;
 	for (size_t i = 0; i < pv->n; i++) {
 		struct component *c = &pv->c[i];
 		size_t changed = 0;
@@ -597,6 +609,9 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 {
 	*pending = false;
+	for (size_t i = 0; i < pv->n; i++)
+		if (check_links(h, &pv->c[i], true) < 0)
+			return -1;
 	for (size_t i = 0; i < pv->n && !*pending; i++)
 		for (size_t k = 0; k < pv->c[i].m.n && !*pending; k++)
 			*pending = qi_stage_compare(h, &pv->c[i].m.e[k]) != QI_STAGE_SAME;
@@ -749,7 +764,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
 			rc = qi_manifest_load(h, mf, &c->m);
 			free(mf);
-			if (rc < 0)
+			if (rc < 0 || (rc = check_links(h, c, true)) < 0)
 				break;
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
 							       "use the build cache", "build", c->id));
@@ -768,6 +783,8 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 							       "patch, build and stage", "patches",
 							       (json_int_t)c->r.npatches));
 			free(dist);
+			if ((rc = check_links(h, c, false)) < 0)
+				break;
 			plan_recipe(h, c, plan);
 		}
 	}

@@ -200,13 +200,29 @@ enum qi_stage_action {
 	QI_STAGE_MODE,		/* same content, other mode or owner */
 };
 const char *qi_stage_action_name(enum qi_stage_action a);
-/* Compare one manifest entry with ROOT (reads only). */
+/* Compare one manifest entry with ROOT (reads only). A staged directory
+ * where ROOT has a symlink that leads, inside ROOT, to a directory is the
+ * same (it is installed through the link); a file or link where ROOT has
+ * a symlink replaces the symlink. */
 enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_entry *e);
+/* Before anything is written (reads only): every symlink in ROOT where M
+ * has a directory must lead to a directory inside ROOT (not dangle, not
+ * lead to a file, not loop, not climb out of ROOT with ".."), and no two
+ * entries may land on one path through those links (bin/x and usr/bin/x
+ * under a merged /usr) unless both are directories. -1 with a message
+ * naming the link and what to mend. */
+int qi_stage_check(qi_handle *h, const struct qi_manifest *m);
+/* The same for DIR and each directory above it, before the manifest is
+ * known (plan before the build: the recipe's bindir). */
+int qi_stage_check_dir(qi_handle *h, const char *dir);
 /* The target of the symlink PATH inside ROOT (malloc'd), or NULL; never
  * follows a link out of ROOT. */
 char *qi_stage_readlink(qi_handle *h, const char *path);
-/* Commit STAGE into ROOT through the journal, entry by entry; existing
- * directories are left as they are. *changed counts the paths changed. */
+/* Commit STAGE into ROOT through the journal, entry by entry, after
+ * qi_stage_check; existing directories, and symlinks to directories where
+ * the stage has a directory, are left as they are (the paths below are
+ * written through the link, and so recorded: rollback finds them there).
+ * *changed counts the paths changed. */
 int qi_stage_commit(qi_handle *h, const char *stage, const struct qi_manifest *m,
 		    size_t *changed);
 

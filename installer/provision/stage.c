@@ -7,12 +7,21 @@
  * Everything staged is owned by root in ROOT, whoever built it. Existing
  * directories in ROOT are left as they are (their mode and owner are the
  * system's business); files and links are made to match the stage.
+ *
+ * The system's symlinks are kept, as dpkg keeps them: where the stage has
+ * a directory and ROOT a symlink that leads, inside ROOT, to a directory
+ * (a merged /usr's /bin -> usr/bin, /usr/local/bin -> /opt/bin), the
+ * directory is installed through the link. A link there that dangles,
+ * leads to something else, or climbs out of ROOT with ".." is refused
+ * before anything is written (qi_stage_check). Where the stage has a file
+ * or a link, a symlink in ROOT is replaced, as dpkg replaces it.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +245,246 @@ char *qi_stage_readlink(qi_handle *h, const char *path)
 	return out;
 }
 
+/* ---- symlinks in ROOT where the stage has a directory ---- */
+
+#define MAX_LINKS 40	/* as the kernel's walk */
+
+/* Where PATH (absolute) leads inside ROOT: every symlink on the way
+ * followed as RESOLVE_IN_ROOT follows it (an absolute target starts again
+ * at ROOT, ".." is taken after the links before it), a missing component
+ * and what follows it kept as written. Returns the path (malloc'd), or
+ * NULL with errno set (ELOOP, ENAMETOOLONG, a failed read). *climbs is set
+ * when a ".." went above ROOT: seen from the host, that link points out of
+ * ROOT, however the kernel clamps it. */
+static char *resolve_in_root(qi_handle *h, const char *path, bool *climbs)
+{
+	char done[PATH_MAX] = "";	/* resolved so far, "" for ROOT's top */
+	size_t dlen = 0;
+	char *todo = qi_xstrdup(path), *p = todo;
+	int links = 0, e = 0;
+	*climbs = false;
+	while (e == 0) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = strcspn(p, "/");
+		const char *name = p;
+		p += len;
+		if (len == 1 && name[0] == '.')
+			continue;
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			*climbs |= dlen == 0;
+			while (dlen > 0 && done[--dlen] != '/')
+				;
+			done[dlen] = '\0';
+			continue;
+		}
+		if (dlen + 1 + len >= sizeof(done)) {
+			e = ENAMETOOLONG;
+			break;
+		}
+		size_t parent = dlen;
+		done[dlen++] = '/';
+		memcpy(done + dlen, name, len);
+		done[dlen += len] = '\0';
+		struct qi_image img;
+		if (qi_image_path(h, done, false, &img) < 0)
+			e = errno;
+		else if (img.type == QI_FT_LNK && ++links > MAX_LINKS)
+			e = ELOOP;
+		else if (img.type == QI_FT_LNK) {
+			dlen = img.target[0] == '/' ? 0 : parent;
+			done[dlen] = '\0';
+			char *rest = qi_xasprintf("%s/%s", img.target, p);
+			free(todo);
+			todo = p = rest;
+		}
+		qi_image_clear(&img);
+	}
+	free(todo);
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return qi_xstrdup(dlen ? done : "/");
+}
+
+/* Where the symlink at PATH leads, for a staged directory there. */
+enum link_end {
+	LINK_DIR = 0,	/* a directory inside ROOT: installed through */
+	LINK_BROKEN,	/* cannot be followed (a loop, ...): errno says why */
+	LINK_OUT,	/* a ".." climbs above ROOT */
+	LINK_MISSING,	/* dangles */
+	LINK_OTHER,	/* a file, a fifo, ... */
+};
+
+/* *to gets where it leads (malloc'd; NULL for LINK_BROKEN), *type what is
+ * there. */
+static enum link_end dir_link_end(qi_handle *h, const char *path, char **to, enum qi_ftype *type)
+{
+	bool climbs;
+	*type = QI_FT_ABSENT;
+	*to = resolve_in_root(h, path, &climbs);
+	if (!*to)
+		return LINK_BROKEN;
+	if (climbs && !qi_root_is_host(h))
+		return LINK_OUT;
+	struct qi_image img;
+	int rc = qi_image_path(h, *to, false, &img);
+	*type = rc < 0 ? QI_FT_ABSENT : img.type;
+	qi_image_clear(&img);
+	return *type == QI_FT_DIR ? LINK_DIR : *type == QI_FT_ABSENT ? LINK_MISSING : LINK_OTHER;
+}
+
+static bool dir_link_ok(qi_handle *h, const char *path)
+{
+	char *to;
+	enum qi_ftype type;
+	enum link_end end = dir_link_end(h, path, &to, &type);
+	free(to);
+	return end == LINK_DIR;
+}
+
+/* PATH, where the stage has a directory: 0 when ROOT has a directory or
+ * nothing there, or a symlink that leads to a directory inside ROOT (*link
+ * is then set); -1 and a message saying what to mend otherwise. */
+static int check_dir(qi_handle *h, const char *path, bool *link)
+{
+	struct qi_image live;
+	if (qi_image_path(h, path, false, &live) < 0 || live.type != QI_FT_LNK) {
+		qi_image_clear(&live);
+		return 0;	/* an error to read it is the commit's to report */
+	}
+	*link = true;
+	char *to;
+	enum qi_ftype type;
+	enum link_end end = dir_link_end(h, path, &to, &type);
+	int e = errno, rc = 0;
+	char *full = qi_root_path(h, path), *dest = to ? qi_root_path(h, to) : NULL;
+	char *fix = qi_xasprintf("make %s a directory or a symlink to one inside %s, then run again", full,
+				 qi_root(h));
+	switch (end) {
+	case LINK_DIR:
+		break;
+	case LINK_BROKEN:
+		rc = qi_error(h, "%s is a symlink to %s, which cannot be followed (%s): %s", full, live.target,
+			      strerror(e), fix);
+		break;
+	case LINK_OUT:
+		rc = qi_error(h, "%s is a symlink to %s, which leads out of %s (its \"..\" climbs above it): "
+			      "qinstall follows links only inside the root; %s", full, live.target, qi_root(h), fix);
+		break;
+	case LINK_MISSING:
+		rc = qi_error(h, "%s is a symlink to %s, which does not exist in %s%s: create %s, or %s", full,
+			      live.target, qi_root(h),
+			      live.target[0] == '/' ? " (an absolute target is read inside it)" : "", dest, fix);
+		break;
+	case LINK_OTHER: {
+		const char *what = type == QI_FT_REG ? "regular file" : type == QI_FT_FIFO ? "FIFO" : "device or socket";
+		rc = qi_error(h, "%s is a symlink to %s, which is a %s, not a directory (%s): %s", full,
+			      live.target, what, dest, fix);
+		break;
+	}
+	}
+	free(fix);
+	free(dest);
+	free(to);
+	free(full);
+	qi_image_clear(&live);
+	return rc;
+}
+
+int qi_stage_check_dir(qi_handle *h, const char *dir)
+{
+	char *path = qi_path_clean(h, dir);
+	if (!path)
+		return -1;
+	bool link = false;
+	int rc = 0;
+	for (char *s = path + 1; rc == 0 && path[1]; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		rc = check_dir(h, path, &link);
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(path);
+	return rc;
+}
+
+/* Where entry E lands in ROOT: a directory wherever its links lead, a file
+ * or link in the directory its parent leads to (itself never followed). */
+static char *landing(qi_handle *h, const struct qi_manifest_entry *e)
+{
+	bool climbs;
+	if (e->img.type == QI_FT_DIR)
+		return resolve_in_root(h, e->path, &climbs);
+	const char *slash = strrchr(e->path, '/');
+	char *parent = qi_xasprintf("%.*s", (int)(slash - e->path), e->path);
+	char *dir = resolve_in_root(h, parent[0] ? parent : "/", &climbs);
+	char *out = dir ? qi_xasprintf("%s%s", strcmp(dir, "/") == 0 ? "" : dir, slash) : NULL;
+	free(dir);
+	free(parent);
+	return out;
+}
+
+struct landing {
+	char *at;
+	const struct qi_manifest_entry *e;
+};
+
+static int cmp_landing(const void *a, const void *b)
+{
+	return strcmp(((const struct landing *)a)->at, ((const struct landing *)b)->at);
+}
+
+/* Two staged paths that the links make one (bin/x and usr/bin/x under a
+ * merged /usr): one would overwrite the other and the journal would keep
+ * two records of one file. Refused, unless both are directories. */
+static int check_aliases(qi_handle *h, const struct qi_manifest *m)
+{
+	struct landing *l = qi_xmalloc((m->n ? m->n : 1) * sizeof(*l));
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if ((l[n].at = landing(h, &m->e[i])))
+			l[n++].e = &m->e[i];
+	qsort(l, n, sizeof(*l), cmp_landing);
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++)
+		if (strcmp(l[i - 1].at, l[i].at) == 0 &&
+		    (l[i - 1].e->img.type != QI_FT_DIR || l[i].e->img.type != QI_FT_DIR)) {
+			char *full = qi_root_path(h, l[i].at);
+			rc = qi_error(h, "the staged %s and %s are one path, %s, through the symlinks in %s: "
+				      "one would overwrite the other; install the component into one of them only",
+				      l[i - 1].e->path, l[i].e->path, full, qi_root(h));
+			free(full);
+		}
+	for (size_t i = 0; i < n; i++)
+		free(l[i].at);
+	free(l);
+	return rc;
+}
+
+int qi_stage_check(qi_handle *h, const struct qi_manifest *m)
+{
+	bool links = false;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->e[i].img.type != QI_FT_DIR)
+			continue;
+		char *path = qi_path_normalise(m->e[i].path, 0);
+		int rc = path ? check_dir(h, path, &links) : 0;
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	/* Without a link in the way every path lands where it says. */
+	return links ? check_aliases(h, m) : 0;
+}
+
 /* A staged file WANT against LIVE, what ROOT has at PATH: the content is
  * hashed only when the sizes agree. */
 static enum qi_stage_action compare_file(qi_handle *h, const char *path, const struct qi_image *want,
@@ -263,7 +512,9 @@ enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_ent
 	if (!path || qi_image_path(h, path, false, &live) < 0 || live.type == QI_FT_ABSENT)
 		a = QI_STAGE_CREATE;
 	else if (want->type == QI_FT_DIR)	/* an existing directory is the system's */
-		a = live.type == QI_FT_DIR ? QI_STAGE_SAME : QI_STAGE_REPLACE;
+		a = live.type == QI_FT_DIR || (live.type == QI_FT_LNK && dir_link_ok(h, path))
+			    ? QI_STAGE_SAME
+			    : QI_STAGE_REPLACE;
 	else if (want->type == QI_FT_LNK)	/* a link's owner is whoever made it */
 		a = live.type == QI_FT_LNK && strcmp(live.target, want->target) == 0 ? QI_STAGE_SAME
 										     : QI_STAGE_REPLACE;
@@ -305,6 +556,8 @@ static int commit_entry(qi_handle *h, const char *stage, const struct qi_manifes
 int qi_stage_commit(qi_handle *h, const char *stage, const struct qi_manifest *m, size_t *changed)
 {
 	size_t n = 0;
+	if (qi_stage_check(h, m) < 0)
+		return -1;
 	/* Directories first, one by one (the files below them need them);
 	 * then the files and links as one group commit of the journal. */
 	for (int pass = 0; pass < 2; pass++) {

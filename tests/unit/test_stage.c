@@ -1,5 +1,7 @@
 /* Unit tests for stage.c: the manifest of a staged tree, its JSON form,
- * the comparison with ROOT and the journaled commit (and its rollback). */
+ * the comparison with ROOT and the journaled commit (and its rollback),
+ * through the symlinks of ROOT and refused at those that cannot be
+ * followed. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +193,212 @@ static void test_commit_compare_rollback(void **state)
 	qi_free(h);
 }
 
+/* sh -c CMD with %s-style arguments; the test fails when it fails. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = NULL;
+	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+/* What each path of DIR is (type, mode, link target, size), sorted, as
+ * `find -printf` says; var/lib/qinstall (the journal's own) left out. */
+static char *tree_of(const char *dir)
+{
+	char *cmd = qi_xasprintf("cd '%s' && find . -path ./var/lib/qinstall -prune -o "
+				 "-printf '%%p %%y %%m %%l %%s\\n' | sort", dir);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	struct qi_buf b = { 0 };
+	char line[1024];
+	while (fgets(line, sizeof(line), f))
+		qi_buf_add(&b, line, strlen(line));
+	assert_int_equal(pclose(f), 0);
+	free(cmd);
+	qi_buf_add(&b, "", 1);
+	return b.data;
+}
+
+static char *readlink_of(const char *dir, const char *rel)
+{
+	char *path = qi_xasprintf("%s/%s", dir, rel);
+	char buf[256];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	free(path);
+	if (n < 0)
+		return qi_xstrdup("(not a link)");
+	buf[n] = '\0';
+	return qi_xstrdup(buf);
+}
+
+/* A new stage S and root R under the test's directory, named NAME: the
+ * stage holds bin/x, sbin/y (a link to ../bin/x), usr/local/bin/z and
+ * lib/q/data; the root a merged /usr (bin -> usr/bin, relative),
+ * usr/local/bin -> /opt/bin (absolute: ROOT/opt/bin), and b1 -> /opt/b2
+ * (dangling, for a chain of links). */
+static qi_handle *links_fixture(const char *name, char **s, char **r)
+{
+	*s = qi_xasprintf("%s/%s-stage", tmp, name);
+	*r = qi_xasprintf("%s/%s-root", tmp, name);
+	sh("mkdir -p '%1$s/bin' '%1$s/sbin' '%1$s/usr/local/bin' '%1$s/lib/q' && echo x >'%1$s/bin/x' && "
+	   "ln -s ../bin/x '%1$s/sbin/y' && echo z >'%1$s/usr/local/bin/z' && echo d >'%1$s/lib/q/data'", *s);
+	sh("mkdir -p '%1$s/usr/bin' '%1$s/usr/sbin' '%1$s/usr/lib' '%1$s/usr/local' '%1$s/opt/bin' "
+	   "'%1$s/var/lib' && ln -s usr/bin '%1$s/bin' && ln -s usr/sbin '%1$s/sbin' && "
+	   "ln -s usr/lib '%1$s/lib' && ln -s /opt/bin '%1$s/usr/local/bin' && echo ls >'%1$s/usr/bin/ls' && "
+	   "ln -s /opt/b2 '%1$s/b1'", *r);
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	char *cache = qi_xasprintf("%s/cache", tmp);
+	qi_set_cache_dir(h, cache);
+	free(cache);
+	assert_int_equal(qi_set_root(h, *r), 0);
+	return h;
+}
+
+/* ROOT R is again what BEFORE says; everything of the fixture freed. */
+static void fixture_end(qi_handle *h, struct qi_manifest *m, char *s, char *r, char *before)
+{
+	char *after = tree_of(r);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	qi_manifest_free(m);
+	qi_free(h);
+	free(s);
+	free(r);
+}
+
+/* A staged directory where ROOT has a symlink to a directory (relative
+ * or absolute, resolved inside ROOT) compares the same and is installed
+ * through: the links stay links, the files land behind them, nothing is
+ * left to do afterwards, and rollback gives back the identical tree. */
+static void test_commit_through_links(void **state)
+{
+	char *s, *r;
+	qi_handle *h = links_fixture("through", &s, &r);
+	struct qi_manifest m;
+	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/bin")), QI_STAGE_SAME);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin")), QI_STAGE_SAME);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/lib/q")), QI_STAGE_CREATE);
+	assert_int_equal(qi_stage_check(h, &m), 0);
+	char *before = tree_of(r);
+
+	size_t changed = 0;
+	assert_int_equal(qi_run_begin(h, "test through links"), 0);
+	if (qi_stage_commit(h, s, &m, &changed) < 0)
+		fail_msg("%s", qi_errmsg(h));
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(changed, 5);	/* bin/x, sbin/y, usr/local/bin/z, lib/q, lib/q/data */
+	const char *links[][2] = { { "bin", "usr/bin" }, { "sbin", "usr/sbin" }, { "lib", "usr/lib" },
+				   { "usr/local/bin", "/opt/bin" } };
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		char *t = readlink_of(r, links[i][0]);
+		assert_string_equal(t, links[i][1]);
+		free(t);
+	}
+	sh("grep -qx x '%1$s/usr/bin/x' && grep -qx z '%1$s/opt/bin/z' && grep -qx d '%1$s/usr/lib/q/data' && "
+	   "test \"$(readlink '%1$s/usr/sbin/y')\" = ../bin/x && grep -qx ls '%1$s/usr/bin/ls'", r);
+	for (size_t i = 0; i < m.n; i++)
+		assert_int_equal(qi_stage_compare(h, &m.e[i]), QI_STAGE_SAME);
+
+	assert_int_equal(qi_rollback(h, 0), 0);
+	fixture_end(h, &m, s, r, before);
+}
+
+/* LINK (a path in the fixture's root) made to point at TARGET: a staged
+ * directory there is refused by qi_stage_check, qi_stage_commit and
+ * qi_stage_check_dir with a message matching WANT, and ROOT is left
+ * exactly as it was. */
+static void refused(const char *name, const char *link, const char *target, const char *want)
+{
+	char *s, *r;
+	qi_handle *h = links_fixture(name, &s, &r);
+	sh("rm -f '%1$s/%2$s' && ln -s '%3$s' '%1$s/%2$s'", r, link, target);
+	struct qi_manifest m;
+	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	char *before = tree_of(r);
+	assert_int_equal(qi_stage_check(h, &m), -1);
+	if (!strstr(qi_errmsg(h), want))
+		fail_msg("%s: '%s' does not say '%s'", name, qi_errmsg(h), want);
+	char *dir = qi_xasprintf("/%s", link);
+	assert_int_equal(qi_stage_check_dir(h, dir), -1);
+	assert_non_null(strstr(qi_errmsg(h), want));
+	free(dir);
+	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin")),
+			 strcmp(link, "usr/local/bin") == 0 ? QI_STAGE_REPLACE : QI_STAGE_SAME);
+	assert_int_equal(qi_run_begin(h, "test refused"), 0);
+	size_t changed = 99;
+	assert_int_equal(qi_stage_commit(h, s, &m, &changed), -1);
+	assert_non_null(strstr(qi_errmsg(h), want));
+	assert_int_equal(changed, 99);
+	qi_run_abort(h);
+	fixture_end(h, &m, s, r, before);
+}
+
+/* A symlink that dangles, leads to a file, loops or climbs out of ROOT
+ * with "..", where the stage has a directory, is refused before anything
+ * is written; the message names the link and its target. */
+static void test_refused_links(void **state)
+{
+	refused("dangling", "usr/local/bin", "/opt/nowhere",
+		"/usr/local/bin is a symlink to /opt/nowhere, which does not exist in ");
+	refused("dangling-rel", "bin", "usr/nowhere", "/bin is a symlink to usr/nowhere, which does not exist in ");
+	refused("file", "usr/local/bin", "/usr/bin/ls",
+		"/usr/local/bin is a symlink to /usr/bin/ls, which is a regular file, not a directory");
+	refused("loop", "lib", "lib", "/lib is a symlink to lib, which cannot be followed");
+	refused("out", "usr/local/bin", "../../../../../../../../../opt/bin",
+		"which leads out of ");
+	/* A link further down the chain counts too: bin -> b1 -> /opt/b2 (absent). */
+	refused("chain", "bin", "b1", "/bin is a symlink to b1, which does not exist in ");
+}
+
+/* Two staged files that the links make one (bin/x and usr/bin/x in a
+ * merged /usr) are refused; two directories that meet are not. */
+static void test_aliases(void **state)
+{
+	char *s, *r;
+	qi_handle *h = links_fixture("alias", &s, &r);
+	sh("mkdir -p '%1$s/usr/bin' && echo other >'%1$s/usr/bin/other'", s);
+	struct qi_manifest m;
+	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_stage_check(h, &m), 0);	/* /bin and /usr/bin meet: both directories */
+	qi_manifest_free(&m);
+	sh("echo y >'%s/usr/bin/x'", s);
+	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_stage_check(h, &m), -1);
+	assert_non_null(strstr(qi_errmsg(h), "the staged /bin/x and /usr/bin/x are one path"));
+	assert_non_null(strstr(qi_errmsg(h), "/usr/bin/x, through the symlinks in"));
+	qi_manifest_free(&m);
+	qi_free(h);
+	free(s);
+	free(r);
+}
+
+/* qi_stage_check_dir looks at the directory and every one above it, and
+ * lets a directory, an absent one and a link to a directory pass. */
+static void test_check_dir(void **state)
+{
+	char *s, *r;
+	qi_handle *h = links_fixture("checkdir", &s, &r);
+	assert_int_equal(qi_stage_check_dir(h, "/usr/local/bin"), 0);
+	assert_int_equal(qi_stage_check_dir(h, "/usr/local/bin/new/deeper"), 0);
+	assert_int_equal(qi_stage_check_dir(h, "/bin"), 0);
+	assert_int_equal(qi_stage_check_dir(h, "/"), 0);
+	sh("rm -r '%s/opt/bin'", r);
+	assert_int_equal(qi_stage_check_dir(h, "/usr/local/bin/new"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/usr/local/bin is a symlink to /opt/bin"));
+	assert_int_equal(qi_stage_check_dir(h, "/usr/lib"), 0);
+	qi_free(h);
+	free(s);
+	free(r);
+}
+
 /* The svscan unit: the template filled in (svscan's path, the service
  * directory, its bindir on PATH), written with the service directory and
  * the enable link through the journal, nothing left to plan afterwards. */
@@ -253,6 +461,10 @@ int main(void)
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_commit_compare_rollback),
+		cmocka_unit_test(test_commit_through_links),
+		cmocka_unit_test(test_refused_links),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_check_dir),
 		cmocka_unit_test(test_svscan_unit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
