@@ -38,9 +38,11 @@ const struct qi_command qi_cmd_verify = {
 		"For every path qinstall changed (in runs not rolled back), compare what\n"
 		"is there with what qinstall left: type, mode, owner, content hash and\n"
 		"link target. Also checks that state.db is sound, that no run is left\n"
-		"unfinished, and that every before-image a rollback would need is in the\n"
-		"store. Each difference is listed (\"drift\" with --json); the exit\n"
-		"status is 5 when there is any.",
+		"unfinished, that the store is a directory (not missing, not a symlink),\n"
+		"and that every before-image a rollback would read from it is there with\n"
+		"the content its sha256 names (the check rollback makes first). Each\n"
+		"difference is listed (\"drift\" with --json); the exit status is 5 when\n"
+		"there is any.",
 	.options = NULL,
 	.run = run_verify,
 };

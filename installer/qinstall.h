@@ -226,8 +226,22 @@ int qi_register_guard(const char *name, const char *const *paths,
 int qi_apply_file(qi_handle *h, const char *file);
 
 /* Roll back RUN and every later run (RUN 0 = the last run). Idempotent:
- * an interrupted rollback completes when called again. */
+ * an interrupted rollback completes when called again. Before anything is
+ * undone, every before-image it will read from the store is checked (there,
+ * a regular file, its content matching its sha256); when one is not, it
+ * refuses and changes nothing, the message naming each path, hash and run
+ * and what to do, the result's "damaged" listing them. The result's
+ * "changes" lists each change undone (with --check: each that would be,
+ * after the same checks and refusals), newest first. */
 int qi_rollback(qi_handle *h, int64_t run);
+/* The same, leaving the NLEAVE paths LEAVE (inside ROOT, as the journal
+ * names them) as they are now: every change that touches one is not
+ * undone but recorded as left (the result's "left", and a warning for
+ * each path), and their damaged store entries are set aside. Each path
+ * must be one whose before-image is missing or damaged (or renamed by a
+ * change that touches one), else a usage error; a damaged before-image
+ * whose path is not named still refuses. */
+int qi_rollback_leaving(qi_handle *h, int64_t run, const char *const *leave, size_t nleave);
 /* Compare ROOT with what the journal says qinstall wrote last; each
  * difference is listed in the result ("drift") and logged; returns -1 with
  * kind QI_ERR_DRIFT when there is any. */

@@ -2,8 +2,10 @@
  * act.c - the one act of the journal, shared by a change and its undo:
  * make a path inside ROOT what an image says (removed; or its owner and
  * mode set in place; or a new object made under a temporary name beside
- * it and renamed over it), and remember the file systems acted on, so
- * that they are synced before anything is marked done.
+ * it and renamed over it; a restore's copy from the store is checked
+ * against its hash before it replaces anything), and remember the file
+ * systems acted on, so that they are synced before anything is marked
+ * done.
  */
 #include "config.h"
 
@@ -132,16 +134,30 @@ static int fix_meta(const struct qi_spot *at, const struct qi_image *want,
 	return 0;
 }
 
+/* Whether the bytes written to FD are the content WANT says, read back. */
+static int check_written(int fd, const struct qi_image *want)
+{
+	char got[QI_SHA256_HEX + 1];
+	if (lseek(fd, 0, SEEK_SET) < 0 || qi_sha256_fd(fd, got, NULL) < 0)
+		return -1;
+	return strcmp(got, want->hash) == 0 ? 0 : -2;
+}
+
 /* A new regular file TMP with the content, owner and mode wanted; -1 with
- * errno set and nothing left. */
+ * errno set and nothing left; -2 (nothing left) when CONTENT is to be
+ * verified and is not what WANT says. */
 static int make_tmp_file(int dfd, const char *tmp, const struct qi_image *want,
 			 const struct qi_content *content)
 {
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	bool verify = content->verify && !content->data;
+	int fd = openat(dfd, tmp, (verify ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0600);
 	if (fd < 0)
 		return -1;
 	int rc = content->data ? qi_write_all(fd, content->data, content->len)
 			       : copy_fd(content->fd, fd);
+	if (rc == 0 && verify)
+		rc = check_written(fd, want);
 	if (rc == 0)
 		rc = fchown(fd, want->uid, want->gid);
 	if (rc == 0)
@@ -214,6 +230,15 @@ static int replace_at(qi_handle *h, const struct qi_spot *at, const struct qi_im
 		free(full);
 		return -1;
 	}
+	}
+	if (rc == -2) {
+		char *full = qi_root_path(h, at->path);
+		qi_error(h, "cannot restore %s: the content read from the journal's store is not its "
+			 "before-image (sha256 %s): the store changed under the rollback; nothing was "
+			 "written to %s. Run the rollback again: it checks the store first", full,
+			 want->hash, full);
+		free(full);
+		return -1;
 	}
 	if (rc == 0 && renameat(at->dfd, tmp, at->dfd, at->name) < 0) {
 		int e = errno;

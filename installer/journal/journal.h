@@ -145,6 +145,9 @@ struct qi_content {
 	const void *data;
 	size_t len;
 	int fd;
+	/* FD's bytes must hash to the image's sha256 (a restore from the
+	 * store): the copy made is checked before it replaces anything */
+	bool verify;
 };
 /* Make the spot what WANT says; LIVE is what is there now. */
 int qi_journal_make_image(qi_handle *h, const struct qi_spot *at, const struct qi_image *want,
@@ -186,12 +189,34 @@ bool qi_journal_find_guard(const char *name, const char *const **paths);
  * *added is true when a new file was made. */
 int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
 		    bool sync, bool *added);
-/* Open the stored content of HASH for reading, checking nothing. -1 with
- * errno set when it is missing. */
+/* Open the stored content of HASH for reading, checking nothing of its
+ * content; never blocks and never follows a symlink. -1 with errno set:
+ * ENOENT when it is missing, ELOOP or EMEDIUMTYPE when something other
+ * than a regular file stands under that name. */
 int qi_store_open(int storefd, const char *hash);
-/* Does the store hold HASH with the right content? 1 yes, 0 missing,
- * -2 present but damaged (content does not match its name). */
-int qi_store_check(int storefd, const char *hash);
+/* What the store holds under HASH (STOREFD -1: no store, so missing). */
+enum qi_store_state {
+	QI_STORE_SOUND = 1,		/* a regular file with exactly that content */
+	QI_STORE_MISSING = 0,
+	QI_STORE_DAMAGED = -2,		/* a regular file whose content is not that */
+	QI_STORE_NOT_FILE = -3,		/* a symlink, directory, FIFO... in its place */
+	QI_STORE_UNREADABLE = -4,	/* cannot be read (permissions, I/O error) */
+};
+/* FOUND (may be NULL) gets the sha256 of a damaged entry's content. */
+int qi_store_check(int storefd, const char *hash, char found[QI_SHA256_HEX + 1]);
+/* A state as one word ("missing", "damaged", ...) for JSON, and as the
+ * rest of a sentence about a before-image ("is missing from the
+ * journal's store") for messages. */
+const char *qi_store_state_name(int state);
+const char *qi_store_state_text(int state);
+/* Open the store directory of the state directory STATEFD, never making
+ * it and never following a symlink: its fd, or -1 with *PROBLEM saying
+ * what is wrong with it ("is missing", "is a symlink ...", ...). */
+int qi_store_open_dir(int statefd, const char **problem);
+/* Rename the (damaged) entry HASH to .damaged.HASH in the store, its bytes
+ * kept, so that a later run that needs that content saves a sound copy;
+ * 0 (also when there is nothing under that name), or -1 with errno set. */
+int qi_store_set_aside(int storefd, const char *hash);
 
 /* ------------------------------------------------------------------ */
 /* The apply list (applyfile.c)                                         */
@@ -223,4 +248,29 @@ int qi_apply_parse(qi_handle *h, const char *filename, const char *text, size_t 
 void qi_apply_free(struct qi_apply_list *list);
 const char *qi_apply_op_name(enum qi_apply_op op);
 
+/* ------------------------------------------------------------------ */
+/* Before a rollback: the before-images it needs (rollback.c)           */
+/* ------------------------------------------------------------------ */
+
+/* One before-image that undoing a change would read from the store and
+ * that the store cannot give. */
+struct qi_undo_damage {
+	char *path;			/* inside ROOT */
+	char hash[QI_SHA256_HEX + 1];	/* the content the path must get back */
+	char found[QI_SHA256_HEX + 1];	/* a damaged entry's own sha256, or "" */
+	int64_t change, run;
+	int state;			/* qi_store_check's answer, never QI_STORE_SOUND */
+};
+
+/* Check, before anything is undone, every before-image that rolling back
+ * FROM_RUN and every later run (ONLY_THIS: only FROM_RUN) will read from
+ * the store, following the undo newest first: a path that will already
+ * hold the content at its undo (by hand, or given back by a later
+ * change's undo) needs nothing from the store. Opens what it needs of the
+ * journal, read-only, when it is not open yet. *DAMAGE (malloc'd, *N
+ * entries, in the order the undo would need them) gets each one missing
+ * or damaged; 0, or -1 when the journal cannot be read. */
+int qi_journal_check_undo(qi_handle *h, int64_t from_run, bool only_this,
+			  struct qi_undo_damage **damage, size_t *n);
+void qi_undo_damage_free(struct qi_undo_damage *damage, size_t n);
 #endif

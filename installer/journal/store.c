@@ -2,7 +2,10 @@
  * store.c - the content-addressed store of before-images:
  * ROOT/var/lib/qinstall/store/<sha256>. A file is written under a
  * temporary name, (optionally) fsynced, then renamed to its hash, so a
- * name in the store always holds exactly the content it is named after.
+ * name in the store always holds exactly the content it is named after
+ * (unless someone damages it: qi_store_check tells, and a damaged entry
+ * that a rollback leaves is set aside as .damaged.HASH, its bytes kept,
+ * so that a later run saves a sound copy of that content).
  */
 #include "config.h"
 
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal/journal.h"
@@ -56,8 +60,7 @@ int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
 		    bool sync, bool *added)
 {
 	*added = false;
-	if (expect_hash && valid_hash(expect_hash) &&
-	    faccessat(storefd, expect_hash, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (expect_hash && qi_store_check(storefd, expect_hash, NULL) == QI_STORE_SOUND)
 		return 0;
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), ".tmp.%ld", (long)getpid());
@@ -82,10 +85,11 @@ int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
 		goto fail;
 	}
 	out = -1;
-	if (faccessat(storefd, hash, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (qi_store_check(storefd, hash, NULL) == QI_STORE_SOUND) {
 		unlinkat(storefd, tmp, 0);
 		return 0;
 	}
+	/* a damaged entry under that name is replaced by the sound copy */
 	if (renameat(storefd, tmp, storefd, hash) < 0) {
 		qi_error_errno(h, "cannot save a before-image into the journal's store");
 		goto fail;
@@ -105,18 +109,105 @@ int qi_store_open(int storefd, const char *hash)
 		errno = EINVAL;
 		return -1;
 	}
-	return openat(storefd, hash, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* never block on a FIFO put in its place, never follow a symlink */
+	int fd = openat(storefd, hash, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EMEDIUMTYPE;
+		return -1;
+	}
+	return fd;
 }
 
-int qi_store_check(int storefd, const char *hash)
+int qi_store_check(int storefd, const char *hash, char found[QI_SHA256_HEX + 1])
 {
+	if (found)
+		found[0] = '\0';
+	if (storefd < 0)
+		return QI_STORE_MISSING;
+	struct stat st;
+	if (!valid_hash(hash) || fstatat(storefd, hash, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT || errno == EINVAL ? QI_STORE_MISSING : QI_STORE_UNREADABLE;
+	if (!S_ISREG(st.st_mode))
+		return QI_STORE_NOT_FILE;
 	int fd = qi_store_open(storefd, hash);
 	if (fd < 0)
-		return 0;
-	char got[65];
+		return errno == ENOENT ? QI_STORE_MISSING :
+		       errno == EMEDIUMTYPE || errno == ELOOP ? QI_STORE_NOT_FILE : QI_STORE_UNREADABLE;
+	char got[QI_SHA256_HEX + 1];
 	int rc = qi_sha256_fd(fd, got, NULL);
 	close(fd);
-	if (rc < 0 || strcmp(got, hash) != 0)
-		return -2;
-	return 1;
+	if (rc < 0)
+		return QI_STORE_UNREADABLE;
+	if (strcmp(got, hash) == 0)
+		return QI_STORE_SOUND;
+	if (found)
+		memcpy(found, got, sizeof(got));
+	return QI_STORE_DAMAGED;
+}
+
+const char *qi_store_state_name(int state)
+{
+	switch (state) {
+	case QI_STORE_SOUND: return "sound";
+	case QI_STORE_MISSING: return "missing";
+	case QI_STORE_DAMAGED: return "damaged";
+	case QI_STORE_NOT_FILE: return "not a regular file";
+	default: return "unreadable";
+	}
+}
+
+const char *qi_store_state_text(int state)
+{
+	switch (state) {
+	case QI_STORE_SOUND: return "is sound in the journal's store";
+	case QI_STORE_MISSING: return "is missing from the journal's store";
+	case QI_STORE_DAMAGED: return "is damaged in the journal's store (its content does not match its sha256)";
+	case QI_STORE_NOT_FILE: return "is not a regular file in the journal's store (something else stands in its place)";
+	default: return "cannot be read from the journal's store";
+	}
+}
+
+int qi_store_open_dir(int statefd, const char **problem)
+{
+	*problem = NULL;
+	struct stat st;
+	if (fstatat(statefd, "store", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		*problem = errno == ENOENT ? "is missing" : "cannot be looked at";
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		*problem = "is a symlink (qinstall never follows it)";
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*problem = "is not a directory";
+		return -1;
+	}
+	int fd = openat(statefd, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		*problem = "cannot be opened";
+	return fd;
+}
+
+int qi_store_set_aside(int storefd, const char *hash)
+{
+	struct stat st;
+	if (!valid_hash(hash) || fstatat(storefd, hash, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;	/* nothing there to keep */
+	char name[QI_SHA256_HEX + 32];
+	for (int i = 0; i < 100; i++) {
+		if (i)
+			snprintf(name, sizeof(name), ".damaged.%s.%d", hash, i);
+		else
+			snprintf(name, sizeof(name), ".damaged.%s", hash);
+		if (renameat2(storefd, hash, storefd, name, RENAME_NOREPLACE) == 0)
+			return fsync(storefd);
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
 }

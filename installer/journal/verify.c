@@ -1,9 +1,11 @@
 /*
  * verify.c - qi_verify_root: compare ROOT with what the journal says qinstall
  * wrote last. Each difference goes into the result's "drift": a damaged
- * or lost state.db, unfinished runs, before-images missing from (or
- * damaged in) the store, and every path whose live image is not the one
- * its last change left.
+ * or lost state.db, unfinished runs, every path whose live image is not
+ * the one its last change left, a store that is missing (or a symlink, or
+ * not a directory), and each before-image that rolling back the pending
+ * runs would need and that the store cannot give (missing, damaged, not a
+ * regular file: the very check rollback makes first).
  */
 #include "config.h"
 
@@ -97,28 +99,9 @@ static void column_verify_row(sqlite3_stmt *st, struct verify_row *r)
 	r->run = sqlite3_column_int64(st, 25);
 }
 
-/* The before-image of PATH that rolling back change R needs must still
- * be in the store. */
-static void check_before(int storefd, const struct verify_row *r, const char *path,
-			 const struct qi_image *before, json_t *drift)
-{
-	if (!before || before->type != QI_FT_REG || storefd < 0)
-		return;
-	int c = qi_store_check(storefd, before->hash);
-	if (c == 1)
-		return;
-	char *msg = qi_xasprintf("its before-image (change %lld of run %lld) is %s the "
-				 "journal's store: run %lld can no longer be rolled back",
-				 (long long)r->id, (long long)r->run,
-				 c == 0 ? "missing from" : "damaged in", (long long)r->run);
-	add_drift(drift, path, msg, before->hash, NULL);
-	free(msg);
-}
-
 /* What R leaves at its paths (a remove: nothing; a rename: nothing at
- * FROM, the object at TO), and its before-images checked. */
-static void take_row(int storefd, const struct verify_row *r, struct qi_imagemap *expect,
-		     json_t *drift)
+ * FROM, the object at TO). */
+static void take_row(const struct verify_row *r, struct qi_imagemap *expect)
 {
 	static const struct qi_image absent = { 0 };
 	const struct qi_image *want[2] = { &r->after, NULL };
@@ -128,20 +111,15 @@ static void take_row(int storefd, const struct verify_row *r, struct qi_imagemap
 		want[0] = &absent;
 		want[1] = &r->after;
 	}
-	const struct qi_image *before[2] = { &r->before, r->has_before2 ? &r->before2 : NULL };
-	for (int k = 0; k < 2; k++) {
-		if (!r->paths[k])
-			continue;
-		check_before(storefd, r, r->paths[k], before[k], drift);
-		if (want[k])
+	for (int k = 0; k < 2; k++)
+		if (r->paths[k] && want[k])
 			qi_imagemap_set(expect, r->paths[k], want[k]);
-	}
 }
 
 /* Read what qinstall wrote last, path by path (last writer wins): what
  * each path is expected to be. False when the changes cannot be read at
  * all. */
-static bool read_expectations(sqlite3 *db, int storefd, struct qi_imagemap *expect, json_t *drift)
+static bool read_expectations(sqlite3 *db, struct qi_imagemap *expect, json_t *drift)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
@@ -150,7 +128,7 @@ static bool read_expectations(sqlite3 *db, int storefd, struct qi_imagemap *expe
 			       " b_type, b_mode, b_uid, b_gid, b_size, b_hash, b_target,"
 			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target, c.run"
 			       " FROM changes c JOIN runs r ON r.id=c.run"
-			       " WHERE r.state!='rolled-back' AND c.state!='undone' AND c.op!='external'"
+			       " WHERE r.state!='rolled-back' AND c.state NOT IN ('undone','left') AND c.op!='external'"
 			       " ORDER BY c.id", -1, &st, NULL) != SQLITE_OK) {
 		add_drift(drift, NULL, "state.db cannot be read", NULL, sqlite3_errmsg(db));
 		return false;
@@ -159,7 +137,7 @@ static bool read_expectations(sqlite3 *db, int storefd, struct qi_imagemap *expe
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct verify_row r;
 		column_verify_row(st, &r);
-		take_row(storefd, &r, expect, drift);
+		take_row(&r, expect);
 		qi_image_clear(&r.after);
 		qi_image_clear(&r.before);
 		qi_image_clear(&r.before2);
@@ -211,17 +189,57 @@ static void compare_path(qi_handle *h, const struct qi_image_entry *x, json_t *d
 	qi_image_clear(&live);
 }
 
-static void verify_db(qi_handle *h, json_t *drift)
+/* ------------------------------------------------------------------ */
+/* The store                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Every before-image that rolling back every pending run would read from
+ * the store (the very check the rollback makes first) must be there. */
+static void check_store(qi_handle *h, const char *store_problem, json_t *drift)
+{
+	if (store_problem) {
+		char *msg = qi_xasprintf("the journal's store %s: no before-image can be read from it, "
+					 "so no run that needs one can be rolled back (restore %s/store "
+					 "from a backup)", store_problem, QI_STATE_DIR);
+		add_drift(drift, QI_STATE_DIR "/store", msg, "a directory", NULL);
+		free(msg);
+	}
+	struct qi_undo_damage *d;
+	size_t n;
+	if (qi_journal_check_undo(h, 1, false, &d, &n) < 0) {
+		add_drift(drift, NULL, "state.db cannot be read", NULL, qi_errmsg(h));
+		qi_clear_error(h);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		char *msg = qi_xasprintf("its before-image (change %lld of run %lld) %s: rolling back run "
+					 "%lld refuses until that content is put back, or until this "
+					 "path is left (qinstall rollback --skip-damaged PATH)",
+					 (long long)d[k].change, (long long)d[k].run,
+					 qi_store_state_text(d[k].state), (long long)d[k].run);
+		char *want = qi_xasprintf("sha256 %s", d[k].hash);
+		char *found = d[k].found[0] ? qi_xasprintf("sha256 %s", d[k].found)
+					    : qi_xstrdup(qi_store_state_name(d[k].state));
+		add_drift(drift, d[k].path, msg, want, found);
+		free(msg);
+		free(want);
+		free(found);
+	}
+	qi_undo_damage_free(d, n);
+}
+
+static void verify_db(qi_handle *h, const char *store_problem, json_t *drift)
 {
 	struct qi_journal *j = h->journal;
 	if (!check_integrity(j->db, drift))
 		return;
 	list_unfinished(j->db, drift);
 	struct qi_imagemap expect = { 0 };
-	if (read_expectations(j->db, j->storefd, &expect, drift))
+	if (read_expectations(j->db, &expect, drift))
 		for (size_t i = 0; i < expect.n; i++)
 			compare_path(h, &expect.e[i], drift);
 	qi_imagemap_free(&expect);
+	check_store(h, store_problem, drift);
 }
 
 int qi_verify_root(qi_handle *h)
@@ -237,7 +255,8 @@ int qi_verify_root(qi_handle *h)
 		qi_set_msg(h, "%s has no journal: nothing to verify", h->root);
 		return 0;
 	}
-	j->storefd = openat(j->statefd, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	const char *store_problem;
+	j->storefd = qi_store_open_dir(j->statefd, &store_problem);
 	rc = qi_journal_open_db(h, false);
 	if (rc < 0) {
 		add_drift(drift, NULL, "state.db cannot be opened", NULL, qi_errmsg(h));
@@ -247,7 +266,7 @@ int qi_verify_root(qi_handle *h)
 			add_drift(drift, NULL, "state.db is missing but the store holds before-images "
 				  "(the journal was lost: restore it from a backup)", NULL, NULL);
 	} else {
-		verify_db(h, drift);
+		verify_db(h, store_problem, drift);
 	}
 	size_t n = json_array_size(drift);
 	if (n)

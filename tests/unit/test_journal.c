@@ -830,6 +830,242 @@ static void test_builtin_guard_and_undo(void **state)
 	qi_free(h);
 }
 
+/* ------------------------------------------------------------------ */
+/* The check of the before-images before a rollback                     */
+/* ------------------------------------------------------------------ */
+
+/* The store entry of the content TEXT (host path, malloc'd). */
+static char *store_entry(const char *text)
+{
+	char hash[65];
+	qi_sha256_buf(text, strlen(text), hash);
+	return qi_xasprintf("%s/var/lib/qinstall/store/%s", root, hash);
+}
+
+static void write_host(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* One run writing each PATHS[i] (0644, root) with TEXTS[i]; its id. */
+static int64_t write_run(const char *cmd, size_t n, const char *const *paths, const char *const *texts)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, cmd), 0);
+	int64_t run = qi_run_id(h);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(qi_write_file(h, paths[i], texts[i], strlen(texts[i]), 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	qi_free(h);
+	return run;
+}
+
+/* What qi_journal_check_undo says about rolling back FROM (and later). */
+static size_t damage_of(int64_t from, struct qi_undo_damage **d)
+{
+	qi_handle *h = handle();
+	size_t n = 99;
+	assert_int_equal(qi_journal_check_undo(h, from, false, d, &n), 0);
+	qi_free(h);
+	return n;
+}
+
+/* The run's one REG before-image ("hello\n" of /etc/motd): sound, then
+ * flipped, truncated, another content, removed, a symlink (to the right
+ * content), a FIFO (never blocks): each is reported with its path, hash,
+ * run and change, and what is wrong; put back at the path by hand, it is
+ * not needed. A new file (absent before) needs nothing. */
+static void test_check_undo_each_damage(void **state)
+{
+	int64_t run = write_run("check undo", 2, (const char *[]){ "/etc/motd", "/etc/brand-new" },
+				(const char *[]){ "changed\n", "new\n" });
+	qi_handle *h;
+	char hash[65];
+	qi_sha256_buf("hello\n", 6, hash);
+	char *entry = store_entry("hello\n");
+	char *copy = qi_xasprintf("%s.copy", root);
+	write_host(copy, "hello\n");
+	struct qi_undo_damage *d;
+	assert_int_equal(damage_of(run, &d), 0);
+	qi_undo_damage_free(d, 0);
+
+	static const struct { const char *how; int state; } ways[] = {
+		{ "flip", QI_STORE_DAMAGED }, { "truncate", QI_STORE_DAMAGED },
+		{ "other", QI_STORE_DAMAGED }, { "remove", QI_STORE_MISSING },
+		{ "symlink", QI_STORE_NOT_FILE }, { "fifo", QI_STORE_NOT_FILE },
+	};
+	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		unlink(entry);
+		if (strcmp(ways[w].how, "flip") == 0)
+			write_host(entry, "iello\n");
+		else if (strcmp(ways[w].how, "truncate") == 0)
+			write_host(entry, "hel");
+		else if (strcmp(ways[w].how, "other") == 0)
+			write_host(entry, "root:x:0:0::/root:/bin/sh\n");
+		else if (strcmp(ways[w].how, "symlink") == 0)
+			assert_int_equal(symlink(copy, entry), 0);
+		else if (strcmp(ways[w].how, "fifo") == 0)
+			assert_int_equal(mkfifo(entry, 0600), 0);
+		assert_int_equal(damage_of(run, &d), 1);
+		assert_string_equal(d[0].path, "/etc/motd");
+		assert_string_equal(d[0].hash, hash);
+		assert_int_equal(d[0].run, run);
+		assert_true(d[0].change > 0);
+		assert_int_equal(d[0].state, ways[w].state);
+		assert_int_equal(d[0].found[0] != '\0', ways[w].state == QI_STORE_DAMAGED);
+		qi_undo_damage_free(d, 1);
+	}
+	/* the content back at the path by hand: nothing needed from the store */
+	put("/etc/motd", "hello\n", 0644);
+	assert_int_equal(damage_of(run, &d), 0);
+	qi_undo_damage_free(d, 0);
+	h = handle();
+	assert_int_equal(qi_rollback(h, run), 0);
+	qi_free(h);
+	assert_string_equal(slurp("/etc/motd"), "hello\n");
+	assert_false(exists("/etc/brand-new"));
+	unlink(entry);	/* a later run saves a sound copy again */
+	unlink(copy);
+	free(copy);
+	free(entry);
+}
+
+/* The check follows the undo newest first: /etc/motd holds its oldest
+ * content again by hand, but undoing the later run first gives it back
+ * the middle one, so the older run's undo needs the (damaged) oldest
+ * from the store. The rollback then refuses with nothing changed and
+ * every run as it was; leaving /etc/motd by name undoes the rest, leaves
+ * both of its changes (recorded as left, and listed), and the runs are
+ * complete. */
+static void test_check_undo_follows_the_undo(void **state)
+{
+	int64_t a = write_run("a", 2, (const char *[]){ "/etc/motd", "/etc/other" },
+			      (const char *[]){ "a\n", "o\n" });
+	int64_t b = write_run("b", 1, (const char *[]){ "/etc/motd" }, (const char *[]){ "b\n" });
+	qi_handle *h;
+	char *entry = store_entry("hello\n");
+	write_host(entry, "damaged\n");
+	put("/etc/motd", "hello\n", 0644);
+
+	struct qi_undo_damage *d;
+	assert_int_equal(damage_of(b, &d), 0);	/* b alone needs "a\n": sound */
+	qi_undo_damage_free(d, 0);
+	assert_int_equal(damage_of(a, &d), 1);
+	assert_string_equal(d[0].path, "/etc/motd");
+	assert_int_equal(d[0].run, a);
+	assert_int_equal(d[0].state, QI_STORE_DAMAGED);
+	qi_undo_damage_free(d, 1);
+
+	char *before = tree();
+	h = handle();
+	assert_int_equal(qi_rollback(h, a), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/etc/motd"));
+	assert_non_null(strstr(qi_errmsg(h), "--skip-damaged /etc/motd"));
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "damaged")), 1);
+	qi_free(h);
+	char *after = tree();
+	assert_string_equal(after, before);
+	free(after);
+	h = handle();
+	assert_int_equal(qi_status(h), 0);
+	json_t *runs = json_object_get(qi_result(h), "runs");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "state")), "done");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 1), "state")), "done");
+	qi_free(h);
+
+	/* a path named that has nothing damaged: refused, nothing changed */
+	const char *wrong[] = { "/etc/motd", "/etc/other" };
+	h = handle();
+	assert_int_equal(qi_rollback_leaving(h, a, wrong, 2), -1);
+	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	assert_non_null(strstr(qi_errmsg(h), "/etc/other"));
+	qi_free(h);
+	after = tree();
+	assert_string_equal(after, before);
+	free(after);
+
+	const char *leave[] = { "/etc/motd" };
+	h = handle();
+	assert_int_equal(qi_rollback_leaving(h, a, leave, 1), 0);
+	json_t *left = json_object_get(qi_result(h), "left");
+	assert_int_equal(json_array_size(left), 2);
+	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 1);
+	assert_int_equal(json_array_size(qi_warnings(h)), 1);
+	qi_free(h);
+	assert_string_equal(slurp("/etc/motd"), "hello\n");	/* as it was */
+	assert_false(exists("/etc/other"));
+	h = handle();
+	assert_int_equal(qi_run_begin(h, "after"), 0);	/* nothing unfinished */
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_verify_root(h), 0);
+	qi_free(h);
+	char *aside = qi_xasprintf("%s/var/lib/qinstall/store/.damaged.%s", root, strrchr(entry, '/') + 1);
+	assert_string_equal(slurp(aside + strlen(root)), "damaged\n");
+	unlink(aside);
+	free(aside);
+	free(entry);
+	free(before);
+}
+
+/* Undoing a rename moves the object back: its content at FROM needs
+ * nothing from the store, so a damaged copy there does not stop it. */
+static void test_check_undo_rename(void **state)
+{
+	qi_handle *h = handle();
+	assert_int_equal(qi_run_begin(h, "rename"), 0);
+	assert_int_equal(qi_rename(h, "/etc/secret", "/etc/moved"), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	qi_free(h);
+	char *entry = store_entry("s3cret\n");
+	write_host(entry, "damaged\n");
+	struct qi_undo_damage *d;
+	assert_int_equal(damage_of(1, &d), 0);
+	qi_undo_damage_free(d, 0);
+	h = handle();
+	assert_int_equal(qi_rollback(h, 0), 0);
+	qi_free(h);
+	assert_string_equal(slurp("/etc/secret"), "s3cret\n");
+	assert_false(exists("/etc/moved"));
+	unlink(entry);
+	free(entry);
+}
+
+/* A restore from the store checks the copy it made before it replaces
+ * anything: content that is not the image's leaves the path as it was
+ * and no temporary behind. */
+static void test_restore_checks_the_copy(void **state)
+{
+	qi_handle *h = handle();
+	int dfd = qi_root_open(h, "/etc", O_RDONLY | O_DIRECTORY, 0);
+	assert_true(dfd >= 0);
+	char *src = qi_xasprintf("%s.src", root);
+	write_host(src, "not what the image says\n");
+	int fd = open(src, O_RDONLY);
+	assert_true(fd >= 0);
+	struct qi_image want = { .type = QI_FT_REG, .mode = 0644, .size = 6 }, live;
+	qi_sha256_buf("hello\n", 6, want.hash);
+	put("/etc/target", "current\n", 0644);
+	assert_int_equal(qi_image_at(dfd, "target", true, &live), 0);
+	struct qi_spot at = { .dfd = dfd, .name = "target", .path = "/etc/target", .id = 4242 };
+	assert_int_equal(qi_journal_make_image(h, &at, &want, &live,
+					       &(struct qi_content){ .fd = fd, .verify = true }), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/etc/target"));
+	assert_string_equal(slurp("/etc/target"), "current\n");
+	assert_false(exists("/etc/.qinstall-tmp.4242"));
+	close(fd);
+	close(dfd);
+	qi_image_clear(&live);
+	unlink(src);
+	free(src);
+	char *p = host("/etc/target");
+	unlink(p);
+	free(p);
+	qi_free(h);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -857,6 +1093,10 @@ int main(void)
 		cmocka_unit_test(test_guard_around_rollback),
 		cmocka_unit_test(test_guard_refuses),
 		cmocka_unit_test(test_builtin_guard_and_undo),
+		cmocka_unit_test(test_check_undo_each_damage),
+		cmocka_unit_test(test_check_undo_follows_the_undo),
+		cmocka_unit_test(test_check_undo_rename),
+		cmocka_unit_test(test_restore_checks_the_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
