@@ -245,6 +245,18 @@ tap_setup() {
 	return 1
 }
 
+# tap_setup_qinstall ROOT STEP...: setup steps on ROOT, each a qinstall
+# command line ("users --ids auto", "rollback 1", "apply LIST") run
+# quietly through tap_setup; it stops at the first that fails.
+tap_setup_qinstall() {
+	local root=$1 step cmd
+	shift
+	for step in "$@"; do
+		read -ra cmd <<<"$step"
+		tap_setup "$QINSTALL" -q --root "$root" "${cmd[@]}" || return
+	done
+}
+
 # tap_skip_all REASON: the whole script is skipped (counted as a skip).
 tap_skip_all() { printf '1..0 # SKIP %s\n' "$1"; exit 0; }
 

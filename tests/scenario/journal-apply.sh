@@ -58,7 +58,7 @@ case_apply() {
 
 case_again() {
 	tap_case "the same apply again"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	tap_run 0 "the same apply again exits 0" "$QINSTALL" --root "$R" --json apply "$L/ops.list"
 	tap_json_is changed false "the second identical apply says changed: false"
 	tap_json_is run null "a run that changed nothing leaves no run behind"
@@ -67,7 +67,7 @@ case_again() {
 # --diff shows before and after of a file's content and of a mode.
 case_diff() {
 	tap_case "apply --diff --check"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	tap_run 0 "apply --diff --check exits 0" "$QINSTALL" --root "$R" --json --diff --check apply "$L/diff.list"
 	tap_unlike "$TAP_STDOUT" 'old motd' "--diff hides the content of a file others may not read (mode 0600)"
 	tap_like "$TAP_STDOUT" 'not readable by others: content not shown' "and says why"
@@ -81,7 +81,7 @@ case_diff() {
 # A malformed line is reported with FILE:LINE before anything changes.
 case_malformed() {
 	tap_case "a malformed list"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	local mid; mid=$(tree "$R")
 	tap_run 2 "a malformed list is a usage error" "$QINSTALL" --root "$R" apply "$L/bad.list"
 	tap_like "$TAP_STDERR" "bad.list:2: '0799' is not an octal mode" "the error names the file and line"
@@ -90,7 +90,7 @@ case_malformed() {
 
 case_unknown_owner() {
 	tap_case "an unknown owner"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	local mid; mid=$(tree "$R")
 	tap_run 1 "an unknown owner fails" "$QINSTALL" --root "$R" apply "$L/owner.list"
 	tap_like "$TAP_STDERR" "owner.list:2: .*nosuchuser" "the unknown owner is named with its line"
@@ -99,7 +99,7 @@ case_unknown_owner() {
 
 case_missing_source() {
 	tap_case "a missing source"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	local mid; mid=$(tree "$R")
 	tap_run 1 "a missing source fails" "$QINSTALL" --root "$R" apply "$L/src.list"
 	tap_like "$TAP_STDERR" "src.list:2: cannot read the source /nonexistent-source" "the missing source is named with its line"
@@ -109,7 +109,7 @@ case_missing_source() {
 # A failing operation in the middle undoes the run's earlier changes.
 case_failing_op() {
 	tap_case "a failing operation"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	local mid; mid=$(tree "$R")
 	tap_run 1 "a failing operation fails the run" "$QINSTALL" --root "$R" apply "$L/fail.list"
 	tap_like "$TAP_STDERR" "fail.list:2: .*not empty" "the failing line is named"
@@ -119,7 +119,7 @@ case_failing_op() {
 # A symlink inside ROOT pointing at the host's /etc never leads out of ROOT.
 case_escape_absolute() {
 	tap_case "a symlink to the host's /etc"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	ln -s /etc "$R/etc/hostetc"
 	tap_run 0 "apply through an absolute symlink exits 0" "$QINSTALL" --root "$R" apply "$L/escape.list"
 	tap_ok "the host's /etc was not written" test ! -e "/etc/$name"
@@ -128,7 +128,7 @@ case_escape_absolute() {
 
 case_escape_dotdot() {
 	tap_case "a ../.. symlink"
-	new_root "$L/ops.list" || return
+	new_root "apply $L/ops.list" || return
 	ln -s ../../../../../../../../.. "$R/etc/up"
 	tap_run 0 "apply through a ../.. symlink exits 0" "$QINSTALL" --root "$R" apply "$L/escape2.list"
 	tap_ok "a ../.. symlink did not climb out of ROOT" test ! -e "/etc/$name.2"

@@ -20,15 +20,11 @@ TAP_TREE_EXCLUDE=var/lib/qinstall
 tree() { "$manifest" --exclude "$TAP_TREE_EXCLUDE" "$1"; }
 
 # new_root [STEP]...: a case's starting state. R is a new root (make_root)
-# and t0 its tree; then each STEP is run on it through tap_setup: a file
-# is a list to apply, anything else a qinstall command ("rollback 1").
+# and t0 its tree; then each STEP, a qinstall command line ("apply LIST",
+# "rollback 1"), is run on it (tap_setup_qinstall, tap.sh).
 new_root() {
 	R=$(tap_tmpdir)/root
 	make_root "$R"
 	t0=$(tree "$R")
-	local step cmd
-	for step in "$@"; do
-		if [ -f "$step" ]; then cmd=(apply "$step"); else read -ra cmd <<<"$step"; fi
-		tap_setup "$QINSTALL" -q --root "$R" "${cmd[@]}" || return
-	done
+	tap_setup_qinstall "$R" "$@"
 }

@@ -16,7 +16,7 @@ printf 'file /etc/motd 0600 0:0 %s\nfile /srv/new/f 0600 0:0 %s\n' "$L/three" "$
 root_after() {
 	local s steps=()
 	for s in "$@"; do
-		case $s in [0-9]) steps+=("$L/$s.list") ;; *) steps+=("$s") ;; esac
+		case $s in [0-9]) steps+=("apply $L/$s.list") ;; *) steps+=("$s") ;; esac
 	done
 	new_root "${steps[@]}"
 }

@@ -26,7 +26,7 @@ case_runs() {
 
 case_text() {
 	tap_case "status after two runs, the second rolled back"
-	new_root "$L/1.list" "$L/2.list" rollback || return
+	new_root "apply $L/1.list" "apply $L/2.list" rollback || return
 	tap_run 0 "status exits 0" "$QINSTALL" --root "$R" status
 	tap_like "$TAP_STDOUT" 'RUN +STARTED +STATE +CHANGES +COMMAND' "status has a header"
 	local first second
@@ -38,7 +38,7 @@ case_text() {
 
 case_json() {
 	tap_case "status --json after two runs, the second rolled back"
-	new_root "$L/1.list" "$L/2.list" rollback || return
+	new_root "apply $L/1.list" "apply $L/2.list" rollback || return
 	tap_run 0 "status --json exits 0" "$QINSTALL" --root "$R" --json status
 	tap_json_is runs.# 2 "--json has a runs array"
 	tap_json_is runs.#.id "[2, 1]" "runs newest first in --json"

@@ -11,7 +11,7 @@ printf 'mkdir /q 0755 root:qmail\nfile /q/a 0644 0:0 %s\nfile /q/b 0644 0:0 %s\n
 
 # drifted_root: a root after 1.list, then six changes made by hand.
 drifted_root() {
-	new_root "$L/1.list" || return
+	new_root "apply $L/1.list" || return
 	echo edited >>"$R/q/a"
 	chmod 600 "$R/q/b"
 	rm "$R/q/l"; ln -s b "$R/q/l"

@@ -77,4 +77,9 @@ out=$(verdict bash -c '. "$top_srcdir/tests/lib/tap.sh"; tap_case "the case"; ta
 tap_like "$out" '^not ok 1 - setup of the case: false$' "tap_setup: a failing step is a failed case naming its case and command"
 tap_like "$out" '^stopped$' "tap_setup: and returns non-zero, so the case can stop"
 tap_like "$out" '^1\.\.1$' "tap_setup: the failed step is counted"
+mkdir "$T/root"
+out=$(verdict bash -c '. "$top_srcdir/tests/lib/tap.sh"; tap_case c; tap_setup_qinstall "$1" status frobnicate "apply /none"; echo "rc=$?"; tap_done' sh "$T/root")
+tap_like "$out" "^not ok 1 - setup of c: .*qinstall -q --root $T/root frobnicate\$" "tap_setup_qinstall: runs each step on ROOT, and a failing one fails"
+tap_like "$out" '^rc=1$' "tap_setup_qinstall: returns non-zero"
+tap_unlike "$out" 'apply /none' "tap_setup_qinstall: stops at the first step that fails"
 tap_done
