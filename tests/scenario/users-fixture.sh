@@ -42,3 +42,13 @@ etc_sums() {
 	(cd "$1/etc" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum &&
 		find . -printf '%p %y %m %U:%G\n' | sort)
 }
+
+# new_root [STEP]...: a case's starting state. R is a new root (make_root)
+# and before its etc_sums; then each STEP, a qinstall command line
+# ("users --ids auto"), is run on it (tap_setup_qinstall, tap.sh).
+new_root() {
+	R=$(tap_tmpdir)
+	make_root "$R"
+	before=$(etc_sums "$R")
+	tap_setup_qinstall "$R" "$@"
+}
