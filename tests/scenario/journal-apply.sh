@@ -78,42 +78,42 @@ case_diff() {
 	tap_like "$TAP_STDOUT" 'old motd' "--diff shows the content before when others may read it"
 }
 
-# A malformed line is reported with FILE:LINE before anything changes.
-case_malformed() {
-	tap_case "a malformed list"
+# case_refused NAME CODE LIST ERROR DESC_RUN DESC_ERROR DESC_TREE: on a
+# root after ops.list, LIST fails with exit CODE, the error matches ERROR,
+# and the tree is as it was.
+case_refused() {
+	tap_case "$1"
 	new_root "apply $L/ops.list" || return
 	local mid; mid=$(tree "$R")
-	tap_run 2 "a malformed list is a usage error" "$QINSTALL" --root "$R" apply "$L/bad.list"
-	tap_like "$TAP_STDERR" "bad.list:2: '0799' is not an octal mode" "the error names the file and line"
-	tap_tree_is "$R" "$mid" "nothing changed for a malformed list"
+	tap_run "$2" "$5" "$QINSTALL" --root "$R" apply "$L/$3"
+	tap_like "$TAP_STDERR" "$4" "$6"
+	tap_tree_is "$R" "$mid" "$7"
+}
+
+# A malformed line is reported with FILE:LINE before anything changes.
+case_malformed() {
+	case_refused "a malformed list" 2 bad.list "bad.list:2: '0799' is not an octal mode" \
+		"a malformed list is a usage error" "the error names the file and line" \
+		"nothing changed for a malformed list"
 }
 
 case_unknown_owner() {
-	tap_case "an unknown owner"
-	new_root "apply $L/ops.list" || return
-	local mid; mid=$(tree "$R")
-	tap_run 1 "an unknown owner fails" "$QINSTALL" --root "$R" apply "$L/owner.list"
-	tap_like "$TAP_STDERR" "owner.list:2: .*nosuchuser" "the unknown owner is named with its line"
-	tap_tree_is "$R" "$mid" "nothing changed for an unknown owner"
+	case_refused "an unknown owner" 1 owner.list "owner.list:2: .*nosuchuser" \
+		"an unknown owner fails" "the unknown owner is named with its line" \
+		"nothing changed for an unknown owner"
 }
 
 case_missing_source() {
-	tap_case "a missing source"
-	new_root "apply $L/ops.list" || return
-	local mid; mid=$(tree "$R")
-	tap_run 1 "a missing source fails" "$QINSTALL" --root "$R" apply "$L/src.list"
-	tap_like "$TAP_STDERR" "src.list:2: cannot read the source /nonexistent-source" "the missing source is named with its line"
-	tap_tree_is "$R" "$mid" "nothing changed for a missing source"
+	case_refused "a missing source" 1 src.list "src.list:2: cannot read the source /nonexistent-source" \
+		"a missing source fails" "the missing source is named with its line" \
+		"nothing changed for a missing source"
 }
 
 # A failing operation in the middle undoes the run's earlier changes.
 case_failing_op() {
-	tap_case "a failing operation"
-	new_root "apply $L/ops.list" || return
-	local mid; mid=$(tree "$R")
-	tap_run 1 "a failing operation fails the run" "$QINSTALL" --root "$R" apply "$L/fail.list"
-	tap_like "$TAP_STDERR" "fail.list:2: .*not empty" "the failing line is named"
-	tap_tree_is "$R" "$mid" "the run's earlier changes were undone"
+	case_refused "a failing operation" 1 fail.list "fail.list:2: .*not empty" \
+		"a failing operation fails the run" "the failing line is named" \
+		"the run's earlier changes were undone"
 }
 
 # A symlink inside ROOT pointing at the host's /etc never leads out of ROOT.

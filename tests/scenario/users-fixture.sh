@@ -52,3 +52,14 @@ new_root() {
 	before=$(etc_sums "$R")
 	tap_setup_qinstall "$R" "$@"
 }
+
+# dead_pid: a pid that is surely dead: a child that has exited and been reaped.
+dead_pid() { sh -c 'exit 0' & local p=$!; wait "$p"; echo "$p"; }
+# write_lock FILE PID: a lock the way shadow-utils writes it: the pid, then a NUL.
+write_lock() { printf '%s\0' "$2" >"$1"; }
+# hold_lock FILE [SECONDS]: a live process holds the lock FILE; holder is its pid.
+hold_lock() {
+	sleep "${2:-60}" &
+	holder=$!
+	write_lock "$1" "$holder"
+}

@@ -7,10 +7,6 @@
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
-# A pid that is surely dead: a child that has exited and been reaped.
-dead_pid() { sh -c 'exit 0' & local p=$!; wait "$p"; echo "$p"; }
-# Write a lock the way shadow-utils does: the pid followed by a NUL.
-write_lock() { printf '%s\0' "$2" >"$1"; }
 locks() { (cd "$1/etc" && ls | grep -E '\.lock$|\.[0-9]+$' || true); }
 
 # --- a live holder -----------------------------------------------------------
@@ -18,9 +14,7 @@ case_live_holder() {
 	tap_case "a lock held by a live process"
 	new_root
 	local holder start took
-	sleep 60 &
-	holder=$!
-	write_lock "$R/etc/group.lock" "$holder"
+	hold_lock "$R/etc/group.lock"
 	start=$(date +%s)
 	tap_run 3 "a lock held by a live process fails with exit 3 (locked)" \
 		"$QINSTALL" --root "$R" users --lock-wait 1
@@ -40,9 +34,7 @@ case_released() {
 	tap_case "a lock released during the wait"
 	new_root
 	local holder
-	sleep 60 &
-	holder=$!
-	write_lock "$R/etc/passwd.lock" "$holder"
+	hold_lock "$R/etc/passwd.lock"
 	( sleep 1; rm -f "$R/etc/passwd.lock" ) &
 	tap_run 0 "a lock released during the wait lets the run go on" \
 		"$QINSTALL" --root "$R" users --lock-wait 20
@@ -55,9 +47,7 @@ case_interrupted() {
 	tap_case "interrupted while waiting"
 	new_root
 	local holder q rc
-	sleep 60 &
-	holder=$!
-	write_lock "$R/etc/group.lock" "$holder"
+	hold_lock "$R/etc/group.lock"
 	"$QINSTALL" --root "$R" users --lock-wait 30 >"$R/out" 2>"$R/err" &
 	q=$!
 	for _ in $(seq 100); do grep -q 'waiting for process' "$R/err" && break; sleep 0.1; done
@@ -105,9 +95,7 @@ case_useradd() {
 	fi
 	new_root
 	local holder rc
-	sleep 60 &
-	holder=$!
-	write_lock "$R/etc/passwd.lock" "$holder"
+	hold_lock "$R/etc/passwd.lock"
 	rc=0; useradd --prefix "$R" -u 3000 someone >/dev/null 2>&1 || rc=$?
 	tap_ok "useradd --prefix refuses while the same lock is held (exit $rc)" test "$rc" -ne 0
 	tap_is "$(grep -c someone "$R/etc/passwd")" 0 "useradd added nothing"

@@ -11,9 +11,6 @@
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
-dead_pid() { sh -c 'exit 0' & local p=$!; wait "$p"; echo "$p"; }
-# A lock the way shadow-utils writes it: the pid followed by a NUL.
-write_lock() { printf '%s\0' "$2" >"$1"; }
 locks() { (cd "$1/etc" && ls | grep -E '\.lock$' || true); }
 # ROOT/etc without lock files (and the journal lives in ROOT/var).
 etc_state() { etc_sums "$1" | grep -Ev '\.(lock|[0-9]+)( |$)'; }
@@ -40,9 +37,7 @@ case_live_holder() {
 	tap_case "rollback while a live process holds a lock"
 	users_root || return
 	local holder start took
-	sleep 120 &
-	holder=$!
-	write_lock "$R/etc/passwd.lock" "$holder"
+	hold_lock "$R/etc/passwd.lock" 120
 	start=$(date +%s)
 	tap_run 3 "rollback while a live process holds passwd.lock fails with exit 3 (locked)" \
 		"$QINSTALL" --root "$R" rollback
@@ -64,9 +59,7 @@ case_released() {
 	tap_case "a lock released while rollback waits"
 	users_root || return
 	local holder releaser
-	sleep 120 &
-	holder=$!
-	write_lock "$R/etc/passwd.lock" "$holder"
+	hold_lock "$R/etc/passwd.lock" 120
 	( sleep 1; rm -f "$R/etc/passwd.lock" ) &
 	releaser=$!
 	tap_run 0 "the holder releases the lock during the wait: rollback completes" \

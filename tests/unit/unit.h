@@ -33,8 +33,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 /* The directories ut_tmpdir made and not yet removed, the text last
  * returned by ut_slurp, and the process that owns them. */
 struct ut_state {
@@ -186,6 +184,23 @@ static inline void ut_write(const char *dir, const char *rel, const char *text, 
 	free(p);
 }
 
+/* The rest of stream F, NUL-terminated (malloc'd). */
+static inline char *ut_read_stream(FILE *f)
+{
+	size_t len = 0, cap = 4096, n;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			buf = realloc(buf, cap *= 2);
+			assert_non_null(buf);
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
 /* ut_read(DIR, REL): the whole content of the file, NUL-terminated
  * (malloc'd), or NULL when it cannot be opened. */
 static inline char *ut_read(const char *dir, const char *rel)
@@ -195,20 +210,9 @@ static inline char *ut_read(const char *dir, const char *rel)
 	free(p);
 	if (!f)
 		return NULL;
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	assert_non_null(buf);
-	size_t n;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2) {
-			buf = realloc(buf, cap *= 2);
-			assert_non_null(buf);
-		}
-	}
+	char *text = ut_read_stream(f);
 	fclose(f);
-	buf[len] = '\0';
-	return buf;
+	return text;
 }
 
 /* ut_slurp(DIR, REL): ut_read, but the text is kept here until the next
@@ -235,133 +239,41 @@ static inline bool ut_exists(const char *dir, const char *rel)
 
 /* ---- the tree manifest ---- */
 
-struct ut_lines {
-	char **v;
-	size_t n, cap;
-	const char *exclude;	/* a path (relative to the top) left out, or NULL */
-};
-
-/* A name with bytes outside printable ASCII, blanks and backslashes
- * written as \ooo, as tests/lib/treemanifest does. */
-static inline char *ut_escape(const char *s)
-{
-	char *out = malloc(4 * strlen(s) + 1), *o = out;
-	assert_non_null(out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= ' ' || c >= 127 || c == '\\')
-			o += sprintf(o, "\\%03o", c);
-		else
-			*o++ = (char)c;
-	}
-	*o = '\0';
-	return out;
-}
-
-static inline void ut_sha256_at(int dfd, const char *name, char hex[65])
-{
-	strcpy(hex, "unreadable");
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char buf[65536];
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
-	close(fd);
-	unsigned char md[32];
-	unsigned int len;
-	EVP_DigestFinal_ex(ctx, md, &len);
-	EVP_MD_CTX_free(ctx);
-	for (int i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-}
-
-/* One line for NAME in DFD, whose path below the top is REL ("" for the
- * top itself), and the lines of what is below it. */
-static inline void ut_tree_walk(struct ut_lines *l, int dfd, const char *name, const char *rel)
-{
-	if (l->exclude && rel[0]) {
-		size_t n = strlen(l->exclude);
-		if (strncmp(rel + 1, l->exclude, n) == 0 && (rel[1 + n] == '\0' || rel[1 + n] == '/'))
-			return;
-	}
-	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		fail_msg("ut_tree: %s: %s", rel, strerror(errno));
-	const char *type = S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" :
-		S_ISLNK(st.st_mode) ? "link" : S_ISFIFO(st.st_mode) ? "fifo" :
-		S_ISSOCK(st.st_mode) ? "sock" : S_ISCHR(st.st_mode) ? "chr" : "blk";
-	char hash[65] = "-", target[4097] = "-";
-	if (S_ISREG(st.st_mode))
-		ut_sha256_at(dfd, name, hash);
-	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
-	}
-	char *erel = ut_escape(rel[0] ? rel : "/"), *etarget = ut_escape(target), *line;
-	assert_true(asprintf(&line, "%s %s %04o %u %u %lld %s %s", erel, type,
-			     (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
-			     S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size, hash, etarget) > 0);
-	free(erel);
-	free(etarget);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		assert_non_null(l->v);
-	}
-	l->v[l->n++] = line;
-	if (!S_ISDIR(st.st_mode))
-		return;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d)
-		fail_msg("ut_tree: %s: %s", rel[0] ? rel : "/", strerror(errno));
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *child;
-		assert_true(asprintf(&child, "%s/%s", rel, e->d_name) > 0);
-		ut_tree_walk(l, dirfd(d), e->d_name, child);
-		free(child);
-	}
-	closedir(d);
-}
-
-static inline int ut_cmp_lines(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* ut_tree(DIR, EXCLUDE): what DIR is, as tests/lib/treemanifest prints it:
- * one sorted line per entry, "PATH TYPE MODE UID GID SIZE SHA256 TARGET",
- * PATH relative to DIR ("/" for DIR itself), times left out. EXCLUDE (a
- * path relative to DIR, e.g. "var/lib/qinstall", or NULL) and what is
- * below it are left out. Two trees are alike in every path, type, mode,
- * owner, size, content and link target when their ut_tree are equal.
- * Malloc'd. */
+/* ut_tree(DIR, EXCLUDE): what DIR is, as tests/lib/treemanifest prints
+ * it: one sorted line per entry, "PATH TYPE MODE UID GID SIZE SHA256
+ * TARGET", PATH relative to DIR ("/" for DIR itself), times left out.
+ * EXCLUDE (a path relative to DIR, e.g. "var/lib/qinstall", or NULL) and
+ * what is below it are left out. Two trees are alike in every path, type,
+ * mode, owner, size, content and link target when their ut_tree are
+ * equal. Malloc'd. The tool is $top_builddir/tests/lib/treemanifest (make
+ * check sets top_builddir), else the one beside this program's directory
+ * (tests/unit/../lib). */
 static inline char *ut_tree(const char *dir, const char *exclude)
 {
-	struct ut_lines l = { .exclude = exclude };
-	while (l.exclude && l.exclude[0] == '/')
-		l.exclude++;
-	ut_tree_walk(&l, AT_FDCWD, dir, "");
-	qsort(l.v, l.n, sizeof(*l.v), ut_cmp_lines);
-	size_t len = 0;
-	for (size_t i = 0; i < l.n; i++)
-		len += strlen(l.v[i]) + 1;
-	char *out = malloc(len + 1), *o = out;
-	assert_non_null(out);
-	for (size_t i = 0; i < l.n; i++) {
-		o = stpcpy(o, l.v[i]);
-		*o++ = '\n';
-		free(l.v[i]);
+	char *tool = NULL, *cmd = NULL;
+	const char *top = getenv("top_builddir");
+	if (top)
+		tool = ut_path(top, "tests/lib/treemanifest");
+	else {
+		char exe[4096];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		assert_true(n > 0);
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		tool = ut_path(exe, "../lib/treemanifest");
 	}
-	*o = '\0';
-	free(l.v);
+	if (access(tool, X_OK) < 0)
+		fail_msg("ut_tree: %s: %s (make check builds it)", tool, strerror(errno));
+	assert_true(asprintf(&cmd, "'%s' %s%s%s '%s'", tool, exclude ? "--exclude '" : "",
+			     exclude ? exclude : "", exclude ? "'" : "", dir) > 0);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	char *out = ut_read_stream(f);
+	int rc = pclose(f);
+	if (rc != 0)
+		fail_msg("ut_tree: %s failed (status %d)", cmd, rc);
+	free(cmd);
+	free(tool);
 	return out;
 }
 
