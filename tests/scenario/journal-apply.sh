@@ -90,32 +90,6 @@ case_refused() {
 	tap_tree_is "$R" "$mid" "$7"
 }
 
-# A malformed line is reported with FILE:LINE before anything changes.
-case_malformed() {
-	case_refused "a malformed list" 2 bad.list "bad.list:2: '0799' is not an octal mode" \
-		"a malformed list is a usage error" "the error names the file and line" \
-		"nothing changed for a malformed list"
-}
-
-case_unknown_owner() {
-	case_refused "an unknown owner" 1 owner.list "owner.list:2: .*nosuchuser" \
-		"an unknown owner fails" "the unknown owner is named with its line" \
-		"nothing changed for an unknown owner"
-}
-
-case_missing_source() {
-	case_refused "a missing source" 1 src.list "src.list:2: cannot read the source /nonexistent-source" \
-		"a missing source fails" "the missing source is named with its line" \
-		"nothing changed for a missing source"
-}
-
-# A failing operation in the middle undoes the run's earlier changes.
-case_failing_op() {
-	case_refused "a failing operation" 1 fail.list "fail.list:2: .*not empty" \
-		"a failing operation fails the run" "the failing line is named" \
-		"the run's earlier changes were undone"
-}
-
 # A symlink inside ROOT pointing at the host's /etc never leads out of ROOT.
 case_escape_absolute() {
 	tap_case "a symlink to the host's /etc"
@@ -149,10 +123,20 @@ case_check
 case_apply
 case_again
 case_diff
-case_malformed
-case_unknown_owner
-case_missing_source
-case_failing_op
+# A malformed line is reported with FILE:LINE before anything changes.
+case_refused "a malformed list" 2 bad.list "bad.list:2: '0799' is not an octal mode" \
+	"a malformed list is a usage error" "the error names the file and line" \
+	"nothing changed for a malformed list"
+case_refused "an unknown owner" 1 owner.list "owner.list:2: .*nosuchuser" \
+	"an unknown owner fails" "the unknown owner is named with its line" \
+	"nothing changed for an unknown owner"
+case_refused "a missing source" 1 src.list "src.list:2: cannot read the source /nonexistent-source" \
+	"a missing source fails" "the missing source is named with its line" \
+	"nothing changed for a missing source"
+# A failing operation in the middle undoes the run's earlier changes.
+case_refused "a failing operation" 1 fail.list "fail.list:2: .*not empty" \
+	"a failing operation fails the run" "the failing line is named" \
+	"the run's earlier changes were undone"
 case_escape_absolute
 case_escape_dotdot
 case_stdin_usage
