@@ -70,12 +70,12 @@ case_diff() {
 	new_root "apply $L/ops.list" || return
 	tap_run 0 "apply --diff --check exits 0" "$QINSTALL" --root "$R" --json --diff --check apply "$L/diff.list"
 	tap_unlike "$TAP_STDOUT" 'old motd' "--diff hides the content of a file others may not read (mode 0600)"
-	tap_like "$TAP_STDOUT" 'not readable by others: content not shown' "and says why"
-	tap_like "$TAP_STDOUT" 'new content' "--diff shows the content after (mode 0644)"
-	tap_like "$TAP_STDOUT" 'mode 0600' "--diff shows the mode before"
+	tap_like "$(tap_json diff.before)" 'not readable by others: content not shown' "and says why"
+	tap_like "$(tap_json diff.after)" 'new content' "--diff shows the content after (mode 0644)"
+	tap_like "$(tap_json diff.before)" 'mode 0600' "--diff shows the mode before"
 	chmod 0644 "$R/etc/motd"
 	tap_run 0 "apply --diff --check of a readable file" "$QINSTALL" --root "$R" --json --diff --check apply "$L/diff.list"
-	tap_like "$TAP_STDOUT" 'old motd' "--diff shows the content before when others may read it"
+	tap_like "$(tap_json diff.before)" 'old motd' "--diff shows the content before when others may read it"
 }
 
 # case_refused NAME CODE LIST ERROR DESC_RUN DESC_ERROR DESC_TREE: on a
