@@ -53,7 +53,7 @@ static int run_fetch(struct qi_cli *cli, int argc, const char **argv)
 	if (qi_check(h)) {
 		/* Dry run: say what would happen, write nothing. */
 		char *cached = qi_distfile_path(h, &opt, spec.file);
-		if (qi_verify_file(h, cached, &spec.source) == 0) {
+		if (qi_verify_pins(h, cached, &spec.source) == 0) {
 			qi_out(cli, "%s: verified in the cache\n", cached);
 			qi_set_msg(h, "%s is in the cache and matches its pins", spec.file);
 		} else {

@@ -26,7 +26,7 @@ static const struct poptOption options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "build again even when the build cache has this exact build", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND
@@ -41,7 +41,7 @@ static const struct poptOption plan_options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain (overrides the profile's [mail] domain)", "DOMAIN" },
+	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND
@@ -96,7 +96,7 @@ static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provis
 		       json_string_value(json_object_get(v, "component")), note ? ": " : "", note ? note : "");
 	}
 	if (qi_diff_wanted(h)) {
-		json_t *d = qi_diff(h);
+		json_t *d = qi_diff_json(h);
 		if (d) {
 			qi_out(cli, "\nbefore:\n%s\nafter:\n%s", json_string_value(json_object_get(d, "before")),
 			       json_string_value(json_object_get(d, "after")));

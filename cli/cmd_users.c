@@ -52,14 +52,14 @@ static int parse_range(qi_handle *h, const char *s, unsigned *min, unsigned *max
 		goto bad;
 	const char *t = end + 1;
 	unsigned long b = strtoul(t, &end, 10);
-	if (errno || end == t || *end || a < 1 || b > 65533 || a > b)
+	if (errno || end == t || *end || a < QI_ACCOUNT_ID_MIN || b > QI_ACCOUNT_ID_MAX || a > b)
 		goto bad;
 	*min = (unsigned)a;
 	*max = (unsigned)b;
 	return 0;
 bad:
-	return qi_error_kind(h, QI_ERR_USAGE, "--range '%s': give MIN-MAX with 1 <= MIN <= MAX "
-			     "<= 65533, e.g. --range 600-999", s);
+	return qi_error_kind(h, QI_ERR_USAGE, "--range '%s': give MIN-MAX with %d <= MIN <= MAX "
+			     "<= %d, e.g. --range 600-999", s, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX);
 }
 
 static int parse_id(qi_handle *h, struct qi_account_ids *ids, const char *arg)

@@ -10,7 +10,7 @@ static int run_verify(struct qi_cli *cli, int argc, const char **argv)
 	qi_handle *h = cli->h;
 	if (argc > 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "verify takes no arguments");
-	int rc = qi_verify(h);
+	int rc = qi_verify_root(h);
 	json_t *drift = json_object_get(qi_result(h), "drift");
 	size_t i;
 	json_t *d;

@@ -160,20 +160,7 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry `qinstall --help`.\n", stderr);
-	return QI_EXIT_USAGE;
-}
-
-static int exit_code_for(enum qi_errkind k)
-{
-	switch (k) {
-	case QI_ERR_NONE: return QI_EXIT_OK;
-	case QI_ERR_USAGE: return QI_EXIT_USAGE;
-	case QI_ERR_LOCKED: return QI_EXIT_LOCKED;
-	case QI_ERR_UNFINISHED: return QI_EXIT_UNFINISHED;
-	case QI_ERR_DRIFT: return QI_EXIT_DRIFT;
-	case QI_ERR_FAILED: break;
-	}
-	return QI_EXIT_FAILED;
+	return QI_ERR_USAGE;
 }
 
 static void print_json(qi_handle *h, bool failed, const char *errmsg)
@@ -186,7 +173,7 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 	int64_t run = qi_run_id(h);
 	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
 	json_object_set(o, "warnings", qi_warnings(h));
-	json_t *d = qi_diff(h);
+	json_t *d = qi_diff_json(h);
 	if (d)
 		json_object_set_new(o, "diff", d);
 	/* Command keys come last and never override the contract's. */
@@ -205,7 +192,7 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 
 int main(int argc, const char **argv)
 {
-	int exit_code = QI_EXIT_OK;
+	int exit_code = QI_ERR_NONE;
 	poptContext gctx = poptGetContext("qinstall", argc, argv, global_options,
 					  POPT_CONTEXT_POSIXMEHARDER);
 	int rc;
@@ -230,7 +217,7 @@ int main(int argc, const char **argv)
 	if (!rest || !rest[0]) {
 		print_main_help(stderr);
 		poptFreeContext(gctx);
-		return QI_EXIT_USAGE;
+		return QI_ERR_USAGE;
 	}
 	const struct qi_command *cmd = NULL;
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -281,11 +268,11 @@ int main(int argc, const char **argv)
 	qi_handle *h = qi_new();
 	if (!h) {
 		fprintf(stderr, "qinstall: cannot start: out of memory or no access to /\n");
-		exit_code = QI_EXIT_FAILED;
+		exit_code = QI_ERR_FAILED;
 		goto out;
 	}
 	qi_set_check(h, g.check);
-	qi_set_diff(h, g.diff);
+	qi_set_diff_wanted(h, g.diff);
 	qi_set_verbosity(h, g.verbosity);
 	qi_set_assume_yes(h, g.yes);
 	struct qi_cli cli = { .h = h, .json = g.json, .command = cmd->name };
@@ -298,7 +285,7 @@ int main(int argc, const char **argv)
 	}
 	bool failed = rc != 0;
 	if (rc < 0)
-		exit_code = exit_code_for(qi_errkind(h));
+		exit_code = qi_errkind(h);	/* the kind's value is its exit code */
 	else
 		exit_code = rc;
 	if (failed && rc < 0)

@@ -27,24 +27,16 @@ typedef struct qi_handle qi_handle;
 /* Handle, errors, logging, results                                    */
 /* ------------------------------------------------------------------ */
 
-/* What kind of failure the last error was; the front end maps it to an
- * exit code (see qinstall(8)). */
+/* What kind of failure the last error was. Each kind's value is the exit
+ * code qinstall gives for it (EXIT STATUS in qinstall(8)): the front end
+ * exits with qi_errkind(h). */
 enum qi_errkind {
-	QI_ERR_NONE = 0,
-	QI_ERR_FAILED,     /* exit 1: the operation failed */
-	QI_ERR_USAGE,      /* exit 2: bad command line or input file */
-	QI_ERR_LOCKED,     /* exit 3: another run holds the lock of ROOT */
-	QI_ERR_UNFINISHED, /* exit 4: an unfinished run must be rolled back first */
-	QI_ERR_DRIFT,      /* exit 5: verify found differences */
-};
-
-enum qi_exit {
-	QI_EXIT_OK = 0,
-	QI_EXIT_FAILED = 1,
-	QI_EXIT_USAGE = 2,
-	QI_EXIT_LOCKED = 3,
-	QI_EXIT_UNFINISHED = 4,
-	QI_EXIT_DRIFT = 5,
+	QI_ERR_NONE = 0,       /* exit 0: no error */
+	QI_ERR_FAILED = 1,     /* exit 1: the operation failed */
+	QI_ERR_USAGE = 2,      /* exit 2: bad command line or input file */
+	QI_ERR_LOCKED = 3,     /* exit 3: another run holds the lock of ROOT */
+	QI_ERR_UNFINISHED = 4, /* exit 4: an unfinished run must be rolled back first */
+	QI_ERR_DRIFT = 5,      /* exit 5: verify found differences */
 };
 
 qi_handle *qi_new(void);
@@ -60,7 +52,7 @@ int qi_rootfd(const qi_handle *h);
 /* Global options. */
 void qi_set_check(qi_handle *h, bool check);  /* dry run: nothing written */
 bool qi_check(const qi_handle *h);
-void qi_set_diff(qi_handle *h, bool diff);    /* collect before/after */
+void qi_set_diff_wanted(qi_handle *h, bool diff); /* --diff: collect before/after */
 bool qi_diff_wanted(const qi_handle *h);
 void qi_set_verbosity(qi_handle *h, int v);   /* -1 quiet, 0 normal, 1+ verbose */
 int qi_verbosity(const qi_handle *h);
@@ -102,7 +94,7 @@ const char *qi_msg(const qi_handle *h);
 json_t *qi_warnings(qi_handle *h);            /* borrowed: JSON array of strings */
 /* --diff: record a change's before and after (text; NULL = absent). */
 void qi_diff_add(qi_handle *h, const char *path, const char *before, const char *after);
-json_t *qi_diff(qi_handle *h);                /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
+json_t *qi_diff_json(qi_handle *h);           /* NEW reference: {"before": "...", "after": "..."}, NULL without --diff */
 
 /* Read a whole input file (a patch, an operation list): PATH, or NULL or
  * "-" for standard input. PATH is opened without blocking and must be a
@@ -196,9 +188,11 @@ int qi_batch_end(qi_handle *h);
  * Rollback calls the handler also when the process died between begin and
  * done (the act may or may not have happened), and again if a rollback is
  * interrupted and resumed: handlers must be idempotent. A handler must be
- * registered in every program that may roll back (a constructor in the
- * module that uses the kind does it); without one, rollback stops with an
- * error naming the kind. qi_external_begin flushes a pending batch. */
+ * registered in every program that may roll back: the library's own are
+ * registered by qi_new, for every handle; a program's own kinds it
+ * registers itself, once, before it may roll back (registering a kind
+ * again replaces its handler). Without one, rollback stops with an error
+ * naming the kind. qi_external_begin flushes a pending batch. */
 typedef int (*qi_undo_fn)(qi_handle *h, const char *undo_data);
 int qi_register_undo(const char *kind, qi_undo_fn fn);
 int qi_external_begin(qi_handle *h, const char *kind, const char *description,
@@ -215,8 +209,9 @@ int qi_external_done(qi_handle *h, int64_t change_id);
  * the guard's error on the handle). After the last undo and its record,
  * whether the rollback succeeded or not, each begun guard is ended, in
  * reverse order. *STATE is the guard's own, from begin to end. Like undo
- * handlers, guards are registered in every program that may roll back (a
- * constructor in the module does it). */
+ * handlers, the library's own guards (the passwd files') are registered by
+ * qi_new for every handle; a program registers its own (a NAME again
+ * replaces that guard). */
 typedef int (*qi_guard_begin_fn)(qi_handle *h, const char *const *paths, size_t npaths,
 				 void **state);
 typedef void (*qi_guard_end_fn)(qi_handle *h, void *state);
@@ -236,7 +231,7 @@ int qi_rollback(qi_handle *h, int64_t run);
 /* Compare ROOT with what the journal says qinstall wrote last; each
  * difference is listed in the result ("drift") and logged; returns -1 with
  * kind QI_ERR_DRIFT when there is any. */
-int qi_verify(qi_handle *h);
+int qi_verify_root(qi_handle *h);
 /* Runs, newest first, into the result ("runs"). */
 int qi_status(qi_handle *h);
 
@@ -288,7 +283,7 @@ int qi_fetch(qi_handle *h, const struct qi_source *src,
  * CACHE_DIR/distfiles) and FILE. Malloc'd. */
 char *qi_distfile_path(const qi_handle *h, const struct qi_fetch_options *opt, const char *file);
 /* Check a file's size and hashes against SRC's pins. */
-int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src);
+int qi_verify_pins(qi_handle *h, const char *path, const struct qi_source *src);
 /* Unpack ARCHIVE securely into DEST (created fresh with mode 0700, must not
  * exist); *topdir (malloc'd, may be NULL) is DEST/<the single top directory>
  * or DEST. On failure DEST is removed. It works from inside DEST (chdir,
@@ -366,9 +361,40 @@ void qi_patch_report_free(struct qi_patch_report *report);
 /* Accounts (accounts.c, passwd.c): qmail's users and groups in ROOT   */
 /* ------------------------------------------------------------------ */
 
+/* qmail's nine accounts, groups first: the index of struct qi_account_ids
+ * and of qi_account_defs. */
+enum qi_account {
+	QI_ACCT_NOFILES, QI_ACCT_QMAIL,				/* groups */
+	QI_ACCT_ALIAS, QI_ACCT_QMAILD, QI_ACCT_QMAILL, QI_ACCT_QMAILP,	/* users */
+	QI_ACCT_QMAILQ, QI_ACCT_QMAILR, QI_ACCT_QMAILS,
+	QI_ACCT_COUNT,
+	QI_ACCT_FIRST_USER = QI_ACCT_ALIAS,
+};
+
+/* What an account is, and the seed guide's id for it. */
+struct qi_account_def {
+	const char *name;		/* "nofiles", "alias", ... */
+	bool group;			/* a group (else a user) */
+	enum qi_account primary;	/* a user's primary group */
+	bool alias_home;		/* a user's home is QMAIL_HOME/alias, not QMAIL_HOME */
+	long long default_id;
+};
+extern const struct qi_account_def qi_account_defs[QI_ACCT_COUNT];
+/* The account named NAME, or -1. */
+int qi_account_find(const char *name);
+
+/* The ids an account may have, pinned (--id, a profile's [accounts]) or
+ * picked (--ids auto's range): one rule for groups and users, for the
+ * command line, profiles and the library. 0 is root's; 65534 is nobody's
+ * and nogroup's (and the kernel's overflow id, shown for ids it cannot
+ * map); 65535 is (uid_t)-1 to 16-bit ids, "no id" to chown and setuid.
+ * qmail's ids stay below all three. */
+#define QI_ACCOUNT_ID_MIN 1
+#define QI_ACCOUNT_ID_MAX 65533
+
+/* A gid (groups) or uid (users) for each account. */
 struct qi_account_ids {
-	gid_t nofiles, qmail;
-	uid_t alias, qmaild, qmaill, qmailp, qmailq, qmailr, qmails;
+	long long id[QI_ACCT_COUNT];
 };
 
 struct qi_accounts_spec {
@@ -402,12 +428,10 @@ int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 int qi_accounts_resolve(qi_handle *h, const struct qi_accounts_spec *spec,
 			struct qi_account_ids *resolved, bool *pending);
 /* Set the pinned id of account NAME ("qmail", "alias", ...) in IDS;
- * -1 (usage error) for an unknown name or an id out of range. */
+ * -1 (usage error) for an unknown name or an id outside
+ * QI_ACCOUNT_ID_MIN..QI_ACCOUNT_ID_MAX. */
 int qi_accounts_set_id(qi_handle *h, struct qi_account_ids *ids, const char *name,
 		       long long id);
-/* The nine names, groups first, NULL-terminated, and the id of NAME in IDS. */
-extern const char *const qi_account_names[];
-long long qi_account_id(const struct qi_account_ids *ids, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Profiles (profile.c): what to provision; see qinstall-profile(5)    */

@@ -15,47 +15,58 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "accounts/passwd.h"
 
-extern char **environ;
-
-#define NGROUPS_Q 2
-#define NUSERS_Q 7
 #define DEFAULT_LOCK_WAIT_MS 15000
 #define DEFAULT_AUTO_MIN 600
 #define DEFAULT_AUTO_MAX 999
 
-const char *const qi_account_names[] = {
-	"nofiles", "qmail",
-	"alias", "qmaild", "qmaill", "qmailp", "qmailq", "qmailr", "qmails",
-	NULL,
+/* The seed guide's accounts: the groups, then the users of nofiles and of
+ * qmail; alias's home is the alias directory. */
+#define GROUP(n, id) { .name = n, .group = true, .default_id = id }
+#define USER(n, g, ah, id) { .name = n, .primary = g, .alias_home = ah, .default_id = id }
+const struct qi_account_def qi_account_defs[QI_ACCT_COUNT] = {
+	[QI_ACCT_NOFILES] = GROUP("nofiles", 600),
+	[QI_ACCT_QMAIL] = GROUP("qmail", 601),
+	[QI_ACCT_ALIAS] = USER("alias", QI_ACCT_NOFILES, true, 600),
+	[QI_ACCT_QMAILD] = USER("qmaild", QI_ACCT_NOFILES, false, 601),
+	[QI_ACCT_QMAILL] = USER("qmaill", QI_ACCT_NOFILES, false, 602),
+	[QI_ACCT_QMAILP] = USER("qmailp", QI_ACCT_NOFILES, false, 603),
+	[QI_ACCT_QMAILQ] = USER("qmailq", QI_ACCT_QMAIL, false, 604),
+	[QI_ACCT_QMAILR] = USER("qmailr", QI_ACCT_QMAIL, false, 605),
+	[QI_ACCT_QMAILS] = USER("qmails", QI_ACCT_QMAIL, false, 606),
 };
+#undef GROUP
+#undef USER
 
-enum { G_NOFILES, G_QMAIL };
-
-/* The users: their group and whether their home is the alias directory. */
-static const struct {
-	const char *name;
-	int group;
-	bool alias_home;
-} users[NUSERS_Q] = {
-	{ "alias", G_NOFILES, true },
-	{ "qmaild", G_NOFILES, false },
-	{ "qmaill", G_NOFILES, false },
-	{ "qmailp", G_NOFILES, false },
-	{ "qmailq", G_QMAIL, false },
-	{ "qmailr", G_QMAIL, false },
-	{ "qmails", G_QMAIL, false },
+/* Groups and users: their files, their words, their run of the table. */
+enum { K_GROUP, K_USER };
+static const struct kind {
+	const char *word, *id;			/* "group", "gid" */
+	const char *id_conflict, *taken_conflict;	/* the conflicts' kinds */
+	enum qi_pwfile file, shadow;
+	const char *editor;			/* for a malformed line */
+	int first, end;				/* [first, end) of qi_account_defs */
+} kinds[] = {
+	[K_GROUP] = { "group", "gid", "group-id", "gid-taken", QI_PWF_GROUP, QI_PWF_GSHADOW, "vigr",
+		      0, QI_ACCT_FIRST_USER },
+	[K_USER] = { "user", "uid", "user-id", "uid-taken", QI_PWF_PASSWD, QI_PWF_SHADOW, "vipw",
+		     QI_ACCT_FIRST_USER, QI_ACCT_COUNT },
 };
+#define NGROUPS_Q (kinds[K_GROUP].end - kinds[K_GROUP].first)
+#define NUSERS_Q (kinds[K_USER].end - kinds[K_USER].first)
+
+static const struct kind *kind_of(int a)
+{
+	return &kinds[qi_account_defs[a].group ? K_GROUP : K_USER];
+}
 
 /* Non-login shells, in order of preference; an existing account with any
  * of them (or the one given) is as good as ours. */
@@ -63,23 +74,10 @@ static const char *const nologin_shells[] = {
 	"/sbin/nologin", "/usr/sbin/nologin", "/bin/false", "/usr/bin/false", NULL,
 };
 
-/* The files, in the order shadow-utils locks them. */
-enum { F_PASSWD, F_SHADOW, F_GROUP, F_GSHADOW, NFILES };
-static const struct {
-	const char *path;
-	enum qi_pwkind kind;
-	bool required;
-} files[NFILES] = {
-	[F_PASSWD] = { "/etc/passwd", QI_PW_PASSWD, true },
-	[F_SHADOW] = { "/etc/shadow", QI_PW_SHADOW, false },
-	[F_GROUP] = { "/etc/group", QI_PW_GROUP, true },
-	[F_GSHADOW] = { "/etc/gshadow", QI_PW_GSHADOW, false },
+/* The order the files are written in: groups before the users naming them. */
+static const enum qi_pwfile write_order[QI_PWF_COUNT] = {
+	QI_PWF_GROUP, QI_PWF_GSHADOW, QI_PWF_PASSWD, QI_PWF_SHADOW,
 };
-_Static_assert((int)F_PASSWD == (int)QI_PWF_PASSWD && (int)F_SHADOW == (int)QI_PWF_SHADOW &&
-	       (int)F_GROUP == (int)QI_PWF_GROUP && (int)F_GSHADOW == (int)QI_PWF_GSHADOW,
-	       "accounts.c's files are pwlock.c's, in its order");
-/* And the order they are written in: groups before the users naming them. */
-static const int write_order[NFILES] = { F_GROUP, F_GSHADOW, F_PASSWD, F_SHADOW };
 
 struct pwfile {
 	bool present;
@@ -99,11 +97,11 @@ struct home {
 
 struct plan {
 	const struct qi_accounts_spec *spec;
-	struct pwfile f[NFILES];
-	long long gid[NGROUPS_Q], uid[NUSERS_Q];
+	struct pwfile f[QI_PWF_COUNT];
+	struct qi_account_ids ids;
 	const char *shell;
 	char *parent;		/* qmail_home's parent, to create first, or NULL */
-	struct home homes[2];
+	struct home homes[2];	/* QMAIL_HOME, QMAIL_HOME/alias */
 	json_t *conflicts;	/* array of {kind, name, message, suggestion} */
 	json_t *accounts;	/* array of {name, type, id, action} */
 	json_t *homes_json;
@@ -111,83 +109,49 @@ struct plan {
 };
 
 /* ------------------------------------------------------------------ */
-/* The ids struct by name                                              */
+/* The accounts by name                                                */
 /* ------------------------------------------------------------------ */
 
-static long long *id_ptr(long long gid[NGROUPS_Q], long long uid[NUSERS_Q], const char *name)
+int qi_account_find(const char *name)
 {
-	for (int g = 0; g < NGROUPS_Q; g++)
-		if (strcmp(qi_account_names[g], name) == 0)
-			return &gid[g];
-	for (int u = 0; u < NUSERS_Q; u++)
-		if (strcmp(users[u].name, name) == 0)
-			return &uid[u];
-	return NULL;
+	for (int a = 0; a < QI_ACCT_COUNT; a++)
+		if (strcmp(qi_account_defs[a].name, name) == 0)
+			return a;
+	return -1;
 }
 
-static void ids_to_arrays(const struct qi_account_ids *ids, long long gid[NGROUPS_Q],
-			  long long uid[NUSERS_Q])
+/* One rule for every id, pinned or in a range: see QI_ACCOUNT_ID_MAX. */
+static int check_id(qi_handle *h, const char *name, long long id)
 {
-	gid[G_NOFILES] = ids->nofiles;
-	gid[G_QMAIL] = ids->qmail;
-	const uid_t u[NUSERS_Q] = { ids->alias, ids->qmaild, ids->qmaill, ids->qmailp,
-				    ids->qmailq, ids->qmailr, ids->qmails };
-	for (int i = 0; i < NUSERS_Q; i++)
-		uid[i] = u[i];
-}
-
-static void arrays_to_ids(const long long gid[NGROUPS_Q], const long long uid[NUSERS_Q],
-			  struct qi_account_ids *ids)
-{
-	ids->nofiles = (gid_t)gid[G_NOFILES];
-	ids->qmail = (gid_t)gid[G_QMAIL];
-	ids->alias = (uid_t)uid[0];
-	ids->qmaild = (uid_t)uid[1];
-	ids->qmaill = (uid_t)uid[2];
-	ids->qmailp = (uid_t)uid[3];
-	ids->qmailq = (uid_t)uid[4];
-	ids->qmailr = (uid_t)uid[5];
-	ids->qmails = (uid_t)uid[6];
-}
-
-long long qi_account_id(const struct qi_account_ids *ids, const char *name)
-{
-	long long gid[NGROUPS_Q], uid[NUSERS_Q];
-	ids_to_arrays(ids, gid, uid);
-	long long *p = id_ptr(gid, uid, name);
-	return p ? *p : -1;
+	if (id >= QI_ACCOUNT_ID_MIN && id <= QI_ACCOUNT_ID_MAX)
+		return 0;
+	return qi_error_kind(h, QI_ERR_USAGE, "%lld is not a usable id for %s: give a number from "
+			     "%d to %d (0 is root's; 65534 is nobody's)", id, name,
+			     QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX);
 }
 
 int qi_accounts_set_id(qi_handle *h, struct qi_account_ids *ids, const char *name, long long id)
 {
-	long long gid[NGROUPS_Q], uid[NUSERS_Q];
-	ids_to_arrays(ids, gid, uid);
-	long long *p = id_ptr(gid, uid, name);
-	if (!p)
-		return qi_error_kind(h, QI_ERR_USAGE,
-				     "'%s' is not one of qmail's accounts (nofiles, qmail, alias, "
-				     "qmaild, qmaill, qmailp, qmailq, qmailr, qmails)", name);
-	if (id < 1 || id > 65533)
-		return qi_error_kind(h, QI_ERR_USAGE,
-				     "%lld is not a usable id for %s: give a number from 1 to 65533 "
-				     "(0 is root's; 65534 is nobody's)", id, name);
-	*p = id;
-	arrays_to_ids(gid, uid, ids);
+	int a = qi_account_find(name);
+	if (a < 0) {
+		struct qi_buf b = { 0 };
+		for (int i = 0; i < QI_ACCT_COUNT; i++)
+			qi_buf_addf(&b, "%s%s", i ? ", " : "", qi_account_defs[i].name);
+		qi_error_kind(h, QI_ERR_USAGE, "'%s' is not one of qmail's accounts (%s)", name, b.data);
+		qi_buf_free(&b);
+		return -1;
+	}
+	if (check_id(h, name, id) < 0)
+		return -1;
+	ids->id[a] = id;
 	return 0;
 }
 
 void qi_accounts_default(struct qi_accounts_spec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
-	spec->ids.nofiles = 600;
-	spec->ids.qmail = 601;
-	spec->ids.alias = 600;
-	spec->ids.qmaild = 601;
-	spec->ids.qmaill = 602;
-	spec->ids.qmailp = 603;
-	spec->ids.qmailq = 604;
-	spec->ids.qmailr = 605;
-	spec->ids.qmails = 606;
+	for (int a = 0; a < QI_ACCT_COUNT; a++)
+		spec->ids.id[a] = qi_account_defs[a].default_id;
 	spec->ids_auto = false;
 	spec->auto_min = DEFAULT_AUTO_MIN;
 	spec->auto_max = DEFAULT_AUTO_MAX;
@@ -200,47 +164,43 @@ void qi_accounts_default(struct qi_accounts_spec *spec)
 /* Reading ROOT                                                        */
 /* ------------------------------------------------------------------ */
 
-static int load_files(qi_handle *h, struct plan *p)
+/* Read file I into P->f[I]; an optional file may be absent. */
+static int load_file(qi_handle *h, struct plan *p, enum qi_pwfile i)
 {
-	for (int i = 0; i < NFILES; i++) {
-		struct pwfile *f = &p->f[i];
-		char *where = qi_root_path(h, files[i].path);
-		if (qi_root_lstat(h, files[i].path, &f->st) < 0) {
-			int e = errno;
-			if (e == ENOENT && !files[i].required) {
-				free(where);
-				continue;
-			}
-			errno = e;
-			if (e == ENOENT)
-				qi_error(h, "%s does not exist: is %s a system image? (qinstall adds "
-					 "accounts to an existing %s, it does not create one)",
-					 where, qi_root(h), files[i].path);
-			else
-				qi_error_errno(h, "cannot read %s", where);
-			free(where);
-			return -1;
-		}
-		if (!S_ISREG(f->st.st_mode)) {
-			qi_error(h, "%s is not a regular file (a symlink or other); qinstall edits only "
-				 "regular files: replace it with the file itself and try again", where);
-			free(where);
-			return -1;
-		}
-		if (qi_root_read(h, files[i].path, &f->orig, &f->origlen) < 0) {
-			free(where);
-			return -1;
-		}
+	const struct qi_pwfile_def *d = &qi_pwfiles[i];
+	struct pwfile *f = &p->f[i];
+	if (qi_root_lstat(h, d->path, &f->st) < 0) {
+		int e = errno;
+		if (e == ENOENT && !d->required)
+			return 0;
+		char *where = qi_root_path(h, d->path);
+		errno = e;
+		if (e == ENOENT)
+			qi_error(h, "%s does not exist: is %s a system image? (qinstall adds "
+				 "accounts to an existing %s, it does not create one)",
+				 where, qi_root(h), d->path);
+		else
+			qi_error_errno(h, "cannot read %s", where);
 		free(where);
-		f->present = true;
-		qi_pwdb_parse(&f->db, files[i].kind, f->orig, f->origlen);
+		return -1;
 	}
+	if (!S_ISREG(f->st.st_mode)) {
+		char *where = qi_root_path(h, d->path);
+		qi_error(h, "%s is not a regular file (a symlink or other); qinstall edits only "
+			 "regular files: replace it with the file itself and try again", where);
+		free(where);
+		return -1;
+	}
+	if (qi_root_read(h, d->path, &f->orig, &f->origlen) < 0)
+		return -1;
+	f->present = true;
+	qi_pwdb_parse(&f->db, d->kind, f->orig, f->origlen);
 	return 0;
 }
 
 static void plan_free(struct plan *p)
 {
-	for (int i = 0; i < NFILES; i++) {
+	for (int i = 0; i < QI_PWF_COUNT; i++) {
 		free(p->f[i].orig);
 		qi_pwdb_free(&p->f[i].db);
 	}
@@ -338,12 +298,8 @@ static void range_of(const struct qi_accounts_spec *spec, long long *min, long l
 static void conflict(struct plan *p, const char *kind, const char *name, char *message,
 		     char *suggestion)
 {
-	json_t *c = json_object();
-	json_object_set_new(c, "kind", json_string(kind));
-	json_object_set_new(c, "name", json_string(name));
-	json_object_set_new(c, "message", json_string(message));
-	json_object_set_new(c, "suggestion", json_string(suggestion));
-	json_array_append_new(p->conflicts, c);
+	json_array_append_new(p->conflicts, json_pack("{s:s, s:s, s:s, s:s}", "kind", kind, "name",
+						      name, "message", message, "suggestion", suggestion));
 	free(message);
 	free(suggestion);
 }
@@ -353,23 +309,25 @@ static char *free_ids_hint(struct plan *p)
 {
 	long long min, max;
 	range_of(p->spec, &min, &max);
-	long long g = free_block(&p->f[F_GROUP].db, min, max, NGROUPS_Q, NULL, 0);
-	long long u = free_block(&p->f[F_PASSWD].db, min, max, NUSERS_Q, NULL, 0);
+	long long g = free_block(&p->f[kinds[K_GROUP].file].db, min, max, NGROUPS_Q, NULL, 0);
+	long long u = free_block(&p->f[kinds[K_USER].file].db, min, max, NUSERS_Q, NULL, 0);
 	if (g < 0 || u < 0)
-		return qi_xasprintf("%lld-%lld has no free block of 2 gids and 7 uids: give "
-				    "--ids auto a wider --range", min, max);
+		return qi_xasprintf("%lld-%lld has no free block of %d gids and %d uids: give "
+				    "--ids auto a wider --range", min, max, NGROUPS_Q, NUSERS_Q);
 	return qi_xasprintf("gids %lld-%lld and uids %lld-%lld are free (--ids auto --range "
-			    "%lld-%lld picks them)", g, g + 1, u, u + 6, min, max);
+			    "%lld-%lld picks them)", g, g + NGROUPS_Q - 1, u, u + NUSERS_Q - 1, min, max);
 }
 
-/* --ids auto in one file: the accounts NAMES[0..N) present keep their ids,
- * the missing ones take the lowest free block of their count in MIN-MAX. */
-static int auto_ids(qi_handle *h, const struct qi_pwdb *db, const char *const *names, int n,
-		    long long *ids, long long min, long long max, const char *what)
+/* --ids auto for K's accounts: those present keep their ids, the missing
+ * ones take the lowest free block of their count in MIN-MAX. */
+static int auto_ids(qi_handle *h, struct plan *p, const struct kind *k, long long min,
+		    long long max)
 {
-	int missing = 0;
+	const struct qi_pwdb *db = &p->f[k->file].db;
+	long long *ids = p->ids.id + k->first;
+	int n = k->end - k->first, missing = 0;
 	for (int i = 0; i < n; i++) {
-		const struct qi_pwline *e = qi_pwdb_find_name(db, names[i]);
+		const struct qi_pwline *e = qi_pwdb_find_name(db, qi_account_defs[k->first + i].name);
 		ids[i] = e ? e->id : -1;
 		missing += !e;
 	}
@@ -378,7 +336,7 @@ static int auto_ids(qi_handle *h, const struct qi_pwdb *db, const char *const *n
 	long long base = free_block(db, min, max, missing, ids, n);
 	if (base < 0)
 		return qi_error(h, "--ids auto: no %d free %s%s in %lld-%lld; give a wider "
-				"--range, or pin the ids with --id", missing, what,
+				"--range, or pin the ids with --id", missing, k->id,
 				missing > 1 ? "s" : "", min, max);
 	for (int i = 0; i < n; i++)
 		if (ids[i] < 0)
@@ -386,37 +344,34 @@ static int auto_ids(qi_handle *h, const struct qi_pwdb *db, const char *const *n
 	return 0;
 }
 
-/* Pick ids for --ids auto: groups first, then users (qi_account_names
- * lists them in that order, the users as in users[]). */
+/* Pick ids for --ids auto: groups first, then users. */
 static int pick_auto(qi_handle *h, struct plan *p)
 {
 	long long min, max;
 	range_of(p->spec, &min, &max);
-	if (min < 1 || max > 65533 || min > max)
+	if (min < QI_ACCOUNT_ID_MIN || max > QI_ACCOUNT_ID_MAX || min > max)
 		return qi_error_kind(h, QI_ERR_USAGE, "the id range %lld-%lld is not usable: give "
-				     "MIN-MAX with 1 <= MIN <= MAX <= 65533", min, max);
-	if (auto_ids(h, &p->f[F_GROUP].db, qi_account_names, NGROUPS_Q, p->gid, min, max, "gid") < 0)
+				     "MIN-MAX with %d <= MIN <= MAX <= %d", min, max,
+				     QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX);
+	if (auto_ids(h, p, &kinds[K_GROUP], min, max) < 0)
 		return -1;
-	return auto_ids(h, &p->f[F_PASSWD].db, qi_account_names + NGROUPS_Q, NUSERS_Q, p->uid,
-			min, max, "uid");
+	return auto_ids(h, p, &kinds[K_USER], min, max);
 }
 
+/* The pinned ids: each usable, and no two groups (or users) alike. */
 static int pin_ids(qi_handle *h, struct plan *p)
 {
-	ids_to_arrays(&p->spec->ids, p->gid, p->uid);
-	for (int i = 0; i < NGROUPS_Q + NUSERS_Q; i++) {
-		const char *a = qi_account_names[i];
-		long long ia = i < NGROUPS_Q ? p->gid[i] : p->uid[i - NGROUPS_Q];
-		if (ia < 1 || ia > 65533)
-			return qi_error_kind(h, QI_ERR_USAGE, "%s's id %lld is not usable: give a "
-					     "number from 1 to 65533", a, ia);
-		for (int j = i < NGROUPS_Q ? 0 : NGROUPS_Q; j < i; j++) {
-			long long ib = j < NGROUPS_Q ? p->gid[j] : p->uid[j - NGROUPS_Q];
-			if (ia == ib)
+	p->ids = p->spec->ids;
+	for (int i = 0; i < QI_ACCT_COUNT; i++) {
+		const struct kind *k = kind_of(i);
+		long long id = p->ids.id[i];
+		if (check_id(h, qi_account_defs[i].name, id) < 0)
+			return -1;
+		for (int j = k->first; j < i; j++)
+			if (p->ids.id[j] == id)
 				return qi_error_kind(h, QI_ERR_USAGE, "%s and %s are both given id %lld: "
-						     "each %s needs its own", qi_account_names[j], a, ia,
-						     i < NGROUPS_Q ? "group" : "user");
-		}
+						     "each %s needs its own", qi_account_defs[j].name,
+						     qi_account_defs[i].name, id, k->word);
 	}
 	return 0;
 }
@@ -428,75 +383,146 @@ static int pin_ids(qi_handle *h, struct plan *p)
 static void report(struct plan *p, const char *name, const char *type, long long id,
 		   const char *action)
 {
-	json_t *a = json_object();
-	json_object_set_new(a, "name", json_string(name));
-	json_object_set_new(a, "type", json_string(type));
-	json_object_set_new(a, "id", json_integer(id));
-	json_object_set_new(a, "action", json_string(action));
-	json_array_append_new(p->accounts, a);
+	json_array_append_new(p->accounts, json_pack("{s:s, s:s, s:I, s:s}", "name", name, "type", type,
+						     "id", (json_int_t)id, "action", action));
 }
 
-
-/* A line of NAME that is not a well-formed entry blocks every change. */
-static bool malformed(struct plan *p, qi_handle *h, int file, const char *name)
+/* A line of NAME in K's files that is not a well-formed entry blocks
+ * every change. */
+static bool malformed(struct plan *p, qi_handle *h, const struct kind *k, const char *name)
 {
-	const struct qi_pwline *l = qi_pwdb_find_any_name(&p->f[file].db, name);
-	if (!l || l->type == QI_PWL_ENTRY)
-		return false;
-	char *w = qi_root_path(h, files[file].path);
-	conflict(p, "malformed", name,
-		 qi_xasprintf("line %zu of %s, for '%s', is malformed", l->lineno, w, name),
-		 qi_xasprintf("repair it by hand (%s), then run again",
-			      file == F_GROUP || file == F_GSHADOW ? "vigr" : "vipw"));
-	free(w);
-	return true;
-}
-
-static void plan_groups(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
-{
-	struct qi_pwdb *grp = &p->f[F_GROUP].db;
-	for (int g = 0; g < NGROUPS_Q; g++) {
-		const char *name = qi_account_names[g];
-		long long want = p->gid[g];
-		if (malformed(p, h, F_GROUP, name) ||
-		    (p->f[F_GSHADOW].present && malformed(p, h, F_GSHADOW, name)))
+	const enum qi_pwfile in[] = { k->file, k->shadow };
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		if (!p->f[in[i]].present)
 			continue;
-		const struct qi_pwline *e = qi_pwdb_find_name(grp, name);
-		const char *action = "present";
-		if (e && e->id != want) {
-			conflict(p, "group-id", name,
-				 qi_xasprintf("group %s has gid %lld, wanted %lld", name, e->id, want),
+		const struct qi_pwline *l = qi_pwdb_find_any_name(&p->f[in[i]].db, name);
+		if (!l || l->type == QI_PWL_ENTRY)
+			continue;
+		char *w = qi_root_path(h, qi_pwfiles[in[i]].path);
+		conflict(p, "malformed", name,
+			 qi_xasprintf("line %zu of %s, for '%s', is malformed", l->lineno, w, name),
+			 qi_xasprintf("repair it by hand (%s), then run again", k->editor));
+		free(w);
+		return true;
+	}
+	return false;
+}
+
+static const char *home_of(const struct plan *p, int a)
+{
+	return p->homes[qi_account_defs[a].alias_home ? 1 : 0].path;
+}
+
+/* What makes an existing user E unfit to be account A (beside its id). */
+static void user_conflicts(struct plan *p, int a, const struct qi_pwline *e)
+{
+	const char *name = qi_account_defs[a].name, *home = home_of(p, a);
+	const char *group = qi_account_defs[qi_account_defs[a].primary].name;
+	long long gid = p->ids.id[qi_account_defs[a].primary];
+	if (e->gid != gid)
+		conflict(p, "user-group", name,
+			 qi_xasprintf("user %s has primary gid %lld, wanted %lld (group %s)",
+				      name, e->gid, gid, group),
+			 qi_xasprintf("change it with usermod -g %s %s, or remove the user", group, name));
+	if (strcmp(e->fields[5], home) != 0)
+		conflict(p, "user-home", name,
+			 qi_xasprintf("user %s has home %s, wanted %s", name, e->fields[5], home),
+			 qi_xasprintf("change it with usermod -d %s %s, or give the "
+				      "qmail home that matches", home, name));
+	if (!nologin_shell(p, e->fields[6]))
+		conflict(p, "user-shell", name,
+			 qi_xasprintf("user %s has the login shell '%s'; qmail's users "
+				      "must not log in", name, e->fields[6]),
+			 qi_xasprintf("usermod -s %s %s", p->shell, name));
+	if (!password_locked(e->fields[1], true))
+		conflict(p, "user-password", name,
+			 qi_xasprintf("user %s has a password in /etc/passwd; qmail's "
+				      "users must not log in", name),
+			 qi_xasprintf("lock it: usermod -L %s", name));
+}
+
+/* Account A's new line in group or passwd; its password is in the shadow
+ * file when there is one. */
+static json_t *new_entry(const struct plan *p, int a)
+{
+	const struct qi_account_def *d = &qi_account_defs[a];
+	const char *pw = p->f[kind_of(a)->shadow].present ? "x" : "*";
+	char id[24], gid[24];
+	snprintf(id, sizeof(id), "%lld", p->ids.id[a]);
+	if (d->group)
+		return json_pack("[s s s s]", d->name, pw, id, "");
+	snprintf(gid, sizeof(gid), "%lld", p->ids.id[d->primary]);
+	return json_pack("[s s s s s s s]", d->name, pw, id, gid, "", home_of(p, a), p->shell);
+}
+
+/* A locked line in gshadow (NAME:!::) or shadow (NAME:!:LASTCHG:::::). */
+static json_t *shadow_entry(const struct kind *k, const char *name, const char *lastchg)
+{
+	json_t *row = json_pack("[s s s]", name, "!", lastchg);
+	for (size_t i = 3; i < qi_pwkind_nfields(qi_pwfiles[k->shadow].kind); i++)
+		json_array_append_new(row, json_string(""));
+	return row;
+}
+
+/* Account A: a conflict, or present, or what to add (into TO_ADD).
+ * DAYS is the last password change for new shadow lines. */
+static void plan_account(qi_handle *h, struct plan *p, int a, const char *days,
+			 json_t *to_add[QI_PWF_COUNT])
+{
+	const struct qi_account_def *d = &qi_account_defs[a];
+	const struct kind *k = kind_of(a);
+	const struct qi_pwdb *db = &p->f[k->file].db;
+	long long want = p->ids.id[a];
+	if (malformed(p, h, k, d->name))
+		return;
+	const struct qi_pwline *e = qi_pwdb_find_name(db, d->name);
+	const char *action = "present";
+	if (e) {
+		size_t before = json_array_size(p->conflicts);
+		if (e->id != want)
+			conflict(p, k->id_conflict, d->name,
+				 qi_xasprintf("%s %s has %s %lld, wanted %lld", k->word, d->name, k->id,
+					      e->id, want),
 				 qi_xasprintf("keep it with --id %s=%lld (in a profile: %s = %lld under "
-					      "[accounts]), or --ids auto", name, e->id, name, e->id));
-			continue;
+					      "[accounts]), or --ids auto", d->name, e->id, d->name, e->id));
+		if (!d->group)
+			user_conflicts(p, a, e);
+		if (json_array_size(p->conflicts) != before)
+			return;
+	} else {
+		const struct qi_pwline *holder = qi_pwdb_find_id(db, want);
+		if (holder) {
+			conflict(p, k->taken_conflict, d->name,
+				 qi_xasprintf("%s %lld, wanted for %s %s, is held by %s %s", k->id, want,
+					      k->word, d->name, k->word, holder->fields[0]),
+				 free_ids_hint(p));
+			return;
 		}
-		if (!e) {
-			const struct qi_pwline *holder = qi_pwdb_find_id(grp, want);
-			if (holder) {
-				conflict(p, "gid-taken", name,
-					 qi_xasprintf("gid %lld, wanted for group %s, is held by group %s",
-						      want, name, holder->fields[0]),
-					 free_ids_hint(p));
-				continue;
-			}
-			char gid_s[24];
-			snprintf(gid_s, sizeof(gid_s), "%lld", want);
-			json_array_append_new(to_add[F_GROUP], json_pack("[s s s s]", name,
-				p->f[F_GSHADOW].present ? "x" : "*", gid_s, ""));
-			action = "create";
-		}
-		if (p->f[F_GSHADOW].present && !qi_pwdb_find_name(&p->f[F_GSHADOW].db, name)) {
-			json_array_append_new(to_add[F_GSHADOW], json_pack("[s s s s]", name, "!", "", ""));
+		json_array_append_new(to_add[k->file], new_entry(p, a));
+		action = "create";
+	}
+	if (p->f[k->shadow].present) {
+		const struct qi_pwline *s = qi_pwdb_find_name(&p->f[k->shadow].db, d->name);
+		if (!s) {
+			json_array_append_new(to_add[k->shadow], shadow_entry(k, d->name, d->group ? "" : days));
 			if (e)
 				action = "complete";
+		} else if (!d->group && !password_locked(s->fields[1], false)) {
+			char *w = qi_root_path(h, qi_pwfiles[k->shadow].path);
+			conflict(p, "user-password", d->name,
+				 qi_xasprintf("user %s has %s in %s; qmail's users must not log in", d->name,
+					      s->fields[1][0] ? "a password" : "an empty password", w),
+				 qi_xasprintf("lock it: usermod -L %s", d->name));
+			free(w);
+			return;
 		}
-		report(p, name, "group", want, action);
 	}
+	report(p, d->name, k->word, want, action);
 }
 
-static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
+/* Every account, groups first (the users name them). */
+static void plan_accounts(qi_handle *h, struct plan *p, json_t *to_add[QI_PWF_COUNT])
 {
-	struct qi_pwdb *pw = &p->f[F_PASSWD].db;
 	/* Today, or SOURCE_DATE_EPOCH's day (reproducible images); never day
 	 * 0, which shadow reads as "change the password at next login". */
 	long long today = time(NULL) / 86400;
@@ -505,83 +531,9 @@ static void plan_users(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 		today = strtoll(sde, NULL, 10) / 86400;
 	char days[32];
 	snprintf(days, sizeof(days), "%lld", today);
-
-	for (int u = 0; u < NUSERS_Q; u++) {
-		const char *name = users[u].name;
-		long long want = p->uid[u], gid = p->gid[users[u].group];
-		const char *home = p->homes[users[u].alias_home ? 1 : 0].path;
-		if (malformed(p, h, F_PASSWD, name) ||
-		    (p->f[F_SHADOW].present && malformed(p, h, F_SHADOW, name)))
-			continue;
-		const struct qi_pwline *e = qi_pwdb_find_name(pw, name);
-		const char *action = "present";
-		if (e) {
-			size_t before = json_array_size(p->conflicts);
-			if (e->id != want)
-				conflict(p, "user-id", name,
-					 qi_xasprintf("user %s has uid %lld, wanted %lld", name, e->id, want),
-					 qi_xasprintf("keep it with --id %s=%lld (in a profile: %s = %lld "
-						      "under [accounts]), or --ids auto", name, e->id, name, e->id));
-			if (e->gid != gid)
-				conflict(p, "user-group", name,
-					 qi_xasprintf("user %s has primary gid %lld, wanted %lld (group %s)",
-						      name, e->gid, gid, qi_account_names[users[u].group]),
-					 qi_xasprintf("change it with usermod -g %s %s, or remove the user",
-						      qi_account_names[users[u].group], name));
-			if (strcmp(e->fields[5], home) != 0)
-				conflict(p, "user-home", name,
-					 qi_xasprintf("user %s has home %s, wanted %s", name, e->fields[5], home),
-					 qi_xasprintf("change it with usermod -d %s %s, or give the "
-						      "qmail home that matches", home, name));
-			if (!nologin_shell(p, e->fields[6]))
-				conflict(p, "user-shell", name,
-					 qi_xasprintf("user %s has the login shell '%s'; qmail's users "
-						      "must not log in", name, e->fields[6]),
-					 qi_xasprintf("usermod -s %s %s", p->shell, name));
-			if (!password_locked(e->fields[1], true))
-				conflict(p, "user-password", name,
-					 qi_xasprintf("user %s has a password in /etc/passwd; qmail's "
-						      "users must not log in", name),
-					 qi_xasprintf("lock it: usermod -L %s", name));
-			if (json_array_size(p->conflicts) != before)
-				continue;
-		} else {
-			const struct qi_pwline *holder = qi_pwdb_find_id(pw, want);
-			if (holder) {
-				conflict(p, "uid-taken", name,
-					 qi_xasprintf("uid %lld, wanted for user %s, is held by user %s",
-						      want, name, holder->fields[0]),
-					 free_ids_hint(p));
-				continue;
-			}
-			char uid_s[24], gid_s[24];
-			snprintf(uid_s, sizeof(uid_s), "%lld", want);
-			snprintf(gid_s, sizeof(gid_s), "%lld", gid);
-			json_array_append_new(to_add[F_PASSWD], json_pack("[s s s s s s s]", name,
-				p->f[F_SHADOW].present ? "x" : "*", uid_s, gid_s, "", home, p->shell));
-			action = "create";
-		}
-		if (p->f[F_SHADOW].present) {
-			const struct qi_pwline *s = qi_pwdb_find_name(&p->f[F_SHADOW].db, name);
-			if (!s) {
-				json_array_append_new(to_add[F_SHADOW], json_pack("[s s s s s s s s s]",
-					name, "!", days, "", "", "", "", "", ""));
-				if (e)
-					action = "complete";
-			} else if (!password_locked(s->fields[1], false)) {
-				char *w = qi_root_path(h, files[F_SHADOW].path);
-				conflict(p, "user-password", name,
-					 qi_xasprintf("user %s has %s in %s; qmail's users must not log in",
-						      name, s->fields[1][0] ? "a password" : "an empty password", w),
-					 qi_xasprintf("lock it: usermod -L %s", name));
-				free(w);
-				continue;
-			}
-		}
-		report(p, name, "user", want, action);
-	}
+	for (int a = 0; a < QI_ACCT_COUNT; a++)
+		plan_account(h, p, a, days, to_add);
 }
-
 /* Warn with TEXT (freed) unless the same warning was given already: a
  * command resolves, then ensures, and both look at the homes. */
 static void warn_once(qi_handle *h, char *text)
@@ -618,10 +570,10 @@ static void plan_homes(qi_handle *h, struct plan *p)
 {
 	p->homes[0].mode = 0755;
 	p->homes[0].uid = 0;
-	p->homes[0].gid = (gid_t)p->gid[G_QMAIL];
+	p->homes[0].gid = (gid_t)p->ids.id[QI_ACCT_QMAIL];
 	p->homes[1].mode = 02755;
-	p->homes[1].uid = (uid_t)p->uid[0];
-	p->homes[1].gid = (gid_t)p->gid[G_QMAIL];
+	p->homes[1].uid = (uid_t)p->ids.id[QI_ACCT_ALIAS];
+	p->homes[1].gid = (gid_t)p->ids.id[QI_ACCT_QMAIL];
 
 	const char *slash = strrchr(p->homes[0].path, '/');
 	char *parent = slash == p->homes[0].path ? qi_xstrdup("/")
@@ -684,9 +636,9 @@ static void plan_homes(qi_handle *h, struct plan *p)
 }
 
 /* Apply the additions to the in-memory files. */
-static int add_entries(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
+static int add_entries(qi_handle *h, struct plan *p, json_t *to_add[QI_PWF_COUNT])
 {
-	for (int i = 0; i < NFILES; i++) {
+	for (int i = 0; i < QI_PWF_COUNT; i++) {
 		size_t k;
 		json_t *row;
 		json_array_foreach(to_add[i], k, row) {
@@ -702,41 +654,13 @@ static int add_entries(qi_handle *h, struct plan *p, json_t *to_add[NFILES])
 	return 0;
 }
 
-/* Read ROOT and make the whole plan; 0 with P filled (conflicts listed in
- * P->conflicts, which the caller turns into the error), -1 on errors. */
-static int make_plan(qi_handle *h, const struct qi_accounts_spec *spec, struct plan *p)
-{
-	p->spec = spec;
-	p->conflicts = json_array();
-	p->accounts = json_array();
-	p->homes_json = json_array();
-	if (load_files(h, p) < 0 || pick_shell(h, p) < 0 || plan_homes_paths(h, p) < 0)
-		return -1;
-	if ((spec->ids_auto ? pick_auto(h, p) : pin_ids(h, p)) < 0)
-		return -1;
-	json_t *to_add[NFILES];
-	for (int i = 0; i < NFILES; i++)
-		to_add[i] = json_array();
-	plan_groups(h, p, to_add);
-	plan_users(h, p, to_add);
-	int rc = 0;
-	plan_homes(h, p);
-	if (json_array_size(p->conflicts) == 0)
-		rc = add_entries(h, p, to_add);
-	for (int i = 0; i < NFILES; i++)
-		json_decref(to_add[i]);
-	return rc;
-}
-
 /* The plan into the result; the conflicts into the error. */
 static int publish(qi_handle *h, struct plan *p)
 {
 	json_t *r = qi_result(h);
 	json_t *ids = json_object();
-	for (int g = 0; g < NGROUPS_Q; g++)
-		json_object_set_new(ids, qi_account_names[g], json_integer(p->gid[g]));
-	for (int u = 0; u < NUSERS_Q; u++)
-		json_object_set_new(ids, users[u].name, json_integer(p->uid[u]));
+	for (int a = 0; a < QI_ACCT_COUNT; a++)
+		json_object_set_new(ids, qi_account_defs[a].name, json_integer(p->ids.id[a]));
 	json_object_set_new(r, "ids", ids);
 	json_object_set_new(r, "ids_auto", json_boolean(p->spec->ids_auto));
 	json_object_set_new(r, "shell", json_string(p->shell));
@@ -762,13 +686,41 @@ static int publish(qi_handle *h, struct plan *p)
 	return -1;
 }
 
-/* --diff text of a file: shadow files' password fields are never shown. */
-static char *diff_text(int file, const char *data, size_t len)
+/* Read ROOT, make the whole plan and publish it: 0 with P filled, or -1
+ * (the conflicts, when there are any, listed in the error). */
+static int make_plan(qi_handle *h, const struct qi_accounts_spec *spec, struct plan *p)
 {
-	if (file != F_SHADOW && file != F_GSHADOW)
+	p->spec = spec;
+	p->conflicts = json_array();
+	p->accounts = json_array();
+	p->homes_json = json_array();
+	for (int i = 0; i < QI_PWF_COUNT; i++)
+		if (load_file(h, p, i) < 0)
+			return -1;
+	if (pick_shell(h, p) < 0 || plan_homes_paths(h, p) < 0)
+		return -1;
+	if ((spec->ids_auto ? pick_auto(h, p) : pin_ids(h, p)) < 0)
+		return -1;
+	json_t *to_add[QI_PWF_COUNT];
+	for (int i = 0; i < QI_PWF_COUNT; i++)
+		to_add[i] = json_array();
+	plan_accounts(h, p, to_add);
+	int rc = 0;
+	plan_homes(h, p);
+	if (json_array_size(p->conflicts) == 0)
+		rc = add_entries(h, p, to_add);
+	for (int i = 0; i < QI_PWF_COUNT; i++)
+		json_decref(to_add[i]);
+	return rc < 0 ? rc : publish(h, p);
+}
+
+/* --diff text of a file: shadow files' password fields are never shown. */
+static char *diff_text(enum qi_pwfile file, const char *data, size_t len)
+{
+	if (file != QI_PWF_SHADOW && file != QI_PWF_GSHADOW)
 		return qi_xstrdup(data);
 	struct qi_pwdb db;
-	qi_pwdb_parse(&db, files[file].kind, data, len);
+	qi_pwdb_parse(&db, qi_pwfiles[file].kind, data, len);
 	struct qi_buf b = { 0 };
 	qi_buf_add(&b, "", 0);
 	for (size_t i = 0; i < db.n; i++) {
@@ -787,14 +739,14 @@ static char *diff_text(int file, const char *data, size_t len)
 
 static void add_diffs(qi_handle *h, struct plan *p)
 {
-	for (int k = 0; k < NFILES; k++) {
-		int i = write_order[k];
+	for (int k = 0; k < QI_PWF_COUNT; k++) {
+		enum qi_pwfile i = write_order[k];
 		if (!p->f[i].present || !p->f[i].db.changed)
 			continue;
 		size_t len;
 		char *after = qi_pwdb_serialize(&p->f[i].db, &len);
 		char *tb = diff_text(i, p->f[i].orig, p->f[i].origlen), *ta = diff_text(i, after, len);
-		qi_diff_add(h, files[i].path, tb, ta);
+		qi_diff_add(h, qi_pwfiles[i].path, tb, ta);
 		free(tb);
 		free(ta);
 		free(after);
@@ -806,10 +758,8 @@ int qi_accounts_resolve(qi_handle *h, const struct qi_accounts_spec *spec,
 {
 	struct plan p = { 0 };
 	int rc = make_plan(h, spec, &p);
-	if (rc == 0)
-		rc = publish(h, &p);
 	if (rc == 0) {
-		arrays_to_ids(p.gid, p.uid, resolved);
+		*resolved = p.ids;
 		if (pending)
 			*pending = p.pending;
 	}
@@ -842,17 +792,12 @@ static void flush_caches(qi_handle *h)
 		}
 		if (!prog)
 			continue;
-		posix_spawn_file_actions_t fa;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-		pid_t pid;
-		int st = 0;
-		char *argv[4] = { prog, (char *)cmds[i][1], (char *)cmds[i][2], NULL };
-		if (posix_spawn(&pid, prog, &fa, NULL, argv, environ) != 0 ||
-		    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		/* A rollback's guard runs this too: its error stays on the handle. */
+		const char *argv[] = { prog, cmds[i][1], cmds[i][2], NULL };
+		struct qi_proc_spec spec = { .argv = argv, .keep_error = true };
+		if (qi_proc_run(h, &spec, NULL) < 0)
 			qi_warn(h, "%s %s %s did not succeed: its cache may show the old accounts "
 				"for a while", prog, cmds[i][1], cmds[i][2] ? cmds[i][2] : "");
-		posix_spawn_file_actions_destroy(&fa);
 		free(prog);
 	}
 }
@@ -875,7 +820,7 @@ unsigned qi_accounts_guard_mask(const char *const *paths, size_t npaths)
 	unsigned which = 0;
 	for (size_t k = 0; k < npaths; k++)
 		for (int f = 0; f < QI_PWF_COUNT; f++) {
-			const char *base = qi_pwfile_path(f);
+			const char *base = qi_pwfiles[f].path;
 			size_t n = strlen(base);
 			if (strncmp(paths[k], base, n) == 0 &&
 			    (paths[k][n] == '\0' || strcmp(paths[k] + n, "-") == 0))
@@ -914,34 +859,35 @@ static void guard_end(qi_handle *h, void *state)
 		flush_caches(h);
 }
 
-__attribute__((constructor)) static void register_guard(void)
+/* qi_new registers the guard for every handle (core.h). */
+void qi_accounts_register(void)
 {
 	qi_register_guard("passwd-files", guarded_paths, guard_begin, guard_end);
 }
 
 static int write_files(qi_handle *h, struct plan *p)
 {
-	for (int k = 0; k < NFILES; k++) {
-		int i = write_order[k];
+	for (int k = 0; k < QI_PWF_COUNT; k++) {
+		enum qi_pwfile i = write_order[k];
 		struct pwfile *f = &p->f[i];
 		if (!f->present || !f->db.changed)
 			continue;
 		size_t len;
 		char *data = qi_pwdb_serialize(&f->db, &len);
-		char *backup = qi_xasprintf("%s-", files[i].path);
+		char *backup = qi_xasprintf("%s-", qi_pwfiles[i].path);
 		mode_t mode = f->st.st_mode & 07777;
 		/* The journal's own --diff text would show shadow's hashes and
 		 * the backups: add_diffs has given the redacted one instead. */
 		bool diff = qi_diff_wanted(h);
-		qi_set_diff(h, false);
+		qi_set_diff_wanted(h, false);
 		int rc = qi_write_file(h, backup, f->orig, f->origlen, mode, f->st.st_uid, f->st.st_gid);
 		if (rc == 0)
-			rc = qi_write_file(h, files[i].path, data, len, mode, f->st.st_uid, f->st.st_gid);
-		qi_set_diff(h, diff);
+			rc = qi_write_file(h, qi_pwfiles[i].path, data, len, mode, f->st.st_uid, f->st.st_gid);
+		qi_set_diff_wanted(h, diff);
 		free(backup);
 		free(data);
 		if (rc < 0)
-			return qi_error_prefix(h, "cannot update %s", files[i].path);
+			return qi_error_prefix(h, "cannot update %s", qi_pwfiles[i].path);
 	}
 	if (p->parent && qi_mkdir_p(h, p->parent, 0755, 0, 0) < 0)
 		return -1;
@@ -952,52 +898,44 @@ static int write_files(qi_handle *h, struct plan *p)
 	return 0;
 }
 
+/* Lock the files there are (shadow-utils locks only those). */
+static int lock_files(qi_handle *h, const struct qi_accounts_spec *spec, struct qi_pwlockset *locks)
+{
+	int wait_ms = spec->lock_wait_ms > 0 ? spec->lock_wait_ms : DEFAULT_LOCK_WAIT_MS;
+	unsigned which = 0;
+	for (int i = 0; i < QI_PWF_COUNT; i++) {
+		struct stat st;
+		if (qi_pwfiles[i].required || qi_root_lstat(h, qi_pwfiles[i].path, &st) == 0 ||
+		    errno != ENOENT)
+			which |= 1u << i;
+	}
+	return qi_pwlockset_acquire(h, locks, which, wait_ms);
+}
+
+/* In --check mode nothing is written, not even a lock: the plan is made
+ * from the files as they are. */
 int qi_accounts_ensure(qi_handle *h, const struct qi_accounts_spec *spec,
 		       struct qi_account_ids *resolved)
 {
-	if (qi_check(h)) {
-		/* Nothing is written, not even a lock: plan from the files as they are. */
-		struct plan p = { 0 };
-		int rc = make_plan(h, spec, &p);
-		if (rc == 0)
-			rc = publish(h, &p);
-		if (rc == 0) {
-			arrays_to_ids(p.gid, p.uid, resolved);
-			add_diffs(h, &p);
-			if (p.pending)
-				qi_set_changed(h);
-		}
-		plan_free(&p);
-		return rc;
-	}
-
-	int wait_ms = spec->lock_wait_ms > 0 ? spec->lock_wait_ms : DEFAULT_LOCK_WAIT_MS;
-	unsigned which = 0;
-	for (int i = 0; i < NFILES; i++) {
-		struct stat st;
-		if (files[i].required || qi_root_lstat(h, files[i].path, &st) == 0 || errno != ENOENT)
-			which |= 1u << i;
-	}
+	bool writing = !qi_check(h);
 	struct qi_pwlockset locks;
-	if (qi_pwlockset_acquire(h, &locks, which, wait_ms) < 0)
+	if (writing && lock_files(h, spec, &locks) < 0)
 		return -1;
-
 	struct plan p = { 0 };
 	int rc = make_plan(h, spec, &p);
-	if (rc == 0)
-		rc = publish(h, &p);
 	if (rc == 0) {
 		add_diffs(h, &p);
-		rc = write_files(h, &p);
+		if (writing)
+			rc = write_files(h, &p);
 	}
-	int sig = qi_pwlockset_release(&locks);
+	int sig = writing ? qi_pwlockset_release(&locks) : 0;
 	if (sig && rc == 0)
 		rc = qi_error(h, "interrupted by signal %d while editing the accounts", sig);
 	if (rc == 0) {
-		arrays_to_ids(p.gid, p.uid, resolved);
+		*resolved = p.ids;
 		if (p.pending) {
 			qi_set_changed(h);
-			if (qi_root_is_host(h))
+			if (writing && qi_root_is_host(h))
 				flush_caches(h);
 		}
 	}

@@ -113,8 +113,14 @@ int qi_pwlock_take_interrupt(void);
 enum qi_pwfile {
 	QI_PWF_PASSWD, QI_PWF_SHADOW, QI_PWF_GROUP, QI_PWF_GSHADOW, QI_PWF_COUNT,
 };
-/* "/etc/passwd", ... (inside ROOT). */
-const char *qi_pwfile_path(enum qi_pwfile f);
+/* Each file: its path inside ROOT ("/etc/passwd"), its format, and
+ * whether a system image must have it (the shadow files are optional). */
+struct qi_pwfile_def {
+	const char *path;
+	enum qi_pwkind kind;
+	bool required;
+};
+extern const struct qi_pwfile_def qi_pwfiles[QI_PWF_COUNT];
 
 /* A set of those locks, held together: signals held off (see above),
  * glibc's lckpwdf when ROOT is "/", then FILE.lock of each file in

@@ -218,17 +218,12 @@ void qi_pwlock_release(struct qi_pwlock *lk)
 	lk->base = lk->path = NULL;
 }
 
-static const char *const pwfile_paths[QI_PWF_COUNT] = {
-	[QI_PWF_PASSWD] = "/etc/passwd",
-	[QI_PWF_SHADOW] = "/etc/shadow",
-	[QI_PWF_GROUP] = "/etc/group",
-	[QI_PWF_GSHADOW] = "/etc/gshadow",
+const struct qi_pwfile_def qi_pwfiles[QI_PWF_COUNT] = {
+	[QI_PWF_PASSWD] = { "/etc/passwd", QI_PW_PASSWD, true },
+	[QI_PWF_SHADOW] = { "/etc/shadow", QI_PW_SHADOW, false },
+	[QI_PWF_GROUP] = { "/etc/group", QI_PW_GROUP, true },
+	[QI_PWF_GSHADOW] = { "/etc/gshadow", QI_PW_GSHADOW, false },
 };
-
-const char *qi_pwfile_path(enum qi_pwfile f)
-{
-	return pwfile_paths[f];
-}
 
 int qi_pwlockset_acquire(qi_handle *h, struct qi_pwlockset *set, unsigned which, int wait_ms)
 {
@@ -247,7 +242,7 @@ int qi_pwlockset_acquire(qi_handle *h, struct qi_pwlockset *set, unsigned which,
 	for (int f = 0; f < QI_PWF_COUNT; f++) {
 		if (!(which & (1u << f)))
 			continue;
-		if (qi_pwlock_acquire(h, &set->locks[set->n], pwfile_paths[f], wait_ms) < 0) {
+		if (qi_pwlock_acquire(h, &set->locks[set->n], qi_pwfiles[f].path, wait_ms) < 0) {
 			qi_pwlockset_release(set);
 			return -1;
 		}

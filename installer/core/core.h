@@ -1,15 +1,22 @@
 /*
  * core/core.h - what the library's modules share with one another and with
  * their unit tests, but not with the front end: the handle's insides, small
- * helpers, paths inside ROOT, the description of a file-system object, and
- * hashing.
+ * helpers, child processes, paths inside ROOT, the description of a
+ * file-system object, and hashing.
  */
 #ifndef QI_CORE_H
 #define QI_CORE_H
 
 #include "qinstall.h"
 
-struct qi_journal;	/* journal.c */
+struct qi_journal;	/* journal/ */
+
+/* The library's own undo handlers and guards, registered once per process
+ * by qi_new (journal/rollback.c), so that every handle has them whichever
+ * of the library's modules a program links; each module registers its own: */
+void qi_journal_register_builtin(void);
+void qi_accounts_register(void);	/* accounts.c: the passwd files' guard */
+void qi_services_register(void);	/* services.c: systemd's undo handlers */
 
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */
@@ -30,8 +37,8 @@ struct qi_handle {
 	json_t *diff_before;	/* string builders, NULL until used */
 	json_t *diff_after;
 
-	struct qi_journal *journal;	/* owned by journal.c */
-	void (*journal_free)(struct qi_handle *h);	/* set by journal.c */
+	struct qi_journal *journal;	/* owned by journal/journal.c */
+	void (*journal_free)(struct qi_handle *h);	/* set by journal/journal.c */
 };
 
 /* Growing byte buffer. */
@@ -55,6 +62,49 @@ char *qi_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int qi_write_all(int fd, const void *buf, size_t len);
 /* fsync a directory by path (host path). */
 int qi_fsync_dir_path(const char *dir);
+
+/* ------------------------------------------------------------------ */
+/* Child processes (process.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Where a child's standard output goes: never qinstall's own stdout, which
+ * carries exactly one JSON object under --json. */
+enum qi_proc_output {
+	QI_PROC_DISCARD = 0,	/* /dev/null */
+	QI_PROC_STDERR,		/* qinstall's stderr: shown to the user */
+	QI_PROC_LOG,		/* appended to LOG, the child's stderr too */
+	QI_PROC_CAPTURE,	/* appended to CAPTURE */
+};
+
+/* One program to run. Zero-initialised fields are the defaults. */
+struct qi_proc_spec {
+	const char *const *argv;	/* argv[0]: the program (a path, or a name with SEARCH_PATH) */
+	const char *const *env;		/* the environment; NULL: qinstall's */
+	const char *cwd;		/* the directory it runs in; NULL: qinstall's */
+	bool search_path;		/* look argv[0] up in qinstall's PATH, as execvp(3) */
+	const char *stdin_path;		/* its stdin; NULL: /dev/null */
+	enum qi_proc_output output;
+	const char *log;		/* QI_PROC_LOG: the file, created if need be */
+	struct qi_buf *capture;		/* QI_PROC_CAPTURE: what it printed (NUL-terminated) */
+	const char *label;		/* the command in messages, for ARGV and CWD
+					 * ("apt-get source"); NULL: ARGV, " in CWD" */
+	const char *hint;		/* after a failure's message ("see ..."); NULL: where the
+					 * output went (above, or in LOG); "": nothing */
+	bool keep_error;		/* leave the handle's error as it is (probes, best-effort
+					 * calls: the caller reads *status and errno) */
+};
+
+/* Run SPEC's program and wait for it (waitpid retried on EINTR). The
+ * child starts with no signal blocked and SIGPIPE at its default; its
+ * stderr is qinstall's (or LOG). With QI_PROC_LOG the log first gets the
+ * line "$ cd CWD && ARGV". Returns 0 when it exited 0; otherwise -1 with
+ * one of these messages:
+ *   cannot run PROG: REASON                 (it did not start: *status -1)
+ *   `CMD` failed[ in CWD] (exit N)[; HINT]
+ *   `CMD` was killed[ in CWD] by signal N (SIGNAME)[; HINT]
+ * *STATUS (may be NULL) gets the waitpid(2) status, or -1 when the program
+ * did not run (errno then says why). */
+int qi_proc_run(qi_handle *h, const struct qi_proc_spec *spec, int *status);
 
 /* ------------------------------------------------------------------ */
 /* Images: what one path looks like (fsroot.c)                          */
@@ -92,6 +142,16 @@ char *qi_image_describe(const struct qi_image *img);
 /* Paths inside ROOT (fsroot.c)                                         */
 /* ------------------------------------------------------------------ */
 
+/* The one path normaliser: "//" collapsed, "." dropped, no trailing "/".
+ * An absolute PATH comes out absolute ("/" for the top); with
+ * QI_PATH_RELATIVE, PATH must be relative and comes out without a leading
+ * "/" ("" for the top). ".." is refused unless QI_PATH_DOTDOT, which makes
+ * it drop the component before it ("/.." is "/"; a relative path that
+ * climbs out of its top is refused). Malloc'd, or NULL with errno EINVAL
+ * (wrong kind of path, or a refused ".."); no length limit, no message. */
+#define QI_PATH_RELATIVE 1u
+#define QI_PATH_DOTDOT 2u
+char *qi_path_normalise(const char *path, unsigned flags);
 /* Canonical form of a path inside ROOT: absolute, no "//", no ".", no
  * trailing "/"; ".." is refused. Malloc'd, or NULL with the error set. */
 char *qi_path_clean(qi_handle *h, const char *path);
@@ -110,17 +170,11 @@ int qi_image_at(int dirfd, const char *name, bool want_hash, struct qi_image *im
 /* The same for a clean PATH inside ROOT; a missing parent means absent. */
 int qi_image_path(qi_handle *h, const char *path, bool want_hash, struct qi_image *img);
 
-/* SHA-256 of everything readable from FD (from its current offset). */
-int qi_sha256_fd(int fd, char hex[65], int64_t *size);
-void qi_sha256_buf(const void *data, size_t len, char hex[65]);
-
 /* ------------------------------------------------------------------ */
-/* Hashing (digest.c)                                                   */
+/* Hashing (digest.c): the one SHA-256 / SHA-512 implementation         */
 /* ------------------------------------------------------------------ */
 
-/* ---- digest.c: SHA-256 and SHA-512, streaming (libcrypto EVP) ---- */
-
-
+/* Streaming, with libcrypto's EVP interface. */
 struct qi_digest {
 	void *sha256;		/* EVP_MD_CTX *, or NULL when not wanted */
 	void *sha512;
@@ -142,11 +196,25 @@ int qi_digest_fd(qi_handle *h, struct qi_digest *d, int fd, const char *name);
 int qi_digest_file(qi_handle *h, const char *path, bool sha256, bool sha512,
 		   char hex256[QI_SHA256_HEX + 1], char hex512[QI_SHA512_HEX + 1],
 		   int64_t *size);
+/* Built on the same code, without a handle (images of paths, the journal's
+ * store): the SHA-256 of everything readable from FD, from its current
+ * offset (SIZE, may be NULL, gets the bytes read), 0 or -1 with errno set;
+ * and the SHA-256 of a buffer. */
+int qi_sha256_fd(int fd, char hex[QI_SHA256_HEX + 1], int64_t *size);
+void qi_sha256_buf(const void *data, size_t len, char hex[QI_SHA256_HEX + 1]);
 /* True when S is exactly LEN hex digits. */
 bool qi_is_hex(const char *s, size_t len);
 /* Compare computed digests and size with SRC's pins; on a mismatch the
  * error names FILE and gives both the expected and the actual values. */
 int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label,
 		    const char *hex256, const char *hex512, int64_t size);
+
+/* ------------------------------------------------------------------ */
+/* Names (handle.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Does PATH have a ".." component (between slashes or at an end)? "a..b"
+ * and "..x" are ordinary names; absolute or not is the caller's check. */
+bool qi_path_has_dotdot(const char *path);
 
 #endif

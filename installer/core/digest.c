@@ -1,7 +1,9 @@
 /*
- * digest.c - SHA-256 and SHA-512 with libcrypto's EVP interface, streaming,
- * so that a download is hashed while it arrives and a cached file is hashed
- * again before every use; and the comparison with a source's pins.
+ * digest.c - the library's one implementation of SHA-256 and SHA-512:
+ * libcrypto's EVP interface, streaming, so that a download is hashed while
+ * it arrives and a cached file is hashed again before every use; the small
+ * SHA-256 helpers built on it (a buffer, a descriptor) for the images of
+ * paths and the journal's store; and the comparison with a source's pins.
  */
 #include "config.h"
 
@@ -15,14 +17,22 @@
 
 #define READ_CHUNK (256 * 1024)
 
-static int start(qi_handle *h, void **slot, const EVP_MD *md)
+/* A new context for MD in *SLOT; -1 when libcrypto fails (no message). */
+static int md_start(void **slot, const EVP_MD *md)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c || EVP_DigestInit_ex(c, md, NULL) != 1) {
 		EVP_MD_CTX_free(c);
-		return qi_error(h, "cannot start %s hashing (libcrypto)", EVP_MD_get0_name(md));
+		return -1;
 	}
 	*slot = c;
+	return 0;
+}
+
+static int start(qi_handle *h, void **slot, const EVP_MD *md)
+{
+	if (md_start(slot, md) < 0)
+		return qi_error(h, "cannot start %s hashing (libcrypto)", EVP_MD_get0_name(md));
 	return 0;
 }
 
@@ -40,12 +50,20 @@ int qi_digest_init(qi_handle *h, struct qi_digest *d, bool sha256, bool sha512)
 	return 0;
 }
 
-int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t len)
+/* Feed LEN bytes; -1 when libcrypto fails (no message). */
+static int update(struct qi_digest *d, const void *data, size_t len)
 {
 	if ((d->sha256 && EVP_DigestUpdate(d->sha256, data, len) != 1) ||
 	    (d->sha512 && EVP_DigestUpdate(d->sha512, data, len) != 1))
-		return qi_error(h, "hashing failed (libcrypto)");
+		return -1;
 	d->bytes += (int64_t)len;
+	return 0;
+}
+
+int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t len)
+{
+	if (update(d, data, len) < 0)
+		return qi_error(h, "hashing failed (libcrypto)");
 	return 0;
 }
 
@@ -59,8 +77,9 @@ static void to_hex(const unsigned char *md, unsigned n, char *hex)
 	hex[2 * n] = '\0';
 }
 
-/* Finish a copy of the context, so that the running one may go on. */
-static int finish(qi_handle *h, void *ctx, char *hex)
+/* Finish a copy of the context, so that the running one may go on; -1
+ * when libcrypto fails (no message). */
+static int finish(void *ctx, char *hex)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
@@ -68,7 +87,7 @@ static int finish(qi_handle *h, void *ctx, char *hex)
 	int ok = copy && EVP_MD_CTX_copy_ex(copy, ctx) == 1 && EVP_DigestFinal_ex(copy, md, &n) == 1;
 	EVP_MD_CTX_free(copy);
 	if (!ok)
-		return qi_error(h, "hashing failed (libcrypto)");
+		return -1;
 	to_hex(md, n, hex);
 	return 0;
 }
@@ -80,10 +99,9 @@ int qi_digest_final(qi_handle *h, struct qi_digest *d,
 		hex256[0] = '\0';
 	if (hex512)
 		hex512[0] = '\0';
-	if (d->sha256 && hex256 && finish(h, d->sha256, hex256) < 0)
-		return -1;
-	if (d->sha512 && hex512 && finish(h, d->sha512, hex512) < 0)
-		return -1;
+	if ((d->sha256 && hex256 && finish(d->sha256, hex256) < 0) ||
+	    (d->sha512 && hex512 && finish(d->sha512, hex512) < 0))
+		return qi_error(h, "hashing failed (libcrypto)");
 	return 0;
 }
 
@@ -103,25 +121,36 @@ void qi_digest_free(struct qi_digest *d)
 	d->sha256 = d->sha512 = NULL;
 }
 
-int qi_digest_fd(qi_handle *h, struct qi_digest *d, int fd, const char *name)
+/* Feed everything read from FD: 0, -1 when reading failed (errno set),
+ * -2 when libcrypto did. No message. */
+static int feed_fd(struct qi_digest *d, int fd)
 {
 	char *buf = qi_xmalloc(READ_CHUNK);
+	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			free(buf);
-			return qi_error_errno(h, "cannot read %s", name);
-		}
-		if (n == 0)
+		if (n < 0)
+			rc = -1;
+		else if (n > 0 && update(d, buf, (size_t)n) < 0)
+			rc = -2;
+		if (n <= 0 || rc < 0)
 			break;
-		if (qi_digest_update(h, d, buf, (size_t)n) < 0) {
-			free(buf);
-			return -1;
-		}
 	}
+	int e = errno;
 	free(buf);
+	errno = e;
+	return rc;
+}
+
+int qi_digest_fd(qi_handle *h, struct qi_digest *d, int fd, const char *name)
+{
+	int rc = feed_fd(d, fd);
+	if (rc == -1)
+		return qi_error_errno(h, "cannot read %s", name);
+	if (rc < 0)
+		return qi_error(h, "hashing failed (libcrypto)");
 	return 0;
 }
 
@@ -144,6 +173,44 @@ int qi_digest_file(qi_handle *h, const char *path, bool sha256, bool sha512,
 	qi_digest_free(&d);
 	close(fd);
 	return rc;
+}
+
+/* A SHA-256 context without a handle: the helpers below report by errno. */
+static int sha256_start(struct qi_digest *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (md_start(&d->sha256, EVP_sha256()) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void qi_sha256_buf(const void *data, size_t len, char hex[QI_SHA256_HEX + 1])
+{
+	struct qi_digest d;
+	hex[0] = '\0';
+	if (sha256_start(&d) == 0 && (update(&d, data, len) < 0 || finish(d.sha256, hex) < 0))
+		hex[0] = '\0';
+	qi_digest_free(&d);
+}
+
+int qi_sha256_fd(int fd, char hex[QI_SHA256_HEX + 1], int64_t *size)
+{
+	struct qi_digest d;
+	if (sha256_start(&d) < 0)
+		return -1;
+	int rc = feed_fd(&d, fd);
+	if (rc == 0 && finish(d.sha256, hex) < 0)
+		rc = -2;
+	if (rc == -2)
+		errno = EIO;
+	if (rc == 0 && size)
+		*size = d.bytes;
+	int e = errno;
+	qi_digest_free(&d);
+	errno = e;
+	return rc < 0 ? -1 : 0;
 }
 
 bool qi_is_hex(const char *s, size_t len)
@@ -176,7 +243,7 @@ int qi_digest_check(qi_handle *h, const struct qi_source *src, const char *label
 	return 0;
 }
 
-int qi_verify_file(qi_handle *h, const char *path, const struct qi_source *src)
+int qi_verify_pins(qi_handle *h, const char *path, const struct qi_source *src)
 {
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
 	int64_t size;

@@ -1,5 +1,7 @@
 /*
- * fsroot.c - paths inside ROOT.
+ * fsroot.c - paths inside ROOT: the one path normaliser, the resolution
+ * that never leaves ROOT, and images (the description of what one path
+ * is: type, mode, owner, size, content hash, link target).
  *
  * Every path is resolved with openat2(2) and RESOLVE_IN_ROOT on the
  * handle's root descriptor: a symlink resolves as if ROOT were "/", so
@@ -20,8 +22,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "core/core.h"
 
@@ -96,63 +96,6 @@ char *qi_image_describe(const struct qi_image *img)
 		return qi_xasprintf("%s, mode %04o, owner %u:%u", qi_ftype_name(img->type),
 				    (unsigned)img->mode, (unsigned)img->uid, (unsigned)img->gid);
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Hashing                                                              */
-/* ------------------------------------------------------------------ */
-
-static void hex(const unsigned char *md, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-void qi_sha256_buf(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	hex(md, out);
-}
-
-int qi_sha256_fd(int fd, char out[65], int64_t *size)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx) {
-		errno = ENOMEM;
-		return -1;
-	}
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char buf[65536];
-	int64_t total = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			EVP_MD_CTX_free(ctx);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		total += n;
-	}
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	hex(md, out);
-	if (size)
-		*size = total;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,40 +231,50 @@ static int root_openat2(int dirfd, const char *path, int flags, mode_t mode)
 	return qi_root_walk(dirfd, path, flags, mode);
 }
 
-/* The canonical form of PATH, or NULL (errno EINVAL or ENAMETOOLONG). */
-static char *clean_path(const char *path)
+char *qi_path_normalise(const char *path, unsigned flags)
 {
-	if (!path || path[0] != '/') {
+	bool relative = flags & QI_PATH_RELATIVE;
+	if (!path || (path[0] == '/') == relative) {
 		errno = EINVAL;
 		return NULL;
 	}
-	size_t n = strlen(path);
-	char *out = qi_xmalloc(n + 2);
+	char *out = qi_xmalloc(strlen(path) + 2);
 	size_t o = 0;
-	const char *p = path;
-	while (*p) {
+	for (const char *p = path; *p;) {
 		while (*p == '/')
 			p++;
 		if (!*p)
 			break;
-		const char *e = strchrnul(p, '/');
-		size_t len = (size_t)(e - p);
+		size_t len = strcspn(p, "/");
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			free(out);
-			errno = EINVAL;
-			return NULL;
-		}
-		if (!(len == 1 && p[0] == '.')) {
-			out[o++] = '/';
+			if (!(flags & QI_PATH_DOTDOT) || (relative && o == 0)) {
+				free(out);
+				errno = EINVAL;
+				return NULL;
+			}
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;	/* the "/" before the dropped component */
+		} else if (!(len == 1 && p[0] == '.')) {
+			if (!relative || o > 0)
+				out[o++] = '/';
 			memcpy(out + o, p, len);
 			o += len;
 		}
-		p = e;
+		p += len;
 	}
-	if (o == 0)
+	if (o == 0 && !relative)
 		out[o++] = '/';
 	out[o] = '\0';
-	if (o >= PATH_MAX) {
+	return out;
+}
+
+/* The canonical form of PATH, or NULL (errno EINVAL or ENAMETOOLONG). */
+static char *clean_path(const char *path)
+{
+	char *out = qi_path_normalise(path, 0);
+	if (out && strlen(out) >= PATH_MAX) {
 		free(out);
 		errno = ENAMETOOLONG;
 		return NULL;

@@ -143,53 +143,19 @@ int qi_fsync_dir_path(const char *dir)
 	return rc;
 }
 
-/* Normalise an absolute path: collapse "//", drop "." and a trailing "/".
- * ".." is resolved lexically, which is right for a root given by the user
- * once it has been made absolute with realpath-free logic. */
-static char *normalise(const char *in)
-{
-	size_t n = strlen(in);
-	char *out = qi_xmalloc(n + 2);
-	size_t o = 0;
-	const char *p = in;
-	out[o++] = '/';
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 1 && p[0] == '.') {
-			/* skip */
-		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
-			while (o > 1 && out[o - 1] != '/')
-				o--;
-			if (o > 1)
-				o--;
-		} else {
-			if (o > 1)
-				out[o++] = '/';
-			memcpy(out + o, p, len);
-			o += len;
-		}
-		p += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* DIR made absolute (against the current directory) and normalised;
  * NULL when the current directory cannot be read. */
 static char *absolute_dir(const char *dir)
 {
+	/* ".." resolved lexically, which is right for a root given by the
+	 * user once it has been made absolute */
 	if (dir[0] == '/')
-		return normalise(dir);
+		return qi_path_normalise(dir, QI_PATH_DOTDOT);
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return NULL;
 	char *joined = qi_xasprintf("%s/%s", cwd, dir);
-	char *abs = normalise(joined);
+	char *abs = qi_path_normalise(joined, QI_PATH_DOTDOT);
 	free(joined);
 	return abs;
 }
@@ -212,6 +178,7 @@ qi_handle *qi_new(void)
 		qi_free(h);
 		return NULL;
 	}
+	qi_journal_register_builtin();
 	return h;
 }
 
@@ -263,7 +230,7 @@ bool qi_root_is_host(const qi_handle *h) { return strcmp(h->root, "/") == 0; }
 int qi_rootfd(const qi_handle *h) { return h->rootfd; }
 void qi_set_check(qi_handle *h, bool check) { h->check = check; }
 bool qi_check(const qi_handle *h) { return h->check; }
-void qi_set_diff(qi_handle *h, bool diff) { h->diff = diff; }
+void qi_set_diff_wanted(qi_handle *h, bool diff) { h->diff = diff; }
 bool qi_diff_wanted(const qi_handle *h) { return h->diff; }
 void qi_set_verbosity(qi_handle *h, int v) { h->verbosity = v; }
 int qi_verbosity(const qi_handle *h) { return h->verbosity; }
@@ -429,7 +396,7 @@ void qi_diff_add(qi_handle *h, const char *path, const char *before, const char 
 	append_text(&h->diff_after, path, after);
 }
 
-json_t *qi_diff(qi_handle *h)
+json_t *qi_diff_json(qi_handle *h)
 {
 	if (!h->diff)
 		return NULL;
@@ -437,4 +404,12 @@ json_t *qi_diff(qi_handle *h)
 	json_object_set_new(d, "before", json_string(h->diff_before ? json_string_value(h->diff_before) : ""));
 	json_object_set_new(d, "after", json_string(h->diff_after ? json_string_value(h->diff_after) : ""));
 	return d;
+}
+
+bool qi_path_has_dotdot(const char *path)
+{
+	for (const char *c = path; (c = strstr(c, "..")); c += 2)
+		if ((c == path || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+			return true;
+	return false;
 }

@@ -1,11 +1,180 @@
 /*
- * journal/journal.h - what the journal's files (journal.c, store.c,
- * applyfile.c) share with one another and with their unit tests.
+ * journal/journal.h - what the journal's files share with one another and
+ * with their unit tests: journal.c (the state directory, the database and
+ * the lock, runs and status), act.c (making one path what an image says,
+ * and syncing what was made), change.c (the write-ahead change functions,
+ * batches, external operations), rollback.c (undo, its handlers and
+ * guards), verify.c, imagemap.c (a map from paths to images), store.c
+ * (the store of before-images) and applyfile.c (the apply list).
+ *
+ * State: ROOT/var/lib/qinstall/ holds state.db (SQLite, WAL,
+ * synchronous=FULL), store/ (before-images by SHA-256, see store.c) and
+ * lock (an OFD lock; the file holds the pid of the run).
+ *
+ * Per change, in this order (the write-ahead rule):
+ *   1. the before-image of every path the change touches is taken; a
+ *      regular file's content is copied into the store and fsynced, and
+ *      the store directory fsynced;
+ *   2. an intent row holding the before- and after-images is committed;
+ *   3. the change is made atomically: the new object is made under a
+ *      temporary name beside its target (.qinstall-tmp.CHANGE), given its
+ *      owner and mode, then renamed over the target;
+ *   4. when the run commits, every file system touched is synced
+ *      (syncfs) and only then are the rows marked done and the run done.
+ * A row never marked done is undone like any other: undo looks at what is
+ * there and makes the path what the before-image says, which is a no-op
+ * when the change never happened. So undo is idempotent, and a rollback
+ * killed half-way completes when run again.
+ *
+ * Group commit: between qi_batch_begin and qi_batch_end, changes are
+ * planned one by one (errors reported at once) and made together: one
+ * store sync, one transaction of intents, the acts, one syncfs. A path
+ * touched twice in a batch, a rename, a remove or an external operation
+ * first makes what is queued.
+ *
+ * Guards: a module whose files other tools also lock (accounts.c for
+ * passwd and group) has a guard, registered for every handle by qi_new;
+ * a rollback that touches its paths begins it before the first undo (a
+ * refusal stops the rollback with nothing undone) and ends it after the
+ * last undo is recorded.
+ *
+ * --check: nothing is written, not even the state. Planned changes are
+ * kept in an overlay so that later operations see earlier ones.
+ *
+ * Not part of any run, so never rolled back: the state directory itself,
+ * and ROOT/var and ROOT/var/lib when they had to be made for it (0755,
+ * owned by the user running qinstall). A run that changed nothing leaves
+ * no row. Timestamps, hard links and extended attributes are not recorded.
  */
 #ifndef QI_JOURNAL_H
 #define QI_JOURNAL_H
 
+#include <sqlite3.h>
+
 #include "core/core.h"
+
+#define QI_STATE_DIR "/var/lib/qinstall"
+
+/* ------------------------------------------------------------------ */
+/* A map from paths to images (imagemap.c)                              */
+/* ------------------------------------------------------------------ */
+
+/* Last writer wins; the entries in the order their paths were first set. */
+struct qi_image_entry {
+	char *path;
+	struct qi_image img;
+};
+struct qi_imagemap {
+	struct qi_image_entry *e;
+	size_t n, cap;
+	/* the index: open addressing, a slot holds a path (the entry's own
+	 * string) and the entry's position; path NULL: free */
+	struct qi_imagemap_slot { const char *path; size_t index; } *slot;
+	size_t nslots;
+};
+/* PATH's entry, or NULL (valid until the next set). */
+struct qi_image_entry *qi_imagemap_get(const struct qi_imagemap *m, const char *path);
+/* PATH is IMG (copied). */
+void qi_imagemap_set(struct qi_imagemap *m, const char *path, const struct qi_image *img);
+/* Emptied (its memory kept for reuse); freed. */
+void qi_imagemap_clear(struct qi_imagemap *m);
+void qi_imagemap_free(struct qi_imagemap *m);
+
+/* ------------------------------------------------------------------ */
+/* The journal of a handle                                              */
+/* ------------------------------------------------------------------ */
+
+struct qi_change;	/* a planned change (change.c) */
+
+struct qi_journal {
+	sqlite3 *db;
+	int statefd, storefd, lockfd;
+	int64_t run;
+	bool in_run;
+	bool batch;
+	/* the changes planned, not made yet (change.c) */
+	struct qi_change *queue;
+	size_t nqueue, capqueue, queue_bytes;
+	/* the --check and batch overlay: path -> planned image (change.c) */
+	struct qi_imagemap ov;
+	/* one descriptor per file system touched, for syncfs (act.c) */
+	struct { dev_t dev; int fd; } devs[16];
+	int ndevs;
+	bool dev_overflow;
+	int64_t nchanges;
+};
+
+/* ---- journal.c: the state directory, the database, the lock ---- */
+
+/* The handle's journal, made on first use. */
+struct qi_journal *qi_journal_get(qi_handle *h);
+/* Open (with CREATE make) ROOT/var/lib/qinstall; -1 with errno ENOENT
+ * when it does not exist and CREATE is false. */
+int qi_journal_open_state(qi_handle *h, bool create);
+/* Open state.db. WRITE: for a run or a rollback (creates it). 1 (errno
+ * ENOENT) when there is no journal to read. */
+int qi_journal_open_db(qi_handle *h, bool write);
+int qi_journal_open_store(qi_handle *h);
+/* Whether the store directory STOREFD holds any before-image. */
+bool qi_journal_store_has_images(int storefd);
+int qi_journal_lock(qi_handle *h);
+void qi_journal_unlock(qi_handle *h);
+/* Run SQL / report the last SQLite error: -1 with a message naming
+ * state.db, WHAT failed and what to do. */
+int qi_db_exec(qi_handle *h, const char *sql);
+int qi_db_fail(qi_handle *h, const char *what);
+/* An image as the 7 columns from COL (type, mode, uid, gid, size, hash,
+ * target): bound (all NULL when not PRESENT), or read back (false when
+ * NULL). */
+void qi_db_bind_image(sqlite3_stmt *st, int col, const struct qi_image *img, bool present);
+bool qi_db_column_image(sqlite3_stmt *st, int col, struct qi_image *img);
+/* Set RUN's state and finish time; WHAT names the step in the message. */
+int qi_db_set_run_state(qi_handle *h, int64_t run, const char *state, const char *what);
+
+/* ---- act.c: making a path look like an image ---- */
+
+/* Where a change acts: NAME in the directory DFD; PATH (inside ROOT) for
+ * messages; ID names the temporary made beside it. */
+struct qi_spot {
+	int dfd;
+	const char *name, *path;
+	int64_t id;
+};
+/* A regular file's new content: DATA/LEN, or else read from FD. */
+struct qi_content {
+	const void *data;
+	size_t len;
+	int fd;
+};
+/* Make the spot what WANT says; LIVE is what is there now. */
+int qi_journal_make_image(qi_handle *h, const struct qi_spot *at, const struct qi_image *want,
+			  const struct qi_image *live, const struct qi_content *content);
+/* Remove the temporary of change ID that a killed change may have left. */
+void qi_journal_remove_tmp(int dfd, int64_t id);
+/* Remember the file system of DIRFD, to syncfs it before marking done;
+ * sync every file system remembered. */
+void qi_journal_note_dev(struct qi_journal *j, int dirfd);
+int qi_journal_sync_devs(qi_handle *h);
+
+/* ---- change.c: planning and making changes ---- */
+
+/* Make everything queued: store, intents, acts. */
+int qi_journal_flush(qi_handle *h);
+/* Drop what is queued and planned, unmade. */
+void qi_journal_discard(struct qi_journal *j);
+/* --diff text of an image: a description line, then a text file's content
+ * (DATA/LEN, or else read from PATH inside ROOT when PATH is not NULL). */
+char *qi_journal_diff_text(qi_handle *h, const char *path, const struct qi_image *img,
+			   const void *data, size_t len);
+
+/* ---- rollback.c: undo ---- */
+
+/* Undo runs FROM_RUN and every later one (or only FROM_RUN), newest first. */
+int qi_journal_undo_runs(qi_handle *h, int64_t from_run, bool only_this);
+/* The undo handler registered for KIND, or NULL. */
+qi_undo_fn qi_journal_find_undo(const char *kind);
+/* Whether a guard named NAME is registered; *PATHS gets its paths. */
+bool qi_journal_find_guard(const char *name, const char *const **paths);
 
 /* ------------------------------------------------------------------ */
 /* The store of before-images (store.c)                                 */

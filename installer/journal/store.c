@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "journal/journal.h"
 
 static bool valid_hash(const char *hash)
@@ -25,6 +23,33 @@ static bool valid_hash(const char *hash)
 		if (!((hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'a' && hash[i] <= 'f')))
 			return false;
 	return true;
+}
+
+/* Copy FD to OUT, hashing what passes: HASH gets its SHA-256. */
+static int copy_hashed(qi_handle *h, int fd, int out, char hash[QI_SHA256_HEX + 1])
+{
+	struct qi_digest d;
+	if (qi_digest_init(h, &d, true, false) < 0)
+		return -1;
+	char buf[65536];
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = qi_error_errno(h, "cannot read a file to save its before-image");
+		else if (n > 0 && qi_digest_update(h, &d, buf, (size_t)n) < 0)
+			rc = -1;
+		else if (n > 0 && qi_write_all(out, buf, (size_t)n) < 0)
+			rc = qi_error_errno(h, "cannot save a before-image into the journal's store");
+		if (n <= 0 || rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = qi_digest_final(h, &d, hash, NULL);
+	qi_digest_free(&d);
+	return rc;
 }
 
 int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
@@ -39,33 +64,9 @@ int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
 	int out = openat(storefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return qi_error_errno(h, "cannot write into the journal's store");
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			qi_error_errno(h, "cannot read a file to save its before-image");
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (qi_write_all(out, buf, (size_t)n) < 0) {
-			qi_error_errno(h, "cannot save a before-image into the journal's store");
-			goto fail;
-		}
-	}
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char hash[65];
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	ctx = NULL;
-	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", md[i]);
+	char hash[QI_SHA256_HEX + 1];
+	if (copy_hashed(h, fd, out, hash) < 0)
+		goto fail;
 	if (expect_hash && strcmp(hash, expect_hash) != 0) {
 		qi_error(h, "a file changed while its before-image was saved (sha256 %.12s, then %.12s); run again",
 			 expect_hash, hash);
@@ -92,8 +93,6 @@ int qi_store_put_fd(qi_handle *h, int storefd, int fd, const char *expect_hash,
 	*added = true;
 	return 0;
 fail:
-	if (ctx)
-		EVP_MD_CTX_free(ctx);
 	if (out >= 0)
 		close(out);
 	unlinkat(storefd, tmp, 0);

@@ -15,7 +15,7 @@
 
 #include "patch/patch.h"
 
-void ph_text_index(struct ph_text *t, const char *data, size_t len)
+void qi_patch_text_index(struct qi_patch_text *t, const char *data, size_t len)
 {
 	t->data = data;
 	t->len = len;
@@ -35,13 +35,13 @@ void ph_text_index(struct ph_text *t, const char *data, size_t len)
 	t->nlines = (long)n - 1;
 }
 
-void ph_text_free(struct ph_text *t)
+void qi_patch_text_free(struct qi_patch_text *t)
 {
 	free(t->start);
 	t->start = NULL;
 }
 
-static inline const char *line_at(const struct ph_text *t, long i, size_t *len)
+static inline const char *line_at(const struct qi_patch_text *t, long i, size_t *len)
 {
 	if (i < 1 || i > t->nlines) {
 		*len = 0;
@@ -51,7 +51,7 @@ static inline const char *line_at(const struct ph_text *t, long i, size_t *len)
 	return t->data + t->start[i - 1];
 }
 
-void ph_applier_init(struct ph_applier *a, const struct ph_text *in)
+void qi_patch_applier_init(struct qi_patch_applier *a, const struct qi_patch_text *in)
 {
 	memset(a, 0, sizeof(*a));
 	a->in = in;
@@ -61,7 +61,7 @@ void ph_applier_init(struct ph_applier *a, const struct ph_text *in)
 
 /* Does the old side of HK match at input line BASE, ignoring PREFIX_FUZZ
  * leading and SUFFIX_FUZZ trailing lines? */
-static bool match_at(const struct ph_text *in, const struct ph_hunk *hk, long base,
+static bool match_at(const struct qi_patch_text *in, const struct qi_patch_hunk *hk, long base,
 		     long prefix_fuzz, long suffix_fuzz)
 {
 	long last = hk->ptrn_lines - suffix_fuzz;
@@ -69,16 +69,16 @@ static bool match_at(const struct ph_text *in, const struct ph_hunk *hk, long ba
 	for (long pl = prefix_fuzz; pl < last; pl++, iline++) {
 		size_t size;
 		const char *s = line_at(in, iline, &size);
-		const struct ph_line *l = &hk->old[pl];
+		const struct qi_patch_line *l = &hk->old[pl];
 		if (size != l->len || memcmp(s, l->text, size) != 0)
 			return false;
 	}
 	return true;
 }
 
-long ph_locate(struct ph_applier *a, const struct ph_hunk *hk, long fuzz)
+long qi_patch_locate(struct qi_patch_applier *a, const struct qi_patch_hunk *hk, long fuzz)
 {
-	const struct ph_text *in = a->in;
+	const struct qi_patch_text *in = a->in;
 	long first_guess = hk->first + a->in_offset;
 	long pat_lines = hk->ptrn_lines;
 	long prefix_context = hk->prefix_context, suffix_context = hk->suffix_context;
@@ -141,7 +141,7 @@ long ph_locate(struct ph_applier *a, const struct ph_hunk *hk, long fuzz)
 }
 
 /* Copy input lines up to LASTLINE to the output. */
-static void copy_till(struct ph_applier *a, long lastline)
+static void copy_till(struct qi_patch_applier *a, long lastline)
 {
 	if (lastline > a->in->nlines)
 		lastline = a->in->nlines;
@@ -158,14 +158,14 @@ static void copy_till(struct ph_applier *a, long lastline)
 	a->last_frozen = lastline;
 }
 
-static void put_line(struct ph_applier *a, const struct ph_line *l)
+static void put_line(struct qi_patch_applier *a, const struct qi_patch_line *l)
 {
 	qi_buf_add(&a->out, l->text, l->len);
 	a->after_newline = l->len && l->text[l->len - 1] == '\n';
 	a->zero_output = false;
 }
 
-void ph_apply_hunk(struct ph_applier *a, const struct ph_hunk *hk, long where)
+void qi_patch_apply_hunk(struct qi_patch_applier *a, const struct qi_patch_hunk *hk, long where)
 {
 	long old = 0, new = 0;
 	where--;
@@ -197,15 +197,15 @@ void ph_apply_hunk(struct ph_applier *a, const struct ph_hunk *hk, long where)
 	a->out_offset += hk->repl_lines - hk->ptrn_lines;
 }
 
-void ph_finish(struct ph_applier *a)
+void qi_patch_finish(struct qi_patch_applier *a)
 {
 	copy_till(a, a->in->nlines);
 }
 
 #define NEAR_MISS_WINDOW 5000L
 
-void ph_near_miss(const struct ph_text *in, const struct ph_hunk *hk, long guess,
-		  long *line, long *differ)
+void qi_patch_near_miss(const struct qi_patch_text *in, const struct qi_patch_hunk *hk, long guess,
+			long *line, long *differ)
 {
 	long best = -1, best_line = guess < 1 ? 1 : guess;
 	long last = in->nlines - hk->ptrn_lines + 1;
@@ -247,14 +247,14 @@ static void unidiff_range(struct qi_buf *b, long start, long count)
 		qi_buf_addf(b, "%ld,%ld", start, count);
 }
 
-static void reject_line(struct qi_buf *b, char c, const struct ph_line *l)
+static void reject_line(struct qi_buf *b, char c, const struct qi_patch_line *l)
 {
 	qi_buf_add(b, &c, 1);
 	/* As GNU patch: a line without its newline is written as it is. */
 	qi_buf_add(b, l->text, l->len);
 }
 
-void ph_reject_hunk(struct qi_buf *b, const struct ph_hunk *hk, long out_offset)
+void qi_patch_reject_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long out_offset)
 {
 	qi_buf_add(b, "@@ -", 4);
 	unidiff_range(b, hk->first + out_offset, hk->ptrn_lines);

@@ -15,7 +15,7 @@
 
 /* ---- names ---- */
 
-bool ph_strip_name(char *name, int strip)
+bool qi_patch_strip_name(char *name, int strip)
 {
 	int s = strip;
 	char *p, *n;
@@ -34,19 +34,9 @@ bool ph_strip_name(char *name, int strip)
 	return false;
 }
 
-bool ph_name_is_safe(const char *name)
+bool qi_patch_name_is_safe(const char *name)
 {
-	if (name[0] == '/')
-		return false;
-	while (*name) {
-		if (*name == '.' && *++name == '.' && (!*++name || *name == '/'))
-			return false;
-		while (*name && *name != '/')
-			name++;
-		while (*name == '/')
-			name++;
-	}
-	return true;
+	return name[0] != '/' && !qi_path_has_dotdot(name);
 }
 
 /* A C-style quoted name ("a\tb"), as git and diff write unusual names.
@@ -161,7 +151,7 @@ static void fetchname(const char *at, const char *eol, int strip, char **pname,
 			*stamp = 0;
 		return;
 	}
-	if (!ph_strip_name(name, strip)) {
+	if (!qi_patch_strip_name(name, strip)) {
 		free(name);
 		return;
 	}
@@ -201,7 +191,7 @@ static char *parse_git_name(const char *s, const char *eol, int strip, const cha
 		ret[t - s] = '\0';
 		*end = t;
 	}
-	if (!*ret || !ph_strip_name(ret, strip)) {
+	if (!*ret || !qi_patch_strip_name(ret, strip)) {
 		free(ret);
 		return NULL;
 	}
@@ -247,7 +237,7 @@ static int sha_nonexistent(const char *s, const char *e)
 /* ---- the reader ---- */
 
 struct reader {
-	struct ph_patch *p;
+	struct qi_patch_parsed *p;
 	char *text;
 	size_t len, pos;
 	long line;		/* 1-based number of the line at pos */
@@ -318,9 +308,18 @@ static const char *scan_num(const char *s, const char *e, long *v, bool *ok)
 		} \
 	} while (0)
 
-/* One "@@" hunk. Returns 1 when read, 0 when the line is no hunk header,
- * -1 on a malformed hunk (P->fatal set). */
-static int read_hunk(struct reader *r, struct ph_file *f)
+/* A hunk being read: its header's numbers, and its lines so far. */
+struct hunk_reader {
+	struct qi_patch_hunk hk;
+	size_t cap_old, cap_new;
+	long nold, nnew;	/* lines of each side read */
+	long context;		/* context lines since the last change */
+};
+
+/* The "@@ -FIRST[,LINES] +FIRST[,LINES] @@[ FUNC]" line at the reader's
+ * position into HK. Returns 1 when read, 0 when the line is no hunk
+ * header, -1 when it is malformed (P->fatal set). */
+static int read_hunk_header(struct reader *r, struct qi_patch_file *f, struct qi_patch_hunk *hk)
 {
 	char *s, *e;
 	if (!peek_line(r, &s, &e) || e - s <= 4 || strncmp(s, "@@ -", 4) != 0)
@@ -330,23 +329,22 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 		e[-2] = '\n';
 		e--;
 	}
-	struct ph_hunk hk = { 0 };
 	bool ok = true;
-	const char *c = scan_num(s + 4, e, &hk.first, &ok);
+	const char *c = scan_num(s + 4, e, &hk->first, &ok);
 	if (c < e && *c == ',')
-		c = scan_num(c + 1, e, &hk.ptrn_lines, &ok);
+		c = scan_num(c + 1, e, &hk->ptrn_lines, &ok);
 	else
-		hk.ptrn_lines = 1;
+		hk->ptrn_lines = 1;
 	if (c < e && *c == ' ')
 		c++;
 	if (c >= e || *c != '+')
 		ok = false;
 	else
-		c = scan_num(c + 1, e, &hk.newfirst, &ok);
+		c = scan_num(c + 1, e, &hk->newfirst, &ok);
 	if (ok && c < e && *c == ',')
-		c = scan_num(c + 1, e, &hk.repl_lines, &ok);
+		c = scan_num(c + 1, e, &hk->repl_lines, &ok);
 	else
-		hk.repl_lines = 1;
+		hk->repl_lines = 1;
 	if (c < e && *c == ' ')
 		c++;
 	if (!ok || c >= e || *c++ != '@') {
@@ -357,128 +355,153 @@ static int read_hunk(struct reader *r, struct ph_file *f)
 		const char *fe = e;
 		if (fe > c && fe[-1] == '\n')
 			fe--;
-		hk.func = c;
-		hk.func_len = (size_t)(fe - c);
+		hk->func = c;
+		hk->func_len = (size_t)(fe - c);
 	}
-	hk.patch_line = r->line;
-	if (!hk.ptrn_lines)
-		hk.first++;
-	if (!hk.repl_lines)
-		hk.newfirst++;
+	hk->patch_line = r->line;
+	if (!hk->ptrn_lines)
+		hk->first++;
+	if (!hk->repl_lines)
+		hk->newfirst++;
 	next_line(r, hnext);
+	return 1;
+}
 
+/* The next line of a hunk's body: its type *CH (a tab or an empty line is
+ * context), its TEXT and LEN after the type, the raw line in [*LS, *LE).
+ * At the end of the patch GNU patch supplies up to three missing context
+ * lines of the new side: *LS is then NULL. -1 at an earlier end. */
+static int read_body_line(struct reader *r, struct qi_patch_file *f, const struct hunk_reader *b,
+			  char *ch, const char **text, size_t *len, char **ls, char **le)
+{
+	*ls = *le = NULL;
+	if (!peek_line(r, ls, le)) {
+		if (b->hk.repl_lines - b->nnew > 3) {
+			set_fatal(r, "unexpected end of file in patch\n");
+			return -1;
+		}
+		*ch = ' ';
+		*text = "\n";
+		*len = 1;
+		return 0;
+	}
+	char *lnext = *le;
+	if (f->strip_cr && *le - *ls >= 2 && (*le)[-1] == '\n' && (*le)[-2] == '\r') {
+		(*le)[-2] = '\n';
+		(*le)--;
+	}
+	if (**ls == '\t' || **ls == '\n') {
+		*ch = ' ';
+		*text = *ls;
+		*len = (size_t)(*le - *ls);
+	} else {
+		*ch = **ls;
+		*text = *ls + 1;
+		*len = (size_t)(*le - *ls - 1);
+	}
+	next_line(r, lnext);
+	return 0;
+}
+
+/* Append (TEXT, *LEN, TYPE) to a side of a hunk: LINES, *N of them so far,
+ * room for *CAP, MAX in all. When it is the side's last line and a "\ No
+ * newline at end of file" follows (*INCOMPLETE, at IE), that line is
+ * taken and the newline dropped (from *LEN, which the other side of a
+ * context line then shares). */
+static void add_to_side(struct reader *r, struct qi_patch_line **lines, long *n, size_t *cap,
+			long max, const char *text, size_t *len, char type, bool *incomplete, char *ie)
+{
+	if (*n == max - 1 && *incomplete) {
+		(*len)--;
+		next_line(r, ie);
+		*incomplete = false;
+	}
+	GROW(*lines, *n, *cap);
+	(*lines)[(*n)++] = (struct qi_patch_line){ text, *len, type };
+}
+
+/* Add the line (type CH, raw [LS, LE)) to the side or sides it belongs
+ * to. -1 for a line of no type, or one the header's counts have no room
+ * for. */
+static int add_body_line(struct reader *r, struct hunk_reader *b, char ch, const char *text,
+			 size_t len, char *ls, char *le)
+{
+	struct qi_patch_hunk *hk = &b->hk;
+	bool incomplete = false;
+	char *is = NULL, *ie = NULL;
+	if (ls && peek_line(r, &is, &ie) && *is == '\\')
+		incomplete = true;
+	bool to_old = ch == '-' || ch == ' ' || ch == '=', to_new = ch == '+' || ch == ' ' || ch == '=';
+	if ((!to_old && !to_new) || (to_old && b->nold >= hk->ptrn_lines) ||
+	    (to_new && b->nnew >= hk->repl_lines)) {
+		if (to_old && to_new)
+			malformed(r, r->line - 1, ls ? ls : text, ls ? le : text + len);
+		else
+			malformed(r, r->line - 1, ls, le);
+		return -1;
+	}
+	char type = to_old && to_new ? ' ' : ch;
+	if (to_old)
+		add_to_side(r, &hk->old, &b->nold, &b->cap_old, hk->ptrn_lines, text, &len, type,
+			    &incomplete, ie);
+	if (to_new)
+		add_to_side(r, &hk->new, &b->nnew, &b->cap_new, hk->repl_lines, text, &len, type,
+			    &incomplete, ie);
+	if (to_old && to_new) {
+		b->context++;
+		return 0;
+	}
+	/* A change: the context before the first one is the prefix. */
+	if (hk->prefix_context == -1)
+		hk->prefix_context = b->context;
+	b->context = 0;
+	return 0;
+}
+
+/* The body of the hunk whose header B holds: as many lines of each side
+ * as the header counts. */
+static int read_hunk_body(struct reader *r, struct qi_patch_file *f, struct hunk_reader *b)
+{
+	struct qi_patch_hunk *hk = &b->hk;
 	/* The counts come from the patch: grow with the lines actually read. */
-	size_t cap_old = hk.ptrn_lines < 64 ? (size_t)hk.ptrn_lines + 1 : 64;
-	size_t cap_new = hk.repl_lines < 64 ? (size_t)hk.repl_lines + 1 : 64;
-	hk.old = qi_xmalloc(sizeof(*hk.old) * cap_old);
-	hk.new = qi_xmalloc(sizeof(*hk.new) * cap_new);
-	long nold = 0, nnew = 0, context = 0;
-	hk.prefix_context = -1;
-	while (nold < hk.ptrn_lines || nnew < hk.repl_lines) {
-		char ch;
+	b->cap_old = hk->ptrn_lines < 64 ? (size_t)hk->ptrn_lines + 1 : 64;
+	b->cap_new = hk->repl_lines < 64 ? (size_t)hk->repl_lines + 1 : 64;
+	hk->old = qi_xmalloc(sizeof(*hk->old) * b->cap_old);
+	hk->new = qi_xmalloc(sizeof(*hk->new) * b->cap_new);
+	hk->prefix_context = -1;
+	while (b->nold < hk->ptrn_lines || b->nnew < hk->repl_lines) {
+		char ch, *ls, *le;
 		const char *text;
 		size_t len;
-		char *ls = NULL, *le = NULL;
-		if (!peek_line(r, &ls, &le)) {
-			if (hk.repl_lines - nnew <= 3) {
-				ch = ' ';
-				text = "\n";
-				len = 1;
-			} else {
-				set_fatal(r, "unexpected end of file in patch\n");
-				goto fail;
-			}
-		} else {
-			char *lnext = le;
-			if (f->strip_cr && le - ls >= 2 && le[-1] == '\n' && le[-2] == '\r') {
-				le[-2] = '\n';
-				le--;
-			}
-			if (*ls == '\t' || *ls == '\n') {
-				ch = ' ';
-				text = ls;
-				len = (size_t)(le - ls);
-			} else {
-				ch = *ls;
-				text = ls + 1;
-				len = (size_t)(le - ls - 1);
-			}
-			next_line(r, lnext);
-		}
-		/* "\ No newline at end of file" after the last line of a side. */
-		bool incomplete = false;
-		char *is = NULL, *ie = NULL;
-		if (ls && peek_line(r, &is, &ie) && *is == '\\')
-			incomplete = true;
-		switch (ch) {
-		case '-':
-			if (nold >= hk.ptrn_lines) {
-				malformed(r, r->line - 1, ls, le);
-				goto fail;
-			}
-			if (nold == hk.ptrn_lines - 1 && incomplete) {
-				len--;
-				next_line(r, ie);
-			}
-			GROW(hk.old, nold, cap_old);
-			hk.old[nold++] = (struct ph_line){ text, len, '-' };
-			break;
-		case '=':
-		case ' ':
-			if (nold >= hk.ptrn_lines || nnew >= hk.repl_lines) {
-				malformed(r, r->line - 1, ls ? ls : text, ls ? le : text + len);
-				goto fail;
-			}
-			context++;
-			if (nold == hk.ptrn_lines - 1 && incomplete) {
-				len--;
-				next_line(r, ie);
-				incomplete = false;
-			}
-			GROW(hk.old, nold, cap_old);
-			hk.old[nold++] = (struct ph_line){ text, len, ' ' };
-			if (nnew == hk.repl_lines - 1 && incomplete) {
-				len--;
-				next_line(r, ie);
-			}
-			GROW(hk.new, nnew, cap_new);
-			hk.new[nnew++] = (struct ph_line){ text, len, ' ' };
-			break;
-		case '+':
-			if (nnew >= hk.repl_lines) {
-				malformed(r, r->line - 1, ls, le);
-				goto fail;
-			}
-			if (nnew == hk.repl_lines - 1 && incomplete) {
-				len--;
-				next_line(r, ie);
-			}
-			GROW(hk.new, nnew, cap_new);
-			hk.new[nnew++] = (struct ph_line){ text, len, '+' };
-			break;
-		default:
-			malformed(r, r->line - 1, ls, le);
-			goto fail;
-		}
-		if (ch != ' ' && ch != '=') {
-			if (hk.prefix_context == -1)
-				hk.prefix_context = context;
-			context = 0;
-		}
+		if (read_body_line(r, f, b, &ch, &text, &len, &ls, &le) < 0 ||
+		    add_body_line(r, b, ch, text, len, ls, le) < 0)
+			return -1;
 	}
-	if (hk.prefix_context == -1) {
+	if (hk->prefix_context == -1) {
 		set_fatal(r, "malformed patch at line %ld: hunk at line %ld changes nothing\n",
-			  r->line - 1, hk.patch_line);
-		goto fail;
+			  r->line - 1, hk->patch_line);
+		return -1;
 	}
-	hk.suffix_context = context;
+	hk->suffix_context = b->context;
+	return 0;
+}
+
+/* One "@@" hunk. Returns 1 when read, 0 when the line is no hunk header,
+ * -1 on a malformed hunk (P->fatal set). */
+static int read_hunk(struct reader *r, struct qi_patch_file *f)
+{
+	struct hunk_reader b = { 0 };
+	int rc = read_hunk_header(r, f, &b.hk);
+	if (rc <= 0)
+		return rc;
+	if (read_hunk_body(r, f, &b) < 0) {
+		free(b.hk.old);
+		free(b.hk.new);
+		return -1;
+	}
 	f->hunks = qi_xrealloc(f->hunks, sizeof(*f->hunks) * (f->nhunks + 1));
-	f->hunks[f->nhunks++] = hk;
+	f->hunks[f->nhunks++] = b.hk;
 	return 1;
-fail:
-	free(hk.old);
-	free(hk.new);
-	return -1;
 }
 
 /* Is this line a normal diff command ("12,14c12")? */
@@ -500,7 +523,7 @@ static bool is_normal_command(const char *s, const char *e)
 	return t < e && *t == '\n';
 }
 
-static void file_free(struct ph_file *f)
+static void file_free(struct qi_patch_file *f)
 {
 	for (int i = 0; i < 3; i++)
 		free(f->name[i]);
@@ -514,9 +537,102 @@ static void file_free(struct ph_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* "diff --git a/X b/Y": both names when they parse, none otherwise. */
+static void git_diff_line(struct reader *r, struct qi_patch_file *f, const char *s, const char *e)
+{
+	free(f->name[PN_OLD]);
+	free(f->name[PN_NEW]);
+	f->name[PN_OLD] = f->name[PN_NEW] = NULL;
+	const char *u;
+	char *a = parse_git_name(s + 11, e, r->strip, &u);
+	char *b = a && u < e && isspace((unsigned char)*u) ? parse_git_name(u, e, r->strip, &u) : NULL;
+	if (b) {
+		while (u < e && isspace((unsigned char)*u))
+			u++;
+	}
+	if (a && b && u == e) {
+		f->name[PN_OLD] = a;
+		f->name[PN_NEW] = b;
+	} else {
+		free(a);
+		free(b);
+	}
+	f->git = true;
+}
+
+/* One of git's extended header lines after "diff --git" ("index",
+ * modes, new and deleted files, renames, copies): true when S is one,
+ * which is then taken into F. */
+static bool git_extended_line(struct qi_patch_file *f, const char *s, const char *e)
+{
+	const char *u, *v;
+	if (!strncmp(s, "index ", 6)) {
+		if (!((u = skip_hex(s + 6, e)) && u + 1 < e && u[0] == '.' && u[1] == '.' &&
+		      (v = skip_hex(u + 2, e)) && (v >= e || isspace((unsigned char)*v))))
+			return false;
+		f->nonexistent[PN_OLD] = sha_nonexistent(s + 6, u);
+		f->nonexistent[PN_NEW] = sha_nonexistent(u + 2, v);
+		while (v < e && isspace((unsigned char)*v) && *v != '\n')
+			v++;
+		if (v < e && *v != '\n' && *v != '\r')
+			f->mode[PN_OLD] = f->mode[PN_NEW] = fetchmode(v, e);
+	} else if (!strncmp(s, "old mode ", 9)) {
+		f->mode[PN_OLD] = fetchmode(s + 9, e);
+	} else if (!strncmp(s, "new mode ", 9)) {
+		f->mode[PN_NEW] = fetchmode(s + 9, e);
+	} else if (!strncmp(s, "deleted file mode ", 18)) {
+		f->mode[PN_OLD] = fetchmode(s + 18, e);
+		f->nonexistent[PN_NEW] = 2;
+	} else if (!strncmp(s, "new file mode ", 14)) {
+		f->mode[PN_NEW] = fetchmode(s + 14, e);
+		f->nonexistent[PN_OLD] = 2;
+	} else if (!strncmp(s, "rename from ", 12) || !strncmp(s, "rename to ", 10)) {
+		f->rename = true;
+	} else if (!strncmp(s, "copy from ", 10) || !strncmp(s, "copy to ", 8)) {
+		f->copy = true;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The first "@@" of F at [S, E): the names of the "---" and "+++" lines
+ * take their sides, a side of 0 lines may say the file does not exist,
+ * and the hunks are read. The text since BASE leads up to them. */
+static int start_hunks(struct reader *r, struct qi_patch_file *f, const char *s, const char *e,
+		       size_t base, size_t this_pos, long this_line)
+{
+	char *t;
+	t = f->name[PN_OLD]; f->name[PN_OLD] = f->name[PN_NEW]; f->name[PN_NEW] = t;
+	t = f->timestr[PN_OLD]; f->timestr[PN_OLD] = f->timestr[PN_NEW]; f->timestr[PN_NEW] = t;
+	int st = f->stamp[PN_OLD]; f->stamp[PN_OLD] = f->stamp[PN_NEW]; f->stamp[PN_NEW] = st;
+	const char *c = s + 4;
+	if (c[0] == '0' && !isdigit((unsigned char)c[1]))
+		f->nonexistent[PN_OLD] = f->stamp[PN_OLD] == 0 ? 2 : 1;
+	while (c < e && *c != ' ' && *c != '\n')
+		c++;
+	while (c < e && *c == ' ')
+		c++;
+	if (c + 1 < e && c[0] == '+' && c[1] == '0' && !isdigit((unsigned char)c[2]))
+		f->nonexistent[PN_NEW] = f->stamp[PN_NEW] == 0 ? 2 : 1;
+	f->leading = r->text + base;
+	f->leading_len = this_pos - base;
+	f->start_line = this_line;
+	int rc;
+	while ((rc = read_hunk(r, f)) > 0)
+		;
+	/* GNU patch applies the hunks before a broken one, then stops: keep
+	 * them, marked. */
+	if (rc < 0)
+		f->broken = true;
+	return 1;
+}
+
 /* GNU's intuit_diff_type for the next file, then its hunks. Returns 1
- * when a file was read, 0 at the end, -1 when parsing must stop. */
-static int read_file(struct reader *r, struct ph_file *f)
+ * when a file was read, 0 at the end, -1 when parsing must stop. The
+ * headers are read line by line until the first "@@"; what each line
+ * means depends on the lines before it, hence one loop. */
+static int read_file(struct reader *r, struct qi_patch_file *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->stamp[0] = f->stamp[1] = -1;
@@ -528,7 +644,7 @@ static int read_file(struct reader *r, struct ph_file *f)
 		long this_line = r->line;
 		if (!peek_line(r, &s, &e)) {
 			if (extended)
-				goto no_hunks;
+				break;
 			return 0;
 		}
 		bool cr = e - s >= 2 && e[-1] == '\n' && e[-2] == '\r';
@@ -546,58 +662,10 @@ static int read_file(struct reader *r, struct ph_file *f)
 			f->strip_cr = cr;
 		} else if (!strncmp(s, "diff --git ", 11)) {
 			if (extended)
-				goto no_hunks;
-			free(f->name[PN_OLD]);
-			free(f->name[PN_NEW]);
-			f->name[PN_OLD] = f->name[PN_NEW] = NULL;
-			const char *u;
-			char *a = parse_git_name(s + 11, e, r->strip, &u);
-			char *b = a && u < e && isspace((unsigned char)*u) ?
-				  parse_git_name(u, e, r->strip, &u) : NULL;
-			if (b) {
-				while (u < e && isspace((unsigned char)*u))
-					u++;
-			}
-			if (a && b && u == e) {
-				f->name[PN_OLD] = a;
-				f->name[PN_NEW] = b;
-			} else {
-				free(a);
-				free(b);
-			}
-			f->git = true;
+				break;
+			git_diff_line(r, f, s, e);
 			need_header = false;
-		} else if (f->git && !strncmp(s, "index ", 6)) {
-			const char *u, *v;
-			if ((u = skip_hex(s + 6, e)) && u + 1 < e && u[0] == '.' && u[1] == '.' &&
-			    (v = skip_hex(u + 2, e)) && (v >= e || isspace((unsigned char)*v))) {
-				f->nonexistent[PN_OLD] = sha_nonexistent(s + 6, u);
-				f->nonexistent[PN_NEW] = sha_nonexistent(u + 2, v);
-				while (v < e && isspace((unsigned char)*v) && *v != '\n')
-					v++;
-				if (v < e && *v != '\n' && *v != '\r')
-					f->mode[PN_OLD] = f->mode[PN_NEW] = fetchmode(v, e);
-				extended = true;
-			}
-		} else if (f->git && !strncmp(s, "old mode ", 9)) {
-			f->mode[PN_OLD] = fetchmode(s + 9, e);
-			extended = true;
-		} else if (f->git && !strncmp(s, "new mode ", 9)) {
-			f->mode[PN_NEW] = fetchmode(s + 9, e);
-			extended = true;
-		} else if (f->git && !strncmp(s, "deleted file mode ", 18)) {
-			f->mode[PN_OLD] = fetchmode(s + 18, e);
-			f->nonexistent[PN_NEW] = 2;
-			extended = true;
-		} else if (f->git && !strncmp(s, "new file mode ", 14)) {
-			f->mode[PN_NEW] = fetchmode(s + 14, e);
-			f->nonexistent[PN_OLD] = 2;
-			extended = true;
-		} else if (f->git && (!strncmp(s, "rename from ", 12) || !strncmp(s, "rename to ", 10))) {
-			f->rename = true;
-			extended = true;
-		} else if (f->git && (!strncmp(s, "copy from ", 10) || !strncmp(s, "copy to ", 8))) {
-			f->copy = true;
+		} else if (f->git && git_extended_line(f, s, e)) {
 			extended = true;
 		} else if (f->git && !strncmp(s, "GIT binary patch", 16)) {
 			set_fatal(r, "git binary diffs are not supported (line %ld of the patch): "
@@ -611,34 +679,8 @@ static int read_file(struct reader *r, struct ph_file *f)
 		}
 		command_this = is_normal_command(s, e);
 		if (!need_header) {
-			if (!strncmp(s, "@@ -", 4)) {
-				char *t;
-				t = f->name[PN_OLD]; f->name[PN_OLD] = f->name[PN_NEW]; f->name[PN_NEW] = t;
-				t = f->timestr[PN_OLD]; f->timestr[PN_OLD] = f->timestr[PN_NEW]; f->timestr[PN_NEW] = t;
-				int st = f->stamp[PN_OLD]; f->stamp[PN_OLD] = f->stamp[PN_NEW]; f->stamp[PN_NEW] = st;
-				const char *c = s + 4;
-				if (c[0] == '0' && !isdigit((unsigned char)c[1]))
-					f->nonexistent[PN_OLD] = f->stamp[PN_OLD] == 0 ? 2 : 1;
-				while (c < e && *c != ' ' && *c != '\n')
-					c++;
-				while (c < e && *c == ' ')
-					c++;
-				if (c + 1 < e && c[0] == '+' && c[1] == '0' && !isdigit((unsigned char)c[2]))
-					f->nonexistent[PN_NEW] = f->stamp[PN_NEW] == 0 ? 2 : 1;
-				f->leading = r->text + base;
-				f->leading_len = this_pos - base;
-				f->start_line = this_line;
-				int rc;
-				while ((rc = read_hunk(r, f)) > 0)
-					;
-				if (rc < 0) {
-					/* GNU patch applies the hunks before a broken
-					 * one, then stops: keep them, marked. */
-					f->broken = true;
-					return 1;
-				}
-				return 1;
-			}
+			if (!strncmp(s, "@@ -", 4))
+				return start_hunks(r, f, s, e, base, this_pos, this_line);
 			stars_this = !strncmp(s, "********", 8);
 			if (stars_last && !strncmp(s, "*** ", 4)) {
 				set_fatal(r, "context diffs are not supported (line %ld of the patch): "
@@ -655,7 +697,6 @@ static int read_file(struct reader *r, struct ph_file *f)
 		command_last = command_this;
 		next_line(r, e);
 	}
-no_hunks:
 	/* A git patch of headers only (a rename, a mode change, an empty file). */
 	f->leading = r->text + base;
 	f->leading_len = r->pos - base;
@@ -663,7 +704,7 @@ no_hunks:
 	return 1;
 }
 
-void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
+void qi_patch_parse(struct qi_patch_parsed *p, const char *text, size_t len, int strip)
 {
 	memset(p, 0, sizeof(*p));
 	p->text = qi_xmalloc(len + 1);
@@ -672,7 +713,7 @@ void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
 	p->len = len;
 	struct reader r = { .p = p, .text = p->text, .len = len, .line = 1, .strip = strip };
 	for (;;) {
-		struct ph_file f;
+		struct qi_patch_file f;
 		int rc = read_file(&r, &f);
 		if (rc == 0) {
 			file_free(&f);
@@ -690,7 +731,7 @@ void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip)
 		p->garbage_only = true;
 }
 
-void ph_patch_free(struct ph_patch *p)
+void qi_patch_parsed_free(struct qi_patch_parsed *p)
 {
 	for (size_t i = 0; i < p->nfiles; i++)
 		file_free(&p->files[i]);
@@ -700,7 +741,7 @@ void ph_patch_free(struct ph_patch *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void ph_hunk_swap(struct ph_hunk *hk)
+void qi_patch_hunk_swap(struct qi_patch_hunk *hk)
 {
 	long t = hk->first;
 	hk->first = hk->newfirst;
@@ -708,7 +749,7 @@ void ph_hunk_swap(struct ph_hunk *hk)
 	t = hk->ptrn_lines;
 	hk->ptrn_lines = hk->repl_lines;
 	hk->repl_lines = t;
-	struct ph_line *l = hk->old;
+	struct qi_patch_line *l = hk->old;
 	hk->old = hk->new;
 	hk->new = l;
 	for (long i = 0; i < hk->ptrn_lines; i++)

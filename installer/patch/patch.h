@@ -2,9 +2,10 @@
  * patch.h - the patch engine's parts, shared by patch/parse.c (unified
  * diffs into file patches and hunks), patch/apply.c (placement, fuzz and
  * the new text of one file), patch/tree.c (the files read and written,
- * staged in memory until commit) and patch/run.c (GNU patch's driver:
- * names, reversed patches, messages, rejects, backups; the series API).
- * The unit tests include it too.
+ * staged in memory until commit), patch/run.c (GNU patch's driver:
+ * names, reversed patches, messages, rejects, backups; the series API)
+ * and patch/series.c (quilt's series file). The unit tests and the fuzz
+ * targets include it too.
  */
 #ifndef QI_PATCH_H
 #define QI_PATCH_H
@@ -15,26 +16,26 @@ enum { PN_OLD = 0, PN_NEW = 1, PN_INDEX = 2 };
 
 /* One line of a hunk. TEXT points into the patch text; LEN counts the
  * newline, which is absent when "\ No newline at end of file" followed. */
-struct ph_line {
+struct qi_patch_line {
 	const char *text;
 	size_t len;
 	char type;		/* ' ', '-' (old side) or '+' (new side) */
 };
 
-struct ph_hunk {
+struct qi_patch_hunk {
 	/* GNU's numbers: FIRST is incremented when the old side is empty
 	 * ("append after line FIRST"), NEWFIRST likewise. */
 	long first, ptrn_lines, newfirst, repl_lines;
 	long prefix_context, suffix_context;
-	struct ph_line *old;	/* ptrn_lines lines: ' ' and '-' */
-	struct ph_line *new;	/* repl_lines lines: ' ' and '+' */
+	struct qi_patch_line *old;	/* ptrn_lines lines: ' ' and '-' */
+	struct qi_patch_line *new;	/* repl_lines lines: ' ' and '+' */
 	const char *func;	/* the text after "@@ ... @@" (leading space kept), or NULL */
 	size_t func_len;
 	long patch_line;	/* line of the "@@" in the patch */
 };
 
 /* The headers and hunks of one file in a patch. */
-struct ph_file {
+struct qi_patch_file {
 	char *name[3];		/* old, new, index: stripped; NULL when absent */
 	char *timestr[2];	/* what followed the old/new names (tabs kept), or NULL */
 	int stamp[2];		/* -1 no date, 0 the epoch (file absent), 1 a date */
@@ -46,14 +47,14 @@ struct ph_file {
 	const char *leading;	/* the text between the previous file and the hunks */
 	size_t leading_len;
 	long start_line;	/* line of the first hunk (or of the next header) */
-	struct ph_hunk *hunks;
+	struct qi_patch_hunk *hunks;
 	size_t nhunks;
 };
 
-struct ph_patch {
+struct qi_patch_parsed {
 	char *text;		/* our private copy (CRs stripped in place) */
 	size_t len;
-	struct ph_file *files;
+	struct qi_patch_file *files;
 	size_t nfiles;
 	/* Set when parsing stopped at something we cannot apply: the files
 	 * before it are usable, as GNU patch applies them before it stops. */
@@ -63,53 +64,53 @@ struct ph_patch {
 
 /* Parse TEXT (LEN bytes) with -p STRIP (-1: basename, GNU's default).
  * Never fails on bad input: it records the problem in P->fatal. */
-void ph_parse(struct ph_patch *p, const char *text, size_t len, int strip);
-void ph_patch_free(struct ph_patch *p);
+void qi_patch_parse(struct qi_patch_parsed *p, const char *text, size_t len, int strip);
+void qi_patch_parsed_free(struct qi_patch_parsed *p);
 /* Swap the sides of a hunk (-R, or a reversed patch detected). */
-void ph_hunk_swap(struct ph_hunk *hk);
+void qi_patch_hunk_swap(struct qi_patch_hunk *hk);
 /* GNU's -p: strip the smallest prefix with STRIP slashes (-1: all).
  * Returns false when NAME has too few slashes (then it is left alone). */
-bool ph_strip_name(char *name, int strip);
+bool qi_patch_strip_name(char *name, int strip);
 /* GNU's filename_is_safe: not absolute, no ".." component. */
-bool ph_name_is_safe(const char *name);
+bool qi_patch_name_is_safe(const char *name);
 
 /* A file's content split into lines (each with its newline, the last
  * one maybe without). */
-struct ph_text {
+struct qi_patch_text {
 	const char *data;
 	size_t len;
 	size_t *start;		/* nlines + 1 offsets; line i (1-based) is [start[i-1], start[i]) */
 	long nlines;
 };
-void ph_text_index(struct ph_text *t, const char *data, size_t len);
-void ph_text_free(struct ph_text *t);
+void qi_patch_text_index(struct qi_patch_text *t, const char *data, size_t len);
+void qi_patch_text_free(struct qi_patch_text *t);
 
 /* Applying the hunks of one file, in order, the way GNU patch does. */
-struct ph_applier {
-	const struct ph_text *in;
+struct qi_patch_applier {
+	const struct qi_patch_text *in;
 	struct qi_buf out;
 	long last_frozen;	/* input lines consumed so far */
 	long in_offset;		/* offset accumulated by placement */
 	long out_offset;	/* lines added minus lines removed so far */
 	bool after_newline, zero_output;
 };
-void ph_applier_init(struct ph_applier *a, const struct ph_text *in);
+void qi_patch_applier_init(struct qi_patch_applier *a, const struct qi_patch_text *in);
 /* Where HK applies with FUZZ (a 1-based input line), or 0. Updates the
  * accumulated offset on success, as GNU's locate_hunk does. */
-long ph_locate(struct ph_applier *a, const struct ph_hunk *hk, long fuzz);
-/* Write HK at WHERE (from ph_locate). */
-void ph_apply_hunk(struct ph_applier *a, const struct ph_hunk *hk, long where);
+long qi_patch_locate(struct qi_patch_applier *a, const struct qi_patch_hunk *hk, long fuzz);
+/* Write HK at WHERE (from qi_patch_locate). */
+void qi_patch_apply_hunk(struct qi_patch_applier *a, const struct qi_patch_hunk *hk, long where);
 /* Copy the rest of the input; the output is in a->out. */
-void ph_finish(struct ph_applier *a);
+void qi_patch_finish(struct qi_patch_applier *a);
 /* The place HK came closest to matching, within 5000 lines of GUESS:
  * the 1-based input line and how many of its old-side lines differed. */
-void ph_near_miss(const struct ph_text *in, const struct ph_hunk *hk, long guess,
-		  long *line, long *differ);
+void qi_patch_near_miss(const struct qi_patch_text *in, const struct qi_patch_hunk *hk, long guess,
+			long *line, long *differ);
 /* Write HK as a unified reject hunk, its numbers moved by OUT_OFFSET. */
-void ph_reject_hunk(struct qi_buf *b, const struct ph_hunk *hk, long out_offset);
+void qi_patch_reject_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long out_offset);
 
 /* The files a patch run reads and writes, staged in memory. */
-struct ph_entry {
+struct qi_patch_entry {
 	char *path;		/* relative to the directory patched */
 	bool loaded, exists, is_reg, is_link;
 	mode_t mode;		/* permission bits */
@@ -132,31 +133,47 @@ struct ph_entry {
 	size_t plen;
 	mode_t pmode;
 };
-struct ph_tree {
+struct qi_patch_tree {
 	qi_handle *h;
 	int dirfd;
-	struct ph_entry **e;
+	struct qi_patch_entry **e;
 	size_t n, cap;
 };
-int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir);
-void ph_tree_close(struct ph_tree *t);
+int qi_patch_tree_open(qi_handle *h, struct qi_patch_tree *t, const char *dir);
+void qi_patch_tree_close(struct qi_patch_tree *t);
 /* The entry for PATH, loaded from disk on first use (never through a
  * symlink). NULL with the error set when it cannot be read. */
-struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path);
+struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *path);
 /* Would PATH's missing parents all be creatable: the number of
  * components of PATH's directory that exist as directories. */
-int ph_tree_existing_dirs(struct ph_tree *t, const char *path);
-void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode);
-void ph_tree_remove(struct ph_entry *e);
+int qi_patch_tree_existing_dirs(struct qi_patch_tree *t, const char *path);
+void qi_patch_tree_set(struct qi_patch_entry *e, char *data, size_t len, mode_t mode);
+void qi_patch_tree_remove(struct qi_patch_entry *e);
 /* GNU patch's git mode: the diffs of one git patch all read the files as
  * they were before it, so their new contents are queued and become
- * visible only at ph_tree_flush (the next non-git diff, a file queued
+ * visible only at qi_patch_tree_flush (the next non-git diff, a file queued
  * twice, the end of the patch). */
-void ph_tree_set_later(struct ph_entry *e, char *data, size_t len, mode_t mode);
-void ph_tree_flush(struct ph_tree *t);
+void qi_patch_tree_set_later(struct qi_patch_entry *e, char *data, size_t len, mode_t mode);
+void qi_patch_tree_flush(struct qi_patch_tree *t);
 /* Write every staged change to disk: first every new file beside its
  * target, then all renamed into place, then the removals; when writing a
  * new file fails, nothing has been replaced. */
-int ph_tree_commit(struct ph_tree *t);
+int qi_patch_tree_commit(struct qi_patch_tree *t);
+
+/* A quilt series file (patch/series.c): the patches it lists, in order. */
+struct qi_series_entry {
+	char *name;		/* as written: relative to the series file's directory */
+	int strip;		/* -pN (0..9); 1 when the line gives none */
+	int line;		/* 1-based line of the series file */
+};
+struct qi_series {
+	struct qi_series_entry *e;
+	size_t n;
+};
+/* Parse TEXT (LEN bytes) of the series file FILE (named in messages as
+ * "FILE:LINE: ..."). On -1 S is empty. */
+int qi_series_parse(qi_handle *h, const char *file, const char *text, size_t len,
+		    struct qi_series *s);
+void qi_series_free(struct qi_series *s);
 
 #endif

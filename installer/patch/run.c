@@ -20,7 +20,7 @@
 
 struct run {
 	qi_handle *h;
-	struct ph_tree *tree;
+	struct qi_patch_tree *tree;
 	const struct qi_patch_options *opt;
 	struct qi_buf out;		/* the messages */
 	json_t *records;
@@ -101,12 +101,20 @@ static bool ok_to_reverse(struct run *r, bool reverse, bool *skip, const char *m
 	return false;
 }
 
+/* One file of a patch while it is patched. */
 struct file_state {
-	struct ph_file *f;
-	bool reverse, skip, skip_reject;
+	struct qi_patch_file *f;
+	bool reverse, skip;
 	char *inname;		/* borrowed from f->name[] */
-	struct ph_entry *in;	/* NULL when the file is absent */
+	struct qi_patch_entry *in;	/* NULL when the file is absent */
 	const char *invalid[3];
+	const char *outname;	/* what is written (borrowed); NULL when skipped */
+	struct qi_patch_text text;	/* the input's lines */
+	struct qi_patch_applier a;	/* the output so far */
+	struct qi_buf rej;	/* the rejected hunks */
+	int hunk, failed;	/* hunks seen, and failed, so far */
+	bool mismatch;		/* some hunk needed an offset or fuzz, or failed */
+	bool apply_anyway;	/* the first hunk was found reversed, applied as it is */
 };
 
 static bool name_is_valid(struct run *r, struct file_state *fs, const char *name)
@@ -115,7 +123,7 @@ static bool name_is_valid(struct run *r, struct file_state *fs, const char *name
 	for (i = 0; i < 3 && fs->invalid[i]; i++)
 		if (!strcmp(fs->invalid[i], name))
 			return false;
-	if (ph_name_is_safe(name))
+	if (qi_patch_name_is_safe(name))
 		return true;
 	say(r, "Ignoring potentially dangerous file name %s\n", Q(name));
 	if (i < 3)
@@ -192,17 +200,17 @@ static bool maybe_reverse(struct run *r, struct file_state *fs, const char *name
 /* The tail of GNU's intuit_diff_type: which file this diff patches. */
 static int choose_input(struct run *r, struct file_state *fs)
 {
-	struct ph_file *f = fs->f;
+	struct qi_patch_file *f = fs->f;
 	char *name[3] = { f->name[0], f->name[1], f->name[2] };
 	if ((name[PN_OLD] || name[PN_NEW]) && name[PN_INDEX])
 		name[PN_INDEX] = NULL;
 	int err[3] = { 0 };
-	struct ph_entry *st[3] = { 0 };
+	struct qi_patch_entry *st[3] = { 0 };
 	int i0 = -1;
 	for (int i = 0; i < 3; i++) {
 		if (!name[i])
 			continue;
-		st[i] = ph_tree_get(r->tree, name[i]);
+		st[i] = qi_patch_tree_get(r->tree, name[i]);
 		if (!st[i])
 			return -1;
 		err[i] = st[i]->exists ? 0 : ENOENT;
@@ -217,7 +225,7 @@ static int choose_input(struct run *r, struct file_state *fs)
 		for (int k = 0; k < 3; k++)
 			if (name[k]) {
 				newdirs[k] = prefix_components(name[k]) -
-					     ph_tree_existing_dirs(r->tree, name[k]);
+					     qi_patch_tree_existing_dirs(r->tree, name[k]);
 				if (newdirs[k] < nmin)
 					nmin = newdirs[k];
 			}
@@ -273,7 +281,7 @@ static void no_file(struct run *r, struct file_state *fs)
 	fs->skip = true;
 }
 
-static void reject_header(struct qi_buf *b, const struct ph_file *f, bool reverse)
+static void reject_header(struct qi_buf *b, const struct qi_patch_file *f, bool reverse)
 {
 	if (f->name[PN_INDEX] && !f->name[PN_OLD] && !f->name[PN_NEW])
 		qi_buf_addf(b, "Index: %s\n", f->name[PN_INDEX]);
@@ -285,11 +293,11 @@ static void reject_header(struct qi_buf *b, const struct ph_file *f, bool revers
 	}
 }
 
-static bool line_endings_differ(const struct ph_hunk *hk, const struct ph_text *in, long where)
+static bool line_endings_differ(const struct qi_patch_hunk *hk, const struct qi_patch_text *in, long where)
 {
 	if (!hk->ptrn_lines)
 		return false;
-	const struct ph_line *p = &hk->old[0];
+	const struct qi_patch_line *p = &hk->old[0];
 	if (!p->len)
 		return false;
 	bool patch_crlf = p->len >= 2 && p->text[p->len - 2] == '\r' && p->text[p->len - 1] == '\n';
@@ -326,270 +334,335 @@ static void record(struct run *r, const char *file, int hunk, bool applied, long
 	json_array_append_new(r->records, o);
 }
 
-static int patch_one_file(struct run *r, struct ph_file *f)
+/* Which file F patches and whether it can be: the input chosen (or "can't
+ * find file"), the output named, git's queued outputs flushed when due,
+ * symlinks and other non-regular files refused. -1 when a file cannot
+ * be read. */
+static int open_file(struct run *r, struct file_state *fs)
 {
-	const struct qi_patch_options *o = r->opt;
-	struct file_state fs = { .f = f, .reverse = o->reverse };
-	if (choose_input(r, &fs) < 0)
+	struct qi_patch_file *f = fs->f;
+	if (choose_input(r, fs) < 0)
 		return -1;
-	if (!fs.skip && !fs.inname)
-		no_file(r, &fs);
-	if (fs.skip)
+	if (!fs->skip && !fs->inname)
+		no_file(r, fs);
+	if (fs->skip)
 		r->somefailed = true;
-
-	const char *outname = NULL;
-	if (!fs.skip)
-		outname = (f->copy || f->rename) ? f->name[!fs.reverse] : fs.inname;
+	if (!fs->skip)
+		fs->outname = (f->copy || f->rename) ? f->name[!fs->reverse] : fs->inname;
 	/* Git mode: a git patch's outputs are queued until it ends, or until
 	 * a file it already changed comes again (concatenated git patches). */
 	bool flush = r->have_git && !f->git;
 	r->have_git = f->git;
-	if (f->git && outname) {
-		struct ph_entry *q = ph_tree_get(r->tree, outname);
+	if (f->git && fs->outname) {
+		struct qi_patch_entry *q = qi_patch_tree_get(r->tree, fs->outname);
 		if (!q)
 			return -1;
 		flush = flush || q->pending;
 	}
 	if (flush) {
-		ph_tree_flush(r->tree);
-		if (fs.inname) {
-			struct ph_entry *e = ph_tree_get(r->tree, fs.inname);
+		qi_patch_tree_flush(r->tree);
+		if (fs->inname) {
+			struct qi_patch_entry *e = qi_patch_tree_get(r->tree, fs->inname);
 			if (!e)
 				return -1;
-			fs.in = e->exists ? e : NULL;
+			fs->in = e->exists ? e : NULL;
 		}
 	}
-	if (!fs.skip && (S_ISLNK(f->mode[PN_OLD]) || S_ISLNK(f->mode[PN_NEW]))) {
+	if (!fs->skip && (S_ISLNK(f->mode[PN_OLD]) || S_ISLNK(f->mode[PN_NEW]))) {
 		/* GNU patch would make or change a symlink; qinstall never
 		 * creates one from a patch (a later step could follow it). */
 		say(r, "File %s: symbolic links are not patched (qinstall never creates one) "
-		    "-- skipping patch\n", Q(outname));
-		fs.skip = true;
+		    "-- skipping patch\n", Q(fs->outname));
+		fs->skip = true;
 		r->somefailed = true;
 	}
-	if (!fs.skip && fs.in && !fs.in->is_reg) {
-		say(r, "File %s is not a regular file -- refusing to patch\n", Q(fs.inname));
-		fs.skip = true;
+	if (!fs->skip && fs->in && !fs->in->is_reg) {
+		say(r, "File %s is not a regular file -- refusing to patch\n", Q(fs->inname));
+		fs->skip = true;
 		r->somefailed = true;
 	}
-	struct ph_text in = { 0 };
-	ph_text_index(&in, fs.in && !fs.skip ? fs.in->data : "",
-		      fs.in && !fs.skip ? fs.in->len : 0);
-	if (!fs.skip && !o->silent && f->strip_cr)
-		say(r, "(Stripping trailing CRs from patch; use --binary to disable.)\n");
-	if (!fs.skip && !o->silent) {
-		bool renamed = strcmp(fs.inname, outname) != 0;
-		bool skip_rename = !renamed && f->rename;
-		say(r, "%s file %s%c", o->dry_run ? "checking" : "patching", Q(outname),
-		    renamed || skip_rename ? ' ' : '\n');
-		if (renamed || skip_rename)
-			say(r, "(%s%s from %s)\n", skip_rename ? "already " : "",
-			    f->copy ? "copied" : f->rename ? "renamed" : "read",
-			    !skip_rename ? fs.inname : f->name[!strcmp(fs.inname, f->name[PN_OLD] ? f->name[PN_OLD] : "")]);
-	}
-
-	struct ph_applier a;
-	ph_applier_init(&a, &in);
-	struct qi_buf rej = { 0 };
-	int hunk = 0, failed = 0;
-	bool mismatch = false, apply_anyway = false;
-	for (size_t k = 0; k < f->nhunks; k++) {
-		struct ph_hunk *hk = &f->hunks[k];
-		bool swapped = fs.reverse;
-		if (swapped)
-			ph_hunk_swap(hk);
-		long context = hk->prefix_context < hk->suffix_context ? hk->suffix_context
-								      : hk->prefix_context;
-		long maxfuzz = o->max_fuzz < context ? o->max_fuzz : context;
-		long where = 0, fuzz = 0;
-		hunk++;
-		if (!fs.skip) {
-			do {
-				where = ph_locate(&a, hk, fuzz);
-				if (!where || fuzz || a.in_offset)
-					mismatch = true;
-				if (hunk == 1 && !where && !(o->force || apply_anyway) &&
-				    fs.reverse == o->reverse) {
-					ph_hunk_swap(hk);
-					swapped = !swapped;
-					where = ph_locate(&a, hk, fuzz);
-					bool reversed = false;
-					if (where) {
-						char *msg = qi_xasprintf("%s patch detected!",
-							fs.reverse ? "Unreversed" : "Reversed (or previously applied)");
-						reversed = ok_to_reverse(r, fs.reverse, &fs.skip, msg);
-						free(msg);
-					}
-					if (reversed) {
-						fs.reverse = !fs.reverse;
-					} else {
-						ph_hunk_swap(hk);
-						swapped = !swapped;
-						if (where) {
-							apply_anyway = true;
-							fuzz--;
-							where = 0;
-						}
-					}
-				}
-			} while (!fs.skip && !where && ++fuzz <= maxfuzz);
-		}
-		long newwhere = (where ? where : hk->first) + a.out_offset;
-		bool misordered = false;
-		if (!fs.skip && where && !(where == 1 && f->nonexistent[fs.reverse] == 2 && in.len) &&
-		    a.last_frozen > where - 1 + hk->prefix_context) {
-			/* GNU's search can land before the end of the previous
-			 * hunk; its copy_till then refuses the hunk. */
-			say(r, "misordered hunks! output would be garbled\n");
-			misordered = true;
-		}
-		if (fs.skip || !where || misordered ||
-		    (where == 1 && f->nonexistent[fs.reverse] == 2 && in.len)) {
-			if (!fs.skip_reject) {
-				if (!failed)
-					reject_header(&rej, f, fs.reverse);
-				ph_reject_hunk(&rej, hk, a.out_offset);
-			}
-			failed++;
-			long nl = 0, nd = 0;
-			if (!fs.skip) {
-				ph_near_miss(&in, hk, hk->first + a.in_offset, &nl, &nd);
-				if (!o->silent)
-					say(r, "Hunk #%d FAILED at %ld%s.\n", hunk, newwhere,
-					    line_endings_differ(hk, &in, newwhere) ?
-					    " (different line endings)" : "");
-				if (!r->first_failure)
-					r->first_failure = qi_xasprintf(
-						"%s: hunk #%d FAILED at %ld (closest match at line %ld, "
-						"%ld of its %ld old lines differ)",
-						outname, hunk, newwhere, nl, nd, hk->ptrn_lines);
-			} else if (!r->first_failure) {
-				r->first_failure = qi_xasprintf("%s: hunk #%d ignored",
-					outname ? outname : f->name[PN_NEW] ? f->name[PN_NEW] :
-					f->name[PN_OLD] ? f->name[PN_OLD] : "(no file)", hunk);
-			}
-			record(r, outname ? outname : f->name[PN_NEW], hunk, false, newwhere,
-			       a.in_offset, fuzz, fs.reverse, nl, nd);
-		} else {
-			ph_apply_hunk(&a, hk, where);
-			if (!o->silent && (fuzz || a.in_offset)) {
-				say(r, "Hunk #%d succeeded at %ld", hunk, newwhere);
-				if (fuzz)
-					say(r, " with fuzz %ld", fuzz);
-				if (a.in_offset)
-					say(r, " (offset %ld line%s)", a.in_offset,
-					    a.in_offset == 1 ? "" : "s");
-				say(r, ".\n");
-			}
-			record(r, outname, hunk, true, newwhere, a.in_offset, fuzz,
-			       fs.reverse != false, 0, 0);
-		}
-		if (swapped)
-			ph_hunk_swap(hk);
-	}
-
-	if (f->broken) {
-		/* The patch breaks off in this file's hunks: GNU patch stops
-		 * here without writing the file or its rejects. */
-		qi_buf_free(&rej);
-		qi_buf_free(&a.out);
-		ph_text_free(&in);
-		return 1;
-	}
-	if (!fs.skip) {
-		ph_finish(&a);
-		bool backup = !o->no_backup_if_mismatch && (mismatch || failed);
-		struct ph_entry *oe = ph_tree_get(r->tree, outname);
-		if (!oe)
-			goto fail;
-		if (a.zero_output && f->nonexistent[!fs.reverse] == 2) {
-			if (!o->dry_run) {
-				if (oe->exists) {
-					if (backup && !oe->backed_up)
-						oe->backup = true;
-					oe->backed_up = true;
-					ph_tree_remove(oe);
-				}
-			}
-		} else {
-			if (!a.zero_output && f->nonexistent[!fs.reverse] == 2) {
-				mismatch = true;
-				r->somefailed = true;
-				if (!o->silent)
-					say(r, "Not deleting file %s as content differs from patch\n",
-					    Q(outname));
-			}
-			if (!o->dry_run) {
-				mode_t old_mode = f->mode[fs.reverse], new_mode = f->mode[!fs.reverse];
-				bool set_mode = new_mode && old_mode != new_mode;
-				if (failed < hunk || set_mode || f->copy || f->rename) {
-					mode_t mode = set_mode ? (new_mode & 0777)
-						      : fs.in ? fs.in->mode : 0;
-					if (backup && !oe->backed_up)
-						oe->backup = true;
-					oe->backed_up = true;
-					char *data = a.out.data ? a.out.data : qi_xstrdup("");
-					size_t len = a.out.len;
-					a.out.data = NULL;
-					a.out.len = a.out.cap = 0;
-					if (f->git && f->nonexistent[fs.reverse] != 2)
-						ph_tree_set_later(oe, data, len, mode);
-					else
-						ph_tree_set(oe, data, len, mode);
-					if (f->rename && fs.in && fs.in != oe) {
-						if (backup && !fs.in->backed_up)
-							fs.in->backup = true;
-						fs.in->backed_up = true;
-						ph_tree_remove(fs.in);
-					}
-				} else if (backup && oe->exists && !oe->backed_up) {
-					/* GNU patch copies the unchanged file to FILE.orig. */
-					oe->backup = true;
-					oe->backup_copy = true;
-					oe->backed_up = true;
-					oe->dirty = true;
-				}
-			}
-		}
-	}
-
-	if (failed && !fs.skip_reject) {
-		r->somefailed = true;
-		say(r, "%d out of %d hunk%s %s", failed, hunk, hunk == 1 ? "" : "s",
-		    fs.skip ? "ignored" : "FAILED");
-		if (outname && !o->dry_run && !o->no_reject_files) {
-			char *rejname = qi_xasprintf("%s.rej", outname);
-			say(r, " -- saving rejects to file %s\n", Q(rejname));
-			struct ph_entry *re = ph_tree_get(r->tree, rejname);
-			free(rejname);
-			if (!re)
-				goto fail;
-			if (re->append_ok && re->exists) {
-				char *data = qi_xmalloc(re->len + rej.len + 1);
-				memcpy(data, re->data, re->len);
-				memcpy(data + re->len, rej.data, rej.len);
-				data[re->len + rej.len] = '\0';
-				ph_tree_set(re, data, re->len + rej.len, re->mode);
-			} else {
-				mode_t mask = umask(0);
-				umask(mask);
-				ph_tree_set(re, rej.data, rej.len, 0666 & ~mask);
-				rej.data = NULL;
-				re->append_ok = true;
-			}
-		} else {
-			say(r, "\n");
-		}
-	}
-	qi_buf_free(&rej);
-	qi_buf_free(&a.out);
-	ph_text_free(&in);
 	return 0;
-fail:
-	qi_buf_free(&rej);
-	qi_buf_free(&a.out);
-	ph_text_free(&in);
-	return -1;
+}
+
+/* "patching file X", with where it is read from when renamed or copied. */
+static void announce_file(struct run *r, const struct file_state *fs)
+{
+	const struct qi_patch_options *o = r->opt;
+	const struct qi_patch_file *f = fs->f;
+	if (fs->skip || o->silent)
+		return;
+	if (f->strip_cr)
+		say(r, "(Stripping trailing CRs from patch; use --binary to disable.)\n");
+	bool renamed = strcmp(fs->inname, fs->outname) != 0;
+	bool skip_rename = !renamed && f->rename;
+	say(r, "%s file %s%c", o->dry_run ? "checking" : "patching", Q(fs->outname),
+	    renamed || skip_rename ? ' ' : '\n');
+	if (renamed || skip_rename)
+		say(r, "(%s%s from %s)\n", skip_rename ? "already " : "",
+		    f->copy ? "copied" : f->rename ? "renamed" : "read",
+		    !skip_rename ? fs->inname : f->name[!strcmp(fs->inname, f->name[PN_OLD] ? f->name[PN_OLD] : "")]);
+}
+
+/* The first hunk matched nowhere: does it match reversed? Then GNU patch
+ * asks (here: takes the default) whether to apply the patch reversed.
+ * Returns where the hunk applies, or 0 with *FUZZ stepped back when the
+ * answer is to apply it as it is (the search then starts again). */
+static long try_reversed(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk, bool *swapped,
+			 long *fuzz)
+{
+	qi_patch_hunk_swap(hk);
+	*swapped = !*swapped;
+	long where = qi_patch_locate(&fs->a, hk, *fuzz);
+	bool reversed = false;
+	if (where) {
+		char *msg = qi_xasprintf("%s patch detected!",
+					 fs->reverse ? "Unreversed" : "Reversed (or previously applied)");
+		reversed = ok_to_reverse(r, fs->reverse, &fs->skip, msg);
+		free(msg);
+	}
+	if (reversed) {
+		fs->reverse = !fs->reverse;
+		return where;
+	}
+	qi_patch_hunk_swap(hk);
+	*swapped = !*swapped;
+	if (where) {
+		fs->apply_anyway = true;
+		(*fuzz)--;
+	}
+	return 0;
+}
+
+/* GNU's placement loop for HK: no fuzz first, then more, up to -F and the
+ * hunk's context; the first hunk may turn out to be reversed. Returns the
+ * input line it applies at, or 0; *FUZZ is the fuzz it needed. */
+static long place_hunk(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk, bool *swapped,
+		       long *fuzz)
+{
+	const struct qi_patch_options *o = r->opt;
+	long context = hk->prefix_context < hk->suffix_context ? hk->suffix_context
+							      : hk->prefix_context;
+	long maxfuzz = o->max_fuzz < context ? o->max_fuzz : context;
+	long where = 0;
+	*fuzz = 0;
+	if (fs->skip)
+		return 0;
+	do {
+		where = qi_patch_locate(&fs->a, hk, *fuzz);
+		if (!where || *fuzz || fs->a.in_offset)
+			fs->mismatch = true;
+		if (fs->hunk == 1 && !where && !(o->force || fs->apply_anyway) && fs->reverse == o->reverse)
+			where = try_reversed(r, fs, hk, swapped, fuzz);
+	} while (!fs->skip && !where && ++*fuzz <= maxfuzz);
+	return where;
+}
+
+/* HK could not be placed (or the file is skipped): its reject, the
+ * message, the first failure of the run and the record. */
+static void fail_hunk(struct run *r, struct file_state *fs, const struct qi_patch_hunk *hk, long newwhere,
+		      long fuzz)
+{
+	const struct qi_patch_file *f = fs->f;
+	if (!fs->failed)
+		reject_header(&fs->rej, f, fs->reverse);
+	qi_patch_reject_hunk(&fs->rej, hk, fs->a.out_offset);
+	fs->failed++;
+	long nl = 0, nd = 0;
+	if (!fs->skip) {
+		qi_patch_near_miss(&fs->text, hk, hk->first + fs->a.in_offset, &nl, &nd);
+		if (!r->opt->silent)
+			say(r, "Hunk #%d FAILED at %ld%s.\n", fs->hunk, newwhere,
+			    line_endings_differ(hk, &fs->text, newwhere) ? " (different line endings)" : "");
+		if (!r->first_failure)
+			r->first_failure = qi_xasprintf("%s: hunk #%d FAILED at %ld (closest match at line %ld, "
+							"%ld of its %ld old lines differ)",
+							fs->outname, fs->hunk, newwhere, nl, nd, hk->ptrn_lines);
+	} else if (!r->first_failure) {
+		r->first_failure = qi_xasprintf("%s: hunk #%d ignored",
+						fs->outname ? fs->outname : f->name[PN_NEW] ? f->name[PN_NEW] :
+						f->name[PN_OLD] ? f->name[PN_OLD] : "(no file)", fs->hunk);
+	}
+	record(r, fs->outname ? fs->outname : f->name[PN_NEW], fs->hunk, false, newwhere,
+	       fs->a.in_offset, fuzz, fs->reverse, nl, nd);
+}
+
+/* HK placed at WHERE: written, and "succeeded at" said when it moved or
+ * needed fuzz. */
+static void take_hunk(struct run *r, struct file_state *fs, const struct qi_patch_hunk *hk, long where,
+		      long newwhere, long fuzz)
+{
+	qi_patch_apply_hunk(&fs->a, hk, where);
+	long offset = fs->a.in_offset;
+	if (!r->opt->silent && (fuzz || offset)) {
+		say(r, "Hunk #%d succeeded at %ld", fs->hunk, newwhere);
+		if (fuzz)
+			say(r, " with fuzz %ld", fuzz);
+		if (offset)
+			say(r, " (offset %ld line%s)", offset, offset == 1 ? "" : "s");
+		say(r, ".\n");
+	}
+	record(r, fs->outname, fs->hunk, true, newwhere, offset, fuzz, fs->reverse != false, 0, 0);
+}
+
+/* One hunk of the file, in the patch's direction or reversed. */
+static void patch_hunk(struct run *r, struct file_state *fs, struct qi_patch_hunk *hk)
+{
+	const struct qi_patch_file *f = fs->f;
+	bool swapped = fs->reverse;
+	if (swapped)
+		qi_patch_hunk_swap(hk);
+	long fuzz;
+	fs->hunk++;
+	long where = place_hunk(r, fs, hk, &swapped, &fuzz);
+	long newwhere = (where ? where : hk->first) + fs->a.out_offset;
+	/* A new file's hunk placed at the top of a file that has content. */
+	bool exists = where == 1 && f->nonexistent[fs->reverse] == 2 && fs->text.len;
+	bool misordered = false;
+	if (!fs->skip && where && !exists && fs->a.last_frozen > where - 1 + hk->prefix_context) {
+		/* GNU's search can land before the end of the previous
+		 * hunk; its copy_till then refuses the hunk. */
+		say(r, "misordered hunks! output would be garbled\n");
+		misordered = true;
+	}
+	if (fs->skip || !where || misordered || exists)
+		fail_hunk(r, fs, hk, newwhere, fuzz);
+	else
+		take_hunk(r, fs, hk, where, newwhere, fuzz);
+	if (swapped)
+		qi_patch_hunk_swap(hk);
+}
+
+/* Keep E's content before this run as E.orig when BACKUP (the first
+ * decision for E in this run is the one that holds). */
+static void decide_backup(struct qi_patch_entry *e, bool backup)
+{
+	if (backup && !e->backed_up)
+		e->backup = true;
+	e->backed_up = true;
+}
+
+/* The patched text into OE (and the renamed input removed), or, when
+ * nothing changed, only the backup GNU patch makes of a mismatch. */
+static void write_output(struct run *r, struct file_state *fs, struct qi_patch_entry *oe, bool backup)
+{
+	const struct qi_patch_file *f = fs->f;
+	mode_t old_mode = f->mode[fs->reverse], new_mode = f->mode[!fs->reverse];
+	bool set_mode = new_mode && old_mode != new_mode;
+	if (fs->failed < fs->hunk || set_mode || f->copy || f->rename) {
+		mode_t mode = set_mode ? (new_mode & 0777) : fs->in ? fs->in->mode : 0;
+		decide_backup(oe, backup);
+		char *data = fs->a.out.data ? fs->a.out.data : qi_xstrdup("");
+		size_t len = fs->a.out.len;
+		fs->a.out.data = NULL;
+		fs->a.out.len = fs->a.out.cap = 0;
+		if (f->git && f->nonexistent[fs->reverse] != 2)
+			qi_patch_tree_set_later(oe, data, len, mode);
+		else
+			qi_patch_tree_set(oe, data, len, mode);
+		if (f->rename && fs->in && fs->in != oe) {
+			decide_backup(fs->in, backup);
+			qi_patch_tree_remove(fs->in);
+		}
+	} else if (backup && oe->exists && !oe->backed_up) {
+		/* GNU patch copies the unchanged file to FILE.orig. */
+		oe->backup = true;
+		oe->backup_copy = true;
+		oe->backed_up = true;
+		oe->dirty = true;
+	}
+}
+
+/* The result of the hunks: the output removed (a deletion that emptied
+ * it), or written, with .orig backups on a mismatch. */
+static int finish_file(struct run *r, struct file_state *fs)
+{
+	const struct qi_patch_options *o = r->opt;
+	const struct qi_patch_file *f = fs->f;
+	if (fs->skip)
+		return 0;
+	qi_patch_finish(&fs->a);
+	bool backup = !o->no_backup_if_mismatch && (fs->mismatch || fs->failed);
+	struct qi_patch_entry *oe = qi_patch_tree_get(r->tree, fs->outname);
+	if (!oe)
+		return -1;
+	if (fs->a.zero_output && f->nonexistent[!fs->reverse] == 2) {
+		if (!o->dry_run && oe->exists) {
+			decide_backup(oe, backup);
+			qi_patch_tree_remove(oe);
+		}
+		return 0;
+	}
+	if (!fs->a.zero_output && f->nonexistent[!fs->reverse] == 2) {
+		fs->mismatch = true;
+		r->somefailed = true;
+		if (!o->silent)
+			say(r, "Not deleting file %s as content differs from patch\n", Q(fs->outname));
+	}
+	if (!o->dry_run)
+		write_output(r, fs, oe, backup);
+	return 0;
+}
+
+/* "N out of M hunks FAILED", and the rejects saved to OUTNAME.rej (a .rej
+ * this run made gets the later rejects appended). */
+static int save_rejects(struct run *r, struct file_state *fs)
+{
+	const struct qi_patch_options *o = r->opt;
+	if (!fs->failed)
+		return 0;
+	r->somefailed = true;
+	say(r, "%d out of %d hunk%s %s", fs->failed, fs->hunk, fs->hunk == 1 ? "" : "s",
+	    fs->skip ? "ignored" : "FAILED");
+	if (!fs->outname || o->dry_run || o->no_reject_files) {
+		say(r, "\n");
+		return 0;
+	}
+	char *rejname = qi_xasprintf("%s.rej", fs->outname);
+	say(r, " -- saving rejects to file %s\n", Q(rejname));
+	struct qi_patch_entry *re = qi_patch_tree_get(r->tree, rejname);
+	free(rejname);
+	if (!re)
+		return -1;
+	struct qi_buf *rej = &fs->rej;
+	if (re->append_ok && re->exists) {
+		char *data = qi_xmalloc(re->len + rej->len + 1);
+		memcpy(data, re->data, re->len);
+		memcpy(data + re->len, rej->data, rej->len);
+		data[re->len + rej->len] = '\0';
+		qi_patch_tree_set(re, data, re->len + rej->len, re->mode);
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		qi_patch_tree_set(re, rej->data, rej->len, 0666 & ~mask);
+		rej->data = NULL;
+		re->append_ok = true;
+	}
+	return 0;
+}
+
+/* One file of the patch, as GNU patch does it. Returns 0, 1 when the
+ * patch breaks off in this file's hunks (nothing more is done), -1 on an
+ * error. */
+static int patch_one_file(struct run *r, struct qi_patch_file *f)
+{
+	struct file_state fs = { .f = f, .reverse = r->opt->reverse };
+	if (open_file(r, &fs) < 0)
+		return -1;
+	bool readable = fs.in && !fs.skip;
+	qi_patch_text_index(&fs.text, readable ? fs.in->data : "", readable ? fs.in->len : 0);
+	announce_file(r, &fs);
+	qi_patch_applier_init(&fs.a, &fs.text);
+	for (size_t k = 0; k < f->nhunks; k++)
+		patch_hunk(r, &fs, &f->hunks[k]);
+	/* When the patch breaks off in this file's hunks, GNU patch stops
+	 * here without writing the file or its rejects. */
+	int rc = f->broken ? 1 : 0;
+	if (rc == 0 && (finish_file(r, &fs) < 0 || save_rejects(r, &fs) < 0))
+		rc = -1;
+	qi_buf_free(&fs.rej);
+	qi_buf_free(&fs.a.out);
+	qi_patch_text_free(&fs.text);
+	return rc;
 }
 
 void qi_patch_options_default(struct qi_patch_options *opt)
@@ -608,13 +681,13 @@ void qi_patch_report_free(struct qi_patch_report *report)
 }
 
 /* Run one patch against TREE; the caller commits. */
-static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size_t len,
+static int run_patch(qi_handle *h, struct qi_patch_tree *tree, const char *patch, size_t len,
 		     const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
 	struct run r = { .h = h, .tree = tree, .opt = opt, .records = json_array() };
-	struct ph_patch p;
+	struct qi_patch_parsed p;
 	int rc = 0;
-	ph_parse(&p, patch, len, opt->strip);
+	qi_patch_parse(&p, patch, len, opt->strip);
 	bool stopped = false;
 	for (size_t i = 0; i < p.nfiles; i++) {
 		int frc = patch_one_file(&r, &p.files[i]);
@@ -628,7 +701,7 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	/* Queued git outputs are written at the end, unless the patch broke
 	 * off (GNU patch loses them then). */
 	if (!stopped && !p.fatal)
-		ph_tree_flush(tree);
+		qi_patch_tree_flush(tree);
 	if (rc == 0 && p.fatal) {
 		size_t n = strlen(p.fatal);
 		if (n && p.fatal[n - 1] == '\n')
@@ -637,7 +710,7 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 	} else if (rc == 0 && p.garbage_only) {
 		rc = qi_error_kind(h, QI_ERR_USAGE, "Only garbage was found in the patch input.");
 	}
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 	memset(report, 0, sizeof(*report));
 	report->status = rc < 0 ? 2 : r.somefailed ? 1 : 0;
 	if (!r.out.data)
@@ -651,9 +724,9 @@ static int run_patch(qi_handle *h, struct ph_tree *tree, const char *patch, size
 int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		   const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
-	struct ph_tree tree;
+	struct qi_patch_tree tree;
 	memset(report, 0, sizeof(*report));
-	if (ph_tree_open(h, &tree, dir) < 0) {
+	if (qi_patch_tree_open(h, &tree, dir) < 0) {
 		report->status = 2;
 		report->text = qi_xstrdup("");
 		report->hunks = json_array();
@@ -671,14 +744,14 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		char saved[4096] = "";
 		if (rc < 0)
 			snprintf(saved, sizeof(saved), "%s", qi_errmsg(h));
-		if (ph_tree_commit(&tree) < 0) {
+		if (qi_patch_tree_commit(&tree) < 0) {
 			report->status = 2;
 			rc = -1;
 		} else if (rc < 0) {
 			qi_error_kind(h, QI_ERR_USAGE, "%s", saved);
 		}
 	}
-	ph_tree_close(&tree);
+	qi_patch_tree_close(&tree);
 	return rc;
 }
 
@@ -702,8 +775,8 @@ static int read_whole(qi_handle *h, const char *path, char **data, size_t *len)
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
 		    size_t n, json_t **report)
 {
-	struct ph_tree tree;
-	if (ph_tree_open(h, &tree, dir) < 0)
+	struct qi_patch_tree tree;
+	if (qi_patch_tree_open(h, &tree, dir) < 0)
 		return -1;
 	json_t *all = json_array();
 	int rc = 0;
@@ -747,9 +820,9 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 		}
 		qi_patch_report_free(&rep);
 	}
-	if (rc == 0 && ph_tree_commit(&tree) < 0)
+	if (rc == 0 && qi_patch_tree_commit(&tree) < 0)
 		rc = -1;
-	ph_tree_close(&tree);
+	qi_patch_tree_close(&tree);
 	if (report)
 		*report = all;
 	else

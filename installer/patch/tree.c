@@ -2,7 +2,7 @@
  * patch/tree.c - the files a patch run reads and writes. Files are read
  * whole, through openat2() beneath the patched directory and never
  * through a symlink; changes are staged in memory and written by
- * ph_tree_commit(), each as a new file renamed into place, so a run that
+ * qi_patch_tree_commit(), each as a new file renamed into place, so a run that
  * is abandoned (--atomic, a failed series) leaves the tree untouched.
  */
 #include "config.h"
@@ -84,7 +84,7 @@ static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return open_by_components(dirfd, path, flags, mode);
 }
 
-int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir)
+int qi_patch_tree_open(qi_handle *h, struct qi_patch_tree *t, const char *dir)
 {
 	memset(t, 0, sizeof(*t));
 	t->h = h;
@@ -94,7 +94,7 @@ int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir)
 	return 0;
 }
 
-static void entry_free(struct ph_entry *e)
+static void entry_free(struct qi_patch_entry *e)
 {
 	free(e->pdata);
 	free(e->path);
@@ -103,7 +103,7 @@ static void entry_free(struct ph_entry *e)
 	free(e);
 }
 
-void ph_tree_close(struct ph_tree *t)
+void qi_patch_tree_close(struct qi_patch_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		entry_free(t->e[i]);
@@ -143,12 +143,12 @@ static int read_fd(int fd, char **data, size_t *len)
 	return 0;
 }
 
-struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path)
+struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *path)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->e[i]->path, path) == 0)
 			return t->e[i];
-	struct ph_entry *e = calloc(1, sizeof(*e));
+	struct qi_patch_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		abort();
 	e->path = qi_xstrdup(path);
@@ -198,7 +198,7 @@ struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path)
 	return e;
 }
 
-int ph_tree_existing_dirs(struct ph_tree *t, const char *path)
+int qi_patch_tree_existing_dirs(struct qi_patch_tree *t, const char *path)
 {
 	char *p = qi_xstrdup(path);
 	int count = 0;
@@ -217,7 +217,7 @@ int ph_tree_existing_dirs(struct ph_tree *t, const char *path)
 	return count;
 }
 
-void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode)
+void qi_patch_tree_set(struct qi_patch_entry *e, char *data, size_t len, mode_t mode)
 {
 	free(e->data);
 	e->data = data;
@@ -230,7 +230,7 @@ void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode)
 	e->dirty = true;
 }
 
-void ph_tree_set_later(struct ph_entry *e, char *data, size_t len, mode_t mode)
+void qi_patch_tree_set_later(struct qi_patch_entry *e, char *data, size_t len, mode_t mode)
 {
 	free(e->pdata);
 	e->pdata = data;
@@ -239,19 +239,19 @@ void ph_tree_set_later(struct ph_entry *e, char *data, size_t len, mode_t mode)
 	e->pending = true;
 }
 
-void ph_tree_flush(struct ph_tree *t)
+void qi_patch_tree_flush(struct qi_patch_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		struct ph_entry *e = t->e[i];
+		struct qi_patch_entry *e = t->e[i];
 		if (!e->pending)
 			continue;
-		ph_tree_set(e, e->pdata, e->plen, e->pmode);
+		qi_patch_tree_set(e, e->pdata, e->plen, e->pmode);
 		e->pdata = NULL;
 		e->pending = false;
 	}
 }
 
-void ph_tree_remove(struct ph_entry *e)
+void qi_patch_tree_remove(struct qi_patch_entry *e)
 {
 	free(e->data);
 	e->data = NULL;
@@ -262,7 +262,7 @@ void ph_tree_remove(struct ph_entry *e)
 }
 
 /* mkdir -p of PATH's parent directories, beneath the tree. */
-static int make_parents(struct ph_tree *t, const char *path)
+static int make_parents(struct qi_patch_tree *t, const char *path)
 {
 	char *p = qi_xstrdup(path);
 	int rc = 0;
@@ -307,7 +307,7 @@ struct staged {
 	const char *path;	/* the target, for messages */
 };
 
-static void staged_drop(struct ph_tree *t, struct staged *s)
+static void staged_drop(struct qi_patch_tree *t, struct staged *s)
 {
 	if (s->tmp)
 		unlinkat(s->pfd, s->tmp, 0);
@@ -320,7 +320,7 @@ static void staged_drop(struct ph_tree *t, struct staged *s)
 
 /* Write DATA as a new file beside PATH (its directories made first);
  * OWNER is kept when WANT_OWNER. */
-static int stage_file(struct ph_tree *t, const char *path, const char *data, size_t len,
+static int stage_file(struct qi_patch_tree *t, const char *path, const char *data, size_t len,
 		      mode_t mode, bool want_owner, uid_t uid, gid_t gid, struct staged *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -364,7 +364,7 @@ static int stage_file(struct ph_tree *t, const char *path, const char *data, siz
 
 /* Remove PATH's parent directories that have become empty, as GNU patch
  * does after deleting a file. */
-static void remove_empty_parents(struct ph_tree *t, const char *path)
+static void remove_empty_parents(struct qi_patch_tree *t, const char *path)
 {
 	char *p = qi_xstrdup(path);
 	for (char *s = p + strlen(p); s > p; s--) {
@@ -379,7 +379,7 @@ static void remove_empty_parents(struct ph_tree *t, const char *path)
 	free(p);
 }
 
-int ph_tree_commit(struct ph_tree *t)
+int qi_patch_tree_commit(struct qi_patch_tree *t)
 {
 	mode_t mask = umask(0);
 	umask(mask);
@@ -389,7 +389,7 @@ int ph_tree_commit(struct ph_tree *t)
 	int rc = 0;
 	/* 1. every new file beside its target */
 	for (size_t i = 0; i < t->n && rc == 0; i++) {
-		struct ph_entry *e = t->e[i];
+		struct qi_patch_entry *e = t->e[i];
 		if (!e->dirty)
 			continue;
 		if (e->backup && e->orig_exists) {
@@ -427,7 +427,7 @@ int ph_tree_commit(struct ph_tree *t)
 	}
 	/* 3. the removals, and the directories they leave empty */
 	for (size_t i = 0; i < t->n; i++) {
-		struct ph_entry *e = t->e[i];
+		struct qi_patch_entry *e = t->e[i];
 		if (!e->dirty)
 			continue;
 		if (!e->exists && e->orig_exists) {

@@ -12,12 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "provision/provision.h"
@@ -75,20 +73,17 @@ static char *dup_or_null(const char *s)
 	return s ? qi_xstrdup(s) : NULL;
 }
 
-/* Split S at blanks into a NULL-terminated vector. */
+/* Split S at blanks into a NULL-terminated vector, word by word as the
+ * profile's validators split a value. */
 static char **split_words(const char *s)
 {
 	char **v = qi_xmalloc(sizeof(*v));
 	size_t n = 0;
+	if (s)
+		s += strspn(s, " \t");
 	while (s && *s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		size_t len = strcspn(s, " \t");
 		v = qi_xrealloc(v, (n + 2) * sizeof(*v));
-		v[n++] = strndup(s, len);
-		s += len;
+		v[n++] = qi_profile_first_word(s, &s);
 	}
 	v[n] = NULL;
 	return v;
@@ -104,13 +99,11 @@ static char *url_basename(const char *url)
 	return strndup(slash, (size_t)(end - slash));
 }
 
-int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char *component,
-			   struct qi_recipe *r)
+/* The source archive: version, URLs, file name, pins, size, Debian's
+ * source package. */
+static void recipe_source(const struct qi_profile *p, const char *sec, struct qi_recipe *r)
 {
-	memset(r, 0, sizeof(*r));
-	char *sec = qi_xasprintf("component %s", component);
 	const char *v;
-	r->name = qi_xstrdup(component);
 	r->version = dup_or_null(qi_profile_get(p, sec, "version"));
 	const char *const *urls = qi_profile_get_list(p, sec, "url");
 	size_t nurls = 0;
@@ -127,11 +120,7 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 	v = qi_profile_get(p, sec, "size");
 	r->size = v ? strtoll(v, NULL, 10) : -1;
 	if ((v = qi_profile_get(p, sec, "debian"))) {
-		size_t n = strcspn(v, " \t");
-		r->debian_source = strndup(v, n);
-		v += n;
-		while (*v == ' ' || *v == '\t')
-			v++;
+		r->debian_source = qi_profile_first_word(v, &v);
 		r->debian_version = qi_xstrdup(v);
 	}
 	r->source = (struct qi_source){
@@ -139,6 +128,13 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 		.sha512 = r->sha512, .size = r->size, .debian_source = r->debian_source,
 		.debian_version = r->debian_version,
 	};
+}
+
+/* How it is built and installed: strip and fuzz, dir, the compiler and
+ * linker, -j, the conf files, the programs and the make targets. */
+static void recipe_build(const struct qi_profile *p, const char *sec, struct qi_recipe *r)
+{
+	const char *v;
 	r->strip = atoi(qi_profile_get(p, sec, "strip"));
 	r->max_fuzz = atoi(qi_profile_get(p, sec, "fuzz"));
 	r->dir = qi_xstrdup(qi_profile_get(p, sec, "dir"));
@@ -154,24 +150,16 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 
 	const char *const *writes = qi_profile_get_list(p, sec, "write");
 	for (size_t i = 0; writes[i]; i++) {
-		size_t n = strcspn(writes[i], " \t");
-		const char *val = writes[i] + n;
-		while (*val == ' ' || *val == '\t')
-			val++;
 		r->write_names = qi_xrealloc(r->write_names, (r->nwrite + 1) * sizeof(char *));
 		r->write_values = qi_xrealloc(r->write_values, (r->nwrite + 1) * sizeof(char *));
-		r->write_names[r->nwrite] = strndup(writes[i], n);
-		r->write_values[r->nwrite++] = qi_xstrdup(val);
+		r->write_names[r->nwrite] = qi_profile_first_word(writes[i], &v);
+		r->write_values[r->nwrite++] = qi_xstrdup(v);
 	}
 	const char *const *progs = qi_profile_get_list(p, sec, "program");
 	for (size_t i = 0; progs[i]; i++) {
-		size_t n = strcspn(progs[i], " \t");
-		const char *mode = progs[i] + n;
-		while (*mode == ' ' || *mode == '\t')
-			mode++;
 		r->programs = qi_xrealloc(r->programs, (r->nprograms + 1) * sizeof(*r->programs));
-		r->programs[r->nprograms].name = strndup(progs[i], n);
-		r->programs[r->nprograms++].mode = *mode ? (mode_t)strtoul(mode, NULL, 8) : 0755;
+		r->programs[r->nprograms].name = qi_profile_first_word(progs[i], &v);
+		r->programs[r->nprograms++].mode = *v ? (mode_t)strtoul(v, NULL, 8) : 0755;
 	}
 	v = qi_profile_get(p, sec, "make");
 	if (v) {
@@ -183,8 +171,37 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 			r->targets[i] = qi_xstrdup(r->programs[i].name);
 		r->targets[r->nprograms] = NULL;
 	}
+}
 
-	int rc = 0;
+/* What VALUE of KEY (a patch, a series archive) names: an URL, fetched
+ * later, whose pin stands for its content in the build key; or a file
+ * beside the profile or in the data directory, hashed now. */
+static int find_patch(qi_handle *h, const struct qi_profile *p, const char *sec, const char *key,
+		      const char *value, struct qi_recipe_patch *pt)
+{
+	if (strstr(value, "://")) {
+		struct qi_fetch_spec fs;
+		if (qi_fetch_spec_parse(h, value, &fs) < 0)
+			return qi_error_prefix(h, "%s: %s '%s'", qi_profile_origin(p, sec, key), key, value);
+		pt->url = qi_xstrdup(value);
+		snprintf(pt->hash, sizeof(pt->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
+		qi_fetch_spec_free(&fs);
+		return 0;
+	}
+	char hex512[QI_SHA512_HEX + 1];
+	pt->path = qi_profile_find_file(h, p, sec, key, value);
+	if (!pt->path)
+		return -1;
+	if (qi_digest_file(h, pt->path, true, false, pt->hash, hex512, NULL) < 0)
+		return qi_error_prefix(h, "%s %s", key, pt->path);
+	return 0;
+}
+
+/* The series archive (Debian's, an URL or a file) and the patches. */
+static int recipe_patches(qi_handle *h, const struct qi_profile *p, const char *sec,
+			  struct qi_recipe *r)
+{
+	const char *v;
 	if ((v = qi_profile_get(p, sec, "series_archive"))) {
 		struct qi_recipe_patch *sa = &r->series_archive;
 		sa->spec = qi_xstrdup(v);
@@ -192,49 +209,31 @@ int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char 
 		if (strncmp(v, "debian#", 7) == 0) {
 			r->series_from_debian = true;
 			snprintf(sa->hash, sizeof(sa->hash), "%s", strchr(v, '=') + 1);
-		} else if (strstr(v, "://")) {
-			struct qi_fetch_spec fs;
-			if (qi_fetch_spec_parse(h, v, &fs) < 0) {
-				rc = qi_error_prefix(h, "%s: series_archive", qi_profile_origin(p, sec, "series_archive"));
-			} else {
-				sa->url = qi_xstrdup(v);
-				snprintf(sa->hash, sizeof(sa->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
-				qi_fetch_spec_free(&fs);
-			}
-		} else {
-			char hex512[QI_SHA512_HEX + 1];
-			sa->path = qi_profile_find_file(h, p, sec, "series_archive", v);
-			if (!sa->path || qi_digest_file(h, sa->path, true, false, sa->hash, hex512, NULL) < 0)
-				rc = -1;
+		} else if (find_patch(h, p, sec, "series_archive", v, sa) < 0) {
+			return -1;
 		}
 	}
 	const char *const *patches = qi_profile_get_list(p, sec, "patch");
-	for (size_t i = 0; patches[i] && rc == 0; i++) {
+	for (size_t i = 0; patches[i]; i++) {
 		r->patches = qi_xrealloc(r->patches, (r->npatches + 1) * sizeof(*r->patches));
 		struct qi_recipe_patch *pt = &r->patches[r->npatches++];
 		memset(pt, 0, sizeof(*pt));
 		pt->spec = qi_xstrdup(patches[i]);
-		if (strstr(patches[i], "://")) {
-			struct qi_fetch_spec fs;
-			if (qi_fetch_spec_parse(h, patches[i], &fs) < 0) {
-				rc = qi_error_prefix(h, "%s: patch '%s'", qi_profile_origin(p, sec, "patch"), patches[i]);
-				break;
-			}
-			pt->url = qi_xstrdup(patches[i]);
-			/* The key needs the content's identity: the pin. */
-			snprintf(pt->hash, sizeof(pt->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
-			qi_fetch_spec_free(&fs);
-		} else {
-			pt->path = qi_profile_find_file(h, p, sec, "patch", patches[i]);
-			if (!pt->path) {
-				rc = -1;
-				break;
-			}
-			char hex512[QI_SHA512_HEX + 1];
-			if (qi_digest_file(h, pt->path, true, false, pt->hash, hex512, NULL) < 0)
-				rc = qi_error_prefix(h, "patch %s", pt->path);
-		}
+		if (find_patch(h, p, sec, "patch", patches[i], pt) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+int qi_recipe_from_profile(qi_handle *h, const struct qi_profile *p, const char *component,
+			   struct qi_recipe *r)
+{
+	memset(r, 0, sizeof(*r));
+	char *sec = qi_xasprintf("component %s", component);
+	r->name = qi_xstrdup(component);
+	recipe_source(p, sec, r);
+	recipe_build(p, sec, r);
+	int rc = recipe_patches(h, p, sec, r);
 	free(sec);
 	if (rc < 0) {
 		qi_error_prefix(h, "component %s", component);
@@ -337,46 +336,10 @@ static char **build_env(void)
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
 		  const char *const *env, const char *log)
 {
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return qi_error_errno(h, "cannot open the build log %s", log);
-	struct qi_buf cmd = { 0 };
-	for (size_t i = 0; argv[i]; i++)
-		qi_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
-	char *line = qi_xasprintf("$ cd %s && %s\n", dir, cmd.data);
-	qi_write_all(fd, line, strlen(line));
-	free(line);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fd);
-		qi_buf_free(&cmd);
-		return qi_error_errno(h, "cannot start %s", argv[0]);
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(dir) < 0)
-			_exit(126);
-		signal(SIGPIPE, SIG_DFL);
-		execvpe(argv[0], (char *const *)argv, (char *const *)(env ? env : (const char *const *)environ));
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			qi_buf_free(&cmd);
-			return qi_error_errno(h, "waiting for %s", argv[0]);
-		}
-	}
-	int rc = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		rc = qi_error(h, "`%s` failed in %s (exit %d)", cmd.data, dir, WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		rc = qi_error(h, "`%s` was killed by signal %d in %s", cmd.data, WTERMSIG(status), dir);
-	qi_buf_free(&cmd);
-	return rc;
+	/* No hint: the caller quotes the log and says where it is. */
+	struct qi_proc_spec spec = { .argv = argv, .env = env, .cwd = dir, .search_path = true,
+				     .output = QI_PROC_LOG, .log = log, .hint = "" };
+	return qi_proc_run(h, &spec, NULL);
 }
 
 static int write_small(qi_handle *h, const char *dir, const char *name, const char *content)

@@ -1,7 +1,8 @@
 /*
  * profile.c - provisioning profiles: an INI-like text format, includes,
- * ${name} expansion, validation, and where each value came from.
- * The format is documented in qinstall-profile(5).
+ * ${name} expansion, the checks of the whole, and where each value came
+ * from. What each section and key may hold is profile_schema.c's; the
+ * format is documented in qinstall-profile(5).
  */
 #include "config.h"
 
@@ -16,97 +17,6 @@
 
 #include "provision/provision.h"
 
-enum vtype {
-	V_TEXT,		/* any one-line text */
-	V_NAME,		/* a profile name or path */
-	V_JOBS,		/* "auto" or 1..1024 */
-	V_INT,		/* integer in [min, max] */
-	V_BOOL,		/* yes/no, true/false, 1/0 */
-	V_ABSPATH,	/* absolute path without ".." */
-	V_RELPATH,	/* relative path without ".." */
-	V_ENUM,		/* one of ENUMS ("|"-separated) */
-	V_HEX64,
-	V_HEX128,
-	V_DOMAIN,
-	V_URL,		/* scheme://... */
-	V_FILENAME,	/* one path component */
-	V_DEBIAN,	/* "PACKAGE VERSION" */
-	V_PATCH,	/* a file, or an URL#sha256=HEX */
-	V_PROGRAM,	/* "NAME [MODE]" */
-	V_WRITE,	/* "FILE CONTENT" */
-	V_TARGETS,	/* make targets, space separated */
-	V_SERIES,	/* a patch-series archive: FILE, URL#sha256=HEX or debian#sha256=HEX */
-};
-
-struct keydef {
-	const char *section;	/* "component" for [component NAME] */
-	const char *key;
-	enum vtype type;
-	bool list;
-	const char *deflt;	/* NULL: no default */
-	long min, max;		/* V_INT */
-	const char *enums;	/* V_ENUM */
-};
-
-static const struct keydef keys[] = {
-	{ "profile", "description", V_TEXT, false, NULL, 0, 0, NULL },
-	{ "profile", "include", V_NAME, true, NULL, 0, 0, NULL },
-
-	{ "build", "cc", V_TEXT, false, "gcc -O2", 0, 0, NULL },
-	{ "build", "ld", V_TEXT, false, "gcc -s", 0, 0, NULL },
-	{ "build", "jobs", V_JOBS, false, "auto", 0, 0, NULL },
-	{ "build", "prefix", V_ABSPATH, false, "/usr/local", 0, 0, NULL },
-
-	{ "accounts", "ids", V_ENUM, false, "pinned", 0, 0, "pinned|auto" },
-	{ "accounts", "auto_min", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "auto_max", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "nofiles", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmail", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "alias", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmaild", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmaill", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailp", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailq", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmailr", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmails", V_INT, false, NULL, 1, 65534, NULL },
-	{ "accounts", "qmail_home", V_ABSPATH, false, "/var/qmail", 0, 0, NULL },
-
-	{ "mail", "domain", V_DOMAIN, false, NULL, 0, 0, NULL },
-
-	{ "services", "svscan", V_BOOL, false, "no", 0, 0, NULL },
-	{ "services", "service_dir", V_ABSPATH, false, "/etc/service", 0, 0, NULL },
-	{ "services", "unit", V_FILENAME, false, "svscan.service", 0, 0, NULL },
-	{ "services", "start", V_BOOL, false, "yes", 0, 0, NULL },
-
-	{ "takeover", "from", V_ENUM, false, "none", 0, 0, "none|auto|sendmail|postfix|exim" },
-	{ "takeover", "queue", V_ENUM, false, "deliver", 0, 0, "deliver|keep" },
-
-	{ "component", "version", V_TEXT, false, NULL, 0, 0, NULL },
-	{ "component", "file", V_FILENAME, false, NULL, 0, 0, NULL },
-	{ "component", "url", V_URL, true, NULL, 0, 0, NULL },
-	{ "component", "sha256", V_HEX64, false, NULL, 0, 0, NULL },
-	{ "component", "sha512", V_HEX128, false, NULL, 0, 0, NULL },
-	{ "component", "size", V_INT, false, NULL, 1, LONG_MAX, NULL },
-	{ "component", "debian", V_DEBIAN, false, NULL, 0, 0, NULL },
-	{ "component", "patch", V_PATCH, true, NULL, 0, 0, NULL },
-	{ "component", "series_archive", V_SERIES, false, NULL, 0, 0, NULL },
-	{ "component", "series", V_RELPATH, false, "debian/patches/series", 0, 0, NULL },
-	{ "component", "strip", V_INT, false, "1", 0, 16, NULL },
-	{ "component", "fuzz", V_INT, false, "0", 0, 3, NULL },
-	{ "component", "dir", V_RELPATH, false, ".", 0, 0, NULL },
-	{ "component", "write", V_WRITE, true, NULL, 0, 0, NULL },
-	{ "component", "make", V_TARGETS, false, NULL, 0, 0, NULL },
-	{ "component", "install", V_ENUM, false, "programs", 0, 0, "programs|make" },
-	{ "component", "install_target", V_TARGETS, false, "install", 0, 0, NULL },
-	{ "component", "program", V_PROGRAM, true, NULL, 0, 0, NULL },
-	{ "component", "bindir", V_ABSPATH, false, "${prefix}/bin", 0, 0, NULL },
-};
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-static const char *const section_kinds[] = {
-	"profile", "build", "accounts", "mail", "services", "takeover", "component",
-};
-
 struct entry {
 	char *section;		/* "build", "component ucspi-tcp" */
 	char *key;
@@ -115,7 +25,7 @@ struct entry {
 	char *origin;		/* "FILE:LINE" or "command line" */
 	char *file;		/* the file that wrote it (NULL: command line) */
 	int line;
-	const struct keydef *def;
+	const struct qi_keydef *def;
 };
 
 struct strlist {
@@ -189,31 +99,6 @@ void qi_profile_free(struct qi_profile *p)
 
 const char *qi_profile_file(const struct qi_profile *p) { return p->file; }
 
-/* The section's kind: "component" for "component NAME". */
-static const char *section_kind(const char *section)
-{
-	return strncmp(section, "component ", 10) == 0 ? "component" : section;
-}
-
-static const struct keydef *find_key(const char *section, const char *key)
-{
-	const char *kind = section_kind(section);
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(keys[i].section, kind) == 0 && strcmp(keys[i].key, key) == 0)
-			return &keys[i];
-	return NULL;
-}
-
-static char *known_keys(const char *section)
-{
-	struct qi_buf b = { 0 };
-	const char *kind = section_kind(section);
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(keys[i].section, kind) == 0)
-			qi_buf_addf(&b, "%s%s", b.len ? ", " : "", keys[i].key);
-	return b.data ? b.data : qi_xstrdup("");
-}
-
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -222,16 +107,6 @@ static char *trim(char *s)
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 		s[--n] = '\0';
 	return s;
-}
-
-static bool valid_component_name(const char *s)
-{
-	if (!*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
 }
 
 static int load_file(qi_handle *h, struct qi_profile *p, const char *path, const char *from);
@@ -269,18 +144,24 @@ static char *resolve_include(struct qi_profile *p, const char *file, const char 
 	return path;
 }
 
+/* "component NAME", the one named kind. */
+static bool is_named(const char *section)
+{
+	return strcmp(qi_profile_section_kind(section), section) != 0;
+}
+
 static void add_section(struct qi_profile *p, const char *name, const char *origin)
 {
 	if (sl_has(&p->sections, name))
 		return;
 	sl_add(&p->sections, qi_xstrdup(name));
 	sl_add(&p->section_origins, qi_xstrdup(origin));
-	if (strncmp(name, "component ", 10) == 0)
-		sl_add(&p->components, qi_xstrdup(name + 10));
+	if (is_named(name))
+		sl_add(&p->components, qi_xstrdup(name + strlen(qi_profile_section_kind(name)) + 1));
 }
 
 static void add_entry(struct qi_profile *p, const char *section, const char *key,
-		      const char *value, const char *file, int line, const struct keydef *def)
+		      const char *value, const char *file, int line, const struct qi_keydef *def)
 {
 	p->e = qi_xrealloc(p->e, (p->n + 1) * sizeof(*p->e));
 	struct entry *e = &p->e[p->n++];
@@ -292,6 +173,75 @@ static void add_entry(struct qi_profile *p, const char *section, const char *key
 	e->line = line;
 	e->origin = file ? qi_xasprintf("%s:%d", file, line) : qi_xstrdup("command line");
 	e->def = def;
+}
+
+/* The header L ("[NAME]" or "[KIND ARG]", trimmed) at FILE:LINENO opens
+ * the section *SECTION (replaced, malloc'd). */
+static int parse_header(qi_handle *h, struct qi_profile *p, const char *file, int lineno, char *l,
+			char **section)
+{
+	char *close = strchr(l, ']');
+	if (!close || *trim(close + 1))
+		return qi_error_kind(h, QI_ERR_USAGE, "%s:%d: a section header is [NAME] alone on its line",
+				     file, lineno);
+	*close = '\0';
+	char *name = trim(l + 1);
+	char *sp = name + strcspn(name, " \t");
+	char *arg = *sp ? trim(sp + 1) : NULL;
+	*sp = '\0';
+	const struct qi_section_def *sd = qi_profile_section_def(name);
+	if (!sd) {
+		char *known = qi_profile_known_sections();
+		qi_error_kind(h, QI_ERR_USAGE, "%s:%d: unknown section [%s] (known: %s)", file, lineno, name,
+			      known);
+		free(known);
+		return -1;
+	}
+	if (sd->named && (!arg || !qi_profile_section_name_ok(arg)))
+		return qi_error_kind(h, QI_ERR_USAGE,
+				     "%s:%d: [%s NAME] needs a name of letters, digits, '-', '_' or '.'",
+				     file, lineno, sd->name);
+	if (!sd->named && arg)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s:%d: section [%s] takes no name", file, lineno, name);
+	free(*section);
+	*section = arg ? qi_xasprintf("%s %s", name, arg) : qi_xstrdup(name);
+	char *origin = qi_xasprintf("%s:%d", file, lineno);
+	add_section(p, *section, origin);
+	free(origin);
+	return 0;
+}
+
+/* The line L ("KEY = VALUE", trimmed) at FILE:LINENO, in SECTION (NULL
+ * before any header): a value, or an include read at once. */
+static int parse_setting(qi_handle *h, struct qi_profile *p, const char *file, int lineno,
+			 const char *section, char *l)
+{
+	char *eq = strchr(l, '=');
+	if (!eq)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s:%d: expected KEY = VALUE, a [section] or a # comment",
+				     file, lineno);
+	*eq = '\0';
+	char *key = trim(l), *value = trim(eq + 1);
+	if (!section)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s:%d: key '%s' before any [section]", file, lineno, key);
+	const struct qi_keydef *def = qi_profile_key(section, key);
+	if (!def) {
+		char *known = qi_profile_known_keys(section);
+		qi_error_kind(h, QI_ERR_USAGE, "%s:%d: unknown key '%s' in [%s] (known: %s)", file, lineno, key,
+			      section, known);
+		free(known);
+		return -1;
+	}
+	if (strcmp(def->key, "include") == 0) {
+		char *path = resolve_include(p, file, value);
+		char *from = qi_xasprintf("%s:%d", file, lineno);
+		int rc = load_file(h, p, path, from);
+		free(from);
+		free(path);
+		return rc;
+	}
+	add_entry(p, section, key, value, file, lineno, def);
+	return 0;
 }
 
 static int parse_text(qi_handle *h, struct qi_profile *p, const char *file, const char *buf,
@@ -310,81 +260,15 @@ static int parse_text(qi_handle *h, struct qi_profile *p, const char *file, cons
 		s += n + (nl ? 1 : 0);
 		lineno++;
 		json_t *utf8 = json_stringn(raw, n);	/* jansson checks UTF-8 */
-		if (!utf8) {
+		if (!utf8)
 			rc = qi_error_kind(h, QI_ERR_USAGE, "%s:%d: not valid UTF-8 text", file, lineno);
-			free(raw);
-			break;
-		}
+		else if (!*l || *l == '#' || *l == ';')
+			;	/* a blank line or a comment */
+		else if (*l == '[')
+			rc = parse_header(h, p, file, lineno, l, &section);
+		else
+			rc = parse_setting(h, p, file, lineno, section, l);
 		json_decref(utf8);
-		if (!*l || *l == '#' || *l == ';') {
-			free(raw);
-			continue;
-		}
-		if (*l == '[') {
-			char *close = strchr(l, ']');
-			if (!close || *trim(close + 1)) {
-				rc = qi_error_kind(h, QI_ERR_USAGE,
-						   "%s:%d: a section header is [NAME] alone on its line", file, lineno);
-			} else {
-				*close = '\0';
-				char *name = trim(l + 1);
-				char *sp = name + strcspn(name, " \t");
-				char *arg = *sp ? trim(sp + 1) : NULL;
-				*sp = '\0';
-				bool known = false;
-				for (size_t i = 0; i < sizeof(section_kinds) / sizeof(*section_kinds); i++)
-					known |= strcmp(name, section_kinds[i]) == 0;
-				if (!known)
-					rc = qi_error_kind(h, QI_ERR_USAGE,
-							   "%s:%d: unknown section [%s] (known: profile, build, accounts, mail, services, takeover, component NAME)",
-							   file, lineno, name);
-				else if (strcmp(name, "component") == 0 && (!arg || !valid_component_name(arg)))
-					rc = qi_error_kind(h, QI_ERR_USAGE,
-							   "%s:%d: [component NAME] needs a name of letters, digits, '-', '_' or '.'",
-							   file, lineno);
-				else if (strcmp(name, "component") != 0 && arg)
-					rc = qi_error_kind(h, QI_ERR_USAGE,
-							   "%s:%d: section [%s] takes no name", file, lineno, name);
-				else {
-					free(section);
-					section = arg ? qi_xasprintf("component %s", arg) : qi_xstrdup(name);
-					char *origin = qi_xasprintf("%s:%d", file, lineno);
-					add_section(p, section, origin);
-					free(origin);
-				}
-			}
-			free(raw);
-			continue;
-		}
-		char *eq = strchr(l, '=');
-		if (!eq) {
-			rc = qi_error_kind(h, QI_ERR_USAGE, "%s:%d: expected KEY = VALUE, a [section] or a # comment",
-					   file, lineno);
-			free(raw);
-			break;
-		}
-		*eq = '\0';
-		char *key = trim(l), *value = trim(eq + 1);
-		if (!section) {
-			rc = qi_error_kind(h, QI_ERR_USAGE, "%s:%d: key '%s' before any [section]",
-					   file, lineno, key);
-		} else {
-			const struct keydef *def = find_key(section, key);
-			if (!def) {
-				char *known = known_keys(section);
-				rc = qi_error_kind(h, QI_ERR_USAGE, "%s:%d: unknown key '%s' in [%s] (known: %s)",
-						   file, lineno, key, section, known);
-				free(known);
-			} else if (strcmp(def->key, "include") == 0) {
-				char *path = resolve_include(p, file, value);
-				char *from = qi_xasprintf("%s:%d", file, lineno);
-				rc = load_file(h, p, path, from);
-				free(from);
-				free(path);
-			} else {
-				add_entry(p, section, key, value, file, lineno, def);
-			}
-		}
 		free(raw);
 	}
 	free(section);
@@ -445,17 +329,29 @@ static const struct entry *last_entry(const struct qi_profile *p, const char *se
 static char *expand(qi_handle *h, const struct qi_profile *p, const char *section,
 		    const char *value, const char *origin, const char *key, int depth);
 
-/* The value of ${NAME} seen from SECTION: the section's own key first,
- * then [build], [services], [mail], [accounts]. */
+/* The I-th section ${...} looks in from SECTION: SECTION itself, then the
+ * kinds whose keys any section may name ([build], [accounts], [mail],
+ * [services]); NULL after the last. */
+static const char *var_scope(const char *section, size_t i)
+{
+	if (i == 0)
+		return section;
+	for (const struct qi_section_def *s = qi_profile_sections(); s->name; s++)
+		if (s->vars && --i == 0)
+			return s->name;
+	return NULL;
+}
+
+/* The value of ${NAME} seen from SECTION. */
 static char *lookup_var(qi_handle *h, const struct qi_profile *p, const char *section,
 			const char *name, const char *origin, const char *key, int depth)
 {
-	const char *order[] = { section, "build", "services", "mail", "accounts" };
-	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
-		const struct keydef *def = find_key(order[i], name);
+	const char *from;
+	for (size_t i = 0; (from = var_scope(section, i)); i++) {
+		const struct qi_keydef *def = qi_profile_key(from, name);
 		if (!def || def->list)
 			continue;
-		const struct entry *e = last_entry(p, order[i], name);
+		const struct entry *e = last_entry(p, from, name);
 		const char *raw = e ? e->value : def->deflt;
 		if (!raw)
 			continue;
@@ -463,7 +359,7 @@ static char *lookup_var(qi_handle *h, const struct qi_profile *p, const char *se
 			long n = sysconf(_SC_NPROCESSORS_ONLN);
 			return qi_xasprintf("%ld", n > 0 ? n : 1);
 		}
-		return expand(h, p, order[i], raw, e ? e->origin : "default", name, depth + 1);
+		return expand(h, p, from, raw, e ? e->origin : "default", name, depth + 1);
 	}
 	if (h)
 		qi_error_kind(h, QI_ERR_USAGE, "%s: key '%s': ${%s} names no setting", origin, key, name);
@@ -518,7 +414,7 @@ static char *hand_out(const struct qi_profile *pc, char *s)
 
 const char *qi_profile_get(const struct qi_profile *p, const char *section, const char *key)
 {
-	const struct keydef *def = find_key(section, key);
+	const struct qi_keydef *def = qi_profile_key(section, key);
 	if (def && def->list)
 		return NULL;
 	const struct entry *e = last_entry(p, section, key);
@@ -540,7 +436,7 @@ const char *qi_profile_origin(const struct qi_profile *p, const char *section, c
 	const struct entry *e = last_entry(p, section, key);
 	if (e)
 		return e->origin;
-	const struct keydef *def = find_key(section, key);
+	const struct qi_keydef *def = qi_profile_key(section, key);
 	return def && def->deflt && !def->list ? "default" : NULL;
 }
 
@@ -575,187 +471,6 @@ const char *const *qi_profile_components(const struct qi_profile *p)
 
 /* ---- validation ---- */
 
-static bool parse_long(const char *s, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || !isdigit((unsigned char)s[0]))
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool has_dotdot(const char *s)
-{
-	for (const char *c = s; (c = strstr(c, "..")); c += 2)
-		if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
-			return true;
-	return false;
-}
-
-static bool is_mode(const char *s, mode_t *mode)
-{
-	if (!*s || strlen(s) > 5)
-		return false;
-	for (const char *c = s; *c; c++)
-		if (*c < '0' || *c > '7')
-			return false;
-	if (mode)
-		*mode = (mode_t)strtoul(s, NULL, 8);
-	return true;
-}
-
-static bool is_filename(const char *s)
-{
-	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-	       strlen(s) < 256;
-}
-
-static bool is_domain(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || s[0] == '-')
-		return false;
-	for (const char *c = s; *c; c++) {
-		if (*c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)*c) || *c == '-') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool is_url(const char *s)
-{
-	const char *c = strstr(s, "://");
-	if (!c || c == s || strchr(s, ' ') || strchr(s, '\t'))
-		return false;
-	for (const char *k = s; k < c; k++)
-		if (!isalnum((unsigned char)*k) && *k != '+' && *k != '-' && *k != '.')
-			return false;
-	return c[3] != '\0';
-}
-
-/* The first word of S (malloc'd) and a pointer to the rest after blanks. */
-static char *first_word(const char *s, const char **rest)
-{
-	size_t n = strcspn(s, " \t");
-	const char *r = s + n;
-	while (*r == ' ' || *r == '\t')
-		r++;
-	if (rest)
-		*rest = r;
-	return strndup(s, n);
-}
-
-/* Why V is not a valid value for DEF, or NULL when it is. Static text. */
-static const char *invalid(const struct keydef *def, const char *v)
-{
-	long n;
-	const char *rest;
-	char *w;
-	bool ok;
-	if (strchr(v, '\n'))
-		return "a value is one line";
-	if (!*v)
-		return def->list ? NULL : "the value is empty";
-	switch (def->type) {
-	case V_TEXT:
-	case V_NAME:
-		return NULL;
-	case V_JOBS:
-		if (strcmp(v, "auto") == 0)
-			return NULL;
-		return parse_long(v, &n) && n >= 1 && n <= 1024 ? NULL : "expected 'auto' or a number from 1 to 1024";
-	case V_INT:
-		if (!parse_long(v, &n))
-			return "expected a whole number";
-		return n >= def->min && n <= def->max ? NULL : "the number is out of range";
-	case V_BOOL:
-		return strcmp(v, "yes") == 0 || strcmp(v, "no") == 0 || strcmp(v, "true") == 0 ||
-		       strcmp(v, "false") == 0 || strcmp(v, "1") == 0 || strcmp(v, "0") == 0
-			       ? NULL : "expected yes or no";
-	case V_ABSPATH:
-		return v[0] == '/' && !has_dotdot(v) ? NULL : "expected an absolute path without '..'";
-	case V_RELPATH:
-		return v[0] != '/' && !has_dotdot(v) ? NULL : "expected a relative path without '..'";
-	case V_ENUM: {
-		size_t len = strlen(v);
-		for (const char *c = def->enums; c && *c;) {
-			size_t m = strcspn(c, "|");
-			if (m == len && strncmp(c, v, m) == 0)
-				return NULL;
-			c += m + (c[m] ? 1 : 0);
-		}
-		return "not one of the allowed values";
-	}
-	case V_HEX64:
-		return is_hex(v, 64) ? NULL : "expected 64 lowercase hex digits";
-	case V_HEX128:
-		return is_hex(v, 128) ? NULL : "expected 128 lowercase hex digits";
-	case V_DOMAIN:
-		return is_domain(v) ? NULL : "not a valid domain name";
-	case V_URL:
-		return is_url(v) ? NULL : "expected an URL (scheme://...)";
-	case V_FILENAME:
-		return is_filename(v) ? NULL : "expected a file name (no '/')";
-	case V_DEBIAN:
-		w = first_word(v, &rest);
-		ok = *w && *rest && !strpbrk(rest, " \t") && !strchr(w, '/');
-		free(w);
-		return ok ? NULL : "expected 'PACKAGE VERSION' (e.g. ucspi-tcp 1:0.88-7)";
-	case V_PATCH:
-		if (strstr(v, "://")) {
-			const char *frag = strchr(v, '#');
-			if (!frag || (!strstr(frag, "sha256=") && !strstr(frag, "sha512=")))
-				return "a patch URL must be pinned: URL#sha256=HEX";
-			return is_url(v) ? NULL : "expected an URL (scheme://...)";
-		}
-		return strpbrk(v, " \t") ? "a patch file name has no blanks" : NULL;
-	case V_SERIES:
-		if (strncmp(v, "debian#", 7) == 0) {
-			const char *pin = v + 7;
-			return (strncmp(pin, "sha256=", 7) == 0 && is_hex(pin + 7, 64)) ||
-					       (strncmp(pin, "sha512=", 7) == 0 && is_hex(pin + 7, 128))
-				       ? NULL : "expected debian#sha256=HEX (the pin of Debian's debian.tar.*)";
-		}
-		return invalid(&(struct keydef){ .type = V_PATCH }, v);
-	case V_PROGRAM:
-		w = first_word(v, &rest);
-		ok = is_filename(w) && (!*rest || is_mode(rest, NULL));
-		free(w);
-		return ok ? NULL : "expected 'NAME [OCTAL-MODE]'";
-	case V_WRITE:
-		w = first_word(v, &rest);
-		ok = is_filename(w);
-		free(w);
-		return ok ? NULL : "expected 'FILE CONTENT' (FILE without '/')";
-	case V_TARGETS:
-		for (const char *c = v; *c; c++)
-			if (!isalnum((unsigned char)*c) && !strchr(" \t-_.@+/", *c))
-				return "make targets are words of letters, digits and -_.@+/";
-		return NULL;
-	}
-	return NULL;
-}
-
 /* Expand and check every value, and the whole: each component pinned
  * and with an origin. */
 static int finalize(qi_handle *h, struct qi_profile *p)
@@ -767,14 +482,14 @@ static int finalize(qi_handle *h, struct qi_profile *p)
 		e->expanded = expand(h, p, e->section, e->value, e->origin, e->key, 0);
 		if (!e->expanded)
 			return -1;
-		const char *why = invalid(e->def, e->expanded);
+		const char *why = qi_profile_invalid(e->def, e->expanded);
 		if (why)
 			return qi_error_kind(h, QI_ERR_USAGE, "%s: bad value for '%s' in [%s]: '%s': %s",
 					     e->origin, e->key, e->section, e->expanded, why);
 	}
 	for (size_t i = 0; i < p->sections.n; i++) {
 		const char *s = p->sections.v[i], *origin = p->section_origins.v[i];
-		if (strncmp(s, "component ", 10) != 0)
+		if (!is_named(s))
 			continue;
 		if (!last_entry(p, s, "version"))
 			return qi_error_kind(h, QI_ERR_USAGE, "%s: [%s] has no 'version'", origin, s);
@@ -876,7 +591,7 @@ int qi_profile_parse_buffer(qi_handle *h, const char *name, const char *buf, siz
 int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, const char *key,
 		   const char *value)
 {
-	const struct keydef *def = find_key(section, key);
+	const struct qi_keydef *def = qi_profile_key(section, key);
 	if (!def)
 		return qi_error_kind(h, QI_ERR_USAGE, "no setting '%s' in [%s]", key, section);
 	if (!sl_has(&p->sections, section))
@@ -922,52 +637,65 @@ char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char 
 	return NULL;
 }
 
-json_t *qi_profile_to_json(const struct qi_profile *p)
+/* The values of list KEY of SECTION in force (after the last clearing),
+ * appended to VALUES. */
+static void list_json(const struct qi_profile *p, const char *section, const char *key,
+		      json_t *values)
 {
-	json_t *o = json_object(), *sections = json_array();
-	json_object_set_new(o, "file", json_string(p->file));
-	const char *fixed[] = { "profile", "build", "accounts", "mail", "services", "takeover" };
-	struct strlist order = { 0 };
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
-		sl_add(&order, qi_xstrdup(fixed[i]));
-	for (size_t i = 0; i < p->sections.n; i++)
-		if (!sl_has(&order, p->sections.v[i]))
-			sl_add(&order, qi_xstrdup(p->sections.v[i]));
-	for (size_t s = 0; s < order.n; s++) {
-		const char *section = order.v[s], *kind = section_kind(section);
-		json_t *values = json_array();
-		for (size_t k = 0; k < NKEYS; k++) {
-			if (strcmp(keys[k].section, kind) != 0 || strcmp(keys[k].key, "include") == 0)
-				continue;
-			if (keys[k].list) {
-				/* Only the values in force: after the last clearing. */
-				size_t from = 0;
-				for (size_t i = 0; i < p->n; i++)
-					if (!strcmp(p->e[i].section, section) && !strcmp(p->e[i].key, keys[k].key) &&
-					    !*p->e[i].value)
-						from = i + 1;
-				for (size_t i = from; i < p->n; i++) {
-					const struct entry *e = &p->e[i];
-					if (strcmp(e->section, section) || strcmp(e->key, keys[k].key))
-						continue;
-					json_t *v = json_pack("{s:s, s:s, s:s}", "key", e->key, "value",
-							      e->expanded ? e->expanded : e->value, "origin", e->origin);
-					json_array_append_new(values, v);
-				}
-				continue;
-			}
-			const char *v = qi_profile_get(p, section, keys[k].key);
-			if (!v)
-				continue;
+	size_t from = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->e[i].section, section) && !strcmp(p->e[i].key, key) && !*p->e[i].value)
+			from = i + 1;
+	for (size_t i = from; i < p->n; i++) {
+		const struct entry *e = &p->e[i];
+		if (strcmp(e->section, section) || strcmp(e->key, key))
+			continue;
+		json_array_append_new(values, json_pack("{s:s, s:s, s:s}", "key", e->key, "value",
+							e->expanded ? e->expanded : e->value, "origin", e->origin));
+	}
+}
+
+/* {name, values: [{key, value, origin}]} of SECTION, or NULL when it has
+ * no value and the profile does not name it. */
+static json_t *section_json(const struct qi_profile *p, const char *section)
+{
+	const char *kind = qi_profile_section_kind(section);
+	json_t *values = json_array();
+	size_t nkeys;
+	const struct qi_keydef *keys = qi_profile_keys(&nkeys);
+	for (size_t k = 0; k < nkeys; k++) {
+		if (strcmp(keys[k].section, kind) != 0 || strcmp(keys[k].key, "include") == 0)
+			continue;
+		if (keys[k].list) {
+			list_json(p, section, keys[k].key, values);
+			continue;
+		}
+		const char *v = qi_profile_get(p, section, keys[k].key);
+		if (v)
 			json_array_append_new(values, json_pack("{s:s, s:s, s:s}", "key", keys[k].key, "value", v,
 								"origin", qi_profile_origin(p, section, keys[k].key)));
-		}
-		if (json_array_size(values) > 0 || sl_has(&p->sections, section))
-			json_array_append_new(sections, json_pack("{s:s, s:o}", "name", section, "values", values));
-		else
-			json_decref(values);
 	}
-	sl_free(&order);
+	if (json_array_size(values) == 0 && !sl_has(&p->sections, section)) {
+		json_decref(values);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o}", "name", section, "values", values);
+}
+
+json_t *qi_profile_to_json(const struct qi_profile *p)
+{
+	json_t *o = json_object(), *sections = json_array(), *s;
+	json_object_set_new(o, "file", json_string(p->file));
+	/* Every kind of one section in the schema's order, then the named
+	 * sections as they appear. */
+	for (const struct qi_section_def *sd = qi_profile_sections(); sd->name; sd++)
+		if (!sd->named && (s = section_json(p, sd->name)))
+			json_array_append_new(sections, s);
+	for (size_t i = 0; i < p->sections.n; i++) {
+		const struct qi_section_def *sd = qi_profile_section_def(p->sections.v[i]);
+		if ((!sd || sd->named) && (s = section_json(p, p->sections.v[i])))
+			json_array_append_new(sections, s);
+	}
 	json_object_set_new(o, "sections", sections);
 	json_t *comps = json_array();
 	for (size_t i = 0; i < p->components.n; i++)
@@ -990,10 +718,11 @@ int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
 			     struct qi_accounts_spec *spec)
 {
 	qi_accounts_default(spec);
-	for (size_t i = 0; qi_account_names[i]; i++) {
-		const char *v = qi_profile_get(p, "accounts", qi_account_names[i]);
-		if (v && qi_accounts_set_id(h, &spec->ids, qi_account_names[i], strtoll(v, NULL, 10)) < 0)
-			return qi_error_prefix(h, "%s", qi_profile_origin(p, "accounts", qi_account_names[i]));
+	for (int a = 0; a < QI_ACCT_COUNT; a++) {
+		const char *name = qi_account_defs[a].name;
+		const char *v = qi_profile_get(p, "accounts", name);
+		if (v && qi_accounts_set_id(h, &spec->ids, name, strtoll(v, NULL, 10)) < 0)
+			return qi_error_prefix(h, "%s", qi_profile_origin(p, "accounts", name));
 	}
 	const char *v = qi_profile_get(p, "accounts", "ids");
 	spec->ids_auto = v && strcmp(v, "auto") == 0;

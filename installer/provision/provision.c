@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "patch/patch.h"
 #include "provision/provision.h"
 #include "sources/sources.h"
 
@@ -185,83 +187,85 @@ static int debian_series_archive(qi_handle *h, const struct qi_recipe *r, const 
 	return rc;
 }
 
-/* The quilt series inside the component's series archive (each line a
- * patch relative to the series file, "-pN" allowed, "#" comments), then
- * the component's own patches. Strings are kept alive in OWNED. */
+/* The quilt series file FILE of R's series archive, parsed. */
+static int read_series(qi_handle *h, const struct qi_recipe *r, const char *file, struct qi_series *list)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct qi_buf b = { 0 };
+	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return qi_error_errno(h, "component %s: the series archive %s has no readable %s (check 'series')",
+				      r->name, r->series_archive.spec, r->series_file);
+	}
+	close(fd);
+	int rc = qi_series_parse(h, r->series_file, b.data, b.len, list);
+	qi_buf_free(&b);
+	if (rc < 0)
+		return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+	return 0;
+}
+
+/* R's series archive, fetched (an URL, Debian's source package) or
+ * found (a file), unpacked into WORK/series: *DEST, kept in OWNED. */
+static int unpack_series_archive(qi_handle *h, const struct qi_recipe *r,
+				 const struct qi_fetch_options *fo, const char *work,
+				 struct strv *owned, char **dest)
+{
+	char *archive = NULL;
+	int rc = 0;
+	if (r->series_archive.url) {
+		struct qi_fetch_spec fs;
+		rc = qi_fetch_spec_parse(h, r->series_archive.url, &fs);
+		if (rc == 0) {
+			rc = qi_fetch(h, &fs.source, fo, &archive);
+			qi_fetch_spec_free(&fs);
+		}
+	} else if (r->series_from_debian) {
+		rc = debian_series_archive(h, r, work, &archive);
+	} else {
+		archive = qi_xstrdup(r->series_archive.path);
+	}
+	if (archive)
+		own(owned, archive);
+	*dest = own(owned, qi_xasprintf("%s/series", work));
+	if (rc == 0)
+		rc = qi_extract(h, archive, *dest, NULL);
+	if (rc < 0)
+		return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
+	return 0;
+}
+
+/* The quilt series inside the component's series archive (its patches
+ * are relative to the series file), then the component's own patches.
+ * Strings are kept alive in OWNED. */
 static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_options *fo,
 		       const char *work, struct qi_series_patch **out, size_t *n, struct strv *owned)
 {
 	struct qi_recipe *r = &c->r;
-	struct qi_series_patch *s = qi_xmalloc((r->npatches + 1) * sizeof(*s));
-	size_t k = 0;
-	int rc = 0;
+	struct qi_series list = { 0 };
+	char *dest, *dir = NULL;
 	if (r->series_archive.spec) {
-		char *archive = NULL;
-		if (r->series_archive.url) {
-			struct qi_fetch_spec fs;
-			rc = qi_fetch_spec_parse(h, r->series_archive.url, &fs);
-			if (rc == 0) {
-				rc = qi_fetch(h, &fs.source, fo, &archive);
-				qi_fetch_spec_free(&fs);
-			}
-		} else if (r->series_from_debian) {
-			rc = debian_series_archive(h, r, work, &archive);
-		} else {
-			archive = qi_xstrdup(r->series_archive.path);
-		}
-		if (archive)
-			own(owned, archive);
-		char *dest = own(owned, qi_xasprintf("%s/series", work));
-		if (rc == 0)
-			rc = qi_extract(h, archive, dest, NULL);
-		if (rc < 0) {
-			free(s);
-			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
-		}
+		if (unpack_series_archive(h, r, fo, work, owned, &dest) < 0)
+			return -1;
 		char *file = own(owned, qi_xasprintf("%s/%s", dest, r->series_file));
-		char *dir = own(owned, qi_xstrdup(file));
+		dir = own(owned, qi_xstrdup(file));
 		*strrchr(dir, '/') = '\0';
-		FILE *f = fopen(file, "re");
-		if (!f) {
-			free(s);
-			return qi_error_errno(h, "component %s: the series archive %s has no readable %s (check 'series')",
-					      r->name, r->series_archive.spec, r->series_file);
-		}
-		char line[4096];
-		int lineno = 0;
-		while (rc == 0 && fgets(line, sizeof(line), f)) {
-			lineno++;
-			line[strcspn(line, "#\r\n")] = '\0';
-			char *save = NULL, *name = strtok_r(line, " \t", &save);
-			if (!name)
-				continue;
-			int strip = 1;
-			for (char *opt; (opt = strtok_r(NULL, " \t", &save));) {
-				if (strncmp(opt, "-p", 2) == 0 && opt[2] >= '0' && opt[2] <= '9' && !opt[3])
-					strip = opt[2] - '0';
-				else
-					rc = qi_error(h, "%s:%d: series option '%s' is not supported (only -pN)",
-						      r->series_file, lineno, opt);
-			}
-			if (rc == 0 && (name[0] == '/' || strstr(name, "..")))
-				rc = qi_error(h, "%s:%d: patch '%s' points outside the series directory",
-					      r->series_file, lineno, name);
-			if (rc < 0)
-				break;
-			s = qi_xrealloc(s, (k + r->npatches + 1) * sizeof(*s));
-			s[k++] = (struct qi_series_patch){ .path = own(owned, qi_xasprintf("%s/%s", dir, name)),
-							   .strip = strip, .max_fuzz = r->max_fuzz };
-		}
-		fclose(f);
-		if (rc < 0) {
-			free(s);
-			return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
-		}
-		qi_info(h, "%s: %zu patches from the series in %s", r->name, k, r->series_archive.spec);
+		if (read_series(h, r, file, &list) < 0)
+			return -1;
+		qi_info(h, "%s: %zu patches from the series in %s", r->name, list.n, r->series_archive.spec);
 	}
+	struct qi_series_patch *s = qi_xmalloc((list.n + r->npatches + 1) * sizeof(*s));
+	size_t k = 0;
+	for (size_t i = 0; i < list.n; i++)
+		s[k++] = (struct qi_series_patch){ .path = own(owned, qi_xasprintf("%s/%s", dir, list.e[i].name)),
+						   .strip = list.e[i].strip, .max_fuzz = r->max_fuzz };
 	for (size_t i = 0; i < r->npatches; i++)
 		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->strip,
 						   .max_fuzz = r->max_fuzz };
+	qi_series_free(&list);
 	*out = s;
 	*n = k;
 	return 0;
@@ -280,9 +284,9 @@ static int stage_matches(qi_handle *h, const struct component *c)
 			      c->m.n);
 	for (size_t i = 0; rc == 0 && i < now.n; i++) {
 		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
-		if (strcmp(a->path, b->path) != 0 || a->type != b->type || a->mode != b->mode ||
-		    (a->type == 'f' && strcmp(a->sha256, b->sha256) != 0) ||
-		    (a->type == 'l' && strcmp(a->target, b->target) != 0))
+		if (strcmp(a->path, b->path) != 0 || a->img.type != b->img.type || a->img.mode != b->img.mode ||
+		    (a->img.type == QI_FT_REG && strcmp(a->img.hash, b->img.hash) != 0) ||
+		    (a->img.type == QI_FT_LNK && strcmp(a->img.target, b->img.target) != 0))
 			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
 				      b->path);
 	}
@@ -602,9 +606,9 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 			return -1;
 		json_t *scratch = json_array();
 		bool diff = qi_diff_wanted(h);
-		qi_set_diff(h, false);
+		qi_set_diff_wanted(h, false);
 		int rc = qi_svscan_unit_plan(h, &u, scratch);
-		qi_set_diff(h, diff);
+		qi_set_diff_wanted(h, diff);
 		*pending = json_array_size(scratch) > 0;
 		json_decref(scratch);
 		qi_svscan_unit_free(&u);
@@ -679,10 +683,10 @@ static void plan_manifest(qi_handle *h, const struct component *c, json_t *plan)
 		if (a == QI_STAGE_SAME)
 			continue;
 		plan_add(plan, e->path, qi_stage_action_name(a), c->r.name, NULL);
-		if (e->type == 'f') {
+		if (e->img.type == QI_FT_REG) {
 			char *before = a == QI_STAGE_CREATE ? NULL : describe_root_file(h, e->path);
 			char *after = qi_xasprintf("(built file, %lld bytes, mode %04o, sha256 %s)\n",
-						   (long long)e->size, (unsigned)e->mode, e->sha256);
+						   (long long)e->img.size, (unsigned)e->img.mode, e->img.hash);
 			qi_diff_add(h, e->path, before, after);
 			free(before);
 			free(after);

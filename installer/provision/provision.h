@@ -1,13 +1,79 @@
 /*
  * provision.h - what the provisioning module's files share with one
- * another and with their unit tests and fuzz target: the profile's lists
- * and origins (profile.c), component recipes (build.c), the staged tree
- * and its manifest (stage.c) and the svscan unit (services.c).
+ * another and with their unit tests and fuzz targets: the profile's
+ * schema (profile_schema.c), its lists and origins (profile.c), component
+ * recipes (build.c), the staged tree and its manifest (stage.c) and the
+ * svscan unit (services.c).
  */
 #ifndef QI_PROVISION_H
 #define QI_PROVISION_H
 
 #include "core/core.h"
+
+/* ---- profile_schema.c: the sections, the keys, the validators ---- */
+
+enum qi_vtype {
+	QI_V_TEXT,	/* any one-line text */
+	QI_V_NAME,	/* a profile name or path */
+	QI_V_JOBS,	/* "auto" or 1..1024 */
+	QI_V_INT,	/* integer in [min, max] */
+	QI_V_BOOL,	/* yes/no, true/false, 1/0 */
+	QI_V_ABSPATH,	/* absolute path without ".." */
+	QI_V_RELPATH,	/* relative path without ".." */
+	QI_V_ENUM,	/* one of ENUMS ("|"-separated) */
+	QI_V_HEX64,
+	QI_V_HEX128,
+	QI_V_DOMAIN,
+	QI_V_URL,	/* scheme://... */
+	QI_V_FILENAME,	/* one path component */
+	QI_V_DEBIAN,	/* "PACKAGE VERSION" */
+	QI_V_PATCH,	/* a file, or an URL#sha256=HEX */
+	QI_V_PROGRAM,	/* "NAME [MODE]" */
+	QI_V_WRITE,	/* "FILE CONTENT" */
+	QI_V_TARGETS,	/* make targets, space separated */
+	QI_V_SERIES,	/* a patch-series archive: FILE, URL#sha256=HEX or debian#sha256=HEX */
+};
+
+struct qi_keydef {
+	const char *section;	/* the kind: "component" for [component NAME] */
+	const char *key;
+	enum qi_vtype type;
+	bool list;
+	const char *deflt;	/* NULL: no default */
+	long min, max;		/* QI_V_INT */
+	const char *enums;	/* QI_V_ENUM */
+};
+
+/* A kind of section: [NAME], or [NAME ARG] when NAMED. */
+struct qi_section_def {
+	const char *name;
+	bool named;		/* [component NAME]: one section per ARG */
+	bool vars;		/* ${KEY} finds its keys from any section */
+};
+
+/* Every kind, in the order `profile show` prints them; ends with a NULL
+ * name. */
+const struct qi_section_def *qi_profile_sections(void);
+/* The kind named KIND, or NULL. */
+const struct qi_section_def *qi_profile_section_def(const char *kind);
+/* SECTION's kind: "component" for "component NAME", else SECTION. */
+const char *qi_profile_section_kind(const char *section);
+/* "profile, build, ..., component NAME" (malloc'd), for messages. */
+char *qi_profile_known_sections(void);
+/* The ARG of a named section: letters, digits, '-', '_', '.'. */
+bool qi_profile_section_name_ok(const char *s);
+/* All the keys, *N of them, grouped by kind. */
+const struct qi_keydef *qi_profile_keys(size_t *n);
+/* The key KEY of SECTION (a section or its kind), or NULL. */
+const struct qi_keydef *qi_profile_key(const char *section, const char *key);
+/* "cc, ld, ..." (malloc'd): the keys SECTION may have. */
+char *qi_profile_known_keys(const char *section);
+/* Why V is not a valid value for DEF (static text), or NULL when it is. */
+const char *qi_profile_invalid(const struct qi_keydef *def, const char *v);
+/* The first word of S (malloc'd; words are split at blanks) and, in
+ * *REST, what follows the blanks after it: how "NAME MODE", "FILE
+ * CONTENT" and "PACKAGE VERSION" split. */
+char *qi_profile_first_word(const char *s, const char **rest);
 
 /* ---- profile.c ---- */
 
@@ -105,15 +171,13 @@ int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
 
 /* ---- stage.c: the staged tree, its manifest, its commit into ROOT ---- */
 
+/* One path of a staged tree: what it is, described as the journal
+ * describes any object (a directory, a regular file with its size and
+ * SHA-256, or a symlink with its target; mode with set-id and sticky
+ * bits; the owner it gets in ROOT, root's: the staged files are root's). */
 struct qi_manifest_entry {
 	char *path;		/* absolute inside ROOT: "/usr/local/bin/tcpserver" */
-	char type;		/* 'd', 'f' or 'l' */
-	mode_t mode;		/* permission bits (with setuid/setgid/sticky) */
-	uid_t uid;		/* owner in ROOT (the staged files are root's) */
-	gid_t gid;
-	int64_t size;
-	char sha256[65];	/* files */
-	char *target;		/* links */
+	struct qi_image img;
 };
 
 struct qi_manifest {

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "provision/provision.h"
@@ -95,37 +94,24 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	return 0;
 }
 
+/* systemctl's own messages are shown on stderr, never on stdout. */
 static int run_systemctl(qi_handle *h, const char *verb, const char *unit)
 {
 	const char *argv[] = { "systemctl", verb, unit, NULL };
-	if (!unit)
-		argv[2] = NULL;
-	pid_t pid = fork();
-	if (pid < 0)
-		return qi_error_errno(h, "cannot run systemctl");
-	if (pid == 0) {
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int status;
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return qi_error(h, "`systemctl %s%s%s` failed; see `journalctl -u %s`", verb, unit ? " " : "",
-				unit ? unit : "", unit ? unit : "systemd");
-	return 0;
+	char *hint = qi_xasprintf("see `journalctl -u %s`", unit ? unit : "systemd");
+	struct qi_proc_spec spec = { .argv = argv, .search_path = true, .output = QI_PROC_STDERR,
+				     .hint = hint };
+	int rc = qi_proc_run(h, &spec, NULL);
+	free(hint);
+	return rc;
 }
 
 /* systemctl is-active: true when the unit runs already. */
-static bool unit_active(const char *unit)
+static bool unit_active(qi_handle *h, const char *unit)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		execlp("systemctl", "systemctl", "is-active", "--quiet", unit, (char *)NULL);
-		_exit(127);
-	}
-	int status;
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	const char *argv[] = { "systemctl", "is-active", "--quiet", unit, NULL };
+	struct qi_proc_spec spec = { .argv = argv, .search_path = true, .keep_error = true };
+	return qi_proc_run(h, &spec, NULL) == 0;
 }
 
 static int undo_start(qi_handle *h, const char *unit)
@@ -138,7 +124,8 @@ static int undo_units(qi_handle *h, const char *unused)
 	return run_systemctl(h, "daemon-reload", NULL);
 }
 
-__attribute__((constructor)) static void register_undo(void)
+/* qi_new registers the handlers for every handle (core.h). */
+void qi_services_register(void)
 {
 	qi_register_undo(UNDO_KIND, undo_start);
 	qi_register_undo(UNDO_RELOAD_KIND, undo_units);
@@ -158,9 +145,9 @@ int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 	struct stat st;
 	json_t *pending = json_array();
 	bool diff = qi_diff_wanted(h);
-	qi_set_diff(h, false);
+	qi_set_diff_wanted(h, false);
 	int prc = qi_svscan_unit_plan(h, u, pending);
-	qi_set_diff(h, diff);
+	qi_set_diff_wanted(h, diff);
 	bool changes = json_array_size(pending) > 0;
 	json_decref(pending);
 	if (prc < 0)
@@ -208,7 +195,7 @@ started:
 		return -1;
 	/* Already running (a repair run): nothing to start, and so nothing
 	 * for a rollback of this run to stop. */
-	if (unit_active(unit))
+	if (unit_active(h, unit))
 		return 0;
 	int64_t id;
 	char *desc = qi_xasprintf("systemctl start %s", unit);

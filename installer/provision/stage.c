@@ -1,7 +1,8 @@
 /*
- * stage.c - the staged tree of a component: its manifest (path, type,
- * mode, owner, hash), the comparison with ROOT, and its commit into ROOT
- * through the journal.
+ * stage.c - the staged tree of a component: its manifest (each path with
+ * its image: type, mode, owner, size, hash, link target, as core
+ * describes any file-system object), the comparison with ROOT, and its
+ * commit into ROOT through the journal.
  *
  * Everything staged is owned by root in ROOT, whoever built it. Existing
  * directories in ROOT are left as they are (their mode and owner are the
@@ -25,7 +26,7 @@ void qi_manifest_free(struct qi_manifest *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->e[i].path);
-		free(m->e[i].target);
+		qi_image_clear(&m->e[i].img);
 	}
 	free(m->e);
 	m->e = NULL;
@@ -40,6 +41,46 @@ static struct qi_manifest_entry *add(struct qi_manifest *m)
 	return e;
 }
 
+/* The manifest file's letter for each type a staged tree may hold. */
+static const char type_letters[] = { [QI_FT_DIR] = 'd', [QI_FT_REG] = 'f', [QI_FT_LNK] = 'l' };
+
+static char type_letter(enum qi_ftype t)
+{
+	return (size_t)t < sizeof(type_letters) ? type_letters[t] : '?';
+}
+
+static enum qi_ftype letter_type(char c)
+{
+	for (size_t t = 0; t < sizeof(type_letters); t++)
+		if (type_letters[t] && type_letters[t] == c)
+			return (enum qi_ftype)t;
+	return QI_FT_OTHER;
+}
+
+/* The image the staged entry NAME of directory DFD (host path HP) gets in
+ * ROOT: its own, owned by root. */
+static int stage_image(qi_handle *h, int dfd, const char *name, const char *hp, struct qi_image *img)
+{
+	int rc = qi_image_at(dfd, name, false, img);
+	if (rc == 0 && img->type == QI_FT_ABSENT) {
+		rc = -1;
+		errno = ENOENT;
+	}
+	if (rc < 0)
+		return qi_error_errno(h, "cannot stat %s", hp);
+	img->uid = 0;
+	img->gid = 0;
+	switch (img->type) {
+	case QI_FT_REG:
+		return qi_digest_file(h, hp, true, false, img->hash, NULL, &img->size);
+	case QI_FT_DIR:
+	case QI_FT_LNK:
+		return 0;
+	default:
+		return qi_error(h, "%s: the staged tree may hold only directories, files and symlinks", hp);
+	}
+}
+
 static int scan_dir(qi_handle *h, const char *host, const char *rel, struct qi_manifest *m)
 {
 	DIR *d = opendir(host);
@@ -51,41 +92,13 @@ static int scan_dir(qi_handle *h, const char *host, const char *rel, struct qi_m
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		char *hp = qi_xasprintf("%s/%s", host, de->d_name);
-		char *rp = qi_xasprintf("%s/%s", rel, de->d_name);
-		struct stat st;
-		if (lstat(hp, &st) < 0) {
-			rc = qi_error_errno(h, "cannot stat %s", hp);
-		} else {
-			struct qi_manifest_entry *e = add(m);
-			e->path = rp;
-			rp = NULL;
-			e->mode = st.st_mode & 07777;
-			e->uid = 0;
-			e->gid = 0;
-			if (S_ISDIR(st.st_mode)) {
-				e->type = 'd';
-				rc = scan_dir(h, hp, e->path, m);
-			} else if (S_ISREG(st.st_mode)) {
-				char hex512[QI_SHA512_HEX + 1];
-				e->type = 'f';
-				rc = qi_digest_file(h, hp, true, false, e->sha256, hex512, &e->size);
-			} else if (S_ISLNK(st.st_mode)) {
-				char buf[4096];
-				ssize_t n = readlink(hp, buf, sizeof(buf) - 1);
-				if (n < 0) {
-					rc = qi_error_errno(h, "cannot read the link %s", hp);
-				} else {
-					buf[n] = '\0';
-					e->type = 'l';
-					e->mode = 0777;
-					e->target = qi_xstrdup(buf);
-				}
-			} else {
-				rc = qi_error(h, "%s: the staged tree may hold only directories, files and symlinks", hp);
-			}
-		}
+		struct qi_manifest_entry *e = add(m);
+		e->path = qi_xasprintf("%s/%s", rel, de->d_name);
+		const char *path = e->path;	/* E moves when M grows */
+		rc = stage_image(h, dirfd(d), de->d_name, hp, &e->img);
+		if (rc == 0 && e->img.type == QI_FT_DIR)
+			rc = scan_dir(h, hp, path, m);
 		free(hp);
-		free(rp);
 	}
 	if (rc == 0 && errno)
 		rc = qi_error_errno(h, "cannot read the staging directory %s", host);
@@ -117,15 +130,16 @@ json_t *qi_manifest_to_json(const struct qi_manifest *m)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct qi_manifest_entry *e = &m->e[i];
 		char mode[8];
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)e->mode);
-		json_t *o = json_pack("{s:s, s:s#, s:s, s:i, s:i}", "path", e->path, "type", &e->type, (size_t)1,
-				      "mode", mode, "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid);
-		if (e->type == 'f') {
-			json_object_set_new(o, "size", json_integer(e->size));
-			json_object_set_new(o, "sha256", json_string(e->sha256));
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)e->img.mode);
+		char type[2] = { type_letter(e->img.type), '\0' };
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "path", e->path, "type", type,
+				      "mode", mode, "uid", (json_int_t)e->img.uid, "gid", (json_int_t)e->img.gid);
+		if (e->img.type == QI_FT_REG) {
+			json_object_set_new(o, "size", json_integer(e->img.size));
+			json_object_set_new(o, "sha256", json_string(e->img.hash));
 		}
-		if (e->type == 'l')
-			json_object_set_new(o, "target", json_string(e->target));
+		if (e->img.type == QI_FT_LNK)
+			json_object_set_new(o, "target", json_string(e->img.target));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -143,6 +157,36 @@ int qi_manifest_save(qi_handle *h, const struct qi_manifest *m, const char *file
 	return rc;
 }
 
+/* One entry of a manifest file into E; -1 when it is damaged. */
+static int load_entry(json_t *o, struct qi_manifest_entry *e)
+{
+	const char *path = json_string_value(json_object_get(o, "path"));
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+	if (!path || path[0] != '/' || !type || !strchr("dfl", type[0]) || !type[0] || !mode)
+		return -1;
+	e->path = qi_xstrdup(path);
+	e->img.type = letter_type(type[0]);
+	e->img.mode = (mode_t)strtoul(mode, NULL, 8);
+	e->img.uid = (uid_t)json_integer_value(json_object_get(o, "uid"));
+	e->img.gid = (gid_t)json_integer_value(json_object_get(o, "gid"));
+	if (e->img.type == QI_FT_REG) {
+		const char *sha = json_string_value(json_object_get(o, "sha256"));
+		if (!sha || !qi_is_hex(sha, QI_SHA256_HEX))
+			return -1;
+		memcpy(e->img.hash, sha, QI_SHA256_HEX + 1);
+		e->img.size = json_integer_value(json_object_get(o, "size"));
+	}
+	if (e->img.type == QI_FT_LNK) {
+		const char *t = json_string_value(json_object_get(o, "target"));
+		if (!t)
+			return -1;
+		e->img.target = qi_xstrdup(t);
+		e->img.size = (int64_t)strlen(t);	/* as a scan gives it */
+	}
+	return 0;
+}
+
 int qi_manifest_load(qi_handle *h, const char *file, struct qi_manifest *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -156,36 +200,9 @@ int qi_manifest_load(qi_handle *h, const char *file, struct qi_manifest *m)
 	json_t *o;
 	int rc = json_is_array(entries) ? 0 : -1;
 	json_array_foreach(entries, i, o) {
-		const char *path = json_string_value(json_object_get(o, "path"));
-		const char *type = json_string_value(json_object_get(o, "type"));
-		const char *mode = json_string_value(json_object_get(o, "mode"));
-		if (!path || path[0] != '/' || !type || !strchr("dfl", type[0]) || !type[0] || !mode) {
-			rc = -1;
+		rc = load_entry(o, add(m));
+		if (rc < 0)
 			break;
-		}
-		struct qi_manifest_entry *e = add(m);
-		e->path = qi_xstrdup(path);
-		e->type = type[0];
-		e->mode = (mode_t)strtoul(mode, NULL, 8);
-		e->uid = (uid_t)json_integer_value(json_object_get(o, "uid"));
-		e->gid = (gid_t)json_integer_value(json_object_get(o, "gid"));
-		if (e->type == 'f') {
-			const char *sha = json_string_value(json_object_get(o, "sha256"));
-			if (!sha || !qi_is_hex(sha, 64)) {
-				rc = -1;
-				break;
-			}
-			memcpy(e->sha256, sha, 65);
-			e->size = json_integer_value(json_object_get(o, "size"));
-		}
-		if (e->type == 'l') {
-			const char *t = json_string_value(json_object_get(o, "target"));
-			if (!t) {
-				rc = -1;
-				break;
-			}
-			e->target = qi_xstrdup(t);
-		}
 	}
 	json_decref(j);
 	if (rc < 0) {
@@ -209,100 +226,78 @@ const char *qi_stage_action_name(enum qi_stage_action a)
 /* readlink of PATH inside ROOT without following anything out of it. */
 char *qi_stage_readlink(qi_handle *h, const char *path)
 {
-	char *parent = qi_xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	const char *base = slash + 1;
-	if (slash == parent)
-		parent[1] = '\0';
-	else
-		*slash = '\0';
-	char *name = qi_xstrdup(path + (base - parent));
-	int fd = qi_root_open(h, parent, O_PATH | O_DIRECTORY, 0);
+	struct qi_image img;
 	char *out = NULL;
-	if (fd >= 0) {
-		char buf[4096];
-		ssize_t n = readlinkat(fd, name, buf, sizeof(buf) - 1);
-		if (n >= 0) {
-			buf[n] = '\0';
-			out = qi_xstrdup(buf);
-		}
-		close(fd);
+	if (qi_image_path(h, path, false, &img) == 0 && img.type == QI_FT_LNK) {
+		out = img.target;
+		img.target = NULL;
 	}
-	qi_clear_error(h);
-	free(parent);
-	free(name);
+	qi_image_clear(&img);
 	return out;
 }
 
-/* SHA-256 of a regular file inside ROOT; false when unreadable. */
-static bool root_sha256(qi_handle *h, const char *path, char hex[65])
+/* A staged file WANT against LIVE, what ROOT has at PATH: the content is
+ * hashed only when the sizes agree. */
+static enum qi_stage_action compare_file(qi_handle *h, const char *path, const struct qi_image *want,
+					 const struct qi_image *live)
 {
-	int fd = qi_root_open(h, path, O_RDONLY | O_NOFOLLOW, 0);
-	if (fd < 0) {
-		qi_clear_error(h);
-		return false;
-	}
-	struct qi_digest d;
-	char hex512[QI_SHA512_HEX + 1];
-	bool ok = qi_digest_init(h, &d, true, false) == 0 && qi_digest_fd(h, &d, fd, path) == 0 &&
-		  qi_digest_final(h, &d, hex, hex512) == 0;
-	qi_digest_free(&d);
-	close(fd);
-	if (!ok)
-		qi_clear_error(h);
-	return ok;
+	if (live->type != QI_FT_REG || live->size != want->size)
+		return QI_STAGE_REPLACE;
+	struct qi_image hashed;
+	enum qi_stage_action a;
+	if (qi_image_path(h, path, true, &hashed) < 0 || hashed.type != QI_FT_REG ||
+	    strcmp(hashed.hash, want->hash) != 0)
+		a = QI_STAGE_REPLACE;
+	else
+		a = qi_image_equal(&hashed, want) ? QI_STAGE_SAME : QI_STAGE_MODE;
+	qi_image_clear(&hashed);
+	return a;
 }
 
 enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_entry *e)
 {
-	struct stat st;
-	if (qi_root_lstat(h, e->path, &st) < 0)
-		return QI_STAGE_CREATE;
-	switch (e->type) {
-	case 'd':
-		return S_ISDIR(st.st_mode) ? QI_STAGE_SAME : QI_STAGE_REPLACE;
-	case 'l': {
-		if (!S_ISLNK(st.st_mode))
-			return QI_STAGE_REPLACE;
-		char *t = qi_stage_readlink(h, e->path);
-		bool same = t && strcmp(t, e->target) == 0;
-		free(t);
-		return same ? QI_STAGE_SAME : QI_STAGE_REPLACE;
-	}
-	default: {
-		if (!S_ISREG(st.st_mode) || st.st_size != e->size)
-			return QI_STAGE_REPLACE;
-		char hex[65];
-		if (!root_sha256(h, e->path, hex) || strcmp(hex, e->sha256) != 0)
-			return QI_STAGE_REPLACE;
-		if ((st.st_mode & 07777) != e->mode || st.st_uid != e->uid || st.st_gid != e->gid)
-			return QI_STAGE_MODE;
-		return QI_STAGE_SAME;
-	}
-	}
+	const struct qi_image *want = &e->img;
+	char *path = qi_path_normalise(e->path, 0);
+	struct qi_image live = { 0 };
+	enum qi_stage_action a;
+	if (!path || qi_image_path(h, path, false, &live) < 0 || live.type == QI_FT_ABSENT)
+		a = QI_STAGE_CREATE;
+	else if (want->type == QI_FT_DIR)	/* an existing directory is the system's */
+		a = live.type == QI_FT_DIR ? QI_STAGE_SAME : QI_STAGE_REPLACE;
+	else if (want->type == QI_FT_LNK)	/* a link's owner is whoever made it */
+		a = live.type == QI_FT_LNK && strcmp(live.target, want->target) == 0 ? QI_STAGE_SAME
+										     : QI_STAGE_REPLACE;
+	else
+		a = compare_file(h, path, want, &live);
+	qi_image_clear(&live);
+	free(path);
+	return a;
 }
 
 /* One entry: make ROOT's path match it. */
 static int commit_entry(qi_handle *h, const char *stage, const struct qi_manifest_entry *e,
 			enum qi_stage_action a)
 {
+	const struct qi_image *img = &e->img;
 	int rc = 0;
-	if (a == QI_STAGE_REPLACE && e->type != 'f')
+	if (a == QI_STAGE_REPLACE && img->type != QI_FT_REG)
 		rc = qi_remove(h, e->path);
 	if (rc < 0)
 		return rc;
-	switch (e->type) {
-	case 'd':
-		return qi_mkdir(h, e->path, e->mode, e->uid, e->gid);
-	case 'l':
-		return qi_symlink(h, e->path, e->target);
+	switch (img->type) {
+	case QI_FT_DIR:
+		return qi_mkdir(h, e->path, img->mode, img->uid, img->gid);
+	case QI_FT_LNK:
+		return qi_symlink(h, e->path, img->target);
+	default:
+		break;
 	}
 	if (a == QI_STAGE_MODE) {
-		rc = qi_chmod(h, e->path, e->mode);
-		return rc < 0 ? rc : qi_chown(h, e->path, e->uid, e->gid);
+		rc = qi_chmod(h, e->path, img->mode);
+		return rc < 0 ? rc : qi_chown(h, e->path, img->uid, img->gid);
 	}
 	char *src = qi_xasprintf("%s%s", stage, e->path);
-	rc = qi_write_file_from(h, e->path, src, e->mode, e->uid, e->gid);
+	rc = qi_write_file_from(h, e->path, src, img->mode, img->uid, img->gid);
 	free(src);
 	return rc;
 }
@@ -317,7 +312,7 @@ int qi_stage_commit(qi_handle *h, const char *stage, const struct qi_manifest *m
 			return -1;
 		for (size_t i = 0; i < m->n; i++) {
 			const struct qi_manifest_entry *e = &m->e[i];
-			if ((e->type == 'd') != (pass == 0))
+			if ((e->img.type == QI_FT_DIR) != (pass == 0))
 				continue;
 			enum qi_stage_action a = qi_stage_compare(h, e);
 			if (a == QI_STAGE_SAME)

@@ -15,16 +15,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sources/sources.h"
-
-extern char **environ;
 
 static char *trim(char *s)
 {
@@ -236,35 +232,14 @@ static int run_apt(qi_handle *h, const char *aptdir, const char *cwd, const char
 		base[n++] = *args;
 	base[n] = NULL;
 
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-	if (cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	pid_t pid;
-	int err = posix_spawnp(&pid, "apt-get", &fa, NULL, (char *const *)base, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	char *label = qi_xasprintf("apt-get %s", verb);
+	struct qi_proc_spec spec = { .argv = base, .cwd = cwd, .search_path = true,
+				     .output = QI_PROC_STDERR, .label = label };
+	int rc = qi_proc_run(h, &spec, NULL);
+	free(label);
 	for (int i = 0; i < o; i++)
 		free(opts[i]);
-	if (err) {
-		errno = err;
-		return qi_error_errno(h, "cannot run apt-get (is apt installed?)");
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return qi_error_errno(h, "cannot wait for apt-get");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	/* Where posix_spawn cannot report a failed exec (it falls back to
-	 * fork, e.g. under valgrind), the child exits 127. */
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return qi_error(h, "cannot run apt-get (is apt installed? it could not be executed)");
-	if (WIFEXITED(status))
-		return qi_error(h, "apt-get %s failed (exit %d; its messages are above)", verb,
-				WEXITSTATUS(status));
-	return qi_error(h, "apt-get was killed by signal %d", WTERMSIG(status));
+	return rc;
 }
 
 static int make_dirs(qi_handle *h, const char *aptdir)

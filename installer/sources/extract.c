@@ -44,33 +44,9 @@ struct extractor {
  * "" for the top directory itself. */
 static char *normalise(const char *name, const char **why)
 {
-	if (name[0] == '/') {
-		*why = "absolute path";
-		return NULL;
-	}
-	char *out = qi_xmalloc(strlen(name) + 1);
-	size_t o = 0;
-	const char *p = name;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			free(out);
-			*why = "'..' in the path";
-			return NULL;
-		}
-		if (!(len == 1 && p[0] == '.')) {
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, len);
-			o += len;
-		}
-		p += len;
-	}
-	out[o] = '\0';
+	char *out = qi_path_normalise(name, QI_PATH_RELATIVE);
+	if (!out)
+		*why = name[0] == '/' ? "absolute path" : "'..' in the path";
 	return out;
 }
 

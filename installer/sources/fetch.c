@@ -44,8 +44,16 @@ struct fetcher {
 	struct qi_buf tried;		/* "origin: why it failed" lines for the final error */
 };
 
-/* What a transfer attempt came to. */
-enum outcome { GOT_BYTES, SOFT_FAIL, HARD_FAIL, LOCAL_FAIL, RESTART };
+/* What a step of fetching came to (a transfer attempt, one URL, one
+ * origin). Each but FETCH_OK and FETCH_RESTART leaves a message on the
+ * handle. */
+enum fetch_result {
+	FETCH_OK,		/* done: the bytes (or the verified file) are there */
+	FETCH_RETRY,		/* a soft failure: try the same URL again, after a while */
+	FETCH_RESTART,		/* the server does not resume: start again from byte 0 */
+	FETCH_NEXT_ORIGIN,	/* this origin failed (or has nothing): try the next */
+	FETCH_FATAL,		/* a local failure no other origin can mend: stop */
+};
 
 struct transfer {
 	struct fetcher *f;
@@ -97,16 +105,18 @@ int qi_mkdir_parents(qi_handle *h, const char *dir)
 	return 0;
 }
 
-/* Note why an origin failed, for the error if none works. */
+/* Note why an origin failed, for the error if none works. ORIGIN: its
+ * name, put before the message; NULL when the message begins with it
+ * already (a URL's, and whatever was checked against the pins under the
+ * origin's label). */
 static void tried(struct fetcher *f, const char *origin)
 {
 	const char *msg = qi_errmsg(f->h);
-	size_t n = strlen(origin);
 	qi_info(f->h, "%s (trying the next origin)", msg);
-	if (strncmp(msg, origin, n) == 0 && msg[n] == ':')
-		qi_buf_addf(&f->tried, "\n  %s", msg);
-	else
+	if (origin)
 		qi_buf_addf(&f->tried, "\n  %s: %s", origin, msg);
+	else
+		qi_buf_addf(&f->tried, "\n  %s", msg);
 	qi_clear_error(f->h);
 }
 
@@ -195,12 +205,13 @@ static void move_aside(struct fetcher *f, const char *path, const char *hex256)
 }
 
 /* The .part is complete: check it against the pins, then rename it into
- * place (or move it aside and start the next origin from zero). */
-static int part_finish(struct fetcher *f, const char *label)
+ * place (or move it aside and start the next origin from zero). Every
+ * message but a fatal one begins with LABEL. */
+static enum fetch_result part_finish(struct fetcher *f, const char *label)
 {
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
 	if (qi_digest_final(f->h, &f->dg, hex256, hex512) < 0)
-		return -1;
+		return qi_error_prefix(f->h, "%s", label), FETCH_NEXT_ORIGIN;
 	if (qi_digest_check(f->h, f->src, label, hex256, hex512, f->dg.bytes) < 0) {
 		qi_warn(f->h, "%s", qi_errmsg(f->h));
 		move_aside(f, f->part, hex256);
@@ -210,19 +221,19 @@ static int part_finish(struct fetcher *f, const char *label)
 		snprintf(msg, sizeof(msg), "%s", qi_errmsg(f->h));
 		part_close(f);
 		if (part_open(f, NULL) < 0)
-			return -2;
+			return FETCH_FATAL;
 		qi_error_kind(f->h, e, "%s", msg);
-		return -1;
+		return FETCH_NEXT_ORIGIN;
 	}
 	if (fsync(f->partfd) < 0)
-		return qi_error_errno(f->h, "cannot write %s", f->part), -2;
+		return qi_error_errno(f->h, "cannot write %s", f->part), FETCH_FATAL;
 	if (rename(f->part, f->final) < 0)
-		return qi_error_errno(f->h, "cannot rename %s to %s", f->part, f->final), -2;
+		return qi_error_errno(f->h, "cannot rename %s to %s", f->part, f->final), FETCH_FATAL;
 	qi_fsync_dir_path(f->distdir);
 	memcpy(f->rep->sha256, hex256, sizeof(hex256));
 	memcpy(f->rep->sha512, hex512, sizeof(hex512));
 	f->rep->size = f->dg.bytes;
-	return 0;
+	return FETCH_OK;
 }
 
 /* ---- one URL ---- */
@@ -298,8 +309,8 @@ static const char *ftp_reply_meaning(long code)
 	}
 }
 
-static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url,
-				  struct qi_progress *prog, long *retry_after)
+static enum fetch_result transfer_once(struct fetcher *f, CURL *curl, const char *url,
+				       struct qi_progress *prog, long *retry_after)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct transfer t = {
@@ -309,7 +320,7 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 	};
 	if (lseek(f->partfd, 0, SEEK_END) < 0) {
 		qi_error_errno(f->h, "cannot seek in %s", f->part);
-		return LOCAL_FAIL;
+		return FETCH_FATAL;
 	}
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
@@ -323,15 +334,15 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 	if (rc == CURLE_OK) {
 		if (t.http && code != 200 && code != 206) {
 			qi_error(f->h, "%s: unexpected HTTP status %ld", url, code);
-			return HARD_FAIL;
+			return FETCH_NEXT_ORIGIN;
 		}
-		return GOT_BYTES;
+		return FETCH_OK;
 	}
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 	if (t.write_failed) {
 		errno = t.write_errno;
 		qi_error_errno(f->h, "cannot write %s", f->part);
-		return LOCAL_FAIL;
+		return FETCH_FATAL;
 	}
 	/* The transfer's own protocol (a redirect may have changed it). */
 	const char *scheme = NULL;
@@ -343,7 +354,7 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 	    (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && t.resuming) ||
 	    (t.resuming && (rc == CURLE_FTP_COULDNT_USE_REST || rc == CURLE_BAD_DOWNLOAD_RESUME))) {
 		qi_info(f->h, "%s: the server does not resume downloads; starting again from byte 0", url);
-		return RESTART;
+		return FETCH_RESTART;
 	}
 	if (t.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		if (f->src->size >= 0)
@@ -353,12 +364,12 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 			qi_error(f->h, "%s: the server sends more than %lld bytes, the most qinstall takes "
 				 "when no size is pinned (pin the size)", url, (long long)f->limit);
 		if (part_restart(f) < 0)
-			return LOCAL_FAIL;
-		return HARD_FAIL;
+			return FETCH_FATAL;
+		return FETCH_NEXT_ORIGIN;
 	}
 	if (rc == CURLE_HTTP_RETURNED_ERROR) {
 		qi_error(f->h, "%s: HTTP %ld", url, code);
-		return soft_http_status(code) ? SOFT_FAIL : HARD_FAIL;
+		return soft_http_status(code) ? FETCH_RETRY : FETCH_NEXT_ORIGIN;
 	}
 	if (ftp && code >= 400 && code < 600) {
 		/* RFC 959: a 4yz reply is transient (421 busy, 425/426 data
@@ -367,10 +378,10 @@ static enum outcome transfer_once(struct fetcher *f, CURL *curl, const char *url
 		const char *meaning = ftp_reply_meaning(code);
 		qi_error(f->h, "%s: %s (FTP reply %ld%s%s)", url, why, code,
 			 meaning ? ": " : "", meaning ? meaning : "");
-		return code < 500 || soft_curl_error(rc) ? SOFT_FAIL : HARD_FAIL;
+		return code < 500 || soft_curl_error(rc) ? FETCH_RETRY : FETCH_NEXT_ORIGIN;
 	}
 	qi_error(f->h, "%s: %s", url, why);
-	return soft_curl_error(rc) ? SOFT_FAIL : HARD_FAIL;
+	return soft_curl_error(rc) ? FETCH_RETRY : FETCH_NEXT_ORIGIN;
 }
 
 static CURL *new_curl(struct fetcher *f, const char *url)
@@ -399,53 +410,47 @@ static CURL *new_curl(struct fetcher *f, const char *url)
 	return curl;
 }
 
-/* Download URL into .part, retrying soft failures. 0: .part is complete
- * (not yet verified); -1: this origin failed (error set); -2: a local
- * failure that no other origin can mend. */
-static int fetch_url(struct fetcher *f, const char *url)
+/* Download URL into .part, retrying soft failures: FETCH_OK when .part is
+ * complete (not yet verified), FETCH_NEXT_ORIGIN or FETCH_FATAL. */
+static enum fetch_result fetch_url(struct fetcher *f, const char *url)
 {
 	double base = env_seconds("QINSTALL_FETCH_RETRY_DELAY", RETRY_DELAY_DEFAULT);
 	double cap = env_seconds("QINSTALL_FETCH_RETRY_MAX", RETRY_MAX_DEFAULT);
 	if (f->src->size >= 0 && f->dg.bytes == f->src->size) {
 		qi_debug(f->h, "%s is complete; verifying it", f->part);
-		return 0;
+		return FETCH_OK;
 	}
 	CURL *curl = new_curl(f, url);
 	if (!curl)
-		return qi_error(f->h, "cannot start libcurl"), -2;
+		return qi_error(f->h, "cannot start libcurl"), FETCH_FATAL;
 	qi_debug(f->h, "fetching %s%s", url, f->dg.bytes ? " (resuming)" : "");
 	struct qi_progress *prog = qi_progress_start(f->h, f->src->file, f->src->size, f->dg.bytes);
-	int rc = -1, restarts = 0;
+	enum fetch_result r;
+	int restarts = 0;
 	for (int attempt = 1;; attempt++) {
 		long retry_after = 0;
-		enum outcome o = transfer_once(f, curl, url, prog, &retry_after);
-		if (o == GOT_BYTES) {
-			rc = 0;
+		r = transfer_once(f, curl, url, prog, &retry_after);
+		if (r == FETCH_OK || r == FETCH_FATAL || r == FETCH_NEXT_ORIGIN)
 			break;
-		}
-		if (o == LOCAL_FAIL) {
-			rc = -2;
-			break;
-		}
-		if (o == RESTART) {
+		if (r == FETCH_RESTART) {
 			if (part_restart(f) < 0) {
-				rc = -2;
+				r = FETCH_FATAL;
 				break;
 			}
 			if (++restarts > 2) {
 				qi_error(f->h, "%s: the download had to start again from zero %d times; giving up",
 					 url, restarts);
+				r = FETCH_NEXT_ORIGIN;
 				break;
 			}
 			attempt--;	/* starting over is not a failed attempt */
 			continue;
 		}
-		if (o == HARD_FAIL)
-			break;
 		if (attempt >= FETCH_ATTEMPTS) {
 			char msg[sizeof(((struct qi_handle *)0)->errmsg) - 64];
 			snprintf(msg, sizeof(msg), "%s", qi_errmsg(f->h));
 			qi_error(f->h, "%s (gave up after %d attempts)", msg, attempt);
+			r = FETCH_NEXT_ORIGIN;
 			break;
 		}
 		double wait = base;
@@ -460,29 +465,30 @@ static int fetch_url(struct fetcher *f, const char *url)
 			retry_after > 0 ? (wait < (double)retry_after ? " as the server asked, capped" : " as the server asked") : "");
 		sleep_seconds(wait);
 	}
-	qi_progress_done(prog, rc == 0, url);
+	qi_progress_done(prog, r == FETCH_OK, url);
 	curl_easy_cleanup(curl);
-	return rc;
+	return r;
 }
 
 /* ---- origins ---- */
 
-/* Try one URL origin; 0 when the verified file is in place. */
-static int try_url(struct fetcher *f, const char *origin, const char *url)
+/* Try one URL origin; FETCH_OK when the verified file is in place. Its
+ * messages begin with the URL. */
+static enum fetch_result try_url(struct fetcher *f, const char *origin, const char *url)
 {
-	int rc;
+	enum fetch_result r;
 	for (int round = 0;; round++) {
 		/* Bytes from an earlier run or another origin may be the bad ones. */
 		bool resumed = f->dg.bytes > 0, mismatch = false;
-		rc = fetch_url(f, url);
-		if (rc == 0) {
-			rc = part_finish(f, url);
-			mismatch = rc == -1;
+		r = fetch_url(f, url);
+		if (r == FETCH_OK) {
+			r = part_finish(f, url);
+			mismatch = r == FETCH_NEXT_ORIGIN;
 		}
-		if (rc == 0) {
+		if (r == FETCH_OK) {
 			f->rep->origin = origin;
 			f->rep->url = qi_xstrdup(url);
-			return 0;
+			return FETCH_OK;
 		}
 		if (!mismatch || !resumed || round > 0)
 			break;
@@ -490,38 +496,38 @@ static int try_url(struct fetcher *f, const char *origin, const char *url)
 			qi_errmsg(f->h));
 		qi_clear_error(f->h);
 	}
-	if (rc == -2)
-		return -2;
-	tried(f, url);
-	return -1;
+	if (r == FETCH_NEXT_ORIGIN)
+		tried(f, NULL);
+	return r;
 }
 
-static int try_cache(struct fetcher *f)
+/* The cache: FETCH_NEXT_ORIGIN also when the file is not there. */
+static enum fetch_result try_cache(struct fetcher *f)
 {
 	struct stat st;
 	if (lstat(f->final, &st) < 0) {
 		if (errno == ENOENT)
-			return -1;
-		return qi_error_errno(f->h, "cannot stat %s", f->final), -2;
+			return FETCH_NEXT_ORIGIN;
+		return qi_error_errno(f->h, "cannot stat %s", f->final), FETCH_FATAL;
 	}
 	if (!S_ISREG(st.st_mode))
-		return qi_error(f->h, "%s is not a regular file; remove it and run again", f->final), -2;
+		return qi_error(f->h, "%s is not a regular file; remove it and run again", f->final), FETCH_FATAL;
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
 	int64_t size;
 	if (qi_digest_file(f->h, f->final, true, f->src->sha512 != NULL, hex256, hex512, &size) < 0)
-		return -2;
+		return FETCH_FATAL;
 	if (qi_digest_check(f->h, f->src, f->final, hex256, hex512, size) < 0) {
 		qi_warn(f->h, "%s", qi_errmsg(f->h));
 		move_aside(f, f->final, hex256);
 		tried(f, "cache");
-		return -1;
+		return FETCH_NEXT_ORIGIN;
 	}
 	f->rep->origin = "cache";
 	memcpy(f->rep->sha256, hex256, sizeof(hex256));
 	memcpy(f->rep->sha512, hex512, sizeof(hex512));
 	f->rep->size = size;
 	qi_debug(f->h, "%s: verified in the cache", f->final);
-	return 0;
+	return FETCH_OK;
 }
 
 static int64_t tree_bytes(const char *dir)
@@ -540,16 +546,16 @@ static int64_t tree_bytes(const char *dir)
 	return sum;
 }
 
-static int try_debian(struct fetcher *f)
+static enum fetch_result try_debian(struct fetcher *f)
 {
 	const struct qi_source *src = f->src;
 	char *label = qi_xasprintf("Debian source %s=%s", src->debian_source, src->debian_version);
 	char *work = qi_xasprintf("%s/.debian-XXXXXX", f->distdir);
 	char *orig = NULL;
-	int rc = -1;
+	enum fetch_result r = FETCH_NEXT_ORIGIN;
 	if (!mkdtemp(work)) {
 		qi_error_errno(f->h, "cannot create a work directory in %s", f->distdir);
-		rc = -2;
+		r = FETCH_FATAL;
 		goto out;
 	}
 	qi_info(f->h, "fetching %s from %s", src->file, label);
@@ -561,13 +567,13 @@ static int try_debian(struct fetcher *f)
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
 	int64_t size;
 	if (qi_digest_file(f->h, orig, true, src->sha512 != NULL, hex256, hex512, &size) < 0) {
-		rc = -2;
+		r = FETCH_FATAL;
 		goto out;
 	}
 	if (qi_digest_check(f->h, src, label, hex256, hex512, size) < 0) {
 		qi_warn(f->h, "%s", qi_errmsg(f->h));
 		move_aside(f, orig, hex256);
-		tried(f, label);
+		tried(f, NULL);	/* the message begins with LABEL */
 		goto out;
 	}
 	int fd = open(orig, O_RDONLY | O_CLOEXEC);
@@ -577,7 +583,7 @@ static int try_debian(struct fetcher *f)
 	}
 	if (rename(orig, f->final) < 0) {
 		qi_error_errno(f->h, "cannot rename %s to %s", orig, f->final);
-		rc = -2;
+		r = FETCH_FATAL;
 		goto out;
 	}
 	qi_fsync_dir_path(f->distdir);
@@ -588,7 +594,7 @@ static int try_debian(struct fetcher *f)
 	memcpy(f->rep->sha512, hex512, sizeof(hex512));
 	f->rep->size = size;
 	qi_info(f->h, "fetched %s from %s", src->file, label);
-	rc = 0;
+	r = FETCH_OK;
 out:
 	if (access(work, F_OK) == 0) {
 		/* Keep the error of the fetch, not of the clean-up. */
@@ -605,7 +611,7 @@ out:
 	free(orig);
 	free(work);
 	free(label);
-	return rc;
+	return r;
 }
 
 static int check_source(qi_handle *h, const struct qi_source *src)
@@ -631,43 +637,43 @@ static bool is_file_url(const char *url)
 	return strncasecmp(url, "file:", 5) == 0;
 }
 
-static int fetch_origins(struct fetcher *f)
+static enum fetch_result fetch_origins(struct fetcher *f)
 {
 	const struct qi_fetch_options *opt = f->opt;
-	int rc = try_cache(f);
-	if (rc != -1)
-		return rc;
+	enum fetch_result r = try_cache(f);
+	if (r != FETCH_NEXT_ORIGIN)
+		return r;
 	bool waited = false;
 	if (part_open(f, &waited) < 0)
-		return -2;
-	if (waited && (rc = try_cache(f)) != -1)
-		return rc;	/* the other qinstall got it */
+		return FETCH_FATAL;
+	if (waited && (r = try_cache(f)) != FETCH_NEXT_ORIGIN)
+		return r;	/* the other qinstall got it */
 	if (opt->mirror && *opt->mirror && (!opt->offline || is_file_url(opt->mirror))) {
 		size_t n = strlen(opt->mirror);
 		while (n > 0 && opt->mirror[n - 1] == '/')
 			n--;
 		char *url = qi_xasprintf("%.*s/%s", (int)n, opt->mirror, f->src->file);
-		rc = try_url(f, "mirror", url);
+		r = try_url(f, "mirror", url);
 		free(url);
-		if (rc != -1)
-			return rc;
+		if (r != FETCH_NEXT_ORIGIN)
+			return r;
 	}
 	for (const char *const *u = f->src->urls; u && *u; u++) {
 		if (opt->offline && !is_file_url(*u)) {
 			qi_buf_addf(&f->tried, "\n  %s: skipped (--offline)", *u);
 			continue;
 		}
-		rc = try_url(f, "url", *u);
-		if (rc != -1)
-			return rc;
+		r = try_url(f, "url", *u);
+		if (r != FETCH_NEXT_ORIGIN)
+			return r;
 	}
 	if (f->src->debian_source && f->src->debian_version) {
 		if (opt->offline)
 			qi_buf_addf(&f->tried, "\n  Debian source %s: skipped (--offline)", f->src->debian_source);
-		else if ((rc = try_debian(f)) != -1)
-			return rc;
+		else if ((r = try_debian(f)) != FETCH_NEXT_ORIGIN)
+			return r;
 	}
-	return -1;
+	return FETCH_NEXT_ORIGIN;
 }
 
 char *qi_distfile_path(const qi_handle *h, const struct qi_fetch_options *opt, const char *file)
@@ -703,10 +709,10 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 	f.distdir = qi_xstrdup(f.final);
 	*strrchr(f.distdir, '/') = '\0';
 	f.part = qi_xasprintf("%s.part", f.final);
-	int rc = qi_mkdir_parents(h, f.distdir);
-	if (rc == 0) {
-		rc = fetch_origins(&f);
-		if (rc == -1) {
+	enum fetch_result r = FETCH_FATAL;
+	if (qi_mkdir_parents(h, f.distdir) == 0) {
+		r = fetch_origins(&f);
+		if (r == FETCH_NEXT_ORIGIN) {
 			qi_error(h, "cannot fetch %s: no origin gave the pinned bytes%s%s\n"
 				 "  (fix the URL, name a --mirror, or put the file into %s yourself)",
 				 src->file, f.tried.len ? ":" : " (none was tried)",
@@ -714,7 +720,7 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 		}
 	}
 	part_close(&f);
-	if (rc == 0) {
+	if (r == FETCH_OK) {
 		if (path)
 			*path = qi_xstrdup(f.final);
 	} else {
@@ -729,7 +735,7 @@ int qi_fetch_report(qi_handle *h, const struct qi_source *src,
 	free(f.distdir);
 	free(f.final);
 	free(f.part);
-	return rc == 0 ? 0 : -1;
+	return r == FETCH_OK ? 0 : -1;
 }
 
 int qi_fetch(qi_handle *h, const struct qi_source *src,

@@ -25,38 +25,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(file, text, flen);
 	file[flen] = '\0';
 
-	struct ph_patch p;
-	ph_parse(&p, ptext, plen, 1);
-	struct ph_text in;
-	ph_text_index(&in, file, flen);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, ptext, plen, 1);
+	struct qi_patch_text in;
+	qi_patch_text_index(&in, file, flen);
 	for (size_t i = 0; i < p.nfiles; i++) {
-		struct ph_applier a;
-		ph_applier_init(&a, &in);
+		struct qi_patch_applier a;
+		qi_patch_applier_init(&a, &in);
 		struct qi_buf rej = { 0 };
 		for (size_t j = 0; j < p.files[i].nhunks; j++) {
-			struct ph_hunk *hk = &p.files[i].hunks[j];
+			struct qi_patch_hunk *hk = &p.files[i].hunks[j];
 			if (j % 2)
-				ph_hunk_swap(hk);
+				qi_patch_hunk_swap(hk);
 			long where = 0;
 			for (long fuzz = 0; fuzz <= 3 && !where; fuzz++)
-				where = ph_locate(&a, hk, fuzz);
+				where = qi_patch_locate(&a, hk, fuzz);
 			if (where && a.last_frozen <= where - 1 + hk->prefix_context) {
-				ph_apply_hunk(&a, hk, where);
+				qi_patch_apply_hunk(&a, hk, where);
 			} else {
 				long line, differ;
-				ph_near_miss(&in, hk, hk->first, &line, &differ);
+				qi_patch_near_miss(&in, hk, hk->first, &line, &differ);
 				assert(differ >= 0 && differ <= hk->ptrn_lines);
-				ph_reject_hunk(&rej, hk, a.out_offset);
+				qi_patch_reject_hunk(&rej, hk, a.out_offset);
 			}
 			if (j % 2)
-				ph_hunk_swap(hk);
+				qi_patch_hunk_swap(hk);
 		}
-		ph_finish(&a);
+		qi_patch_finish(&a);
 		qi_buf_free(&a.out);
 		qi_buf_free(&rej);
 	}
-	ph_text_free(&in);
-	ph_patch_free(&p);
+	qi_patch_text_free(&in);
+	qi_patch_parsed_free(&p);
 	free(file);
 	return 0;
 }

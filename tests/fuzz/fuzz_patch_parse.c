@@ -16,26 +16,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int strips[] = { -1, 0, 1, 2 };
 	for (size_t s = 0; s < sizeof(strips) / sizeof(strips[0]); s++) {
-		struct ph_patch p;
-		ph_parse(&p, (const char *)data, size, strips[s]);
+		struct qi_patch_parsed p;
+		qi_patch_parse(&p, (const char *)data, size, strips[s]);
 		for (size_t i = 0; i < p.nfiles; i++) {
-			struct ph_file *f = &p.files[i];
+			struct qi_patch_file *f = &p.files[i];
 			for (int k = 0; k < 3; k++)
 				if (f->name[k])
-					(void)ph_name_is_safe(f->name[k]);
+					(void)qi_patch_name_is_safe(f->name[k]);
 			for (size_t j = 0; j < f->nhunks; j++) {
-				struct ph_hunk *hk = &f->hunks[j];
+				struct qi_patch_hunk *hk = &f->hunks[j];
 				assert(hk->prefix_context >= 0 && hk->suffix_context >= 0);
 				assert(hk->prefix_context <= hk->ptrn_lines);
 				for (long l = 0; l < hk->ptrn_lines; l++)
 					assert(hk->old[l].type == ' ' || hk->old[l].type == '-');
 				for (long l = 0; l < hk->repl_lines; l++)
 					assert(hk->new[l].type == ' ' || hk->new[l].type == '+');
-				ph_hunk_swap(hk);
-				ph_hunk_swap(hk);
+				qi_patch_hunk_swap(hk);
+				qi_patch_hunk_swap(hk);
 			}
 		}
-		ph_patch_free(&p);
+		qi_patch_parsed_free(&p);
 	}
 	return 0;
 }

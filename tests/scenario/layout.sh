@@ -2,7 +2,8 @@
 # Scenario: the house rules of the source tree (HACKING.md, "Layout"):
 # the front end includes only the library's API, each module includes only
 # its own header, core's and the API (and the modules it is said to build
-# on), and every module folder has its fragment.
+# on), every module folder has its fragment, and child processes are
+# started only by core/process.c.
 . "$top_srcdir/tests/lib/tap.sh"
 cd "$top_srcdir" || exit 1
 
@@ -29,6 +30,10 @@ for d in installer/*/; do
 	got=$(includes "$d"*.c "$d"*.h | grep -v "^$m/" | comm -23 - <(printf '%s\n' "$allowed") || true)
 	tap_is "$got" "" "installer/$m includes only its own headers, core's and the API${may[$m]:+ (and ${may[$m]})}"
 done
+# Programs are started in one place (core/process.c), under one set of rules.
+bad=$(grep -lE '\b(fork|vfork|posix_spawnp?|exec[lv]p?e?|popen|system)\(' installer/*/*.c cli/*.c |
+	grep -vx 'installer/core/process.c' || true)
+tap_is "$bad" "" "only installer/core/process.c starts child processes"
 bad=$(find installer -maxdepth 1 -name '*.c' | sort)
 tap_is "$bad" "" "no source file outside a module folder"
 tap_done

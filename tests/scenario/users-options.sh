@@ -86,6 +86,30 @@ case_profile_again() {
 	tap_run 2 "an unknown profile is a usage error" "$QINSTALL" --root "$R" users --profile "$PF/none.profile"
 }
 
+# --- the id bounds: 1..65533 for --id, --range and a profile alike ----------------
+case_id_bounds() {
+	tap_case "the id bounds"
+	new_root
+	tap_run 0 "--id at the top of the range (65533)" "$QINSTALL" --root "$R" --check --json users --id qmails=65533
+	tap_json_is ids.qmails 65533 "65533 is a usable id"
+	tap_run 2 "--id 65534 (nobody's) is refused" "$QINSTALL" --root "$R" users --id qmails=65534
+	tap_like "$TAP_STDERR" 'give a number from 1 to 65533' "the error gives the bounds"
+	printf '[accounts]\nqmails = 65533\n' >"$R/top.profile"
+	tap_run 0 "a profile's id at the top of the range" "$QINSTALL" --root "$R" --check --json users --profile "$R/top.profile"
+	tap_json_is ids.qmails 65533 "the profile's 65533 is used"
+	printf '[accounts]\nqmails = 65534\n' >"$R/nobody.profile"
+	tap_run 2 "a profile's id 65534 is refused like --id qmails=65534" "$QINSTALL" --root "$R" users --profile "$R/nobody.profile"
+	tap_like "$TAP_STDERR" "nobody.profile:2: bad value for 'qmails' in \[accounts\]: '65534'" \
+		"when the profile is loaded, naming its file, line and key"
+	printf '[accounts]\nids = auto\nauto_min = 600\nauto_max = 65534\n' >"$R/range.profile"
+	tap_run 2 "a profile's auto_max 65534 is refused like --range 600-65534" "$QINSTALL" --root "$R" users --profile "$R/range.profile"
+	tap_run 2 "--range up to 65534 is refused" "$QINSTALL" --root "$R" users --ids auto --range 600-65534
+	tap_like "$TAP_STDERR" '1 <= MIN <= MAX <= 65533' "the error gives the bounds"
+	tap_run 0 "--range ending at 65533 fits seven uids exactly" "$QINSTALL" --root "$R" --check --json users --ids auto --range 65527-65533
+	tap_is "$(tap_json ids.alias) $(tap_json ids.qmails)" "65527 65533" "the block ends at 65533"
+	tap_is "$(etc_sums "$R")" "$before" "nothing in ROOT/etc changed"
+}
+
 # --- an existing home is not clobbered; --diff of a real run -----------------------
 case_existing_home() {
 	tap_case "an existing /var/qmail of another mode"
@@ -187,6 +211,7 @@ case_range
 case_id_shell_home
 case_profile
 case_profile_again
+case_id_bounds
 case_existing_home
 case_symlinked_home
 case_usage

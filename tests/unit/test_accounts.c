@@ -60,11 +60,11 @@ static void test_default_spec(void **state)
 {
 	struct qi_accounts_spec s;
 	qi_accounts_default(&s);
-	assert_int_equal(s.ids.nofiles, 600);
-	assert_int_equal(s.ids.qmail, 601);
-	assert_int_equal(s.ids.alias, 600);
-	assert_int_equal(s.ids.qmaild, 601);
-	assert_int_equal(s.ids.qmails, 606);
+	assert_int_equal(s.ids.id[QI_ACCT_NOFILES], 600);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAIL], 601);
+	assert_int_equal(s.ids.id[QI_ACCT_ALIAS], 600);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAILD], 601);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAILS], 606);
 	assert_false(s.ids_auto);
 	assert_string_equal(s.qmail_home, "/var/qmail");
 	assert_null(s.shell);
@@ -79,18 +79,82 @@ static void test_set_id(void **state)
 	struct qi_accounts_spec s;
 	qi_accounts_default(&s);
 	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "qmailr", 7795), 0);
-	assert_int_equal(s.ids.qmailr, 7795);
-	assert_int_equal(qi_account_id(&s.ids, "qmailr"), 7795);
-	assert_int_equal(qi_account_id(&s.ids, "nofiles"), 600);
-	assert_int_equal(qi_account_id(&s.ids, "root"), -1);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAILR], 7795);
+	assert_int_equal(s.ids.id[qi_account_find("qmailr")], 7795);
+	assert_int_equal(s.ids.id[qi_account_find("nofiles")], 600);
+	assert_int_equal(qi_account_find("root"), -1);
 	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "root", 5), -1);
 	assert_int_equal(qi_errkind(fx->h), QI_ERR_USAGE);
+	assert_non_null(strstr(qi_errmsg(fx->h), "'root' is not one of qmail's accounts (nofiles, "
+			       "qmail, alias, qmaild, qmaill, qmailp, qmailq, qmailr, qmails)"));
 	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "alias", 0), -1);
 	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "alias", 65534), -1);
-	size_t n = 0;
-	while (qi_account_names[n])
-		n++;
-	assert_int_equal(n, 9);
+	assert_int_equal(QI_ACCT_COUNT, 9);
+}
+
+/* One table: groups first, each name found at its own index, every user
+ * in one of the two groups, and only alias at home in the alias directory. */
+static void test_account_table(void **state)
+{
+	for (int a = 0; a < QI_ACCT_COUNT; a++) {
+		const struct qi_account_def *d = &qi_account_defs[a];
+		assert_int_equal(qi_account_find(d->name), a);
+		assert_int_equal(d->group, a < QI_ACCT_FIRST_USER);
+		if (!d->group)
+			assert_true(d->primary == QI_ACCT_NOFILES || d->primary == QI_ACCT_QMAIL);
+		assert_int_equal(d->alias_home, a == QI_ACCT_ALIAS);
+	}
+	assert_int_equal(qi_account_defs[QI_ACCT_QMAILP].primary, QI_ACCT_NOFILES);
+	assert_int_equal(qi_account_defs[QI_ACCT_QMAILQ].primary, QI_ACCT_QMAIL);
+	assert_string_equal(qi_account_defs[QI_ACCT_QMAILS].name, "qmails");
+}
+
+/* The id bounds, at both ends: QI_ACCOUNT_ID_MIN..QI_ACCOUNT_ID_MAX
+ * (1..65533) are taken, 0 (root), 65534 (nobody), 65535 ((uid_t)-1 in
+ * 16 bits) and negative ids are usage errors; the same rule holds for
+ * ids set in the spec directly and for --ids auto's range. */
+static void test_id_bounds(void **state)
+{
+	struct fixture *fx = *state;
+	struct qi_accounts_spec s;
+	struct qi_account_ids ids;
+	qi_accounts_default(&s);
+	assert_int_equal(QI_ACCOUNT_ID_MIN, 1);
+	assert_int_equal(QI_ACCOUNT_ID_MAX, 65533);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "qmaild", QI_ACCOUNT_ID_MIN), 0);
+	assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "qmails", QI_ACCOUNT_ID_MAX), 0);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAILD], 1);
+	assert_int_equal(s.ids.id[QI_ACCT_QMAILS], 65533);
+	const long long bad[] = { 0, -1, 65534, 65535, 4294967295LL };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(qi_accounts_set_id(fx->h, &s.ids, "qmail", bad[i]), -1);
+		assert_int_equal(qi_errkind(fx->h), QI_ERR_USAGE);
+		assert_non_null(strstr(qi_errmsg(fx->h), "give a number from 1 to 65533"));
+	}
+	assert_int_equal(s.ids.id[QI_ACCT_QMAIL], 601);	/* unchanged by the refusals */
+
+	/* Pinned in the spec by hand: 65533 is created, 65534 refused. */
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
+	assert_int_equal(ids.id[QI_ACCT_QMAILS], 65533);
+	s.ids.id[QI_ACCT_QMAILS] = 65534;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	assert_int_equal(qi_errkind(fx->h), QI_ERR_USAGE);
+	assert_non_null(strstr(qi_errmsg(fx->h), "65534 is not a usable id for qmails"));
+
+	/* --ids auto: a range ending at 65533 fits seven uids exactly; one
+	 * ending at 65534 is refused before anything is picked. */
+	qi_accounts_default(&s);
+	s.ids_auto = true;
+	s.auto_min = 65527;
+	s.auto_max = 65533;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
+	assert_int_equal(ids.id[QI_ACCT_ALIAS], 65527);
+	assert_int_equal(ids.id[QI_ACCT_QMAILS], 65533);
+	assert_int_equal(ids.id[QI_ACCT_QMAIL], 65528);
+	s.auto_max = 65534;
+	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
+	assert_int_equal(qi_errkind(fx->h), QI_ERR_USAGE);
+	assert_non_null(strstr(qi_errmsg(fx->h), "1 <= MIN <= MAX <= 65533"));
 }
 
 /* resolve reads only: on a fresh root it reports pending work and the
@@ -105,7 +169,7 @@ static void test_resolve_fresh(void **state)
 	char *before = ut_read(fx->root, "etc/passwd");
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, &pending), 0);
 	assert_true(pending);
-	assert_int_equal(ids.qmailq, 604);
+	assert_int_equal(ids.id[QI_ACCT_QMAILQ], 604);
 	char *after = ut_read(fx->root, "etc/passwd");
 	assert_string_equal(before, after);
 	assert_false(ut_exists(fx->root, "etc/passwd.lock"));
@@ -167,7 +231,7 @@ static void test_ensure_check(void **state)
 	qi_set_check(fx->h, true);
 	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
 	assert_true(qi_changed(fx->h));
-	assert_int_equal(ids.alias, 600);
+	assert_int_equal(ids.id[QI_ACCT_ALIAS], 600);
 	assert_false(ut_exists(fx->root, "etc/passwd-"));
 	assert_false(ut_exists(fx->root, "var/qmail"));
 	char *pw = ut_read(fx->root, "etc/passwd");
@@ -213,10 +277,10 @@ static void test_auto_pick(void **state)
 	qi_accounts_default(&s);
 	s.ids_auto = true;
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
-	assert_int_equal(ids.qmail, 650);
-	assert_int_equal(ids.nofiles, 601);
-	assert_int_equal(ids.alias, 604);
-	assert_int_equal(ids.qmails, 610);
+	assert_int_equal(ids.id[QI_ACCT_QMAIL], 650);
+	assert_int_equal(ids.id[QI_ACCT_NOFILES], 601);
+	assert_int_equal(ids.id[QI_ACCT_ALIAS], 604);
+	assert_int_equal(ids.id[QI_ACCT_QMAILS], 610);
 	s.auto_min = 600;
 	s.auto_max = 608;
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), -1);
@@ -418,6 +482,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_spec),
 		cmocka_unit_test_setup_teardown(test_set_id, setup, teardown),
+		cmocka_unit_test(test_account_table),
+		cmocka_unit_test_setup_teardown(test_id_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_then_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_check, setup, teardown),

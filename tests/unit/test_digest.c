@@ -1,10 +1,12 @@
-/* Unit tests for digest.c: SHA-256/512 streaming, files, pins. */
+/* Unit tests for digest.c: SHA-256/512 streaming, files, the SHA-256
+ * helpers, pins. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,44 +100,68 @@ static void test_file(void **state)
 	qi_free(h);
 }
 
-/* qi_verify_file accepts the pinned bytes (upper-case pins too) and
+/* The handle-less SHA-256 helpers are the same hash: of a buffer, and of
+ * what a descriptor has from its offset (with the bytes read). */
+static void test_sha256_helpers(void **state)
+{
+	char hex[65];
+	qi_sha256_buf("abc", 3, hex);
+	assert_string_equal(hex, ABC256);
+	qi_sha256_buf("", 0, hex);
+	assert_string_equal(hex, EMPTY256);
+	char *path = write_temp("xxabc", 5);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, 2, SEEK_SET), 2);
+	int64_t size = 0;
+	assert_int_equal(qi_sha256_fd(fd, hex, &size), 0);
+	assert_string_equal(hex, ABC256);
+	assert_int_equal(size, 3);
+	close(fd);
+	assert_int_equal(qi_sha256_fd(fd, hex, NULL), -1);	/* closed: errno, no crash */
+	assert_int_equal(errno, EBADF);
+	unlink(path);
+	free(path);
+}
+
+/* qi_verify_pins accepts the pinned bytes (upper-case pins too) and
  * refuses others with the expected and the actual hash in the message. */
 static void test_verify_file(void **state)
 {
 	qi_handle *h = qi_new();
 	char *path = write_temp("abc", 3);
 	struct qi_source src = { .file = "abc", .sha256 = ABC256, .size = 3 };
-	assert_int_equal(qi_verify_file(h, path, &src), 0);
+	assert_int_equal(qi_verify_pins(h, path, &src), 0);
 	src.sha512 = ABC512;
-	assert_int_equal(qi_verify_file(h, path, &src), 0);
+	assert_int_equal(qi_verify_pins(h, path, &src), 0);
 	char upper[65];
 	for (int i = 0; i < 65; i++)
 		upper[i] = (char)(ABC256[i] >= 'a' && ABC256[i] <= 'f' ? ABC256[i] - 32 : ABC256[i]);
 	src.sha256 = upper;
-	assert_int_equal(qi_verify_file(h, path, &src), 0);
+	assert_int_equal(qi_verify_pins(h, path, &src), 0);
 
 	src.sha256 = EMPTY256;
-	assert_int_equal(qi_verify_file(h, path, &src), -1);
+	assert_int_equal(qi_verify_pins(h, path, &src), -1);
 	assert_non_null(strstr(qi_errmsg(h), "SHA-256 mismatch"));
 	assert_non_null(strstr(qi_errmsg(h), "expected " EMPTY256));
 	assert_non_null(strstr(qi_errmsg(h), "got " ABC256));
 
 	src.sha256 = NULL;
 	src.sha512 = ABC256 ABC256;	/* wrong */
-	assert_int_equal(qi_verify_file(h, path, &src), -1);
+	assert_int_equal(qi_verify_pins(h, path, &src), -1);
 	assert_non_null(strstr(qi_errmsg(h), "SHA-512 mismatch"));
 	assert_non_null(strstr(qi_errmsg(h), "got " ABC512));
 
 	src.sha512 = ABC512;
 	src.size = 4;
-	assert_int_equal(qi_verify_file(h, path, &src), -1);
+	assert_int_equal(qi_verify_pins(h, path, &src), -1);
 	assert_non_null(strstr(qi_errmsg(h), "size mismatch: expected 4 bytes, got 3"));
 
 	src.size = -1;	/* size not pinned: only the hash counts */
-	assert_int_equal(qi_verify_file(h, path, &src), 0);
+	assert_int_equal(qi_verify_pins(h, path, &src), 0);
 
 	src.sha512 = NULL;	/* no hash at all: never "verified" */
-	assert_int_equal(qi_verify_file(h, path, &src), -1);
+	assert_int_equal(qi_verify_pins(h, path, &src), -1);
 	assert_non_null(strstr(qi_errmsg(h), "no SHA-256 or SHA-512 pinned"));
 	unlink(path);
 	free(path);
@@ -150,7 +176,7 @@ static void test_verify_refuses_symlink(void **state)
 	char *link = qi_xasprintf("%s.link", path);
 	assert_int_equal(symlink(path, link), 0);
 	struct qi_source src = { .file = "abc", .sha256 = ABC256, .size = 3 };
-	assert_int_equal(qi_verify_file(h, link, &src), -1);
+	assert_int_equal(qi_verify_pins(h, link, &src), -1);
 	assert_non_null(strstr(qi_errmsg(h), "not a regular file"));
 	unlink(link);
 	unlink(path);
@@ -175,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_known_vectors),
 		cmocka_unit_test(test_streaming_and_reset),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_sha256_helpers),
 		cmocka_unit_test(test_verify_file),
 		cmocka_unit_test(test_verify_refuses_symlink),
 		cmocka_unit_test(test_is_hex),

@@ -229,8 +229,8 @@ static void test_bad_cache_moved_aside(void **state)
 	free(bad), free(path), free(url), free(cached);
 }
 
-/* Wrong bytes from every origin: an error listing each origin with both
- * hashes, the bytes moved aside, no file in place. */
+/* Wrong bytes from every origin: an error listing each origin (once) with
+ * both hashes, the bytes moved aside, no file in place. */
 static void test_all_origins_wrong(void **state)
 {
 	struct fixture *f = *state;
@@ -254,6 +254,25 @@ static void test_all_origins_wrong(void **state)
 	assert_int_equal(access(bad, F_OK), 0);
 	char *part = qi_xasprintf("%s.part", final);
 	assert_int_equal(access(part, F_OK), -1);	/* no empty .part left */
+	/* Each origin once, on its own line: the cache named before its
+	 * file's message, a URL's message beginning with the URL (never twice). */
+	ut_write(NULL, final, "abd", 0);
+	assert_int_equal(qi_fetch(f->h, &src, &o, NULL), -1);
+	msg = qi_errmsg(f->h);
+	char *line = qi_xasprintf("cannot fetch wrong.tar.gz: no origin gave the pinned bytes:\n"
+				  "  cache: %s: SHA-256 mismatch: expected " ABC256 ", got a52d", final);
+	assert_non_null(strstr(msg, line));
+	free(line);
+	line = qi_xasprintf("\n  %s: SHA-256 mismatch: expected " ABC256 ", got 3608", url);
+	assert_non_null(strstr(msg, line));
+	free(line);
+	line = qi_xasprintf("%s: %s", url, url);
+	assert_null(strstr(msg, line));
+	free(line);
+	const char *last = strstr(msg, "\n  file:///nonexistent/wrong.tar.gz: ");
+	assert_non_null(last);
+	assert_null(strstr(last, "wrong.tar.gz: file:"));
+	assert_non_null(strstr(last, "\n  (fix the URL, name a --mirror, or put the file into "));
 	free(part), free(bad), free(final), free(url), free(wrong);
 }
 

@@ -1,4 +1,5 @@
-/* Unit tests for fsroot.c: paths inside ROOT, images, owners. */
+/* Unit tests for fsroot.c: the path normaliser, paths inside ROOT,
+ * images, owners. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +60,38 @@ static void test_path_clean(void **state)
 	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
 	assert_null(qi_path_clean(h, "/etc/../../x"));
 	assert_non_null(strstr(qi_errmsg(h), ".."));
+}
+
+static void assert_normalised(const char *path, unsigned flags, const char *want)
+{
+	char *p = qi_path_normalise(path, flags);
+	if (!want) {
+		assert_null(p);
+		assert_int_equal(errno, EINVAL);
+		return;
+	}
+	assert_non_null(p);
+	assert_string_equal(p, want);
+	free(p);
+}
+
+/* The one normaliser serves every caller: absolute paths (ROOT's), a
+ * relative one (an archive's entry names), and ".." resolved lexically
+ * (a --root given by the user) where it is not refused. */
+static void test_path_normalise(void **state)
+{
+	assert_normalised("//etc/./qmail//control/", 0, "/etc/qmail/control");
+	assert_normalised("/", 0, "/");
+	assert_normalised("etc", 0, NULL);
+	assert_normalised("/etc/../x", 0, NULL);
+	assert_normalised("./a//b/", QI_PATH_RELATIVE, "a/b");
+	assert_normalised("./", QI_PATH_RELATIVE, "");
+	assert_normalised("/a", QI_PATH_RELATIVE, NULL);
+	assert_normalised("a/../b", QI_PATH_RELATIVE, NULL);
+	assert_normalised("/tmp/../x/./y/..", QI_PATH_DOTDOT, "/x");
+	assert_normalised("/..//..", QI_PATH_DOTDOT, "/");
+	assert_normalised("a/b/../c", QI_PATH_RELATIVE | QI_PATH_DOTDOT, "a/c");
+	assert_normalised("a/../..", QI_PATH_RELATIVE | QI_PATH_DOTDOT, NULL);
 }
 
 /* An absolute symlink inside ROOT resolves inside ROOT, never on the host:
@@ -239,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_clean),
+		cmocka_unit_test(test_path_normalise),
 		cmocka_unit_test(test_open_stays_in_root),
 		cmocka_unit_test(test_walk_without_openat2),
 		cmocka_unit_test(test_read_missing),

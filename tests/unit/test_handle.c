@@ -86,10 +86,10 @@ static void test_results(void **state)
 	qi_set_verbosity(h, -1);
 	qi_warn(h, "w%d", 1);
 	assert_int_equal(json_array_size(qi_warnings(h)), 1);
-	assert_null(qi_diff(h));
-	qi_set_diff(h, true);
+	assert_null(qi_diff_json(h));
+	qi_set_diff_wanted(h, true);
 	qi_diff_add(h, "/etc/a", NULL, "x");
-	json_t *d = qi_diff(h);
+	json_t *d = qi_diff_json(h);
 	assert_string_equal(json_string_value(json_object_get(d, "before")), "--- /etc/a\n(absent)\n");
 	assert_string_equal(json_string_value(json_object_get(d, "after")), "--- /etc/a\nx\n");
 	json_decref(d);

@@ -1,5 +1,6 @@
-/* Unit tests for journal.c: runs, every change and its undo, the lock,
- * unfinished runs, --check, batches, verify, status. */
+/* Unit tests for the journal (journal.c, change.c, rollback.c, verify.c):
+ * runs, every change and its undo, the lock, unfinished runs, --check,
+ * batches, verify, status, guards and the built-in handlers. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,7 +243,7 @@ static void test_batch(void **state)
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_string_equal(ut_slurp(root, "/usr/local/qmail/bin/f299"), "file 299\n");
 	assert_string_equal(ut_slurp(root, "/usr/local/qmail/bin/f1"), "again\n");
-	assert_int_equal(qi_verify(h), 0);
+	assert_int_equal(qi_verify_root(h), 0);
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
 	char *after = ut_tree(root, JOURNAL_DIR);
@@ -358,7 +359,7 @@ static void test_verify_and_damaged_store(void **state)
 	assert_int_equal(qi_write_file(h, "/etc/motd", "verified\n", 9, 0644, 0, 0), 0);
 	assert_int_equal(qi_write_file(h, "/etc/v2", "two\n", 4, 0644, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
-	assert_int_equal(qi_verify(h), 0);
+	assert_int_equal(qi_verify_root(h), 0);
 	qi_free(h);
 
 	ut_write(root, "/etc/motd", "edited by hand\n", 0644);
@@ -366,7 +367,7 @@ static void test_verify_and_damaged_store(void **state)
 	unlink(p);
 	free(p);
 	h = handle();
-	assert_int_equal(qi_verify(h), -1);
+	assert_int_equal(qi_verify_root(h), -1);
 	assert_int_equal(qi_errkind(h), QI_ERR_DRIFT);
 	json_t *drift = json_object_get(qi_result(h), "drift");
 	assert_int_equal(json_array_size(drift), 2);
@@ -387,7 +388,7 @@ static void test_verify_and_damaged_store(void **state)
 	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);	/* nothing was changed */
 	h = handle();
-	assert_int_equal(qi_verify(h), -1);
+	assert_int_equal(qi_verify_root(h), -1);
 	drift = json_object_get(qi_result(h), "drift");
 	bool named = false;
 	for (size_t i = 0; i < json_array_size(drift); i++)
@@ -525,13 +526,13 @@ static void test_diff(void **state)
 {
 	qi_handle *h = handle();
 	qi_set_check(h, true);
-	qi_set_diff(h, true);
+	qi_set_diff_wanted(h, true);
 	assert_int_equal(qi_run_begin(h, "diff"), 0);
 	assert_int_equal(qi_write_file(h, "/etc/motd", "changed\n", 8, 0600, 0, 0), 0);
 	assert_int_equal(qi_write_file(h, "/etc/bin", "a\0b", 3, 0644, 0, 0), 0);
 	assert_int_equal(qi_mkdir_p(h, "/new/deep/dir", 0700, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
-	json_t *d = qi_diff(h);
+	json_t *d = qi_diff_json(h);
 	const char *b = json_string_value(json_object_get(d, "before"));
 	const char *a = json_string_value(json_object_get(d, "after"));
 	assert_non_null(strstr(b, "hello\n"));
@@ -687,6 +688,56 @@ static void test_guard_refuses(void **state)
 	qi_free(h);
 }
 
+/* An observer guard over /etc/passwd, registered after the library's
+ * own: whether ROOT/etc/passwd.lock (the shadow-utils lock the passwd
+ * files' guard takes) is held when it is begun and when it is ended. */
+static const char *const passwd_only[] = { "/etc/passwd", NULL };
+static bool lock_at_begin, lock_at_end;
+
+static int observe_begin(qi_handle *h, const char *const *paths, size_t n, void **state)
+{
+	lock_at_begin = ut_exists(root, "/etc/passwd.lock");
+	return 0;
+}
+
+static void observe_end(qi_handle *h, void *state)
+{
+	lock_at_end = ut_exists(root, "/etc/passwd.lock");
+}
+
+/* The library's own guards and undo handlers come with every handle, also
+ * in a program that calls nothing of the modules that own them (this one
+ * calls no accounts or services function): the passwd files' guard is
+ * registered over /etc/passwd, and a rollback that touches /etc/passwd
+ * begins it (its lock held around the undo, gone after); systemd's undo
+ * handlers are registered too. */
+static void test_builtin_guard_and_undo(void **state)
+{
+	qi_handle *h = handle();
+	const char *const *paths = NULL;
+	assert_true(qi_journal_find_guard("passwd-files", &paths));
+	bool has_passwd = false;
+	for (size_t i = 0; paths[i]; i++)
+		has_passwd |= strcmp(paths[i], "/etc/passwd") == 0;
+	assert_true(has_passwd);
+	assert_non_null(qi_journal_find_undo("systemd-start"));
+	assert_non_null(qi_journal_find_undo("systemd-units"));
+
+	char *orig = qi_xstrdup(ut_slurp(root, "/etc/passwd"));
+	assert_int_equal(qi_register_guard("test-observer", passwd_only, observe_begin, observe_end), 0);
+	assert_int_equal(qi_run_begin(h, "passwd"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/passwd", "root:x:0:0::/root:/bin/bash\n", 28, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	lock_at_begin = lock_at_end = false;
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_true(lock_at_begin);
+	assert_true(lock_at_end);
+	assert_false(ut_exists(root, "/etc/passwd.lock"));
+	assert_string_equal(ut_slurp(root, "/etc/passwd"), orig);
+	free(orig);
+	qi_free(h);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -713,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir_keeps_link_to_dir),
 		cmocka_unit_test(test_guard_around_rollback),
 		cmocka_unit_test(test_guard_refuses),
+		cmocka_unit_test(test_builtin_guard_and_undo),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

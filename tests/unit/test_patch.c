@@ -1,5 +1,6 @@
 /* Unit tests for the patch engine (patch/parse.c, patch/apply.c,
- * patch/tree.c, patch/run.c): one GNU patch rule per test. */
+ * patch/tree.c, patch/run.c): one GNU patch rule per test; and for the
+ * quilt series parser (patch/series.c). */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@ static char *numbered(int from, int to)
 	return b.data;
 }
 
-static struct ph_hunk *first_hunk(struct ph_patch *p)
+static struct qi_patch_hunk *first_hunk(struct qi_patch_parsed *p)
 {
 	assert_true(p->nfiles >= 1);
 	assert_true(p->files[0].nhunks >= 1);
@@ -41,18 +42,18 @@ static struct ph_hunk *first_hunk(struct ph_patch *p)
 static void test_strip(void **state)
 {
 	char a[] = "a/b/c/file.c";
-	assert_true(ph_strip_name(a, 1));
+	assert_true(qi_patch_strip_name(a, 1));
 	assert_string_equal(a, "b/c/file.c");
 	char b[] = "a//b/file.c";
-	assert_true(ph_strip_name(b, 2));
+	assert_true(qi_patch_strip_name(b, 2));
 	assert_string_equal(b, "file.c");
 	char c[] = "a/b/file.c";
-	assert_true(ph_strip_name(c, -1));
+	assert_true(qi_patch_strip_name(c, -1));
 	assert_string_equal(c, "file.c");
 	char d[] = "file.c";
-	assert_false(ph_strip_name(d, 1));
+	assert_false(qi_patch_strip_name(d, 1));
 	char e[] = "a/b";
-	assert_true(ph_strip_name(e, 0));
+	assert_true(qi_patch_strip_name(e, 0));
 	assert_string_equal(e, "a/b");
 }
 
@@ -60,12 +61,20 @@ static void test_strip(void **state)
  * ("a..b") is not. */
 static void test_name_safety(void **state)
 {
-	assert_false(ph_name_is_safe("/etc/passwd"));
-	assert_false(ph_name_is_safe("../x"));
-	assert_false(ph_name_is_safe("a/../../x"));
-	assert_false(ph_name_is_safe("a/.."));
-	assert_true(ph_name_is_safe("a..b/c"));
-	assert_true(ph_name_is_safe("a/.hidden/..x"));
+	assert_false(qi_patch_name_is_safe("/etc/passwd"));
+	assert_false(qi_patch_name_is_safe("../x"));
+	assert_false(qi_patch_name_is_safe("a/../../x"));
+	assert_false(qi_patch_name_is_safe("a/.."));
+	assert_true(qi_patch_name_is_safe("a..b/c"));
+	assert_true(qi_patch_name_is_safe("a/.hidden/..x"));
+	/* the one check of core that the profile and the series use too */
+	assert_true(qi_path_has_dotdot(".."));
+	assert_true(qi_path_has_dotdot("a//../b"));
+	assert_true(qi_path_has_dotdot("/.."));
+	assert_false(qi_path_has_dotdot("a..b"));
+	assert_false(qi_path_has_dotdot("..."));
+	assert_false(qi_path_has_dotdot("b../.c"));
+	assert_false(qi_path_has_dotdot(""));
 }
 
 /* ---- parsing ---- */
@@ -83,17 +92,17 @@ static void test_parse_headers(void **state)
 		"--- /dev/null\n"
 		"+++ b/created\t1970-01-01 00:00:00.000000000 +0000\n"
 		"@@ -0,0 +1 @@\n+x\n";
-	struct ph_patch p;
-	ph_parse(&p, text, strlen(text), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, text, strlen(text), 1);
 	assert_null(p.fatal);
 	assert_int_equal(p.nfiles, 2);
-	struct ph_file *f = &p.files[0];
+	struct qi_patch_file *f = &p.files[0];
 	assert_string_equal(f->name[PN_OLD], "dir/old.c");
 	assert_string_equal(f->name[PN_NEW], "dir/new.c");
 	assert_string_equal(f->timestr[PN_OLD], "\t2020-01-02 03:04:05.000000000 +0000");
 	assert_int_equal(f->leading_len, (size_t)(strstr(text, "@@") - text));
 	assert_int_equal(f->start_line, 4);
-	struct ph_hunk *hk = &f->hunks[0];
+	struct qi_patch_hunk *hk = &f->hunks[0];
 	assert_int_equal(hk->first, 1);
 	assert_int_equal(hk->ptrn_lines, 3);
 	assert_int_equal(hk->prefix_context, 1);
@@ -105,7 +114,7 @@ static void test_parse_headers(void **state)
 	assert_string_equal(f->name[PN_NEW], "created");
 	assert_int_equal(f->nonexistent[PN_OLD], 2);
 	assert_int_equal(f->hunks[0].first, 1);	/* "-0,0" means "append after line 0" */
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* git's extended headers: new and deleted files, renames, copies and
@@ -130,8 +139,8 @@ static void test_parse_git(void **state)
 		"+++ /dev/null\n"
 		"@@ -1 +0,0 @@\n"
 		"-gone\n";
-	struct ph_patch p;
-	ph_parse(&p, text, strlen(text), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, text, strlen(text), 1);
 	assert_null(p.fatal);
 	assert_int_equal(p.nfiles, 4);
 	assert_true(p.files[0].rename);
@@ -144,7 +153,7 @@ static void test_parse_git(void **state)
 	assert_int_equal(p.files[2].mode[PN_NEW], 0100600);
 	assert_int_equal(p.files[3].nonexistent[PN_NEW], 2);
 	assert_int_equal(p.files[3].nhunks, 1);
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* "\ No newline at end of file" removes the newline of the line before
@@ -153,26 +162,26 @@ static void test_parse_no_newline(void **state)
 {
 	const char *text =
 		"--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+B\n";
-	struct ph_patch p;
-	ph_parse(&p, text, strlen(text), 1);
-	struct ph_hunk *hk = first_hunk(&p);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, text, strlen(text), 1);
+	struct qi_patch_hunk *hk = first_hunk(&p);
 	assert_int_equal(hk->old[1].len, 1);	/* "b" without its newline */
 	assert_int_equal(hk->new[1].len, 2);	/* "B\n" */
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* A patch whose header lines end in CRLF has its CRs stripped. */
 static void test_parse_crlf(void **state)
 {
 	const char *text = "--- a/f\r\n+++ b/f\r\n@@ -1 +1 @@\r\n-a\r\n+b\r\n";
-	struct ph_patch p;
-	ph_parse(&p, text, strlen(text), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, text, strlen(text), 1);
 	assert_null(p.fatal);
 	assert_true(p.files[0].strip_cr);
-	struct ph_hunk *hk = first_hunk(&p);
+	struct qi_patch_hunk *hk = first_hunk(&p);
 	assert_int_equal(hk->old[0].len, 2);
 	assert_memory_equal(hk->old[0].text, "a\n", 2);
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* A malformed hunk is a fatal error naming the line; the hunks before it
@@ -181,39 +190,39 @@ static void test_parse_crlf(void **state)
 static void test_parse_errors(void **state)
 {
 	const char *bad = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n?x\n";
-	struct ph_patch p;
-	ph_parse(&p, bad, strlen(bad), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, bad, strlen(bad), 1);
 	assert_non_null(p.fatal);
 	assert_string_equal(p.fatal, "malformed patch at line 5: ?x\n");
 	assert_int_equal(p.nfiles, 1);
 	assert_true(p.files[0].broken);
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 	const char *ctx = "*** a/f\n--- b/f\n***************\n*** 1,2 ****\n";
-	ph_parse(&p, ctx, strlen(ctx), 1);
+	qi_patch_parse(&p, ctx, strlen(ctx), 1);
 	assert_non_null(p.fatal);
 	assert_non_null(strstr(p.fatal, "context diffs are not supported"));
-	ph_patch_free(&p);
-	ph_parse(&p, "hello\n", 6, 1);
+	qi_patch_parsed_free(&p);
+	qi_patch_parse(&p, "hello\n", 6, 1);
 	assert_true(p.garbage_only);
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* ---- placement ---- */
 
 static long locate_in(const char *file, const char *patch, long fuzz, long *offset)
 {
-	struct ph_patch p;
-	ph_parse(&p, patch, strlen(patch), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, patch, strlen(patch), 1);
 	assert_null(p.fatal);
-	struct ph_text t;
-	ph_text_index(&t, file, strlen(file));
-	struct ph_applier a;
-	ph_applier_init(&a, &t);
-	long where = ph_locate(&a, first_hunk(&p), fuzz);
+	struct qi_patch_text t;
+	qi_patch_text_index(&t, file, strlen(file));
+	struct qi_patch_applier a;
+	qi_patch_applier_init(&a, &t);
+	long where = qi_patch_locate(&a, first_hunk(&p), fuzz);
 	if (offset)
 		*offset = a.in_offset;
-	ph_text_free(&t);
-	ph_patch_free(&p);
+	qi_patch_text_free(&t);
+	qi_patch_parsed_free(&p);
 	return where;
 }
 
@@ -282,23 +291,23 @@ static void test_offset_accumulates(void **state)
 		"@@ -10,3 +10,3 @@\n line 13\n-line 14\n+X\n line 15\n"
 		"@@ -20,3 +20,3 @@\n line 23\n-line 24\n+Y\n line 25\n"
 		"@@ -5,3 +5,3 @@\n line 1\n-line 2\n+Z\n line 3\n";
-	struct ph_patch p;
-	ph_parse(&p, patch, strlen(patch), 1);
-	struct ph_text t;
-	ph_text_index(&t, file, strlen(file));
-	struct ph_applier a;
-	ph_applier_init(&a, &t);
-	long w = ph_locate(&a, &p.files[0].hunks[0], 0);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, patch, strlen(patch), 1);
+	struct qi_patch_text t;
+	qi_patch_text_index(&t, file, strlen(file));
+	struct qi_patch_applier a;
+	qi_patch_applier_init(&a, &t);
+	long w = qi_patch_locate(&a, &p.files[0].hunks[0], 0);
 	assert_int_equal(w, 13);
-	ph_apply_hunk(&a, &p.files[0].hunks[0], w);
+	qi_patch_apply_hunk(&a, &p.files[0].hunks[0], w);
 	assert_int_equal(a.in_offset, 3);
-	w = ph_locate(&a, &p.files[0].hunks[1], 0);
+	w = qi_patch_locate(&a, &p.files[0].hunks[1], 0);
 	assert_int_equal(w, 23);	/* found at once: 20 + the offset 3 */
-	ph_apply_hunk(&a, &p.files[0].hunks[1], w);
-	assert_int_equal(ph_locate(&a, &p.files[0].hunks[2], 0), 1);
+	qi_patch_apply_hunk(&a, &p.files[0].hunks[1], w);
+	assert_int_equal(qi_patch_locate(&a, &p.files[0].hunks[2], 0), 1);
 	qi_buf_free(&a.out);
-	ph_text_free(&t);
-	ph_patch_free(&p);
+	qi_patch_text_free(&t);
+	qi_patch_parsed_free(&p);
 	free(file);
 }
 
@@ -309,34 +318,34 @@ static void test_offset_accumulates(void **state)
 static void test_apply_output(void **state)
 {
 	const char *patch = "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n b\n\\ No newline at end of file\n+c\n";
-	struct ph_patch p;
-	ph_parse(&p, patch, strlen(patch), 1);
-	struct ph_text t;
-	ph_text_index(&t, "a\nb", 3);
-	struct ph_applier a;
-	ph_applier_init(&a, &t);
-	long w = ph_locate(&a, first_hunk(&p), 0);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, patch, strlen(patch), 1);
+	struct qi_patch_text t;
+	qi_patch_text_index(&t, "a\nb", 3);
+	struct qi_patch_applier a;
+	qi_patch_applier_init(&a, &t);
+	long w = qi_patch_locate(&a, first_hunk(&p), 0);
 	assert_int_equal(w, 1);
-	ph_apply_hunk(&a, first_hunk(&p), w);
-	ph_finish(&a);
+	qi_patch_apply_hunk(&a, first_hunk(&p), w);
+	qi_patch_finish(&a);
 	assert_int_equal(a.out.len, 6);
 	assert_memory_equal(a.out.data, "a\nb\nc\n", 6);
 	qi_buf_free(&a.out);
-	ph_text_free(&t);
-	ph_patch_free(&p);
+	qi_patch_text_free(&t);
+	qi_patch_parsed_free(&p);
 }
 
 /* The reject of a hunk is a unified hunk with GNU's numbers. */
 static void test_reject_format(void **state)
 {
 	const char *patch = "--- a/f\n+++ b/f\n@@ -3,3 +3,4 @@ fn\n x\n-y\n+Y\n+Y2\n z\n";
-	struct ph_patch p;
-	ph_parse(&p, patch, strlen(patch), 1);
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, patch, strlen(patch), 1);
 	struct qi_buf b = { 0 };
-	ph_reject_hunk(&b, first_hunk(&p), 2);
+	qi_patch_reject_hunk(&b, first_hunk(&p), 2);
 	assert_string_equal(b.data, "@@ -5,3 +5,4 @@ fn\n x\n-y\n+Y\n+Y2\n z\n");
 	qi_buf_free(&b);
-	ph_patch_free(&p);
+	qi_patch_parsed_free(&p);
 }
 
 /* The near miss of a failed hunk is the place with the fewest differing
@@ -346,16 +355,16 @@ static void test_near_miss(void **state)
 	char *file = numbered(1, 30);
 	const char *patch =
 		"--- a/f\n+++ b/f\n@@ -2,5 +2,5 @@\n line 20\n line 21\n-nope\n+N\n line 23\n line 24\n";
-	struct ph_patch p;
-	ph_parse(&p, patch, strlen(patch), 1);
-	struct ph_text t;
-	ph_text_index(&t, file, strlen(file));
+	struct qi_patch_parsed p;
+	qi_patch_parse(&p, patch, strlen(patch), 1);
+	struct qi_patch_text t;
+	qi_patch_text_index(&t, file, strlen(file));
 	long line, differ;
-	ph_near_miss(&t, first_hunk(&p), 2, &line, &differ);
+	qi_patch_near_miss(&t, first_hunk(&p), 2, &line, &differ);
 	assert_int_equal(line, 20);
 	assert_int_equal(differ, 1);
-	ph_text_free(&t);
-	ph_patch_free(&p);
+	qi_patch_text_free(&t);
+	qi_patch_parsed_free(&p);
 	free(file);
 }
 
@@ -677,6 +686,86 @@ static void test_series_write_failure(void **state)
 	ut_tmpdir_remove(pd);
 }
 
+/* ---- the quilt series file ---- */
+
+static int series_text(qi_handle *h, const char *text, struct qi_series *s)
+{
+	qi_clear_error(h);
+	return qi_series_parse(h, "debian/patches/series", text, strlen(text), s);
+}
+
+/* One patch a line, in order, each with its line; -pN sets its strip
+ * level (1 when absent); blank lines and "#" comments, whole-line or
+ * trailing, are skipped; blanks around words and CRLF do not matter. */
+static void test_series_parse(void **state)
+{
+	qi_handle *h = qi_new();
+	struct qi_series s;
+	assert_int_equal(series_text(h, "# upstream fixes\n"
+				      "0001-errno.diff\n"
+				      "\n"
+				      "  0002-rbl.diff   -p0  # no prefix\r\n"
+				      "\t\n"
+				      "sub/0003-deep.patch\t-p2\n"
+				      "last.patch", &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.e[0].name, "0001-errno.diff");
+	assert_int_equal(s.e[0].strip, 1);
+	assert_int_equal(s.e[0].line, 2);
+	assert_string_equal(s.e[1].name, "0002-rbl.diff");
+	assert_int_equal(s.e[1].strip, 0);
+	assert_int_equal(s.e[1].line, 4);
+	assert_string_equal(s.e[2].name, "sub/0003-deep.patch");
+	assert_int_equal(s.e[2].strip, 2);
+	assert_int_equal(s.e[2].line, 6);
+	assert_string_equal(s.e[3].name, "last.patch");
+	assert_int_equal(s.e[3].line, 7);
+	qi_series_free(&s);
+	/* nothing at all, or only comments: an empty series */
+	assert_int_equal(series_text(h, "", &s), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(series_text(h, "#a\n\n   # b\r\n", &s), 0);
+	assert_int_equal(s.n, 0);
+	qi_series_free(&s);
+	qi_free(h);
+}
+
+/* Only -pN (one digit) is an option; a name that is absolute or has a
+ * ".." component is refused; each error names the file and line and
+ * leaves nothing parsed. Two dots inside a name ("a..b") are a name. */
+static void test_series_errors(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "ok.diff\nx.diff -R\n", "debian/patches/series:2: series option '-R' is not supported (only -pN)" },
+		{ "x.diff -p12\n", "series:1: series option '-p12'" },
+		{ "x.diff --strip=1\n", "series option '--strip=1'" },
+		{ "x.diff -p\n", "series option '-p'" },
+		{ "../x.diff\n", "series:1: patch '../x.diff' points outside the series directory" },
+		{ "a/../../x.diff\n", "patch 'a/../../x.diff' points outside" },
+		{ "\n\nsub/..\n", "series:3: patch 'sub/..' points outside" },
+		{ "/etc/passwd -p1\n", "patch '/etc/passwd' points outside" },
+	};
+	qi_handle *h = qi_new();
+	struct qi_series s;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(series_text(h, bad[i].text, &s), -1);
+		if (!strstr(qi_errmsg(h), bad[i].want))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, qi_errmsg(h), bad[i].want);
+		assert_int_equal(s.n, 0);
+		assert_null(s.e);
+	}
+	assert_int_equal(series_text(h, "a..b.diff\nfix...patch -p1\n..x/y.diff\nd/..e\n", &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.e[0].name, "a..b.diff");
+	assert_string_equal(s.e[1].name, "fix...patch");
+	assert_string_equal(s.e[2].name, "..x/y.diff");
+	assert_string_equal(s.e[3].name, "d/..e");
+	qi_series_free(&s);
+	qi_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +794,8 @@ int main(void)
 		cmocka_unit_test(test_series_all_or_nothing),
 		cmocka_unit_test(test_run_keeps_owner),
 		cmocka_unit_test(test_series_write_failure),
+		cmocka_unit_test(test_series_parse),
+		cmocka_unit_test(test_series_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

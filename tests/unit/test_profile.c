@@ -83,6 +83,13 @@ static void test_unknown_key(void **state)
 	assert_non_null(strstr(qi_errmsg(h), "known: cc, ld, jobs, prefix"));
 	assert_null(parse(h, "[nosuch]\n"));
 	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [nosuch]"));
+	assert_non_null(strstr(qi_errmsg(h),
+			       "(known: profile, build, accounts, mail, services, component NAME)"));
+	/* Nothing reads a takeover yet, so the profile cannot ask for one. */
+	assert_null(parse(h, "[takeover]\nfrom = postfix\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [takeover]"));
+	assert_null(parse(h, "[build x]\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: section [build] takes no name"));
 	assert_null(parse(h, "cc = gcc\n"));
 	assert_non_null(strstr(qi_errmsg(h), "before any [section]"));
 	assert_null(parse(h, "[build]\njust words\n"));
@@ -102,7 +109,7 @@ static void test_bad_values(void **state)
 		{ "[mail]\ndomain = exa mple.org\n", "not a valid domain name" },
 		{ "[accounts]\nqmaild = 70000\n", "out of range" },
 		{ "[services]\nsvscan = perhaps\n", "expected yes or no" },
-		{ "[takeover]\nfrom = qmail\n", "not one of the allowed values" },
+		{ "[accounts]\nids = some\n", "not one of the allowed values" },
 		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = ABC\nprogram = x\n",
 		  "t.profile:4: bad value for 'sha256'" },
 		{ "[component x]\nversion = 1\nurl = https://e.invalid/x.tgz\nsha256 = "
@@ -149,6 +156,33 @@ static void test_bad_values(void **state)
 		if (!strstr(qi_errmsg(h), cases[i].want))
 			fail_msg("case %zu: '%s' does not contain '%s'", i, qi_errmsg(h), cases[i].want);
 		assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+	}
+	qi_free(h);
+}
+
+/* Paths refuse a ".." component ("..", "a/../b", "a/.."), not a name
+ * that merely holds two dots ("a..b"). */
+static void test_dotdot(void **state)
+{
+	static const char *const refused[] = { "..", "../x", "a/../b", "a/..", "a//../b" };
+	static const char *const accepted[] = { "a..b", "a..b/series", "..x/y", "x/...", "a/b.." };
+	qi_handle *h = qi_new();
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		char *text = qi_xasprintf("%sdir = %s\n", component, refused[i]);
+		assert_null(parse(h, text));
+		if (!strstr(qi_errmsg(h), "expected a relative path without '..'"))
+			fail_msg("dir = %s: %s", refused[i], qi_errmsg(h));
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(*accepted); i++) {
+		char *text = qi_xasprintf("%sseries = %s\n[build]\nprefix = /opt/%s\n", component,
+					  accepted[i], accepted[i]);
+		struct qi_profile *p = parse(h, text);
+		if (!p)
+			fail_msg("series = %s: %s", accepted[i], qi_errmsg(h));
+		assert_string_equal(qi_profile_get(p, "component hello", "series"), accepted[i]);
+		qi_profile_free(p);
+		free(text);
 	}
 	qi_free(h);
 }
@@ -232,13 +266,49 @@ static void test_accounts_spec(void **state)
 	struct qi_accounts_spec spec, def;
 	qi_accounts_default(&def);
 	assert_int_equal(qi_profile_accounts_spec(h, p, &spec), 0);
-	assert_int_equal(spec.ids.nofiles, 2108);
-	assert_int_equal(spec.ids.qmail, 2107);
-	assert_int_equal(spec.ids.alias, 7790);
-	assert_int_equal(spec.ids.qmails, def.ids.qmails);
+	assert_int_equal(spec.ids.id[QI_ACCT_NOFILES], 2108);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAIL], 2107);
+	assert_int_equal(spec.ids.id[QI_ACCT_ALIAS], 7790);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAILS], def.ids.id[QI_ACCT_QMAILS]);
 	assert_false(spec.ids_auto);
 	assert_string_equal(spec.qmail_home, "/srv/qmail");
 	qi_profile_free(p);
+	qi_free(h);
+}
+
+/* The [accounts] ids obey the accounts' own bounds, at load time: each
+ * value a profile accepts for an account (or for auto_min/auto_max) is
+ * one `qinstall users --id NAME=ID` accepts, and the other way round;
+ * 65533 is the highest, 65534 (nobody's) is refused. */
+static void test_accounts_id_bounds(void **state)
+{
+	qi_handle *h = qi_new();
+	const long long ids[] = { -1, 0, 1, 2, 65532, 65533, 65534, 65535, 70000 };
+	const char *const keys[] = { "nofiles", "qmails", "auto_min", "auto_max" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			struct qi_account_ids set;
+			bool cli_ok = qi_accounts_set_id(h, &set, "qmails", ids[i]) == 0;
+			char *text = qi_xasprintf("[accounts]\n%s = %lld\n", keys[k], ids[i]);
+			struct qi_profile *p = parse(h, text);
+			free(text);
+			assert_int_equal(p != NULL, cli_ok);
+			assert_int_equal(cli_ok, ids[i] >= QI_ACCOUNT_ID_MIN && ids[i] <= QI_ACCOUNT_ID_MAX);
+			if (!p) {
+				assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+				assert_non_null(strstr(qi_errmsg(h), "t.profile:2: bad value for"));
+			}
+			qi_profile_free(p);
+		}
+	}
+	struct qi_profile *p = parse(h, "[accounts]\nqmails = 65533\n");
+	assert_non_null(p);
+	struct qi_accounts_spec spec;
+	assert_int_equal(qi_profile_accounts_spec(h, p, &spec), 0);
+	assert_int_equal(spec.ids.id[QI_ACCT_QMAILS], QI_ACCOUNT_ID_MAX);
+	qi_profile_free(p);
+	assert_null(parse(h, "[accounts]\nqmails = 65534\n"));
+	assert_non_null(strstr(qi_errmsg(h), "'qmails' in [accounts]: '65534': the number is out of range"));
 	qi_free(h);
 }
 
@@ -322,10 +392,12 @@ int main(void)
 		cmocka_unit_test(test_values_and_defaults),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_dotdot),
 		cmocka_unit_test(test_include_and_override),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_set_override),
 		cmocka_unit_test(test_accounts_spec),
+		cmocka_unit_test(test_accounts_id_bounds),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_find_file),
 		cmocka_unit_test(test_shipped_profiles),

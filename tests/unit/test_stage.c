@@ -67,17 +67,17 @@ static void test_scan(void **state)
 	assert_string_equal(m.e[2].path, "/usr/local/bin");
 	const struct qi_manifest_entry *e = find(&m, "/usr/local/bin/hello");
 	assert_non_null(e);
-	assert_int_equal(e->type, 'f');
-	assert_int_equal(e->mode, 0755);
-	assert_int_equal(e->uid, 0);
-	assert_int_equal(e->size, 6);
-	assert_string_equal(e->sha256, HELLO_SHA);
+	assert_int_equal(e->img.type, QI_FT_REG);
+	assert_int_equal(e->img.mode, 0755);
+	assert_int_equal(e->img.uid, 0);
+	assert_int_equal(e->img.size, 6);
+	assert_string_equal(e->img.hash, HELLO_SHA);
 	e = find(&m, "/usr/local/bin/setgid");
-	assert_int_equal(e->mode, 02711);
+	assert_int_equal(e->img.mode, 02711);
 	e = find(&m, "/usr/local/bin/hi");
-	assert_int_equal(e->type, 'l');
-	assert_string_equal(e->target, "hello");
-	assert_int_equal(find(&m, "/usr")->type, 'd');
+	assert_int_equal(e->img.type, QI_FT_LNK);
+	assert_string_equal(e->img.target, "hello");
+	assert_int_equal(find(&m, "/usr")->img.type, QI_FT_DIR);
 	qi_manifest_free(&m);
 	qi_free(h);
 }
@@ -95,10 +95,10 @@ static void test_save_load(void **state)
 	assert_int_equal(back.n, m.n);
 	for (size_t i = 0; i < m.n; i++) {
 		assert_string_equal(back.e[i].path, m.e[i].path);
-		assert_int_equal(back.e[i].type, m.e[i].type);
-		assert_int_equal(back.e[i].mode, m.e[i].mode);
-		assert_int_equal(back.e[i].size, m.e[i].size);
-		assert_string_equal(back.e[i].sha256, m.e[i].sha256);
+		assert_int_equal(back.e[i].img.type, m.e[i].img.type);
+		assert_int_equal(back.e[i].img.mode, m.e[i].img.mode);
+		assert_int_equal(back.e[i].img.size, m.e[i].img.size);
+		assert_string_equal(back.e[i].img.hash, m.e[i].img.hash);
 	}
 	qi_manifest_free(&back);
 	ut_write(NULL, file, "{\"version\": 1, \"entries\": [{\"path\": \"relative\", \"type\": \"f\", \"mode\": \"0644\"}]}", 0644);
@@ -126,7 +126,7 @@ static void test_commit_compare_rollback(void **state)
 	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
 	const struct qi_manifest_entry *hello = find(&m, "/usr/local/bin/hello");
 	assert_int_equal(qi_stage_compare(h, hello), QI_STAGE_CREATE);
-	assert_int_equal(find(&m, "/usr")->type, 'd');
+	assert_int_equal(find(&m, "/usr")->img.type, QI_FT_DIR);
 	assert_int_equal(qi_stage_compare(h, find(&m, "/usr")), QI_STAGE_SAME);
 
 	size_t changed = 0;

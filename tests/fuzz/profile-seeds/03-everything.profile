@@ -26,9 +26,6 @@ svscan = yes
 service_dir = /service
 unit = svscan.service
 start = no
-[takeover]
-from = postfix
-queue = keep
 [component netqmail]
 version = 1.06
 file = netqmail-1.06.tar.gz

@@ -1,0 +1,258 @@
+/*
+ * verify.c - qi_verify_root: compare ROOT with what the journal says qinstall
+ * wrote last. Each difference goes into the result's "drift": a damaged
+ * or lost state.db, unfinished runs, before-images missing from (or
+ * damaged in) the store, and every path whose live image is not the one
+ * its last change left.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+
+static void add_drift(json_t *drift, const char *path, const char *problem,
+		      const char *expected, const char *found)
+{
+	json_t *d = json_object();
+	json_object_set_new(d, "path", path ? json_string(path) : json_null());
+	json_object_set_new(d, "problem", json_string(problem));
+	if (expected)
+		json_object_set_new(d, "expected", json_string(expected));
+	if (found)
+		json_object_set_new(d, "found", json_string(found));
+	json_array_append_new(drift, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* The database itself                                                  */
+/* ------------------------------------------------------------------ */
+
+/* SQLite's own check; false when the database cannot be checked at all
+ * (nothing more can be read from it then). */
+static bool check_integrity(sqlite3 *db, json_t *drift)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+		add_drift(drift, NULL, "state.db is damaged", NULL, sqlite3_errmsg(db));
+		return false;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		if (s && strcmp(s, "ok") != 0)
+			add_drift(drift, NULL, "state.db is damaged", NULL, s);
+	}
+	int rc = sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		add_drift(drift, NULL, "state.db is damaged", NULL, sqlite3_errmsg(db));
+		return false;
+	}
+	return true;
+}
+
+static void list_unfinished(sqlite3 *db, json_t *drift)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT id, command, state FROM runs WHERE state IN ('running','rolling-back')",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *msg = qi_xasprintf("run %lld (%s) is unfinished (%s): roll it back",
+					 (long long)sqlite3_column_int64(st, 0),
+					 (const char *)sqlite3_column_text(st, 1),
+					 (const char *)sqlite3_column_text(st, 2));
+		add_drift(drift, NULL, msg, NULL, NULL);
+		free(msg);
+	}
+	sqlite3_finalize(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* What each path should be                                             */
+/* ------------------------------------------------------------------ */
+
+/* One change (not external) of a run not rolled back, as verify reads it. */
+struct verify_row {
+	int64_t id, run;
+	const char *op;
+	const char *paths[2];			/* PATH, and rename's TO */
+	struct qi_image after, before, before2;
+	bool has_before2;
+};
+
+static void column_verify_row(sqlite3_stmt *st, struct verify_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->op = (const char *)sqlite3_column_text(st, 1);
+	r->paths[0] = (const char *)sqlite3_column_text(st, 2);
+	r->paths[1] = (const char *)sqlite3_column_text(st, 3);
+	qi_db_column_image(st, 4, &r->after);
+	qi_db_column_image(st, 11, &r->before);
+	r->has_before2 = qi_db_column_image(st, 18, &r->before2);
+	r->run = sqlite3_column_int64(st, 25);
+}
+
+/* The before-image of PATH that rolling back change R needs must still
+ * be in the store. */
+static void check_before(int storefd, const struct verify_row *r, const char *path,
+			 const struct qi_image *before, json_t *drift)
+{
+	if (!before || before->type != QI_FT_REG || storefd < 0)
+		return;
+	int c = qi_store_check(storefd, before->hash);
+	if (c == 1)
+		return;
+	char *msg = qi_xasprintf("its before-image (change %lld of run %lld) is %s the "
+				 "journal's store: run %lld can no longer be rolled back",
+				 (long long)r->id, (long long)r->run,
+				 c == 0 ? "missing from" : "damaged in", (long long)r->run);
+	add_drift(drift, path, msg, before->hash, NULL);
+	free(msg);
+}
+
+/* What R leaves at its paths (a remove: nothing; a rename: nothing at
+ * FROM, the object at TO), and its before-images checked. */
+static void take_row(int storefd, const struct verify_row *r, struct qi_imagemap *expect,
+		     json_t *drift)
+{
+	static const struct qi_image absent = { 0 };
+	const struct qi_image *want[2] = { &r->after, NULL };
+	if (strcmp(r->op, "remove") == 0)
+		want[0] = &absent;
+	if (strcmp(r->op, "rename") == 0) {
+		want[0] = &absent;
+		want[1] = &r->after;
+	}
+	const struct qi_image *before[2] = { &r->before, r->has_before2 ? &r->before2 : NULL };
+	for (int k = 0; k < 2; k++) {
+		if (!r->paths[k])
+			continue;
+		check_before(storefd, r, r->paths[k], before[k], drift);
+		if (want[k])
+			qi_imagemap_set(expect, r->paths[k], want[k]);
+	}
+}
+
+/* Read what qinstall wrote last, path by path (last writer wins): what
+ * each path is expected to be. False when the changes cannot be read at
+ * all. */
+static bool read_expectations(sqlite3 *db, int storefd, struct qi_imagemap *expect, json_t *drift)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT c.id, c.op, c.path, c.path2,"
+			       " a_type, a_mode, a_uid, a_gid, a_size, a_hash, a_target,"
+			       " b_type, b_mode, b_uid, b_gid, b_size, b_hash, b_target,"
+			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target, c.run"
+			       " FROM changes c JOIN runs r ON r.id=c.run"
+			       " WHERE r.state!='rolled-back' AND c.state!='undone' AND c.op!='external'"
+			       " ORDER BY c.id", -1, &st, NULL) != SQLITE_OK) {
+		add_drift(drift, NULL, "state.db cannot be read", NULL, sqlite3_errmsg(db));
+		return false;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct verify_row r;
+		column_verify_row(st, &r);
+		take_row(storefd, &r, expect, drift);
+		qi_image_clear(&r.after);
+		qi_image_clear(&r.before);
+		qi_image_clear(&r.before2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		add_drift(drift, NULL, "state.db cannot be read", NULL, sqlite3_errmsg(db));
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* ROOT against the expectations                                        */
+/* ------------------------------------------------------------------ */
+
+/* How LIVE differs from WANT, for the drift's "problem". */
+static const char *difference(const struct qi_image *live, const struct qi_image *want)
+{
+	if (live->type == QI_FT_ABSENT)
+		return "missing";
+	if (want->type == QI_FT_ABSENT)
+		return "present (qinstall removed it)";
+	if (live->type != want->type)
+		return "type differs";
+	if (strcmp(live->hash, want->hash))
+		return "content differs";
+	if (live->mode != want->mode)
+		return "mode differs";
+	return "owner differs";
+}
+
+static void compare_path(qi_handle *h, const struct qi_image_entry *x, json_t *drift)
+{
+	struct qi_image live;
+	if (qi_image_path(h, x->path, x->img.type == QI_FT_REG, &live) < 0) {
+		add_drift(drift, x->path, "cannot be read", NULL, strerror(errno));
+		qi_image_clear(&live);
+		return;
+	}
+	bool same = qi_image_equal(&live, &x->img);
+	/* a symlink's owner is whoever made it; compare its target */
+	if (!same && live.type == QI_FT_LNK && x->img.type == QI_FT_LNK)
+		same = strcmp(live.target, x->img.target ? x->img.target : "") == 0;
+	if (!same) {
+		char *w = qi_image_describe(&x->img), *f = qi_image_describe(&live);
+		add_drift(drift, x->path, difference(&live, &x->img), w, f);
+		free(w);
+		free(f);
+	}
+	qi_image_clear(&live);
+}
+
+static void verify_db(qi_handle *h, json_t *drift)
+{
+	struct qi_journal *j = h->journal;
+	if (!check_integrity(j->db, drift))
+		return;
+	list_unfinished(j->db, drift);
+	struct qi_imagemap expect = { 0 };
+	if (read_expectations(j->db, j->storefd, &expect, drift))
+		for (size_t i = 0; i < expect.n; i++)
+			compare_path(h, &expect.e[i], drift);
+	qi_imagemap_free(&expect);
+}
+
+int qi_verify_root(qi_handle *h)
+{
+	json_t *drift = json_array();
+	json_object_set_new(h->result, "drift", drift);
+	struct qi_journal *j = qi_journal_get(h);
+	int rc = qi_journal_open_state(h, false);
+	if (rc < 0) {
+		if (errno != ENOENT)
+			return -1;
+		qi_clear_error(h);
+		qi_set_msg(h, "%s has no journal: nothing to verify", h->root);
+		return 0;
+	}
+	j->storefd = openat(j->statefd, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = qi_journal_open_db(h, false);
+	if (rc < 0) {
+		add_drift(drift, NULL, "state.db cannot be opened", NULL, qi_errmsg(h));
+		qi_clear_error(h);
+	} else if (rc == 1) {
+		if (j->storefd >= 0 && qi_journal_store_has_images(j->storefd))
+			add_drift(drift, NULL, "state.db is missing but the store holds before-images "
+				  "(the journal was lost: restore it from a backup)", NULL, NULL);
+	} else {
+		verify_db(h, drift);
+	}
+	size_t n = json_array_size(drift);
+	if (n)
+		return qi_error_kind(h, QI_ERR_DRIFT, "%zu difference%s between %s and its journal",
+				     n, n == 1 ? "" : "s", h->root);
+	qi_set_msg(h, "%s matches its journal", h->root);
+	return 0;
+}

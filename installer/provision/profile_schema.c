@@ -1,0 +1,338 @@
+/*
+ * profile_schema.c - what a profile may say: its sections (written once,
+ * here; the parser's checks, its messages and `profile show` derive from
+ * the list), every key with its type and default, and the validators of
+ * the values. The format is documented in qinstall-profile(5).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/provision.h"
+
+/* In the order `profile show` prints them; a named kind's sections follow
+ * the others, in the order they appear. The keys of the sections searched
+ * by ${...} have distinct names, so the order of that search is no matter. */
+static const struct qi_section_def sections[] = {
+	{ "profile", false, false },
+	{ "build", false, true },
+	{ "accounts", false, true },
+	{ "mail", false, true },
+	{ "services", false, true },
+	{ "component", true, false },
+	{ NULL, false, false },
+};
+
+static const struct qi_keydef keys[] = {
+	{ "profile", "description", QI_V_TEXT, false, NULL, 0, 0, NULL },
+	{ "profile", "include", QI_V_NAME, true, NULL, 0, 0, NULL },
+
+	{ "build", "cc", QI_V_TEXT, false, "gcc -O2", 0, 0, NULL },
+	{ "build", "ld", QI_V_TEXT, false, "gcc -s", 0, 0, NULL },
+	{ "build", "jobs", QI_V_JOBS, false, "auto", 0, 0, NULL },
+	{ "build", "prefix", QI_V_ABSPATH, false, "/usr/local", 0, 0, NULL },
+
+	{ "accounts", "ids", QI_V_ENUM, false, "pinned", 0, 0, "pinned|auto" },
+	{ "accounts", "auto_min", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "auto_max", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "nofiles", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmail", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "alias", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmaild", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmaill", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailp", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailq", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmailr", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmails", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
+	{ "accounts", "qmail_home", QI_V_ABSPATH, false, "/var/qmail", 0, 0, NULL },
+
+	/* Reserved: validated (and set by --domain), used by nothing yet. */
+	{ "mail", "domain", QI_V_DOMAIN, false, NULL, 0, 0, NULL },
+
+	{ "services", "svscan", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
+	{ "services", "unit", QI_V_FILENAME, false, "svscan.service", 0, 0, NULL },
+	{ "services", "start", QI_V_BOOL, false, "yes", 0, 0, NULL },
+
+	{ "component", "version", QI_V_TEXT, false, NULL, 0, 0, NULL },
+	{ "component", "file", QI_V_FILENAME, false, NULL, 0, 0, NULL },
+	{ "component", "url", QI_V_URL, true, NULL, 0, 0, NULL },
+	{ "component", "sha256", QI_V_HEX64, false, NULL, 0, 0, NULL },
+	{ "component", "sha512", QI_V_HEX128, false, NULL, 0, 0, NULL },
+	{ "component", "size", QI_V_INT, false, NULL, 1, LONG_MAX, NULL },
+	{ "component", "debian", QI_V_DEBIAN, false, NULL, 0, 0, NULL },
+	{ "component", "patch", QI_V_PATCH, true, NULL, 0, 0, NULL },
+	{ "component", "series_archive", QI_V_SERIES, false, NULL, 0, 0, NULL },
+	{ "component", "series", QI_V_RELPATH, false, "debian/patches/series", 0, 0, NULL },
+	{ "component", "strip", QI_V_INT, false, "1", 0, 16, NULL },
+	{ "component", "fuzz", QI_V_INT, false, "0", 0, 3, NULL },
+	{ "component", "dir", QI_V_RELPATH, false, ".", 0, 0, NULL },
+	{ "component", "write", QI_V_WRITE, true, NULL, 0, 0, NULL },
+	{ "component", "make", QI_V_TARGETS, false, NULL, 0, 0, NULL },
+	{ "component", "install", QI_V_ENUM, false, "programs", 0, 0, "programs|make" },
+	{ "component", "install_target", QI_V_TARGETS, false, "install", 0, 0, NULL },
+	{ "component", "program", QI_V_PROGRAM, true, NULL, 0, 0, NULL },
+	{ "component", "bindir", QI_V_ABSPATH, false, "${prefix}/bin", 0, 0, NULL },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* ---- sections and keys ---- */
+
+const struct qi_section_def *qi_profile_sections(void)
+{
+	return sections;
+}
+
+const struct qi_section_def *qi_profile_section_def(const char *kind)
+{
+	for (const struct qi_section_def *s = sections; s->name; s++)
+		if (strcmp(s->name, kind) == 0)
+			return s;
+	return NULL;
+}
+
+const char *qi_profile_section_kind(const char *section)
+{
+	for (const struct qi_section_def *s = sections; s->name; s++) {
+		size_t n = strlen(s->name);
+		if (s->named && strncmp(section, s->name, n) == 0 && section[n] == ' ')
+			return s->name;
+	}
+	return section;
+}
+
+char *qi_profile_known_sections(void)
+{
+	struct qi_buf b = { 0 };
+	for (const struct qi_section_def *s = sections; s->name; s++)
+		qi_buf_addf(&b, "%s%s%s", b.len ? ", " : "", s->name, s->named ? " NAME" : "");
+	return b.data;
+}
+
+bool qi_profile_section_name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+const struct qi_keydef *qi_profile_keys(size_t *n)
+{
+	*n = NKEYS;
+	return keys;
+}
+
+const struct qi_keydef *qi_profile_key(const char *section, const char *key)
+{
+	const char *kind = qi_profile_section_kind(section);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, kind) == 0 && strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+char *qi_profile_known_keys(const char *section)
+{
+	struct qi_buf b = { 0 };
+	const char *kind = qi_profile_section_kind(section);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, kind) == 0)
+			qi_buf_addf(&b, "%s%s", b.len ? ", " : "", keys[i].key);
+	return b.data ? b.data : qi_xstrdup("");
+}
+
+char *qi_profile_first_word(const char *s, const char **rest)
+{
+	size_t n = strcspn(s, " \t");
+	const char *r = s + n;
+	while (*r == ' ' || *r == '\t')
+		r++;
+	if (rest)
+		*rest = r;
+	return strndup(s, n);
+}
+
+/* ---- the validators ---- */
+
+static bool parse_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || !isdigit((unsigned char)s[0]))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool is_mode(const char *s)
+{
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (const char *c = s; *c; c++)
+		if (*c < '0' || *c > '7')
+			return false;
+	return true;
+}
+
+static bool is_filename(const char *s)
+{
+	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	       strlen(s) < 256;
+}
+
+static bool is_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || s[0] == '-')
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*c) || *c == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool is_url(const char *s)
+{
+	const char *c = strstr(s, "://");
+	if (!c || c == s || strchr(s, ' ') || strchr(s, '\t'))
+		return false;
+	for (const char *k = s; k < c; k++)
+		if (!isalnum((unsigned char)*k) && *k != '+' && *k != '-' && *k != '.')
+			return false;
+	return c[3] != '\0';
+}
+
+static bool is_enum(const char *enums, const char *v)
+{
+	size_t len = strlen(v);
+	for (const char *c = enums; c && *c;) {
+		size_t m = strcspn(c, "|");
+		if (m == len && strncmp(c, v, m) == 0)
+			return true;
+		c += m + (c[m] ? 1 : 0);
+	}
+	return false;
+}
+
+/* A patch: a file name without blanks, or an URL pinned by its fragment. */
+static const char *invalid_patch(const char *v)
+{
+	if (strstr(v, "://")) {
+		const char *frag = strchr(v, '#');
+		if (!frag || (!strstr(frag, "sha256=") && !strstr(frag, "sha512=")))
+			return "a patch URL must be pinned: URL#sha256=HEX";
+		return is_url(v) ? NULL : "expected an URL (scheme://...)";
+	}
+	return strpbrk(v, " \t") ? "a patch file name has no blanks" : NULL;
+}
+
+/* A series archive: a patch's forms, or debian#PIN. */
+static const char *invalid_series(const char *v)
+{
+	if (strncmp(v, "debian#", 7) == 0) {
+		const char *pin = v + 7;
+		return (strncmp(pin, "sha256=", 7) == 0 && is_hex(pin + 7, 64)) ||
+			       (strncmp(pin, "sha512=", 7) == 0 && is_hex(pin + 7, 128))
+		       ? NULL : "expected debian#sha256=HEX (the pin of Debian's debian.tar.*)";
+	}
+	return invalid_patch(v);
+}
+
+/* The values of two words, "FIRST REST": is each part well formed? */
+static bool words_ok(enum qi_vtype type, const char *v)
+{
+	const char *rest;
+	char *w = qi_profile_first_word(v, &rest);
+	bool ok = false;
+	if (type == QI_V_DEBIAN)
+		ok = *w && *rest && !strpbrk(rest, " \t") && !strchr(w, '/');
+	else if (type == QI_V_PROGRAM)
+		ok = is_filename(w) && (!*rest || is_mode(rest));
+	else if (type == QI_V_WRITE)
+		ok = is_filename(w);
+	free(w);
+	return ok;
+}
+
+const char *qi_profile_invalid(const struct qi_keydef *def, const char *v)
+{
+	long n;
+	if (strchr(v, '\n'))
+		return "a value is one line";
+	if (!*v)
+		return def->list ? NULL : "the value is empty";
+	switch (def->type) {
+	case QI_V_TEXT:
+	case QI_V_NAME:
+		return NULL;
+	case QI_V_JOBS:
+		if (strcmp(v, "auto") == 0)
+			return NULL;
+		return parse_long(v, &n) && n >= 1 && n <= 1024 ? NULL : "expected 'auto' or a number from 1 to 1024";
+	case QI_V_INT:
+		if (!parse_long(v, &n))
+			return "expected a whole number";
+		return n >= def->min && n <= def->max ? NULL : "the number is out of range";
+	case QI_V_BOOL:
+		return is_enum("yes|no|true|false|1|0", v) ? NULL : "expected yes or no";
+	case QI_V_ABSPATH:
+		return v[0] == '/' && !qi_path_has_dotdot(v) ? NULL : "expected an absolute path without '..'";
+	case QI_V_RELPATH:
+		return v[0] != '/' && !qi_path_has_dotdot(v) ? NULL : "expected a relative path without '..'";
+	case QI_V_ENUM:
+		return is_enum(def->enums, v) ? NULL : "not one of the allowed values";
+	case QI_V_HEX64:
+		return is_hex(v, 64) ? NULL : "expected 64 lowercase hex digits";
+	case QI_V_HEX128:
+		return is_hex(v, 128) ? NULL : "expected 128 lowercase hex digits";
+	case QI_V_DOMAIN:
+		return is_domain(v) ? NULL : "not a valid domain name";
+	case QI_V_URL:
+		return is_url(v) ? NULL : "expected an URL (scheme://...)";
+	case QI_V_FILENAME:
+		return is_filename(v) ? NULL : "expected a file name (no '/')";
+	case QI_V_DEBIAN:
+		return words_ok(def->type, v) ? NULL : "expected 'PACKAGE VERSION' (e.g. ucspi-tcp 1:0.88-7)";
+	case QI_V_PATCH:
+		return invalid_patch(v);
+	case QI_V_SERIES:
+		return invalid_series(v);
+	case QI_V_PROGRAM:
+		return words_ok(def->type, v) ? NULL : "expected 'NAME [OCTAL-MODE]'";
+	case QI_V_WRITE:
+		return words_ok(def->type, v) ? NULL : "expected 'FILE CONTENT' (FILE without '/')";
+	case QI_V_TARGETS:
+		for (const char *c = v; *c; c++)
+			if (!isalnum((unsigned char)*c) && !strchr(" \t-_.@+/", *c))
+				return "make targets are words of letters, digits and -_.@+/";
+		return NULL;
+	}
+	return NULL;
+}
