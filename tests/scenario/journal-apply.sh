@@ -91,22 +91,15 @@ case_refused() {
 }
 
 # A symlink inside ROOT pointing at the host's /etc never leads out of ROOT.
-case_escape_absolute() {
-	tap_case "a symlink to the host's /etc"
+# case_escape NAME LINK TARGET LIST FILE DESC_RUN DESC_HOST DESC_ROOT: with
+# ROOT/etc/LINK -> TARGET, LIST writes FILE through it into ROOT/etc only.
+case_escape() {
+	tap_case "$1"
 	new_root "apply $L/ops.list" || return
-	ln -s /etc "$R/etc/hostetc"
-	tap_run 0 "apply through an absolute symlink exits 0" "$QINSTALL" --root "$R" apply "$L/escape.list"
-	tap_ok "the host's /etc was not written" test ! -e "/etc/$name"
-	tap_ok "the file landed in ROOT/etc" test -f "$R/etc/$name"
-}
-
-case_escape_dotdot() {
-	tap_case "a ../.. symlink"
-	new_root "apply $L/ops.list" || return
-	ln -s ../../../../../../../../.. "$R/etc/up"
-	tap_run 0 "apply through a ../.. symlink exits 0" "$QINSTALL" --root "$R" apply "$L/escape2.list"
-	tap_ok "a ../.. symlink did not climb out of ROOT" test ! -e "/etc/$name.2"
-	tap_ok "the ../.. file landed in ROOT/etc" test -f "$R/etc/$name.2"
+	ln -s "$3" "$R/etc/$2"
+	tap_run 0 "$6" "$QINSTALL" --root "$R" apply "$L/$4"
+	tap_ok "$7" test ! -e "/etc/$5"
+	tap_ok "$8" test -f "$R/etc/$5"
 }
 
 case_stdin_usage() {
@@ -137,7 +130,9 @@ case_refused "a missing source" 1 src.list "src.list:2: cannot read the source /
 case_refused "a failing operation" 1 fail.list "fail.list:2: .*not empty" \
 	"a failing operation fails the run" "the failing line is named" \
 	"the run's earlier changes were undone"
-case_escape_absolute
-case_escape_dotdot
+case_escape "a symlink to the host's /etc" hostetc /etc escape.list "$name" \
+	"apply through an absolute symlink exits 0" "the host's /etc was not written" "the file landed in ROOT/etc"
+case_escape "a ../.. symlink" up ../../../../../../../../.. escape2.list "$name.2" \
+	"apply through a ../.. symlink exits 0" "a ../.. symlink did not climb out of ROOT" "the ../.. file landed in ROOT/etc"
 case_stdin_usage
 tap_done
