@@ -14,13 +14,12 @@ command -v apt-get >/dev/null || tap_skip_all "apt-get is not installed"
 QI_DEBSRC_CACHE=$T/probe bash "$top_srcdir/tests/lib/debsrc.sh" ucspi-tcp >/dev/null 2>&1 ||
 	tap_skip_all "Debian's source archive cannot be reached from this machine"
 export QINSTALL_CACHE_DIR=$T/cache
-json() { "$PYTHON3" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else v)' "$1"; }
 apt_before=$(md5sum /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | md5sum)
 
 tap_run 0 "a dead URL with debian= arrives through apt" "$QINSTALL" --json fetch \
 	"http://127.0.0.1:1/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI&size=53019&debian=ucspi-tcp/1:0.88-7"
-tap_is "$(json origin <<<"$TAP_STDOUT")" debian "--json: origin is debian"
-tap_is "$(json origin_url <<<"$TAP_STDOUT")" "ucspi-tcp=1:0.88-7" "--json: the package and version used"
+tap_json_is origin debian "--json: origin is debian"
+tap_json_is origin_url "ucspi-tcp=1:0.88-7" "--json: the package and version used"
 tap_is "$(sha256sum <"$T/cache/distfiles/ucspi-tcp-0.88.tar.gz" | cut -d' ' -f1)" "$UCSPI" \
 	"the orig tarball is in place under the upstream name, with upstream's bytes"
 tap_is "$(ls -A "$T/cache/distfiles")" "ucspi-tcp-0.88.tar.gz" "no work directory or .part is left"

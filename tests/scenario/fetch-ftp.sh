@@ -26,7 +26,6 @@ SIZE=$(stat -c %s "$T/srv/$F")
 rc=0; ftpd_start "$T/srv" || rc=$?
 [ "$rc" = 2 ] && tap_skip_all "no python3 here has pyftpdlib (Debian: python3-pyftpdlib)"
 [ "$rc" = 0 ] || tap_skip_all "cannot start tests/lib/ftpd.py"
-json() { "$FTPD_PYTHON" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else v)' "$1"; }
 sumsent() { awk '{s+=$2} END {print s+0}'; }
 n=0
 fetch() { # CODE DESC URLPATH [extra options...]: fetch $FTPD_URL/URLPATH into a fresh distdir
@@ -44,12 +43,12 @@ else
 fi
 fetch 0 "ftp:// with the pin: fetched" "/$F"
 verified "the file on disk holds the pinned bytes"
-tap_is "$(json origin <<<"$TAP_STDOUT") $(json origin_url <<<"$TAP_STDOUT")" "url $FTPD_URL/$F" \
+tap_is "$(tap_json origin) $(tap_json origin_url)" "url $FTPD_URL/$F" \
 	"--json names the ftp URL as the origin"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$SIZE" "--json: every byte downloaded once"
+tap_json_is downloaded "$SIZE" "--json: every byte downloaded once"
 tap_is "$(ftpd_log_rests "/$F")" "0 $SIZE 226" "one RETR from byte 0, complete"
 tap_run 0 "the second time it comes from the cache" "$QINSTALL" --json fetch --distdir "$DIST" "$FTPD_URL/$F#sha256=$SHA"
-tap_is "$(json origin <<<"$TAP_STDOUT") $(json downloaded <<<"$TAP_STDOUT")" "cache 0" "verified in the cache, nothing downloaded"
+tap_is "$(tap_json origin) $(tap_json downloaded)" "cache 0" "verified in the cache, nothing downloaded"
 tap_is "$(ftpd_log_rests "/$F" | wc -l)" 1 "and the server was not asked again"
 
 # A wrong pin: refused with both hashes, the bytes moved aside.
@@ -69,7 +68,7 @@ QINSTALL_FETCH_RETRY_DELAY=3 tap_run 0 "550 on the mirror: the URL is used at on
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 tap_ok "no retry, no back-off (took ${elapsed}s)" awk -v e="$elapsed" 'BEGIN {exit !(e < 2.5)}'
 tap_is "$(ftpd_log_cmds "/empty/$F" | tr '\n' ' ')" "SIZE 550 " "the mirror was asked once (SIZE, answered 550), never again"
-tap_is "$(json origin <<<"$TAP_STDOUT")" url "the file came from the URL"
+tap_json_is origin url "the file came from the URL"
 verified "and holds the pinned bytes"
 tap_like "$TAP_STDERR" "$FTPD_URL/empty/$F: .*(does not exist|550)" "the log names the mirror URL and the 550"
 
@@ -93,7 +92,7 @@ rests=$(ftpd_log_rests "$URLPATH")
 tap_is "$(sed -n 1p <<<"$rests")" "0 20000 426" "the first RETR broke after 20000 bytes"
 tap_is "$(sed -n 2p <<<"$rests")" "20000 $((SIZE - 20000)) 226" "the retry sent REST 20000 and got the rest"
 tap_is "$(sumsent <<<"$rests")" "$SIZE" "no byte was sent twice"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$SIZE" "--json: downloaded counts each byte once"
+tap_json_is downloaded "$SIZE" "--json: downloaded counts each byte once"
 
 # Dropped on every RETR until the attempts run out: the run fails, keeps
 # its .part, and the next run resumes from it.
@@ -104,7 +103,7 @@ tap_is "$(ftpd_log_rests "$URLPATH" | awk '{print $1}' | tr '\n' ' ')" "0 8000 1
 tap_run 0 "the next run resumes from the .part" "$QINSTALL" --json fetch --distdir "$DIST" "$FTPD_URL/$F#sha256=$SHA&size=$SIZE"
 verified "the file holds the pinned bytes"
 tap_is "$(ftpd_log_rests "/$F" | tail -1)" "40000 $((SIZE - 40000)) 226" "it sent REST 40000 and got only the rest"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$((SIZE - 40000))" "--json: downloaded counts only the rest"
+tap_json_is downloaded "$((SIZE - 40000))" "--json: downloaded counts only the rest"
 
 # A server that refuses REST: the .part is started again from byte 0.
 n=$((n + 1)); DIST=$T/d$n

@@ -22,7 +22,6 @@ fi
 SHA=$(sha256sum <"$T/srv/$F" | cut -d' ' -f1)
 SIZE=$(stat -c %s "$T/srv/$F")
 httpd_start "$T/srv" || tap_skip_all "cannot start tests/lib/httpd.py"
-json() { "$PYTHON3" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else v)' "$1"; }
 n=0
 fetch() { # CODE DESC MODES [extra options...]: fetch $HTTPD_URL/MODES/$F into a fresh distdir
 	local code=$1 desc=$2 modes=$3; shift 3
@@ -39,7 +38,7 @@ tap_is "$(wc -l <<<"$ranges")" 2 "two requests: the first and one resume"
 tap_is "$(sed -n 1p <<<"$ranges")" "- 0 20000 200" "the first request sent 20000 bytes before the drop"
 tap_is "$(sed -n 2p <<<"$ranges")" "bytes=20000- 20000 $((SIZE - 20000)) 206" "the resume asked for byte 20000 on"
 tap_is "$(awk '{s+=$3} END {print s}' <<<"$ranges")" "$SIZE" "no byte was sent twice"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$SIZE" "--json: downloaded counts each byte once"
+tap_json_is downloaded "$SIZE" "--json: downloaded counts each byte once"
 
 # Drops on every request: each retry resumes and adds to the file.
 fetch 0 "drops on every request still get there by resuming" "drop=15000,times=0"
@@ -74,7 +73,7 @@ n=$((n + 1)); DIST=$T/d$n
 tap_run 0 "404 on the mirror: the URL is used at once" "$QINSTALL" --json fetch --distdir "$DIST" \
 	--mirror "$HTTPD_URL/status=404,times=0" "$HTTPD_URL/$F#sha256=$SHA"
 tap_is "$(httpd_log_ranges "/status=404,times=0/$F" | wc -l)" 1 "the 404 was asked once only"
-tap_is "$(json origin <<<"$TAP_STDOUT")" url "the file came from the URL"
+tap_json_is origin url "the file came from the URL"
 
 # A server that ignores Range: start again from zero.
 n=$((n + 1)); DIST=$T/d$n
@@ -125,7 +124,7 @@ for _ in $(seq 100); do [ -e "$DIST/$F.part" ] && break; sleep 0.05; done
 tap_run 0 "a second qinstall fetching the same file at the same time succeeds" \
 	"$QINSTALL" --json fetch --distdir "$DIST" "$HTTPD_URL/$F#sha256=$SHA&size=$SIZE"
 tap_like "$TAP_STDERR" "waiting for another qinstall that is downloading $F" "it waited for the first"
-tap_is "$(json origin <<<"$TAP_STDOUT") $(json downloaded <<<"$TAP_STDOUT")" "cache 0" \
+tap_is "$(tap_json origin) $(tap_json downloaded)" "cache 0" \
 	"then took the file from the cache, downloading nothing"
 rc=0; wait "$first" || rc=$?
 tap_is "$rc" 0 "the first qinstall succeeded too"
@@ -144,7 +143,7 @@ URLPATH=/times=1/$F
 tap_run 0 "the next run resumes from the .part" "$QINSTALL" --json fetch --distdir "$DIST" "$HTTPD_URL$URLPATH#sha256=$SHA&size=$SIZE"
 verified "the resumed file holds the pinned bytes"
 tap_is "$(httpd_log_ranges "$URLPATH" | awk '{print $1}')" "bytes=$have-" "it asked only for the bytes after those on disk"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" "$((SIZE - have))" "--json: downloaded counts only the rest"
+tap_json_is downloaded "$((SIZE - have))" "--json: downloaded counts only the rest"
 
 # Refused connection: a hard failure, at once.
 start=$(date +%s)

@@ -18,7 +18,6 @@ for pkg in ucspi-tcp:0.88 daemontools:0.76; do
 	cp "$d/${name}_$ver.orig.tar.gz" "$T/srv/$name-$ver.tar.gz"
 done
 httpd_start "$T/srv" || tap_skip_all "cannot start tests/lib/httpd.py"
-json() { "$PYTHON3" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else str(v).lower() if isinstance(v,bool) else v)' "$1"; }
 U=$HTTPD_URL/ucspi-tcp-0.88.tar.gz
 D=$T/dist
 
@@ -32,33 +31,33 @@ tap_like "$TAP_STDERR" "fetched ucspi-tcp-0.88.tar.gz: .* from $HTTPD_URL" "one 
 
 tap_run 0 "fetching again answers from the cache" \
 	"$QINSTALL" --json fetch --distdir "$D" "$U#sha256=$UCSPI&size=53019"
-tap_is "$(json origin <<<"$TAP_STDOUT")" cache "--json: origin is the cache"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" 0 "--json: nothing downloaded"
-tap_is "$(json changed <<<"$TAP_STDOUT")" false "--json: nothing changed"
+tap_json_is origin cache "--json: origin is the cache"
+tap_json_is downloaded 0 "--json: nothing downloaded"
+tap_json_is changed false "--json: nothing changed"
 tap_is "$(httpd_log_ranges /ucspi-tcp-0.88.tar.gz | wc -l)" 1 "the server saw one request in all"
 
 # Both hashes pinned, default distdir under --cache-dir, --json keys.
 SHA512=$(sha512sum <"$T/srv/daemontools-0.76.tar.gz" | cut -d' ' -f1)
 tap_run 0 "fetch daemontools with SHA-256 and SHA-512 pinned" \
 	"$QINSTALL" --json fetch "$HTTPD_URL/daemontools-0.76.tar.gz#sha512=$SHA512&sha256=$DAEMON&size=36975"
-tap_is "$(json path <<<"$TAP_STDOUT")" "$T/cache/distfiles/daemontools-0.76.tar.gz" "--json: path in CACHE_DIR/distfiles"
-tap_is "$(json sha256 <<<"$TAP_STDOUT")" "$DAEMON" "--json: sha256"
-tap_is "$(json sha512 <<<"$TAP_STDOUT")" "$SHA512" "--json: sha512"
-tap_is "$(json size <<<"$TAP_STDOUT")" 36975 "--json: size"
-tap_is "$(json origin <<<"$TAP_STDOUT")" url "--json: origin is the URL"
-tap_is "$(json origin_url <<<"$TAP_STDOUT")" "$HTTPD_URL/daemontools-0.76.tar.gz" "--json: origin_url"
-tap_is "$(json downloaded <<<"$TAP_STDOUT")" 36975 "--json: bytes downloaded"
-tap_is "$(json changed <<<"$TAP_STDOUT")" true "--json: changed"
+tap_json_is path "$T/cache/distfiles/daemontools-0.76.tar.gz" "--json: path in CACHE_DIR/distfiles"
+tap_json_is sha256 "$DAEMON" "--json: sha256"
+tap_json_is sha512 "$SHA512" "--json: sha512"
+tap_json_is size 36975 "--json: size"
+tap_json_is origin url "--json: origin is the URL"
+tap_json_is origin_url "$HTTPD_URL/daemontools-0.76.tar.gz" "--json: origin_url"
+tap_json_is downloaded 36975 "--json: bytes downloaded"
+tap_json_is changed true "--json: changed"
 
 # --extract: the real trees, their top directories found.
 tap_run 0 "fetch --extract ucspi-tcp" "$QINSTALL" fetch --distdir "$D" --extract "$T/x1" "$U#sha256=$UCSPI"
 tap_is "$(tail -1 <<<"$TAP_STDOUT")" "$T/x1/ucspi-tcp-0.88" "prints the top directory"
 tap_ok "tcpserver.c is there" test -f "$T/x1/ucspi-tcp-0.88/tcpserver.c"
-tap_is "$(stat -c %a "$T/x1")" 700 "the extraction directory is private (0700)"
+tap_mode_is "$T/x1" 0700 "the extraction directory is private (0700)"
 tap_is "$(find "$T/x1" -perm /6000 | wc -l)" 0 "no set-id file in the tree"
 tap_run 0 "fetch --extract daemontools" "$QINSTALL" --json fetch --extract "$T/x2" \
 	"$HTTPD_URL/daemontools-0.76.tar.gz#sha256=$DAEMON"
-tap_is "$(json topdir <<<"$TAP_STDOUT")" "$T/x2/admin" "daemontools' top directory is admin/"
+tap_json_is topdir "$T/x2/admin" "daemontools' top directory is admin/"
 tap_ok "package/install is there" test -f "$T/x2/admin/daemontools-0.76/package/install"
 tap_run 1 "--extract into an existing directory is refused" \
 	"$QINSTALL" fetch --distdir "$D" --extract "$T/x1" "$U#sha256=$UCSPI"
@@ -75,8 +74,8 @@ tap_ok "and never put in place" test ! -e "$T/d2/ucspi-tcp-0.88.tar.gz"
 # --mirror first; a dead URL does not matter then.
 tap_run 0 "--mirror is tried first" "$QINSTALL" --json fetch --distdir "$T/d3" --mirror "$HTTPD_URL/" \
 	"http://127.0.0.1:1/ucspi-tcp-0.88.tar.gz#sha256=$UCSPI"
-tap_is "$(json origin <<<"$TAP_STDOUT")" mirror "--json: origin is the mirror"
-tap_is "$(json origin_url <<<"$TAP_STDOUT")" "$HTTPD_URL/ucspi-tcp-0.88.tar.gz" "the mirror URL is BASE/FILE"
+tap_json_is origin mirror "--json: origin is the mirror"
+tap_json_is origin_url "$HTTPD_URL/ucspi-tcp-0.88.tar.gz" "the mirror URL is BASE/FILE"
 
 # --offline: only the cache and file: URLs.
 tap_run 1 "--offline does not use HTTP" "$QINSTALL" fetch --offline --distdir "$T/d4" "$U#sha256=$UCSPI"

@@ -10,6 +10,7 @@ T=$(tap_tmpdir)
 echo "payload" >"$T/p"
 
 # A missing root.
+tap_case "a missing root"
 tap_run 1 "a missing root fails" "$QINSTALL" --root "$T/nonexistent" status
 tap_like "$TAP_STDERR" "cannot use $T/nonexistent as the root: No such file or directory \(create it" "the error names the root and what to do"
 
@@ -17,6 +18,7 @@ have_unshare=0
 unshare -m true 2>/dev/null && have_unshare=1
 
 # A read-only root, with and without a journal in it.
+tap_case "a read-only root"
 R=$T/ro
 make_root "$R"
 printf 'file /etc/motd 0644 0:0 %s\n' "$T/p" >"$T/motd.list"
@@ -27,7 +29,7 @@ if [ $have_unshare = 1 ]; then
 		sh "$R" "$QINSTALL" "$T/motd.list" >"$T/out" 2>"$T/err" || rc=$?
 	tap_is "$rc" 1 "apply on a read-only root fails"
 	tap_like "$(cat "$T/err")" "cannot create the journal's directory $R/var/lib/qinstall: Read-only file system" "the error says the root is read-only"
-	tap_is "$(tree "$R")" "$before" "nothing changed on the read-only root"
+	tap_tree_is "$R" "$before" "nothing changed on the read-only root"
 	tap_run 0 "a first run while writable" "$QINSTALL" --root "$R" apply "$T/motd.list"
 	printf 'file /etc/other 0644 0:0 %s\n' "$T/p" >"$T/other.list"
 	before=$(tree "$R")
@@ -38,7 +40,7 @@ if [ $have_unshare = 1 ]; then
 	tap_like "$(cat "$T/err")" "cannot open the lock $R/var/lib/qinstall/lock: Read-only file system" "the error names the lock and the cause"
 	tap_like "$(cat "$T/out")" "verify=0" "verify still reads the journal of a read-only root"
 	tap_like "$(cat "$T/out")" " 1 .* done " "status still reads the journal of a read-only root"
-	tap_is "$(tree "$R")" "$before" "nothing changed on the read-only root with a journal"
+	tap_tree_is "$R" "$before" "nothing changed on the read-only root with a journal"
 else
 	for d in "ro apply fails" "ro message" "ro unchanged" "ro first run" "ro journal apply" "ro lock message" "ro verify" "ro status" "ro unchanged 2"; do
 		tap_skip "$d" "unshare -m is not available (needs root)"
@@ -46,6 +48,7 @@ else
 fi
 
 # A full disk: a small tmpfs.
+tap_case "a full disk"
 if [ $have_unshare = 1 ]; then
 	D=$T/full
 	mkdir -p "$D"
@@ -87,6 +90,7 @@ else
 fi
 
 # A second concurrent run: another process holds the lock.
+tap_case "a second concurrent run"
 R=$T/lock
 make_root "$R"
 tap_run 0 "a first run" "$QINSTALL" --root "$R" apply "$T/motd.list"
@@ -107,11 +111,12 @@ tap_run 3 "a second run is refused with exit 3" "$QINSTALL" --root "$R" apply "$
 tap_like "$TAP_STDERR" "in use by another qinstall run \(pid $holder\)" "the refusal names the pid holding the lock"
 tap_run 3 "rollback is refused too" "$QINSTALL" --root "$R" rollback
 tap_run 0 "status works while another run holds the lock" "$QINSTALL" --root "$R" status
-tap_is "$(tree "$R")" "$before" "nothing changed while locked"
+tap_tree_is "$R" "$before" "nothing changed while locked"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 tap_run 0 "once the holder is gone the run goes ahead" "$QINSTALL" --root "$R" apply "$T/x.list"
 
 # A corrupted state.db.
+tap_case "a corrupted state.db"
 R=$T/corrupt
 make_root "$R"
 tap_run 0 "a run to have a journal" "$QINSTALL" --root "$R" apply "$T/motd.list"
@@ -120,12 +125,13 @@ rm -f "$R/var/lib/qinstall/state.db-wal" "$R/var/lib/qinstall/state.db-shm"
 before=$(tree "$R")
 tap_run 1 "apply refuses a corrupted state.db" "$QINSTALL" --root "$R" apply "$T/x.list"
 tap_like "$TAP_STDERR" "state.db: .*(not a database|malformed).*restore state.db from a backup" "the error names state.db and what to do"
-tap_is "$(tree "$R")" "$before" "nothing changed with a corrupted journal"
+tap_tree_is "$R" "$before" "nothing changed with a corrupted journal"
 tap_run 1 "rollback refuses a corrupted state.db" "$QINSTALL" --root "$R" rollback
 tap_run 5 "verify reports the corrupted journal (exit 5)" "$QINSTALL" --root "$R" verify
 tap_like "$TAP_STDOUT" "state.db" "verify names state.db"
 
 # A missing state.db while the store still holds before-images.
+tap_case "a missing state.db"
 R=$T/missing
 make_root "$R"
 tap_run 0 "a run to have a journal" "$QINSTALL" --root "$R" apply "$T/motd.list"
@@ -133,11 +139,12 @@ rm -f "$R/var/lib/qinstall/state.db"*
 before=$(tree "$R")
 tap_run 1 "apply refuses to start a fresh journal over a lost one" "$QINSTALL" --root "$R" apply "$T/x.list"
 tap_like "$TAP_STDERR" "state.db is missing but its store still holds before-images" "the error says the journal was lost"
-tap_is "$(tree "$R")" "$before" "nothing changed without the journal"
+tap_tree_is "$R" "$before" "nothing changed without the journal"
 tap_run 5 "verify reports the missing journal (exit 5)" "$QINSTALL" --root "$R" verify
 tap_like "$TAP_STDOUT" "state.db is missing" "verify says state.db is missing"
 
 # A before-image deleted by hand.
+tap_case "a before-image deleted by hand"
 R=$T/store
 make_root "$R"
 tap_run 0 "a run that overwrites /etc/motd" "$QINSTALL" --root "$R" apply "$T/motd.list"
@@ -149,7 +156,7 @@ tap_run 5 "verify reports the deleted before-image (exit 5)" "$QINSTALL" --root 
 tap_like "$TAP_STDOUT" "/etc/motd: its before-image .* is missing from the journal's store" "verify names the path whose before-image is gone"
 tap_run 1 "rollback refuses when a before-image is missing" "$QINSTALL" --root "$R" rollback
 tap_like "$TAP_STDERR" "1 before-image is missing .* /etc/motd .*nothing was changed" "the refusal names the path and says nothing changed"
-tap_is "$(tree "$R")" "$before" "the refused rollback changed nothing"
+tap_tree_is "$R" "$before" "the refused rollback changed nothing"
 printf 'old motd\n' >"$R/etc/motd"
 tap_run 0 "with the content put back by hand the rollback completes" "$QINSTALL" --root "$R" rollback
 tap_done

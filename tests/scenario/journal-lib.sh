@@ -14,5 +14,17 @@ make_root() {
 	mkfifo -m 640 "$r/srv/fifo"
 }
 
-# tree DIR: its manifest without the journal's own directory.
-tree() { "$manifest" --exclude var/lib/qinstall "$1"; }
+# Every tree of these tests leaves out the journal's own directory: tree
+# DIR prints one, tap_tree_is (tap.sh) compares one.
+TAP_TREE_EXCLUDE=var/lib/qinstall
+tree() { "$manifest" --exclude "$TAP_TREE_EXCLUDE" "$1"; }
+
+# new_root [STEP]...: a case's starting state. R is a new root (make_root)
+# and t0 its tree; then each STEP, a qinstall command line ("apply LIST",
+# "rollback 1"), is run on it (tap_setup_qinstall, tap.sh).
+new_root() {
+	R=$(tap_tmpdir)/root
+	make_root "$R"
+	t0=$(tree "$R")
+	tap_setup_qinstall "$R" "$@"
+}

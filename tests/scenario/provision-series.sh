@@ -38,7 +38,7 @@ tap_run 0 "provision with Debian's series (URL and file)" "$QINSTALL" --root "$R
 	-p "$P/debian.profile" --mirror "$HTTPD_URL"
 tap_like "$TAP_STDERR" 'ucspi-tcp: 5 patches from the series' "all five patches of ucspi-tcp's series were read"
 tap_like "$TAP_STDERR" 'daemontools: 3 patches from the series' "all three of daemontools' series were read"
-tap_like "$(tap_json components.0.patches)" '0004-respect-DESTDIR-variable.patch' "the patch report names Debian's patches"
+tap_like "$(tap_json components.0.patches.#.patch)" '0004-respect-DESTDIR-variable\.patch' "the patch report names Debian's patches"
 tap_is "$(grep -c 'rbl.maps.vix.com' "$R/usr/local/bin/rblsmtpd")" 0 \
 	"Debian's rblsmtpd patch is in (no default rbl.maps.vix.com)"
 tap_ok "the Debian-patched tcpserver runs" sh -c "'$R/usr/local/bin/tcpserver' 2>&1 | grep -q usage"
@@ -80,6 +80,7 @@ patch =
 series_archive = $ucspi_deb
 series = debian/patches/nope
 EOF
+R3=$(tap_tmpdir)
 tap_run 1 "a missing series file fails" "$QINSTALL" --root "$R3" provision -p "$P/no-series.profile"
 tap_like "$TAP_STDERR" "has no readable debian/patches/nope" "and names it"
 tap_ok "a missing series file: ROOT is untouched" untouched "$R3"
@@ -93,6 +94,7 @@ sha256 = $ucspi_sha
 program = solo
 series_archive = debian#sha256=$ucspi_sha
 EOF
+R3=$(tap_tmpdir)
 tap_run 2 "series_archive = debian#... without 'debian' is a usage error" "$QINSTALL" --root "$R3" plan -p "$P/no-origin.profile"
 tap_like "$TAP_STDERR" "no-origin.profile:6: series_archive = debian#... needs 'debian = PACKAGE VERSION'" "and says what is missing"
 tap_done

@@ -42,3 +42,24 @@ etc_sums() {
 	(cd "$1/etc" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum &&
 		find . -printf '%p %y %m %U:%G\n' | sort)
 }
+
+# new_root [STEP]...: a case's starting state. R is a new root (make_root)
+# and before its etc_sums; then each STEP, a qinstall command line
+# ("users --ids auto"), is run on it (tap_setup_qinstall, tap.sh).
+new_root() {
+	R=$(tap_tmpdir)
+	make_root "$R"
+	before=$(etc_sums "$R")
+	tap_setup_qinstall "$R" "$@"
+}
+
+# dead_pid: a pid that is surely dead: a child that has exited and been reaped.
+dead_pid() { sh -c 'exit 0' & local p=$!; wait "$p"; echo "$p"; }
+# write_lock FILE PID: a lock the way shadow-utils writes it: the pid, then a NUL.
+write_lock() { printf '%s\0' "$2" >"$1"; }
+# hold_lock FILE [SECONDS]: a live process holds the lock FILE; holder is its pid.
+hold_lock() {
+	sleep "${2:-60}" &
+	holder=$!
+	write_lock "$1" "$holder"
+}

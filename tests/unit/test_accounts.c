@@ -18,68 +18,30 @@
 
 #include "core/core.h"
 #include "accounts/passwd.h"
+#include "unit.h"
 
 struct fixture {
-	char root[64];
+	char *root;
 	qi_handle *h;
 };
-
-static void put(const char *root, const char *rel, const char *text, mode_t mode)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
-static char *get(const char *root, const char *rel)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct qi_buf b = { 0 };
-	char buf[4096];
-	size_t n;
-	qi_buf_add(&b, "", 0);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		qi_buf_add(&b, buf, n);
-	fclose(f);
-	return b.data;
-}
-
-static bool exists(const char *root, const char *rel)
-{
-	char path[512];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	return lstat(path, &st) == 0;
-}
 
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	strcpy(fx->root, "/tmp/qi-accounts-XXXXXX");
-	assert_non_null(mkdtemp(fx->root));
-	char path[128];
+	fx->root = ut_tmpdir("accounts");
 	const char *dirs[] = { "etc", "usr", "usr/sbin", "var", "cache" };
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", fx->root, dirs[i]);
-		assert_int_equal(mkdir(path, 0755), 0);
-	}
-	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0644);
-	put(fx->root, "etc/group", "root:x:0:\n", 0644);
-	put(fx->root, "etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
-	put(fx->root, "usr/sbin/nologin", "#!/bin/sh\nexit 1\n", 0755);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ut_mkdir(fx->root, dirs[i], 0755);
+	ut_write(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0644);
+	ut_write(fx->root, "etc/group", "root:x:0:\n", 0644);
+	ut_write(fx->root, "etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
+	ut_write(fx->root, "usr/sbin/nologin", "#!/bin/sh\nexit 1\n", 0755);
 	fx->h = qi_new();
 	qi_set_verbosity(fx->h, -1);
 	assert_int_equal(qi_set_root(fx->h, fx->root), 0);
-	snprintf(path, sizeof(path), "%s/cache", fx->root);
-	assert_int_equal(qi_set_cache_dir(fx->h, path), 0);
+	char *cache = ut_path(fx->root, "cache");
+	assert_int_equal(qi_set_cache_dir(fx->h, cache), 0);
+	free(cache);
 	*state = fx;
 	return 0;
 }
@@ -88,9 +50,7 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 	qi_free(fx->h);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->root);
-	assert_int_equal(system(cmd), 0);
+	ut_tmpdir_remove(fx->root);
 	free(fx);
 	return 0;
 }
@@ -206,15 +166,15 @@ static void test_resolve_fresh(void **state)
 	struct qi_account_ids ids;
 	bool pending = false;
 	qi_accounts_default(&s);
-	char *before = get(fx->root, "etc/passwd");
+	char *before = ut_read(fx->root, "etc/passwd");
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, &pending), 0);
 	assert_true(pending);
 	assert_int_equal(ids.id[QI_ACCT_QMAILQ], 604);
-	char *after = get(fx->root, "etc/passwd");
+	char *after = ut_read(fx->root, "etc/passwd");
 	assert_string_equal(before, after);
-	assert_false(exists(fx->root, "etc/passwd.lock"));
-	assert_false(exists(fx->root, "var/lib/qinstall"));
-	assert_false(exists(fx->root, "var/qmail"));
+	assert_false(ut_exists(fx->root, "etc/passwd.lock"));
+	assert_false(ut_exists(fx->root, "var/lib/qinstall"));
+	assert_false(ut_exists(fx->root, "var/qmail"));
 	json_t *acc = json_object_get(qi_result(fx->h), "accounts");
 	assert_int_equal(json_array_size(acc), 9);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(acc, 8), "action")), "create");
@@ -234,13 +194,13 @@ static void test_ensure_then_present(void **state)
 	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
 	assert_int_equal(qi_run_commit(fx->h), 0);
 	assert_true(qi_changed(fx->h));
-	char *pw = get(fx->root, "etc/passwd");
+	char *pw = ut_read(fx->root, "etc/passwd");
 	assert_non_null(strstr(pw, "\nqmailp:x:603:600::/var/qmail:/usr/sbin/nologin\n"));
-	char *sh = get(fx->root, "etc/shadow");
+	char *sh = ut_read(fx->root, "etc/shadow");
 	assert_non_null(strstr(sh, "\nqmailp:!:"));
-	char *bk = get(fx->root, "etc/shadow-");
+	char *bk = ut_read(fx->root, "etc/shadow-");
 	assert_string_equal(bk, "root:*:19000:0:99999:7:::\n");
-	assert_false(exists(fx->root, "etc/gshadow"));	/* none before, none made */
+	assert_false(ut_exists(fx->root, "etc/gshadow"));	/* none before, none made */
 	struct stat st;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/etc/shadow", fx->root);
@@ -251,7 +211,7 @@ static void test_ensure_then_present(void **state)
 	assert_int_equal(st.st_mode & 07777, 02755);
 	assert_int_equal(st.st_uid, 600);
 	assert_int_equal(st.st_gid, 601);
-	assert_false(exists(fx->root, "etc/passwd.lock"));
+	assert_false(ut_exists(fx->root, "etc/passwd.lock"));
 
 	bool pending = true;
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, &pending), 0);
@@ -272,9 +232,9 @@ static void test_ensure_check(void **state)
 	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
 	assert_true(qi_changed(fx->h));
 	assert_int_equal(ids.id[QI_ACCT_ALIAS], 600);
-	assert_false(exists(fx->root, "etc/passwd-"));
-	assert_false(exists(fx->root, "var/qmail"));
-	char *pw = get(fx->root, "etc/passwd");
+	assert_false(ut_exists(fx->root, "etc/passwd-"));
+	assert_false(ut_exists(fx->root, "var/qmail"));
+	char *pw = ut_read(fx->root, "etc/passwd");
 	assert_string_equal(pw, "root:x:0:0:root:/root:/bin/bash\n");
 	free(pw);
 }
@@ -283,10 +243,10 @@ static void test_ensure_check(void **state)
 static void test_conflicts_listed(void **state)
 {
 	struct fixture *fx = *state;
-	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+	ut_write(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
 	    "www:x:602:33::/var/www:/usr/sbin/nologin\n"
 	    "qmailq:x:999:601::/var/qmail:/usr/sbin/nologin\n", 0644);
-	put(fx->root, "etc/group", "root:x:0:\nnofiles:x:700:\n", 0644);
+	ut_write(fx->root, "etc/group", "root:x:0:\nnofiles:x:700:\n", 0644);
 	struct qi_accounts_spec s;
 	struct qi_account_ids ids;
 	qi_accounts_default(&s);
@@ -309,8 +269,8 @@ static void test_conflicts_listed(void **state)
 static void test_auto_pick(void **state)
 {
 	struct fixture *fx = *state;
-	put(fx->root, "etc/group", "root:x:0:\nqmail:x:650:\na:x:600:\nb:x:602:\n", 0644);
-	put(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+	ut_write(fx->root, "etc/group", "root:x:0:\nqmail:x:650:\na:x:600:\nb:x:602:\n", 0644);
+	ut_write(fx->root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
 	    "x:x:603:1::/:/bin/sh\n", 0644);
 	struct qi_accounts_spec s;
 	struct qi_account_ids ids;
@@ -345,7 +305,7 @@ static void test_shell_choice(void **state)
 	assert_non_null(strstr(qi_errmsg(fx->h), "--shell"));
 	snprintf(path, sizeof(path), "%s/bin", fx->root);
 	mkdir(path, 0755);
-	put(fx->root, "bin/false", "", 0755);
+	ut_write(fx->root, "bin/false", "", 0755);
 	assert_int_equal(qi_accounts_resolve(fx->h, &s, &ids, NULL), 0);
 	assert_string_equal(json_string_value(json_object_get(qi_result(fx->h), "shell")), "/bin/false");
 }
@@ -381,9 +341,9 @@ static void test_lock_format(void **state)
 	assert_int_equal(n, wl + 1);
 	assert_memory_equal(buf, want, (size_t)wl + 1);
 	snprintf(path, sizeof(path), "etc/passwd.%ld", (long)getpid());
-	assert_false(exists(fx->root, path));
+	assert_false(ut_exists(fx->root, path));
 	qi_pwlock_release(&lk);
-	assert_false(exists(fx->root, "etc/passwd.lock"));
+	assert_false(ut_exists(fx->root, "etc/passwd.lock"));
 	qi_pwlock_release(&lk);	/* twice is harmless */
 }
 
@@ -399,9 +359,9 @@ static void test_lock_live_holder(void **state)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "process %ld", (long)getpid());
 	assert_non_null(strstr(qi_errmsg(fx->h), pid));
-	assert_true(exists(fx->root, "etc/group.lock"));
+	assert_true(ut_exists(fx->root, "etc/group.lock"));
 	qi_pwlock_release(&a);
-	assert_false(exists(fx->root, "etc/group.lock"));
+	assert_false(ut_exists(fx->root, "etc/group.lock"));
 }
 
 /* A lock left by a dead process is taken over. */
@@ -415,16 +375,16 @@ static void test_lock_stale(void **state)
 	waitpid(child, NULL, 0);
 	char text[32];
 	snprintf(text, sizeof(text), "%ld", (long)child);
-	put(fx->root, "etc/shadow.lock", text, 0600);
+	ut_write(fx->root, "etc/shadow.lock", text, 0600);
 	struct qi_pwlock lk;
 	assert_int_equal(qi_pwlock_acquire(fx->h, &lk, "/etc/shadow", 100), 0);
-	char *now = get(fx->root, "etc/shadow.lock");
+	char *now = ut_read(fx->root, "etc/shadow.lock");
 	char mine[32];
 	snprintf(mine, sizeof(mine), "%ld", (long)getpid());
 	assert_string_equal(now, mine);
 	free(now);
 	qi_pwlock_release(&lk);
-	assert_false(exists(fx->root, "etc/shadow.lock"));
+	assert_false(ut_exists(fx->root, "etc/shadow.lock"));
 }
 
 /* The journal guard's lock set: a FILE- backup is guarded by FILE's own
@@ -449,7 +409,7 @@ static char *users_run(struct fixture *fx)
 	assert_int_equal(qi_run_begin(fx->h, "users"), 0);
 	assert_int_equal(qi_accounts_ensure(fx->h, &s, &ids), 0);
 	assert_int_equal(qi_run_commit(fx->h), 0);
-	return get(fx->root, "etc/passwd");
+	return ut_read(fx->root, "etc/passwd");
 }
 
 /* The guard is registered in any program that has accounts.c: rollback
@@ -458,7 +418,7 @@ static char *users_run(struct fixture *fx)
 static void test_rollback_takes_stale_lock(void **state)
 {
 	struct fixture *fx = *state;
-	char *orig = get(fx->root, "etc/passwd");
+	char *orig = ut_read(fx->root, "etc/passwd");
 	free(users_run(fx));
 	pid_t child = fork();
 	if (child == 0) {
@@ -469,13 +429,13 @@ static void test_rollback_takes_stale_lock(void **state)
 	waitpid(child, NULL, 0);
 	char text[32];
 	snprintf(text, sizeof(text), "%ld", (long)child);
-	put(fx->root, "etc/passwd.lock", text, 0600);
+	ut_write(fx->root, "etc/passwd.lock", text, 0600);
 	assert_int_equal(qi_rollback(fx->h, 0), 0);
-	char *now = get(fx->root, "etc/passwd");
+	char *now = ut_read(fx->root, "etc/passwd");
 	assert_string_equal(now, orig);
-	assert_false(exists(fx->root, "etc/passwd.lock"));
-	assert_false(exists(fx->root, "etc/shadow.lock"));
-	assert_false(exists(fx->root, "etc/group.lock"));
+	assert_false(ut_exists(fx->root, "etc/passwd.lock"));
+	assert_false(ut_exists(fx->root, "etc/shadow.lock"));
+	assert_false(ut_exists(fx->root, "etc/group.lock"));
 	free(now);
 	free(orig);
 }
@@ -485,7 +445,7 @@ static void test_rollback_takes_stale_lock(void **state)
 static void test_rollback_waits_for_holder(void **state)
 {
 	struct fixture *fx = *state;
-	char *orig = get(fx->root, "etc/group");
+	char *orig = ut_read(fx->root, "etc/group");
 	char *written = users_run(fx);
 	char lockpath[128];
 	snprintf(lockpath, sizeof(lockpath), "%s/etc/group.lock", fx->root);
@@ -497,7 +457,7 @@ static void test_rollback_waits_for_holder(void **state)
 	assert_true(child > 0);
 	char text[32];
 	snprintf(text, sizeof(text), "%ld", (long)child);
-	put(fx->root, "etc/group.lock", text, 0600);
+	ut_write(fx->root, "etc/group.lock", text, 0600);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(qi_rollback(fx->h, 0), 0);
@@ -505,12 +465,12 @@ static void test_rollback_waits_for_holder(void **state)
 	waitpid(child, NULL, 0);
 	long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(waited_ms >= 300);	/* it did wait for the holder */
-	char *now = get(fx->root, "etc/group");
+	char *now = ut_read(fx->root, "etc/group");
 	assert_string_equal(now, orig);
-	char *pw = get(fx->root, "etc/passwd");
+	char *pw = ut_read(fx->root, "etc/passwd");
 	assert_null(strstr(pw, "qmaild"));
 	assert_non_null(strstr(written, "qmaild"));
-	assert_false(exists(fx->root, "etc/group.lock"));
+	assert_false(ut_exists(fx->root, "etc/group.lock"));
 	free(pw);
 	free(now);
 	free(written);

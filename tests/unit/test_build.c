@@ -14,50 +14,21 @@
 #include <unistd.h>
 
 #include "provision/provision.h"
+#include "unit.h"
 
-static char tmp[] = "/tmp/qinstall-test-build.XXXXXX";
+static char *tmp;
 
 static int setup(void **state)
 {
-	if (!mkdtemp(tmp))
-		return -1;
+	tmp = ut_tmpdir("build");
 	setenv("QINSTALL_DATADIR", tmp, 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *cmd = qi_xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *path_of(const char *rel)
-{
-	return qi_xasprintf("%s/%s", tmp, rel);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char *p = path_of(rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return qi_xstrdup(buf);
+	ut_tmpdir_remove(tmp);
+	return 0;
 }
 
 static const char *base_profile =
@@ -116,7 +87,7 @@ static void test_recipe_fields(void **state)
 static void test_key(void **state)
 {
 	qi_handle *h = qi_new();
-	put("a.patch", "--- a/x\n+++ b/x\n");
+	ut_write(tmp, "a.patch", "--- a/x\n+++ b/x\n", 0);
 	char key[5][65];
 	const char *extras[] = {
 		"patch = a.patch\n",
@@ -127,7 +98,7 @@ static void test_key(void **state)
 	};
 	for (int i = 0; i < 5; i++) {
 		if (i == 4)
-			put("a.patch", "--- a/x\n+++ b/x\n@@ changed @@\n");
+			ut_write(tmp, "a.patch", "--- a/x\n+++ b/x\n@@ changed @@\n", 0);
 		struct qi_profile *p = profile(h, extras[i == 4 ? 0 : i]);
 		struct qi_recipe r;
 		assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
@@ -164,39 +135,39 @@ static void test_build_and_install(void **state)
 {
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
-	char *tree = path_of("tree");
+	char *tree = ut_path(tmp, "tree");
 	mkdir(tree, 0755);
-	put("tree/Makefile",
+	ut_write(tmp, "tree/Makefile",
 	    "demo: conf-cc conf-home\n"
 	    "\t( echo '#!/bin/sh'; echo \"echo `head -1 conf-cc` `head -1 conf-home`\" ) > demo\n"
 	    "demo-helper:\n"
-	    "\techo \"flags=[$$MAKEFLAGS]\" > demo-helper\n");
+	    "\techo \"flags=[$$MAKEFLAGS]\" > demo-helper\n", 0);
 	struct qi_profile *p = profile(h, NULL);
 	struct qi_recipe r;
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
-	char *log = path_of("build.log"), *stage = path_of("stage");
+	char *log = ut_path(tmp, "build.log"), *stage = ut_path(tmp, "stage");
 	setenv("MAKEFLAGS", "-j99 --jobserver-auth=3,4", 1);
 	int rc = qi_recipe_build(h, &r, tree, log);
 	unsetenv("MAKEFLAGS");
 	if (rc < 0)
 		fail_msg("%s", qi_errmsg(h));
-	char *f = path_of("tree/conf-cc"), *s = slurp(f);
+	char *f = ut_path(tmp, "tree/conf-cc"), *s = ut_read(NULL, f);
 	assert_string_equal(s, "cc -O1\n");
 	free(f);
 	free(s);
-	f = path_of("tree/conf-ld");
-	s = slurp(f);
+	f = ut_path(tmp, "tree/conf-ld");
+	s = ut_read(NULL, f);
 	assert_string_equal(s, "cc\n");
 	free(f);
 	free(s);
-	f = path_of("tree/demo-helper");
-	s = slurp(f);
+	f = ut_path(tmp, "tree/demo-helper");
+	s = ut_read(NULL, f);
 	/* make -j2 passes its own jobserver down; never the caller's -j99. */
 	assert_non_null(strstr(s, "flags=["));
 	assert_null(strstr(s, "99"));
 	free(f);
 	free(s);
-	s = slurp(log);
+	s = ut_read(NULL, log);
 	assert_non_null(strstr(s, "make -j2 demo demo-helper"));
 	free(s);
 	mkdir(stage, 0755);
@@ -205,7 +176,7 @@ static void test_build_and_install(void **state)
 	struct stat st;
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0711);
-	s = slurp(f);
+	s = ut_read(NULL, f);
 	assert_string_equal(s, "#!/bin/sh\necho cc -O1 /opt/t\n");
 	free(s);
 	free(f);
@@ -223,20 +194,20 @@ static void test_build_failure(void **state)
 {
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
-	char *tree = path_of("bad");
+	char *tree = ut_path(tmp, "bad");
 	mkdir(tree, 0755);
-	put("bad/Makefile", "demo:\n\t@echo 'line one'; echo 'compiler says: no way' >&2; exit 3\ndemo-helper:\n\ttrue\n");
+	ut_write(tmp, "bad/Makefile", "demo:\n\t@echo 'line one'; echo 'compiler says: no way' >&2; exit 3\ndemo-helper:\n\ttrue\n", 0);
 	struct qi_profile *p = profile(h, NULL);
 	struct qi_recipe r;
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
-	char *log = path_of("bad.log");
+	char *log = ut_path(tmp, "bad.log");
 	assert_int_equal(qi_recipe_build(h, &r, tree, log), -1);
 	assert_non_null(strstr(qi_errmsg(h), "build failed"));
 	assert_non_null(strstr(qi_errmsg(h), "compiler says: no way"));
 	assert_non_null(strstr(qi_errmsg(h), "(exit 2)"));
 	assert_non_null(strstr(qi_errmsg(h), log));
 	/* Installing what was never built names the missing program. */
-	char *stage = path_of("bad-stage");
+	char *stage = ut_path(tmp, "bad-stage");
 	mkdir(stage, 0755);
 	assert_int_equal(qi_recipe_install(h, &r, tree, stage, log), -1);
 	assert_non_null(strstr(qi_errmsg(h), "did not produce"));
@@ -259,26 +230,26 @@ static void test_install_make(void **state)
 {
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
-	char *tree = path_of("destdir");
+	char *tree = ut_path(tmp, "destdir");
 	mkdir(tree, 0755);
-	put("destdir/Makefile",
+	ut_write(tmp, "destdir/Makefile",
 	    "install-all:\n"
 	    "\tmkdir -p $(DESTDIR)/opt/t/sbin\n"
 	    "\techo built > $(DESTDIR)/opt/t/sbin/daemon\n"
 	    "\tchmod 700 $(DESTDIR)/opt/t/sbin/daemon\n"
-	    "demo demo-helper:\n\ttrue\n");
+	    "demo demo-helper:\n\ttrue\n", 0);
 	struct qi_profile *p = profile(h, "install = make\ninstall_target = install-all\n");
 	struct qi_recipe r;
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
 	assert_true(r.install_make);
-	char *log = path_of("destdir.log"), *stage = path_of("destdir-stage");
+	char *log = ut_path(tmp, "destdir.log"), *stage = ut_path(tmp, "destdir-stage");
 	if (qi_recipe_install(h, &r, tree, stage, log) < 0)
 		fail_msg("%s", qi_errmsg(h));
 	char *f = qi_xasprintf("%s/opt/t/sbin/daemon", stage);
 	struct stat st;
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
-	char *s = slurp(log);
+	char *s = ut_read(NULL, log);
 	assert_non_null(strstr(s, "make install-all DESTDIR="));
 	free(s);
 	free(f);
@@ -293,8 +264,8 @@ static void test_install_make(void **state)
 /* The tail of a file: the last N lines, trailing newlines dropped. */
 static void test_file_tail(void **state)
 {
-	put("tail.txt", "1\n2\n3\n4\n5\n\n");
-	char *f = path_of("tail.txt");
+	ut_write(tmp, "tail.txt", "1\n2\n3\n4\n5\n\n", 0);
+	char *f = ut_path(tmp, "tail.txt");
 	char *t = qi_file_tail(f, 2);
 	assert_string_equal(t, "4\n5");
 	free(t);

@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 
 #include "sources/sources.h"
+#include "unit.h"
 
 struct ent {
 	const char *name;
@@ -71,14 +72,9 @@ static size_t make_archive(const struct ent *e, size_t n, bool gzip, char *buf, 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	f->tmp = strdup("/tmp/qinstall-test-extract.XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
-	char *p = qi_xasprintf("%s/work", f->tmp);
-	mkdir(p, 0755);
-	free(p);
-	p = qi_xasprintf("%s/sentinel", f->tmp);
-	mkdir(p, 0755);
-	free(p);
+	f->tmp = ut_tmpdir("extract");
+	ut_mkdir(f->tmp, "work", 0755);
+	ut_mkdir(f->tmp, "sentinel", 0755);
 	f->dest = qi_xasprintf("%s/work/x", f->tmp);
 	f->h = qi_new();
 	qi_set_verbosity(f->h, -1);
@@ -89,10 +85,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	qi_remove_tree(f->h, f->tmp);
+	ut_tmpdir_remove(f->tmp);
 	qi_free(f->h);
 	free(f->dest);
-	free(f->tmp);
 	free(f);
 	return 0;
 }
@@ -131,18 +126,6 @@ static void assert_refused(struct fixture *f, const struct ent *e, size_t n, boo
 	free(sentinel);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return NULL;
-	static char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 /* A plain source tree extracts with its files, in-tree symlinks and
  * hardlinks; the destination is private (0700); the top directory is found. */
 static void test_good_tree(void **state)
@@ -166,7 +149,7 @@ static void test_good_tree(void **state)
 	assert_int_equal(stat(f->dest, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	char *p = qi_xasprintf("%s/README", want);
-	assert_string_equal(slurp(p), "hello\n");
+	assert_string_equal(ut_slurp(NULL, p), "hello\n");
 	char *q = qi_xasprintf("%s/hard", want);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(stat(q, &st2), 0);

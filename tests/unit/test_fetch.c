@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 
 #include "sources/sources.h"
+#include "unit.h"
 
 #define ABC256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define ABC512 "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \
@@ -32,26 +33,6 @@ struct fixture {
 	char *tmp, *srv, *dist;
 	qi_handle *h;
 };
-
-static void put(const char *path, const char *data)
-{
-	FILE *fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(data, fp);
-	fclose(fp);
-}
-
-static char *get(const char *path)
-{
-	static char buf[4096];
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return NULL;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
 
 static const char *sha256_hex(const char *text)
 {
@@ -69,13 +50,12 @@ static const char *sha256_hex(const char *text)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	f->tmp = strdup("/tmp/qinstall-test-fetch.XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
+	f->tmp = ut_tmpdir("fetch");
 	f->srv = qi_xasprintf("%s/srv", f->tmp);
 	f->dist = qi_xasprintf("%s/dist", f->tmp);
 	mkdir(f->srv, 0755);
 	char *p = qi_xasprintf("%s/abc.tar.gz", f->srv);
-	put(p, "abc");
+	ut_write(NULL, p, "abc", 0);
 	free(p);
 	f->h = qi_new();
 	qi_set_verbosity(f->h, -1);
@@ -97,9 +77,9 @@ static int teardown(void **state)
 		waitpid(ftp_server, NULL, 0);
 		ftp_server = 0;
 	}
-	qi_remove_tree(f->h, f->tmp);
+	ut_tmpdir_remove(f->tmp);
 	qi_free(f->h);
-	free(f->tmp), free(f->srv), free(f->dist), free(f);
+	free(f->srv), free(f->dist), free(f);
 	return 0;
 }
 
@@ -191,7 +171,7 @@ static void test_fetch_then_cache(void **state)
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	char *want = qi_xasprintf("%s/abc.tar.gz", f->dist);
 	assert_string_equal(path, want);
-	assert_string_equal(get(path), "abc");
+	assert_string_equal(ut_slurp(NULL, path), "abc");
 	assert_string_equal(r.origin, "url");
 	assert_string_equal(r.url, url);
 	assert_string_equal(r.sha256, ABC256);
@@ -234,17 +214,17 @@ static void test_bad_cache_moved_aside(void **state)
 	struct fixture *f = *state;
 	mkdir(f->dist, 0755);
 	char *cached = qi_xasprintf("%s/abc.tar.gz", f->dist);
-	put(cached, "abd");
+	ut_write(NULL, cached, "abd", 0);
 	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
 	const char *urls[] = { url, NULL };
 	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
 	struct qi_fetch_options o = opts(f);
 	char *path = NULL;
 	assert_int_equal(qi_fetch(f->h, &src, &o, &path), 0);
-	assert_string_equal(get(cached), "abc");
+	assert_string_equal(ut_slurp(NULL, cached), "abc");
 	/* sha256("abd") starts a52d159f262b */
 	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-a52d159f262b", f->dist);
-	assert_string_equal(get(bad), "abd");
+	assert_string_equal(ut_slurp(NULL, bad), "abd");
 	assert_int_equal(json_array_size(qi_warnings(f->h)) >= 1, 1);
 	free(bad), free(path), free(url), free(cached);
 }
@@ -255,7 +235,7 @@ static void test_all_origins_wrong(void **state)
 {
 	struct fixture *f = *state;
 	char *wrong = qi_xasprintf("%s/wrong.tar.gz", f->srv);
-	put(wrong, "xyz");
+	ut_write(NULL, wrong, "xyz", 0);
 	char *url = qi_xasprintf("file://%s", wrong);
 	const char *urls[] = { url, "file:///nonexistent/wrong.tar.gz", NULL };
 	struct qi_source src = { .file = "wrong.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
@@ -276,7 +256,7 @@ static void test_all_origins_wrong(void **state)
 	assert_int_equal(access(part, F_OK), -1);	/* no empty .part left */
 	/* Each origin once, on its own line: the cache named before its
 	 * file's message, a URL's message beginning with the URL (never twice). */
-	put(final, "abd");
+	ut_write(NULL, final, "abd", 0);
 	assert_int_equal(qi_fetch(f->h, &src, &o, NULL), -1);
 	msg = qi_errmsg(f->h);
 	char *line = qi_xasprintf("cannot fetch wrong.tar.gz: no origin gave the pinned bytes:\n"
@@ -329,7 +309,7 @@ static void test_resume_part(void **state)
 	struct fixture *f = *state;
 	mkdir(f->dist, 0755);
 	char *part = qi_xasprintf("%s/abc.tar.gz.part", f->dist);
-	put(part, "ab");
+	ut_write(NULL, part, "ab", 0);
 	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
 	const char *urls[] = { url, NULL };
 	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .size = 3 };
@@ -338,11 +318,11 @@ static void test_resume_part(void **state)
 	char *path = NULL;
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 1);
-	assert_string_equal(get(path), "abc");
+	assert_string_equal(ut_slurp(NULL, path), "abc");
 	qi_fetch_report_free(&r);
 	unlink(path);
 	free(path);
-	put(part, "abcdef");
+	ut_write(NULL, part, "abcdef", 0);
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 3);
 	qi_fetch_report_free(&r);
@@ -350,13 +330,13 @@ static void test_resume_part(void **state)
 	free(path);
 	/* A .part whose earlier bytes are wrong: the resumed file does not
 	 * match, is moved aside, and the same URL is fetched again from zero. */
-	put(part, "x");
+	ut_write(NULL, part, "x", 0);
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 2 + 3);
-	assert_string_equal(get(path), "abc");
+	assert_string_equal(ut_slurp(NULL, path), "abc");
 	/* The resumed bytes "xbc", moved aside under their own hash. */
 	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-%.12s", f->dist, sha256_hex("xbc"));
-	assert_string_equal(get(bad), "xbc");
+	assert_string_equal(ut_slurp(NULL, bad), "xbc");
 	qi_fetch_report_free(&r);
 	free(bad), free(path), free(url), free(part);
 }
@@ -598,9 +578,9 @@ static void test_ftp_rest(void **state)
 		struct qi_fetch_options o = opts(f);
 		struct qi_fetch_report r;
 		char *path = NULL;
-		put(part, "ab");
+		ut_write(NULL, part, "ab", 0);
 		assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
-		assert_string_equal(get(path), "abc");
+		assert_string_equal(ut_slurp(NULL, path), "abc");
 		assert_int_equal(r.downloaded, rest_codes[i] == 350 ? 1 : 3);
 		assert_int_equal(ftp_retrs(&sc), 1);
 		qi_fetch_report_free(&r);
@@ -668,13 +648,13 @@ static void test_debian_src_lines(void **state)
 	char *parts = qi_xasprintf("%s/parts", f->tmp), *list = qi_xasprintf("%s/sources.list", f->tmp);
 	mkdir(parts, 0755);
 	char *p = qi_xasprintf("%s/a.sources", parts);
-	put(p, "Types: deb\nURIs: http://archive.example/debian\nSuites: bookworm bookworm-updates\n"
-	       "Components: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n"
-	       "Types: deb-src\nURIs: http://only-src.example/debian\nSuites: x\nComponents: main\n\n"
-	       "Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: y\nComponents: main\n");
+	ut_write(NULL, p, "Types: deb\nURIs: http://archive.example/debian\nSuites: bookworm bookworm-updates\n"
+	                  "Components: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n"
+	                  "Types: deb-src\nURIs: http://only-src.example/debian\nSuites: x\nComponents: main\n\n"
+	                  "Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: y\nComponents: main\n", 0);
 	free(p);
-	put(list, "# comment\ndeb [arch=amd64 signed-by=/k2.gpg] http://one.example/debian bookworm main contrib\n"
-		  "deb-src http://ignored.example/debian bookworm main\n");
+	ut_write(NULL, list, "# comment\ndeb [arch=amd64 signed-by=/k2.gpg] http://one.example/debian bookworm main contrib\n"
+			     "deb-src http://ignored.example/debian bookworm main\n", 0);
 	struct qi_buf out = { 0 };
 	assert_int_equal(qi_debian_src_lines(f->h, list, parts, &out), 0);
 	assert_string_equal(out.data,
@@ -683,7 +663,7 @@ static void test_debian_src_lines(void **state)
 		"deb-src [signed-by=/usr/share/keyrings/k.gpg] http://archive.example/debian bookworm-updates main\n");
 	qi_buf_free(&out);
 	/* Nothing configured: an error saying so. */
-	put(list, "");
+	ut_write(NULL, list, "", 0);
 	p = qi_xasprintf("%s/a.sources", parts);
 	unlink(p);
 	free(p);

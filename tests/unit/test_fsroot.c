@@ -15,33 +15,22 @@
 #include <unistd.h>
 
 #include "journal/journal.h"
+#include "unit.h"
 
-static char root[64];
-
-static void put(const char *rel, const char *text)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s%s", root, rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+static char *root;
 
 static int setup(void **state)
 {
-	snprintf(root, sizeof(root), "/tmp/qi-fsroot.XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	char p[512];
-	snprintf(p, sizeof(p), "%s/etc", root);
-	mkdir(p, 0755);
-	put("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nqmaild:x:601:600::/var/qmail:/bin/false\n");
-	put("/etc/group", "root:x:0:\nnofiles:x:600:\nqmail:x:601:\n");
-	snprintf(p, sizeof(p), "%s/etc/up", root);
+	root = ut_tmpdir("fsroot");
+	ut_mkdir(root, "etc", 0755);
+	ut_write(root, "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nqmaild:x:601:600::/var/qmail:/bin/false\n", 0);
+	ut_write(root, "/etc/group", "root:x:0:\nnofiles:x:600:\nqmail:x:601:\n", 0);
+	char *p = ut_path(root, "/etc/up");
 	symlink("/etc", p);	/* absolute: must mean ROOT/etc */
-	snprintf(p, sizeof(p), "%s/etc/out", root);
+	free(p);
+	p = ut_path(root, "/etc/out");
 	symlink("../../../../../../..", p);
+	free(p);
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
 	if (qi_set_root(h, root) < 0)
@@ -53,9 +42,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	qi_free(*state);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) == 0 ? 0 : -1;
+	ut_tmpdir_remove(root);
+	return 0;
 }
 
 /* Paths are made canonical; relative paths and ".." are refused. */

@@ -7,10 +7,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,96 +16,12 @@
 #include <unistd.h>
 
 #include "journal/journal.h"
+#include "unit.h"
 
-static char root[64];
-static struct qi_buf manifest;
-static size_t rootlen;
+static char *root;
 
-/* One line per entry below ROOT except the journal's own directory:
- * path, type, mode, owner, size, content hash, link target. */
-static int manifest_entry(const char *fpath, const struct stat *st, int flag, struct FTW *ftw)
-{
-	const char *rel = fpath + rootlen;
-	if (strncmp(rel, "/var/lib/qinstall", 17) == 0)
-		return 0;
-	char hash[65] = "";
-	char target[512] = "";
-	if (S_ISREG(st->st_mode)) {
-		int fd = open(fpath, O_RDONLY);
-		qi_sha256_fd(fd, hash, NULL);
-		close(fd);
-	} else if (S_ISLNK(st->st_mode)) {
-		ssize_t n = readlink(fpath, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
-	}
-	qi_buf_addf(&manifest, "%s %o %u:%u %lld %s %s\n", rel[0] ? rel : "/", (unsigned)st->st_mode,
-		    (unsigned)st->st_uid, (unsigned)st->st_gid,
-		    S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size, hash, target);
-	return 0;
-}
-
-static int cmp_lines(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *tree(void)
-{
-	qi_buf_free(&manifest);
-	rootlen = strlen(root);
-	nftw(root, manifest_entry, 32, FTW_PHYS);
-	if (!manifest.data)
-		return qi_xstrdup("");
-	/* sort for a stable comparison */
-	char *lines[4096];
-	size_t n = 0;
-	for (char *s = strtok(manifest.data, "\n"); s && n < 4096; s = strtok(NULL, "\n"))
-		lines[n++] = s;
-	qsort(lines, n, sizeof(*lines), cmp_lines);
-	struct qi_buf out = { 0 };
-	for (size_t i = 0; i < n; i++)
-		qi_buf_addf(&out, "%s\n", lines[i]);
-	return out.data ? out.data : qi_xstrdup("");
-}
-
-static char *host(const char *rel)
-{
-	return qi_xasprintf("%s%s", root, rel);
-}
-
-static void put(const char *rel, const char *text, mode_t mode)
-{
-	char *p = host(rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(p, mode);
-	free(p);
-}
-
-static char *slurp(const char *rel)
-{
-	char *p = host(rel);
-	FILE *f = fopen(p, "r");
-	free(p);
-	if (!f)
-		return NULL;
-	static char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static bool exists(const char *rel)
-{
-	struct stat st;
-	char *p = host(rel);
-	int rc = lstat(p, &st);
-	free(p);
-	return rc == 0;
-}
+/* ROOT's tree without the journal's own directory. */
+#define JOURNAL_DIR "var/lib/qinstall"
 
 static qi_handle *handle(void)
 {
@@ -120,26 +34,21 @@ static qi_handle *handle(void)
 /* A root holding one of each type, and var/lib for the state. */
 static int setup(void **state)
 {
-	snprintf(root, sizeof(root), "/tmp/qi-journal.XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
+	root = ut_tmpdir("journal");
 	chmod(root, 0755);
 	const char *dirs[] = { "/etc", "/var", "/var/lib", "/srv", "/srv/empty" };
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char *p = host(dirs[i]);
-		mkdir(p, 0755);
-		free(p);
-	}
-	put("/etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644);
-	put("/etc/motd", "hello\n", 0644);
-	put("/etc/secret", "s3cret\n", 0600);
-	char *p = host("/etc/link");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ut_mkdir(root, dirs[i], 0755);
+	ut_write(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644);
+	ut_write(root, "/etc/motd", "hello\n", 0644);
+	ut_write(root, "/etc/secret", "s3cret\n", 0600);
+	char *p = ut_path(root, "/etc/link");
 	symlink("motd", p);
 	free(p);
-	p = host("/etc/fifo");
+	p = ut_path(root, "/etc/fifo");
 	mkfifo(p, 0640);
 	free(p);
-	p = host("/etc/hostlink");
+	p = ut_path(root, "/etc/hostlink");
 	symlink("/etc", p);	/* absolute: inside ROOT it means ROOT/etc */
 	free(p);
 	return 0;
@@ -147,10 +56,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	qi_buf_free(&manifest);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) == 0 ? 0 : -1;
+	ut_tmpdir_remove(root);
+	return 0;
 }
 
 /* Every operation over every type of before-image, then rollback: the
@@ -158,7 +65,7 @@ static int teardown(void **state)
  * and link target. */
 static void test_every_op_rolls_back(void **state)
 {
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	qi_handle *h = handle();
 	assert_int_equal(qi_run_begin(h, "test every op"), 0);
 	assert_true(qi_run_id(h) > 0);
@@ -176,13 +83,13 @@ static void test_every_op_rolls_back(void **state)
 	assert_int_equal(qi_mkdir_p(h, "/opt/a/b", 0755, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_true(qi_changed(h));
-	assert_string_equal(slurp("/etc/motd"), "bye\n");
-	assert_string_equal(slurp("/etc/passwd"), "s3cret\n");
-	assert_false(exists("/etc/secret"));
-	assert_false(exists("/srv/empty"));
-	assert_true(exists("/opt/a/b"));
+	assert_string_equal(ut_slurp(root, "/etc/motd"), "bye\n");
+	assert_string_equal(ut_slurp(root, "/etc/passwd"), "s3cret\n");
+	assert_false(ut_exists(root, "/etc/secret"));
+	assert_false(ut_exists(root, "/srv/empty"));
+	assert_true(ut_exists(root, "/opt/a/b"));
 	struct stat st;
-	char *p = host("/etc/new");
+	char *p = ut_path(root, "/etc/new");
 	assert_int_equal(stat(p, &st), 0);
 	free(p);
 	assert_int_equal(st.st_uid, 12);
@@ -195,7 +102,7 @@ static void test_every_op_rolls_back(void **state)
 	h = handle();
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -227,9 +134,9 @@ static void test_symlink_never_escapes(void **state)
 	assert_int_equal(qi_write_file(h, name, "x", 1, 0644, 0, 0), 0);
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_int_equal(access(hostpath, F_OK), -1);
-	assert_true(exists(hostpath));	/* ROOT/etc/qinstall-unit-PID */
+	assert_true(ut_exists(root, hostpath));	/* ROOT/etc/qinstall-unit-PID */
 	assert_int_equal(qi_rollback(h, 0), 0);
-	assert_false(exists(hostpath));
+	assert_false(ut_exists(root, hostpath));
 	qi_free(h);
 }
 
@@ -259,7 +166,7 @@ static void test_lock(void **state)
  * never marked done. */
 static void test_unfinished_blocks(void **state)
 {
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	qi_handle *h = handle();
 	assert_int_equal(qi_run_begin(h, "crashy"), 0);
 	assert_int_equal(qi_write_file(h, "/etc/motd", "half\n", 5, 0644, 0, 0), 0);
@@ -276,7 +183,7 @@ static void test_unfinished_blocks(void **state)
 	assert_string_equal(json_string_value(json_object_get(run, "state")), "unfinished");
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -286,11 +193,9 @@ static void test_unfinished_blocks(void **state)
  * change, and later operations see earlier planned ones. */
 static void test_check_writes_nothing(void **state)
 {
-	char *before = tree();
-	char *p = host("/var/lib/qinstall");
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	assert_int_equal(system(cmd), 0);
+	char *before = ut_tree(root, JOURNAL_DIR);
+	char *p = ut_path(root, "/var/lib/qinstall");
+	assert_int_equal(ut_rmtree(p), 0);
 	qi_handle *h = handle();
 	qi_set_check(h, true);
 	assert_int_equal(qi_run_begin(h, "dry"), 0);
@@ -307,7 +212,7 @@ static void test_check_writes_nothing(void **state)
 	struct stat st;
 	assert_int_equal(stat(p, &st), -1);
 	free(p);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -317,7 +222,7 @@ static void test_check_writes_nothing(void **state)
  * together, and rolls back like any run. */
 static void test_batch(void **state)
 {
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	qi_handle *h = handle();
 	assert_int_equal(qi_run_begin(h, "batch"), 0);
 	assert_int_equal(qi_batch_begin(h), 0);
@@ -336,12 +241,12 @@ static void test_batch(void **state)
 	assert_non_null(strstr(qi_errmsg(h), "not empty"));
 	assert_int_equal(qi_batch_end(h), 0);
 	assert_int_equal(qi_run_commit(h), 0);
-	assert_string_equal(slurp("/usr/local/qmail/bin/f299"), "file 299\n");
-	assert_string_equal(slurp("/usr/local/qmail/bin/f1"), "again\n");
+	assert_string_equal(ut_slurp(root, "/usr/local/qmail/bin/f299"), "file 299\n");
+	assert_string_equal(ut_slurp(root, "/usr/local/qmail/bin/f1"), "again\n");
 	assert_int_equal(qi_verify_root(h), 0);
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -350,7 +255,7 @@ static void test_batch(void **state)
 /* qi_run_abort undoes what the run did and keeps the original error. */
 static void test_abort(void **state)
 {
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	qi_handle *h = handle();
 	assert_int_equal(qi_run_begin(h, "abort"), 0);
 	assert_int_equal(qi_write_file(h, "/etc/motd", "changed\n", 8, 0644, 0, 0), 0);
@@ -359,7 +264,7 @@ static void test_abort(void **state)
 	assert_int_equal(qi_run_abort(h), -1);
 	assert_string_equal(qi_errmsg(h), "the step failed");
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -373,7 +278,7 @@ static void test_abort(void **state)
 /* Rolling back run N first rolls back every later run. */
 static void test_rollback_n_and_later(void **state)
 {
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	qi_handle *h = handle();
 	assert_int_equal(qi_run_begin(h, "one"), 0);
 	int64_t first = qi_run_id(h);
@@ -390,7 +295,7 @@ static void test_rollback_n_and_later(void **state)
 	assert_int_equal(qi_rollback(h, first), 0);
 	assert_int_equal(json_array_size(json_object_get(qi_result(h), "rolled_back")), 2);
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -457,8 +362,8 @@ static void test_verify_and_damaged_store(void **state)
 	assert_int_equal(qi_verify_root(h), 0);
 	qi_free(h);
 
-	put("/etc/motd", "edited by hand\n", 0644);
-	char *p = host("/etc/v2");
+	ut_write(root, "/etc/motd", "edited by hand\n", 0644);
+	char *p = ut_path(root, "/etc/v2");
 	unlink(p);
 	free(p);
 	h = handle();
@@ -474,13 +379,13 @@ static void test_verify_and_damaged_store(void **state)
 	p = qi_xasprintf("%s/var/lib/qinstall/store/%s", root, hash);
 	assert_int_equal(unlink(p), 0);
 	free(p);
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	h = handle();
 	assert_int_equal(qi_rollback(h, 0), -1);
 	assert_non_null(strstr(qi_errmsg(h), "missing"));
 	assert_non_null(strstr(qi_errmsg(h), "/etc/motd"));
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);	/* nothing was changed */
 	h = handle();
 	assert_int_equal(qi_verify_root(h), -1);
@@ -492,12 +397,12 @@ static void test_verify_and_damaged_store(void **state)
 	assert_true(named);
 	qi_free(h);
 	/* put the content back by hand: rollback completes */
-	put("/etc/motd", "hello\n", 0644);
+	ut_write(root, "/etc/motd", "hello\n", 0644);
 	h = handle();
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
-	assert_string_equal(slurp("/etc/motd"), "hello\n");
-	assert_false(exists("/etc/v2"));
+	assert_string_equal(ut_slurp(root, "/etc/motd"), "hello\n");
+	assert_false(ut_exists(root, "/etc/v2"));
 	free(before);
 	free(after);
 }
@@ -548,13 +453,13 @@ static void test_bad_input(void **state)
  * streamed from a host file lands byte for byte. */
 static void test_rename_directory_and_write_from(void **state)
 {
-	char *before = tree();
-	char *p = host("/srv/tree");
+	char *before = ut_tree(root, JOURNAL_DIR);
+	char *p = ut_path(root, "/srv/tree");
 	mkdir(p, 0750);
 	free(p);
-	put("/srv/tree/inside", "inside\n", 0600);
+	ut_write(root, "/srv/tree/inside", "inside\n", 0600);
 	free(before);
-	before = tree();
+	before = ut_tree(root, JOURNAL_DIR);
 	char src[] = "/tmp/qi-journal-src.XXXXXX";
 	int fd = mkstemp(src);
 	assert_true(fd >= 0);
@@ -568,18 +473,18 @@ static void test_rename_directory_and_write_from(void **state)
 	assert_int_equal(qi_write_file_from(h, "/srv/moved/x", "/nonexistent/src", 0644, 0, 0), -1);
 	assert_non_null(strstr(qi_errmsg(h), "/nonexistent/src"));
 	assert_int_equal(qi_run_commit(h), 0);
-	assert_string_equal(slurp("/srv/moved/new"), "streamed\n");
-	assert_false(exists("/srv/tree"));
+	assert_string_equal(ut_slurp(root, "/srv/moved/new"), "streamed\n");
+	assert_false(ut_exists(root, "/srv/tree"));
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
 	unlink(src);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
-	assert_string_equal(slurp("/srv/tree/inside"), "inside\n");
+	assert_string_equal(ut_slurp(root, "/srv/tree/inside"), "inside\n");
 	free(before);
 	free(after);
-	p = qi_xasprintf("rm -rf '%s/srv/tree'", root);
-	assert_int_equal(system(p), 0);
+	p = ut_path(root, "/srv/tree");
+	assert_int_equal(ut_rmtree(p), 0);
 	free(p);
 }
 
@@ -587,10 +492,10 @@ static void test_rename_directory_and_write_from(void **state)
  * walked through by mkdir -p, as dpkg does; a link to a file is not. */
 static void test_mkdir_keeps_link_to_dir(void **state)
 {
-	char *p = host("/run");
+	char *p = ut_path(root, "/run");
 	mkdir(p, 0755);
 	free(p);
-	p = host("/var/run");
+	p = ut_path(root, "/var/run");
 	symlink("/run", p);
 	free(p);
 	qi_handle *h = handle();
@@ -600,16 +505,19 @@ static void test_mkdir_keeps_link_to_dir(void **state)
 	assert_int_equal(qi_mkdir_p(h, "/etc/link/x", 0750, 0, 0), -1);	/* link -> motd, a file */
 	assert_int_equal(qi_run_commit(h), 0);
 	struct stat st;
-	p = host("/var/run");
+	p = ut_path(root, "/var/run");
 	assert_int_equal(lstat(p, &st), 0);
 	free(p);
 	assert_true(S_ISLNK(st.st_mode));
-	assert_true(exists("/run/qmail/sub"));
+	assert_true(ut_exists(root, "/run/qmail/sub"));
 	assert_int_equal(qi_rollback(h, 0), 0);
-	assert_false(exists("/run/qmail"));
+	assert_false(ut_exists(root, "/run/qmail"));
 	qi_free(h);
-	p = qi_xasprintf("rm -rf '%s/run' '%s/var/run'", root, root);
-	assert_int_equal(system(p), 0);
+	p = ut_path(root, "/run");
+	assert_int_equal(ut_rmtree(p), 0);
+	free(p);
+	p = ut_path(root, "/var/run");
+	assert_int_equal(ut_rmtree(p), 0);
 	free(p);
 }
 
@@ -639,7 +547,7 @@ static void test_diff(void **state)
 	/* mkdir -p planned three directories */
 	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 5);
 	qi_free(h);
-	assert_false(exists("/new"));
+	assert_false(ut_exists(root, "/new"));
 }
 
 /* A guard over three paths that records how it is called. */
@@ -658,7 +566,7 @@ static int test_guard_begin(qi_handle *h, const char *const *paths, size_t n, vo
 	for (size_t i = 0; i < n; i++)
 		snprintf(guard_seen + strlen(guard_seen), sizeof(guard_seen) - strlen(guard_seen),
 			 "%s%s", i ? " " : "", paths[i]);
-	const char *a = slurp("/etc/guard-a");
+	const char *a = ut_slurp(root, "/etc/guard-a");
 	snprintf(guard_a_at_begin, sizeof(guard_a_at_begin), "%s", a ? a : "(absent)");
 	if (guard_refuses)
 		return qi_error_kind(h, QI_ERR_LOCKED, "guarded files are locked by process 4242");
@@ -670,7 +578,7 @@ static void test_guard_end(qi_handle *h, void *state)
 {
 	assert_ptr_equal(state, &guard_token);	/* begin's state comes back */
 	guard_ends++;
-	const char *a = slurp("/etc/guard-a");
+	const char *a = ut_slurp(root, "/etc/guard-a");
 	snprintf(guard_a_at_end, sizeof(guard_a_at_end), "%s", a ? a : "(absent)");
 }
 
@@ -714,8 +622,8 @@ static void test_guard_around_rollback(void **state)
 	assert_string_equal(guard_seen, "/etc/guard-a /etc/guard-c");
 	assert_string_equal(guard_a_at_begin, "newer\n");	/* nothing undone yet */
 	assert_string_equal(guard_a_at_end, "(absent)");	/* everything undone */
-	assert_false(exists("/etc/guard-c"));
-	assert_false(exists("/etc/unguarded"));
+	assert_false(ut_exists(root, "/etc/guard-c"));
+	assert_false(ut_exists(root, "/etc/unguarded"));
 	qi_free(h);
 
 	/* a run that touches none of the paths: the guard is not called */
@@ -754,15 +662,15 @@ static void test_guard_refuses(void **state)
 	assert_int_equal(guard_ends, 0);	/* a refused begin is not ended */
 	assert_false(qi_changed(h));
 	qi_free(h);
-	assert_string_equal(slurp("/etc/guard-b"), "b\n");
-	assert_string_equal(slurp("/etc/unguarded2"), "u2\n");
+	assert_string_equal(ut_slurp(root, "/etc/guard-b"), "b\n");
+	assert_string_equal(ut_slurp(root, "/etc/unguarded2"), "u2\n");
 	assert_string_equal(last_run_state(), "done");
 
 	guard_refuses = false;
 	h = handle();
 	assert_int_equal(qi_rollback(h, 0), 0);
-	assert_false(exists("/etc/guard-b"));
-	assert_false(exists("/etc/unguarded2"));
+	assert_false(ut_exists(root, "/etc/guard-b"));
+	assert_false(ut_exists(root, "/etc/unguarded2"));
 	assert_string_equal(last_run_state(), "rolled-back");
 	qi_free(h);
 
@@ -776,7 +684,7 @@ static void test_guard_refuses(void **state)
 	assert_int_equal(guard_begins, 1);
 	assert_int_equal(guard_ends, 1);
 	assert_string_equal(guard_seen, "/etc/guard-b");
-	assert_false(exists("/etc/guard-b"));
+	assert_false(ut_exists(root, "/etc/guard-b"));
 	qi_free(h);
 }
 
@@ -788,13 +696,13 @@ static bool lock_at_begin, lock_at_end;
 
 static int observe_begin(qi_handle *h, const char *const *paths, size_t n, void **state)
 {
-	lock_at_begin = exists("/etc/passwd.lock");
+	lock_at_begin = ut_exists(root, "/etc/passwd.lock");
 	return 0;
 }
 
 static void observe_end(qi_handle *h, void *state)
 {
-	lock_at_end = exists("/etc/passwd.lock");
+	lock_at_end = ut_exists(root, "/etc/passwd.lock");
 }
 
 /* The library's own guards and undo handlers come with every handle, also
@@ -815,7 +723,7 @@ static void test_builtin_guard_and_undo(void **state)
 	assert_non_null(qi_journal_find_undo("systemd-start"));
 	assert_non_null(qi_journal_find_undo("systemd-units"));
 
-	char *orig = qi_xstrdup(slurp("/etc/passwd"));
+	char *orig = qi_xstrdup(ut_slurp(root, "/etc/passwd"));
 	assert_int_equal(qi_register_guard("test-observer", passwd_only, observe_begin, observe_end), 0);
 	assert_int_equal(qi_run_begin(h, "passwd"), 0);
 	assert_int_equal(qi_write_file(h, "/etc/passwd", "root:x:0:0::/root:/bin/bash\n", 28, 0644, 0, 0), 0);
@@ -824,8 +732,8 @@ static void test_builtin_guard_and_undo(void **state)
 	assert_int_equal(qi_rollback(h, 0), 0);
 	assert_true(lock_at_begin);
 	assert_true(lock_at_end);
-	assert_false(exists("/etc/passwd.lock"));
-	assert_string_equal(slurp("/etc/passwd"), orig);
+	assert_false(ut_exists(root, "/etc/passwd.lock"));
+	assert_string_equal(ut_slurp(root, "/etc/passwd"), orig);
 	free(orig);
 	qi_free(h);
 }

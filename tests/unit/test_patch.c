@@ -15,61 +15,9 @@
 #include <unistd.h>
 
 #include "patch/patch.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
-
-static char *tmpdir_make(void)
-{
-	char tmpl[] = "/tmp/qinstall-test-patch.XXXXXX";
-	char *d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void tmpdir_remove(char *d)
-{
-	char *cmd = qi_xasprintf("rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(d);
-}
-
-static void put(const char *dir, const char *name, const char *text)
-{
-	char *p = qi_xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
-
-static char *get(const char *dir, const char *name)
-{
-	char *p = qi_xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "r");
-	free(p);
-	if (!f)
-		return NULL;
-	struct qi_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		qi_buf_add(&b, chunk, n);
-	fclose(f);
-	if (!b.data)
-		qi_buf_add(&b, "", 0);
-	return b.data;
-}
-
-static bool exists(const char *dir, const char *name)
-{
-	char *p = qi_xasprintf("%s/%s", dir, name);
-	struct stat st;
-	bool r = lstat(p, &st) == 0;
-	free(p);
-	return r;
-}
 
 /* "line 1\n" ... "line N\n" */
 static char *numbered(int from, int to)
@@ -432,11 +380,11 @@ static int apply_text(qi_handle *h, const char *dir, const char *patch,
  * a failed hunk saved to FILE.rej, the original kept as FILE.orig. */
 static void test_run_messages(void **state)
 {
-	char *d = tmpdir_make();
+	char *d = ut_tmpdir("patch");
 	char *text = numbered(1, 40);
 	struct qi_buf grown = { 0 };
 	qi_buf_addf(&grown, "top 1\ntop 2\ntop 3\n%s", text);
-	put(d, "f", grown.data);
+	ut_write(d, "f", grown.data, 0);
 	const char *patch =
 		"--- a/f\n+++ b/f\n"
 		"@@ -5,3 +5,3 @@\n line 5\n-line 6\n+SIX\n line 7\n"
@@ -454,10 +402,10 @@ static void test_run_messages(void **state)
 		"Hunk #2 FAILED at 20.\n"
 		"1 out of 2 hunks FAILED -- saving rejects to file f.rej\n");
 	assert_int_equal(json_array_size(rep.hunks), 2);
-	char *rej = get(d, "f.rej");
+	char *rej = ut_read(d, "f.rej");
 	assert_non_null(rej);
 	assert_string_equal(rej, "--- f\n+++ f\n@@ -20,3 +20,3 @@\n line 20\n-nothing like it\n+X\n line 22\n");
-	char *orig = get(d, "f.orig");
+	char *orig = ut_read(d, "f.orig");
 	assert_string_equal(orig, grown.data);
 	free(rej);
 	free(orig);
@@ -465,16 +413,16 @@ static void test_run_messages(void **state)
 	qi_free(h);
 	qi_buf_free(&grown);
 	free(text);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* A hunk that lands before the end of the previous one is refused as
  * GNU patch refuses it: "misordered hunks", and the hunk fails. */
 static void test_run_misordered(void **state)
 {
-	char *d = tmpdir_make();
+	char *d = ut_tmpdir("patch");
 	char *text = numbered(1, 40);
-	put(d, "f", text);
+	ut_write(d, "f", text, 0);
 	const char *patch =
 		"--- a/f\n+++ b/f\n"
 		"@@ -20,3 +20,3 @@\n line 20\n-line 21\n+X\n line 22\n"
@@ -494,15 +442,15 @@ static void test_run_misordered(void **state)
 	qi_patch_report_free(&rep);
 	qi_free(h);
 	free(text);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* An already-applied patch is detected on its first hunk; -N skips it,
  * -R reverses it, and without a terminal the default answer is "no". */
 static void test_run_reversed(void **state)
 {
-	char *d = tmpdir_make();
-	put(d, "f", "a\nB\nc\n");
+	char *d = ut_tmpdir("patch");
+	ut_write(d, "f", "a\nB\nc\n", 0);
 	const char *patch = "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n";
 	qi_handle *h = qi_new();
 	struct qi_patch_options opt;
@@ -524,20 +472,20 @@ static void test_run_reversed(void **state)
 	opt.reverse = true;
 	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
 	assert_int_equal(rep.status, 0);
-	char *f = get(d, "f");
+	char *f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\n");
 	free(f);
 	qi_patch_report_free(&rep);
 	qi_free(h);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* --atomic and --dry-run write nothing at all. */
 static void test_run_atomic(void **state)
 {
-	char *d = tmpdir_make();
-	put(d, "f", "a\nb\nc\n");
-	put(d, "g", "x\ny\nz\n");
+	char *d = ut_tmpdir("patch");
+	ut_write(d, "f", "a\nb\nc\n", 0);
+	ut_write(d, "g", "x\ny\nz\n", 0);
 	const char *patch =
 		"--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
 		"--- a/g\n+++ b/g\n@@ -1,3 +1,3 @@\n x\n-nope\n+Y\n z\n";
@@ -551,31 +499,31 @@ static void test_run_atomic(void **state)
 	struct qi_patch_report rep;
 	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
 	assert_int_equal(rep.status, 1);
-	char *f = get(d, "f");
+	char *f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\n");
 	free(f);
-	assert_false(exists(d, "g.rej"));
-	assert_false(exists(d, "f.orig"));
+	assert_false(ut_exists(d, "g.rej"));
+	assert_false(ut_exists(d, "f.orig"));
 	qi_patch_report_free(&rep);
 	qi_patch_options_default(&opt);
 	opt.strip = 1;
 	opt.dry_run = true;
 	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
 	assert_non_null(strstr(rep.text, "checking file f\n"));
-	f = get(d, "f");
+	f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\n");
 	free(f);
-	assert_false(exists(d, "g.rej"));
+	assert_false(ut_exists(d, "g.rej"));
 	qi_patch_report_free(&rep);
 	qi_free(h);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* A symlink is never followed: the file is refused, its target untouched. */
 static void test_run_symlink(void **state)
 {
-	char *d = tmpdir_make();
-	put(d, "target", "a\nb\nc\n");
+	char *d = ut_tmpdir("patch");
+	ut_write(d, "target", "a\nb\nc\n", 0);
 	char *link = qi_xasprintf("%s/f", d);
 	assert_int_equal(symlink("target", link), 0);
 	free(link);
@@ -588,19 +536,19 @@ static void test_run_symlink(void **state)
 	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
 	assert_int_equal(rep.status, 1);
 	assert_non_null(strstr(rep.text, "File f is not a regular file -- refusing to patch\n"));
-	char *t = get(d, "target");
+	char *t = ut_read(d, "target");
 	assert_string_equal(t, "a\nb\nc\n");
 	free(t);
 	qi_patch_report_free(&rep);
 	qi_free(h);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* A git patch that would make a symlink is refused (qinstall never creates
  * one from a patch); nothing is written. */
 static void test_run_symlink_patch(void **state)
 {
-	char *d = tmpdir_make();
+	char *d = ut_tmpdir("patch");
 	const char *patch =
 		"diff --git a/l b/l\nnew file mode 120000\nindex 0000000..1111111\n"
 		"--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n";
@@ -612,16 +560,16 @@ static void test_run_symlink_patch(void **state)
 	assert_int_equal(apply_text(h, d, patch, &opt, &rep), 0);
 	assert_int_equal(rep.status, 1);
 	assert_non_null(strstr(rep.text, "symbolic links are not patched"));
-	assert_false(exists(d, "l"));
+	assert_false(ut_exists(d, "l"));
 	qi_patch_report_free(&rep);
 	qi_free(h);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* A malformed patch is serious trouble (status 2) with the line named. */
 static void test_run_malformed(void **state)
 {
-	char *d = tmpdir_make();
+	char *d = ut_tmpdir("patch");
 	qi_handle *h = qi_new();
 	struct qi_patch_options opt;
 	qi_patch_options_default(&opt);
@@ -633,7 +581,7 @@ static void test_run_malformed(void **state)
 	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
 	qi_patch_report_free(&rep);
 	qi_free(h);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* A series is all or nothing: when the second patch fails, the first is
@@ -641,11 +589,11 @@ static void test_run_malformed(void **state)
  * and where it came closest. */
 static void test_series_all_or_nothing(void **state)
 {
-	char *d = tmpdir_make();
-	char *pd = tmpdir_make();
-	put(d, "f", "a\nb\nc\nd\ne\nf\ng\n");
-	put(pd, "1.diff", "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-	put(pd, "2.diff", "--- a/f\n+++ b/f\n@@ -4,3 +4,3 @@\n d\n-zzz\n+E\n f\n");
+	char *d = ut_tmpdir("patch");
+	char *pd = ut_tmpdir("patch");
+	ut_write(d, "f", "a\nb\nc\nd\ne\nf\ng\n", 0);
+	ut_write(pd, "1.diff", "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n", 0);
+	ut_write(pd, "2.diff", "--- a/f\n+++ b/f\n@@ -4,3 +4,3 @@\n d\n-zzz\n+E\n f\n", 0);
 	char *p1 = qi_xasprintf("%s/1.diff", pd), *p2 = qi_xasprintf("%s/2.diff", pd);
 	struct qi_series_patch s[2] = { { p1, 1, 2 }, { p2, 1, 0 } };
 	qi_handle *h = qi_new();
@@ -656,16 +604,16 @@ static void test_series_all_or_nothing(void **state)
 	assert_non_null(strstr(msg, "2.diff"));
 	assert_non_null(strstr(msg, "f: hunk #1 FAILED at 4"));
 	assert_non_null(strstr(msg, "closest match at line 4, 1 of its 3 old lines differ"));
-	char *f = get(d, "f");
+	char *f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\nd\ne\nf\ng\n");
 	free(f);
-	assert_false(exists(d, "f.rej"));
+	assert_false(ut_exists(d, "f.rej"));
 	json_decref(report);
 	/* the first patch alone applies; its record says where */
 	report = NULL;
 	qi_clear_error(h);
 	assert_int_equal(qi_patch_series(h, d, s, 1, &report), 0);
-	f = get(d, "f");
+	f = ut_read(d, "f");
 	assert_string_equal(f, "a\nB\nc\nd\ne\nf\ng\n");
 	free(f);
 	assert_int_equal(json_array_size(report), 1);
@@ -680,8 +628,8 @@ static void test_series_all_or_nothing(void **state)
 	free(p1);
 	free(p2);
 	qi_free(h);
-	tmpdir_remove(d);
-	tmpdir_remove(pd);
+	ut_tmpdir_remove(d);
+	ut_tmpdir_remove(pd);
 }
 
 /* A rewritten file keeps its owner and mode, as GNU patch keeps them. */
@@ -689,8 +637,8 @@ static void test_run_keeps_owner(void **state)
 {
 	if (geteuid() != 0)
 		skip();
-	char *d = tmpdir_make();
-	put(d, "f", "a\nb\nc\n");
+	char *d = ut_tmpdir("patch");
+	ut_write(d, "f", "a\nb\nc\n", 0);
 	char *f = qi_xasprintf("%s/f", d);
 	assert_int_equal(chown(f, 1234, 4321), 0);
 	assert_int_equal(chmod(f, 0640), 0);
@@ -710,32 +658,32 @@ static void test_run_keeps_owner(void **state)
 	qi_patch_report_free(&rep);
 	qi_free(h);
 	free(f);
-	tmpdir_remove(d);
+	ut_tmpdir_remove(d);
 }
 
 /* When one new file cannot be written, no file of the series is replaced
  * (every new file is written first, then all are renamed into place). */
 static void test_series_write_failure(void **state)
 {
-	char *d = tmpdir_make();
-	char *pd = tmpdir_make();
-	put(d, "f", "a\nb\nc\n");
-	put(d, "notadir", "x\n");
-	put(pd, "1.diff", "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
-			   "--- /dev/null\n+++ b/notadir/new\n@@ -0,0 +1 @@\n+n\n");
+	char *d = ut_tmpdir("patch");
+	char *pd = ut_tmpdir("patch");
+	ut_write(d, "f", "a\nb\nc\n", 0);
+	ut_write(d, "notadir", "x\n", 0);
+	ut_write(pd, "1.diff", "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+				"--- /dev/null\n+++ b/notadir/new\n@@ -0,0 +1 @@\n+n\n", 0);
 	char *p1 = qi_xasprintf("%s/1.diff", pd);
 	struct qi_series_patch s[1] = { { p1, 1, 2 } };
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
 	assert_int_equal(qi_patch_series(h, d, s, 1, NULL), -1);
 	assert_non_null(strstr(qi_errmsg(h), "notadir"));
-	char *f = get(d, "f");
+	char *f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\n");
 	free(f);
 	free(p1);
 	qi_free(h);
-	tmpdir_remove(d);
-	tmpdir_remove(pd);
+	ut_tmpdir_remove(d);
+	ut_tmpdir_remove(pd);
 }
 
 /* ---- the quilt series file ---- */

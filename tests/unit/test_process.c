@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "unit.h"
 
-static char tmp[] = "/tmp/qinstall-test-process.XXXXXX";
+static char *tmp;
 
 static int setup(void **state)
 {
-	return mkdtemp(tmp) ? 0 : -1;
+	tmp = ut_tmpdir("process");
+	return 0;
 }
 
 /* The module under test removes its own traces. */
@@ -34,22 +36,8 @@ static int teardown(void **state)
 				     .search_path = true };
 	int rc = h ? qi_proc_run(h, &spec, NULL) : -1;
 	qi_free(h);
+	ut_tmpdir_remove(tmp);	/* gone already when rc is 0: forgets it */
 	return rc;
-}
-
-static char *path_of(const char *name)
-{
-	return qi_xasprintf("%s/%s", tmp, name);
-}
-
-static char *slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct qi_buf b = { 0 };
-	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0)
-		fail_msg("cannot read %s", path);
-	close(fd);
-	return b.data;
 }
 
 static qi_handle *handle(void)
@@ -160,7 +148,7 @@ static void test_capture(void **state)
 	assert_int_equal(qi_proc_run(h, &spec, NULL), 0);
 	assert_string_equal(out.data, "before:out\n");
 	qi_buf_free(&out);
-	char *in = path_of("input");
+	char *in = ut_path(tmp, "input");
 	int fd = open(in, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(qi_write_all(fd, "line\n", 5), 0);
@@ -204,7 +192,7 @@ static void restore(int fd, int saved)
 static void test_stdout_not_inherited(void **state)
 {
 	qi_handle *h = handle();
-	char *out = path_of("stdout"), *err = path_of("stderr"), *log = path_of("run.log");
+	char *out = ut_path(tmp, "stdout"), *err = ut_path(tmp, "stderr"), *log = ut_path(tmp, "run.log");
 	int saved_out = redirect(1, out), saved_err = redirect(2, err);
 	struct qi_proc_spec spec = { .argv = SH("echo to-stdout; echo to-stderr >&2"), .search_path = true };
 	int rc0 = qi_proc_run(h, &spec, NULL);
@@ -219,13 +207,13 @@ static void test_stdout_not_inherited(void **state)
 	assert_int_equal(rc0, 0);
 	assert_int_equal(rc1, 0);
 	assert_int_equal(rc2, 0);
-	char *s = slurp(out);
+	char *s = ut_read(NULL, out);
 	assert_string_equal(s, "");
 	free(s);
-	s = slurp(err);
+	s = ut_read(NULL, err);
 	assert_string_equal(s, "to-stderr\nto-stdout\nto-stderr\n");
 	free(s);
-	s = slurp(log);
+	s = ut_read(NULL, log);
 	char *want = qi_xasprintf("$ cd %s && sh -c echo to-stdout; echo to-stderr >&2\nto-stdout\nto-stderr\n", tmp);
 	assert_string_equal(s, want);
 	free(want);
@@ -234,7 +222,7 @@ static void test_stdout_not_inherited(void **state)
 	spec.cwd = NULL;
 	spec.argv = SH("echo again");
 	assert_int_equal(qi_proc_run(h, &spec, NULL), 0);
-	s = slurp(log);
+	s = ut_read(NULL, log);
 	assert_non_null(strstr(s, "to-stderr\n$ sh -c echo again\nagain\n"));
 	free(s);
 	spec.log = "/nonexistent/qinstall/run.log";

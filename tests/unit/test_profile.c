@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "provision/provision.h"
+#include "unit.h"
 
 static const char *const component =
 	"[component hello]\n"
@@ -21,35 +22,20 @@ static const char *const component =
 	"sha256 = 0000000000000000000000000000000000000000000000000000000000000000\n"
 	"program = hello 0755\n";
 
-static char tmpdir[] = "/tmp/qinstall-test-profile.XXXXXX";
+static char *tmpdir;
 
 static int setup(void **state)
 {
-	if (!mkdtemp(tmpdir))
-		return -1;
+	tmpdir = ut_tmpdir("profile");
 	setenv("QINSTALL_DATADIR", tmpdir, 1);
-	char *d = qi_xasprintf("%s/profiles", tmpdir);
-	mkdir(d, 0755);
-	free(d);
+	ut_mkdir(tmpdir, "profiles", 0755);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *cmd = qi_xasprintf("rm -rf '%s'", tmpdir);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static void write_file(const char *rel, const char *text)
-{
-	char *path = qi_xasprintf("%s/%s", tmpdir, rel);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
+	ut_tmpdir_remove(tmpdir);
+	return 0;
 }
 
 static struct qi_profile *parse(qi_handle *h, const char *text)
@@ -205,12 +191,12 @@ static void test_dotdot(void **state)
  * append, an empty list value clears; each origin names its own file. */
 static void test_include_and_override(void **state)
 {
-	write_file("profiles/base.profile", component);
+	ut_write(tmpdir, "profiles/base.profile", component, 0);
 	char *child = qi_xasprintf("%s/child.profile", tmpdir);
-	write_file("child.profile",
-		   "[profile]\ninclude = base\n"
-		   "[component hello]\nversion = 2.12\n"
-		   "program =\nprogram = hi 0700\n");
+	ut_write(tmpdir, "child.profile",
+			 "[profile]\ninclude = base\n"
+			 "[component hello]\nversion = 2.12\n"
+			 "program =\nprogram = hi 0700\n", 0);
 	qi_handle *h = qi_new();
 	struct qi_profile *p = NULL;
 	assert_int_equal(qi_profile_load(h, child, &p), 0);
@@ -236,9 +222,9 @@ static void test_include_and_override(void **state)
 /* An include cycle and a missing include are errors naming the line. */
 static void test_include_errors(void **state)
 {
-	write_file("profiles/a.profile", "[profile]\ninclude = b\n");
-	write_file("profiles/b.profile", "[profile]\ninclude = a\n");
-	write_file("profiles/c.profile", "[profile]\n\ninclude = nowhere\n");
+	ut_write(tmpdir, "profiles/a.profile", "[profile]\ninclude = b\n", 0);
+	ut_write(tmpdir, "profiles/b.profile", "[profile]\ninclude = a\n", 0);
+	ut_write(tmpdir, "profiles/c.profile", "[profile]\n\ninclude = nowhere\n", 0);
 	qi_handle *h = qi_new();
 	struct qi_profile *p = NULL;
 	assert_int_equal(qi_profile_load(h, "a", &p), -1);
@@ -360,7 +346,7 @@ static void test_find_file(void **state)
 	char *pd = qi_xasprintf("%s/payload", tmpdir);
 	mkdir(pd, 0755);
 	free(pd);
-	write_file("payload/x.patch", "--- a/x\n+++ b/x\n");
+	ut_write(tmpdir, "payload/x.patch", "--- a/x\n+++ b/x\n", 0);
 	qi_handle *h = qi_new();
 	char *text = qi_xasprintf("%spatch = payload/x.patch\npatch = payload/none.patch\n", component);
 	struct qi_profile *p = parse(h, text);

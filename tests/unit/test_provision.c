@@ -13,33 +13,26 @@
 #include <unistd.h>
 
 #include "provision/provision.h"
+#include "unit.h"
 
-static char tmp[] = "/tmp/qinstall-test-provision.XXXXXX";
+static char *tmp;
 
 static int setup(void **state)
 {
-	return mkdtemp(tmp) ? 0 : -1;
+	tmp = ut_tmpdir("provision");
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *cmd = qi_xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	ut_tmpdir_remove(tmp);
+	return 0;
 }
 
 static void write_record(const char *text)
 {
-	char *dir = qi_xasprintf("mkdir -p '%s/var/lib/qinstall'", tmp);
-	assert_int_equal(system(dir), 0);
-	free(dir);
-	char *path = qi_xasprintf("%s/var/lib/qinstall/provision.json", tmp);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
+	ut_mkdir(tmp, "var/lib/qinstall", 0755);
+	ut_write(tmp, "var/lib/qinstall/provision.json", text, 0);
 }
 
 /* A root never provisioned adds nothing; a provisioned one shows its

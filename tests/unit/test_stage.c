@@ -15,53 +15,36 @@
 #include <unistd.h>
 
 #include "provision/provision.h"
+#include "unit.h"
 
-static char tmp[] = "/tmp/qinstall-test-stage.XXXXXX";
+static char *tmp;
 static char *stage, *root;
 
 /* sha256("hello\n") */
 #define HELLO_SHA "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 
-static void put(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
 static int setup(void **state)
 {
-	if (!mkdtemp(tmp))
-		return -1;
-	stage = qi_xasprintf("%s/stage", tmp);
-	root = qi_xasprintf("%s/root", tmp);
-	char *d = qi_xasprintf("%s/usr/local/bin", stage);
-	char *cmd = qi_xasprintf("mkdir -p '%s' '%s/var/lib' '%s/usr'", d, root, root);
-	int rc = system(cmd);
-	free(cmd);
-	free(d);
-	char *f = qi_xasprintf("%s/usr/local/bin/hello", stage);
-	put(f, "hello\n", 0755);
-	free(f);
-	f = qi_xasprintf("%s/usr/local/bin/setgid", stage);
-	put(f, "x", 02711);
-	free(f);
-	f = qi_xasprintf("%s/usr/local/bin/hi", stage);
-	rc |= symlink("hello", f);
+	tmp = ut_tmpdir("stage");
+	stage = ut_path(tmp, "stage");
+	root = ut_path(tmp, "root");
+	ut_mkdir(stage, "usr/local/bin", 0755);
+	ut_mkdir(root, "var/lib", 0755);
+	ut_mkdir(root, "usr", 0755);
+	ut_write(stage, "usr/local/bin/hello", "hello\n", 0755);
+	ut_write(stage, "usr/local/bin/setgid", "x", 02711);
+	char *f = ut_path(stage, "usr/local/bin/hi");
+	int rc = symlink("hello", f);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char *cmd = qi_xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
+	ut_tmpdir_remove(tmp);
 	free(stage);
 	free(root);
-	return rc == 0 ? 0 : -1;
+	return 0;
 }
 
 static const struct qi_manifest_entry *find(const struct qi_manifest *m, const char *path)
@@ -120,10 +103,10 @@ static void test_save_load(void **state)
 		assert_string_equal(back.e[i].img.hash, m.e[i].img.hash);
 	}
 	qi_manifest_free(&back);
-	put(file, "{\"version\": 1, \"entries\": [{\"path\": \"relative\", \"type\": \"f\", \"mode\": \"0644\"}]}", 0644);
+	ut_write(NULL, file, "{\"version\": 1, \"entries\": [{\"path\": \"relative\", \"type\": \"f\", \"mode\": \"0644\"}]}", 0644);
 	assert_int_equal(qi_manifest_load(h, file, &back), -1);
 	assert_non_null(strstr(qi_errmsg(h), "is damaged; remove it to rebuild"));
-	put(file, "{not json", 0644);
+	ut_write(NULL, file, "{not json", 0644);
 	assert_int_equal(qi_manifest_load(h, file, &back), -1);
 	assert_non_null(strstr(qi_errmsg(h), "cannot read the manifest"));
 	free(file);
@@ -165,7 +148,7 @@ static void test_commit_compare_rollback(void **state)
 	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin/setgid")), QI_STAGE_MODE);
 	free(f);
 	f = qi_xasprintf("%s/usr/local/bin/hello", root);
-	put(f, "HELLO\n", 0755);
+	ut_write(NULL, f, "HELLO\n", 0755);
 	assert_int_equal(qi_stage_compare(h, hello), QI_STAGE_REPLACE);
 	char *l = qi_xasprintf("%s/usr/local/bin/hi", root);
 	unlink(l);
