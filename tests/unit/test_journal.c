@@ -827,14 +827,14 @@ static void test_check_undo_each_damage(void **state)
 		qi_undo_damage_free(d, 1);
 	}
 	/* the content back at the path by hand: nothing needed from the store */
-	put("/etc/motd", "hello\n", 0644);
+	ut_write(root, "/etc/motd", "hello\n", 0644);
 	assert_int_equal(damage_of(run, &d), 0);
 	qi_undo_damage_free(d, 0);
 	h = handle();
 	assert_int_equal(qi_rollback(h, run), 0);
 	qi_free(h);
-	assert_string_equal(slurp("/etc/motd"), "hello\n");
-	assert_false(exists("/etc/brand-new"));
+	assert_string_equal(ut_slurp(root, "/etc/motd"), "hello\n");
+	assert_false(ut_exists(root, "/etc/brand-new"));
 	unlink(entry);	/* a later run saves a sound copy again */
 	unlink(copy);
 	free(copy);
@@ -856,7 +856,7 @@ static void test_check_undo_follows_the_undo(void **state)
 	qi_handle *h;
 	char *entry = store_entry("hello\n");
 	write_host(entry, "damaged\n");
-	put("/etc/motd", "hello\n", 0644);
+	ut_write(root, "/etc/motd", "hello\n", 0644);
 
 	struct qi_undo_damage *d;
 	assert_int_equal(damage_of(b, &d), 0);	/* b alone needs "a\n": sound */
@@ -867,14 +867,14 @@ static void test_check_undo_follows_the_undo(void **state)
 	assert_int_equal(d[0].state, QI_STORE_DAMAGED);
 	qi_undo_damage_free(d, 1);
 
-	char *before = tree();
+	char *before = ut_tree(root, JOURNAL_DIR);
 	h = handle();
 	assert_int_equal(qi_rollback(h, a), -1);
 	assert_non_null(strstr(qi_errmsg(h), "/etc/motd"));
 	assert_non_null(strstr(qi_errmsg(h), "--skip-damaged /etc/motd"));
 	assert_int_equal(json_array_size(json_object_get(qi_result(h), "damaged")), 1);
 	qi_free(h);
-	char *after = tree();
+	char *after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(after);
 	h = handle();
@@ -891,7 +891,7 @@ static void test_check_undo_follows_the_undo(void **state)
 	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
 	assert_non_null(strstr(qi_errmsg(h), "/etc/other"));
 	qi_free(h);
-	after = tree();
+	after = ut_tree(root, JOURNAL_DIR);
 	assert_string_equal(after, before);
 	free(after);
 
@@ -903,15 +903,15 @@ static void test_check_undo_follows_the_undo(void **state)
 	assert_int_equal(json_array_size(json_object_get(qi_result(h), "changes")), 1);
 	assert_int_equal(json_array_size(qi_warnings(h)), 1);
 	qi_free(h);
-	assert_string_equal(slurp("/etc/motd"), "hello\n");	/* as it was */
-	assert_false(exists("/etc/other"));
+	assert_string_equal(ut_slurp(root, "/etc/motd"), "hello\n");	/* as it was */
+	assert_false(ut_exists(root, "/etc/other"));
 	h = handle();
 	assert_int_equal(qi_run_begin(h, "after"), 0);	/* nothing unfinished */
 	assert_int_equal(qi_run_commit(h), 0);
 	assert_int_equal(qi_verify_root(h), 0);
 	qi_free(h);
 	char *aside = qi_xasprintf("%s/var/lib/qinstall/store/.damaged.%s", root, strrchr(entry, '/') + 1);
-	assert_string_equal(slurp(aside + strlen(root)), "damaged\n");
+	assert_string_equal(ut_slurp(root, aside + strlen(root)), "damaged\n");
 	unlink(aside);
 	free(aside);
 	free(entry);
@@ -935,8 +935,8 @@ static void test_check_undo_rename(void **state)
 	h = handle();
 	assert_int_equal(qi_rollback(h, 0), 0);
 	qi_free(h);
-	assert_string_equal(slurp("/etc/secret"), "s3cret\n");
-	assert_false(exists("/etc/moved"));
+	assert_string_equal(ut_slurp(root, "/etc/secret"), "s3cret\n");
+	assert_false(ut_exists(root, "/etc/moved"));
 	unlink(entry);
 	free(entry);
 }
@@ -955,20 +955,20 @@ static void test_restore_checks_the_copy(void **state)
 	assert_true(fd >= 0);
 	struct qi_image want = { .type = QI_FT_REG, .mode = 0644, .size = 6 }, live;
 	qi_sha256_buf("hello\n", 6, want.hash);
-	put("/etc/target", "current\n", 0644);
+	ut_write(root, "/etc/target", "current\n", 0644);
 	assert_int_equal(qi_image_at(dfd, "target", true, &live), 0);
 	struct qi_spot at = { .dfd = dfd, .name = "target", .path = "/etc/target", .id = 4242 };
 	assert_int_equal(qi_journal_make_image(h, &at, &want, &live,
 					       &(struct qi_content){ .fd = fd, .verify = true }), -1);
 	assert_non_null(strstr(qi_errmsg(h), "/etc/target"));
-	assert_string_equal(slurp("/etc/target"), "current\n");
-	assert_false(exists("/etc/.qinstall-tmp.4242"));
+	assert_string_equal(ut_slurp(root, "/etc/target"), "current\n");
+	assert_false(ut_exists(root, "/etc/.qinstall-tmp.4242"));
 	close(fd);
 	close(dfd);
 	qi_image_clear(&live);
 	unlink(src);
 	free(src);
-	char *p = host("/etc/target");
+	char *p = ut_path(root, "/etc/target");
 	unlink(p);
 	free(p);
 	qi_free(h);
