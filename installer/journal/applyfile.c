@@ -15,7 +15,8 @@
  *
  * PATH, FROM and TO are absolute paths inside ROOT; MODE is octal (at most
  * 07777); OWNER and GROUP are names (looked up later, in ROOT) or numbers.
- * The parser only checks the form: every error names FILE:LINE.
+ * The parser checks the form, and that no line touches the journal's own
+ * state (journal.h): every error names FILE:LINE.
  */
 #include "config.h"
 
@@ -142,6 +143,22 @@ static int parse_path(qi_handle *h, const char *file, unsigned lineno, const cha
 	return 0;
 }
 
+/* The journal's own state is no apply list's (journal.h): a line that
+ * would change it is refused here, before any run. A mkdir of /var,
+ * /var/lib or the state directory is left to resolve(), which knows
+ * whether it changes anything. */
+static int check_state_path(qi_handle *h, const char *file, const struct qi_apply_line *l,
+			    const char *path)
+{
+	enum qi_state_part part = qi_state_part(path);
+	if (part == QI_STATE_OUTSIDE ||
+	    (l->op == QI_AOP_MKDIR && (part == QI_STATE_ABOVE || part == QI_STATE_TOP)))
+		return 0;
+	return line_error(h, file, l->lineno, "%s %s: %s is %s, which an apply list may not change "
+			  "(qinstall's journal could no longer undo its runs); leave the line out",
+			  qi_apply_op_name(l->op), l->path, path, qi_state_part_name(part));
+}
+
 static int parse_line(qi_handle *h, const char *file, unsigned lineno, char *text,
 		      struct qi_apply_line *l)
 {
@@ -220,6 +237,9 @@ static int parse_line(qi_handle *h, const char *file, unsigned lineno, char *tex
 	case QI_AOP_REMOVE:
 		break;
 	}
+	if (check_state_path(h, file, l, l->path) < 0 ||
+	    (l->op == QI_AOP_RENAME && check_state_path(h, file, l, l->arg) < 0))
+		return -1;
 	return 0;
 }
 
@@ -275,8 +295,36 @@ struct resolved {
 	char *source;	/* host path of a file's content */
 };
 
+/* A mkdir of /var, /var/lib or the state directory may only say what is
+ * there already (or what qinstall makes when it is missing: mode 0755,
+ * owned by the user running qinstall): anything else would change it. */
+static int check_state_mkdir(qi_handle *h, const char *file, const struct qi_apply_line *l,
+			     const struct resolved *r)
+{
+	enum qi_state_part part = qi_state_part(l->path);
+	if (l->op != QI_AOP_MKDIR || part == QI_STATE_OUTSIDE)
+		return 0;
+	struct qi_image live, want = { .type = QI_FT_DIR, .mode = l->mode, .uid = r->uid, .gid = r->gid };
+	if (qi_image_path(h, l->path, false, &live) < 0)
+		return qi_error_errno(h, "%s:%u: cannot look at %s", file, l->lineno, l->path);
+	if (live.type == QI_FT_ABSENT)
+		live = (struct qi_image){ .type = QI_FT_DIR, .mode = QI_STATE_DIR_MODE, .uid = geteuid(),
+					  .gid = getegid() };
+	bool same = qi_image_equal(&live, &want);
+	char *is = qi_image_describe(&live), *would = qi_image_describe(&want);
+	qi_image_clear(&live);
+	int rc = same ? 0 : line_error(h, file, l->lineno, "mkdir %s: %s is %s, which an apply list may not "
+				       "change: it is (or qinstall makes it) %s, and this line would make it %s; "
+				       "leave the line out, or give the mode and owner it has",
+				       l->path, l->path, qi_state_part_name(part), is, would);
+	free(is);
+	free(would);
+	return rc;
+}
+
 /* Everything that can be checked before the run: owners in ROOT, sources
- * readable. Errors name FILE:LINE. */
+ * readable, the journal's directories left as they are. Errors name
+ * FILE:LINE. */
 static int resolve(qi_handle *h, const char *file, const struct qi_apply_list *list,
 		   struct resolved *res)
 {
@@ -298,6 +346,8 @@ static int resolve(qi_handle *h, const char *file, const struct qi_apply_list *l
 				rc = qi_error_errno(h, "%s:%u: cannot read the source %s", file, l->lineno,
 						    res[i].source);
 		}
+		if (rc == 0)
+			rc = check_state_mkdir(h, file, l, &res[i]);
 	}
 	free(copy);
 	return rc;

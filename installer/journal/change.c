@@ -282,11 +282,96 @@ static int check_parent(qi_handle *h, const char *path)
 	return -1;
 }
 
+/* ------------------------------------------------------------------ */
+/* The journal's own state: out of every change's reach                 */
+/* ------------------------------------------------------------------ */
+
+static bool same_id(const struct qi_fileid *id, const struct stat *st)
+{
+	return id->dev == st->st_dev && id->ino == st->st_ino;
+}
+
+/* What the clean PATH, which its name does not tie to the journal,
+ * reaches of it through a symlink or a mount: one of the journal's
+ * directories itself, or something inside the state directory (DFD, the
+ * directory holding PATH, or one of its parents up to ROOT, is it). Only
+ * once the state was opened, in a run; --check writes nothing. */
+static enum qi_state_part state_alias(qi_handle *h, const char *path)
+{
+	struct qi_journal *j = h->journal;
+	struct stat st, top;
+	const char *name;
+	if (!j->have_dirs || fstat(h->rootfd, &top) < 0)
+		return QI_STATE_OUTSIDE;
+	int fd = qi_root_parent(h, path, &name);
+	if (fd < 0)
+		return QI_STATE_OUTSIDE;	/* no parent yet: nothing of the journal's there */
+	enum qi_state_part part = QI_STATE_OUTSIDE;
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		for (int i = 0; i < 3; i++)
+			if (same_id(&j->dirs[i], &st))
+				part = i < 2 ? QI_STATE_ABOVE : QI_STATE_TOP;
+	/* up from the parent: ".." is the real parent, whatever the path said */
+	for (int depth = 0; part == QI_STATE_OUTSIDE && depth < PATH_MAX / 2 && fstat(fd, &st) == 0; depth++) {
+		if (same_id(&j->dirs[2], &st))
+			part = QI_STATE_OWN;
+		if (st.st_dev == top.st_dev && st.st_ino == top.st_ino)
+			break;
+		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			break;
+		close(fd);
+		fd = up;
+	}
+	close(fd);
+	return part;
+}
+
+/* The one rule (journal.h), on every change planned, whoever asks: /var,
+ * /var/lib and the state directory may be made where missing, never
+ * changed; nothing below the state directory is made or changed but a
+ * record written whole; the same for a path that reaches them another
+ * way. */
+static int guard_state(qi_handle *h, const struct qi_change *q)
+{
+	const char *paths[2] = { q->path, q->op == OP_RENAME ? q->path2 : NULL };
+	for (int i = 0; i < 2 && paths[i]; i++) {
+		enum qi_state_part part = qi_state_part(paths[i]);
+		bool alias = false;
+		if (part == QI_STATE_OUTSIDE) {
+			part = state_alias(h, paths[i]);
+			alias = part != QI_STATE_OUTSIDE;
+		}
+		bool making = q->op == OP_MKDIR && q->before.type == QI_FT_ABSENT;
+		if (part == QI_STATE_OUTSIDE || (making && !alias && (part == QI_STATE_ABOVE || part == QI_STATE_TOP)) ||
+		    (part == QI_STATE_RECORD && q->op == OP_FILE))
+			continue;
+		static const char *const verbs[] = {
+			[OP_FILE] = "write", [OP_MKDIR] = "make the directory", [OP_SYMLINK] = "make the symlink",
+			[OP_FIFO] = "make the FIFO", [OP_CHMOD] = "chmod", [OP_CHOWN] = "chown",
+			[OP_REMOVE] = "remove", [OP_RENAME] = "rename",
+		};
+		const char *verb = q->op == OP_MKDIR && q->before.type != QI_FT_ABSENT ? "change the directory"
+				   : i ? "rename onto" : verbs[q->op];
+		char *full = qi_root_path(h, paths[i]);
+		qi_error_kind(h, QI_ERR_USAGE, "refusing to %s %s: it is %s%s, which no run may change "
+			      "(qinstall's journal could no longer undo its runs); choose another path",
+			      verb, full, alias ? "(through a symlink or a mount) " : "", qi_state_part_name(part));
+		free(full);
+		return -1;
+	}
+	return 0;
+}
+
 /* A change is planned: report it, then make it now or queue it. Takes
  * ownership of Q's contents. */
 static int submit(qi_handle *h, struct qi_change *q)
 {
 	struct qi_journal *j = h->journal;
+	if (guard_state(h, q) < 0) {
+		change_free(q);
+		return -1;
+	}
 	report_change(h, q);
 	add_diff(h, q);
 	if (h->check) {

@@ -1,8 +1,10 @@
 /*
- * journal.c - the journal's state: the directory ROOT/var/lib/qinstall,
- * the database state.db and its schema, the lock and the store directory;
- * and runs (begin, commit, abort) and their status. The design (the
- * write-ahead rule, group commit, guards, --check) is described in
+ * journal.c - the journal's state: what belongs to it (qi_state_part),
+ * the directory ROOT/var/lib/qinstall (opened without following any
+ * symlink, each entry checked), the database state.db, its schema and its
+ * soundness, the lock and the store directory; and runs (begin, commit,
+ * abort) and their status. The design (the write-ahead rule, group
+ * commit, guards, --check, the journal's own state) is described in
  * journal.h.
  */
 #include "config.h"
@@ -67,55 +69,221 @@ static char *state_path(qi_handle *h, const char *name)
 	return full;
 }
 
+/* -1 with "WHAT ROOT/PATH: strerror(errno)" on the handle, errno kept;
+ * NAME: the same for PATH QI_STATE_DIR/NAME. */
+static int path_error(qi_handle *h, const char *what, const char *path)
+{
+	int e = errno;
+	char *full = qi_root_path(h, path);
+	errno = e;
+	qi_error_errno(h, "%s %s", what, full);
+	free(full);
+	errno = e;
+	return -1;
+}
+
+static int state_error(qi_handle *h, const char *what, const char *name)
+{
+	int e = errno;
+	char *path = qi_xasprintf("%s/%s", QI_STATE_DIR, name);
+	errno = e;
+	path_error(h, what, path);
+	free(path);
+	errno = e;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* What belongs to the journal                                          */
+/* ------------------------------------------------------------------ */
+
+/* The records modules keep in the state directory through the journal:
+ * provision.c's account of what it installed. */
+static const char *const state_records[] = { "provision.json" };
+
+enum qi_state_part qi_state_part(const char *path)
+{
+	static const char *const above[] = { "/var", "/var/lib" };
+	for (size_t i = 0; i < sizeof(above) / sizeof(above[0]); i++)
+		if (strcmp(path, above[i]) == 0)
+			return QI_STATE_ABOVE;
+	size_t n = strlen(QI_STATE_DIR);
+	if (strncmp(path, QI_STATE_DIR, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+		return QI_STATE_OUTSIDE;
+	if (path[n] == '\0')
+		return QI_STATE_TOP;
+	for (size_t i = 0; i < sizeof(state_records) / sizeof(state_records[0]); i++)
+		if (strcmp(path + n + 1, state_records[i]) == 0)
+			return QI_STATE_RECORD;
+	return QI_STATE_OWN;
+}
+
+const char *qi_state_part_name(enum qi_state_part part)
+{
+	switch (part) {
+	case QI_STATE_ABOVE: return "a directory above the journal's state directory " QI_STATE_DIR;
+	case QI_STATE_TOP: return "the journal's state directory";
+	case QI_STATE_RECORD: return "a record qinstall keeps in its state directory " QI_STATE_DIR;
+	case QI_STATE_OWN: return "inside the journal's state directory " QI_STATE_DIR;
+	default: return "outside the journal's state";
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* The state directory, the store, the lock                             */
 /* ------------------------------------------------------------------ */
 
-/* Make the directory STEP inside ROOT (its parent exists). */
-static int make_state_step(qi_handle *h, const char *step)
-{
+/* What each entry of the state directory must be when it is there. */
+static const struct {
 	const char *name;
-	int dfd = qi_root_parent(h, step, &name);
-	if (dfd < 0 || (mkdirat(dfd, name, 0755) < 0 && errno != EEXIST)) {
-		int e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		char *full = qi_root_path(h, step);
-		errno = e;
-		qi_error_errno(h, "cannot create the journal's directory %s", full);
-		free(full);
-		return -1;
+	mode_t type;
+} state_entries[] = {
+	{ "state.db", S_IFREG }, { "state.db-wal", S_IFREG }, { "state.db-shm", S_IFREG },
+	{ "state.db-journal", S_IFREG }, { "lock", S_IFREG }, { "store", S_IFDIR },
+};
+
+static const char *type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symlink";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	default: return "a device";
 	}
-	fsync(dfd);
-	close(dfd);
+}
+
+/* Refuse NAME in DFD (PATH inside ROOT; NULL: an entry of the state
+ * directory), which is ST and not of type WANT; errno ENOTDIR (never
+ * ENOENT: it is there). */
+static int refuse_state_entry(qi_handle *h, int dfd, const char *name, const char *path,
+			      const struct stat *st, mode_t want)
+{
+	char target[256] = "";
+	if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+	}
+	char *full = path ? qi_root_path(h, path) : state_path(h, name);
+	if (want == S_IFDIR)
+		qi_error(h, "%s is %s%s%s, not a directory: qinstall keeps its journal in %s and never "
+			 "follows a symlink on the way to it. Make %s a real directory (move what is there "
+			 "out of the way, and what it points to into its place), then run the command again",
+			 full, type_name(st->st_mode), target[0] ? " to " : "", target, QI_STATE_DIR, full);
+	else
+		qi_error(h, "%s is %s%s%s, not a regular file: qinstall never follows a symlink in its "
+			 "journal nor opens anything else there. Move it out of the way (and if it stood "
+			 "for the journal's own file, put that file itself there), then run the command again",
+			 full, type_name(st->st_mode), target[0] ? " to " : "", target);
+	free(full);
+	errno = ENOTDIR;
+	return -1;
+}
+
+/* The directory NAME in DFD (PATH inside ROOT), not followed; made (0755)
+ * with CREATE when missing. An fd, or -1 (errno ENOENT when missing). */
+static int open_state_dir(qi_handle *h, int dfd, const char *name, const char *path, bool create)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dfd, name, flags);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(dfd, name, QI_STATE_DIR_MODE) < 0 && errno != EEXIST)
+			return path_error(h, "cannot create the journal's directory", path);
+		fsync(dfd);
+		fd = openat(dfd, name, flags);
+	}
+	if (fd >= 0)
+		return fd;
+	int e = errno;
+	struct stat st;
+	if ((e == ELOOP || e == ENOTDIR) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return refuse_state_entry(h, dfd, name, path, &st, S_IFDIR);
+	errno = e;
+	return path_error(h, "cannot open", path);
+}
+
+/* Every entry of the state directory is what it must be, or absent. */
+static int check_state_entries(qi_handle *h, int statefd)
+{
+	for (size_t i = 0; i < sizeof(state_entries) / sizeof(state_entries[0]); i++) {
+		struct stat st;
+		const char *name = state_entries[i].name;
+		if (fstatat(statefd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return state_error(h, "cannot look at", name);
+		}
+		if ((st.st_mode & S_IFMT) != state_entries[i].type)
+			return refuse_state_entry(h, statefd, name, NULL, &st, state_entries[i].type);
+	}
 	return 0;
 }
 
-/* Component by component, every step resolved inside ROOT. */
+/* ROOT/var, ROOT/var/lib, ROOT/var/lib/qinstall: each opened in the one
+ * before with O_NOFOLLOW, so that no symlink (inside ROOT or out of it) is
+ * ever followed on the way, and each remembered for change.c's guard. */
 int qi_journal_open_state(qi_handle *h, bool create)
 {
-	static const char *const steps[] = { "/var", "/var/lib", QI_STATE_DIR };
+	static const char *const steps[][2] = {
+		{ "var", "/var" }, { "lib", "/var/lib" }, { "qinstall", QI_STATE_DIR },
+	};
 	struct qi_journal *j = qi_journal_get(h);
 	if (j->statefd >= 0)
 		return 0;
-	int fd = -1;
+	int fd = openat(h->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return qi_error_errno(h, "cannot open the root %s", h->root);
 	for (size_t i = 0; i < 3; i++) {
-		if (fd >= 0)
-			close(fd);
-		fd = qi_root_open(h, steps[i], O_RDONLY | O_DIRECTORY, 0);
-		if (fd >= 0)
-			continue;
-		if (errno != ENOENT || !create)
+		int next = open_state_dir(h, fd, steps[i][0], steps[i][1], create);
+		int e = errno;
+		close(fd);
+		struct stat st;
+		if (next >= 0 && fstat(next, &st) < 0) {
+			e = errno;
+			close(next);
+			next = -1;
+			qi_error_errno(h, "cannot look at %s", h->root);
+		}
+		if (next < 0) {
+			errno = e;
 			return -1;
-		qi_clear_error(h);
-		if (make_state_step(h, steps[i]) < 0)
-			return -1;
-		fd = qi_root_open(h, steps[i], O_RDONLY | O_DIRECTORY, 0);
-		if (fd < 0)
-			return -1;
+		}
+		j->dirs[i] = (struct qi_fileid){ st.st_dev, st.st_ino };
+		fd = next;
+	}
+	if (check_state_entries(h, fd) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	j->statefd = fd;
+	j->have_dirs = true;
 	return 0;
+}
+
+/* Open the entry NAME of the state directory with FLAGS (and MODE), never
+ * following a symlink nor blocking on a FIFO, and check that it is of
+ * TYPE; WHAT says what failed in a message ("cannot open the lock"). */
+static int open_state_entry(qi_handle *h, const char *name, int flags, mode_t mode, mode_t type,
+			    const char *what)
+{
+	int statefd = h->journal->statefd;
+	int fd = openat(statefd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+	struct stat st;
+	bool known = fd >= 0 && fstat(fd, &st) == 0;
+	if (known && (st.st_mode & S_IFMT) == type)
+		return fd;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!known && fd < 0 && (e == ELOOP || e == ENOTDIR || e == EISDIR || e == ENXIO))
+		known = fstatat(statefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (known)
+		return refuse_state_entry(h, statefd, name, NULL, &st, type);
+	errno = e;
+	return state_error(h, what, name);
 }
 
 int qi_journal_open_store(qi_handle *h)
@@ -123,18 +291,14 @@ int qi_journal_open_store(qi_handle *h)
 	struct qi_journal *j = h->journal;
 	if (j->storefd >= 0)
 		return 0;
-	if (mkdirat(j->statefd, "store", 0700) == 0)
+	if (mkdirat(j->statefd, "store", 0700) == 0) {
 		fsync(j->statefd);
-	else if (errno != EEXIST)
-		goto fail;
-	j->storefd = openat(j->statefd, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (j->storefd >= 0)
-		return 0;
-fail:;
-	char *full = state_path(h, "store");
-	qi_error_errno(h, "cannot open the journal's store %s", full);
-	free(full);
-	return -1;
+	} else if (errno != EEXIST) {
+		return state_error(h, "cannot create the journal's store", "store");
+	}
+	j->storefd = open_state_entry(h, "store", O_RDONLY | O_DIRECTORY, 0, S_IFDIR,
+				      "cannot open the journal's store");
+	return j->storefd >= 0 ? 0 : -1;
 }
 
 bool qi_journal_store_has_images(int storefd)
@@ -162,13 +326,9 @@ int qi_journal_lock(qi_handle *h)
 	struct qi_journal *j = h->journal;
 	if (j->lockfd >= 0)
 		return 0;
-	int fd = openat(j->statefd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		char *full = state_path(h, "lock");
-		qi_error_errno(h, "cannot open the lock %s", full);
-		free(full);
+	int fd = open_state_entry(h, "lock", O_RDWR | O_CREAT, 0644, S_IFREG, "cannot open the lock");
+	if (fd < 0)
 		return -1;
-	}
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		int e = errno;
@@ -212,9 +372,11 @@ static bool lock_held(struct qi_journal *j)
 	if (j->lockfd >= 0)
 		return true;
 	bool held = false;
-	int fd = openat(j->statefd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(j->statefd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
-	if (fd >= 0 && fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 		held = true;
 	if (fd >= 0)
 		close(fd);
@@ -279,24 +441,145 @@ static const char schema_sql[] =
 	" kind TEXT, description TEXT, undo_data TEXT);"
 	"CREATE INDEX IF NOT EXISTS changes_run ON changes(run, id);";
 
+/* The columns qinstall reads and writes: a state.db without them is not
+ * a journal of this qinstall (prepared, never run). */
+static const char schema_probe[] =
+	"SELECT id, command, pid, started, finished, state FROM runs LIMIT 0;"
+	"SELECT id, run, op, path, path2, state,"
+	" b_type, b_mode, b_uid, b_gid, b_size, b_hash, b_target,"
+	" c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target,"
+	" a_type, a_mode, a_uid, a_gid, a_size, a_hash, a_target,"
+	" kind, description, undo_data FROM changes LIMIT 0;";
+
 /* A store with before-images but no state.db: the journal was lost, and
- * a fresh one would forget how to undo them. */
+ * a fresh one would forget how to undo them (nor may a reader say "no
+ * runs" then). */
 static int refuse_lost_journal(qi_handle *h)
 {
-	int sfd = openat(h->journal->statefd, "store", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
+	int statefd = h->journal->statefd;
+	int sfd = openat(statefd, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool images = sfd >= 0 && qi_journal_store_has_images(sfd);
+	if (sfd >= 0)
+		close(sfd);
+	/* a -wal left alone holds the last transactions of the lost state.db
+	 * (a new one would replay them into itself) */
+	struct stat st;
+	bool wal = fstatat(statefd, "state.db-wal", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size > 0;
+	if (!images && !wal)
 		return 0;
-	bool any = qi_journal_store_has_images(sfd);
-	close(sfd);
-	if (!any)
-		return 0;
-	char *full = state_path(h, "state.db");
-	qi_error(h, "the journal %s is missing but its store still holds before-images: "
-		 "earlier runs could no longer be rolled back. Restore state.db from a "
-		 "backup; or, to give up those runs and start a fresh journal, move %s away",
-		 full, QI_STATE_DIR);
+	char *full = state_path(h, "state.db"), *dir = qi_root_path(h, QI_STATE_DIR);
+	qi_error(h, "the journal %s is missing but %s: earlier runs could no longer be rolled back. "
+		 "Restore state.db from a backup; or, to give up those runs and start a fresh journal, "
+		 "move %s away", full, images ? "its store still holds before-images"
+		 : "state.db-wal still holds its last changes", dir);
 	free(full);
+	free(dir);
+	errno = EINVAL;
 	return -1;
+}
+
+/* A state.db that is there but is no sound journal: refused like a lost
+ * one, whatever the command (never read as "no runs"). */
+static int refuse_damaged(qi_handle *h, const char *why)
+{
+	char *full = state_path(h, "state.db"), *dir = qi_root_path(h, QI_STATE_DIR);
+	qi_error(h, "journal %s: %s: the journal is damaged, and qinstall changes nothing without it. "
+		 "Keep a copy of %s aside and look into it (sqlite3 %s 'PRAGMA integrity_check'), then "
+		 "restore state.db from a backup; or, to start a fresh journal knowing that the runs it "
+		 "recorded can then never be rolled back, move %s away",
+		 full, why, dir, full, dir);
+	free(full);
+	free(dir);
+	errno = EINVAL;
+	return -1;
+}
+
+/* SQLite opens files by path, and the unix VFS first makes a path
+ * canonical by following every symlink in it (readlink of each
+ * component): "/proc/self/fd/N/state.db" would turn back into the text
+ * ROOT/var/lib/qinstall/state.db, whose directories could be swapped
+ * between our checks and SQLite's open, and a symlink state.db would be
+ * followed out of ROOT; SQLITE_OPEN_NOFOLLOW, for its part, refuses
+ * /proc/self/fd/N itself (a symlink to the kernel). So the journal uses
+ * this VFS: the unix VFS in every way except that it keeps the path as
+ * given. The kernel resolves /proc/self/fd/N to the very directory that
+ * qi_journal_open_state opened (O_NOFOLLOW at every component) and
+ * checked, whatever happens to its name; and the unix VFS opens state.db,
+ * -wal, -shm and -journal in it with O_NOFOLLOW, so a symlink put there
+ * is refused by the kernel. The directory's fd stays open as long as the
+ * connection. */
+#define STATE_VFS "qinstall-statedir"
+
+static int state_vfs_pathname(sqlite3_vfs *vfs, const char *path, int n, char *out)
+{
+	if (path[0] != '/' || (int)strlen(path) >= n)
+		return SQLITE_CANTOPEN;
+	strcpy(out, path);
+	return SQLITE_OK;
+}
+
+static int state_vfs_register(qi_handle *h)
+{
+	static sqlite3_vfs vfs;
+	if (vfs.zName)
+		return 0;
+	sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+	if (!unix_vfs)
+		return qi_error(h, "SQLite has no unix VFS (this SQLite cannot be used for the journal)");
+	vfs = *unix_vfs;
+	vfs.pNext = NULL;
+	vfs.zName = STATE_VFS;
+	vfs.xFullPathname = state_vfs_pathname;
+	if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) {
+		vfs.zName = NULL;
+		return qi_error(h, "cannot register the journal's SQLite VFS");
+	}
+	return 0;
+}
+
+/* SQLite's path of NAME in the state directory (URI: as a file: URI,
+ * read-only and immutable). */
+static void db_path(const struct qi_journal *j, const char *name, bool uri, char *out, size_t n)
+{
+	snprintf(out, n, uri ? "file:/proc/self/fd/%d/%s?immutable=1" : "/proc/self/fd/%d/%s",
+		 j->statefd, name);
+}
+
+/* Make a new state.db whole: its schema written into state.db.new, which
+ * is then renamed into place (never over an existing one), so that a
+ * crash leaves either no state.db or a complete one. */
+static int db_create(qi_handle *h)
+{
+	struct qi_journal *j = h->journal;
+	unlinkat(j->statefd, "state.db.new", 0);
+	unlinkat(j->statefd, "state.db.new-journal", 0);
+	char path[96];
+	db_path(j, "state.db.new", false, path, sizeof(path));
+	sqlite3 *db = NULL;
+	char sql[sizeof(schema_sql) + 96];
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous=FULL; BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
+		 schema_sql, SCHEMA_VERSION);
+	char *err = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+				 STATE_VFS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	char *full = state_path(h, "state.db");
+	if (rc != SQLITE_OK)
+		qi_error(h, "cannot make the journal %s: %s%s", full, err ? err : db ? sqlite3_errmsg(db) : "out of memory",
+			 db_hint(db ? sqlite3_errcode(db) : rc));
+	sqlite3_free(err);
+	if (sqlite3_close(db) != SQLITE_OK && rc == SQLITE_OK)
+		rc = qi_error(h, "cannot make the journal %s: closing it failed", full);
+	if (rc == SQLITE_OK && renameat2(j->statefd, "state.db.new", j->statefd, "state.db", RENAME_NOREPLACE) < 0)
+		rc = qi_error_errno(h, "cannot put the new journal %s in place", full);
+	free(full);
+	if (rc != SQLITE_OK) {
+		unlinkat(j->statefd, "state.db.new", 0);
+		return -1;
+	}
+	fsync(j->statefd);
+	return 0;
 }
 
 /* Open the connection (read-write, or read-only: immutable on a read-only
@@ -306,34 +589,47 @@ static int db_connect(qi_handle *h, bool write)
 {
 	struct qi_journal *j = h->journal;
 	char path[96];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/state.db", j->statefd);
-	int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+	int flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOFOLLOW;
 	struct statvfs vfs;
-	if (!write && fstatvfs(j->statefd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
-		snprintf(path, sizeof(path), "file:/proc/self/fd/%d/state.db?immutable=1", j->statefd);
+	bool immutable = !write && fstatvfs(j->statefd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+	db_path(j, "state.db", immutable, path, sizeof(path));
+	if (immutable)
 		flags |= SQLITE_OPEN_URI;
-	}
-	if (sqlite3_open_v2(path, &j->db, flags, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &j->db, flags, STATE_VFS) != SQLITE_OK)
 		return qi_db_fail(h, "cannot open");
 	sqlite3_busy_timeout(j->db, 10000);
 	sqlite3_extended_result_codes(j->db, 0);
-	if (write)
-		return qi_db_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
 	return 0;
 }
 
-/* Check the schema's version; a writer makes the schema of a new
- * database. 1 when a reader finds an empty database. */
-static int db_schema(qi_handle *h, bool write)
+/* The first of SQL's rows as text into OUT ("" for none); -1 with the
+ * SQLite error when it cannot be read. */
+static int db_first_text(sqlite3 *db, const char *sql, char *out, size_t n)
 {
-	struct qi_journal *j = h->journal;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return qi_db_fail(h, "cannot read");
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		snprintf(out, n, "%s", t ? t : "");
+	}
 	sqlite3_finalize(st);
-	if (version < 0)
-		return qi_db_fail(h, "cannot read");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Is the open state.db a sound journal of this qinstall: readable, its
+ * schema version known, its tables there, and PRAGMA quick_check "ok"
+ * (its cost grows with the journal, a fraction of a second for
+ * thousands of runs)? */
+static int db_check(qi_handle *h)
+{
+	sqlite3 *db = h->journal->db;
+	char buf[512];
+	if (db_first_text(db, "PRAGMA user_version", buf, sizeof(buf)) < 0)
+		return refuse_damaged(h, sqlite3_errmsg(db));
+	int version = atoi(buf);
 	if (version > SCHEMA_VERSION) {
 		char *full = state_path(h, "state.db");
 		qi_error(h, "journal %s has schema version %d, newer than this qinstall understands (%d): "
@@ -341,18 +637,24 @@ static int db_schema(qi_handle *h, bool write)
 		free(full);
 		return -1;
 	}
-	if (version > 0)
-		return 0;
-	if (!write)
-		return 1;
-	char sql[sizeof(schema_sql) + 64];
-	snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
-		 schema_sql, SCHEMA_VERSION);
-	if (qi_db_exec(h, sql) < 0) {
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+	if (version < SCHEMA_VERSION)
+		return refuse_damaged(h, "it has no qinstall schema (empty, or not made by qinstall)");
+	const char *tail = schema_probe;
+	while (*tail) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
+			snprintf(buf, sizeof(buf), "its tables are not qinstall's (%s)", sqlite3_errmsg(db));
+			return refuse_damaged(h, buf);
+		}
+		sqlite3_finalize(st);
 	}
-	fsync(j->statefd);
+	if (db_first_text(db, "PRAGMA quick_check", buf, sizeof(buf)) < 0)
+		return refuse_damaged(h, sqlite3_errmsg(db));
+	if (strcmp(buf, "ok") != 0) {
+		char why[600];
+		snprintf(why, sizeof(why), "SQLite's check found: %s", buf);
+		return refuse_damaged(h, why);
+	}
 	return 0;
 }
 
@@ -361,21 +663,35 @@ int qi_journal_open_db(qi_handle *h, bool write)
 	struct qi_journal *j = qi_journal_get(h);
 	if (j->db)
 		return 0;
-	bool exists = faccessat(j->statefd, "state.db", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!exists && write && refuse_lost_journal(h) < 0)
+	if (state_vfs_register(h) < 0)
 		return -1;
-	if (!exists && !write) {
-		errno = ENOENT;
-		return 1;
+	struct stat st;
+	if (fstatat(j->statefd, "state.db", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return state_error(h, "cannot look at the journal", "state.db");
+		if (refuse_lost_journal(h) < 0)
+			return -1;
+		if (!write) {
+			errno = ENOENT;
+			return 1;
+		}
+		if (db_create(h) < 0)
+			return -1;
+	} else if (!S_ISREG(st.st_mode)) {
+		return refuse_state_entry(h, j->statefd, "state.db", NULL, &st, S_IFREG);
+	} else if (st.st_size == 0) {
+		return refuse_damaged(h, "it is empty (0 bytes)");
 	}
 	int rc = db_connect(h, write);
 	if (rc == 0)
-		rc = db_schema(h, write);
+		rc = db_check(h);
+	if (rc == 0 && write)
+		rc = qi_db_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
 	if (rc != 0) {
+		int e = errno;
 		sqlite3_close(j->db);
 		j->db = NULL;
-		if (rc > 0)
-			errno = ENOENT;
+		errno = e;
 	}
 	return rc;
 }
@@ -561,6 +877,19 @@ static int finish_run(qi_handle *h)
 	return 0;
 }
 
+/* A run that changed nothing (no change planned, so no row written)
+ * leaves no trace, committed or not. */
+static int forget_run(qi_handle *h)
+{
+	struct qi_journal *j = h->journal;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id=%lld", (long long)j->run);
+	if (qi_db_exec(h, sql) < 0)
+		return -1;
+	j->run = 0;
+	return 0;
+}
+
 int qi_run_commit(qi_handle *h)
 {
 	struct qi_journal *j = h->journal;
@@ -575,12 +904,8 @@ int qi_run_commit(qi_handle *h)
 	if (qi_journal_flush(h) < 0)
 		return qi_run_abort(h);	/* half-made: undo it all */
 	if (j->nchanges == 0) {
-		/* a run that changed nothing leaves no trace */
-		char sql[96];
-		snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id=%lld", (long long)j->run);
-		if (qi_db_exec(h, sql) < 0)
+		if (forget_run(h) < 0)
 			return -1;
-		j->run = 0;
 		j->in_run = false;
 		qi_journal_unlock(h);
 		return 0;
@@ -612,6 +937,13 @@ int qi_run_abort(qi_handle *h)
 	qi_journal_discard(j);
 	if (h->check)
 		return -1;
+	qi_clear_error(h);
+	if (j->nchanges == 0 && forget_run(h) == 0) {
+		memcpy(h->errmsg, msg, sizeof(msg));
+		h->errkind = kind == QI_ERR_NONE ? QI_ERR_FAILED : kind;
+		qi_journal_unlock(h);
+		return -1;
+	}
 	qi_clear_error(h);
 	int rc = qi_journal_undo_runs(h, j->run, true);
 	if (rc < 0) {

@@ -45,6 +45,23 @@
  * and ROOT/var and ROOT/var/lib when they had to be made for it (0755,
  * owned by the user running qinstall). A run that changed nothing leaves
  * no row. Timestamps, hard links and extended attributes are not recorded.
+ *
+ * The journal's own state is out of every run's reach. It is opened one
+ * component at a time from ROOT (var, lib, qinstall: each O_NOFOLLOW |
+ * O_DIRECTORY), each of its files is checked (not followed) before use, and
+ * anything there that is not what it must be (a symlink, a FIFO, a
+ * directory where a file goes) is refused with what to do (journal.c).
+ * No change may touch it (change.c, at the one place every planned change
+ * goes through): /var, /var/lib and /var/lib/qinstall may be made when
+ * missing but never changed, renamed or removed; nothing at or below
+ * /var/lib/qinstall may be made or changed, except the records a module
+ * keeps there (provision.json, written whole); a path that reaches them
+ * through a symlink or a mount is refused the same way. The apply list,
+ * profiles and staged trees are checked against the same rule before a
+ * run begins (qi_state_part). A state.db that is empty, truncated, not a
+ * database or without qinstall's tables is a damaged journal, never "no
+ * runs": a new state.db is made whole under another name and renamed into
+ * place, so that a state.db without its schema is never qinstall's own.
  */
 #ifndef QI_JOURNAL_H
 #define QI_JOURNAL_H
@@ -54,6 +71,23 @@
 #include "core/core.h"
 
 #define QI_STATE_DIR "/var/lib/qinstall"
+/* The mode ROOT/var, ROOT/var/lib and the state directory are made with
+ * when missing (owned by the user running qinstall). */
+#define QI_STATE_DIR_MODE 0755
+
+/* What a clean path inside ROOT is to the journal's own state, by its
+ * name (journal.c). */
+enum qi_state_part {
+	QI_STATE_OUTSIDE = 0,	/* nothing of the journal's */
+	QI_STATE_ABOVE,		/* /var or /var/lib: made when missing, never changed */
+	QI_STATE_TOP,		/* /var/lib/qinstall itself: the same */
+	QI_STATE_RECORD,	/* a record a module keeps there (provision.json): only
+				 * written whole, by the library itself */
+	QI_STATE_OWN,		/* anything else below it: never made or changed by a run */
+};
+enum qi_state_part qi_state_part(const char *path);
+/* "a directory above the journal's state" and the like, for messages. */
+const char *qi_state_part_name(enum qi_state_part part);
 
 /* ------------------------------------------------------------------ */
 /* A map from paths to images (imagemap.c)                              */
@@ -86,9 +120,18 @@ void qi_imagemap_free(struct qi_imagemap *m);
 
 struct qi_change;	/* a planned change (change.c) */
 
+/* Which object a directory is: the journal's directories (ROOT/var,
+ * ROOT/var/lib, the state directory), as opened. */
+struct qi_fileid {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct qi_journal {
 	sqlite3 *db;
 	int statefd, storefd, lockfd;
+	struct qi_fileid dirs[3];	/* var, var/lib, the state directory */
+	bool have_dirs;			/* set when statefd was opened */
 	int64_t run;
 	bool in_run;
 	bool batch;
@@ -108,11 +151,13 @@ struct qi_journal {
 
 /* The handle's journal, made on first use. */
 struct qi_journal *qi_journal_get(qi_handle *h);
-/* Open (with CREATE make) ROOT/var/lib/qinstall; -1 with errno ENOENT
- * when it does not exist and CREATE is false. */
+/* Open (with CREATE make) ROOT/var/lib/qinstall, never following a
+ * symlink, and check what it holds; -1 with errno ENOENT when it does not
+ * exist and CREATE is false (any other refusal leaves another errno). */
 int qi_journal_open_state(qi_handle *h, bool create);
-/* Open state.db. WRITE: for a run or a rollback (creates it). 1 (errno
- * ENOENT) when there is no journal to read. */
+/* Open state.db and check it (schema, PRAGMA quick_check). WRITE: for a
+ * run or a rollback (makes a new one). 1 (errno ENOENT) when there is no
+ * journal to read; -1 for a damaged or lost one. */
 int qi_journal_open_db(qi_handle *h, bool write);
 int qi_journal_open_store(qi_handle *h);
 /* Whether the store directory STOREFD holds any before-image. */

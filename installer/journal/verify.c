@@ -248,12 +248,18 @@ int qi_verify_root(qi_handle *h)
 	json_object_set_new(h->result, "drift", drift);
 	struct qi_journal *j = qi_journal_get(h);
 	int rc = qi_journal_open_state(h, false);
-	if (rc < 0) {
-		if (errno != ENOENT)
-			return -1;
+	if (rc < 0 && errno == ENOENT) {
 		qi_clear_error(h);
 		qi_set_msg(h, "%s has no journal: nothing to verify", h->root);
 		return 0;
+	}
+	if (rc < 0) {
+		/* A state directory that is not what it must be (a symlink, a
+		 * file where a directory belongs) is drift, not a failure. */
+		add_drift(drift, "/var/lib/qinstall", "the journal's state is not sound", NULL,
+			  qi_errmsg(h));
+		qi_clear_error(h);
+		return qi_error_kind(h, QI_ERR_DRIFT, "1 difference between %s and its journal", h->root);
 	}
 	const char *store_problem;
 	j->storefd = qi_store_open_dir(j->statefd, &store_problem);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "patch/patch.h"
+#include "journal/journal.h"
 #include "provision/provision.h"
 #include "sources/sources.h"
 
@@ -80,12 +81,67 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* ---- the journal's own state is no profile's (journal.h) ---- */
+
+/* A path of the profile that would put something into the journal's own
+ * state, refused before anything is fetched or built. OWN_DIR: qinstall
+ * makes that directory itself, with a mode and owner of its own, so /var
+ * and /var/lib are refused too. */
+static int refuse_state_setting(qi_handle *h, const struct qi_profile *p, const char *section,
+				const char *key, bool own_dir)
+{
+	const char *v = qi_profile_get(p, section, key);
+	char *clean = v ? qi_path_normalise(v, 0) : NULL;
+	enum qi_state_part part = clean ? qi_state_part(clean) : QI_STATE_OUTSIDE;
+	free(clean);
+	if (part == QI_STATE_OUTSIDE || (part == QI_STATE_ABOVE && !own_dir))
+		return 0;
+	const char *origin = qi_profile_origin(p, section, key);
+	bool deflt = !origin || strcmp(origin, "default") == 0;
+	return qi_error_kind(h, QI_ERR_USAGE, "%s: [%s] %s = %s%s is %s, which no run may change "
+			     "(qinstall's journal could no longer undo its runs): choose another path",
+			     deflt ? qi_profile_file(p) : origin, section, key, v, deflt ? " (its default)" : "",
+			     qi_state_part_name(part));
+}
+
+static int refuse_state_settings(qi_handle *h, const struct qi_profile *p)
+{
+	if (refuse_state_setting(h, p, "accounts", "qmail_home", true) < 0)
+		return -1;
+	return qi_profile_bool(p, "services", "svscan") ?
+		refuse_state_setting(h, p, "services", "service_dir", true) : 0;
+}
+
+/* A staged tree that reaches into the journal's own state, refused before
+ * the run (the change functions would refuse it half-way). Directories
+ * /var and /var/lib are left as they are in ROOT (stage.c). */
+static int refuse_state_manifest(qi_handle *h, const struct component *c)
+{
+	for (size_t i = 0; i < c->m.n; i++) {
+		const struct qi_manifest_entry *e = &c->m.e[i];
+		char *clean = qi_path_normalise(e->path, 0);
+		enum qi_state_part part = clean ? qi_state_part(clean) : QI_STATE_OUTSIDE;
+		free(clean);
+		if (part == QI_STATE_OUTSIDE || (part == QI_STATE_ABOVE && e->img.type == QI_FT_DIR))
+			continue;
+		return qi_error(h, "component %s: its staged tree holds %s (%s), which no run may change "
+				"(qinstall's journal could no longer undo its runs): make it install elsewhere "
+				"(its build log: %s)", c->r.name, e->path, qi_state_part_name(part), c->log);
+	}
+	return 0;
+}
+
 /* Resolve the recipe and where its build lives in the cache. */
 static int component_init(qi_handle *h, const struct qi_profile *p, const char *name,
 			  struct component *c)
 {
 	memset(c, 0, sizeof(*c));
 	if (qi_recipe_from_profile(h, p, name, &c->r) < 0)
+		return -1;
+	char *sec = qi_xasprintf("component %s", name);
+	int rc = refuse_state_setting(h, p, sec, "bindir", false);
+	free(sec);
+	if (rc < 0)
 		return -1;
 	if (qi_recipe_key(h, &c->r) < 0)
 		return -1;
@@ -441,6 +497,10 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	if (!pv)
 		abort();
 	pv->p = p;
+	if (refuse_state_settings(h, p) < 0) {
+		qi_provision_free(pv);
+		return -1;
+	}
 	sweep_stale_work(h);
 	const char *const *names = qi_profile_components(p);
 	size_t n = 0;
@@ -490,6 +550,9 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 		if (build_component(h, c, opt) < 0)
 			goto fail;
 	}
+	for (size_t i = 0; i < pv->n; i++)
+		if (refuse_state_manifest(h, &pv->c[i]) < 0)
+			goto fail;
 	*out = pv;
 	return 0;
 fail:
@@ -595,7 +658,11 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 			return rc;
 	}
 	char *rec = record_text(pv);
-	int rc = qi_mkdir_p(h, "/var/lib/qinstall", 0755, (uid_t)-1, (gid_t)-1);
+	/* the state directory is the journal's: made by the run (planned here
+	 * only in --check, when it is missing), never changed */
+	struct stat st;
+	int rc = qi_root_lstat(h, QI_STATE_DIR, &st) == 0 ? 0 :
+		qi_mkdir_p(h, QI_STATE_DIR, QI_STATE_DIR_MODE, (uid_t)-1, (gid_t)-1);
 	if (rc == 0)
 		rc = qi_write_file(h, RECORD_PATH, rec, strlen(rec), 0644, (uid_t)-1, (gid_t)-1);
 	free(rec);
@@ -754,7 +821,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	pv.c = calloc(n ? n : 1, sizeof(*pv.c));
 	if (!pv.c)
 		abort();
-	int rc = 0;
+	int rc = refuse_state_settings(h, p);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct component *c = &pv.c[i];
 		pv.n = i + 1;
@@ -764,6 +831,8 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
 			rc = qi_manifest_load(h, mf, &c->m);
 			free(mf);
+			if (rc == 0)
+				rc = refuse_state_manifest(h, c);
 			if (rc < 0 || (rc = check_links(h, c, true)) < 0)
 				break;
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
