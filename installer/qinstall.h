@@ -98,10 +98,11 @@ json_t *qi_diff_json(qi_handle *h);           /* NEW reference: {"before": "..."
 
 /* Read a whole input file (a patch, an operation list): PATH, or NULL or
  * "-" for standard input. PATH is opened without blocking and must be a
- * regular file; at most MAX bytes are read (0: QI_INPUT_MAX). *data is
- * NUL-terminated and malloc'd. WHAT names the file in messages ("patch
- * file", "operation list"); errors are of kind QI_ERR_USAGE. */
-#define QI_INPUT_MAX ((size_t)256 << 20)	/* 256 MiB */
+ * regular file (else: "the patch file X is a FIFO, not a regular file");
+ * at most MAX bytes are read (0: QI_INPUT_MAX). *data is NUL-terminated
+ * and malloc'd. WHAT names the file in messages ("patch file", "operation
+ * list"); errors are of kind QI_ERR_USAGE. */
+#define QI_INPUT_MAX ((size_t)64 << 20)	/* 64 MiB: patches, lists, passwd files */
 int qi_read_input(qi_handle *h, const char *path, const char *what, size_t max,
 		  char **data, size_t *len);
 
@@ -117,7 +118,9 @@ int qi_root_open(qi_handle *h, const char *path, int flags, mode_t mode);
  * Returns 0, or -1 with errno set and NO error message (callers decide:
  * ENOENT is often fine). */
 int qi_root_lstat(qi_handle *h, const char *path, struct stat *st);
-/* Read a whole regular file inside ROOT. *buf is NUL-terminated, malloc'd. */
+/* Read a whole regular file inside ROOT, of at most QI_INPUT_MAX bytes,
+ * opened without blocking (a FIFO or a device is refused, never waited
+ * on). *buf is NUL-terminated, malloc'd; LEN may be NULL. */
 int qi_root_read(qi_handle *h, const char *path, char **buf, size_t *len);
 /* Host path of PATH inside ROOT, for messages and for tools that need a
  * path (make, chroot). Malloc'd. Never use it to write: go through the journal. */

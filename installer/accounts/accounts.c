@@ -186,8 +186,9 @@ static int load_file(qi_handle *h, struct plan *p, enum qi_pwfile i)
 	}
 	if (!S_ISREG(f->st.st_mode)) {
 		char *where = qi_root_path(h, d->path);
-		qi_error(h, "%s is not a regular file (a symlink or other); qinstall edits only "
-			 "regular files: replace it with the file itself and try again", where);
+		qi_error(h, "%s is %s, not a regular file; qinstall edits only regular files: "
+			 "replace it with the file itself and try again", where,
+			 qi_file_type_name(f->st.st_mode));
 		free(where);
 		return -1;
 	}

@@ -53,6 +53,26 @@ void qi_buf_free(struct qi_buf *b);
  * NULL). 0, or -1 with errno set and B freed. FD stays open. */
 int qi_buf_read_fd(struct qi_buf *b, int fd);
 
+/* Input files (input.c): what qi_read_input does for a PATH ("-" is a
+ * file's name here, not standard input), with KIND the kind of its errors
+ * (QI_ERR_USAGE for a file the user named, QI_ERR_FAILED for one qinstall
+ * found, such as a series file inside an archive). PATH is
+ * opened with O_NONBLOCK|O_NOCTTY, must be a regular file and is read to
+ * at most MAX bytes (0: QI_INPUT_MAX). qi_input_read_fd does the same on
+ * FD, opened with O_NONBLOCK (a file inside ROOT), named NAME in messages;
+ * LEN may be NULL. qi_input_check only opens PATH and checks it (MAX 0:
+ * any size), for content that is streamed later. */
+#define QI_PROFILE_MAX ((size_t)1 << 20)	/* a profile, each include */
+#define QI_SERIES_MAX ((size_t)1 << 20)		/* a quilt series file */
+int qi_input_read(qi_handle *h, enum qi_errkind kind, const char *path, const char *what,
+		  size_t max, char **data, size_t *len);
+int qi_input_read_fd(qi_handle *h, enum qi_errkind kind, int fd, const char *what, const char *name,
+		     size_t max, char **data, size_t *len);
+int qi_input_check(qi_handle *h, enum qi_errkind kind, const char *path, const char *what,
+		   size_t max);
+/* What MODE is, for messages: "a FIFO", "a directory", "a symbolic link". */
+const char *qi_file_type_name(mode_t mode);
+
 /* Small helpers. */
 void *qi_xmalloc(size_t n);	/* aborts on out-of-memory: nothing sane to do */
 void *qi_xrealloc(void *p, size_t n);

@@ -437,24 +437,14 @@ int qi_root_lstat(qi_handle *h, const char *path, struct stat *st)
 
 int qi_root_read(qi_handle *h, const char *path, char **buf, size_t *len)
 {
-	int fd = qi_root_open(h, path, O_RDONLY | O_NOCTTY, 0);
+	int fd = qi_root_open(h, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct qi_buf b = { 0 };
-	int rc = qi_buf_read_fd(&b, fd);
-	int e = errno;
+	char *full = qi_root_path(h, path);
+	int rc = qi_input_read_fd(h, QI_ERR_FAILED, fd, "file", full, QI_INPUT_MAX, buf, len);
+	free(full);
 	close(fd);
-	if (rc < 0) {
-		char *full = qi_root_path(h, path);
-		errno = e;
-		qi_error_errno(h, "cannot read %s", full);
-		free(full);
-		return -1;
-	}
-	*buf = b.data;
-	if (len)
-		*len = b.len;
-	return 0;
+	return rc;
 }
 
 char *qi_root_path(const qi_handle *h, const char *path)

@@ -323,8 +323,8 @@ static int check_state_mkdir(qi_handle *h, const char *file, const struct qi_app
 }
 
 /* Everything that can be checked before the run: owners in ROOT, sources
- * readable, the journal's directories left as they are. Errors name
- * FILE:LINE. */
+ * readable regular files, the journal's directories left as they are. Errors
+ * name FILE:LINE. */
 static int resolve(qi_handle *h, const char *file, const struct qi_apply_list *list,
 		   struct resolved *res)
 {
@@ -342,9 +342,13 @@ static int resolve(qi_handle *h, const char *file, const struct qi_apply_list *l
 		} else if (l->op == QI_AOP_FILE) {
 			res[i].source = l->arg[0] == '/' ? qi_xstrdup(l->arg) :
 				qi_xasprintf("%s/%s", dir, l->arg);
+			/* Streamed into the store during the run: checked now (a
+			 * regular file, opened without blocking), any size. */
 			if (access(res[i].source, R_OK) < 0)
 				rc = qi_error_errno(h, "%s:%u: cannot read the source %s", file, l->lineno,
 						    res[i].source);
+			else if (qi_input_check(h, QI_ERR_FAILED, res[i].source, "source", 0) < 0)
+				rc = qi_error_prefix(h, "%s:%u", file, l->lineno);
 		}
 		if (rc == 0)
 			rc = check_state_mkdir(h, file, l, &res[i]);

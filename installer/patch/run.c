@@ -755,23 +755,6 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 	return rc;
 }
 
-static int read_whole(qi_handle *h, const char *path, char **data, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return qi_error_errno(h, "cannot open patch %s", path);
-	struct qi_buf b = { 0 };
-	int rc = qi_buf_read_fd(&b, fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	if (rc < 0)
-		return qi_error_errno(h, "cannot read patch %s", path);
-	*data = b.data;
-	*len = b.len;
-	return 0;
-}
-
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
 		    size_t n, json_t **report)
 {
@@ -784,7 +767,7 @@ int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch 
 		const struct qi_series_patch *sp = &patches[i];
 		char *text = NULL;
 		size_t len = 0;
-		if (read_whole(h, sp->path, &text, &len) < 0) {
+		if (qi_input_read(h, QI_ERR_FAILED, sp->path, "patch", QI_INPUT_MAX, &text, &len) < 0) {
 			rc = -1;
 			break;
 		}

@@ -17,6 +17,9 @@
 
 #include "provision/provision.h"
 
+#define QI_PROFILE_MAX_DEPTH 16		/* includes nested */
+#define QI_PROFILE_MAX_FILES 256	/* files read for one profile, includes counted */
+
 struct entry {
 	char *section;		/* "build", "component ucspi-tcp" */
 	char *key;
@@ -42,6 +45,7 @@ struct qi_profile {
 	struct strlist components;	/* NULL-terminated view of the component names */
 	struct strlist scratch;		/* strings handed out by get (defaults) */
 	struct strlist loading;		/* include stack, for cycles */
+	size_t nread;			/* profile files read, includes counted */
 	char ***lists;			/* handed-out list arrays */
 	size_t nlists;
 	char *data_dir;
@@ -292,27 +296,28 @@ static int load_file(qi_handle *h, struct qi_profile *p, const char *path, const
 		free(real);
 		return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
+	if (p->loading.n >= QI_PROFILE_MAX_DEPTH || p->nread >= QI_PROFILE_MAX_FILES) {
 		free(real);
-		errno = e;
-		return qi_error_errno(h, "%s%scannot read profile %s", from ? from : "", from ? ": " : "", path);
+		if (p->nread >= QI_PROFILE_MAX_FILES)
+			return qi_error_kind(h, QI_ERR_USAGE, "%s: include %s: more than %d profile files "
+					     "to read: include each profile once", from, path,
+					     QI_PROFILE_MAX_FILES);
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: include %s: includes nest deeper than %d "
+				     "profiles: include the inner ones directly", from, path,
+				     QI_PROFILE_MAX_DEPTH);
 	}
-	struct qi_buf b = { 0 };
-	int bad = qi_buf_read_fd(&b, fd);
-	int e = errno;
-	close(fd);
-	if (bad < 0) {
+	char *text;
+	size_t len;
+	if (qi_input_read(h, QI_ERR_USAGE, path, "profile", QI_PROFILE_MAX, &text, &len) < 0) {
 		free(real);
-		errno = e;
-		return qi_error_errno(h, "cannot read profile %s", path);
+		return from ? qi_error_prefix(h, "%s", from) : -1;
 	}
+	p->nread++;
 	sl_add(&p->loading, real);
-	int rc = parse_text(h, p, path, b.data, b.len);
+	int rc = parse_text(h, p, path, text, len);
 	free(p->loading.v[--p->loading.n]);
 	p->loading.v[p->loading.n] = NULL;
-	qi_buf_free(&b);
+	free(text);
 	return rc;
 }
 
@@ -600,28 +605,30 @@ int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, cons
 	return finalize(h, p);
 }
 
-char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char *section,
-			   const char *key, const char *value)
+/* Where VALUE of list KEY of SECTION is found (see qi_profile_find_file),
+ * and *ORIGIN, the FILE:LINE that wrote it (NULL: unknown). */
+static char *locate_file(qi_handle *h, const struct qi_profile *p, const char *section,
+			 const char *key, const char *value, const char **origin)
 {
-	if (value[0] == '/') {
-		if (file_exists(value))
-			return qi_xstrdup(value);
-		return qi_error_errno(h, "cannot read %s", value), NULL;
-	}
-	const char *origin = NULL;
+	*origin = NULL;
 	char *beside = NULL;
 	for (size_t i = p->n; i-- > 0;) {
 		const struct entry *e = &p->e[i];
 		if (strcmp(e->section, section) == 0 && strcmp(e->key, key) == 0 &&
 		    strcmp(e->expanded ? e->expanded : e->value, value) == 0) {
-			origin = e->origin;
-			if (e->file) {
+			*origin = e->origin;
+			if (e->file && value[0] != '/') {
 				char *dir = dir_of(e->file);
 				beside = qi_xasprintf("%s/%s", dir, value);
 				free(dir);
 			}
 			break;
 		}
+	}
+	if (value[0] == '/') {
+		if (file_exists(value))
+			return qi_xstrdup(value);
+		return qi_error_errno(h, "cannot read %s", value), NULL;
 	}
 	if (beside && file_exists(beside))
 		return beside;
@@ -630,10 +637,29 @@ char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char 
 		free(beside);
 		return data;
 	}
-	qi_error(h, "%s%s%s '%s' of [%s]: no such file (looked in %s%s%s)", origin ? origin : "",
-		 origin ? ": " : "", key, value, section, beside ? beside : "", beside ? " and " : "", data);
+	qi_error(h, "%s%s%s '%s' of [%s]: no such file (looked in %s%s%s)", *origin ? *origin : "",
+		 *origin ? ": " : "", key, value, section, beside ? beside : "", beside ? " and " : "", data);
 	free(beside);
 	free(data);
+	return NULL;
+}
+
+char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char *section,
+			   const char *key, const char *value)
+{
+	const char *origin;
+	char *path = locate_file(h, p, section, key, value, &origin);
+	if (!path)
+		return NULL;
+	/* A patch is read whole (bounded like every input); a series archive
+	 * is streamed into the extractor, whose own limits apply. */
+	bool patch = strcmp(key, "patch") == 0;
+	if (qi_input_check(h, QI_ERR_USAGE, path, patch ? "patch" : "series archive",
+			   patch ? QI_INPUT_MAX : 0) == 0)
+		return path;
+	qi_error_prefix(h, "%s%s%s '%s' of [%s]", origin ? origin : "", origin ? ": " : "", key, value,
+			section);
+	free(path);
 	return NULL;
 }
 

@@ -246,19 +246,16 @@ static int debian_series_archive(qi_handle *h, const struct qi_recipe *r, const 
 /* The quilt series file FILE of R's series archive, parsed. */
 static int read_series(qi_handle *h, const struct qi_recipe *r, const char *file, struct qi_series *list)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	struct qi_buf b = { 0 };
-	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = e;
+	if (access(file, F_OK) < 0)
 		return qi_error_errno(h, "component %s: the series archive %s has no readable %s (check 'series')",
 				      r->name, r->series_archive.spec, r->series_file);
+	char *text;
+	size_t len;
+	int rc = qi_input_read(h, QI_ERR_FAILED, file, "series file", QI_SERIES_MAX, &text, &len);
+	if (rc == 0) {
+		rc = qi_series_parse(h, r->series_file, text, len, list);
+		free(text);
 	}
-	close(fd);
-	int rc = qi_series_parse(h, r->series_file, b.data, b.len, list);
-	qi_buf_free(&b);
 	if (rc < 0)
 		return qi_error_prefix(h, "component %s: series archive %s", r->name, r->series_archive.spec);
 	return 0;
@@ -287,6 +284,8 @@ static int unpack_series_archive(qi_handle *h, const struct qi_recipe *r,
 	if (archive)
 		own(owned, archive);
 	*dest = own(owned, qi_xasprintf("%s/series", work));
+	if (rc == 0)
+		rc = qi_input_check(h, QI_ERR_FAILED, archive, "series archive", 0);
 	if (rc == 0)
 		rc = qi_extract(h, archive, *dest, NULL);
 	if (rc < 0)

@@ -95,7 +95,9 @@ bool qi_profile_bool(const struct qi_profile *p, const char *section, const char
 const char *const *qi_profile_components(const struct qi_profile *p);
 /* Host path of a file named by VALUE of a list key (a patch): relative
  * paths are looked up beside the profile file that wrote the value, then
- * in the data directory. Malloc'd; NULL + error when it does not exist. */
+ * in the data directory. It must be a regular file (a patch of at most
+ * QI_INPUT_MAX bytes), checked without blocking. Malloc'd; NULL + error
+ * when it does not exist or is no such file. */
 char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char *section,
 			   const char *key, const char *value);
 
