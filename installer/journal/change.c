@@ -770,8 +770,8 @@ static int save_before(qi_handle *h, const char *path, const struct qi_image *im
 	*added = false;
 	if (img->type != QI_FT_REG)
 		return 0;
-	if (faccessat(h->journal->storefd, img->hash, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
+	/* An entry of that name is reused only when its bytes are sound
+	 * (qi_store_put_fd checks): a damaged one is replaced, never trusted. */
 	int fd = qi_root_open(h, path, O_RDONLY | O_NOFOLLOW | O_NOCTTY, 0);
 	if (fd < 0) {
 		int e = errno;

@@ -164,6 +164,18 @@ tap_run 0 "rollback 1" Q --root "$R" --json rollback 1
 tap_is "$(tap_json changes)" "$check_changes" "the rollback undid exactly what --check listed, in that order"
 tap_is "$(tree "$R")" "$t0" "the tree is as before run 1"
 
+# A damaged entry is never reused: a later run whose before-image has the
+# same content writes a sound copy over it, so its rollback can go ahead.
+R=$T/reuse
+cp -a "$B" "$R"
+damage_flip "$R/$S/$H_MOTD"
+echo "old motd" >"$R/etc/copy"
+printf 'file /etc/copy 0644 0:0 %s\n' "$T/three" >"$T/reuse.list"
+tap_run 0 "a run whose before-image matches a damaged store entry" Q --root "$R" apply "$T/reuse.list"
+tap_is "$(sha256sum <"$R/$S/$H_MOTD" | cut -d' ' -f1)" "$H_MOTD" "the damaged entry was replaced by a sound copy"
+tap_run 0 "that run rolls back" Q --root "$R" rollback 3
+tap_is "$(cat "$R/etc/copy")" "old motd" "and gives back the right bytes"
+
 tap_run 0 "rollback --help" "$QINSTALL" rollback --help
 tap_like "$TAP_STDOUT" "--skip-damaged.PATH +leave PATH as it is now" "--help shows --skip-damaged"
 tap_done
