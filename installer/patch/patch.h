@@ -110,8 +110,10 @@ void ph_reject_hunk(struct qi_buf *b, const struct ph_hunk *hk, long out_offset)
 
 /* The files a patch run reads and writes, staged in memory. */
 struct ph_entry {
-	char *path;		/* relative to the directory patched */
+	char *path;		/* relative to the directory patched, without symlinks */
 	bool loaded, exists, is_reg, is_link;
+	bool invalid;		/* its directory cannot be looked up (PH_NOTDIR,
+				 * PH_ESCAPES, PH_LOOPS): never read nor written */
 	mode_t mode;		/* permission bits */
 	uid_t uid;		/* owner on disk (kept when the file is rewritten) */
 	gid_t gid;
@@ -128,6 +130,7 @@ struct ph_entry {
 	mode_t orig_mode;
 	bool append_ok;		/* a .rej made by this run: later rejects append */
 	bool pending;		/* new content queued (git patches), not yet visible */
+	char *removed_as;	/* the name it was removed by, or NULL */
 	char *pdata;
 	size_t plen;
 	mode_t pmode;
@@ -137,17 +140,35 @@ struct ph_tree {
 	int dirfd;
 	struct ph_entry **e;
 	size_t n, cap;
+	size_t written;		/* files put in place or removed by ph_tree_commit */
 };
 int ph_tree_open(qi_handle *h, struct ph_tree *t, const char *dir);
 void ph_tree_close(struct ph_tree *t);
-/* The entry for PATH, loaded from disk on first use (never through a
- * symlink). NULL with the error set when it cannot be read. */
-struct ph_entry *ph_tree_get(struct ph_tree *t, const char *path);
+/* Where a path's directory is, looked up as GNU patch 2.7.6 does: a
+ * symlinked directory is followed while it stays inside the tree. */
+enum ph_where {
+	PH_FOUND,	/* every directory is there */
+	PH_MISSING,	/* one is not (it would be made) */
+	/* the rest cannot be looked up, as GNU patch's ELOOP and EXDEV: */
+	PH_NOTDIR,	/* a file stands where a directory should be */
+	PH_ESCAPES,	/* it leads out of the tree */
+	PH_LOOPS,	/* too many symlinks */
+};
+/* PATH's place: *canon (malloc'd; NULL unless PH_FOUND or PH_MISSING) is
+ * PATH with its directory resolved to one without symlinks. */
+enum ph_where ph_tree_where(struct ph_tree *t, const char *path, char **canon);
+/* The entry for the file NAME (a path in the patch), loaded from disk on
+ * first use; the same entry for every name of one file. Its directory is
+ * looked up with ph_tree_where, the file itself never followed. NULL with
+ * the error set when it cannot be read. */
+struct ph_entry *ph_tree_get(struct ph_tree *t, const char *name);
 /* Would PATH's missing parents all be creatable: the number of
  * components of PATH's directory that exist as directories. */
 int ph_tree_existing_dirs(struct ph_tree *t, const char *path);
 void ph_tree_set(struct ph_entry *e, char *data, size_t len, mode_t mode);
-void ph_tree_remove(struct ph_entry *e);
+/* Remove E's file; NAME is the name the patch removes it by (its empty
+ * parent directories are removed by that name, as GNU patch does). */
+void ph_tree_remove(struct ph_entry *e, const char *name);
 /* GNU patch's git mode: the diffs of one git patch all read the files as
  * they were before it, so their new contents are queued and become
  * visible only at ph_tree_flush (the next non-git diff, a file queued

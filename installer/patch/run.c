@@ -372,6 +372,20 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 		fs.skip = true;
 		r->somefailed = true;
 	}
+	if (outname && !o->dry_run) {
+		/* GNU patch makes its temporary output beside OUTNAME here (in
+		 * TMPDIR with --dry-run): a directory that leads out of the
+		 * tree, loops or is a file makes the name invalid, for this
+		 * file only. */
+		struct ph_entry *oe = ph_tree_get(r->tree, outname);
+		if (!oe)
+			return -1;
+		if (oe->invalid) {
+			say(r, "Invalid file name %s -- skipping patch\n", Q(outname));
+			fs.skip = fs.skip_reject = true;
+			r->somefailed = true;
+		}
+	}
 	struct ph_text in = { 0 };
 	ph_text_index(&in, fs.in && !fs.skip ? fs.in->data : "",
 		      fs.in && !fs.skip ? fs.in->len : 0);
@@ -508,7 +522,7 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 					if (backup && !oe->backed_up)
 						oe->backup = true;
 					oe->backed_up = true;
-					ph_tree_remove(oe);
+					ph_tree_remove(oe, outname);
 				}
 			}
 		} else {
@@ -540,7 +554,7 @@ static int patch_one_file(struct run *r, struct ph_file *f)
 						if (backup && !fs.in->backed_up)
 							fs.in->backup = true;
 						fs.in->backed_up = true;
-						ph_tree_remove(fs.in);
+						ph_tree_remove(fs.in, fs.inname);
 					}
 				} else if (backup && oe->exists && !oe->backed_up) {
 					/* GNU patch copies the unchanged file to FILE.orig. */
@@ -677,6 +691,7 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		} else if (rc < 0) {
 			qi_error_kind(h, QI_ERR_USAGE, "%s", saved);
 		}
+		report->changed = tree.written > 0;
 	}
 	ph_tree_close(&tree);
 	return rc;
