@@ -22,7 +22,7 @@ static const struct poptOption fetch_options[] = {
 	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
 	  "use only the cache and file: URLs", NULL },
 	{ "extract", 0, POPT_ARG_STRING, &o.extract, 0,
-	  "then unpack the archive securely into DIR (which must not exist)", "DIR" },
+	  "then unpack the archive securely into DIR (new, or an empty directory)", "DIR" },
 	POPT_TABLEEND
 };
 

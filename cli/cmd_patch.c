@@ -89,12 +89,8 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 	fflush(stdout);
 	json_object_set(qi_result(h), "hunks", rep.hunks);
 	json_object_set_new(qi_result(h), "status", json_integer(rep.status));
-	size_t i;
-	json_t *rec;
-	json_array_foreach(rep.hunks, i, rec)
-		if (json_is_true(json_object_get(rec, "applied")) && !opt.dry_run &&
-		    !(opt.atomic && rep.status != 0))
-			qi_set_changed(h);
+	if (rep.changed)
+		qi_set_changed(h);
 	int status = rep.status;
 	if (rc == 0 && status != 0 && opt.atomic)
 		fprintf(stderr, "qinstall patch: --atomic: %s; no file was changed\n",

@@ -18,8 +18,8 @@ static struct {
 	char *shell;
 	char *qmail_home;
 	char *profile;
-	int lock_wait;
-} o = { .lock_wait = -1 };
+	char *lock_wait;
+} o;
 
 static const struct poptOption options[] = {
 	{ "ids", 0, POPT_ARG_STRING, &o.ids, 0,
@@ -36,8 +36,8 @@ static const struct poptOption options[] = {
 	  "/bin/false, /usr/bin/false in ROOT)", "PATH" },
 	{ "qmail-home", 0, POPT_ARG_STRING, &o.qmail_home, 0,
 	  "qmail's home (default /var/qmail; alias's home is its alias subdirectory)", "DIR" },
-	{ "lock-wait", 0, POPT_ARG_INT, &o.lock_wait, 0,
-	  "seconds to wait for a passwd/group lock held by another program (default 15)",
+	{ "lock-wait", 0, POPT_ARG_STRING, &o.lock_wait, 0,
+	  "seconds (0-3600) to wait for a passwd/group lock held by another program (default 15)",
 	  "SECONDS" },
 	POPT_TABLEEND
 };
@@ -141,11 +141,14 @@ static int build_spec(qi_handle *h, struct qi_accounts_spec *spec, struct qi_pro
 		describe(cmd, "--qmail-home");
 		describe(cmd, o.qmail_home);
 	}
-	if (o.lock_wait >= 0) {
-		if (o.lock_wait > 3600)
-			return qi_error_kind(h, QI_ERR_USAGE, "--lock-wait %d: give at most 3600 seconds",
-					     o.lock_wait);
-		spec->lock_wait_ms = o.lock_wait > 0 ? o.lock_wait * 1000 : 1;
+	if (o.lock_wait) {
+		char *end;
+		errno = 0;
+		long secs = strtol(o.lock_wait, &end, 10);
+		if (errno || end == o.lock_wait || *end || secs < 0 || secs > 3600)
+			return qi_error_kind(h, QI_ERR_USAGE, "--lock-wait '%s': give a whole number "
+					     "of seconds from 0 to 3600", o.lock_wait);
+		spec->lock_wait_ms = secs > 0 ? (int)secs * 1000 : 1;
 	}
 	return 0;
 }

@@ -151,35 +151,23 @@ static int global_option(int rc, int *exit_code)
 	return 1;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("qinstall: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry `qinstall --help`.\n", stderr);
-	return QI_ERR_USAGE;
-}
-
-static void print_json(qi_handle *h, bool failed, const char *errmsg)
+/* The contract object (qinstall(8), JSON OUTPUT) on stdout: the keys every
+ * outcome has, then a command's own keys (EXTRA, may be NULL), which never
+ * replace them. */
+static void print_contract(bool changed, bool failed, const char *msg, int64_t run,
+			   json_t *warnings, json_t *diff, json_t *extra)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "changed", json_boolean(qi_changed(h)));
+	json_object_set_new(o, "changed", json_boolean(changed));
 	json_object_set_new(o, "failed", json_boolean(failed));
-	const char *msg = failed ? errmsg : qi_msg(h);
 	json_object_set_new(o, "msg", json_string(msg ? msg : ""));
-	int64_t run = qi_run_id(h);
 	json_object_set_new(o, "run", run ? json_integer(run) : json_null());
-	json_object_set(o, "warnings", qi_warnings(h));
-	json_t *d = qi_diff_json(h);
-	if (d)
-		json_object_set_new(o, "diff", d);
-	/* Command keys come last and never override the contract's. */
+	json_object_set_new(o, "warnings", warnings ? json_incref(warnings) : json_array());
+	if (diff)
+		json_object_set_new(o, "diff", diff);
 	const char *key;
 	json_t *val;
-	json_object_foreach(qi_result(h), key, val) {
+	json_object_foreach(extra, key, val) {
 		if (!json_object_get(o, key))
 			json_object_set(o, key, val);
 	}
@@ -187,58 +175,108 @@ static void print_json(qi_handle *h, bool failed, const char *errmsg)
 	if (s)
 		puts(s);
 	free(s);
+	fflush(stdout);
 	json_decref(o);
 }
 
-int main(int argc, const char **argv)
+static void print_json(qi_handle *h, bool failed, const char *errmsg)
+{
+	const char *msg = failed ? errmsg : qi_msg(h);
+	print_contract(qi_changed(h), failed, msg, qi_run_id(h), qi_warnings(h), qi_diff_json(h),
+		       qi_result(h));
+}
+
+/* Whether --json is on the command line (before a "--"): a usage error
+ * may be found before popt has read it. */
+static bool json_asked(int argc, const char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A failure found before any command ran (a usage error, no handle):
+ * said on stderr, and with --json as the one object on stdout. */
+static int fail_early(bool json, enum qi_errkind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_early(bool json, enum qi_errkind kind, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "qinstall: %s\n", msg);
+	if (kind == QI_ERR_USAGE)
+		fputs("Try `qinstall --help`.\n", stderr);
+	if (json)
+		print_contract(false, true, msg, 0, NULL, NULL, NULL);
+	return kind;
+}
+
+/* Run CMD with its OPERANDS on a new handle set up from the global
+ * options; the exit code. */
+static int run_command(const struct qi_command *cmd, int noperands, const char **operands)
+{
+	qi_handle *h = qi_new();
+	if (!h)
+		return fail_early(g.json, QI_ERR_FAILED, "cannot start: out of memory or no access to /");
+	qi_set_check(h, g.check);
+	qi_set_diff_wanted(h, g.diff);
+	qi_set_verbosity(h, g.verbosity);
+	qi_set_assume_yes(h, g.yes);
+	struct qi_cli cli = { .h = h, .json = g.json, .command = cmd->name };
+	int rc;
+	if ((g.root && qi_set_root(h, g.root) < 0) ||
+	    (g.cache_dir && qi_set_cache_dir(h, g.cache_dir) < 0)) {
+		rc = -1;
+	} else {
+		static const char *no_operands[] = { NULL };
+		rc = cmd->run(&cli, noperands, operands ? operands : no_operands);
+	}
+	bool failed = rc != 0;
+	/* the kind's value is its exit code */
+	int exit_code = rc < 0 ? (int)qi_errkind(h) : rc;
+	if (rc < 0 && exit_code == QI_ERR_NONE)
+		exit_code = QI_ERR_FAILED;
+	if (rc < 0)
+		fprintf(stderr, "qinstall: error: %s\n",
+			qi_errmsg(h)[0] ? qi_errmsg(h) : "failed (no message: this is a bug)");
+	fflush(stdout);
+	if (g.json)
+		print_json(h, failed, rc < 0 ? qi_errmsg(h) : qi_msg(h));
+	qi_free(h);
+	return exit_code;
+}
+
+/* The command called NAME, or NULL. */
+static const struct qi_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+/* Second pass: the command's options, with the global ones again so that
+ * they may also follow the command; then the command. REST[0] is its name. */
+static int parse_and_run(const struct qi_command *cmd, const char **rest, bool json)
 {
 	int exit_code = QI_ERR_NONE;
-	poptContext gctx = poptGetContext("qinstall", argc, argv, global_options,
-					  POPT_CONTEXT_POSIXMEHARDER);
-	int rc;
-	while ((rc = poptGetNextOpt(gctx)) > 0) {
-		if (rc == OPT_HELP) {
-			print_main_help(stdout);
-			poptFreeContext(gctx);
-			return 0;
-		}
-		if (global_option(rc, &exit_code) < 0) {
-			poptFreeContext(gctx);
-			return exit_code;
-		}
-	}
-	if (rc < -1) {
-		int code = usage_error("%s: %s", poptBadOption(gctx, POPT_BADOPTION_NOALIAS),
-				       poptStrerror(rc));
-		poptFreeContext(gctx);
-		return code;
-	}
-	const char **rest = poptGetArgs(gctx);
-	if (!rest || !rest[0]) {
-		print_main_help(stderr);
-		poptFreeContext(gctx);
-		return QI_ERR_USAGE;
-	}
-	const struct qi_command *cmd = NULL;
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i]->name, rest[0]) == 0)
-			cmd = commands[i];
-	if (!cmd) {
-		int code = usage_error("unknown command '%s'", rest[0]);
-		poptFreeContext(gctx);
-		return code;
-	}
-
-	/* Second pass: the command's options, with the global ones again so
-	 * that they may also follow the command. */
 	int nrest = 0;
 	while (rest[nrest])
 		nrest++;
 	const char **cargv = calloc((size_t)nrest + 1, sizeof(*cargv));
+	if (!cargv)
+		return fail_early(json, QI_ERR_FAILED, "out of memory");
 	cargv[0] = "qinstall";
 	for (int i = 1; i < nrest; i++)
 		cargv[i] = rest[i];
-	struct poptOption table[4];
+	struct poptOption table[3];
 	int t = 0;
 	if (cmd->options)
 		table[t++] = (struct poptOption){ NULL, '\0', POPT_ARG_INCLUDE_TABLE,
@@ -247,6 +285,7 @@ int main(int argc, const char **argv)
 		global_options, 0, "Global options:", NULL };
 	table[t++] = (struct poptOption)POPT_TABLEEND;
 	poptContext cctx = poptGetContext("qinstall", nrest, cargv, table, 0);
+	int rc;
 	while ((rc = poptGetNextOpt(cctx)) > 0) {
 		if (rc == OPT_HELP) {
 			print_command_help(cmd, cctx);
@@ -256,48 +295,50 @@ int main(int argc, const char **argv)
 			goto out;
 	}
 	if (rc < -1) {
-		exit_code = usage_error("%s %s: %s", cmd->name,
-					poptBadOption(cctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+		exit_code = fail_early(json || g.json, QI_ERR_USAGE, "%s %s: %s", cmd->name,
+				       poptBadOption(cctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
 		goto out;
 	}
 	const char **operands = poptGetArgs(cctx);
 	int noperands = 0;
 	while (operands && operands[noperands])
 		noperands++;
-
-	qi_handle *h = qi_new();
-	if (!h) {
-		fprintf(stderr, "qinstall: cannot start: out of memory or no access to /\n");
-		exit_code = QI_ERR_FAILED;
-		goto out;
-	}
-	qi_set_check(h, g.check);
-	qi_set_diff_wanted(h, g.diff);
-	qi_set_verbosity(h, g.verbosity);
-	qi_set_assume_yes(h, g.yes);
-	struct qi_cli cli = { .h = h, .json = g.json, .command = cmd->name };
-	if ((g.root && qi_set_root(h, g.root) < 0) ||
-	    (g.cache_dir && qi_set_cache_dir(h, g.cache_dir) < 0)) {
-		rc = -1;
-	} else {
-		static const char *no_operands[] = { NULL };
-		rc = cmd->run(&cli, noperands, operands ? operands : no_operands);
-	}
-	bool failed = rc != 0;
-	if (rc < 0)
-		exit_code = qi_errkind(h);	/* the kind's value is its exit code */
-	else
-		exit_code = rc;
-	if (failed && rc < 0)
-		fprintf(stderr, "qinstall: error: %s\n",
-			qi_errmsg(h)[0] ? qi_errmsg(h) : "failed (no message: this is a bug)");
-	if (g.json)
-		print_json(h, failed, rc < 0 ? qi_errmsg(h) : qi_msg(h));
-	qi_free(h);
+	exit_code = run_command(cmd, noperands, operands);
 out:
 	poptFreeContext(cctx);
-	poptFreeContext(gctx);
 	free(cargv);
+	return exit_code;
+}
+
+int main(int argc, const char **argv)
+{
+	int exit_code = QI_ERR_NONE;
+	bool json = json_asked(argc, argv);
+	poptContext gctx = poptGetContext("qinstall", argc, argv, global_options,
+					  POPT_CONTEXT_POSIXMEHARDER);
+	int rc;
+	while ((rc = poptGetNextOpt(gctx)) > 0) {
+		if (rc == OPT_HELP) {
+			print_main_help(stdout);
+			goto out;
+		}
+		if (global_option(rc, &exit_code) < 0)
+			goto out;
+	}
+	const char **rest = poptGetArgs(gctx);
+	if (rc < -1) {
+		exit_code = fail_early(json, QI_ERR_USAGE, "%s: %s",
+				       poptBadOption(gctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+	} else if (!rest || !rest[0]) {
+		print_main_help(stderr);
+		exit_code = fail_early(json, QI_ERR_USAGE, "no command given");
+	} else if (!find_command(rest[0])) {
+		exit_code = fail_early(json, QI_ERR_USAGE, "unknown command '%s'", rest[0]);
+	} else {
+		exit_code = parse_and_run(find_command(rest[0]), rest, json);
+	}
+out:
+	poptFreeContext(gctx);
 	free(g.root);
 	free(g.cache_dir);
 	return exit_code;

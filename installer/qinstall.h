@@ -301,9 +301,10 @@ int qi_fetch(qi_handle *h, const struct qi_source *src,
 char *qi_distfile_path(const qi_handle *h, const struct qi_fetch_options *opt, const char *file);
 /* Check a file's size and hashes against SRC's pins. */
 int qi_verify_pins(qi_handle *h, const char *path, const struct qi_source *src);
-/* Unpack ARCHIVE securely into DEST (created fresh with mode 0700, must not
- * exist); *topdir (malloc'd, may be NULL) is DEST/<the single top directory>
- * or DEST. On failure DEST is removed. It works from inside DEST (chdir,
+/* Unpack ARCHIVE securely into DEST: created fresh with mode 0700, or an
+ * existing empty directory (a non-empty one is refused); *topdir (malloc'd,
+ * may be NULL) is DEST/<the single top directory> or DEST. On failure what
+ * was extracted is removed, and DEST too when it was created here. It works from inside DEST (chdir,
  * then back), so it is not for use from several threads at once. */
 int qi_extract(qi_handle *h, const char *archive, const char *dest, char **topdir);
 /* qi_fetch, telling where the bytes came from. */
@@ -364,12 +365,14 @@ struct qi_patch_report {
 					 * {near_line, near_differ}: where it came closest to
 					 * matching and how many of its old lines differed */
 	char *first_failure;		/* "file: hunk #N FAILED at L (closest ...)", or NULL */
+	bool changed;			/* a file was written or removed (.rej and .orig too) */
 };
 /* Apply PATCH (LEN bytes) to the files under DIR (NULL: the current
  * directory). Returns 0 when the patch was processed (report->status 0 or
  * 1), -1 on serious trouble (status 2; the error is on the handle, the
- * report holds what was said before). Never follows a symlink and never
- * writes outside DIR. */
+ * report holds what was said before). Follows a symlinked directory only
+ * while it stays inside DIR (as GNU patch 2.7.6), never a symlink as the
+ * file patched, and never writes outside DIR. */
 int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		   const struct qi_patch_options *opt, struct qi_patch_report *report);
 void qi_patch_report_free(struct qi_patch_report *report);

@@ -50,6 +50,22 @@ static bool pid_alive(long pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* An error about NAME (a lock file beside LK's file), with its host path
+ * and errno's reason. */
+static int lock_file_error(qi_handle *h, const struct qi_pwlock *lk, const char *what,
+			   const char *name)
+{
+	int e = errno;
+	size_t dirlen = strlen(lk->path) - strlen(lk->base);
+	char *inside = qi_xasprintf("%.*s%s", (int)dirlen, lk->path, name);
+	char *full = qi_root_path(h, inside);
+	errno = e;
+	qi_error_errno(h, "cannot lock %s: cannot %s %s", lk->path, what, full);
+	free(inside);
+	free(full);
+	return -1;
+}
+
 /* One attempt: 1 taken, 0 busy (*holder set; -1 = unreadable), -1 error. */
 static int try_lock(qi_handle *h, struct qi_pwlock *lk, const char *pidname,
 		    const char *lockname, long *holder)
@@ -63,13 +79,12 @@ static int try_lock(qi_handle *h, struct qi_pwlock *lk, const char *pidname,
 		fd = openat(lk->dirfd, pidname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (fd < 0)
-		return qi_error_errno(h, "cannot lock %s: cannot create %s/%s", lk->path,
-				      qi_root(h), pidname);
+		return lock_file_error(h, lk, "create", pidname);
 	if (qi_write_all(fd, text, (size_t)n + 1) < 0 || close(fd) < 0) {
 		int e = errno;
 		unlinkat(lk->dirfd, pidname, 0);
 		errno = e;
-		return qi_error_errno(h, "cannot lock %s: cannot write %s", lk->path, pidname);
+		return lock_file_error(h, lk, "write", pidname);
 	}
 	int rc = linkat(lk->dirfd, pidname, lk->dirfd, lockname, 0);
 	int e = errno;
@@ -81,8 +96,7 @@ static int try_lock(qi_handle *h, struct qi_pwlock *lk, const char *pidname,
 					   lk->path, lockname);
 	if (e != EEXIST) {
 		errno = e;
-		return qi_error_errno(h, "cannot lock %s: cannot link %s to %s", lk->path,
-				      pidname, lockname);
+		return lock_file_error(h, lk, "make the lock (a link)", lockname);
 	}
 	*holder = read_lock_pid(lk->dirfd, lockname);
 	return 0;

@@ -270,12 +270,23 @@ int qi_error(qi_handle *h, const char *fmt, ...)
 	return -1;
 }
 
+/* strerror(E), and for a full file system what it means and what to do. */
+static const char *reason(int e, char *buf, size_t size)
+{
+	if (e != ENOSPC && e != EDQUOT)
+		return strerror(e);
+	snprintf(buf, size, "%s (the file system is full%s: free some space on it, then run "
+		 "the command again)", strerror(e), e == EDQUOT ? " for this user's quota" : "");
+	return buf;
+}
+
 int qi_error_errno(qi_handle *h, const char *fmt, ...)
 {
 	int e = errno;
+	char why[256];
 	va_list ap;
 	va_start(ap, fmt);
-	verror(h, QI_ERR_FAILED, strerror(e), fmt, ap);
+	verror(h, QI_ERR_FAILED, reason(e, why, sizeof(why)), fmt, ap);
 	va_end(ap);
 	errno = e;
 	return -1;

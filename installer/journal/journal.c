@@ -395,7 +395,7 @@ static const char *db_hint(int code)
 	case SQLITE_CORRUPT:
 		return " (the journal is damaged: run `qinstall verify`, and restore state.db from a backup)";
 	case SQLITE_FULL:
-		return " (free some space and run the command again)";
+		return " (the file system is full: free some space on it, then run the command again)";
 	case SQLITE_READONLY:
 		return " (the root is read-only: remount it read-write)";
 	default:
@@ -924,6 +924,20 @@ int qi_run_commit(qi_handle *h)
 	return 0;
 }
 
+/* Whether the run has any change recorded in the journal (true when that
+ * cannot be read: then it is undone as usual). */
+static bool run_has_changes(struct qi_journal *j)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM changes WHERE run=?1 LIMIT 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return true;
+	sqlite3_bind_int64(st, 1, j->run);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc != SQLITE_DONE;
+}
+
 int qi_run_abort(qi_handle *h)
 {
 	struct qi_journal *j = h->journal;
@@ -938,14 +952,14 @@ int qi_run_abort(qi_handle *h)
 	if (h->check)
 		return -1;
 	qi_clear_error(h);
-	if (j->nchanges == 0 && forget_run(h) == 0) {
-		memcpy(h->errmsg, msg, sizeof(msg));
-		h->errkind = kind == QI_ERR_NONE ? QI_ERR_FAILED : kind;
-		qi_journal_unlock(h);
-		return -1;
-	}
-	qi_clear_error(h);
-	int rc = qi_journal_undo_runs(h, j->run, true);
+	int rc;
+	if (!run_has_changes(j))
+		/* no intent was recorded, so nothing was made (the journal
+		 * writes ahead): like a run that changed nothing, it leaves no
+		 * trace */
+		rc = forget_run(h);
+	else
+		rc = qi_journal_undo_runs(h, j->run, true);
 	if (rc < 0) {
 		char undo_err[sizeof(h->errmsg)];
 		memcpy(undo_err, h->errmsg, sizeof(undo_err));
@@ -953,7 +967,11 @@ int qi_run_abort(qi_handle *h)
 			 "run `qinstall --root %.200s rollback`)", msg, (long long)j->run, undo_err, h->root);
 	} else {
 		memcpy(h->errmsg, msg, sizeof(msg));
-		qi_info(h, "run %lld was undone", (long long)j->run);
+		if (j->run) {
+			qi_info(h, "run %lld was undone", (long long)j->run);
+			/* ROOT is as it was: the run's changes no longer count */
+			h->changed = false;
+		}
 	}
 	h->errkind = kind == QI_ERR_NONE ? QI_ERR_FAILED : kind;
 	qi_journal_unlock(h);

@@ -111,8 +111,10 @@ void qi_patch_reject_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long
 
 /* The files a patch run reads and writes, staged in memory. */
 struct qi_patch_entry {
-	char *path;		/* relative to the directory patched */
+	char *path;		/* relative to the directory patched, without symlinks */
 	bool loaded, exists, is_reg, is_link;
+	bool invalid;		/* its directory cannot be looked up (QI_PATCH_NOTDIR,
+				 * QI_PATCH_ESCAPES, QI_PATCH_LOOPS): never read nor written */
 	mode_t mode;		/* permission bits */
 	uid_t uid;		/* owner on disk (kept when the file is rewritten) */
 	gid_t gid;
@@ -129,6 +131,7 @@ struct qi_patch_entry {
 	mode_t orig_mode;
 	bool append_ok;		/* a .rej made by this run: later rejects append */
 	bool pending;		/* new content queued (git patches), not yet visible */
+	char *removed_as;	/* the name it was removed by, or NULL */
 	char *pdata;
 	size_t plen;
 	mode_t pmode;
@@ -138,17 +141,36 @@ struct qi_patch_tree {
 	int dirfd;
 	struct qi_patch_entry **e;
 	size_t n, cap;
+	size_t written;		/* files put in place or removed by qi_patch_tree_commit */
 };
 int qi_patch_tree_open(qi_handle *h, struct qi_patch_tree *t, const char *dir);
 void qi_patch_tree_close(struct qi_patch_tree *t);
-/* The entry for PATH, loaded from disk on first use (never through a
- * symlink). NULL with the error set when it cannot be read. */
-struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *path);
+/* Where a path's directory is, looked up as GNU patch 2.7.6 does: a
+ * symlinked directory is followed while it stays inside the tree. */
+enum qi_patch_where {
+	QI_PATCH_FOUND,		/* every directory is there */
+	QI_PATCH_MISSING,	/* one is not (it would be made) */
+	/* the rest cannot be looked up, as GNU patch's ELOOP and EXDEV: */
+	QI_PATCH_NOTDIR,	/* a file stands where a directory should be */
+	QI_PATCH_ESCAPES,	/* it leads out of the tree */
+	QI_PATCH_LOOPS,		/* too many symlinks */
+};
+/* PATH's place: *canon (malloc'd; NULL unless QI_PATCH_FOUND or
+ * QI_PATCH_MISSING) is PATH with its directory resolved to one without
+ * symlinks. */
+enum qi_patch_where qi_patch_tree_where(struct qi_patch_tree *t, const char *path, char **canon);
+/* The entry for the file NAME (a path in the patch), loaded from disk on
+ * first use; the same entry for every name of one file. Its directory is
+ * looked up with qi_patch_tree_where, the file itself never followed. NULL
+ * with the error set when it cannot be read. */
+struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *name);
 /* Would PATH's missing parents all be creatable: the number of
  * components of PATH's directory that exist as directories. */
 int qi_patch_tree_existing_dirs(struct qi_patch_tree *t, const char *path);
 void qi_patch_tree_set(struct qi_patch_entry *e, char *data, size_t len, mode_t mode);
-void qi_patch_tree_remove(struct qi_patch_entry *e);
+/* Remove E's file; NAME is the name the patch removes it by (its empty
+ * parent directories are removed by that name, as GNU patch does). */
+void qi_patch_tree_remove(struct qi_patch_entry *e, const char *name);
 /* GNU patch's git mode: the diffs of one git patch all read the files as
  * they were before it, so their new contents are queued and become
  * visible only at qi_patch_tree_flush (the next non-git diff, a file queued

@@ -105,6 +105,7 @@ static bool ok_to_reverse(struct run *r, bool reverse, bool *skip, const char *m
 struct file_state {
 	struct qi_patch_file *f;
 	bool reverse, skip;
+	bool skip_reject;	/* an invalid output name: no rejects, no hunk count */
 	char *inname;		/* borrowed from f->name[] */
 	struct qi_patch_entry *in;	/* NULL when the file is absent */
 	const char *invalid[3];
@@ -381,6 +382,20 @@ static int open_file(struct run *r, struct file_state *fs)
 		fs->skip = true;
 		r->somefailed = true;
 	}
+	if (fs->outname && !r->opt->dry_run) {
+		/* GNU patch makes its temporary output beside OUTNAME here (in
+		 * TMPDIR with --dry-run): a directory that leads out of the
+		 * tree, loops or is a file makes the name invalid, for this
+		 * file only. */
+		struct qi_patch_entry *oe = qi_patch_tree_get(r->tree, fs->outname);
+		if (!oe)
+			return -1;
+		if (oe->invalid) {
+			say(r, "Invalid file name %s -- skipping patch\n", Q(fs->outname));
+			fs->skip = fs->skip_reject = true;
+			r->somefailed = true;
+		}
+	}
 	return 0;
 }
 
@@ -463,9 +478,11 @@ static void fail_hunk(struct run *r, struct file_state *fs, const struct qi_patc
 		      long fuzz)
 {
 	const struct qi_patch_file *f = fs->f;
-	if (!fs->failed)
-		reject_header(&fs->rej, f, fs->reverse);
-	qi_patch_reject_hunk(&fs->rej, hk, fs->a.out_offset);
+	if (!fs->skip_reject) {
+		if (!fs->failed)
+			reject_header(&fs->rej, f, fs->reverse);
+		qi_patch_reject_hunk(&fs->rej, hk, fs->a.out_offset);
+	}
 	fs->failed++;
 	long nl = 0, nd = 0;
 	if (!fs->skip) {
@@ -561,7 +578,7 @@ static void write_output(struct run *r, struct file_state *fs, struct qi_patch_e
 			qi_patch_tree_set(oe, data, len, mode);
 		if (f->rename && fs->in && fs->in != oe) {
 			decide_backup(fs->in, backup);
-			qi_patch_tree_remove(fs->in);
+			qi_patch_tree_remove(fs->in, fs->inname);
 		}
 	} else if (backup && oe->exists && !oe->backed_up) {
 		/* GNU patch copies the unchanged file to FILE.orig. */
@@ -588,7 +605,7 @@ static int finish_file(struct run *r, struct file_state *fs)
 	if (fs->a.zero_output && f->nonexistent[!fs->reverse] == 2) {
 		if (!o->dry_run && oe->exists) {
 			decide_backup(oe, backup);
-			qi_patch_tree_remove(oe);
+			qi_patch_tree_remove(oe, fs->outname);
 		}
 		return 0;
 	}
@@ -608,7 +625,7 @@ static int finish_file(struct run *r, struct file_state *fs)
 static int save_rejects(struct run *r, struct file_state *fs)
 {
 	const struct qi_patch_options *o = r->opt;
-	if (!fs->failed)
+	if (!fs->failed || fs->skip_reject)
 		return 0;
 	r->somefailed = true;
 	say(r, "%d out of %d hunk%s %s", fs->failed, fs->hunk, fs->hunk == 1 ? "" : "s",
@@ -750,6 +767,7 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		} else if (rc < 0) {
 			qi_error_kind(h, QI_ERR_USAGE, "%s", saved);
 		}
+		report->changed = tree.written > 0;
 	}
 	qi_patch_tree_close(&tree);
 	return rc;

@@ -1,9 +1,14 @@
 /*
- * patch/tree.c - the files a patch run reads and writes. Files are read
- * whole, through openat2() beneath the patched directory and never
- * through a symlink; changes are staged in memory and written by
- * qi_patch_tree_commit(), each as a new file renamed into place, so a run that
- * is abandoned (--atomic, a failed series) leaves the tree untouched.
+ * patch/tree.c - the files a patch run reads and writes. A file's
+ * directory is looked up as GNU patch 2.7.6 looks it up (its safe.c): a
+ * symlinked directory is followed while it stays inside the patched
+ * directory, and refused (as a file that is not there, or an invalid name
+ * to write) when it leads out of it or loops; the file itself is never
+ * followed. Each file is known by its path without symlinks, and read and
+ * written through openat2() beneath the patched directory with no symlink
+ * at all. Files are read whole; changes are staged in memory and written by
+ * qi_patch_tree_commit(), each as a new file renamed into place, so a run that is
+ * abandoned (--atomic, a failed series) leaves the tree untouched.
  */
 #include "config.h"
 
@@ -84,6 +89,222 @@ static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return open_by_components(dirfd, path, flags, mode);
 }
 
+/* GNU patch's limit on the components of a path and of the symlinks
+ * walked for it. */
+#define MAX_WALK_COMPONENTS 1024
+
+static unsigned count_components(const char *path)
+{
+	unsigned n = 0;
+	for (const char *p = path; *p; p++)
+		if (*p != '/' && (p == path || p[-1] == '/'))
+			n++;
+	return n;
+}
+
+/* Where an absolute symlink TARGET enters the patched directory: the rest
+ * after its longest prefix that is that directory (stat'ed, as GNU patch
+ * does), or NULL when no prefix is. */
+static const char *absolute_entry(struct qi_patch_tree *t, const char *target)
+{
+	struct stat top, st;
+	if (fstat(t->dirfd, &top) < 0)
+		return NULL;
+	char *buf = qi_xstrdup(target);
+	size_t end = strlen(buf);
+	const char *rest = NULL;
+	for (;;) {
+		char c = buf[end];
+		buf[end] = '\0';
+		bool same = stat(buf, &st) == 0 && st.st_dev == top.st_dev && st.st_ino == top.st_ino;
+		buf[end] = c;
+		if (same) {
+			rest = target + end;
+			break;
+		}
+		if (end <= 1)
+			break;
+		/* back to the previous component boundary */
+		while (end > 1 && buf[end - 1] != '/')
+			end--;
+		while (end > 1 && buf[end - 1] == '/')
+			end--;
+	}
+	free(buf);
+	if (rest)
+		while (*rest == '/')
+			rest++;
+	return rest;
+}
+
+/* The walk of a directory path: the directories entered (fds[0] is the
+ * patched directory) and the path without symlinks so far. */
+struct walk {
+	int fds[MAX_WALK_COMPONENTS + 1];
+	size_t ends[MAX_WALK_COMPONENTS + 1];	/* canon's length at each depth */
+	int depth;
+	struct qi_buf canon;
+};
+
+static void walk_push(struct walk *w, int fd, const char *name, size_t len)
+{
+	w->depth++;
+	w->fds[w->depth] = fd;
+	if (w->canon.len)
+		qi_buf_add(&w->canon, "/", 1);
+	qi_buf_add(&w->canon, name, len);
+	w->ends[w->depth] = w->canon.len;
+}
+
+static void walk_pop(struct walk *w)
+{
+	close(w->fds[w->depth]);
+	w->depth--;
+	w->canon.len = w->ends[w->depth];
+	if (w->canon.data)
+		w->canon.data[w->canon.len] = '\0';
+}
+
+/* The rest of a walk below a directory that does not exist: appended as
+ * it is written ("." dropped, ".." taking one back); -1 when it climbs
+ * out of the patched directory. */
+static int walk_missing(struct walk *w, const char *rest)
+{
+	char *copy = qi_xstrdup(rest), *save = NULL;
+	int rc = 0;
+	size_t base = w->canon.len;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			if (w->canon.len > base) {
+				char *slash = strrchr(w->canon.data + base, '/');
+				w->canon.len = slash ? (size_t)(slash - w->canon.data) : base;
+			} else if (w->depth > 0) {
+				walk_pop(w);
+				base = w->canon.len;
+			} else {
+				rc = -1;
+				break;
+			}
+			if (w->canon.data)
+				w->canon.data[w->canon.len] = '\0';
+			continue;
+		}
+		if (w->canon.len)
+			qi_buf_add(&w->canon, "/", 1);
+		qi_buf_add(&w->canon, c, strlen(c));
+	}
+	free(copy);
+	return rc;
+}
+
+/* One step: the next component of *REST (which may be replaced by a
+ * symlink's target followed by the rest). */
+static enum qi_patch_where walk_step(struct qi_patch_tree *t, struct walk *w, char **rest, unsigned *steps)
+{
+	char *p = *rest;
+	while (*p == '/')
+		p++;
+	size_t len = strcspn(p, "/");
+	char *name = strndup(p, len);
+	if (!name)
+		abort();
+	char *after = p + len;
+	enum qi_patch_where where = QI_PATCH_FOUND;
+	if (!strcmp(name, ".")) {
+		memmove(*rest, after, strlen(after) + 1);
+	} else if (!strcmp(name, "..")) {
+		if (w->depth == 0)
+			where = QI_PATCH_ESCAPES;
+		else
+			walk_pop(w);
+		memmove(*rest, after, strlen(after) + 1);
+	} else {
+		int fd = openat(w->fds[w->depth], name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		char target[4096];
+		ssize_t n;
+		if (fd >= 0) {
+			walk_push(w, fd, name, len);
+			memmove(*rest, after, strlen(after) + 1);
+		} else if (errno != ELOOP && errno != ENOTDIR) {
+			/* not there (or not to be entered): the rest as written */
+			where = walk_missing(w, p) < 0 ? QI_PATCH_ESCAPES : QI_PATCH_MISSING;
+		} else if ((errno == ELOOP || errno == ENOTDIR) &&
+			   fstatat(w->fds[w->depth], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   S_ISLNK(st.st_mode) &&
+			   (n = readlinkat(w->fds[w->depth], name, target, sizeof(target) - 1)) > 0) {
+			target[n] = '\0';
+			/* GNU walks even an absolute target's rest from the
+			 * symlink's own directory */
+			const char *in = target[0] == '/' ? absolute_entry(t, target) : target;
+			*steps += in ? count_components(in) : 0;
+			if (!in)
+				where = QI_PATCH_ESCAPES;
+			else if (*steps > MAX_WALK_COMPONENTS)
+				where = QI_PATCH_LOOPS;
+			else {
+				char *next = qi_xasprintf("%s/%s", in, after);
+				free(*rest);
+				*rest = next;
+			}
+		} else {
+			/* a file where a directory should be */
+			where = QI_PATCH_NOTDIR;
+		}
+	}
+	free(name);
+	return where;
+}
+
+/* Look DIR up (a directory path relative to the patched directory) the
+ * way GNU patch does; *CANON (malloc'd) is where it is, without symlinks
+ * ("" for the patched directory itself; for QI_PATCH_MISSING with the missing
+ * part as written; NULL when it escapes or loops). */
+static enum qi_patch_where walk_dir(struct qi_patch_tree *t, const char *dir, char **canon)
+{
+	struct walk *w = qi_xmalloc(sizeof(*w));
+	w->fds[0] = t->dirfd;
+	w->ends[0] = 0;
+	w->depth = 0;
+	memset(&w->canon, 0, sizeof(w->canon));
+	qi_buf_add(&w->canon, "", 0);
+	char *rest = qi_xstrdup(dir);
+	unsigned steps = count_components(dir);
+	enum qi_patch_where where = steps > MAX_WALK_COMPONENTS ? QI_PATCH_LOOPS : QI_PATCH_FOUND;
+	while (where == QI_PATCH_FOUND && rest[strspn(rest, "/")])
+		where = walk_step(t, w, &rest, &steps);
+	free(rest);
+	for (; w->depth > 0; w->depth--)
+		close(w->fds[w->depth]);
+	*canon = where == QI_PATCH_FOUND || where == QI_PATCH_MISSING ? w->canon.data : NULL;
+	if (!*canon)
+		qi_buf_free(&w->canon);
+	free(w);
+	return where;
+}
+
+enum qi_patch_where qi_patch_tree_where(struct qi_patch_tree *t, const char *path, char **canon)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !slash[1]) {
+		*canon = qi_xstrdup(path);
+		return QI_PATCH_FOUND;
+	}
+	char *dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		abort();
+	char *cdir = NULL;
+	enum qi_patch_where where = walk_dir(t, dir, &cdir);
+	free(dir);
+	*canon = NULL;
+	if (cdir)
+		*canon = *cdir ? qi_xasprintf("%s/%s", cdir, slash + 1) : qi_xstrdup(slash + 1);
+	free(cdir);
+	return where;
+}
+
 int qi_patch_tree_open(qi_handle *h, struct qi_patch_tree *t, const char *dir)
 {
 	memset(t, 0, sizeof(*t));
@@ -96,6 +317,7 @@ int qi_patch_tree_open(qi_handle *h, struct qi_patch_tree *t, const char *dir)
 
 static void entry_free(struct qi_patch_entry *e)
 {
+	free(e->removed_as);
 	free(e->pdata);
 	free(e->path);
 	free(e->data);
@@ -143,19 +365,29 @@ static int read_fd(int fd, char **data, size_t *len)
 	return 0;
 }
 
-struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *path)
+struct qi_patch_entry *qi_patch_tree_get(struct qi_patch_tree *t, const char *name)
 {
+	char *canon = NULL;
+	enum qi_patch_where where = qi_patch_tree_where(t, name, &canon);
+	const char *path = canon ? canon : name;
 	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->e[i]->path, path) == 0)
+		if (strcmp(t->e[i]->path, path) == 0 && t->e[i]->invalid == !canon) {
+			free(canon);
 			return t->e[i];
+		}
 	struct qi_patch_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		abort();
 	e->path = qi_xstrdup(path);
+	free(canon);
+	path = e->path;
 	e->loaded = true;
-	int fd = open_beneath(t->dirfd, path, O_PATH | O_NOFOLLOW, 0);
+	e->invalid = where == QI_PATCH_ESCAPES || where == QI_PATCH_LOOPS || where == QI_PATCH_NOTDIR;
+	int fd = e->invalid ? -1 : open_beneath(t->dirfd, path, O_PATH | O_NOFOLLOW, 0);
 	struct stat st;
-	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)) {
+	if (e->invalid) {
+		e->exists = false;
+	} else if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)) {
 		e->exists = false;
 	} else if (fd < 0 || fstat(fd, &st) < 0) {
 		qi_error_errno(t->h, "cannot look at %s", path);
@@ -205,11 +437,12 @@ int qi_patch_tree_existing_dirs(struct qi_patch_tree *t, const char *path)
 	for (char *s = p + 1; *s; s++) {
 		if (*s == '/' && s[-1] != '/') {
 			*s = '\0';
-			int fd = open_beneath(t->dirfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+			char *canon = NULL;
+			bool found = walk_dir(t, p, &canon) == QI_PATCH_FOUND;
+			free(canon);
 			*s = '/';
-			if (fd < 0)
+			if (!found)
 				break;
-			close(fd);
 			count++;
 		}
 	}
@@ -251,8 +484,10 @@ void qi_patch_tree_flush(struct qi_patch_tree *t)
 	}
 }
 
-void qi_patch_tree_remove(struct qi_patch_entry *e)
+void qi_patch_tree_remove(struct qi_patch_entry *e, const char *name)
 {
+	free(e->removed_as);
+	e->removed_as = qi_xstrdup(name);
 	free(e->data);
 	e->data = NULL;
 	e->len = 0;
@@ -362,15 +597,43 @@ static int stage_file(struct qi_patch_tree *t, const char *path, const char *dat
 	return 0;
 }
 
-/* Remove PATH's parent directories that have become empty, as GNU patch
- * does after deleting a file. */
-static void remove_empty_parents(struct qi_patch_tree *t, const char *path)
+/* unlinkat of PATH (without symlinks) in its directory, beneath the tree;
+ * -1 with errno set. */
+static int unlink_beneath(struct qi_patch_tree *t, const char *path, int flags)
 {
-	char *p = qi_xstrdup(path);
+	const char *slash = strrchr(path, '/');
+	int pfd = t->dirfd;
+	if (slash) {
+		char *dir = strndup(path, (size_t)(slash - path));
+		if (!dir)
+			abort();
+		pfd = open_beneath(t->dirfd, dir, O_PATH | O_DIRECTORY, 0);
+		free(dir);
+		if (pfd < 0)
+			return -1;
+	}
+	int rc = unlinkat(pfd, slash ? slash + 1 : path, flags);
+	int e = errno;
+	if (pfd != t->dirfd)
+		close(pfd);
+	errno = e;
+	return rc;
+}
+
+/* Remove the parent directories of NAME (the file's name in the patch)
+ * that have become empty, as GNU patch does after deleting a file: each
+ * looked up as it is, a symlink among them ending it. */
+static void remove_empty_parents(struct qi_patch_tree *t, const char *name)
+{
+	char *p = qi_xstrdup(name);
 	for (char *s = p + strlen(p); s > p; s--) {
 		if (*s == '/' && s[-1] != '/') {
 			*s = '\0';
-			if (unlinkat(t->dirfd, p, AT_REMOVEDIR) < 0) {
+			char *canon = NULL;
+			bool gone = qi_patch_tree_where(t, p, &canon) == QI_PATCH_FOUND &&
+				    unlink_beneath(t, canon, AT_REMOVEDIR) == 0;
+			free(canon);
+			if (!gone) {
 				free(p);
 				return;
 			}
@@ -423,6 +686,7 @@ int qi_patch_tree_commit(struct qi_patch_tree *t)
 			free(st[i].tmp);
 			st[i].tmp = NULL;
 			staged_drop(t, &st[i]);
+			t->written++;
 		}
 	}
 	/* 3. the removals, and the directories they leave empty */
@@ -431,9 +695,11 @@ int qi_patch_tree_commit(struct qi_patch_tree *t)
 		if (!e->dirty)
 			continue;
 		if (!e->exists && e->orig_exists) {
-			if (unlinkat(t->dirfd, e->path, 0) < 0 && errno != ENOENT && rc == 0)
+			if (unlink_beneath(t, e->path, 0) == 0)
+				t->written++;
+			else if (errno != ENOENT && rc == 0)
 				rc = qi_error_errno(t->h, "cannot remove %s", e->path);
-			remove_empty_parents(t, e->path);
+			remove_empty_parents(t, e->removed_as ? e->removed_as : e->path);
 		}
 		e->dirty = false;
 		e->backup = false;

@@ -1,7 +1,7 @@
 /*
  * extract.c - unpack a source archive securely (libarchive).
  *
- * Into a fresh private directory (0700, must not exist before), with
+ * Into a fresh private directory (0700; or an existing empty one), with
  * libarchive's secure flags and our own checks on top, because libarchive
  * does not check where a symlink points: every entry name is normalised
  * ("./" dropped; absolute names and ".." refused), no entry may be written
@@ -10,13 +10,15 @@
  * place outside the tree, a hardlink may only name a regular file extracted
  * before it, device nodes, FIFOs and sockets are refused, owners are never
  * restored and set-id/sticky bits are dropped, and the total size and the
- * number of entries are capped. Any failure removes the whole directory:
- * nothing half-extracted is left behind.
+ * number of entries are capped. Any failure removes what was extracted
+ * (and the directory, when it was made here): nothing half-extracted is
+ * left behind.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 struct extractor {
 	qi_handle *h;
 	const char *label;		/* the archive, for messages */
+	const char *dest;		/* the directory extracted into, for messages */
 	struct qi_extract_limits lim;
 	json_t *seen;			/* every path and implied parent: its type letter */
 	json_t *links;			/* symlink path -> target */
@@ -299,9 +302,16 @@ static int copy_data(struct extractor *x, struct archive *in, struct archive *ou
 		if (x->total > x->lim.max_total)
 			return qi_error(x->h, "%s: entry '%s' goes beyond the limit of %lld bytes for the "
 					"whole archive; refused", x->label, name, (long long)x->lim.max_total);
-		if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-			return qi_error(x->h, "%s: cannot write entry '%s': %s", x->label, name,
-					archive_error_string(out));
+		/* libarchive says a failed write(2) (a full disk) with a mere
+		 * ARCHIVE_WARN: anything but OK is a file not written whole */
+		if (archive_write_data_block(out, buf, size, offset) != ARCHIVE_OK) {
+			errno = archive_errno(out);
+			if (errno > 0)
+				return qi_error_errno(x->h, "%s: cannot write entry '%s' to %s/%s", x->label,
+						      name, x->dest, name);
+			return qi_error(x->h, "%s: cannot write entry '%s' to %s/%s: %s", x->label, name,
+					x->dest, name, archive_error_string(out));
+		}
 	}
 	return 0;
 }
@@ -397,6 +407,12 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* remove_one for everything but the top directory itself. */
+static int remove_below(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return ftw->level == 0 ? 0 : remove_one(path, st, flag, ftw);
+}
+
 static int open_up(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)ftw;
@@ -418,7 +434,67 @@ int qi_remove_tree(qi_handle *h, const char *path)
 	return 0;
 }
 
-/* Open IN's source with OPEN, extract into DEST (made fresh), clean up. */
+/* Empty the directory PATH, keeping it. */
+static int empty_dir(qi_handle *h, const char *path)
+{
+	nftw(path, open_up, 32, FTW_PHYS | FTW_MOUNT);
+	if (nftw(path, remove_below, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		return qi_error_errno(h, "cannot remove what was extracted into %s; remove it by hand",
+				      path);
+	return 0;
+}
+
+/* Whether the directory FD has no entry (false when it cannot be read). */
+static bool dir_is_empty(int fd)
+{
+	int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return false;
+	}
+	bool empty = true;
+	struct dirent *de;
+	while (empty && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
+/* The directory to extract LABEL into: DEST made fresh (0700; *made), or
+ * DEST as it is when it is an empty directory (a `mktemp -d`). An open
+ * descriptor of it, or -1 with the error set. */
+static int open_dest(qi_handle *h, const char *label, const char *dest, bool *made)
+{
+	*made = mkdir(dest, 0700) == 0;
+	if (!*made && errno != EEXIST)
+		return qi_error_errno(h, "cannot create %s", dest);
+	int fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		struct stat st;
+		if (*made)
+			rmdir(dest);
+		if (e == ENOTDIR || e == ELOOP)
+			return qi_error(h, "cannot extract %s into %s: it exists already and is %s; "
+					"give an empty directory or one that does not exist", label, dest,
+					lstat(dest, &st) == 0 && S_ISLNK(st.st_mode) ? "a symbolic link"
+					: "not a directory");
+		errno = e;
+		return qi_error_errno(h, "cannot enter %s", dest);
+	}
+	if (!*made && !dir_is_empty(fd)) {
+		close(fd);
+		return qi_error(h, "cannot extract %s into %s: it exists already and is not empty; "
+				"give an empty directory or one that does not exist (remove it or "
+				"choose another)", label, dest);
+	}
+	return fd;
+}
+
+/* Open IN's source with OPEN, extract into DEST (made fresh, or empty), clean up. */
 static int extract_with(qi_handle *h, struct archive *in, int open_rc, const char *label,
 			const char *dest, const struct qi_extract_limits *lim, char **topdir)
 {
@@ -430,26 +506,26 @@ static int extract_with(qi_handle *h, struct archive *in, int open_rc, const cha
 		archive_read_free(in);
 		return rc;
 	}
-	if (mkdir(dest, 0700) < 0) {
-		int e = errno;
+	bool made;
+	int destfd = open_dest(h, label, dest, &made);
+	if (destfd < 0) {
 		archive_read_free(in);
-		errno = e;
-		if (e == EEXIST)
-			return qi_error(h, "cannot extract %s into %s: it exists already; extraction "
-					"needs a fresh directory (remove it or choose another)", label, dest);
-		return qi_error_errno(h, "cannot create %s", dest);
+		return -1;
 	}
 	int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (saved < 0 || chdir(dest) < 0) {
+	if (saved < 0 || fchdir(destfd) < 0) {
 		int rc = qi_error_errno(h, "cannot enter %s", dest);
 		if (saved >= 0)
 			close(saved);
+		close(destfd);
 		archive_read_free(in);
-		rmdir(dest);
+		if (made)
+			rmdir(dest);
 		return rc;
 	}
+	close(destfd);
 	struct extractor x = {
-		.h = h, .label = label,
+		.h = h, .label = label, .dest = dest,
 		.lim = lim ? *lim : (struct qi_extract_limits){ QI_EXTRACT_MAX_TOTAL, QI_EXTRACT_MAX_ENTRIES },
 		.seen = json_object(), .links = json_object(),
 	};
@@ -463,7 +539,7 @@ static int extract_with(qi_handle *h, struct archive *in, int open_rc, const cha
 	if (rc < 0) {
 		char msg[sizeof(((struct qi_handle *)0)->errmsg)];
 		snprintf(msg, sizeof(msg), "%s", qi_errmsg(h));
-		if (qi_remove_tree(h, dest) < 0)
+		if ((made ? qi_remove_tree(h, dest) : empty_dir(h, dest)) < 0)
 			qi_warn(h, "%s", qi_errmsg(h));
 		qi_error(h, "%s", msg);
 	} else {

@@ -181,7 +181,8 @@ static void test_no_single_top(void **state)
 	free(top);
 }
 
-/* The destination must be fresh: an existing one is refused and kept. */
+/* The destination must be new or empty: a directory with something in it
+ * is refused and kept as it was, and so is a file. */
 static void test_dest_exists(void **state)
 {
 	struct fixture *f = *state;
@@ -189,10 +190,54 @@ static void test_dest_exists(void **state)
 	static char buf[1 << 16];
 	size_t len = make_archive(e, 1, false, buf, sizeof(buf));
 	assert_int_equal(mkdir(f->dest, 0755), 0);
+	char *kept = qi_xasprintf("%s/kept", f->dest);
+	FILE *fp = fopen(kept, "w");
+	assert_non_null(fp);
+	fclose(fp);
 	assert_int_equal(qi_extract_memory(f->h, buf, len, "a.tar", f->dest, NULL, NULL), -1);
-	assert_non_null(strstr(qi_errmsg(f->h), "exists already"));
+	assert_non_null(strstr(qi_errmsg(f->h), "exists already and is not empty"));
+	assert_int_equal(count_entries(f->dest), 1);
+	unlink(kept);
+	free(kept);
+	rmdir(f->dest);
+	fp = fopen(f->dest, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(qi_extract_memory(f->h, buf, len, "a.tar", f->dest, NULL, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(f->h), "is not a directory"));
+	unlink(f->dest);
+}
+
+/* An existing empty directory (a `mktemp -d`) is used as it is, its mode
+ * kept; when extracting into it fails, it is emptied but kept. */
+static void test_dest_empty(void **state)
+{
+	struct fixture *f = *state;
+	const struct ent good[] = { { "pkg/a", AE_IFREG, 0644, "a", 0 } };
+	static char buf[1 << 16];
+	size_t len = make_archive(good, 1, false, buf, sizeof(buf));
+	assert_int_equal(mkdir(f->dest, 0750), 0);
+	char *top = NULL;
+	assert_int_equal(qi_extract_memory(f->h, buf, len, "a.tar", f->dest, NULL, &top), 0);
+	char *want = qi_xasprintf("%s/pkg", f->dest);
+	assert_string_equal(top, want);
+	free(want);
+	free(top);
 	struct stat st;
 	assert_int_equal(stat(f->dest, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(qi_remove_tree(f->h, f->dest), 0);
+
+	const struct ent bad[] = {
+		{ "pkg/ok", AE_IFREG, 0644, "ok", 0 },
+		{ "pkg/../../evil", AE_IFREG, 0644, "evil", 0 },
+	};
+	len = make_archive(bad, 2, false, buf, sizeof(buf));
+	assert_int_equal(mkdir(f->dest, 0700), 0);
+	assert_int_equal(qi_extract_memory(f->h, buf, len, "bad.tar", f->dest, NULL, NULL), -1);
+	assert_int_equal(stat(f->dest, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count_entries(f->dest), 0);
 	rmdir(f->dest);
 }
 
@@ -387,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_good_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_single_top, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dest_exists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dest_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dotdot_and_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_out_and_write_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_chains, setup, teardown),
