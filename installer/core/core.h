@@ -52,6 +52,8 @@ void qi_buf_free(struct qi_buf *b);
 /* Append everything FD has, to its end, to B (whose data is then never
  * NULL). 0, or -1 with errno set and B freed. FD stays open. */
 int qi_buf_read_fd(struct qi_buf *b, int fd);
+/* The same, failing with errno EFBIG (B freed) past MAX bytes. */
+int qi_buf_read_fd_max(struct qi_buf *b, int fd, size_t max);
 
 /* Input files (input.c): what qi_read_input does for a PATH ("-" is a
  * file's name here, not standard input), with KIND the kind of its errors

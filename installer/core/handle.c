@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,15 +94,15 @@ void qi_buf_free(struct qi_buf *b)
 	b->len = b->cap = 0;
 }
 
-int qi_buf_read_fd(struct qi_buf *b, int fd)
+int qi_buf_read_fd_max(struct qi_buf *b, int fd, size_t max)
 {
 	char chunk[65536];
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int e = errno;
+		if (n < 0 || (n > 0 && b->len + (size_t)n > max)) {
+			int e = n < 0 ? errno : EFBIG;
 			qi_buf_free(b);
 			errno = e;
 			return -1;
@@ -113,6 +114,11 @@ int qi_buf_read_fd(struct qi_buf *b, int fd)
 	if (!b->data)
 		qi_buf_add(b, "", 0);
 	return 0;
+}
+
+int qi_buf_read_fd(struct qi_buf *b, int fd)
+{
+	return qi_buf_read_fd_max(b, fd, SIZE_MAX);
 }
 
 int qi_write_all(int fd, const void *buf, size_t len)

@@ -76,26 +76,12 @@ static int read_bounded(qi_handle *h, enum qi_errkind kind, int fd, const char *
 			const char *name, size_t max, char **data, size_t *len)
 {
 	struct qi_buf b = { 0 };
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			qi_buf_free(&b);
-			return qi_error_kind(h, kind, "cannot read the %s %s: %s", what, name, strerror(e));
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > max) {
-			qi_buf_free(&b);
+	if (qi_buf_read_fd_max(&b, fd, max) < 0) {
+		if (errno == EFBIG)
 			return too_large(h, kind, what, name, max);
-		}
-		qi_buf_add(&b, chunk, (size_t)n);
+		return qi_error_kind(h, kind, "cannot read the %s %s: %s", what, name, strerror(errno));
 	}
-	qi_buf_add(&b, "", 1);
-	*len = b.len - 1;
+	*len = b.len;		/* qi_buf keeps a NUL after the data */
 	*data = b.data;
 	return 0;
 }
