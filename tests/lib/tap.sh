@@ -260,6 +260,14 @@ tap_setup_qinstall() {
 # tap_skip_all REASON: the whole script is skipped (counted as a skip).
 tap_skip_all() { printf '1..0 # SKIP %s\n' "$1"; exit 0; }
 
+# tap_heavy: a heavy system test (a chroot, minutes of work) calls this
+# first; it is skipped when QI_TEST_HEAVY=no (tools/quickstart runs heavy
+# tests once, in the plain pass, not again in the sanitizer build).
+tap_heavy() {
+	[ "${QI_TEST_HEAVY:-yes}" != no ] ||
+		tap_skip_all "a heavy system test: it runs once, in the plain build's pass"
+}
+
 # tap_skip DESC REASON: one case skipped.
 tap_skip() { _tap_n=$((_tap_n + 1)); printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"; }
 

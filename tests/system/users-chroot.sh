@@ -12,6 +12,7 @@
 . "$top_srcdir/tests/lib/tap.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
+tap_heavy
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root to chroot"
 command -v debootstrap >/dev/null || tap_skip_all "debootstrap is not installed (apt-get install debootstrap)"
 
