@@ -4,12 +4,13 @@
  * Origins, in order: the cache (verified again), --mirror BASE/FILE, the
  * source's URLs, then Debian's source archive (debian_origin.c). Downloads
  * go to FILE.part, hashed as they arrive, and resume from it (HTTP Range,
- * FTP REST); the writing and hashing happen in a thread of their own
- * (part_writer.c), so that receiving never waits for them. Soft failures (time-outs, dropped connections, HTTP 408/429/5xx,
- * FTP 4yz replies) are retried with doubling back-off (honouring
- * Retry-After), hard ones (HTTP 404, FTP 5yz such as 550) move on to the next
- * origin at once. Bytes that do not match the pins are moved
- * aside as FILE.bad-<sha256 prefix> and never used.
+ * FTP REST); writing and hashing happen in a thread of their own
+ * (part_writer.c), so that receiving never waits for them. Soft failures
+ * (time-outs, dropped connections, HTTP 408/429/5xx, FTP 4yz replies) are
+ * retried with doubling back-off (honouring Retry-After), hard ones (HTTP
+ * 404, FTP 5yz such as 550) move on to the next origin at once. Bytes that
+ * do not match the pins are moved aside as FILE.bad-<sha256 prefix> and
+ * never used.
  */
 #include "config.h"
 

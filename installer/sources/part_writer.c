@@ -138,6 +138,16 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static void writer_free(struct qi_part_writer *w)
+{
+	for (int i = 0; i < SLOTS; i++)
+		free(w->slot[i]);
+	pthread_cond_destroy(&w->freed);
+	pthread_cond_destroy(&w->handed);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
 struct qi_part_writer *qi_part_writer_start(qi_handle *h, int fd, struct qi_digest *d, int64_t have)
 {
 	struct qi_part_writer *w = qi_xmalloc(sizeof(*w));
@@ -154,12 +164,7 @@ struct qi_part_writer *qi_part_writer_start(qi_handle *h, int fd, struct qi_dige
 	pthread_cond_init(&w->freed, NULL);
 	int e = pthread_create(&w->thread, NULL, writer_main, w);
 	if (e != 0) {
-		for (int i = 0; i < SLOTS; i++)
-			free(w->slot[i]);
-		pthread_cond_destroy(&w->freed);
-		pthread_cond_destroy(&w->handed);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
+		writer_free(w);
 		errno = e;
 		qi_error_errno(h, "cannot start the thread that writes and hashes a download");
 		return NULL;
@@ -238,11 +243,6 @@ int qi_part_writer_finish(qi_handle *h, struct qi_part_writer *w, const char *na
 		rc = qi_error_errno(h, "cannot write %s", name);
 	else if (w->failed == PW_HASH)
 		rc = qi_error(h, "cannot hash %s: hashing failed (libcrypto)", name);
-	for (int i = 0; i < SLOTS; i++)
-		free(w->slot[i]);
-	pthread_cond_destroy(&w->freed);
-	pthread_cond_destroy(&w->handed);
-	pthread_mutex_destroy(&w->lock);
-	free(w);
+	writer_free(w);
 	return rc;
 }

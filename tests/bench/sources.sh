@@ -64,34 +64,31 @@ qh=$(printf '%s\n' "${q[@]}" | median) sh=$(printf '%s\n' "${s[@]}" | median)
 server=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(cat "$T/port")
+# downloads MEASURE [PREPARE [CURL_OPTION]]: the medians of RUNS downloads
+# by qinstall and by curl, each measured with MEASURE (time_it, cpu_it)
+# after PREPARE (a command run before each).
+downloads() {
+	local measure=$1 prepare=${2:-true} q=() c=()
+	for _ in $(seq "$RUNS"); do
+		rm -rf "$T/d" "$T/out"
+		$prepare
+		q+=("$($measure "$QINSTALL" -q fetch --distdir "$T/d" "$URL/$F#sha256=$SHA&size=$SIZE")")
+		c+=("$($measure curl -sf ${3:-} -o "$T/out" "$URL/$F")")	# ${3:-}: split into words
+	done
+	echo "$(printf '%s\n' "${q[@]}" | median) $(printf '%s\n' "${c[@]}" | median)"
+}
 load0=$(cut -d' ' -f1 /proc/loadavg)
-q=() c=()
-for _ in $(seq "$RUNS"); do
-	rm -rf "$T/d" "$T/out"
-	q+=("$(time_it "$QINSTALL" -q fetch --distdir "$T/d" "$URL/$F#sha256=$SHA&size=$SIZE")")
-	c+=("$(time_it curl -sf -o "$T/out" "$URL/$F")")
-done
-qd=$(printf '%s\n' "${q[@]}" | median) cd=$(printf '%s\n' "${c[@]}" | median)
-q=() c=()
-for _ in $(seq "$RUNS"); do
-	rm -rf "$T/d" "$T/out"
-	q+=("$(cpu_it "$QINSTALL" -q fetch --distdir "$T/d" "$URL/$F#sha256=$SHA&size=$SIZE")")
-	c+=("$(cpu_it curl -sf -o "$T/out" "$URL/$F")")
-done
-qc=$(printf '%s\n' "${q[@]}" | median) cc=$(printf '%s\n' "${c[@]}" | median)
+read -r qd cd < <(downloads time_it)
+read -r qc cc < <(downloads cpu_it)
 
 # 2b. Resuming from a .part of half the file (curl: -C - on the same half).
 HALF=$((SIZE / 2))
-q=() c=()
-for _ in $(seq "$RUNS"); do
-	rm -rf "$T/d" "$T/out"
+halves() {
 	mkdir -p "$T/d"
 	head -c "$HALF" "$T/srv/$F" >"$T/d/$F.part"
 	head -c "$HALF" "$T/srv/$F" >"$T/out"
-	q+=("$(time_it "$QINSTALL" -q fetch --distdir "$T/d" "$URL/$F#sha256=$SHA&size=$SIZE")")
-	c+=("$(time_it curl -sf -C - -o "$T/out" "$URL/$F")")
-done
-qr=$(printf '%s\n' "${q[@]}" | median) cr=$(printf '%s\n' "${c[@]}" | median)
+}
+read -r qr cr < <(downloads time_it halves "-C -")
 load1=$(cut -d' ' -f1 /proc/loadavg)
 
 # 3. A connection dropped after 80 MB: what is sent again.

@@ -361,6 +361,39 @@ static void test_resume_part(void **state)
 	free(bad), free(path), free(url), free(part);
 }
 
+/* A .part that already holds the pinned size is hashed at the end (no
+ * transfer, so no writer thread did it): the right bytes are used without
+ * downloading anything, wrong ones are moved aside and fetched again. */
+static void test_complete_part(void **state)
+{
+	struct fixture *f = *state;
+	mkdir(f->dist, 0755);
+	char *part = qi_xasprintf("%s/abc.tar.gz.part", f->dist);
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .sha512 = ABC512, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	put(part, "abc");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 0);
+	assert_string_equal(r.sha512, ABC512);
+	assert_string_equal(get(path), "abc");
+	assert_int_equal(access(part, F_OK), -1);
+	qi_fetch_report_free(&r);
+	unlink(path);
+	free(path);
+	put(part, "xyz");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 3);
+	assert_string_equal(get(path), "abc");
+	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-%.12s", f->dist, sha256_hex("xyz"));
+	assert_string_equal(get(bad), "xyz");
+	qi_fetch_report_free(&r);
+	free(bad), free(path), free(url), free(part);
+}
+
 /* Without a pinned size, a download is still capped (by default 2 GiB). */
 static void test_unpinned_cap(void **state)
 {
@@ -765,6 +798,27 @@ static int open_part(struct fixture *f, char **path)
 	return fd;
 }
 
+/* Cut the file at FD to AT bytes, to go on from there. */
+static void cut_at(int fd, off_t at)
+{
+	assert_int_equal(ftruncate(fd, at), 0);
+	assert_int_equal(lseek(fd, at, SEEK_SET), at);
+}
+
+/* A writer on FD, which holds the first HAVE bytes at DATA, is fed the
+ * rest up to LEN in odd pieces; then FD holds LEN bytes, those at DATA,
+ * and D has their digests. */
+static void write_through(qi_handle *h, int fd, struct qi_digest *d, const char *path,
+			  const char *data, size_t have, size_t len)
+{
+	struct qi_part_writer *w = qi_part_writer_start(h, fd, d, (int64_t)have);
+	assert_non_null(w);
+	feed_odd(w, data + have, len - have);
+	assert_int_equal(qi_part_writer_finish(h, w, path), 0);
+	assert_holds(fd, data, len);
+	assert_digest_of(h, d, data, len);
+}
+
 /* Bytes fed in many odd-sized pieces (more than the ring holds) reach the
  * file whole and in order, and their digests are those of one call. */
 static void test_writer_odd_chunks(void **state)
@@ -776,19 +830,11 @@ static void test_writer_odd_chunks(void **state)
 	char *data = pattern(len, 1);
 	struct qi_digest d;
 	assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
-	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 0);
-	assert_non_null(w);
-	feed_odd(w, data, len);
-	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-	assert_holds(fd, data, len);
-	assert_digest_of(f->h, &d, data, len);
+	write_through(f->h, fd, &d, path, data, 0, len);
 	/* Nothing fed: an empty file, the digests of nothing. */
 	assert_int_equal(qi_digest_reset(f->h, &d), 0);
-	assert_int_equal(ftruncate(fd, 0), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(qi_part_writer_finish(f->h, qi_part_writer_start(f->h, fd, &d, 0), path), 0);
-	assert_holds(fd, "", 0);
-	assert_digest_of(f->h, &d, "", 0);
+	cut_at(fd, 0);
+	write_through(f->h, fd, &d, path, "", 0, 0);
 	qi_digest_free(&d);
 	close(fd);
 	free(data), free(path);
@@ -809,14 +855,8 @@ static void test_writer_resume(void **state)
 		struct qi_digest d;
 		assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
 		assert_int_equal(qi_digest_update(f->h, &d, data, hashed), 0);
-		assert_int_equal(ftruncate(fd, (off_t)have), 0);
-		assert_int_equal(lseek(fd, (off_t)have, SEEK_SET), (off_t)have);
-		struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, (int64_t)have);
-		assert_non_null(w);
-		feed_odd(w, data + have, len - have);
-		assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-		assert_holds(fd, data, len);
-		assert_digest_of(f->h, &d, data, len);
+		cut_at(fd, (off_t)have);
+		write_through(f->h, fd, &d, path, data, have, len);
 		qi_digest_free(&d);
 	}
 	close(fd);
@@ -834,21 +874,22 @@ static void test_writer_restart(void **state)
 	char *first = pattern(len, 3), *second = pattern(len / 2, 4);
 	struct qi_digest d;
 	assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
-	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 0);
-	feed_odd(w, first, len);
-	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-	assert_int_equal(d.bytes, (int64_t)len);
-	assert_int_equal(ftruncate(fd, 0), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	write_through(f->h, fd, &d, path, first, 0, len);
+	cut_at(fd, 0);
 	assert_int_equal(qi_digest_reset(f->h, &d), 0);
-	w = qi_part_writer_start(f->h, fd, &d, 0);
-	feed_odd(w, second, len / 2);
-	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-	assert_holds(fd, second, len / 2);
-	assert_digest_of(f->h, &d, second, len / 2);
+	write_through(f->h, fd, &d, path, second, 0, len / 2);
 	qi_digest_free(&d);
 	close(fd);
 	free(first), free(second), free(path);
+}
+
+/* Feed LEN bytes at DATA in 64 KiB pieces until a feed fails: its result. */
+static int feed_until_failure(struct qi_part_writer *w, const char *data, size_t len)
+{
+	int rc = 0;
+	for (size_t off = 0; off < len && rc == 0; off += 65536)
+		rc = qi_part_writer_feed(w, data + off, 65536);
+	return rc;
 }
 
 /* A write that fails (a full disk) stops the writer: feeding fails soon,
@@ -865,10 +906,7 @@ static void test_writer_write_fails(void **state)
 	assert_int_equal(qi_digest_init(f->h, &d, true, false), 0);
 	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 0);
 	assert_non_null(w);
-	int rc = 0;
-	for (size_t off = 0; off < len && rc == 0; off += 65536)
-		rc = qi_part_writer_feed(w, data + off, 65536);
-	assert_int_equal(rc, -1);
+	assert_int_equal(feed_until_failure(w, data, len), -1);
 	/* Once failed, it stays failed. */
 	assert_int_equal(qi_part_writer_feed(w, data, 1), -1);
 	assert_int_equal(qi_part_writer_finish(f->h, w, "/dev/full"), -1);
@@ -894,10 +932,7 @@ static void test_writer_read_fails(void **state)
 	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 6);
 	assert_non_null(w);
 	char *data = pattern(8u << 20, 6);
-	int rc = 0;
-	for (size_t off = 0; off < (8u << 20) && rc == 0; off += 65536)
-		rc = qi_part_writer_feed(w, data + off, 65536);
-	assert_int_equal(rc, -1);
+	assert_int_equal(feed_until_failure(w, data, 8u << 20), -1);
 	assert_int_equal(qi_part_writer_finish(f->h, w, path), -1);
 	char *want = qi_xasprintf("cannot read %s: Bad file descriptor", path);
 	assert_string_equal(qi_errmsg(f->h), want);
@@ -953,6 +988,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ftp_4yz_retried, setup, teardown),
