@@ -4,7 +4,8 @@
 #   - hashing a 200 MB file: qinstall (verifying a cached file) / sha256sum
 #   - downloading it over loopback HTTP: qinstall fetch / the curl tool
 #     (qinstall also hashes every byte and fsyncs the file before the
-#     rename; curl -o does neither), with the CPU seconds of each
+#     rename; curl -o does neither), with the CPU seconds of each and
+#     the server's time to the first byte (nothing can be hashed before it)
 #   - resuming it from a .part of half its size: qinstall / curl -C -
 #     (qinstall hashes the half on disk too)
 #   - bytes sent again after a dropped connection (target: 0)
@@ -80,6 +81,10 @@ downloads() {
 load0=$(cut -d' ' -f1 /proc/loadavg)
 read -r qd cd < <(downloads time_it)
 read -r qc cc < <(downloads cpu_it)
+# The server's time to the first byte (it reads the whole file first): no
+# client can hash anything during it, and SHA-256 must still cover every
+# byte after it.
+ttfb=$(for _ in $(seq "$RUNS"); do curl -sf -o /dev/null -w '%{time_starttransfer}\n' "$URL/$F"; done | median)
 
 # 2b. Resuming from a .part of half the file (curl: -C - on the same half).
 HALF=$((SIZE / 2))
@@ -102,6 +107,6 @@ mb() { awk -v s="$1" -v t="$2" 'BEGIN {printf "%.0f MB/s", s / t / 1e6}'; }
 echo "sources benchmark: a 200 MiB file, medians of $RUNS runs ($(nproc) CPUs, load average $load0 to $load1 while downloading)"
 echo "  hashing (SHA-256):  qinstall $qh s ($(mb "$SIZE" "$qh")), sha256sum $sh s ($(mb "$SIZE" "$sh"))  ratio qinstall/sha256sum = $(ratio "$qh" "$sh")"
 echo "  loopback download:  qinstall $qd s ($(mb "$SIZE" "$qd")), curl $cd s ($(mb "$SIZE" "$cd"))  ratio qinstall/curl = $(ratio "$qd" "$cd")"
-echo "    CPU seconds:      qinstall $qc, curl $cc"
+echo "    CPU seconds:      qinstall $qc, curl $cc; the server's first byte after $ttfb s"
 echo "  resuming at 100 MiB: qinstall $qr s, curl -C - $cr s  ratio qinstall/curl = $(ratio "$qr" "$cr")"
 echo "  dropped at 80 MiB:  $requests requests, $sent bytes sent for $SIZE; sent again: $((sent - SIZE)) bytes"
