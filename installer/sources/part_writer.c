@@ -6,12 +6,13 @@
  * The receiving thread copies what arrives into a bounded ring of large
  * slots and hands each slot over when it is full, or when the last
  * hand-over is HAND_OVER_AFTER old (a slow download reaches the disk at
- * once, a fast one in large writes with few wake-ups); the writer thread first hashes what
- * the file held already (a resumed download), then writes each slot in one
- * call, hashes the very bytes it wrote, and starts their write-back to disk
- * (sync_file_range) so that the fsync before the file is used is short.
- * After a failure it writes and hashes nothing more; the receiver learns of
- * it at its next hand-over, and qi_part_writer_finish reports it.
+ * once, a fast one in large writes with few wake-ups). The writer thread
+ * first hashes what the file held already (a resumed download), then
+ * writes each slot in one call, hashes the very bytes it wrote, and starts
+ * their write-back to disk (sync_file_range) so that the fsync before the
+ * file is used is short. After a failure it writes and hashes nothing
+ * more; the receiver learns of it at its next hand-over, and
+ * qi_part_writer_finish reports it.
  */
 #include "config.h"
 
