@@ -206,6 +206,8 @@ struct qi_digest {
 /* Start hashing; SHA-256 and/or SHA-512 as asked (at least one). */
 int qi_digest_init(qi_handle *h, struct qi_digest *d, bool sha256, bool sha512);
 int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t len);
+/* The same without a handle, for another thread: -1 (no message) on failure. */
+int qi_digest_feed(struct qi_digest *d, const void *data, size_t len);
 /* Finish: lowercase hex into HEX256 / HEX512 (left "" when not computed). */
 int qi_digest_final(qi_handle *h, struct qi_digest *d,
 		    char hex256[QI_SHA256_HEX + 1], char hex512[QI_SHA512_HEX + 1]);

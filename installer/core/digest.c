@@ -50,8 +50,7 @@ int qi_digest_init(qi_handle *h, struct qi_digest *d, bool sha256, bool sha512)
 	return 0;
 }
 
-/* Feed LEN bytes; -1 when libcrypto fails (no message). */
-static int update(struct qi_digest *d, const void *data, size_t len)
+int qi_digest_feed(struct qi_digest *d, const void *data, size_t len)
 {
 	if ((d->sha256 && EVP_DigestUpdate(d->sha256, data, len) != 1) ||
 	    (d->sha512 && EVP_DigestUpdate(d->sha512, data, len) != 1))
@@ -62,7 +61,7 @@ static int update(struct qi_digest *d, const void *data, size_t len)
 
 int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t len)
 {
-	if (update(d, data, len) < 0)
+	if (qi_digest_feed(d, data, len) < 0)
 		return qi_error(h, "hashing failed (libcrypto)");
 	return 0;
 }
@@ -133,7 +132,7 @@ static int feed_fd(struct qi_digest *d, int fd)
 			continue;
 		if (n < 0)
 			rc = -1;
-		else if (n > 0 && update(d, buf, (size_t)n) < 0)
+		else if (n > 0 && qi_digest_feed(d, buf, (size_t)n) < 0)
 			rc = -2;
 		if (n <= 0 || rc < 0)
 			break;
@@ -190,7 +189,7 @@ void qi_sha256_buf(const void *data, size_t len, char hex[QI_SHA256_HEX + 1])
 {
 	struct qi_digest d;
 	hex[0] = '\0';
-	if (sha256_start(&d) == 0 && (update(&d, data, len) < 0 || finish(d.sha256, hex) < 0))
+	if (sha256_start(&d) == 0 && (qi_digest_feed(&d, data, len) < 0 || finish(d.sha256, hex) < 0))
 		hex[0] = '\0';
 	qi_digest_free(&d);
 }

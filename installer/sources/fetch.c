@@ -4,11 +4,13 @@
  * Origins, in order: the cache (verified again), --mirror BASE/FILE, the
  * source's URLs, then Debian's source archive (debian_origin.c). Downloads
  * go to FILE.part, hashed as they arrive, and resume from it (HTTP Range,
- * FTP REST); soft failures (time-outs, dropped connections, HTTP 408/429/5xx,
- * FTP 4yz replies) are retried with doubling back-off (honouring
- * Retry-After), hard ones (HTTP 404, FTP 5yz such as 550) move on to the next
- * origin at once. Bytes that do not match the pins are moved
- * aside as FILE.bad-<sha256 prefix> and never used.
+ * FTP REST); writing and hashing happen in a thread of their own
+ * (part_writer.c), so that receiving never waits for them. Soft failures
+ * (time-outs, dropped connections, HTTP 408/429/5xx, FTP 4yz replies) are
+ * retried with doubling back-off (honouring Retry-After), hard ones (HTTP
+ * 404, FTP 5yz such as 550) move on to the next origin at once. Bytes that
+ * do not match the pins are moved aside as FILE.bad-<sha256 prefix> and
+ * never used.
  */
 #include "config.h"
 
@@ -39,7 +41,9 @@ struct fetcher {
 	struct qi_fetch_report *rep;
 	char *distdir, *final, *part;
 	int partfd;
-	struct qi_digest dg;		/* hash of what .part holds */
+	int64_t have;			/* bytes in .part */
+	struct qi_digest dg;		/* hash of .part's first dg.bytes bytes (the writer
+					 * thread catches up with HAVE) */
 	int64_t limit;			/* the pinned size, or the cap when none is pinned */
 	struct qi_buf tried;		/* "origin: why it failed" lines for the final error */
 };
@@ -59,8 +63,8 @@ struct transfer {
 	struct fetcher *f;
 	CURL *curl;
 	bool http, resuming, checked_status;
-	bool range_ignored, too_big, write_failed;
-	int write_errno;
+	bool range_ignored, too_big;
+	struct qi_part_writer *writer;
 	struct qi_progress *prog;
 };
 
@@ -126,13 +130,15 @@ static int part_restart(struct fetcher *f)
 {
 	if (ftruncate(f->partfd, 0) < 0 || lseek(f->partfd, 0, SEEK_SET) < 0)
 		return qi_error_errno(f->h, "cannot truncate %s", f->part);
+	f->have = 0;
 	return qi_digest_reset(f->h, &f->dg);
 }
 
 /* Open (or create) FILE.part and lock it: a second qinstall fetching the
  * same file waits for the first (*waited is then set: the file may be in
- * the cache by now). Then hash what an earlier run left in it, so that the
- * download can resume. */
+ * the cache by now). What an earlier run left in it is kept to resume
+ * from; it is hashed by the writer thread of the next transfer, or by
+ * part_finish. */
 static int part_open(struct fetcher *f, bool *waited)
 {
 	for (;;) {
@@ -168,12 +174,10 @@ static int part_open(struct fetcher *f, bool *waited)
 		return qi_error(f->h, "%s is not a regular file; remove it", f->part);
 	if (st.st_size > f->limit)
 		return part_restart(f);
-	if (st.st_size > 0) {
+	f->have = st.st_size;
+	if (st.st_size > 0)
 		qi_debug(f->h, "%s: %lld bytes from an earlier download, hashing them to resume",
 			 f->part, (long long)st.st_size);
-		if (qi_digest_fd(f->h, &f->dg, f->partfd, f->part) < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -210,6 +214,10 @@ static void move_aside(struct fetcher *f, const char *path, const char *hex256)
 static enum fetch_result part_finish(struct fetcher *f, const char *label)
 {
 	char hex256[QI_SHA256_HEX + 1], hex512[QI_SHA512_HEX + 1];
+	/* What no writer thread has hashed yet (a .part complete from the start). */
+	if (f->dg.bytes < f->have && (lseek(f->partfd, f->dg.bytes, SEEK_SET) < 0 ||
+				      qi_digest_fd(f->h, &f->dg, f->partfd, f->part) < 0))
+		return qi_error_prefix(f->h, "%s", label), FETCH_FATAL;
 	if (qi_digest_final(f->h, &f->dg, hex256, hex512) < 0)
 		return qi_error_prefix(f->h, "%s", label), FETCH_NEXT_ORIGIN;
 	if (qi_digest_check(f->h, f->src, label, hex256, hex512, f->dg.bytes) < 0) {
@@ -253,23 +261,25 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		}
 	}
-	if (f->dg.bytes + (int64_t)n > f->limit) {
+	if (f->have + (int64_t)n > f->limit) {
 		t->too_big = true;
 		return 0;
 	}
-	if (qi_write_all(f->partfd, data, n) < 0) {
-		t->write_failed = true;
-		t->write_errno = errno;
-		return 0;
-	}
-	if (qi_digest_update(f->h, &f->dg, data, n) < 0) {
-		t->write_failed = true;
-		t->write_errno = EIO;
-		return 0;
-	}
+	if (qi_part_writer_feed(t->writer, data, n) < 0)
+		return 0;	/* qi_part_writer_finish says why */
+	f->have += (int64_t)n;
 	f->rep->downloaded += (int64_t)n;
-	qi_progress_update(t->prog, f->dg.bytes);
+	qi_progress_update(t->prog, f->have);
 	return n;
+}
+
+/* libcurl calls it often, bytes arriving or not: those waiting in the
+ * writer's ring reach the disk even when the server stalls. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct transfer *t = userdata;
+	return qi_part_writer_tick(t->writer) < 0;	/* non-zero stops the transfer */
 }
 
 static bool soft_http_status(long code)
@@ -316,16 +326,22 @@ static enum fetch_result transfer_once(struct fetcher *f, CURL *curl, const char
 	struct transfer t = {
 		.f = f, .curl = curl, .prog = prog,
 		.http = strncasecmp(url, "http", 4) == 0,
-		.resuming = f->dg.bytes > 0,
+		.resuming = f->have > 0,
 	};
-	if (lseek(f->partfd, 0, SEEK_END) < 0) {
+	if (lseek(f->partfd, f->have, SEEK_SET) < 0) {
 		qi_error_errno(f->h, "cannot seek in %s", f->part);
 		return FETCH_FATAL;
 	}
+	if (!(t.writer = qi_part_writer_start(f->h, f->partfd, &f->dg, f->have)))
+		return FETCH_FATAL;
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)f->dg.bytes);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+	curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)f->have);
 	CURLcode rc = curl_easy_perform(curl);
+	/* Everything received is written and hashed before anything else. */
+	if (qi_part_writer_finish(f->h, t.writer, f->part) < 0)
+		return FETCH_FATAL;
 	long code = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	curl_off_t ra = 0;
@@ -339,11 +355,6 @@ static enum fetch_result transfer_once(struct fetcher *f, CURL *curl, const char
 		return FETCH_OK;
 	}
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-	if (t.write_failed) {
-		errno = t.write_errno;
-		qi_error_errno(f->h, "cannot write %s", f->part);
-		return FETCH_FATAL;
-	}
 	/* The transfer's own protocol (a redirect may have changed it). */
 	const char *scheme = NULL;
 	bool ftp = curl_easy_getinfo(curl, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme
@@ -405,7 +416,9 @@ static CURL *new_curl(struct fetcher *f, const char *url)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "qinstall/" PACKAGE_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);	/* fewer, larger writes and hash updates */
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);	/* libcurl's largest: fewer reads */
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->limit);
 	return curl;
 }
@@ -416,15 +429,15 @@ static enum fetch_result fetch_url(struct fetcher *f, const char *url)
 {
 	double base = env_seconds("QINSTALL_FETCH_RETRY_DELAY", RETRY_DELAY_DEFAULT);
 	double cap = env_seconds("QINSTALL_FETCH_RETRY_MAX", RETRY_MAX_DEFAULT);
-	if (f->src->size >= 0 && f->dg.bytes == f->src->size) {
+	if (f->src->size >= 0 && f->have == f->src->size) {
 		qi_debug(f->h, "%s is complete; verifying it", f->part);
 		return FETCH_OK;
 	}
 	CURL *curl = new_curl(f, url);
 	if (!curl)
 		return qi_error(f->h, "cannot start libcurl"), FETCH_FATAL;
-	qi_debug(f->h, "fetching %s%s", url, f->dg.bytes ? " (resuming)" : "");
-	struct qi_progress *prog = qi_progress_start(f->h, f->src->file, f->src->size, f->dg.bytes);
+	qi_debug(f->h, "fetching %s%s", url, f->have ? " (resuming)" : "");
+	struct qi_progress *prog = qi_progress_start(f->h, f->src->file, f->src->size, f->have);
 	enum fetch_result r;
 	int restarts = 0;
 	for (int attempt = 1;; attempt++) {
@@ -479,7 +492,7 @@ static enum fetch_result try_url(struct fetcher *f, const char *origin, const ch
 	enum fetch_result r;
 	for (int round = 0;; round++) {
 		/* Bytes from an earlier run or another origin may be the bad ones. */
-		bool resumed = f->dg.bytes > 0, mismatch = false;
+		bool resumed = f->have > 0, mismatch = false;
 		r = fetch_url(f, url);
 		if (r == FETCH_OK) {
 			r = part_finish(f, url);

@@ -341,6 +341,39 @@ static void test_resume_part(void **state)
 	free(bad), free(path), free(url), free(part);
 }
 
+/* A .part that already holds the pinned size is hashed at the end (no
+ * transfer, so no writer thread did it): the right bytes are used without
+ * downloading anything, wrong ones are moved aside and fetched again. */
+static void test_complete_part(void **state)
+{
+	struct fixture *f = *state;
+	mkdir(f->dist, 0755);
+	char *part = qi_xasprintf("%s/abc.tar.gz.part", f->dist);
+	char *url = qi_xasprintf("file://%s/abc.tar.gz", f->srv);
+	const char *urls[] = { url, NULL };
+	struct qi_source src = { .file = "abc.tar.gz", .urls = urls, .sha256 = ABC256, .sha512 = ABC512, .size = 3 };
+	struct qi_fetch_options o = opts(f);
+	struct qi_fetch_report r;
+	char *path = NULL;
+	put(part, "abc");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 0);
+	assert_string_equal(r.sha512, ABC512);
+	assert_string_equal(get(path), "abc");
+	assert_int_equal(access(part, F_OK), -1);
+	qi_fetch_report_free(&r);
+	unlink(path);
+	free(path);
+	put(part, "xyz");
+	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
+	assert_int_equal(r.downloaded, 3);
+	assert_string_equal(get(path), "abc");
+	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-%.12s", f->dist, sha256_hex("xyz"));
+	assert_string_equal(get(bad), "xyz");
+	qi_fetch_report_free(&r);
+	free(bad), free(path), free(url), free(part);
+}
+
 /* Without a pinned size, a download is still capped (by default 2 GiB). */
 static void test_unpinned_cap(void **state)
 {
@@ -673,6 +706,257 @@ static void test_debian_src_lines(void **state)
 	free(parts), free(list);
 }
 
+/* ---- part_writer.c: the thread that writes and hashes a download ---- */
+
+/* LEN bytes of a fixed pseudo-random sequence, starting at its byte SEED. */
+static char *pattern(size_t len, unsigned seed)
+{
+	char *b = qi_xmalloc(len);
+	uint32_t x = 2463534242u + seed;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		b[i] = (char)(x >> 24);
+	}
+	return b;
+}
+
+/* Both digests of LEN bytes at DATA, in one call. */
+static void one_shot(const char *data, size_t len, char hex256[QI_SHA256_HEX + 1],
+		     char hex512[QI_SHA512_HEX + 1])
+{
+	qi_handle *h = qi_new();
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(h, &d, true, true), 0);
+	assert_int_equal(qi_digest_update(h, &d, data, len), 0);
+	assert_int_equal(qi_digest_final(h, &d, hex256, hex512), 0);
+	qi_digest_free(&d);
+	qi_free(h);
+}
+
+/* Feed LEN bytes in chunks of odd, changing sizes (1 byte to past a slot). */
+static void feed_odd(struct qi_part_writer *w, const char *data, size_t len)
+{
+	static const size_t sizes[] = { 1, 7, 4093, 16384, 65537, 3, (1 << 20) + 3, 250001, 2 };
+	for (size_t off = 0, i = 0; off < len; i++) {
+		size_t n = sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
+		if (n > len - off)
+			n = len - off;
+		assert_int_equal(qi_part_writer_feed(w, data + off, n), 0);
+		off += n;
+	}
+}
+
+/* The file at FD holds exactly LEN bytes, those at DATA. */
+static void assert_holds(int fd, const char *data, size_t len)
+{
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)len);
+	char *back = qi_xmalloc(len + 1);
+	assert_int_equal(pread(fd, back, len + 1, 0), (ssize_t)len);
+	assert_memory_equal(back, data, len);
+	free(back);
+}
+
+/* The digests of DATA; D's bytes count. */
+static void assert_digest_of(qi_handle *h, struct qi_digest *d, const char *data, size_t len)
+{
+	char want256[QI_SHA256_HEX + 1], want512[QI_SHA512_HEX + 1];
+	char got256[QI_SHA256_HEX + 1], got512[QI_SHA512_HEX + 1];
+	one_shot(data, len, want256, want512);
+	assert_int_equal(qi_digest_final(h, d, got256, got512), 0);
+	assert_string_equal(got256, want256);
+	assert_string_equal(got512, want512);
+	assert_int_equal(d->bytes, (int64_t)len);
+}
+
+static int open_part(struct fixture *f, char **path)
+{
+	*path = qi_xasprintf("%s/x.part", f->tmp);
+	int fd = open(*path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Cut the file at FD to AT bytes, to go on from there. */
+static void cut_at(int fd, off_t at)
+{
+	assert_int_equal(ftruncate(fd, at), 0);
+	assert_int_equal(lseek(fd, at, SEEK_SET), at);
+}
+
+/* A writer on FD, which holds the first HAVE bytes at DATA, is fed the
+ * rest up to LEN in odd pieces; then FD holds LEN bytes, those at DATA,
+ * and D has their digests. */
+static void write_through(qi_handle *h, int fd, struct qi_digest *d, const char *path,
+			  const char *data, size_t have, size_t len)
+{
+	struct qi_part_writer *w = qi_part_writer_start(h, fd, d, (int64_t)have);
+	assert_non_null(w);
+	feed_odd(w, data + have, len - have);
+	assert_int_equal(qi_part_writer_finish(h, w, path), 0);
+	assert_holds(fd, data, len);
+	assert_digest_of(h, d, data, len);
+}
+
+/* Bytes fed in many odd-sized pieces (more than the ring holds) reach the
+ * file whole and in order, and their digests are those of one call. */
+static void test_writer_odd_chunks(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd = open_part(f, &path);
+	size_t len = (9u << 20) + 12345;
+	char *data = pattern(len, 1);
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
+	write_through(f->h, fd, &d, path, data, 0, len);
+	/* Nothing fed: an empty file, the digests of nothing. */
+	assert_int_equal(qi_digest_reset(f->h, &d), 0);
+	cut_at(fd, 0);
+	write_through(f->h, fd, &d, path, "", 0, 0);
+	qi_digest_free(&d);
+	close(fd);
+	free(data), free(path);
+}
+
+/* A resumed download: the writer first hashes what the file holds (from
+ * where the digest stands), then goes on after it; the digests are those
+ * of the whole. */
+static void test_writer_resume(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd = open_part(f, &path);
+	size_t have = (3u << 20) + 777, len = have + (2u << 20) + 5;
+	char *data = pattern(len, 2);
+	assert_int_equal(qi_write_all(fd, data, have), 0);
+	for (size_t hashed = 0; hashed <= 1000; hashed += 1000) {
+		struct qi_digest d;
+		assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
+		assert_int_equal(qi_digest_update(f->h, &d, data, hashed), 0);
+		cut_at(fd, (off_t)have);
+		write_through(f->h, fd, &d, path, data, have, len);
+		qi_digest_free(&d);
+	}
+	close(fd);
+	free(data), free(path);
+}
+
+/* Starting again from byte 0 (a server that does not resume): after a
+ * reset, the digests and the file are those of the new bytes only. */
+static void test_writer_restart(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd = open_part(f, &path);
+	size_t len = (2u << 20) + 99;
+	char *first = pattern(len, 3), *second = pattern(len / 2, 4);
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
+	write_through(f->h, fd, &d, path, first, 0, len);
+	cut_at(fd, 0);
+	assert_int_equal(qi_digest_reset(f->h, &d), 0);
+	write_through(f->h, fd, &d, path, second, 0, len / 2);
+	qi_digest_free(&d);
+	close(fd);
+	free(first), free(second), free(path);
+}
+
+/* Feed LEN bytes at DATA in 64 KiB pieces until a feed fails: its result. */
+static int feed_until_failure(struct qi_part_writer *w, const char *data, size_t len)
+{
+	int rc = 0;
+	for (size_t off = 0; off < len && rc == 0; off += 65536)
+		rc = qi_part_writer_feed(w, data + off, 65536);
+	return rc;
+}
+
+/* A write that fails (a full disk) stops the writer: feeding fails soon,
+ * never waits for ever on a full ring, and the failure is the message. */
+static void test_writer_write_fails(void **state)
+{
+	struct fixture *f = *state;
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		skip();
+	size_t len = 16u << 20;
+	char *data = pattern(len, 5);
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(f->h, &d, true, false), 0);
+	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 0);
+	assert_non_null(w);
+	assert_int_equal(feed_until_failure(w, data, len), -1);
+	/* Once failed, it stays failed. */
+	assert_int_equal(qi_part_writer_feed(w, data, 1), -1);
+	assert_int_equal(qi_part_writer_finish(f->h, w, "/dev/full"), -1);
+	assert_string_equal(qi_errmsg(f->h), "cannot write /dev/full: No space left on device");
+	assert_int_equal(d.bytes, 0);
+	qi_digest_free(&d);
+	close(fd);
+	free(data);
+}
+
+/* A failure before the first byte is fed (the bytes of a resumed download
+ * cannot be read back) is reported too, at the first hand-over or at the
+ * end; nothing is written after it. */
+static void test_writer_read_fails(void **state)
+{
+	struct fixture *f = *state;
+	char *path = qi_xasprintf("%s/x.part", f->tmp);
+	put(path, "abcdef");
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);	/* pread fails: EBADF */
+	assert_true(fd >= 0);
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(f->h, &d, true, false), 0);
+	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 6);
+	assert_non_null(w);
+	char *data = pattern(8u << 20, 6);
+	assert_int_equal(feed_until_failure(w, data, 8u << 20), -1);
+	assert_int_equal(qi_part_writer_finish(f->h, w, path), -1);
+	char *want = qi_xasprintf("cannot read %s: Bad file descriptor", path);
+	assert_string_equal(qi_errmsg(f->h), want);
+	close(fd);
+	assert_string_equal(get(path), "abcdef");
+	qi_digest_free(&d);
+	free(want), free(data), free(path);
+}
+
+/* A slow download reaches the disk although no slot fills: bytes that
+ * have waited are handed over (by the next feed, or by a tick when none
+ * come), so that a killed run leaves them in the .part. */
+static void test_writer_slow_bytes_written(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd = open_part(f, &path);
+	struct qi_digest d;
+	assert_int_equal(qi_digest_init(f->h, &d, true, true), 0);
+	struct qi_part_writer *w = qi_part_writer_start(f->h, fd, &d, 0);
+	assert_int_equal(qi_part_writer_feed(w, "abc", 3), 0);
+	struct timespec pause = { 0, 30 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+	assert_int_equal(qi_part_writer_tick(w), 0);
+	struct stat st = { .st_size = 0 };
+	for (int i = 0; i < 500 && st.st_size < 3; i++) {	/* the thread writes it soon */
+		nanosleep(&pause, NULL);
+		assert_int_equal(fstat(fd, &st), 0);
+	}
+	assert_int_equal(st.st_size, 3);
+	nanosleep(&pause, NULL);
+	assert_int_equal(qi_part_writer_feed(w, "def", 3), 0);	/* "def" after a wait: at once */
+	for (int i = 0; i < 500 && st.st_size < 6; i++) {
+		nanosleep(&pause, NULL);
+		assert_int_equal(fstat(fd, &st), 0);
+	}
+	assert_int_equal(st.st_size, 6);
+	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
+	assert_digest_of(f->h, &d, "abcdef", 6);
+	qi_digest_free(&d);
+	close(fd);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +968,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_origins_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_and_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpinned_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ftp_4yz_retried, setup, teardown),
@@ -692,6 +977,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_without_apt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debian_src_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_odd_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_write_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_read_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_slow_bytes_written, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
