@@ -355,21 +355,21 @@ static void test_complete_part(void **state)
 	struct qi_fetch_options o = opts(f);
 	struct qi_fetch_report r;
 	char *path = NULL;
-	put(part, "abc");
+	ut_write(NULL, part, "abc", 0);
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 0);
 	assert_string_equal(r.sha512, ABC512);
-	assert_string_equal(get(path), "abc");
+	assert_string_equal(ut_slurp(NULL, path), "abc");
 	assert_int_equal(access(part, F_OK), -1);
 	qi_fetch_report_free(&r);
 	unlink(path);
 	free(path);
-	put(part, "xyz");
+	ut_write(NULL, part, "xyz", 0);
 	assert_int_equal(qi_fetch_report(f->h, &src, &o, &path, &r), 0);
 	assert_int_equal(r.downloaded, 3);
-	assert_string_equal(get(path), "abc");
+	assert_string_equal(ut_slurp(NULL, path), "abc");
 	char *bad = qi_xasprintf("%s/abc.tar.gz.bad-%.12s", f->dist, sha256_hex("xyz"));
-	assert_string_equal(get(bad), "xyz");
+	assert_string_equal(ut_slurp(NULL, bad), "xyz");
 	qi_fetch_report_free(&r);
 	free(bad), free(path), free(url), free(part);
 }
@@ -890,7 +890,8 @@ static void test_writer_write_fails(void **state)
 	/* Once failed, it stays failed. */
 	assert_int_equal(qi_part_writer_feed(w, data, 1), -1);
 	assert_int_equal(qi_part_writer_finish(f->h, w, "/dev/full"), -1);
-	assert_string_equal(qi_errmsg(f->h), "cannot write /dev/full: No space left on device");
+	assert_string_equal(qi_errmsg(f->h), "cannot write /dev/full: No space left on device "
+			    "(the file system is full: free some space on it, then run the command again)");
 	assert_int_equal(d.bytes, 0);
 	qi_digest_free(&d);
 	close(fd);
@@ -904,7 +905,7 @@ static void test_writer_read_fails(void **state)
 {
 	struct fixture *f = *state;
 	char *path = qi_xasprintf("%s/x.part", f->tmp);
-	put(path, "abcdef");
+	ut_write(NULL, path, "abcdef", 0);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);	/* pread fails: EBADF */
 	assert_true(fd >= 0);
 	struct qi_digest d;
@@ -917,7 +918,7 @@ static void test_writer_read_fails(void **state)
 	char *want = qi_xasprintf("cannot read %s: Bad file descriptor", path);
 	assert_string_equal(qi_errmsg(f->h), want);
 	close(fd);
-	assert_string_equal(get(path), "abcdef");
+	assert_string_equal(ut_slurp(NULL, path), "abcdef");
 	qi_digest_free(&d);
 	free(want), free(data), free(path);
 }
