@@ -98,6 +98,16 @@ enum qi_proc_output {
 	QI_PROC_CAPTURE,	/* appended to CAPTURE */
 };
 
+/* Where a build step runs: see qi_proc_spec's SANDBOX. */
+struct qi_sandbox {
+	const char *writable;	/* host directory: the only place the program may write (and below it) */
+	bool keep_root;		/* run as root (an install program that must chown); otherwise as UID:GID */
+	uid_t uid;		/* the unprivileged build user (ignored with keep_root) */
+	gid_t gid;
+	const char *passwd;	/* a host file shown to the program as /etc/passwd, or NULL */
+	const char *group;	/* a host file shown as /etc/group, or NULL */
+};
+
 /* One program to run. Zero-initialised fields are the defaults. */
 struct qi_proc_spec {
 	const char *const *argv;	/* argv[0]: the program (a path, or a name with SEARCH_PATH) */
@@ -114,6 +124,7 @@ struct qi_proc_spec {
 					 * output went (above, or in LOG); "": nothing */
 	bool keep_error;		/* leave the handle's error as it is (probes, best-effort
 					 * calls: the caller reads *status and errno) */
+	const struct qi_sandbox *sandbox;	/* NULL: not isolated */
 };
 
 /* Run SPEC's program and wait for it (waitpid retried on EINTR). The

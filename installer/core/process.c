@@ -14,6 +14,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +155,13 @@ static void child(const struct qi_proc_spec *spec, const struct child_fds *c, in
 	    (c->err_too && dup2(c->out, STDERR_FILENO) < 0))
 		goto fail;
 	cf.step = STEP_CHDIR;
+	/* TEMPORARY stand-in until the sandbox lands: the account views only. */
+	if (spec->sandbox && (spec->sandbox->passwd || spec->sandbox->group)) {
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    (spec->sandbox->passwd && mount(spec->sandbox->passwd, "/etc/passwd", NULL, MS_BIND, NULL) < 0) ||
+		    (spec->sandbox->group && mount(spec->sandbox->group, "/etc/group", NULL, MS_BIND, NULL) < 0))
+			goto fail;
+	}
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
 	cf.step = STEP_EXEC;

@@ -65,6 +65,9 @@ void qi_recipe_free(struct qi_recipe *r)
 	free(r->programs);
 	free(r->bindir);
 	free(r->install_target);
+	free(r->home);
+	free(r->home_file);
+	free(r->home_auto);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -145,8 +148,14 @@ static void recipe_build(const struct qi_profile *p, const char *sec, struct qi_
 	if (r->jobs < 1)
 		r->jobs = 1;
 	r->bindir = qi_xstrdup(qi_profile_get(p, sec, "bindir"));
-	r->install_make = strcmp(qi_profile_get(p, sec, "install"), "make") == 0;
+	const char *install = qi_profile_get(p, sec, "install");
+	r->install_make = strcmp(install, "make") == 0;
+	r->install_hier = strcmp(install, "hier") == 0;
 	r->install_target = qi_xstrdup(qi_profile_get(p, sec, "install_target"));
+	r->home = dup_or_null(qi_profile_get(p, sec, "home"));
+	r->home_file = qi_xstrdup(qi_profile_get(p, sec, "home_file"));
+	r->home_auto = qi_xstrdup(qi_profile_get(p, sec, "home_auto"));
+	r->accounts = qi_profile_bool(p, sec, "accounts");
 
 	const char *const *writes = qi_profile_get_list(p, sec, "write");
 	for (size_t i = 0; writes[i]; i++) {
@@ -260,8 +269,14 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 		qi_buf_addf(&b, "target %s\n", r->targets[i]);
 	for (size_t i = 0; i < r->nprograms; i++)
 		qi_buf_addf(&b, "program %s %o\n", r->programs[i].name, (unsigned)r->programs[i].mode);
-	qi_buf_addf(&b, "bindir %s\ninstall %s %s\n", r->bindir, r->install_make ? "make" : "programs",
-		    r->install_target);
+	qi_buf_addf(&b, "bindir %s\ninstall %s %s\n", r->bindir,
+		    r->install_hier ? "hier" : r->install_make ? "make" : "programs", r->install_target);
+	if (r->install_hier)
+		qi_buf_addf(&b, "home %s %s %s\n", r->home, r->home_file, r->home_auto);
+	/* The ids are compiled in: a build for other ids is another build. */
+	if (r->accounts)
+		for (int a = 0; a < QI_ACCT_COUNT; a++)
+			qi_buf_addf(&b, "id %s %lld\n", qi_account_defs[a].name, r->ids.id[a]);
 	struct qi_digest d;
 	char hex512[QI_SHA512_HEX + 1];
 	int rc = qi_digest_init(h, &d, true, false);
@@ -334,11 +349,11 @@ static char **build_env(void)
 }
 
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
-		  const char *const *env, const char *log)
+		  const char *const *env, const char *log, const struct qi_sandbox *sb)
 {
 	/* No hint: the caller quotes the log and says where it is. */
 	struct qi_proc_spec spec = { .argv = argv, .env = env, .cwd = dir, .search_path = true,
-				     .output = QI_PROC_LOG, .log = log, .hint = "" };
+				     .output = QI_PROC_LOG, .log = log, .hint = "", .sandbox = sb };
 	return qi_proc_run(h, &spec, NULL);
 }
 
@@ -368,23 +383,116 @@ static int fail_with_log(qi_handle *h, const char *log)
 	return -1;
 }
 
-int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log)
+/* qmail's conf-users and conf-groups, in the order its Makefile reads
+ * them (head -N), and the private passwd and group the build sees: the
+ * accounts with the ids resolved in ROOT, and root. */
+static int write_accounts(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+			  char **passwd, char **group)
 {
-	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
-	struct stat st;
+	static const char *const users[] = { "alias", "qmaild", "qmaill", "root", "qmailp", "qmailq",
+					     "qmailr", "qmails" };
+	struct qi_buf cu = { 0 }, pw = { 0 }, gr = { 0 };
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+		qi_buf_addf(&cu, "%s%s", i ? "\n" : "", users[i]);
+	qi_buf_addf(&pw, "root:x:0:0:root:/root:/bin/false\n");
+	qi_buf_addf(&gr, "root:x:0:\n");
+	for (int a = 0; a < QI_ACCT_COUNT; a++) {
+		const struct qi_account_def *d = &qi_account_defs[a];
+		if (d->group)
+			qi_buf_addf(&gr, "%s:x:%lld:\n", d->name, r->ids.id[a]);
+		else
+			qi_buf_addf(&pw, "%s:x:%lld:%lld::/nonexistent:/bin/false\n", d->name, r->ids.id[a],
+				    r->ids.id[d->primary]);
+	}
+	*passwd = qi_xasprintf("%s/passwd", work);
+	*group = qi_xasprintf("%s/group", work);
+	/* write_small ends each with a newline */
+	pw.data[--pw.len] = '\0';
+	gr.data[--gr.len] = '\0';
+	int rc = write_small(h, dir, "conf-users", cu.data);
+	if (rc == 0)
+		rc = write_small(h, dir, "conf-groups", "qmail\nnofiles");
+	if (rc == 0)
+		rc = write_small(h, work, "passwd", pw.data);
+	if (rc == 0)
+		rc = write_small(h, work, "group", gr.data);
+	qi_buf_free(&cu);
+	qi_buf_free(&pw);
+	qi_buf_free(&gr);
+	return rc;
+}
+
+/* The conf files: compiler, linker, the home (install = hier), the
+ * accounts, then the profile's `write` lines (which may override them). */
+static int write_conf(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+		      char **passwd, char **group)
+{
 	int rc = 0;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		rc = qi_error(h, "component %s: the build directory '%s' is not in the unpacked tree %s (check 'dir' in the profile)",
-			      r->name, r->dir, tree);
-		free(dir);
-		return rc;
-	}
-	if (write_small(h, dir, "conf-cc", r->cc) < 0 || write_small(h, dir, "conf-ld", r->ld) < 0) {
-		free(dir);
+	if (write_small(h, dir, "conf-cc", r->cc) < 0 || write_small(h, dir, "conf-ld", r->ld) < 0)
 		return -1;
-	}
+	if (r->install_hier && write_small(h, dir, r->home_file, r->home) < 0)
+		return -1;
+	if (r->accounts && write_accounts(h, r, dir, work, passwd, group) < 0)
+		return -1;
 	for (size_t i = 0; i < r->nwrite && rc == 0; i++)
 		rc = write_small(h, dir, r->write_names[i], r->write_values[i]);
+	return rc;
+}
+
+/* Where a step of R's build runs: only WORK writable; as the build user,
+ * or as root for an install program that gives files their owners; with
+ * the private passwd and group of an accounts build. */
+static void sandbox_for(const struct qi_recipe *r, const char *work, bool keep_root,
+			struct qi_sandbox *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->writable = work;
+	sb->keep_root = keep_root;
+	if (r->accounts) {
+		sb->passwd = qi_xasprintf("%s/passwd", work);
+		sb->group = qi_xasprintf("%s/group", work);
+	}
+}
+
+static void sandbox_free(struct qi_sandbox *sb)
+{
+	free((char *)sb->passwd);
+	free((char *)sb->group);
+}
+
+/* make ARGS... in DIR, in R's sandbox (KEEP_ROOT as there), into LOG. */
+static int make_in(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+		   bool keep_root, const char *const *args, const char *log)
+{
+	size_t n = 0;
+	while (args[n])
+		n++;
+	const char **argv = qi_xmalloc((n + 2) * sizeof(*argv));
+	argv[0] = "make";
+	memcpy(argv + 1, args, (n + 1) * sizeof(*argv));
+	char **env = build_env();
+	struct qi_sandbox sb;
+	sandbox_for(r, work, keep_root, &sb);
+	int rc = qi_run_logged(h, dir, argv, (const char *const *)env, log, &sb);
+	sandbox_free(&sb);
+	free(env);
+	free(argv);
+	return rc;
+}
+
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
+		    const char *log)
+{
+	char *dir = qi_xasprintf("%s/%s", tree, r->dir), *passwd = NULL, *group = NULL;
+	struct stat st;
+	int rc = 0;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		rc = qi_error(h, "component %s: the build directory '%s' is not in the unpacked tree %s (check 'dir' in the profile)",
+			      r->name, r->dir, tree);
+	if (rc == 0)
+		rc = write_conf(h, r, dir, work, &passwd, &group);
+	free(passwd);
+	free(group);
 	if (rc < 0) {
 		free(dir);
 		return -1;
@@ -392,21 +500,15 @@ int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, c
 	size_t nt = 0;
 	while (r->targets[nt])
 		nt++;
-	const char **argv = qi_xmalloc((nt + 4) * sizeof(*argv));
+	const char **args = qi_xmalloc((nt + 2) * sizeof(*args));
 	char *jobs = qi_xasprintf("-j%d", r->jobs);
-	size_t a = 0;
-	argv[a++] = "make";
-	argv[a++] = jobs;
-	for (size_t i = 0; i < nt; i++)
-		argv[a++] = r->targets[i];
-	argv[a] = NULL;
-	char **env = build_env();
+	args[0] = jobs;
+	memcpy(args + 1, r->targets, (nt + 1) * sizeof(*args));
 	qi_info(h, "building %s-%s (make %s)", r->name, r->version, jobs);
-	rc = qi_run_logged(h, dir, argv, (const char *const *)env, log);
+	rc = make_in(h, r, dir, work, false, args, log);
 	if (rc < 0)
 		fail_with_log(h, log);
-	free(env);
-	free(argv);
+	free(args);
 	free(jobs);
 	free(dir);
 	return rc;
@@ -471,46 +573,121 @@ static int copy_program(qi_handle *h, const char *from, const char *to, mode_t m
 	return rc;
 }
 
-int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
+/* install = make: the tree's install target with DESTDIR=STAGE, as root
+ * (it may give files their owners), still only WORK writable. */
+static int install_make(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+			const char *stage, const char *log)
+{
+	char *destdir = qi_xasprintf("DESTDIR=%s", stage);
+	char **targets = split_words(r->install_target);
+	size_t nt = 0;
+	while (targets[nt])
+		nt++;
+	const char **args = qi_xmalloc((nt + 2) * sizeof(*args));
+	memcpy(args, targets, nt * sizeof(*args));
+	args[nt] = destdir;
+	args[nt + 1] = NULL;
+	int rc = 0;
+	if (qi_mkdirs_host(h, stage) < 0 || make_in(h, r, dir, work, true, args, log) < 0)
+		rc = fail_with_log(h, log);
+	free(args);
+	free_strv(targets);
+	free(destdir);
+	return rc;
+}
+
+/* install = programs: the recipe's programs, with its modes, into
+ * STAGE/bindir. */
+static int install_programs(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *stage)
+{
+	char *bindir = qi_xasprintf("%s%s", stage, r->bindir);
+	int rc = qi_mkdirs_host(h, bindir);
+	for (size_t i = 0; i < r->nprograms && rc == 0; i++) {
+		char *from = qi_xasprintf("%s/%s", dir, r->programs[i].name);
+		char *to = qi_xasprintf("%s/%s", bindir, r->programs[i].name);
+		rc = copy_program(h, from, to, r->programs[i].mode);
+		free(from);
+		free(to);
+	}
+	free(bindir);
+	return rc < 0 ? qi_error_prefix(h, "component %s: install into the staging area", r->name) : 0;
+}
+
+/* Run the tree's PROGRAM (./install, ./instcheck) as root in R's sandbox,
+ * its output into OUT. */
+static int run_tree_program(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+			    const char *program, const char *out)
+{
+	const char *argv[] = { program, NULL };
+	char **env = build_env();
+	struct qi_sandbox sb;
+	sandbox_for(r, work, true, &sb);
+	struct qi_proc_spec spec = { .argv = argv, .env = (const char *const *)env, .cwd = dir,
+				     .output = QI_PROC_LOG, .log = out, .hint = "", .sandbox = &sb };
+	int rc = qi_proc_run(h, &spec, NULL);
+	sandbox_free(&sb);
+	free(env);
+	return rc;
+}
+
+/* What instcheck said, after the log's first line (the command): its
+ * every line is a complaint. Malloc'd; "" when it said nothing. */
+static char *complaints(const char *out)
+{
+	char *text = qi_file_tail(out, 1000);
+	char *nl = strchr(text, '\n');
+	char *rest = qi_xstrdup(nl ? nl + 1 : "");
+	free(text);
+	return rest;
+}
+
+/* install = hier: the tree's own install program, made from hier.c, with
+ * the staging directory as its home (HOME_FILE rewritten, HOME_AUTO made
+ * again; the programs installed were built with the real home), then
+ * instcheck against the stage, as pkgsrc does: any complaint fails. */
+static int install_hier(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
+			const char *stage, const char *log)
+{
+	char *home = qi_xasprintf("%s%s", stage, r->home), *parent = qi_xstrdup(home);
+	char *check = qi_xasprintf("%s/instcheck.log", work), *said = NULL;
+	*strrchr(parent, '/') = '\0';
+	static const char *const relink[] = { "install", "instcheck", NULL };
+	int rc = write_small(h, dir, r->home_file, home);
+	for (const char *const *f = relink; rc == 0 && *f; f++) {
+		char *path = qi_xasprintf("%s/%s", dir, *f);
+		if (unlink(path) < 0 && errno != ENOENT)
+			rc = qi_error_errno(h, "cannot remove %s", path);
+		free(path);
+	}
+	for (const char *ext = "co"; rc == 0 && *ext; ext++) {
+		char *path = qi_xasprintf("%s/%s.%c", dir, r->home_auto, *ext);
+		if (unlink(path) < 0 && errno != ENOENT)
+			rc = qi_error_errno(h, "cannot remove %s", path);
+		free(path);
+	}
+	qi_info(h, "installing %s-%s with its own install program (hier.c)", r->name, r->version);
+	if (rc == 0 && (make_in(h, r, dir, work, false, relink, log) < 0 || qi_mkdirs_host(h, parent) < 0 ||
+			run_tree_program(h, r, dir, work, "./install", log) < 0))
+		rc = fail_with_log(h, log);
+	if (rc == 0 && run_tree_program(h, r, dir, work, "./instcheck", check) < 0)
+		rc = fail_with_log(h, check);
+	if (rc == 0 && *(said = complaints(check)))
+		rc = qi_error(h, "component %s: its instcheck complains about the staged tree %s:\n%s\n"
+			      "(nothing was written into the root; the build log is %s)", r->name, home, said, log);
+	free(said);
+	free(check);
+	free(parent);
+	free(home);
+	return rc;
+}
+
+int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
 		      const char *stage, const char *log)
 {
 	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
-	int rc = 0;
-	if (r->install_make) {
-		char *destdir = qi_xasprintf("DESTDIR=%s", stage);
-		char **targets = split_words(r->install_target);
-		size_t nt = 0;
-		while (targets[nt])
-			nt++;
-		const char **argv = qi_xmalloc((nt + 3) * sizeof(*argv));
-		size_t a = 0;
-		argv[a++] = "make";
-		for (size_t i = 0; i < nt; i++)
-			argv[a++] = targets[i];
-		argv[a++] = destdir;
-		argv[a] = NULL;
-		char **env = build_env();
-		if (qi_mkdirs_host(h, stage) < 0 ||
-		    qi_run_logged(h, dir, argv, (const char *const *)env, log) < 0)
-			rc = fail_with_log(h, log);
-		free(env);
-		free(argv);
-		free_strv(targets);
-		free(destdir);
-	} else {
-		char *bindir = qi_xasprintf("%s%s", stage, r->bindir);
-		rc = qi_mkdirs_host(h, bindir);
-		for (size_t i = 0; i < r->nprograms && rc == 0; i++) {
-			char *from = qi_xasprintf("%s/%s", dir, r->programs[i].name);
-			char *to = qi_xasprintf("%s/%s", bindir, r->programs[i].name);
-			rc = copy_program(h, from, to, r->programs[i].mode);
-			free(from);
-			free(to);
-		}
-		free(bindir);
-		if (rc < 0)
-			qi_error_prefix(h, "component %s: install into the staging area", r->name);
-	}
+	int rc = r->install_hier ? install_hier(h, r, dir, work, stage, log)
+		 : r->install_make ? install_make(h, r, dir, work, stage, log)
+		 : install_programs(h, r, dir, stage);
 	free(dir);
 	return rc;
 }

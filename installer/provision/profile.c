@@ -521,6 +521,10 @@ static int finalize(qi_handle *h, struct qi_profile *p)
 			return qi_error_kind(h, QI_ERR_USAGE,
 					     "%s: [%s] installs its programs but lists none: add 'program = NAME'",
 					     origin, s);
+		if (strcmp(install, "hier") == 0 && !qi_profile_get(p, s, "home"))
+			return qi_error_kind(h, QI_ERR_USAGE,
+					     "%s: [%s] has install = hier but no 'home' (the directory its "
+					     "install program writes: for qmail, home = ${qmail_home})", origin, s);
 	}
 	const char *ids = qi_profile_get(p, "accounts", "ids");
 	if (ids && strcmp(ids, "auto") == 0) {

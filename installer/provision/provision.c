@@ -48,6 +48,13 @@ struct qi_provision {
 	const struct qi_profile *p;
 	struct component *c;
 	size_t n;
+	/* A component built for qmail's accounts (accounts = yes): they are
+	 * resolved in ROOT before the build, their ids built in, and made in
+	 * the same run as the files. */
+	bool accounts;
+	struct qi_accounts_spec spec;
+	struct qi_account_ids ids;
+	bool accounts_pending;
 };
 
 static void components_free(struct qi_provision *pv)
@@ -132,12 +139,15 @@ static int refuse_state_manifest(qi_handle *h, const struct component *c)
 }
 
 /* Resolve the recipe and where its build lives in the cache. */
-static int component_init(qi_handle *h, const struct qi_profile *p, const char *name,
+static int component_init(qi_handle *h, const struct qi_provision *pv, const char *name,
 			  struct component *c)
 {
+	const struct qi_profile *p = pv->p;
 	memset(c, 0, sizeof(*c));
 	if (qi_recipe_from_profile(h, p, name, &c->r) < 0)
 		return -1;
+	if (c->r.accounts)
+		c->r.ids = pv->ids;
 	char *sec = qi_xasprintf("component %s", name);
 	int rc = refuse_state_setting(h, p, sec, "bindir", false);
 	free(sec);
@@ -161,6 +171,92 @@ static bool component_cached(qi_handle *h, const struct component *c)
 	bool ok = exists(mf) && exists(c->stage);
 	free(mf);
 	return ok;
+}
+
+/* qmail's accounts, when a component is built for them (accounts = yes):
+ * resolved in ROOT, read-only, before anything is fetched or built, so
+ * that an id clash stops the run before ROOT or the cache is touched;
+ * their ids are built in and part of the build key. */
+static int resolve_accounts(qi_handle *h, struct qi_provision *pv)
+{
+	const char *const *names = qi_profile_components(pv->p);
+	for (size_t i = 0; names[i]; i++) {
+		char *sec = qi_xasprintf("component %s", names[i]);
+		pv->accounts |= qi_profile_bool(pv->p, sec, "accounts");
+		free(sec);
+	}
+	if (!pv->accounts)
+		return 0;
+	qi_accounts_default(&pv->spec);
+	if (qi_profile_accounts_spec(h, pv->p, &pv->spec) < 0 ||
+	    qi_accounts_resolve(h, &pv->spec, &pv->ids, &pv->accounts_pending) < 0)
+		return qi_error_prefix(h, "qmail's accounts in %s (nothing was built or written)", qi_root(h));
+	return 0;
+}
+
+/* In the run, before the files: the accounts, with the ids the build has
+ * built in (they cannot have moved since: the journal's lock is held). */
+static int ensure_accounts(qi_handle *h, struct qi_provision *pv)
+{
+	if (!pv->accounts)
+		return 0;
+	struct qi_account_ids now;
+	if (qi_accounts_ensure(h, &pv->spec, &now) < 0)
+		return qi_error_prefix(h, "qmail's accounts");
+	if (memcmp(&now, &pv->ids, sizeof(now)) != 0)
+		return qi_error(h, "qmail's accounts in %s changed while the build ran, and the build has "
+				"the old ids built in: provision again", qi_root(h));
+	return 0;
+}
+
+/* The directories at or below an install = hier component's home are its
+ * own: their owners and modes are hier.c's, enforced in ROOT too. */
+static void mark_owned(struct component *c)
+{
+	if (!c->r.install_hier)
+		return;
+	size_t n = strlen(c->r.home);
+	for (size_t i = 0; i < c->m.n; i++) {
+		const char *path = c->m.e[i].path;
+		c->m.e[i].owned = c->m.e[i].img.type == QI_FT_DIR && strncmp(path, c->r.home, n) == 0 &&
+				  (path[n] == '\0' || path[n] == '/');
+	}
+}
+
+/* After the commit, every path of an install = hier component is in ROOT
+ * what its own install program made it in the stage (whose instcheck
+ * passed): type, content, owner, group and mode; the equivalent of
+ * running instcheck against ROOT. Else the run is rolled back. */
+static int check_installed(qi_handle *h, const struct component *c)
+{
+	if (!c->r.install_hier)
+		return 0;
+	struct qi_buf b = { 0 };
+	size_t bad = 0;
+	for (size_t i = 0; i < c->m.n; i++)
+		if (qi_stage_compare(h, &c->m.e[i]) != QI_STAGE_SAME && ++bad <= 10)
+			qi_buf_addf(&b, "\n  %s", c->m.e[i].path);
+	int rc = 0;
+	if (bad)
+		rc = qi_error(h, "component %s: after the commit, %zu path%s in %s %s not what its install "
+			      "program made %s (hier.c's type, owner, group and mode):%s%s\nthe run is rolled back",
+			      c->r.name, bad, bad == 1 ? "" : "s", qi_root(h), bad == 1 ? "is" : "are",
+			      bad == 1 ? "it" : "them", b.data, bad > 10 ? "\n  ..." : "");
+	qi_buf_free(&b);
+	return rc;
+}
+
+/* The patch report of a cached build (patches.json beside its stage). */
+static json_t *load_patch_report(const struct component *c)
+{
+	char *file = qi_xasprintf("%s/patches.json", c->build_dir);
+	json_t *j = json_load_file(file, 0, NULL);
+	free(file);
+	if (!json_is_array(j)) {
+		json_decref(j);
+		return json_array();
+	}
+	return j;
 }
 
 static int fetch_patches(qi_handle *h, struct component *c, const struct qi_fetch_options *fo)
@@ -331,7 +427,7 @@ static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_
 static int stage_matches(qi_handle *h, const struct component *c)
 {
 	struct qi_manifest now;
-	if (qi_manifest_scan(h, c->stage, &now) < 0)
+	if (qi_manifest_scan(h, c->stage, c->r.install_hier, &now) < 0)
 		return -1;
 	int rc = 0;
 	if (now.n != c->m.n)
@@ -340,6 +436,7 @@ static int stage_matches(qi_handle *h, const struct component *c)
 	for (size_t i = 0; rc == 0 && i < now.n; i++) {
 		const struct qi_manifest_entry *a = &now.e[i], *b = &c->m.e[i];
 		if (strcmp(a->path, b->path) != 0 || a->img.type != b->img.type || a->img.mode != b->img.mode ||
+		    a->img.uid != b->img.uid || a->img.gid != b->img.gid ||
 		    (a->img.type == QI_FT_REG && strcmp(a->img.hash, b->img.hash) != 0) ||
 		    (a->img.type == QI_FT_LNK && strcmp(a->img.target, b->img.target) != 0))
 			rc = qi_error(h, "the build cache entry %s does not match its manifest at %s", c->build_dir,
@@ -408,15 +505,16 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 	}
 	rc = -1;
 	unlink(c->log);
-	if (qi_recipe_build(h, &c->r, top, c->log) < 0) {
+	if (qi_recipe_build(h, &c->r, top, work, c->log) < 0) {
 		qi_error_prefix(h, "component %s", c->r.name);
 		goto out;
 	}
 	stage = qi_xasprintf("%s/stage", work);
-	if (qi_mkdirs_host(h, stage) < 0 || qi_recipe_install(h, &c->r, top, stage, c->log) < 0)
+	if (qi_mkdirs_host(h, stage) < 0 || qi_recipe_install(h, &c->r, top, work, stage, c->log) < 0)
 		goto out;
-	if (qi_manifest_scan(h, stage, &c->m) < 0)
+	if (qi_manifest_scan(h, stage, c->r.install_hier, &c->m) < 0)
 		goto out;
+	mark_owned(c);
 	/* Publish: stage and manifest into builds/ID in one rename. */
 	tmp = qi_xasprintf("%s/publish", work);
 	char *tstage = qi_xasprintf("%s/stage", tmp), *tman = qi_xasprintf("%s/manifest.json", tmp);
@@ -496,7 +594,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	if (!pv)
 		abort();
 	pv->p = p;
-	if (refuse_state_settings(h, p) < 0) {
+	if (refuse_state_settings(h, p) < 0 || resolve_accounts(h, pv) < 0) {
 		qi_provision_free(pv);
 		return -1;
 	}
@@ -516,7 +614,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	for (size_t i = 0; i < n; i++) {
 		struct component *c = &pv->c[i];
 		pv->n = i + 1;
-		if (component_init(h, p, names[i], c) < 0)
+		if (component_init(h, pv, names[i], c) < 0)
 			goto fail;
 		if (!(opt && opt->rebuild) && component_cached(h, c)) {
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
@@ -533,6 +631,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			} else if (rc == 0) {
 				c->cached = true;
 				c->origin = "build cache";
+				c->patch_report = load_patch_report(c);
 				qi_info(h, "%s-%s: from the build cache (%s)", c->r.name, c->r.version, c->id);
 				continue;
 			}
@@ -589,11 +688,20 @@ static char *record_text(const struct qi_provision *pv)
 	json_t *comps = json_array();
 	for (size_t i = 0; i < pv->n; i++) {
 		const struct component *c = &pv->c[i];
-		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", c->r.name,
-							"version", c->r.version, "build", c->id, "build_key", c->r.key,
-							"build_log", c->log, "files", (json_int_t)c->m.n));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", c->r.name, "version",
+				      c->r.version, "build", c->id, "build_key", c->r.key, "build_log", c->log,
+				      "files", (json_int_t)c->m.n);
+		if (c->patch_report)
+			json_object_set(o, "patches", c->patch_report);
+		json_array_append_new(comps, o);
 	}
 	json_t *o = json_pack("{s:s, s:o}", "profile", qi_profile_file(pv->p), "components", comps);
+	if (pv->accounts) {
+		json_t *ids = json_object();
+		for (int a = 0; a < QI_ACCT_COUNT; a++)
+			json_object_set_new(ids, qi_account_defs[a].name, json_integer(pv->ids.id[a]));
+		json_object_set_new(o, "ids", ids);
+	}
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *t = qi_xasprintf("%s\n", s);
@@ -637,11 +745,15 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	for (size_t i = 0; i < pv->n; i++)
 		if (check_links(h, &pv->c[i], true) < 0)
 			return -1;
+	if (ensure_accounts(h, pv) < 0)
+		return -1;
 	for (size_t i = 0; i < pv->n; i++) {
 		struct component *c = &pv->c[i];
 		size_t changed = 0;
 		if (qi_stage_commit(h, c->stage, &c->m, &changed) < 0)
 			return qi_error_prefix(h, "component %s", c->r.name);
+		if (check_installed(h, c) < 0)
+			return -1;
 		total += changed;
 		json_array_append_new(comps, component_json(c, changed));
 		qi_info(h, "%s-%s: %zu of %zu paths changed", c->r.name, c->r.version, changed, c->m.n);
@@ -674,7 +786,7 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 
 int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 {
-	*pending = false;
+	*pending = pv->accounts_pending;
 	for (size_t i = 0; i < pv->n; i++)
 		if (check_links(h, &pv->c[i], true) < 0)
 			return -1;
@@ -775,6 +887,25 @@ static void plan_manifest(qi_handle *h, const struct component *c, json_t *plan)
 	}
 }
 
+/* The accounts qi_accounts_resolve found missing or incomplete (its
+ * result's "accounts"), as plan entries of their own kind. */
+static void plan_accounts(qi_handle *h, json_t *plan)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(qi_result(h), "accounts"), i, a) {
+		const char *act = json_string_value(json_object_get(a, "action"));
+		if (!act || strcmp(act, "present") == 0)
+			continue;
+		const char *type = json_string_value(json_object_get(a, "type"));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "path",
+				      strcmp(type, "group") == 0 ? "/etc/group" : "/etc/passwd", "action", act,
+				      "component", "accounts", "account", json_string_value(json_object_get(a, "name")),
+				      "type", type, "id", json_object_get(a, "id"));
+		json_array_append_new(plan, o);
+	}
+}
+
 /* Without a cached build the recipe still says which paths it installs. */
 static void plan_recipe(qi_handle *h, const struct component *c, json_t *plan)
 {
@@ -821,10 +952,14 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	if (!pv.c)
 		abort();
 	int rc = refuse_state_settings(h, p);
+	if (rc == 0)
+		rc = resolve_accounts(h, &pv);
+	if (rc == 0 && pv.accounts)
+		plan_accounts(h, plan);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct component *c = &pv.c[i];
 		pv.n = i + 1;
-		if ((rc = component_init(h, p, names[i], c)) < 0)
+		if ((rc = component_init(h, &pv, names[i], c)) < 0)
 			break;
 		if (!(opt && opt->rebuild) && component_cached(h, c)) {
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);

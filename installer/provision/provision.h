@@ -143,6 +143,18 @@ struct qi_recipe {
 	char *bindir;			/* where the programs go, inside ROOT */
 	bool install_make;		/* install = make: `make TARGET DESTDIR=STAGE` */
 	char *install_target;
+	/* install = hier: the tree's own `install` program, made from hier.c,
+	 * writes HOME with hier.c's owners and modes; HOME_FILE (conf-qmail)
+	 * holds the home compiled into the programs, HOME_AUTO (auto_qmail)
+	 * is the source generated from it. The install and `instcheck` are
+	 * linked again with the staging directory as their home. */
+	bool install_hier;
+	char *home, *home_file, *home_auto;
+	/* accounts = yes: the build looks qmail's accounts up (netqmail's
+	 * auto-uid): it sees IDS, the ids resolved in ROOT, in a private
+	 * passwd and group, and they are part of the build key. */
+	bool accounts;
+	struct qi_account_ids ids;
 	char key[65];			/* build cache key, see qi_recipe_key */
 };
 
@@ -156,30 +168,40 @@ void qi_recipe_free(struct qi_recipe *r);
  * linker lines, targets, programs, install method). Not -j. */
 int qi_recipe_key(qi_handle *h, struct qi_recipe *r);
 /* Write the conf files into TREE/dir and run make -j in it; all output
- * goes to LOG. On failure the error quotes the log's last lines. */
-int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log);
+ * goes to LOG. WORK is the build's work directory (TREE is below it):
+ * the only place the build may write, where the private passwd and group
+ * of an accounts build are made. On failure the error quotes the log's
+ * last lines. */
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
+		    const char *log);
 /* Install the built programs into STAGE (STAGE/bindir/NAME, recipe mode),
- * or run the tree's install target with DESTDIR=STAGE. */
+ * run the tree's install target with DESTDIR=STAGE, or (install = hier)
+ * its own install program into STAGE/home, then its instcheck, whose
+ * every complaint is an error. STAGE is below WORK. */
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
-		      const char *stage, const char *log);
+		      const char *work, const char *stage, const char *log);
 /* mkdir -p of a host path in the work area (never ROOT: that is the
  * journal's). */
 int qi_mkdirs_host(qi_handle *h, const char *path);
 /* The last N lines of a file (malloc'd; "" when unreadable). */
 char *qi_file_tail(const char *path, int n);
-/* Run ARGV in DIR with stdout and stderr appended to LOG; 0 when it exits 0. */
+/* Run ARGV in DIR with stdout and stderr appended to LOG, isolated by SB
+ * (NULL: not); 0 when it exits 0. */
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
-		  const char *const *env, const char *log);
+		  const char *const *env, const char *log, const struct qi_sandbox *sb);
 
 /* ---- stage.c: the staged tree, its manifest, its commit into ROOT ---- */
 
 /* One path of a staged tree: what it is, described as the journal
  * describes any object (a directory, a regular file with its size and
- * SHA-256, or a symlink with its target; mode with set-id and sticky
- * bits; the owner it gets in ROOT, root's: the staged files are root's). */
+ * SHA-256, a FIFO, or a symlink with its target; mode with set-id and
+ * sticky bits; the owner it gets in ROOT: root's, or the one the
+ * component's install program gave it). */
 struct qi_manifest_entry {
 	char *path;		/* absolute inside ROOT: "/usr/local/bin/tcpserver" */
 	struct qi_image img;
+	bool owned;		/* a directory of the component's own (below its home):
+				 * its mode and owner are made to match in ROOT too */
 };
 
 struct qi_manifest {
@@ -187,8 +209,9 @@ struct qi_manifest {
 	size_t n;
 };
 
-/* Walk STAGE into a manifest sorted by path (parents first). */
-int qi_manifest_scan(qi_handle *h, const char *stage, struct qi_manifest *m);
+/* Walk STAGE into a manifest sorted by path (parents first); the owners
+ * are the stage's with KEEP_OWNERS, else root's. */
+int qi_manifest_scan(qi_handle *h, const char *stage, bool keep_owners, struct qi_manifest *m);
 int qi_manifest_save(qi_handle *h, const struct qi_manifest *m, const char *file);
 int qi_manifest_load(qi_handle *h, const char *file, struct qi_manifest *m);
 void qi_manifest_free(struct qi_manifest *m);

@@ -4,9 +4,13 @@
  * describes any file-system object), the comparison with ROOT, and its
  * commit into ROOT through the journal.
  *
- * Everything staged is owned by root in ROOT, whoever built it. Existing
- * directories in ROOT are left as they are (their mode and owner are the
- * system's business); files and links are made to match the stage.
+ * What is staged is owned by root in ROOT, whoever built it, unless the
+ * component's own install program gave it its owners (install = hier:
+ * qmail's queue belongs to qmailq); those are kept. Existing directories
+ * in ROOT are left as they are (their mode and owner are the system's
+ * business), except the component's own (below its home, marked "owned"
+ * in the manifest: qmail's queue must be 0750 qmailq); files, FIFOs and
+ * links are made to match the stage.
  *
  * The system's symlinks are kept, as dpkg keeps them: where the stage has
  * a directory and ROOT a symlink that leads, inside ROOT, to a directory
@@ -51,7 +55,8 @@ static struct qi_manifest_entry *add(struct qi_manifest *m)
 }
 
 /* The manifest file's letter for each type a staged tree may hold. */
-static const char type_letters[] = { [QI_FT_DIR] = 'd', [QI_FT_REG] = 'f', [QI_FT_LNK] = 'l' };
+static const char type_letters[] = { [QI_FT_DIR] = 'd', [QI_FT_REG] = 'f', [QI_FT_LNK] = 'l',
+				      [QI_FT_FIFO] = 'p' };
 
 static char type_letter(enum qi_ftype t)
 {
@@ -67,8 +72,9 @@ static enum qi_ftype letter_type(char c)
 }
 
 /* The image the staged entry NAME of directory DFD (host path HP) gets in
- * ROOT: its own, owned by root. */
-static int stage_image(qi_handle *h, int dfd, const char *name, const char *hp, struct qi_image *img)
+ * ROOT: its own, owned by root unless KEEP_OWNERS. */
+static int stage_image(qi_handle *h, int dfd, const char *name, const char *hp, bool keep_owners,
+		       struct qi_image *img)
 {
 	int rc = qi_image_at(dfd, name, false, img);
 	if (rc == 0 && img->type == QI_FT_ABSENT) {
@@ -77,20 +83,26 @@ static int stage_image(qi_handle *h, int dfd, const char *name, const char *hp, 
 	}
 	if (rc < 0)
 		return qi_error_errno(h, "cannot stat %s", hp);
-	img->uid = 0;
-	img->gid = 0;
+	if (!keep_owners || img->type == QI_FT_LNK) {
+		img->uid = 0;
+		img->gid = 0;
+	}
 	switch (img->type) {
 	case QI_FT_REG:
 		return qi_digest_file(h, hp, true, false, img->hash, NULL, &img->size);
 	case QI_FT_DIR:
 	case QI_FT_LNK:
 		return 0;
+	case QI_FT_FIFO:
+		img->size = 0;
+		return 0;
 	default:
-		return qi_error(h, "%s: the staged tree may hold only directories, files and symlinks", hp);
+		return qi_error(h, "%s: the staged tree may hold only directories, files, FIFOs and symlinks", hp);
 	}
 }
 
-static int scan_dir(qi_handle *h, const char *host, const char *rel, struct qi_manifest *m)
+static int scan_dir(qi_handle *h, const char *host, const char *rel, bool keep_owners,
+		    struct qi_manifest *m)
 {
 	DIR *d = opendir(host);
 	if (!d)
@@ -104,9 +116,9 @@ static int scan_dir(qi_handle *h, const char *host, const char *rel, struct qi_m
 		struct qi_manifest_entry *e = add(m);
 		e->path = qi_xasprintf("%s/%s", rel, de->d_name);
 		const char *path = e->path;	/* E moves when M grows */
-		rc = stage_image(h, dirfd(d), de->d_name, hp, &e->img);
+		rc = stage_image(h, dirfd(d), de->d_name, hp, keep_owners, &e->img);
 		if (rc == 0 && e->img.type == QI_FT_DIR)
-			rc = scan_dir(h, hp, path, m);
+			rc = scan_dir(h, hp, path, keep_owners, m);
 		free(hp);
 	}
 	if (rc == 0 && errno)
@@ -121,10 +133,10 @@ static int cmp_entry(const void *a, const void *b)
 		      ((const struct qi_manifest_entry *)b)->path);
 }
 
-int qi_manifest_scan(qi_handle *h, const char *stage, struct qi_manifest *m)
+int qi_manifest_scan(qi_handle *h, const char *stage, bool keep_owners, struct qi_manifest *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (scan_dir(h, stage, "", m) < 0) {
+	if (scan_dir(h, stage, "", keep_owners, m) < 0) {
 		qi_manifest_free(m);
 		return -1;
 	}
@@ -149,6 +161,8 @@ json_t *qi_manifest_to_json(const struct qi_manifest *m)
 		}
 		if (e->img.type == QI_FT_LNK)
 			json_object_set_new(o, "target", json_string(e->img.target));
+		if (e->owned)
+			json_object_set_new(o, "owned", json_true());
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -172,9 +186,10 @@ static int load_entry(json_t *o, struct qi_manifest_entry *e)
 	const char *path = json_string_value(json_object_get(o, "path"));
 	const char *type = json_string_value(json_object_get(o, "type"));
 	const char *mode = json_string_value(json_object_get(o, "mode"));
-	if (!path || path[0] != '/' || !type || !strchr("dfl", type[0]) || !type[0] || !mode)
+	if (!path || path[0] != '/' || !type || !strchr("dflp", type[0]) || !type[0] || !mode)
 		return -1;
 	e->path = qi_xstrdup(path);
+	e->owned = json_is_true(json_object_get(o, "owned"));
 	e->img.type = letter_type(type[0]);
 	e->img.mode = (mode_t)strtoul(mode, NULL, 8);
 	e->img.uid = (uid_t)json_integer_value(json_object_get(o, "uid"));
@@ -511,10 +526,16 @@ enum qi_stage_action qi_stage_compare(qi_handle *h, const struct qi_manifest_ent
 	enum qi_stage_action a;
 	if (!path || qi_image_path(h, path, false, &live) < 0 || live.type == QI_FT_ABSENT)
 		a = QI_STAGE_CREATE;
+	else if (want->type == QI_FT_DIR && e->owned)	/* the component's own */
+		a = live.type != QI_FT_DIR ? QI_STAGE_REPLACE
+		    : qi_image_equal(&live, want) ? QI_STAGE_SAME : QI_STAGE_MODE;
 	else if (want->type == QI_FT_DIR)	/* an existing directory is the system's */
 		a = live.type == QI_FT_DIR || (live.type == QI_FT_LNK && dir_link_ok(h, path))
 			    ? QI_STAGE_SAME
 			    : QI_STAGE_REPLACE;
+	else if (want->type == QI_FT_FIFO)
+		a = live.type != QI_FT_FIFO ? QI_STAGE_REPLACE
+		    : qi_image_equal(&live, want) ? QI_STAGE_SAME : QI_STAGE_MODE;
 	else if (want->type == QI_FT_LNK)	/* a link's owner is whoever made it */
 		a = live.type == QI_FT_LNK && strcmp(live.target, want->target) == 0 ? QI_STAGE_SAME
 										     : QI_STAGE_REPLACE;
@@ -531,6 +552,11 @@ static int commit_entry(qi_handle *h, const char *stage, const struct qi_manifes
 {
 	const struct qi_image *img = &e->img;
 	int rc = 0;
+	if (a == QI_STAGE_MODE) {
+		/* owner first: a chown clears the set-id bits the mode sets */
+		rc = qi_chown(h, e->path, img->uid, img->gid);
+		return rc < 0 ? rc : qi_chmod(h, e->path, img->mode);
+	}
 	if (a == QI_STAGE_REPLACE && img->type != QI_FT_REG)
 		rc = qi_remove(h, e->path);
 	if (rc < 0)
@@ -540,12 +566,10 @@ static int commit_entry(qi_handle *h, const char *stage, const struct qi_manifes
 		return qi_mkdir(h, e->path, img->mode, img->uid, img->gid);
 	case QI_FT_LNK:
 		return qi_symlink(h, e->path, img->target);
+	case QI_FT_FIFO:
+		return qi_mkfifo(h, e->path, img->mode, img->uid, img->gid);
 	default:
 		break;
-	}
-	if (a == QI_STAGE_MODE) {
-		rc = qi_chmod(h, e->path, img->mode);
-		return rc < 0 ? rc : qi_chown(h, e->path, img->uid, img->gid);
 	}
 	char *src = qi_xasprintf("%s%s", stage, e->path);
 	rc = qi_write_file_from(h, e->path, src, img->mode, img->uid, img->gid);

@@ -62,7 +62,7 @@ static void test_scan(void **state)
 {
 	qi_handle *h = qi_new();
 	struct qi_manifest m;
-	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, stage, false, &m), 0);
 	assert_int_equal(m.n, 6);
 	assert_string_equal(m.e[0].path, "/usr");
 	assert_string_equal(m.e[1].path, "/usr/local");
@@ -90,7 +90,7 @@ static void test_save_load(void **state)
 {
 	qi_handle *h = qi_new();
 	struct qi_manifest m, back;
-	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, stage, false, &m), 0);
 	char *file = qi_xasprintf("%s/manifest.json", tmp);
 	assert_int_equal(qi_manifest_save(h, &m, file), 0);
 	assert_int_equal(qi_manifest_load(h, file, &back), 0);
@@ -125,7 +125,7 @@ static void test_commit_compare_rollback(void **state)
 	qi_set_cache_dir(h, cache);
 	assert_int_equal(qi_set_root(h, root), 0);
 	struct qi_manifest m;
-	assert_int_equal(qi_manifest_scan(h, stage, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, stage, false, &m), 0);
 	const struct qi_manifest_entry *hello = find(&m, "/usr/local/bin/hello");
 	assert_int_equal(qi_stage_compare(h, hello), QI_STAGE_CREATE);
 	assert_int_equal(find(&m, "/usr")->img.type, QI_FT_DIR);
@@ -265,7 +265,7 @@ static void test_commit_through_links(void **state)
 	char *s, *r;
 	qi_handle *h = links_fixture("through", &s, &r);
 	struct qi_manifest m;
-	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, s, false, &m), 0);
 	assert_int_equal(qi_stage_compare(h, find(&m, "/bin")), QI_STAGE_SAME);
 	assert_int_equal(qi_stage_compare(h, find(&m, "/usr/local/bin")), QI_STAGE_SAME);
 	assert_int_equal(qi_stage_compare(h, find(&m, "/lib/q")), QI_STAGE_CREATE);
@@ -304,7 +304,7 @@ static void refused(const char *name, const char *link, const char *target, cons
 	qi_handle *h = links_fixture(name, &s, &r);
 	sh("rm -f '%1$s/%2$s' && ln -s '%3$s' '%1$s/%2$s'", r, link, target);
 	struct qi_manifest m;
-	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, s, false, &m), 0);
 	char *before = tree_of(r);
 	assert_int_equal(qi_stage_check(h, &m), -1);
 	if (!strstr(qi_errmsg(h), want))
@@ -349,11 +349,11 @@ static void test_aliases(void **state)
 	qi_handle *h = links_fixture("alias", &s, &r);
 	sh("mkdir -p '%1$s/usr/bin' && echo other >'%1$s/usr/bin/other'", s);
 	struct qi_manifest m;
-	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, s, false, &m), 0);
 	assert_int_equal(qi_stage_check(h, &m), 0);	/* /bin and /usr/bin meet: both directories */
 	qi_manifest_free(&m);
 	sh("echo y >'%s/usr/bin/x'", s);
-	assert_int_equal(qi_manifest_scan(h, s, &m), 0);
+	assert_int_equal(qi_manifest_scan(h, s, false, &m), 0);
 	assert_int_equal(qi_stage_check(h, &m), -1);
 	assert_non_null(strstr(qi_errmsg(h), "the staged /bin/x and /usr/bin/x are one path"));
 	assert_non_null(strstr(qi_errmsg(h), "/usr/bin/x, through the symlinks in"));

@@ -1,0 +1,36 @@
+# qmail as netqmail 1.06 (qmail-1.03 with the community's fixes), with
+# ucspi-tcp 0.88 and daemontools 0.76: the seed guide's server, built with
+# the profile's account ids, installed with hier.c's owners and modes by
+# qmail's own install program, checked by its instcheck. The default of
+# `qinstall provision`. See qinstall-profile(5).
+
+[profile]
+include = ucspi-daemontools
+description = netqmail 1.06 in /var/qmail, with ucspi-tcp 0.88 and daemontools 0.76
+
+[accounts]
+# The seed guide's ids: nofiles 600, qmail 601, alias..qmails 600-606.
+ids = pinned
+qmail_home = /var/qmail
+
+[component netqmail]
+version = 1.06
+url = http://www.qmail.org/netqmail-${version}.tar.gz
+url = http://netqmail.org/netqmail-${version}.tar.gz
+sha256 = 8e7d98d15211fc9f9c28109e942e2268f42a6672d68df92a42f2afa90ff00532
+size = 260941
+# DNS replies over 512 bytes (netqmail-1.06 does not have it).
+patch = http://www.ckdhr.com/ckd/qmail-103.patch#sha256=4cad53c7a6628a600c74c36bfee327db5052ca24c222d4013e4dfcd7f427653d
+strip = 1
+fuzz = 0
+make = it man
+# qmail's own install program (hier.c) writes /var/qmail with its owners
+# and modes; conf-qmail holds the home compiled into the programs.
+install = hier
+home = ${qmail_home}
+home_file = conf-qmail
+home_auto = auto_qmail
+# auto-uid and auto-gid compile the accounts' ids in: the build sees the
+# profile's accounts, and the ids are part of the build key.
+accounts = yes
+write = conf-split 23
