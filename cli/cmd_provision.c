@@ -11,6 +11,9 @@
 
 #include "cli.h"
 
+/* What provision and plan do without --profile: qmail itself. */
+#define DEFAULT_PROFILE "netqmail"
+
 static struct {
 	char *profile, *mirror, *domain, *jobs;
 	int offline, rebuild;
@@ -18,7 +21,8 @@ static struct {
 
 static const struct poptOption options[] = {
 	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
-	  "what to provision: a shipped profile NAME (`qinstall profile list`) or a FILE", "NAME|FILE" },
+	  "what to provision: a shipped profile NAME (`qinstall profile list`) or a FILE "
+	  "(default: netqmail)", "NAME|FILE" },
 	{ "mirror", 0, POPT_ARG_STRING, &o.mirror, 0,
 	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
 	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
@@ -35,7 +39,8 @@ static const struct poptOption options[] = {
 /* plan fetches nothing, so it has no --mirror. */
 static const struct poptOption plan_options[] = {
 	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
-	  "what to plan: a shipped profile NAME (`qinstall profile list`) or a FILE", "NAME|FILE" },
+	  "what to plan: a shipped profile NAME (`qinstall profile list`) or a FILE "
+	  "(default: netqmail)", "NAME|FILE" },
 	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
 	  "accepted for symmetry with provision (plan never downloads)", NULL },
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
@@ -63,9 +68,9 @@ static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
 		return qi_error_kind(h, QI_ERR_USAGE, "%s takes no operands (give the profile with --profile)",
 				     cli->command);
 	if (!o.profile)
-		return qi_error_kind(h, QI_ERR_USAGE,
-				     "%s needs --profile NAME|FILE (`qinstall profile list` shows the shipped ones)",
-				     cli->command);
+		o.profile = strdup(DEFAULT_PROFILE);
+	if (!o.profile)
+		abort();
 	if (qi_profile_load(h, o.profile, p) < 0)
 		return -1;
 	if ((o.domain && qi_profile_set(h, *p, "mail", "domain", o.domain) < 0) ||
@@ -91,6 +96,15 @@ static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provis
 	json_t *pl = json_object_get(res, "plan");
 	json_array_foreach(pl, i, v) {
 		const char *note = json_string_value(json_object_get(v, "note"));
+		const char *account = json_string_value(json_object_get(v, "account"));
+		if (account) {
+			qi_out(cli, "%-8s %s %s %lld in %s  (accounts)\n",
+			       json_string_value(json_object_get(v, "action")),
+			       json_string_value(json_object_get(v, "type")), account,
+			       (long long)json_integer_value(json_object_get(v, "id")),
+			       json_string_value(json_object_get(v, "path")));
+			continue;
+		}
 		qi_out(cli, "%-8s %s  (%s)%s%s\n", json_string_value(json_object_get(v, "action")),
 		       json_string_value(json_object_get(v, "path")),
 		       json_string_value(json_object_get(v, "component")), note ? ": " : "", note ? note : "");
@@ -189,8 +203,10 @@ const struct qi_command qi_cmd_provision = {
 		"Everything up to the staged tree happens in the work area (--cache-dir) and is\n"
 		"cached by content: sources, patches and settings. Then the staged files, the\n"
 		"svscan unit and /var/lib/qinstall/provision.json go into ROOT as one journaled\n"
-		"run that `qinstall rollback` undoes. Nothing is started unless ROOT is /.\n"
-		"With --check it is `qinstall plan`. See qinstall-provision(8).",
+		"run that `qinstall rollback` undoes, with qmail's accounts when a component is\n"
+		"built for them (netqmail). Nothing is started unless ROOT is /. Without\n"
+		"--profile it provisions netqmail. With --check it is `qinstall plan`.\n"
+		"See qinstall-provision(8).",
 	.options = options,
 	.run = run_provision,
 };

@@ -7,6 +7,39 @@
 
 #include "cli.h"
 
+/* Each hunk of the patches a component was built with, one line a patch:
+ * "patch qmail-103.patch: dns.c #1 offset -2, dns.c #2 fuzz 1". */
+static void print_patches(struct qi_cli *cli, json_t *hunks)
+{
+	const char *last = NULL;
+	size_t i;
+	json_t *hk;
+	json_array_foreach(hunks, i, hk) {
+		const char *patch = json_string_value(json_object_get(hk, "patch"));
+		const char *base = patch && strrchr(patch, '/') ? strrchr(patch, '/') + 1 : patch;
+		if (!base)
+			continue;
+		bool first = !last || strcmp(last, base) != 0;
+		if (first)
+			qi_out(cli, "%s    patch %s:", last ? "\n" : "", base);
+		else
+			qi_out(cli, ",");
+		last = base;
+		long long off = json_integer_value(json_object_get(hk, "offset"));
+		long long fuzz = json_integer_value(json_object_get(hk, "fuzz"));
+		qi_out(cli, " %s #%lld", json_string_value(json_object_get(hk, "file")),
+		       (long long)json_integer_value(json_object_get(hk, "hunk")));
+		if (!json_is_true(json_object_get(hk, "applied")))
+			qi_out(cli, " FAILED");
+		if (off)
+			qi_out(cli, " offset %+lld", off);
+		if (fuzz)
+			qi_out(cli, " fuzz %lld", fuzz);
+	}
+	if (last)
+		qi_out(cli, "\n");
+}
+
 /* What the last provision installed, and where each build log is. */
 static void print_provisioned(struct qi_cli *cli)
 {
@@ -22,6 +55,16 @@ static void print_provisioned(struct qi_cli *cli)
 		       json_string_value(json_object_get(c, "version")),
 		       (long long)json_integer_value(json_object_get(c, "files")),
 		       json_string_value(json_object_get(c, "build_log")));
+		print_patches(cli, json_object_get(c, "patches"));
+	}
+	json_t *ids = json_object_get(rec, "ids");
+	if (ids) {
+		const char *name;
+		json_t *id;
+		qi_out(cli, "  ids:");
+		json_object_foreach(ids, name, id)
+			qi_out(cli, " %s %lld", name, (long long)json_integer_value(id));
+		qi_out(cli, "\n");
 	}
 	qi_out(cli, "\n");
 }

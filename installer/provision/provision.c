@@ -910,6 +910,12 @@ static void plan_accounts(qi_handle *h, json_t *plan)
 static void plan_recipe(qi_handle *h, const struct component *c, json_t *plan)
 {
 	struct stat st;
+	if (c->r.install_hier) {
+		bool present = qi_root_lstat(h, c->r.home, &st) == 0;
+		plan_add(plan, c->r.home, present ? "replace" : "create", c->r.name,
+			 "its own install program (hier.c) makes this tree: each path is listed once it is built");
+		return;
+	}
 	char *dir = qi_xstrdup(c->r.bindir);
 	for (char *s = dir + 1;; s++) {
 		if (*s == '/' || *s == '\0') {
