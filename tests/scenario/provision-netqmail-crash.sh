@@ -1,0 +1,28 @@
+#!/bin/bash
+# Scenario: crash injection over a whole provision of netqmail (qmail's
+# accounts, /var/qmail with hier.c's owners, ucspi-tcp, daemontools; see
+# tests/lib/crashprov.sh): killed at sampled points, each rollback gives
+# back the root exactly, passwd and group included. The cache is warmed
+# first, so that the kills land in qinstall's own steps.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/httpd.sh"
+. "$top_srcdir/tests/lib/distfiles.sh"
+. "$top_srcdir/tests/lib/crashprov.sh"
+. "$top_srcdir/tests/scenario/users-fixture.sh"
+
+crashprov_check
+command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
+distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
+	tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
+export QINSTALL_CACHE_DIR=$(tap_tmpdir)
+
+tpl=$(tap_tmpdir)
+make_root "$tpl"
+echo "keep" >"$tpl/etc/motd"
+
+W=$(tap_tmpdir)
+make_root "$W"
+tap_run 0 "a first provision warms the build cache" "$QINSTALL" -q --root "$W" provision \
+	-p netqmail --mirror "file://$DISTFILES"
+crashprov_run "$tpl" var/qmail/bin/qmail-queue -p netqmail --offline
+tap_done
