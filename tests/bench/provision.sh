@@ -32,61 +32,29 @@ for pkg in ucspi-tcp:0.88 daemontools:0.76; do
 	cp "$d/${pkg%%:*}_${pkg#*:}.orig.tar.gz" "$W/cache/distfiles/${pkg%%:*}-${pkg#*:}.tar.gz"
 done
 
-now() { date +%s.%N; }
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-
-# The same steps by hand, as an administrator would script them.
+. "$top/tests/bench/byhand.sh"
+DIST=$W/cache/distfiles
 by_hand() { # ROOT
-	local root=$1 src=$W/hand-src
-	rm -rf "$src"; mkdir -p "$src" "$root/usr/local/bin"
-	(
-		cd "$src"
-		tar xzf "$W/cache/distfiles/ucspi-tcp-0.88.tar.gz"
-		cd ucspi-tcp-0.88
-		patch -s -p1 <"$top/payload/ucspi-tcp/0001-errno.patch"
-		echo "gcc -O2" >conf-cc; echo "gcc -s" >conf-ld; echo /usr/local >conf-home
-		progs="tcpserver tcprules tcprulescheck argv0 recordio tcpclient who@ date@ finger@ http@ tcpcat mconnect mconnect-io addcr delcr fixcrio rblsmtpd"
-		env -u MAKEFLAGS -u MAKELEVEL make -s -j"$jobs" $progs >/dev/null 2>&1
-		for p in $progs; do install -m 0755 "$p" "$root/usr/local/bin/$p"; done
-	)
-	(
-		cd "$src"
-		tar xzf "$W/cache/distfiles/daemontools-0.76.tar.gz"
-		cd admin
-		patch -s -p1 <"$top/payload/daemontools/0001-errno.patch"
-		cd daemontools-0.76/src
-		echo "gcc -O2" >conf-cc; echo "gcc -s" >conf-ld; echo /usr/local >home
-		progs="svscan svscanboot supervise svc svok svstat fghack pgrphack readproctitle multilog tai64n tai64nlocal softlimit setuidgid envuidgid envdir setlock"
-		env -u MAKEFLAGS -u MAKELEVEL make -s -j"$jobs" $progs >/dev/null 2>&1
-		for p in $progs; do install -m 0755 "$p" "$root/usr/local/bin/$p"; done
-	)
+	rm -rf "$W/hand-src"
+	hand_ucspi "$1" "$W/hand-src"
+	hand_daemontools "$1" "$W/hand-src"
 }
 
 # One warm-up of each so that the page cache and the compiler are hot.
 by_hand "$W/warm-hand"
 "$qi" -q --root "$(mkdir -p "$W/warm-qi" && echo "$W/warm-qi")" provision -p ucspi-daemontools --offline -j "$jobs" >/dev/null
 
+qi() { "$qi" -q "$@" >/dev/null; }
 : >"$W/t.hand"; : >"$W/t.cold"; : >"$W/t.noop"; : >"$W/t.warm"; : >"$W/t.rollback"
 for i in $(seq "$runs"); do
 	r=$W/hand-$i; rm -rf "$r"; mkdir -p "$r"
-	t0=$(now); by_hand "$r"; t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.hand"
-
+	timed "$W/t.hand" by_hand "$r"
 	r=$W/cold-$i; mkdir -p "$r"
-	t0=$(now); "$qi" -q --root "$r" provision -p ucspi-daemontools --offline --rebuild -j "$jobs" >/dev/null; t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.cold"
-
-	t0=$(now); "$qi" -q --root "$r" provision -p ucspi-daemontools --offline -j "$jobs" >/dev/null; t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.noop"
-
+	timed "$W/t.cold" qi --root "$r" provision -p ucspi-daemontools --offline --rebuild -j "$jobs"
+	timed "$W/t.noop" qi --root "$r" provision -p ucspi-daemontools --offline -j "$jobs"
 	r2=$W/warm-$i; mkdir -p "$r2"
-	t0=$(now); "$qi" -q --root "$r2" provision -p ucspi-daemontools --offline -j "$jobs" >/dev/null; t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.warm"
-
-	t0=$(now); "$qi" -q --root "$r" rollback >/dev/null; t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$W/t.rollback"
+	timed "$W/t.warm" qi --root "$r2" provision -p ucspi-daemontools --offline -j "$jobs"
+	timed "$W/t.rollback" qi --root "$r" rollback
 done
 
 hand=$(median <"$W/t.hand"); cold=$(median <"$W/t.cold"); noop=$(median <"$W/t.noop")
