@@ -110,8 +110,8 @@ contract 2 false true "profile with a bad action" "$Q" --json profile frob
 # plan, provision (what needs no download)
 P=$(tap_tmpdir)
 contract 0 true false "plan" "$Q" --json --root "$P" plan -p ucspi-tcp
-contract 2 false true "plan without --profile" "$Q" --json --root "$P" plan
-contract 2 false true "provision without --profile" "$Q" --json --root "$P" provision
+contract 1 false true "plan without --profile (netqmail) in a root with no passwd" "$Q" --json --root "$P" plan
+contract 1 false true "provision without --profile (netqmail) in a root with no passwd" "$Q" --json --root "$P" provision
 contract 2 false true "provision with a missing profile" "$Q" --json --root "$P" provision -p "$W/none.profile"
 contract 1 false true "provision --offline without the sources" "$Q" --json --root "$P" provision -p ucspi-tcp --offline
 tap_is "$(find "$P" -mindepth 1 | head -1)" "" "the failed provision left ROOT empty"
