@@ -44,6 +44,8 @@ void qi_recipe_free(struct qi_recipe *r)
 		free(r->patches[i].spec);
 		free(r->patches[i].path);
 		free(r->patches[i].url);
+		free(r->patches[i].component);
+		free(r->patches[i].member);
 	}
 	free(r->patches);
 	free(r->series_archive.spec);
@@ -188,6 +190,25 @@ static void recipe_build(const struct qi_profile *p, const char *sec, struct qi_
 static int find_patch(qi_handle *h, const struct qi_profile *p, const char *sec, const char *key,
 		      const char *value, struct qi_recipe_patch *pt)
 {
+	if (qi_profile_patch_member(p, value, &pt->component, &pt->member)) {
+		/* Its content is fixed by that archive's pin and the path. */
+		char *other = qi_xasprintf("component %s", pt->component);
+		const char *pin = qi_profile_get(p, other, "sha256");
+		if (!pin)
+			pin = qi_profile_get(p, other, "sha512");
+		struct qi_digest d;
+		char hex512[QI_SHA512_HEX + 1];
+		char *what = qi_xasprintf("member %s %s", pin ? pin : "", pt->member);
+		int rc = qi_digest_init(h, &d, true, false);
+		if (rc == 0)
+			rc = qi_digest_update(h, &d, what, strlen(what));
+		if (rc == 0)
+			rc = qi_digest_final(h, &d, pt->hash, hex512);
+		qi_digest_free(&d);
+		free(what);
+		free(other);
+		return rc;
+	}
 	if (strstr(value, "://")) {
 		struct qi_fetch_spec fs;
 		if (qi_fetch_spec_parse(h, value, &fs) < 0)

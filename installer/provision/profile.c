@@ -537,6 +537,22 @@ static int finalize(qi_handle *h, struct qi_profile *p)
 	return 0;
 }
 
+bool qi_profile_patch_member(const struct qi_profile *p, const char *value, char **component,
+			     char **member)
+{
+	const char *colon = strchr(value, ':');
+	if (!colon || strstr(value, "://") || !colon[1])
+		return false;
+	const char *const *names = qi_profile_components(p);
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == (size_t)(colon - value) && strncmp(names[i], value, (size_t)(colon - value)) == 0) {
+			*component = qi_xstrdup(names[i]);
+			*member = qi_xstrdup(colon + 1);
+			return true;
+		}
+	return false;
+}
+
 static struct qi_profile *profile_new(qi_handle *h)
 {
 	struct qi_profile *p = calloc(1, sizeof(*p));

@@ -259,10 +259,47 @@ static json_t *load_patch_report(const struct component *c)
 	return j;
 }
 
-static int fetch_patches(qi_handle *h, struct component *c, const struct qi_fetch_options *fo)
+/* A patch inside another component's source archive (COMPONENT:MEMBER):
+ * that archive fetched and verified as for its own build, unpacked into
+ * WORK/from-COMPONENT, the member taken from there. */
+static int member_patch(qi_handle *h, const struct qi_profile *p, struct qi_recipe_patch *pt,
+			const struct qi_fetch_options *fo, const char *work)
+{
+	struct qi_recipe other;
+	char *archive = NULL, *dest = qi_xasprintf("%s/from-%s", work, pt->component);
+	char *member = qi_path_normalise(pt->member, QI_PATH_RELATIVE);
+	struct stat st;
+	int rc = member ? 0 : qi_error_kind(h, QI_ERR_USAGE, "patch %s: '%s' is not a relative path inside "
+					   "the archive (no \"..\")", pt->spec, pt->member);
+	if (rc == 0 && (rc = qi_recipe_from_profile(h, p, pt->component, &other)) == 0) {
+		rc = qi_fetch(h, &other.source, fo, &archive);
+		qi_recipe_free(&other);
+	}
+	if (rc == 0 && !exists(dest))
+		rc = qi_extract(h, archive, dest, NULL);
+	if (rc == 0) {
+		free(pt->path);
+		pt->path = qi_xasprintf("%s/%s", dest, member);
+		if (lstat(pt->path, &st) < 0 || !S_ISREG(st.st_mode))
+			rc = qi_error(h, "the source archive of component %s has no file %s (check the path in "
+				      "'patch = %s')", pt->component, pt->member, pt->spec);
+	}
+	free(member);
+	free(archive);
+	free(dest);
+	return rc < 0 ? qi_error_prefix(h, "patch %s", pt->spec) : 0;
+}
+
+static int fetch_patches(qi_handle *h, const struct qi_profile *p, struct component *c,
+			 const struct qi_fetch_options *fo, const char *work)
 {
 	for (size_t i = 0; i < c->r.npatches; i++) {
 		struct qi_recipe_patch *pt = &c->r.patches[i];
+		if (pt->component) {
+			if (member_patch(h, p, pt, fo, work) < 0)
+				return -1;
+			continue;
+		}
 		if (!pt->url)
 			continue;
 		struct qi_fetch_spec fs;
@@ -462,7 +499,8 @@ static int adopt_published(qi_handle *h, struct component *c)
 }
 
 /* Fetch, extract, patch, build and stage one component into the cache. */
-static int build_component(qi_handle *h, struct component *c, const struct qi_provision_options *opt)
+static int build_component(qi_handle *h, const struct qi_profile *p, struct component *c,
+			   const struct qi_provision_options *opt)
 {
 	struct qi_fetch_options fo = { .mirror = opt ? opt->mirror : NULL, .offline = opt && opt->offline };
 	const char *cache = qi_cache_dir(h);
@@ -482,7 +520,7 @@ static int build_component(qi_handle *h, struct component *c, const struct qi_pr
 		goto out;
 	}
 	c->origin = report.origin;
-	if (fetch_patches(h, c, &fo) < 0)
+	if (fetch_patches(h, p, c, &fo, work) < 0)
 		goto out;
 	src = qi_xasprintf("%s/src", work);
 	if (qi_extract(h, archive, src, &top) < 0) {
@@ -645,7 +683,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 				qi_remove_tree(h, old);
 			free(old);
 		}
-		if (build_component(h, c, opt) < 0)
+		if (build_component(h, p, c, opt) < 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < pv->n; i++)

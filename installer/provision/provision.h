@@ -93,6 +93,11 @@ bool qi_profile_bool(const struct qi_profile *p, const char *section, const char
 /* The component names, in the order their sections first appear;
  * NULL-terminated, owned by the profile. */
 const char *const *qi_profile_components(const struct qi_profile *p);
+/* Whether the patch VALUE is COMPONENT:MEMBER, a file inside the source
+ * archive of the profile's component COMPONENT (netqmail's
+ * other-patches/...): then *COMPONENT and *MEMBER (malloc'd) say which. */
+bool qi_profile_patch_member(const struct qi_profile *p, const char *value, char **component,
+			     char **member);
 /* Host path of a file named by VALUE of a list key (a patch): relative
  * paths are looked up beside the profile file that wrote the value, then
  * in the data directory. It must be a regular file (a patch of at most
@@ -112,6 +117,9 @@ struct qi_recipe_patch {
 	char *spec;		/* as written in the profile */
 	char *path;		/* host path once found or fetched (NULL for an URL not yet fetched) */
 	char *url;		/* an URL patch (pinned), or NULL */
+	/* COMPONENT:MEMBER, a file inside another component's pinned source
+	 * archive (netqmail's other-patches/): both NULL otherwise */
+	char *component, *member;
 	char hash[129];		/* SHA-256 of the content (an URL patch: its pinned hash) */
 };
 

@@ -129,6 +129,26 @@ case_other_ids() {
 	tap_is "$(instcheck_root "$R")" "" "instcheck for this root has no complaint"
 }
 
+case_member_patch() {
+	tap_case "a patch from inside netqmail's archive"
+	new_qmail_root
+	local P
+	P=$(tap_tmpdir)/other.profile
+	printf '[profile]\ninclude = netqmail\n[component ucspi-tcp]\npatch =\npatch = netqmail:netqmail-1.06/other-patches/ucspi-tcp-0.88.errno.patch\n' >"$P"
+	tap_run 0 "ucspi-tcp patched with netqmail's other-patches/ucspi-tcp-0.88.errno.patch" \
+		"$QINSTALL" --root "$R" --json provision -p "$P" "${MIRROR[@]}"
+	tap_json_is components.0.cached false "ucspi-tcp is another build"
+	tap_run 0 "status" "$QINSTALL" --root "$R" status
+	tap_like "$TAP_STDOUT" 'patch ucspi-tcp-0\.88\.errno\.patch: error\.h #1' "status names the patch taken from the archive"
+	tap_type_is "$R/usr/local/bin/tcpserver" file "tcpserver is installed"
+
+	new_qmail_root
+	printf '[profile]\ninclude = netqmail\n[component ucspi-tcp]\npatch = netqmail:netqmail-1.06/other-patches/nothing.patch\n' >"$P"
+	tap_run 1 "a member that is not in the archive" "$QINSTALL" --root "$R" provision -p "$P" "${MIRROR[@]}"
+	tap_like "$TAP_STDERR" 'component netqmail has no file netqmail-1\.06/other-patches/nothing\.patch' "the error names the archive and the path"
+	tap_tree_is "$R" "$before" "the root is untouched"
+}
+
 case_bad_inputs() {
 	tap_case "bad inputs stop before the root is touched"
 	local C0
@@ -166,5 +186,6 @@ case_bad_inputs() {
 case_provision
 case_second_root
 case_other_ids
+case_member_patch
 case_bad_inputs
 tap_done
