@@ -470,6 +470,21 @@ static void report(qi_handle *h, const struct qi_mailconf *mc)
 	qi_buf_free(&sendmail);
 }
 
+/* Whether IT is a change to make. */
+static bool to_do(const struct mc_item *it)
+{
+	return it->action == MC_CREATE || it->action == MC_REPLACE;
+}
+
+/* What is there now, with its warnings and the result. */
+static int scan_report(qi_handle *h, struct qi_mailconf *mc)
+{
+	if (scan(h, mc) < 0)
+		return -1;
+	report(h, mc);
+	return 0;
+}
+
 int qi_mailconf_pending(qi_handle *h, struct qi_mailconf *mc, bool *pending)
 {
 	*pending = false;
@@ -478,7 +493,7 @@ int qi_mailconf_pending(qi_handle *h, struct qi_mailconf *mc, bool *pending)
 	if (scan(h, mc) < 0)
 		return -1;
 	for (size_t i = 0; i < mc->n; i++)
-		*pending |= mc->it[i].action == MC_CREATE || mc->it[i].action == MC_REPLACE;
+		*pending |= to_do(&mc->it[i]);
 	if (!*pending)
 		report(h, mc);
 	return 0;
@@ -488,13 +503,12 @@ int qi_mailconf_commit(qi_handle *h, struct qi_mailconf *mc)
 {
 	if (!mc)
 		return 0;
-	if (scan(h, mc) < 0)
+	if (scan_report(h, mc) < 0)
 		return -1;
-	report(h, mc);
 	for (size_t i = 0; i < mc->n; i++) {
 		const struct mc_item *it = &mc->it[i];
 		int rc = 0;
-		if (it->action != MC_CREATE && it->action != MC_REPLACE)
+		if (!to_do(it))
 			continue;
 		if (it->kind == MC_DIR)
 			rc = qi_mkdir(h, it->path, it->mode, it->uid, it->gid);
@@ -511,14 +525,11 @@ int qi_mailconf_commit(qi_handle *h, struct qi_mailconf *mc)
 
 int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan)
 {
-	if (!mc)
-		return 0;
-	if (scan(h, mc) < 0)
-		return -1;
-	report(h, mc);
+	if (!mc || scan_report(h, mc) < 0)
+		return mc ? -1 : 0;
 	for (size_t i = 0; i < mc->n; i++) {
 		const struct mc_item *it = &mc->it[i];
-		if (it->action != MC_CREATE && it->action != MC_REPLACE)
+		if (!to_do(it))
 			continue;
 		json_array_append_new(plan, json_pack("{s:s, s:s, s:s}", "path", it->path, "action",
 						      action_names[it->action], "component", "mail"));
