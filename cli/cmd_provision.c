@@ -15,7 +15,7 @@
 #define DEFAULT_PROFILE "netqmail"
 
 static struct {
-	char *profile, *mirror, *domain, *jobs;
+	char *profile, *mirror, *domain, *admin, *jobs;
 	int offline, rebuild;
 } o;
 
@@ -30,7 +30,10 @@ static const struct poptOption options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "build again even when the build cache has this exact build", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
+	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
+	{ "admin", 0, POPT_ARG_STRING, &o.admin, 0,
+	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
+	  "(overrides [mail] admin)", "USER|ADDRESS" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND
@@ -46,7 +49,10 @@ static const struct poptOption plan_options[] = {
 	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
 	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
 	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
-	  "the mail domain: overrides [mail] domain (checked, but used by nothing yet)", "DOMAIN" },
+	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
+	{ "admin", 0, POPT_ARG_STRING, &o.admin, 0,
+	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
+	  "(overrides [mail] admin)", "USER|ADDRESS" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
 	POPT_TABLEEND
@@ -57,6 +63,7 @@ static void reset(void)
 	free(o.profile);
 	free(o.mirror);
 	free(o.domain);
+	free(o.admin);
 	free(o.jobs);
 	memset(&o, 0, sizeof(o));
 }
@@ -74,12 +81,24 @@ static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
 	if (qi_profile_load(h, o.profile, p) < 0)
 		return -1;
 	if ((o.domain && qi_profile_set(h, *p, "mail", "domain", o.domain) < 0) ||
+	    (o.admin && qi_profile_set(h, *p, "mail", "admin", o.admin) < 0) ||
 	    (o.jobs && qi_profile_set(h, *p, "build", "jobs", o.jobs) < 0)) {
 		qi_profile_free(*p);
 		*p = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+/* What the mail configuration leaves as the administrator has it. */
+static void print_mail_left(struct qi_cli *cli)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(qi_result(cli->h), "mail"), "control"), i, v)
+		if (strcmp(json_string_value(json_object_get(v, "action")), "left") == 0)
+			qi_out(cli, "%-8s %s  (mail): the administrator's or another MTA's\n", "left",
+			       json_string_value(json_object_get(v, "path")));
 }
 
 static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provision_options *opt)
@@ -109,6 +128,7 @@ static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provis
 		       json_string_value(json_object_get(v, "path")),
 		       json_string_value(json_object_get(v, "component")), note ? ": " : "", note ? note : "");
 	}
+	print_mail_left(cli);
 	if (qi_diff_wanted(h)) {
 		json_t *d = qi_diff_json(h);
 		if (d) {
@@ -165,6 +185,11 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 		       (long long)json_integer_value(json_object_get(v, "files")),
 		       json_is_true(json_object_get(v, "cached")) ? "from the build cache" : "built",
 		       json_string_value(json_object_get(v, "build_log")));
+	json_t *mail = json_object_get(res, "mail");
+	if (mail)
+		qi_out(cli, "mail: %s, admin %s, sendmail %s\n", json_string_value(json_object_get(mail, "domain")),
+		       json_string_value(json_object_get(mail, "admin")),
+		       json_string_value(json_object_get(mail, "sendmail")));
 	if (qi_changed(h))
 		qi_set_msg(h, "provisioned %s into %s; `qinstall rollback` undoes it", qi_profile_file(p), qi_root(h));
 	else
@@ -202,10 +227,11 @@ const struct qi_command qi_cmd_provision = {
 	.description =
 		"Everything up to the staged tree happens in the work area (--cache-dir) and is\n"
 		"cached by content: sources, patches and settings. Then the staged files, the\n"
-		"svscan unit and /var/lib/qinstall/provision.json go into ROOT as one journaled\n"
-		"run that `qinstall rollback` undoes, with qmail's accounts when a component is\n"
-		"built for them (netqmail). Nothing is started unless ROOT is /. Without\n"
-		"--profile it provisions netqmail. With --check it is `qinstall plan`.\n"
+		"svscan unit, qmail's first configuration ([mail] configure) and\n"
+		"/var/lib/qinstall/provision.json go into ROOT as one journaled run that\n"
+		"`qinstall rollback` undoes, with qmail's accounts when a component is built\n"
+		"for them (netqmail). Nothing is started unless ROOT is /. Without --profile\n"
+		"it provisions netqmail. With --check it is `qinstall plan`.\n"
 		"See qinstall-provision(8).",
 	.options = options,
 	.run = run_provision,

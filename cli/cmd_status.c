@@ -47,6 +47,10 @@ static void print_provisioned(struct qi_cli *cli)
 	if (!rec)
 		return;
 	qi_out(cli, "Provisioned from %s:\n", json_string_value(json_object_get(rec, "profile")));
+	const char *domain = json_string_value(json_object_get(rec, "domain"));
+	if (domain)
+		qi_out(cli, "  mail domain    %s (admin %s)\n", domain,
+		       json_string_value(json_object_get(rec, "admin")));
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(rec, "components"), i, c) {
@@ -112,8 +116,8 @@ const struct qi_command qi_cmd_status = {
 		"States: running (in progress now), done, unfinished (interrupted: roll\n"
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
 		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
-		"When ROOT was provisioned, the components installed and where each\n"
-		"build log is kept come first (\"provisioned\" with --json).",
+		"When ROOT was provisioned, the mail domain, the components installed\n"
+		"and where each build log is kept come first (\"provisioned\" with --json).",
 	.options = NULL,
 	.run = run_status,
 };

@@ -251,6 +251,15 @@ int qi_rollback_leaving(qi_handle *h, int64_t run, const char *const *leave, siz
 int qi_verify_root(qi_handle *h);
 /* Runs, newest first, into the result ("runs"). */
 int qi_status(qi_handle *h);
+/* What qinstall wrote last at PATH (inside ROOT): the after-image of the
+ * newest change of PATH that is done (a running run's own changes are
+ * not, until it commits) and whose run was not rolled back (a
+ * remove, or a rename away from PATH: an absent image), into *IMG (clear
+ * it with qi_image_clear), *FOUND true; *FOUND false when no such change
+ * exists or ROOT has no journal. Reads only; works inside and outside a
+ * run. */
+struct qi_image;
+int qi_journal_last_image(qi_handle *h, const char *path, struct qi_image *img, bool *found);
 
 /* ------------------------------------------------------------------ */
 /* Sources: fetch, verify, extract (fetch.c, digest.c, extract.c)      */

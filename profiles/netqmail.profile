@@ -13,6 +13,15 @@ description = netqmail 1.06 in /var/qmail, with ucspi-tcp 0.88 and daemontools 0
 ids = pinned
 qmail_home = /var/qmail
 
+[mail]
+# The seed guide's config-fast, done once and idempotently: control/me,
+# defaultdomain, plusdomain, locals, rcpthosts (from --domain, or the
+# host's FQDN), ~alias/.qmail-{postmaster,mailer-daemon,root} to the
+# admin (--admin USER|ADDRESS: qmail never delivers to root), rc with
+# ./Maildir/ as default delivery, and the sendmail links when no other MTA
+# owns them.
+configure = yes
+
 [component netqmail]
 version = 1.06
 url = http://www.qmail.org/netqmail-${version}.tar.gz
@@ -21,6 +30,9 @@ sha256 = 8e7d98d15211fc9f9c28109e942e2268f42a6672d68df92a42f2afa90ff00532
 size = 260941
 # DNS replies over 512 bytes (netqmail-1.06 does not have it).
 patch = http://www.ckdhr.com/ckd/qmail-103.patch#sha256=4cad53c7a6628a600c74c36bfee327db5052ca24c222d4013e4dfcd7f427653d
+# The 64-bit integer overflows of CVE-2005-1513, -1514 and -1515 (the
+# project's own patch; see qinstall-profile(5), SHIPPED PATCHES).
+patch = payload/qmail/0001-cve-2005-1513-1514-1515.patch
 strip = 1
 fuzz = 0
 make = it man

@@ -5,7 +5,8 @@
  * the one its last change left, a store that is missing (or a symlink, or
  * not a directory), and each before-image that rolling back the pending
  * runs would need and that the store cannot give (missing, damaged, not a
- * regular file: the very check rollback makes first).
+ * regular file: the very check rollback makes first). And
+ * qi_journal_last_image: what qinstall wrote last at one path.
  */
 #include "config.h"
 
@@ -280,4 +281,65 @@ int qi_verify_root(qi_handle *h)
 				     n, n == 1 ? "" : "s", h->root);
 	qi_set_msg(h, "%s matches its journal", h->root);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* What qinstall wrote last at one path                                 */
+/* ------------------------------------------------------------------ */
+
+static int last_image_query(qi_handle *h, const char *path, struct qi_image *img, bool *found)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(h->journal->db,
+			       "SELECT c.op, c.path, a_type, a_mode, a_uid, a_gid, a_size, a_hash, a_target"
+			       " FROM changes c JOIN runs r ON r.id=c.run"
+			       " WHERE r.state!='rolled-back' AND c.state='done' AND c.op!='external'"
+			       " AND (c.path=?1 OR (c.op='rename' AND c.path2=?1))"
+			       " ORDER BY c.id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return qi_db_fail(h, "cannot read the changes");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *op = (const char *)sqlite3_column_text(st, 0);
+		const char *from = (const char *)sqlite3_column_text(st, 1);
+		bool gone = strcmp(op, "remove") == 0 || (strcmp(op, "rename") == 0 && strcmp(from, path) == 0);
+		if (!gone)
+			qi_db_column_image(st, 2, img);
+		*found = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return qi_db_fail(h, "cannot read the changes");
+	return 0;
+}
+
+int qi_journal_last_image(qi_handle *h, const char *path, struct qi_image *img, bool *found)
+{
+	*found = false;
+	memset(img, 0, sizeof(*img));
+	char *clean = qi_path_clean(h, path);
+	if (!clean)
+		return -1;
+	struct qi_journal *j = qi_journal_get(h);
+	/* Opened here (read-only) only for this query: a run opens it for
+	 * writing later, on the same handle. */
+	bool opened = !j->db;
+	int rc = 0;
+	if (opened) {
+		rc = qi_journal_open_state(h, false);
+		if (rc < 0 && errno == ENOENT) {
+			qi_clear_error(h);
+			rc = 1;
+		}
+		if (rc == 0)
+			rc = qi_journal_open_db(h, false);
+	}
+	if (rc == 0)
+		rc = last_image_query(h, clean, img, found);
+	if (opened && j->db) {
+		sqlite3_close(j->db);
+		j->db = NULL;
+	}
+	free(clean);
+	return rc < 0 ? -1 : 0;
 }

@@ -50,8 +50,10 @@ static const struct qi_keydef keys[] = {
 	{ "accounts", "qmails", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },
 	{ "accounts", "qmail_home", QI_V_ABSPATH, false, "/var/qmail", 0, 0, NULL },
 
-	/* Reserved: validated (and set by --domain), used by nothing yet. */
+	/* qmail's first configuration (mailconf.c); --domain and --admin set them. */
+	{ "mail", "configure", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "mail", "domain", QI_V_DOMAIN, false, NULL, 0, 0, NULL },
+	{ "mail", "admin", QI_V_ADMIN, false, NULL, 0, 0, NULL },
 
 	{ "services", "svscan", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
@@ -202,24 +204,56 @@ static bool is_filename(const char *s)
 	       strlen(s) < 256;
 }
 
-static bool is_domain(const char *s)
+#define DOMAIN_RULE "a domain name is labels of 1 to 63 letters, digits and hyphens (not at " \
+	"a label's start or end), at least two of them joined by dots, 253 characters at most"
+
+const char *qi_domain_invalid(const char *s)
 {
-	size_t n = strlen(s), label = 0;
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || s[0] == '-')
-		return false;
-	for (const char *c = s; *c; c++) {
-		if (*c == '.') {
-			if (label == 0)
-				return false;
+	size_t n = strlen(s), label = 0, labels = 1;
+	if (n == 0 || n > 253)
+		return DOMAIN_RULE;
+	for (const char *c = s;; c++) {
+		if (*c == '.' || *c == '\0') {
+			if (label == 0 || c[-1] == '-')
+				return DOMAIN_RULE;
+			if (!*c)
+				break;
 			label = 0;
-		} else if (isalnum((unsigned char)*c) || *c == '-') {
+			labels++;
+		} else if (isalnum((unsigned char)*c) || (*c == '-' && label > 0)) {
 			if (++label > 63)
-				return false;
+				return DOMAIN_RULE;
 		} else {
-			return false;
+			return DOMAIN_RULE;
 		}
 	}
+	return labels >= 2 ? NULL : DOMAIN_RULE;
+}
+
+/* A user name as shadow-utils allows it (no leading '-', at most 32). */
+static bool is_user_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 32 || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
 	return true;
+}
+
+const char *qi_admin_invalid(const char *s)
+{
+	static const char rule[] = "expected a local user name (letters, digits, '.', '_', '-') or an "
+				   "address LOCAL@DOMAIN";
+	const char *at = strrchr(s, '@');
+	if (!at)
+		return is_user_name(s, strlen(s)) ? NULL : rule;
+	if (at == s)
+		return rule;
+	for (const char *c = s; c < at; c++)
+		if (!isgraph((unsigned char)*c) || strchr("@&|#\"\\<>()[],;:", *c))
+			return rule;
+	return qi_domain_invalid(at + 1) ? rule : NULL;
 }
 
 static bool is_url(const char *s)
@@ -317,7 +351,9 @@ const char *qi_profile_invalid(const struct qi_keydef *def, const char *v)
 	case QI_V_HEX128:
 		return is_hex(v, 128) ? NULL : "expected 128 lowercase hex digits";
 	case QI_V_DOMAIN:
-		return is_domain(v) ? NULL : "not a valid domain name";
+		return qi_domain_invalid(v) ? "not a valid domain name (" DOMAIN_RULE ")" : NULL;
+	case QI_V_ADMIN:
+		return qi_admin_invalid(v);
 	case QI_V_URL:
 		return is_url(v) ? NULL : "expected an URL (scheme://...)";
 	case QI_V_FILENAME:

@@ -1,7 +1,8 @@
 /*
  * provision.c - the pipeline: profile -> fetch -> verify -> extract ->
  * patch -> build -> stage (all in the work area, cached by content) ->
- * commit into ROOT through the journal -> services.
+ * commit into ROOT through the journal -> services -> qmail's first
+ * configuration (mailconf.c).
  *
  * The work area (qi_cache_dir):
  *   distfiles/                       verified source archives (qi_fetch)
@@ -55,6 +56,7 @@ struct qi_provision {
 	struct qi_accounts_spec spec;
 	struct qi_account_ids ids;
 	bool accounts_pending;
+	struct qi_mailconf *mail;	/* [mail] configure (mailconf.c), or NULL */
 };
 
 static void components_free(struct qi_provision *pv)
@@ -72,6 +74,8 @@ static void components_free(struct qi_provision *pv)
 	free(pv->c);
 	pv->c = NULL;
 	pv->n = 0;
+	qi_mailconf_free(pv->mail);
+	pv->mail = NULL;
 }
 
 void qi_provision_free(struct qi_provision *pv)
@@ -632,7 +636,8 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	if (!pv)
 		abort();
 	pv->p = p;
-	if (refuse_state_settings(h, p) < 0 || resolve_accounts(h, pv) < 0) {
+	if (refuse_state_settings(h, p) < 0 || resolve_accounts(h, pv) < 0 ||
+	    qi_mailconf_prepare(h, p, pv->accounts ? &pv->ids : NULL, &pv->mail) < 0) {
 		qi_provision_free(pv);
 		return -1;
 	}
@@ -740,6 +745,7 @@ static char *record_text(const struct qi_provision *pv)
 			json_object_set_new(ids, qi_account_defs[a].name, json_integer(pv->ids.id[a]));
 		json_object_set_new(o, "ids", ids);
 	}
+	qi_mailconf_record(pv->mail, o);
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *t = qi_xasprintf("%s\n", s);
@@ -806,6 +812,8 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 		if (rc < 0)
 			return rc;
 	}
+	if (qi_mailconf_commit(h, pv->mail) < 0)
+		return -1;
 	char *rec = record_text(pv);
 	/* the state directory is the journal's: made by the run (planned here
 	 * only in --check, when it is missing), never changed */
@@ -846,6 +854,8 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 		if (rc < 0)
 			return -1;
 	}
+	if (!*pending && qi_mailconf_pending(h, pv->mail, pending) < 0)
+		return -1;
 	if (!*pending) {
 		char *rec = record_text(pv), *old = NULL;
 		size_t len;
@@ -1043,6 +1053,8 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			qi_svscan_unit_free(&u);
 		}
 	}
+	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, pv.accounts ? &pv.ids : NULL, &pv.mail)) == 0)
+		rc = qi_mailconf_plan(h, pv.mail, plan);
 	if (rc == 0) {
 		bool all_cached = true;
 		for (size_t i = 0; i < pv.n; i++)

@@ -3,7 +3,7 @@
  * another and with their unit tests and fuzz targets: the profile's
  * schema (profile_schema.c), its lists and origins (profile.c), component
  * recipes (build.c), the staged tree and its manifest (stage.c) and the
- * svscan unit (services.c).
+ * svscan unit (services.c) and qmail's first configuration (mailconf.c).
  */
 #ifndef QI_PROVISION_H
 #define QI_PROVISION_H
@@ -23,7 +23,8 @@ enum qi_vtype {
 	QI_V_ENUM,	/* one of ENUMS ("|"-separated) */
 	QI_V_HEX64,
 	QI_V_HEX128,
-	QI_V_DOMAIN,
+	QI_V_DOMAIN,	/* a DNS name with a dot (qi_domain_invalid) */
+	QI_V_ADMIN,	/* a local user name or LOCAL@DOMAIN (qi_admin_invalid) */
 	QI_V_URL,	/* scheme://... */
 	QI_V_FILENAME,	/* one path component */
 	QI_V_DEBIAN,	/* "PACKAGE VERSION" */
@@ -70,6 +71,10 @@ const struct qi_keydef *qi_profile_key(const char *section, const char *key);
 char *qi_profile_known_keys(const char *section);
 /* Why V is not a valid value for DEF (static text), or NULL when it is. */
 const char *qi_profile_invalid(const struct qi_keydef *def, const char *v);
+/* Why S is not a mail domain (the rule, static text), or NULL. */
+const char *qi_domain_invalid(const char *s);
+/* Why S is not a mailbox for [mail] admin (static text), or NULL. */
+const char *qi_admin_invalid(const char *s);
 /* The first word of S (malloc'd; words are split at blanks) and, in
  * *REST, what follows the blanks after it: how "NAME MODE", "FILE
  * CONTENT" and "PACKAGE VERSION" split. */
@@ -268,6 +273,11 @@ struct qi_svscan_unit {
 	char *text;		/* the unit file */
 };
 
+/* The template DATADIR/payload/NAME ("systemd/svscan.service.in"),
+ * malloc'd; NULL + error when it cannot be read. */
+char *qi_payload_template(qi_handle *h, const char *name);
+/* TEXT with every WHAT replaced by WITH (malloc'd). */
+char *qi_template_replace(const char *text, const char *what, const char *with);
 /* The unit for svscan installed at SVSCAN (a path inside ROOT), from the
  * template payload/systemd/svscan.service.in. */
 int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *svscan,
@@ -279,5 +289,32 @@ int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 			  const struct qi_svscan_unit *u);
 /* The changes that would be made, appended to PLAN (JSON array). */
 int qi_svscan_unit_plan(qi_handle *h, const struct qi_svscan_unit *u, json_t *plan);
+
+/* ---- mailconf.c: qmail's first configuration ([mail] configure) ---- */
+
+struct qi_mailconf;
+
+/* What [mail] asks for, worked out before anything is built: the domain
+ * (--domain, [mail] domain or the host's FQDN), the admin and every file,
+ * directory and link with its wanted content and owner. *OUT is NULL when
+ * [mail] configure = no. IDS: qmail's account ids as provision resolved
+ * them, or NULL to resolve them here from the profile's [accounts].
+ * Usage errors for a bad domain or admin; an error for an rcpthosts that
+ * the administrator left empty. Reads only. */
+int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
+			struct qi_mailconf **out);
+void qi_mailconf_free(struct qi_mailconf *mc);
+/* Whether committing would change anything (MC may be NULL: false). When
+ * nothing is, the result gets "mail" as qi_mailconf_commit gives it. */
+int qi_mailconf_pending(qi_handle *h, struct qi_mailconf *mc, bool *pending);
+/* Write it all through the journal, inside the run; the result gets
+ * "mail". MC may be NULL (nothing to do). */
+int qi_mailconf_commit(qi_handle *h, struct qi_mailconf *mc);
+/* Append what would change to PLAN (provision's plan entries) and put
+ * "mail" into the result; reads only. MC may be NULL. */
+int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan);
+/* "domain" and "admin" into the provision record O (nothing when MC is
+ * NULL). */
+void qi_mailconf_record(const struct qi_mailconf *mc, json_t *o);
 
 #endif

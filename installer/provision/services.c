@@ -31,7 +31,7 @@ void qi_svscan_unit_free(struct qi_svscan_unit *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static char *replace_all(const char *text, const char *what, const char *with)
+char *qi_template_replace(const char *text, const char *what, const char *with)
 {
 	struct qi_buf b = { 0 };
 	qi_buf_add(&b, "", 0);
@@ -48,23 +48,34 @@ static char *replace_all(const char *text, const char *what, const char *with)
 	return b.data;
 }
 
+char *qi_payload_template(qi_handle *h, const char *name)
+{
+	char *path = qi_xasprintf("%s/payload/%s", qi_data_dir(h), name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct qi_buf b = { 0 };
+	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0) {
+		qi_error_errno(h, "cannot read the template %s (is the data directory right? QINSTALL_DATADIR)",
+			       path);
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		qi_buf_free(&b);
+		return NULL;
+	}
+	close(fd);
+	free(path);
+	if (!b.data)
+		qi_buf_add(&b, "", 0);
+	return b.data;
+}
+
 int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *svscan,
 			  struct qi_svscan_unit *u)
 {
 	memset(u, 0, sizeof(*u));
-	char *tpl_path = qi_xasprintf("%s/payload/systemd/svscan.service.in", qi_data_dir(h));
-	int fd = open(tpl_path, O_RDONLY | O_CLOEXEC);
-	struct qi_buf b = { 0 };
-	if (fd < 0 || qi_buf_read_fd(&b, fd) < 0) {
-		qi_error_errno(h, "cannot read the unit template %s (is the data directory right? QINSTALL_DATADIR)",
-			       tpl_path);
-		if (fd >= 0)
-			close(fd);
-		free(tpl_path);
+	char *tpl = qi_payload_template(h, "systemd/svscan.service.in");
+	if (!tpl)
 		return -1;
-	}
-	close(fd);
-	free(tpl_path);
 	const char *unit = qi_profile_get(p, "services", "unit");
 	u->service_dir = qi_xstrdup(qi_profile_get(p, "services", "service_dir"));
 	u->unit_path = qi_xasprintf(UNIT_DIR "/%s", unit);
@@ -73,8 +84,8 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	*strrchr(bindir, '/') = '\0';
 	const char *name = strrchr(qi_profile_file(p), '/');
 	name = name ? name + 1 : qi_profile_file(p);
-	char *t1 = replace_all(b.data, "@SVSCAN@", svscan);
-	char *t2 = replace_all(t1, "@SERVICE_DIR@", u->service_dir);
+	char *t1 = qi_template_replace(tpl, "@SVSCAN@", svscan);
+	char *t2 = qi_template_replace(t1, "@SERVICE_DIR@", u->service_dir);
 	/* svscan's children find the programs on PATH: its own directory
 	 * first, unless it is one of the usual ones already listed. */
 	static const char *const usual = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -83,14 +94,14 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	search = strstr(colon, mine) ? qi_xstrdup(usual) : qi_xasprintf("%s:%s", bindir[0] ? bindir : "/", usual);
 	free(colon);
 	free(mine);
-	char *t3 = replace_all(t2, "@PATH@", search);
+	char *t3 = qi_template_replace(t2, "@PATH@", search);
 	free(search);
-	u->text = replace_all(t3, "@PROFILE@", name);
+	u->text = qi_template_replace(t3, "@PROFILE@", name);
 	free(t1);
 	free(t2);
 	free(t3);
 	free(bindir);
-	qi_buf_free(&b);
+	free(tpl);
 	return 0;
 }
 

@@ -974,6 +974,92 @@ static void test_restore_checks_the_copy(void **state)
 	qi_free(h);
 }
 
+/* qi_journal_last_image: the after-image of the newest done change of a
+ * path whose run is not rolled back; nothing before any journal exists,
+ * nothing for a path never written, an absent image after a remove or a
+ * rename away, and the earlier image again once the later run is rolled
+ * back; a running run's own changes are intents, not done, until it
+ * commits. It opens the journal only for the query: a run begins on the
+ * same handle afterwards. */
+static void test_last_image(void **state)
+{
+	char *r = ut_tmpdir("journal-last");
+	chmod(r, 0755);
+	ut_mkdir(r, "/etc", 0755);
+	ut_mkdir(r, "/var", 0755);
+	ut_mkdir(r, "/var/lib", 0755);
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	assert_int_equal(qi_set_root(h, r), 0);
+	struct qi_image img, live;
+	bool found = true;
+	assert_int_equal(qi_journal_last_image(h, "/etc/me", &img, &found), 0);
+	assert_false(found);
+
+	/* queried before the run, on the same handle */
+	assert_int_equal(qi_run_begin(h, "one"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/me", "one\n", 4, 0640, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/gone", "x\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_write_file(h, "/etc/moved", "m\n", 2, 0644, 0, 0), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_journal_last_image(h, "/etc/me", &img, &found), 0);
+	assert_true(found);
+	assert_int_equal(qi_image_path(h, "/etc/me", true, &live), 0);
+	assert_int_equal(img.type, QI_FT_REG);
+	assert_int_equal(img.mode, 0640);
+	assert_string_equal(img.hash, live.hash);
+	qi_image_clear(&live);
+	char first[65];
+	snprintf(first, sizeof(first), "%s", img.hash);
+	qi_image_clear(&img);
+	assert_int_equal(qi_journal_last_image(h, "/etc/never", &img, &found), 0);
+	assert_false(found);
+	qi_free(h);
+
+	h = qi_new();
+	qi_set_verbosity(h, -1);
+	assert_int_equal(qi_set_root(h, r), 0);
+	assert_int_equal(qi_run_begin(h, "two"), 0);
+	assert_int_equal(qi_write_file(h, "/etc/me", "two\n", 4, 0644, 0, 0), 0);
+	assert_int_equal(qi_remove(h, "/etc/gone"), 0);
+	assert_int_equal(qi_rename(h, "/etc/moved", "/etc/there"), 0);
+	/* inside the run its changes are intents, not done yet: still run one's */
+	assert_int_equal(qi_journal_last_image(h, "//etc/./me", &img, &found), 0);
+	assert_true(found);
+	assert_string_equal(img.hash, first);
+	qi_image_clear(&img);
+	assert_int_equal(qi_run_commit(h), 0);
+	assert_int_equal(qi_journal_last_image(h, "/etc/me", &img, &found), 0);
+	assert_string_not_equal(img.hash, first);
+	assert_int_equal(img.mode, 0644);
+	qi_image_clear(&img);
+	assert_int_equal(qi_journal_last_image(h, "/etc/gone", &img, &found), 0);
+	assert_true(found);
+	assert_int_equal(img.type, QI_FT_ABSENT);
+	assert_int_equal(qi_journal_last_image(h, "/etc/moved", &img, &found), 0);
+	assert_true(found);
+	assert_int_equal(img.type, QI_FT_ABSENT);
+	assert_int_equal(qi_journal_last_image(h, "/etc/there", &img, &found), 0);
+	assert_true(found);
+	assert_int_equal(img.type, QI_FT_REG);
+	qi_image_clear(&img);
+	qi_free(h);
+
+	h = qi_new();
+	qi_set_verbosity(h, -1);
+	assert_int_equal(qi_set_root(h, r), 0);
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_int_equal(qi_journal_last_image(h, "/etc/me", &img, &found), 0);
+	assert_true(found);
+	assert_string_equal(img.hash, first);
+	qi_image_clear(&img);
+	assert_int_equal(qi_journal_last_image(h, "/etc/there", &img, &found), 0);
+	assert_false(found);
+	assert_int_equal(qi_journal_last_image(h, "relative", &img, &found), -1);
+	qi_free(h);
+	ut_tmpdir_remove(r);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -1005,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_check_undo_follows_the_undo),
 		cmocka_unit_test(test_check_undo_rename),
 		cmocka_unit_test(test_restore_checks_the_copy),
+		cmocka_unit_test(test_last_image),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

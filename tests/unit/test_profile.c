@@ -386,6 +386,45 @@ static void test_shipped_profiles(void **state)
 	setenv("QINSTALL_DATADIR", tmpdir, 1);
 }
 
+/* [mail] domain is a DNS name with a dot: labels of 1-63 letters, digits
+ * and inner hyphens, 253 characters at most; [mail] admin is a user name
+ * or LOCAL@DOMAIN. */
+static void test_mail_values(void **state)
+{
+	char label63[64], label64[65], long254[256];
+	memset(label63, 'a', 63);
+	label63[63] = '\0';
+	memset(label64, 'a', 64);
+	label64[64] = '\0';
+	for (int i = 0; i < 254; i++)
+		long254[i] = i % 2 ? '.' : 'a';
+	long254[254] = '\0';
+	long254[253] = 'b';
+	static const char *const good[] = { "example.org", "mail.example.org", "a-b.c0.org", "1.2", "A.ORG" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(qi_domain_invalid(good[i]));
+	char with63[80];
+	snprintf(with63, sizeof(with63), "%s.org", label63);
+	assert_null(qi_domain_invalid(with63));
+	static const char *const bad[] = { "", "nodot", "-a.org", "a-.org", "a..b", ".a.org", "a.org.", "a_b.org",
+					   "a b.org", "a.-b" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_non_null(qi_domain_invalid(bad[i]));
+	snprintf(with63, sizeof(with63), "%s.org", label64);
+	assert_non_null(strstr(qi_domain_invalid(with63), "1 to 63"));
+	assert_non_null(qi_domain_invalid(long254));
+	long254[253] = '\0';
+	assert_null(qi_domain_invalid(long254));
+
+	static const char *const admins[] = { "alice", "j.doe", "postmaster@example.org", "a.b+c@mail.example.org" };
+	for (size_t i = 0; i < sizeof(admins) / sizeof(admins[0]); i++)
+		assert_null(qi_admin_invalid(admins[i]));
+	static const char *const nonadmins[] = { "", "-alice", "a b", "@example.org", "x@nodot", "x@a..b",
+						 "a|b@example.org", "a&b", "x\n@example.org" };
+	for (size_t i = 0; i < sizeof(nonadmins) / sizeof(nonadmins[0]); i++)
+		assert_non_null(qi_admin_invalid(nonadmins[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_find_file),
 		cmocka_unit_test(test_shipped_profiles),
+		cmocka_unit_test(test_mail_values),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
