@@ -19,6 +19,8 @@ command -v unshare >/dev/null || tap_skip_all "unshare(1) is needed for the inst
 distfiles_mirror netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
 	tap_skip_all "cannot start the loopback HTTP server"
 MIRROR=(${DISTFILES_URL:+--mirror "$DISTFILES_URL"})
+# Every provision names the domain and the administrator (a user of the root).
+ARGS=(--domain mail.example.org --admin admin "${MIRROR[@]}")
 
 CACHE=$(tap_tmpdir)
 export QINSTALL_CACHE_DIR=$CACHE
@@ -26,9 +28,18 @@ TAP_TREE_EXCLUDE=var/lib/qinstall
 
 # The first provision fills the cache; without the folder it goes to the
 # upstream URLs, and the script skips when that fails too.
+# qmail_root DIR: make_root, and a user admin with a home, who gets
+# postmaster's mail.
+qmail_root() {
+	make_root "$1"
+	echo "admin:x:1000:1000:Admin:/home/admin:/bin/sh" >>"$1/etc/passwd"
+	echo "admin:x:1000:" >>"$1/etc/group"
+	mkdir -p "$1/home/admin"
+	chown 1000:1000 "$1/home/admin"
+}
 WARM=$(tap_tmpdir)
-make_root "$WARM"
-if ! "$QINSTALL" -q --root "$WARM" provision "${MIRROR[@]}" >"$WARM.out" 2>&1; then
+qmail_root "$WARM"
+if ! "$QINSTALL" -q --root "$WARM" provision "${ARGS[@]}" >"$WARM.out" 2>&1; then
 	if [ -z "$DISTFILES_URL" ] && grep -q "cannot fetch\|could not\|resolve" "$WARM.out"; then
 		tap_skip_all "the qmail sources are neither in a distfiles folder nor reachable upstream"
 	fi
@@ -49,14 +60,14 @@ instcheck_root() {
 
 new_qmail_root() {
 	R=$(tap_tmpdir)
-	make_root "$R"
+	qmail_root "$R"
 	before=$(tap_tree "$R")
 }
 
 case_provision() {
 	tap_case "provision netqmail"
 	new_qmail_root
-	tap_run 0 "provision (no --profile: netqmail) succeeds" "$QINSTALL" --root "$R" --json provision "${MIRROR[@]}"
+	tap_run 0 "provision (no --profile: netqmail) succeeds" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed true "it changed the root"
 	tap_json_has components.#.name netqmail "netqmail is one of its components"
 	tap_json_has components.#.name ucspi-tcp "ucspi-tcp is one of them"
@@ -83,7 +94,7 @@ case_provision() {
 	tap_like "$(instcheck_root "$R")" 'qmail-lspawn' "the instcheck check itself sees a wrong mode"
 	chmod 0700 "$R/var/qmail/bin/qmail-lspawn"
 
-	tap_run 0 "provision again" "$QINSTALL" --root "$R" --json provision "${MIRROR[@]}"
+	tap_run 0 "provision again" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed false "a second provision changes nothing"
 	tap_json_is components.0.cached true "and takes every component from the build cache"
 
@@ -96,7 +107,7 @@ case_provision() {
 	chmod 0755 "$R/var/qmail/queue"
 	tap_run 5 "verify finds a queue made world-readable" "$QINSTALL" --root "$R" verify
 	tap_like "$TAP_STDOUT$TAP_STDERR" '/var/qmail/queue' "and names it"
-	tap_run 0 "provision mends it" "$QINSTALL" --root "$R" --json provision "${MIRROR[@]}"
+	tap_run 0 "provision mends it" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed true "provision changed the queue back"
 	tap_mode_is "$R/var/qmail/queue" 0750 "the queue is 0750 again"
 
@@ -107,7 +118,7 @@ case_provision() {
 case_second_root() {
 	tap_case "a second root from the warm build cache"
 	new_qmail_root
-	tap_run 0 "provision a second root" "$QINSTALL" --root "$R" --json provision "${MIRROR[@]}"
+	tap_run 0 "provision a second root" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is components.2.cached true "netqmail comes from the build cache"
 	tap_is "$(instcheck_root "$R")" "" "its instcheck has no complaint either"
 }
@@ -121,7 +132,7 @@ case_other_ids() {
 	tap_run 0 "plan with Life with qmail's ids" "$QINSTALL" --root "$R" plan -p "$P"
 	tap_like "$TAP_STDOUT" 'create +user qmailq 7794 in /etc/passwd' "the plan lists the accounts with their ids"
 	key1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"][2]["build_key"])' "$WARM/var/lib/qinstall/provision.json")
-	tap_run 0 "provision with them" "$QINSTALL" --root "$R" --json provision -p "$P" "${MIRROR[@]}"
+	tap_run 0 "provision with them" "$QINSTALL" --root "$R" --json provision -p "$P" "${ARGS[@]}"
 	tap_json_is components.2.cached false "netqmail is built again for other ids"
 	key2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"][2]["build_key"])' "$R/var/lib/qinstall/provision.json")
 	tap_ok "the build key differs" test "$key1" != "$key2"
@@ -136,7 +147,7 @@ case_member_patch() {
 	P=$(tap_tmpdir)/other.profile
 	printf '[profile]\ninclude = netqmail\n[component ucspi-tcp]\npatch =\npatch = netqmail:netqmail-1.06/other-patches/ucspi-tcp-0.88.errno.patch\n' >"$P"
 	tap_run 0 "ucspi-tcp patched with netqmail's other-patches/ucspi-tcp-0.88.errno.patch" \
-		"$QINSTALL" --root "$R" --json provision -p "$P" "${MIRROR[@]}"
+		"$QINSTALL" --root "$R" --json provision -p "$P" "${ARGS[@]}"
 	tap_json_is components.0.cached false "ucspi-tcp is another build"
 	tap_run 0 "status" "$QINSTALL" --root "$R" status
 	tap_like "$TAP_STDOUT" 'patch ucspi-tcp-0\.88\.errno\.patch: error\.h #1' "status names the patch taken from the archive"
@@ -144,7 +155,7 @@ case_member_patch() {
 
 	new_qmail_root
 	printf '[profile]\ninclude = netqmail\n[component ucspi-tcp]\npatch = netqmail:netqmail-1.06/other-patches/nothing.patch\n' >"$P"
-	tap_run 1 "a member that is not in the archive" "$QINSTALL" --root "$R" provision -p "$P" "${MIRROR[@]}"
+	tap_run 1 "a member that is not in the archive" "$QINSTALL" --root "$R" provision -p "$P" "${ARGS[@]}"
 	tap_like "$TAP_STDERR" 'component netqmail has no file netqmail-1\.06/other-patches/nothing\.patch' "the error names the archive and the path"
 	tap_tree_is "$R" "$before" "the root is untouched"
 }
@@ -156,7 +167,7 @@ case_bad_inputs() {
 	echo "alias:x:999:999::/home/alias:/bin/sh" >>"$R/etc/passwd"
 	before=$(tap_tree "$R")
 	C0=$(tap_tmpdir)
-	tap_run 1 "an id clash (alias is 999 in the root)" "$QINSTALL" --root "$R" --cache-dir "$C0" provision "${MIRROR[@]}"
+	tap_run 1 "an id clash (alias is 999 in the root)" "$QINSTALL" --root "$R" --cache-dir "$C0" provision "${ARGS[@]}"
 	tap_like "$TAP_STDERR" 'alias.*999' "the error names the account and its id"
 	tap_tree_is "$R" "$before" "the root is untouched"
 	tap_is "$(find "$C0" -name '*.tar.gz' | head -1)" "" "nothing was fetched"
@@ -164,7 +175,7 @@ case_bad_inputs() {
 	new_qmail_root
 	rm "$R/etc/passwd"
 	before=$(tap_tree "$R")
-	tap_run 1 "a root without /etc/passwd" "$QINSTALL" --root "$R" provision "${MIRROR[@]}"
+	tap_run 1 "a root without /etc/passwd" "$QINSTALL" --root "$R" provision "${ARGS[@]}"
 	tap_like "$TAP_STDERR" 'etc/passwd does not exist' "the error says what is missing"
 	tap_tree_is "$R" "$before" "the root is untouched"
 
@@ -177,7 +188,7 @@ case_bad_inputs() {
 	local P
 	P=$(tap_tmpdir)/broken.profile
 	printf '[profile]\ninclude = netqmail\n[build]\ncc = gcc -O2 -DQINSTALL_BROKEN=1 -include /nonexistent/broken.h\n' >"$P"
-	tap_run 1 "a build that fails" "$QINSTALL" --root "$R" provision -p "$P" "${MIRROR[@]}"
+	tap_run 1 "a build that fails" "$QINSTALL" --root "$R" provision -p "$P" "${ARGS[@]}"
 	tap_like "$TAP_STDERR" 'build failed' "the error says the build failed"
 	tap_like "$TAP_STDERR" 'broken\.h' "and quotes the build log"
 	tap_tree_is "$R" "$before" "the root is untouched"
