@@ -334,11 +334,11 @@ static char **build_env(void)
 }
 
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
-		  const char *const *env, const char *log)
+		  const char *const *env, const char *log, const struct qi_sandbox *sb)
 {
 	/* No hint: the caller quotes the log and says where it is. */
 	struct qi_proc_spec spec = { .argv = argv, .env = env, .cwd = dir, .search_path = true,
-				     .output = QI_PROC_LOG, .log = log, .hint = "" };
+				     .output = QI_PROC_LOG, .log = log, .hint = "", .sandbox = sb };
 	return qi_proc_run(h, &spec, NULL);
 }
 
@@ -368,7 +368,8 @@ static int fail_with_log(qi_handle *h, const char *log)
 	return -1;
 }
 
-int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log)
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log,
+		    const struct qi_sandbox *sb)
 {
 	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
 	struct stat st;
@@ -402,7 +403,7 @@ int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, c
 	argv[a] = NULL;
 	char **env = build_env();
 	qi_info(h, "building %s-%s (make %s)", r->name, r->version, jobs);
-	rc = qi_run_logged(h, dir, argv, (const char *const *)env, log);
+	rc = qi_run_logged(h, dir, argv, (const char *const *)env, log, sb);
 	if (rc < 0)
 		fail_with_log(h, log);
 	free(env);
@@ -472,10 +473,13 @@ static int copy_program(qi_handle *h, const char *from, const char *to, mode_t m
 }
 
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
-		      const char *stage, const char *log)
+		      const char *stage, const char *log, const struct qi_sandbox *sb)
 {
 	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
 	int rc = 0;
+	/* Isolated still, but as root: an install program may chown. */
+	struct qi_sandbox as_root = sb ? *sb : (struct qi_sandbox){ 0 };
+	as_root.keep_root = true;
 	if (r->install_make) {
 		char *destdir = qi_xasprintf("DESTDIR=%s", stage);
 		char **targets = split_words(r->install_target);
@@ -491,7 +495,7 @@ int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
 		argv[a] = NULL;
 		char **env = build_env();
 		if (qi_mkdirs_host(h, stage) < 0 ||
-		    qi_run_logged(h, dir, argv, (const char *const *)env, log) < 0)
+		    qi_run_logged(h, dir, argv, (const char *const *)env, log, sb ? &as_root : NULL) < 0)
 			rc = fail_with_log(h, log);
 		free(env);
 		free(argv);

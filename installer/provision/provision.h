@@ -156,20 +156,25 @@ void qi_recipe_free(struct qi_recipe *r);
  * linker lines, targets, programs, install method). Not -j. */
 int qi_recipe_key(qi_handle *h, struct qi_recipe *r);
 /* Write the conf files into TREE/dir and run make -j in it; all output
- * goes to LOG. On failure the error quotes the log's last lines. */
-int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log);
+ * goes to LOG. On failure the error quotes the log's last lines. SB
+ * (NULL: not isolated): make runs isolated in it, as its build user,
+ * TREE having been given to that user. */
+int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *log,
+		    const struct qi_sandbox *sb);
 /* Install the built programs into STAGE (STAGE/bindir/NAME, recipe mode),
- * or run the tree's install target with DESTDIR=STAGE. */
+ * or run the tree's install target with DESTDIR=STAGE, isolated in SB
+ * (not NULL) but as root (keep_root). */
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
-		      const char *stage, const char *log);
+		      const char *stage, const char *log, const struct qi_sandbox *sb);
 /* mkdir -p of a host path in the work area (never ROOT: that is the
  * journal's). */
 int qi_mkdirs_host(qi_handle *h, const char *path);
 /* The last N lines of a file (malloc'd; "" when unreadable). */
 char *qi_file_tail(const char *path, int n);
-/* Run ARGV in DIR with stdout and stderr appended to LOG; 0 when it exits 0. */
+/* Run ARGV in DIR with stdout and stderr appended to LOG, isolated in SB
+ * (NULL: not isolated); 0 when it exits 0. */
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
-		  const char *const *env, const char *log);
+		  const char *const *env, const char *log, const struct qi_sandbox *sb);
 
 /* ---- stage.c: the staged tree, its manifest, its commit into ROOT ---- */
 
