@@ -196,7 +196,7 @@ static int set_mount_attr(const char *path, unsigned flags, uint64_t set, uint64
 }
 
 /* What the parent works out before the fork, so that the child only has
- * to make system calls: fixed buffers, nothing allocated for it. */
+ * to make system calls (it allocates nothing). */
 struct sandbox_plan {
 	char writable[PATH_MAX];	/* WRITABLE, resolved */
 	char tmpdir[PATH_MAX + 8];	/* "TMPDIR=WRITABLE/.tmp" */
