@@ -98,7 +98,11 @@ enum qi_proc_output {
 	QI_PROC_CAPTURE,	/* appended to CAPTURE */
 };
 
-/* Where a build step runs: see qi_proc_spec's SANDBOX. */
+/* An isolated program (the component builds): it runs in a mount
+ * namespace of its own where every mount is read-only except WRITABLE
+ * (and below it), in a network namespace of its own (no network), with
+ * no new privileges, and as UID:GID unless KEEP_ROOT; TMPDIR is
+ * WRITABLE/.tmp (created). See process.c for the details. */
 struct qi_sandbox {
 	const char *writable;	/* host directory: the only place the program may write (and below it) */
 	bool keep_root;		/* run as root (an install program that must chown); otherwise as UID:GID */
@@ -135,9 +139,17 @@ struct qi_proc_spec {
  *   cannot run PROG: REASON                 (it did not start: *status -1)
  *   `CMD` failed[ in CWD] (exit N)[; HINT]
  *   `CMD` was killed[ in CWD] by signal N (SIGNAME)[; HINT]
+ *   cannot isolate the build: STEP: REASON; WHAT TO DO   (a sandbox: *status -1)
  * *STATUS (may be NULL) gets the waitpid(2) status, or -1 when the program
  * did not run (errno then says why). */
 int qi_proc_run(qi_handle *h, const struct qi_proc_spec *spec, int *status);
+
+/* The build user (sandbox.c): NAME looked up in the host's passwd ("nobody"
+ * when NAME is NULL), never root; its uid and primary gid. */
+int qi_sandbox_user(qi_handle *h, const char *name, uid_t *uid, gid_t *gid);
+/* Give the tree DIR (recursively, no symlink followed) to the build user,
+ * so that a sandboxed build can write it. */
+int qi_sandbox_chown_tree(qi_handle *h, const char *dir, uid_t uid, gid_t gid);
 
 /* ------------------------------------------------------------------ */
 /* Images: what one path looks like (fsroot.c)                          */

@@ -10,17 +10,44 @@
  * why the program could not be started (its directory, the exec itself),
  * also under valgrind, where posix_spawn cannot tell and the child merely
  * exits 127.
+ *
+ * An isolated child (SPEC's sandbox: the component builds) becomes its
+ * program only after it has left qinstall's namespaces: a mount namespace
+ * of its own in which every mount is read-only except WRITABLE (bound onto
+ * itself, writable again, nosuid and nodev), a network namespace of its
+ * own (only a loopback that is down: no network at all), no new
+ * privileges (set-id programs do not raise it), and, unless it keeps root,
+ * the build user's uid and gid (its gid its one supplementary group). Device nodes
+ * stay usable on a read-only mount (the kernel exempts them), so
+ * /dev/null and /dev/tty work. A program kept as root loses the
+ * capabilities that would undo the isolation (mounts, ptrace, mknod,
+ * modules, raw I/O). TMPDIR is WRITABLE/.tmp, made beforehand (gcc writes
+ * its temporaries there).
+ *
+ * The build user must reach WRITABLE by its path (TMPDIR is absolute, and
+ * so are the paths make and the compilers are given). When a directory
+ * above it is closed to that user (a cache directory of mode 0700), that
+ * directory is covered, inside the child's namespace only, by an empty
+ * read-only tmpfs holding just the path down to WRITABLE, so the build
+ * sees the same path and nothing else of what that directory held.
+ * WRITABLE itself must let the user in (mode 0711 or the user's own).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +57,12 @@ extern char **environ;
 
 /* What the child could not do on its way to the program, sent back
  * through the report pipe. */
-enum child_step { STEP_REDIRECT = 1, STEP_CHDIR, STEP_EXEC };
+enum child_step {
+	STEP_REDIRECT = 1, STEP_CHDIR, STEP_EXEC,
+	/* isolation (a sandbox) */
+	STEP_UNSHARE, STEP_PRIVATE, STEP_PASSWD, STEP_GROUP, STEP_COVER, STEP_RDONLY,
+	STEP_WRITABLE, STEP_NO_NEW_PRIVS, STEP_CAPS, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,
+};
 struct child_failure {
 	int step;		/* enum child_step */
 	int err;		/* its errno */
@@ -140,33 +172,276 @@ static int open_fds(qi_handle *h, const struct qi_proc_spec *spec, const char *c
 	return 0;
 }
 
+/* ---- isolation ---- */
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define ATTR_RDONLY 0x1u	/* MOUNT_ATTR_RDONLY, ... of <linux/mount.h> */
+#define ATTR_NOSUID 0x2u
+#define ATTR_NODEV 0x4u
+
+/* mount_setattr(2)'s struct mount_attr, version 0. */
+struct mount_attr0 {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+static int set_mount_attr(const char *path, unsigned flags, uint64_t set, uint64_t clr)
+{
+	struct mount_attr0 a = { .attr_set = set, .attr_clr = clr };
+	return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &a, sizeof(a));
+}
+
+/* What the parent works out before the fork, so that the child only has
+ * to make system calls (it allocates nothing). */
+struct sandbox_plan {
+	char writable[PATH_MAX];	/* WRITABLE, resolved */
+	char tmpdir[PATH_MAX + 8];	/* "TMPDIR=WRITABLE/.tmp" */
+	char cover[PATH_MAX];		/* the directory covered by a tmpfs, or "" */
+	const char **env;		/* the program's environment, with TMPDIR */
+};
+
+/* Can UID:GID (no supplementary group) search a directory ST? */
+static bool can_search(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return st->st_mode & S_IXUSR;
+	if (st->st_gid == gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* The first directory above PL->writable that the build user cannot
+ * search goes into PL->cover; WRITABLE itself it must be able to enter. */
+static int plan_cover(qi_handle *h, const struct qi_sandbox *sb, struct sandbox_plan *pl)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(pl->writable);
+	memcpy(path, pl->writable, len + 1);
+	for (size_t i = 1; i < len && !pl->cover[0]; i++) {
+		if (path[i] != '/')
+			continue;
+		path[i] = '\0';
+		if (stat(path, &st) < 0)
+			return qi_error_errno(h, "cannot isolate the build: %s", path);
+		if (!can_search(&st, sb->uid, sb->gid))
+			memcpy(pl->cover, path, i + 1);
+		path[i] = '/';
+	}
+	if (stat(pl->writable, &st) < 0)
+		return qi_error_errno(h, "cannot isolate the build: %s", pl->writable);
+	if (!can_search(&st, sb->uid, sb->gid))
+		return qi_error(h, "cannot isolate the build: the build user (uid %ld) cannot enter %s (mode %04o, owner %ld); make it mode 0711 or the user's",
+				(long)sb->uid, pl->writable, (unsigned)(st.st_mode & 07777), (long)st.st_uid);
+	return 0;
+}
+
+/* WRITABLE/.tmp, a directory of the build user's (root's with KEEP_ROOT),
+ * never through a symbolic link. */
+static int make_tmpdir(qi_handle *h, const struct qi_sandbox *sb, const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return qi_error_errno(h, "cannot isolate the build: cannot create %s", dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int rc = 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		rc = qi_error_errno(h, "cannot isolate the build: %s is not a directory", dir);
+	else if (!sb->keep_root && (st.st_uid != sb->uid || st.st_gid != sb->gid) &&
+		 fchown(fd, sb->uid, sb->gid) < 0)
+		rc = qi_error_errno(h, "cannot isolate the build: cannot give %s to uid %ld", dir,
+				    (long)sb->uid);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* SPEC's environment (or ours) with TMPDIR replaced. */
+static const char **sandbox_env(const struct qi_proc_spec *spec, const char *tmpdir)
+{
+	char *const *from = spec->env ? (char *const *)spec->env : environ;
+	size_t n = 0;
+	while (from[n])
+		n++;
+	const char **env = qi_xmalloc((n + 2) * sizeof(*env));
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(from[i], "TMPDIR=", 7) != 0)
+			env[o++] = from[i];
+	env[o++] = tmpdir;
+	env[o] = NULL;
+	return env;
+}
+
+static void plan_free(struct sandbox_plan *pl)
+{
+	free(pl->env);
+	pl->env = NULL;
+}
+
+static int plan_sandbox(qi_handle *h, const struct qi_proc_spec *spec, struct sandbox_plan *pl)
+{
+	const struct qi_sandbox *sb = spec->sandbox;
+	memset(pl, 0, sizeof(*pl));
+	if (!sb->writable || !realpath(sb->writable, pl->writable))
+		return qi_error_errno(h, "cannot isolate the build: its directory %s",
+				      sb->writable ? sb->writable : "(none given)");
+	if (strcmp(pl->writable, "/") == 0)
+		return qi_error(h, "cannot isolate the build: its writable directory cannot be /");
+	if (!sb->keep_root && sb->uid == 0)
+		return qi_error(h, "cannot isolate the build: the build user cannot be root");
+	if ((size_t)snprintf(pl->tmpdir, sizeof(pl->tmpdir), "TMPDIR=%s/.tmp", pl->writable) >= PATH_MAX)
+		return qi_error(h, "cannot isolate the build: %s: the path is too long", pl->writable);
+	const char *tmp = pl->tmpdir + strlen("TMPDIR=");
+	if (make_tmpdir(h, sb, tmp) < 0 || (!sb->keep_root && plan_cover(h, sb, pl) < 0)) {
+		plan_free(pl);
+		return -1;
+	}
+	pl->env = sandbox_env(spec, pl->tmpdir);
+	return 0;
+}
+
+/* In the child: an empty tmpfs over PL->cover with the path down to
+ * WRITABLE, and WRITABLE bound there again (from a descriptor opened in
+ * the new namespace: a bind takes its source from there). */
+static int cover(const struct sandbox_plan *pl)
+{
+	char path[PATH_MAX], source[32] = "/proc/self/fd/";
+	size_t len = strlen(pl->writable);
+	int fd = open(pl->writable, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char digits[12];
+	size_t nd = 0, at = strlen(source);
+	for (int n = fd; nd == 0 || n > 0; n /= 10)
+		digits[nd++] = (char)('0' + n % 10);
+	while (nd > 0)
+		source[at++] = digits[--nd];
+	source[at] = '\0';
+	mode_t old = umask(0);
+	int rc = mount("tmpfs", pl->cover, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k");
+	memcpy(path, pl->writable, len + 1);
+	for (size_t i = strlen(pl->cover) + 1; rc == 0 && i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char c = path[i];
+		path[i] = '\0';
+		rc = mkdir(path, 0755);
+		path[i] = c;
+	}
+	umask(old);
+	if (rc == 0)
+		rc = mount(source, pl->writable, NULL, MS_BIND | MS_REC, NULL);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* The capabilities a program kept as root must not have: they would
+ * undo the isolation (remount, enter other namespaces, ptrace or load
+ * into the host, make a disk's device node, raw I/O). */
+static const int dropped_caps[] = { 21 /* SYS_ADMIN */, 19 /* SYS_PTRACE */, 16 /* SYS_MODULE */,
+				    17 /* SYS_RAWIO */, 27 /* MKNOD */, 12 /* NET_ADMIN */,
+				    22 /* SYS_BOOT */, 25 /* SYS_TIME */, 39 /* BPF */,
+				    38 /* PERFMON */, 18 /* SYS_CHROOT */ };
+
+/* In the child, as root still: leave qinstall's namespaces, every mount
+ * read-only but WRITABLE. *STEP says where it failed. */
+static int isolate(const struct qi_sandbox *sb, const struct sandbox_plan *pl, int *step)
+{
+	*step = STEP_UNSHARE;
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+		return -1;
+	*step = STEP_PRIVATE;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	*step = STEP_PASSWD;
+	if (sb->passwd && mount(sb->passwd, "/etc/passwd", NULL, MS_BIND, NULL) < 0)
+		return -1;
+	*step = STEP_GROUP;
+	if (sb->group && mount(sb->group, "/etc/group", NULL, MS_BIND, NULL) < 0)
+		return -1;
+	*step = STEP_COVER;
+	if (pl->cover[0] && cover(pl) < 0)
+		return -1;
+	*step = STEP_RDONLY;
+	if (set_mount_attr("/", AT_RECURSIVE, ATTR_RDONLY, 0) < 0)
+		return -1;
+	*step = STEP_WRITABLE;
+	if (mount(pl->writable, pl->writable, NULL, MS_BIND, NULL) < 0 ||
+	    set_mount_attr(pl->writable, 0, ATTR_NOSUID | ATTR_NODEV, ATTR_RDONLY) < 0)
+		return -1;
+	*step = STEP_NO_NEW_PRIVS;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	*step = STEP_CAPS;
+	for (size_t i = 0; sb->keep_root && i < sizeof(dropped_caps) / sizeof(*dropped_caps); i++)
+		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	return 0;
+}
+
+/* In the child, after chdir: become UID:GID for good. */
+static int drop_root(const struct qi_sandbox *sb, int *step)
+{
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+	/* Its own group as the one supplementary group, rather than none:
+	 * djb's builds (chkshsgr) stop when getgroups(2) says none. */
+	*step = STEP_SETGROUPS;
+	if (setgroups(1, &sb->gid) < 0)
+		return -1;
+	*step = STEP_SETGID;
+	if (setgid(sb->gid) < 0)
+		return -1;
+	if (getresgid(&gr, &ge, &gs) < 0 || gr != sb->gid || ge != sb->gid || gs != sb->gid) {
+		errno = EPERM;
+		return -1;
+	}
+	*step = STEP_SETUID;
+	if (setuid(sb->uid) < 0)
+		return -1;
+	if (getresuid(&r, &e, &s) < 0 || r != sb->uid || e != sb->uid || s != sb->uid || setuid(0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 /* In the child: put the descriptors in place, go to CWD and become the
  * program, with async-signal-safe calls only. Returns only when that
  * failed, having said why on REPORT. */
-static void child(const struct qi_proc_spec *spec, const struct child_fds *c, int report)
+static void child(const struct qi_proc_spec *spec, const struct child_fds *c,
+		  const struct sandbox_plan *pl, int report)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	const struct qi_sandbox *sb = spec->sandbox;
 	struct child_failure cf = { STEP_REDIRECT, 0 };
 	if (dup2(c->in, STDIN_FILENO) < 0 ||
 	    dup2(c->out >= 0 ? c->out : STDERR_FILENO, STDOUT_FILENO) < 0 ||
 	    (c->err_too && dup2(c->out, STDERR_FILENO) < 0))
 		goto fail;
+	if (sb && isolate(sb, pl, &cf.step) < 0)
+		goto fail;
+	/* As root still: the way to CWD may be closed to the build user. */
 	cf.step = STEP_CHDIR;
-	/* TEMPORARY stand-in until the sandbox lands: the account views only. */
-	if (spec->sandbox && (spec->sandbox->passwd || spec->sandbox->group)) {
-		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    (spec->sandbox->passwd && mount(spec->sandbox->passwd, "/etc/passwd", NULL, MS_BIND, NULL) < 0) ||
-		    (spec->sandbox->group && mount(spec->sandbox->group, "/etc/group", NULL, MS_BIND, NULL) < 0))
-			goto fail;
-	}
 	if (spec->cwd && chdir(spec->cwd) < 0)
+		goto fail;
+	if (sb && !sb->keep_root && drop_root(sb, &cf.step) < 0)
 		goto fail;
 	cf.step = STEP_EXEC;
 	char *const *argv = (char *const *)spec->argv;
-	char *const *env = spec->env ? (char *const *)spec->env : environ;
+	char *const *env = sb ? (char *const *)pl->env : spec->env ? (char *const *)spec->env : environ;
 	if (spec->search_path)
 		execvpe(argv[0], argv, env);
 	else
@@ -189,7 +464,7 @@ static ssize_t read_retry(int fd, void *buf, size_t len)
  * *status: its waitpid status, or -1 (with *cf filled) when it did not
  * become the program. */
 static int spawn_wait(qi_handle *h, const struct qi_proc_spec *spec, struct child_fds *c,
-		      struct child_failure *cf, int *status)
+		      const struct sandbox_plan *pl, struct child_failure *cf, int *status)
 {
 	const char *prog = spec->argv[0];
 	int p[2];
@@ -203,7 +478,7 @@ static int spawn_wait(qi_handle *h, const struct qi_proc_spec *spec, struct chil
 		goto close_report;
 	}
 	if (pid == 0) {
-		child(spec, c, report_w);
+		child(spec, c, pl, report_w);
 		_exit(127);
 	}
 	close(report_w);
@@ -256,11 +531,44 @@ static void signal_name(int sig, char *buf, size_t len)
 		snprintf(buf, len, " (SIG%s)", abbrev);
 }
 
+/* Why the child could not isolate itself, and what to do about it. */
+static int not_isolated(qi_handle *h, const struct qi_proc_spec *spec, const struct child_failure *cf)
+{
+	const struct qi_sandbox *sb = spec->sandbox;
+	static const char *const what[] = {
+		[STEP_UNSHARE] = "unshare(2)",
+		[STEP_PRIVATE] = "mount(2) making / private",
+		[STEP_COVER] = "mount(2) of a tmpfs over the way to the build directory",
+		[STEP_RDONLY] = "mount_setattr(2) making / read-only",
+		[STEP_WRITABLE] = "mount(2) making the build directory writable",
+		[STEP_NO_NEW_PRIVS] = "prctl(PR_SET_NO_NEW_PRIVS)",
+		[STEP_CAPS] = "prctl(PR_CAPBSET_DROP)",
+		[STEP_SETGROUPS] = "setgroups(2)",
+	};
+	const char *todo = "isolation needs CAP_SYS_ADMIN, which a container may withhold: run qinstall where it has it, or set 'isolate = no' in the profile's [build] section to build without isolation";
+	if (cf->step == STEP_RDONLY && cf->err == ENOSYS)
+		todo = "isolation needs Linux 5.12 or later; on an older kernel set 'isolate = no' in the profile's [build] section to build without isolation";
+	else if (cf->step >= STEP_SETGROUPS)
+		todo = "check the build user ('user' in the profile's [build] section)";
+	errno = cf->err;
+	if (cf->step == STEP_PASSWD || cf->step == STEP_GROUP)
+		return qi_error_errno(h, "cannot isolate the build: mount(2) of %s over %s",
+				      cf->step == STEP_PASSWD ? sb->passwd : sb->group,
+				      cf->step == STEP_PASSWD ? "/etc/passwd" : "/etc/group");
+	if (cf->step == STEP_SETGID || cf->step == STEP_SETUID)
+		return qi_error(h, "cannot isolate the build: %s to %ld: %s; %s",
+				cf->step == STEP_SETGID ? "setgid(2)" : "setuid(2)",
+				cf->step == STEP_SETGID ? (long)sb->gid : (long)sb->uid, strerror(cf->err), todo);
+	return qi_error(h, "cannot isolate the build: %s: %s; %s", what[cf->step], strerror(cf->err), todo);
+}
+
 /* The one wording of how a program ended that is not success. */
 static int ended_badly(qi_handle *h, const struct qi_proc_spec *spec,
 		       const struct child_failure *cf, int status)
 {
 	if (status == -1) {
+		if (cf->step >= STEP_UNSHARE)
+			return not_isolated(h, spec, cf);
 		errno = cf->err;
 		if (cf->step == STEP_CHDIR)
 			return qi_error_errno(h, "cannot run %s in %s", spec->argv[0], spec->cwd);
@@ -302,12 +610,22 @@ static int run(qi_handle *h, const struct qi_proc_spec *spec, int *status)
 	char *argv = command_line(spec->argv);
 	char *cmd = spec->cwd ? qi_xasprintf("cd %s && %s", spec->cwd, argv) : qi_xstrdup(argv);
 	free(argv);
-	qi_debug(h, "running %s", cmd);
-	int rc = open_fds(h, spec, cmd, &c);
+	qi_debug(h, "running %s%s", cmd, !spec->sandbox ? "" : spec->sandbox->keep_root ? " (isolated)" : " (isolated, as the build user)");
+	struct sandbox_plan *pl = NULL;
+	int rc = 0;
+	if (spec->sandbox) {
+		pl = qi_xmalloc(sizeof(*pl));
+		rc = plan_sandbox(h, spec, pl);
+	}
+	if (rc == 0)
+		rc = open_fds(h, spec, cmd, &c);
 	free(cmd);
 	if (rc == 0)
-		rc = spawn_wait(h, spec, &c, &cf, status);
+		rc = spawn_wait(h, spec, &c, pl, &cf, status);
 	close_fds(&c);
+	if (pl)
+		plan_free(pl);
+	free(pl);
 	if (rc == 0 && *status != 0)
 		rc = ended_badly(h, spec, &cf, *status);
 	if (*status == -1 && cf.err)

@@ -460,30 +460,37 @@ static int write_conf(qi_handle *h, const struct qi_recipe *r, const char *dir, 
 	return rc;
 }
 
-/* Where a step of R's build runs: only WORK writable; as the build user,
- * or as root for an install program that gives files their owners; with
- * the private passwd and group of an accounts build. */
-static void sandbox_for(const struct qi_recipe *r, const char *work, bool keep_root,
-			struct qi_sandbox *sb)
+/* Where a step of R's build runs: BASE (the run's: the build user, only
+ * WORK writable; NULL when not isolated), as root for an install program
+ * that gives files their owners (KEEP_ROOT), with the private passwd and
+ * group of an accounts build. NULL when not isolated. */
+static struct qi_sandbox *sandbox_for(const struct qi_recipe *r, const struct qi_sandbox *base,
+				      const char *work, bool keep_root, struct qi_sandbox *sb)
 {
-	memset(sb, 0, sizeof(*sb));
-	sb->writable = work;
+	if (!base)
+		return NULL;
+	*sb = *base;
 	sb->keep_root = keep_root;
+	sb->passwd = sb->group = NULL;
 	if (r->accounts) {
 		sb->passwd = qi_xasprintf("%s/passwd", work);
 		sb->group = qi_xasprintf("%s/group", work);
 	}
+	return sb;
 }
 
 static void sandbox_free(struct qi_sandbox *sb)
 {
+	if (!sb)
+		return;
 	free((char *)sb->passwd);
 	free((char *)sb->group);
 }
 
 /* make ARGS... in DIR, in R's sandbox (KEEP_ROOT as there), into LOG. */
 static int make_in(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
-		   bool keep_root, const char *const *args, const char *log)
+		   const struct qi_sandbox *base, bool keep_root, const char *const *args,
+		   const char *log)
 {
 	size_t n = 0;
 	while (args[n])
@@ -492,22 +499,25 @@ static int make_in(qi_handle *h, const struct qi_recipe *r, const char *dir, con
 	argv[0] = "make";
 	memcpy(argv + 1, args, (n + 1) * sizeof(*argv));
 	char **env = build_env();
-	struct qi_sandbox sb;
-	sandbox_for(r, work, keep_root, &sb);
-	int rc = qi_run_logged(h, dir, argv, (const char *const *)env, log, &sb);
-	sandbox_free(&sb);
+	struct qi_sandbox buf, *sb = sandbox_for(r, base, work, keep_root, &buf);
+	int rc = qi_run_logged(h, dir, argv, (const char *const *)env, log, sb);
+	sandbox_free(sb);
 	free(env);
 	free(argv);
 	return rc;
 }
 
 int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
-		    const char *log)
+		    const char *log, const struct qi_sandbox *sb)
 {
 	char *dir = qi_xasprintf("%s/%s", tree, r->dir), *passwd = NULL, *group = NULL;
 	struct stat st;
 	int rc = 0;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (r->accounts && !sb)
+		rc = qi_error_kind(h, QI_ERR_USAGE, "component %s is built for qmail's accounts "
+				   "(accounts = yes): its build sees them in a private passwd and group, "
+				   "which needs the isolated build; set [build] isolate = yes", r->name);
+	else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		rc = qi_error(h, "component %s: the build directory '%s' is not in the unpacked tree %s (check 'dir' in the profile)",
 			      r->name, r->dir, tree);
 	if (rc == 0)
@@ -526,7 +536,7 @@ int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, c
 	args[0] = jobs;
 	memcpy(args + 1, r->targets, (nt + 1) * sizeof(*args));
 	qi_info(h, "building %s-%s (make %s)", r->name, r->version, jobs);
-	rc = make_in(h, r, dir, work, false, args, log);
+	rc = make_in(h, r, dir, work, sb, false, args, log);
 	if (rc < 0)
 		fail_with_log(h, log);
 	free(args);
@@ -597,7 +607,7 @@ static int copy_program(qi_handle *h, const char *from, const char *to, mode_t m
 /* install = make: the tree's install target with DESTDIR=STAGE, as root
  * (it may give files their owners), still only WORK writable. */
 static int install_make(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
-			const char *stage, const char *log)
+			const char *stage, const char *log, const struct qi_sandbox *sb)
 {
 	char *destdir = qi_xasprintf("DESTDIR=%s", stage);
 	char **targets = split_words(r->install_target);
@@ -609,7 +619,7 @@ static int install_make(qi_handle *h, const struct qi_recipe *r, const char *dir
 	args[nt] = destdir;
 	args[nt + 1] = NULL;
 	int rc = 0;
-	if (qi_mkdirs_host(h, stage) < 0 || make_in(h, r, dir, work, true, args, log) < 0)
+	if (qi_mkdirs_host(h, stage) < 0 || make_in(h, r, dir, work, sb, true, args, log) < 0)
 		rc = fail_with_log(h, log);
 	free(args);
 	free_strv(targets);
@@ -637,16 +647,15 @@ static int install_programs(qi_handle *h, const struct qi_recipe *r, const char 
 /* Run the tree's PROGRAM (./install, ./instcheck) as root in R's sandbox,
  * its output into OUT. */
 static int run_tree_program(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
-			    const char *program, const char *out)
+			    const struct qi_sandbox *base, const char *program, const char *out)
 {
 	const char *argv[] = { program, NULL };
 	char **env = build_env();
-	struct qi_sandbox sb;
-	sandbox_for(r, work, true, &sb);
+	struct qi_sandbox buf, *sb = sandbox_for(r, base, work, true, &buf);
 	struct qi_proc_spec spec = { .argv = argv, .env = (const char *const *)env, .cwd = dir,
-				     .output = QI_PROC_LOG, .log = out, .hint = "", .sandbox = &sb };
+				     .output = QI_PROC_LOG, .log = out, .hint = "", .sandbox = sb };
 	int rc = qi_proc_run(h, &spec, NULL);
-	sandbox_free(&sb);
+	sandbox_free(sb);
 	free(env);
 	return rc;
 }
@@ -667,7 +676,7 @@ static char *complaints(const char *out)
  * again; the programs installed were built with the real home), then
  * instcheck against the stage, as pkgsrc does: any complaint fails. */
 static int install_hier(qi_handle *h, const struct qi_recipe *r, const char *dir, const char *work,
-			const char *stage, const char *log)
+			const char *stage, const char *log, const struct qi_sandbox *sb)
 {
 	char *home = qi_xasprintf("%s%s", stage, r->home), *parent = qi_xstrdup(home);
 	char *check = qi_xasprintf("%s/instcheck.log", work), *said = NULL;
@@ -687,10 +696,10 @@ static int install_hier(qi_handle *h, const struct qi_recipe *r, const char *dir
 		free(path);
 	}
 	qi_info(h, "installing %s-%s with its own install program (hier.c)", r->name, r->version);
-	if (rc == 0 && (make_in(h, r, dir, work, false, relink, log) < 0 || qi_mkdirs_host(h, parent) < 0 ||
-			run_tree_program(h, r, dir, work, "./install", log) < 0))
+	if (rc == 0 && (make_in(h, r, dir, work, sb, false, relink, log) < 0 || qi_mkdirs_host(h, parent) < 0 ||
+			run_tree_program(h, r, dir, work, sb, "./install", log) < 0))
 		rc = fail_with_log(h, log);
-	if (rc == 0 && run_tree_program(h, r, dir, work, "./instcheck", check) < 0)
+	if (rc == 0 && run_tree_program(h, r, dir, work, sb, "./instcheck", check) < 0)
 		rc = fail_with_log(h, check);
 	if (rc == 0 && *(said = complaints(check)))
 		rc = qi_error(h, "component %s: its instcheck complains about the staged tree %s:\n%s\n"
@@ -703,11 +712,11 @@ static int install_hier(qi_handle *h, const struct qi_recipe *r, const char *dir
 }
 
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
-		      const char *stage, const char *log)
+		      const char *stage, const char *log, const struct qi_sandbox *sb)
 {
 	char *dir = qi_xasprintf("%s/%s", tree, r->dir);
-	int rc = r->install_hier ? install_hier(h, r, dir, work, stage, log)
-		 : r->install_make ? install_make(h, r, dir, work, stage, log)
+	int rc = r->install_hier ? install_hier(h, r, dir, work, stage, log, sb)
+		 : r->install_make ? install_make(h, r, dir, work, stage, log, sb)
 		 : install_programs(h, r, dir, stage);
 	free(dir);
 	return rc;

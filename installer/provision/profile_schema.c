@@ -35,6 +35,8 @@ static const struct qi_keydef keys[] = {
 	{ "build", "ld", QI_V_TEXT, false, "gcc -s", 0, 0, NULL },
 	{ "build", "jobs", QI_V_JOBS, false, "auto", 0, 0, NULL },
 	{ "build", "prefix", QI_V_ABSPATH, false, "/usr/local", 0, 0, NULL },
+	{ "build", "isolate", QI_V_BOOL, false, "yes", 0, 0, NULL },
+	{ "build", "user", QI_V_TEXT, false, "nobody", 0, 0, NULL },
 
 	{ "accounts", "ids", QI_V_ENUM, false, "pinned", 0, 0, "pinned|auto" },
 	{ "accounts", "auto_min", QI_V_INT, false, NULL, QI_ACCOUNT_ID_MIN, QI_ACCOUNT_ID_MAX, NULL },

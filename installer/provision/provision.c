@@ -9,7 +9,10 @@
  *   builds/NAME-VERSION-KEY/         a finished build: stage/, manifest.json,
  *                                    patches.json; KEY is qi_recipe_key
  *   logs/NAME-VERSION-KEY.log        the build log, kept after success or failure
- *   work/NAME-VERSION-KEY.PID/       a build in progress, removed when done
+ *   work/NAME-VERSION-KEY.PID/       a build in progress, removed when done: mode
+ *                                    0711, root's; src/ (the unpacked tree) is the
+ *                                    build user's, the build's only writable place
+ *                                    is this directory ([build] isolate)
  * A finished build appears by one rename, so a crash never leaves a half
  * build in builds/. Provisioning the same recipe again, into any ROOT,
  * skips fetch, patch and build.
@@ -57,6 +60,10 @@ struct qi_provision {
 	struct qi_account_ids ids;
 	bool accounts_pending;
 	struct qi_mailconf *mail;	/* [mail] configure (mailconf.c), or NULL */
+	/* How components are built, settled before the first one is: the
+	 * build user in SB, or not isolated ([build] isolate = no). */
+	bool build_ready, isolated;
+	struct qi_sandbox sb;
 };
 
 static void components_free(struct qi_provision *pv)
@@ -502,10 +509,41 @@ static int adopt_published(qi_handle *h, struct component *c)
 	return rc;
 }
 
+/* Before the first build of the run: the build user, or the warning
+ * that builds are not isolated. */
+static int build_isolation(qi_handle *h, struct qi_provision *pv)
+{
+	if (pv->build_ready)
+		return 0;
+	pv->isolated = qi_profile_bool(pv->p, "build", "isolate");
+	const char *origin = qi_profile_origin(pv->p, "build", "user");
+	if (pv->isolated && qi_sandbox_user(h, qi_profile_get(pv->p, "build", "user"), &pv->sb.uid,
+					    &pv->sb.gid) < 0)
+		return strcmp(origin, "default") == 0 ? -1 : qi_error_prefix(h, "%s", origin);
+	if (!pv->isolated)
+		qi_warn(h, "builds are not isolated (%s: isolate = no): make runs as root, with the network, and may write anywhere",
+			qi_profile_origin(pv->p, "build", "isolate"));
+	pv->build_ready = true;
+	return 0;
+}
+
+/* Make WORK's unpacked tree SRC the build user's, WORK enterable (mode
+ * 0711, root's still); *SB: WORK the only writable place. */
+static int isolate_work(qi_handle *h, const struct qi_provision *pv, const char *work,
+			const char *src, struct qi_sandbox *sb)
+{
+	*sb = pv->sb;
+	sb->writable = work;
+	if (chmod(work, 0711) < 0)
+		return qi_error_errno(h, "cannot set the mode of %s", work);
+	return qi_sandbox_chown_tree(h, src, sb->uid, sb->gid);
+}
+
 /* Fetch, extract, patch, build and stage one component into the cache. */
-static int build_component(qi_handle *h, const struct qi_profile *p, struct component *c,
+static int build_component(qi_handle *h, struct qi_provision *pv, struct component *c,
 			   const struct qi_provision_options *opt)
 {
+	struct qi_sandbox sb;
 	struct qi_fetch_options fo = { .mirror = opt ? opt->mirror : NULL, .offline = opt && opt->offline };
 	const char *cache = qi_cache_dir(h);
 	char *logs = qi_xasprintf("%s/logs", cache), *builds = qi_xasprintf("%s/builds", cache);
@@ -524,7 +562,7 @@ static int build_component(qi_handle *h, const struct qi_profile *p, struct comp
 		goto out;
 	}
 	c->origin = report.origin;
-	if (fetch_patches(h, p, c, &fo, work) < 0)
+	if (fetch_patches(h, pv->p, c, &fo, work) < 0)
 		goto out;
 	src = qi_xasprintf("%s/src", work);
 	if (qi_extract(h, archive, src, &top) < 0) {
@@ -547,12 +585,15 @@ static int build_component(qi_handle *h, const struct qi_profile *p, struct comp
 	}
 	rc = -1;
 	unlink(c->log);
-	if (qi_recipe_build(h, &c->r, top, work, c->log) < 0) {
+	if (pv->isolated && isolate_work(h, pv, work, src, &sb) < 0)
+		goto out;
+	if (qi_recipe_build(h, &c->r, top, work, c->log, pv->isolated ? &sb : NULL) < 0) {
 		qi_error_prefix(h, "component %s", c->r.name);
 		goto out;
 	}
 	stage = qi_xasprintf("%s/stage", work);
-	if (qi_mkdirs_host(h, stage) < 0 || qi_recipe_install(h, &c->r, top, work, stage, c->log) < 0)
+	if (qi_mkdirs_host(h, stage) < 0 ||
+	    qi_recipe_install(h, &c->r, top, work, stage, c->log, pv->isolated ? &sb : NULL) < 0)
 		goto out;
 	if (qi_manifest_scan(h, stage, c->r.install_hier, &c->m) < 0)
 		goto out;
@@ -688,7 +729,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 				qi_remove_tree(h, old);
 			free(old);
 		}
-		if (build_component(h, p, c, opt) < 0)
+		if (build_isolation(h, pv) < 0 || build_component(h, pv, c, opt) < 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < pv->n; i++)

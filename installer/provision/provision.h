@@ -181,25 +181,29 @@ void qi_recipe_free(struct qi_recipe *r);
  * linker lines, targets, programs, install method). Not -j. */
 int qi_recipe_key(qi_handle *h, struct qi_recipe *r);
 /* Write the conf files into TREE/dir and run make -j in it; all output
- * goes to LOG. WORK is the build's work directory (TREE is below it):
- * the only place the build may write, where the private passwd and group
- * of an accounts build are made. On failure the error quotes the log's
- * last lines. */
+ * goes to LOG. WORK is the build's work directory (TREE is below it),
+ * where the private passwd and group of an accounts build are made. SB
+ * (NULL: not isolated): make runs isolated in it, as its build user, TREE
+ * having been given to that user (an accounts build must be isolated: it
+ * sees its passwd and group through the mount namespace). On failure the
+ * error quotes the log's last lines. */
 int qi_recipe_build(qi_handle *h, const struct qi_recipe *r, const char *tree, const char *work,
-		    const char *log);
+		    const char *log, const struct qi_sandbox *sb);
 /* Install the built programs into STAGE (STAGE/bindir/NAME, recipe mode),
  * run the tree's install target with DESTDIR=STAGE, or (install = hier)
  * its own install program into STAGE/home, then its instcheck, whose
- * every complaint is an error. STAGE is below WORK. */
+ * every complaint is an error; isolated in SB (when not NULL) but as root
+ * (keep_root). STAGE is below WORK. */
 int qi_recipe_install(qi_handle *h, const struct qi_recipe *r, const char *tree,
-		      const char *work, const char *stage, const char *log);
+		      const char *work, const char *stage, const char *log,
+		      const struct qi_sandbox *sb);
 /* mkdir -p of a host path in the work area (never ROOT: that is the
  * journal's). */
 int qi_mkdirs_host(qi_handle *h, const char *path);
 /* The last N lines of a file (malloc'd; "" when unreadable). */
 char *qi_file_tail(const char *path, int n);
-/* Run ARGV in DIR with stdout and stderr appended to LOG, isolated by SB
- * (NULL: not); 0 when it exits 0. */
+/* Run ARGV in DIR with stdout and stderr appended to LOG, isolated in SB
+ * (NULL: not isolated); 0 when it exits 0. */
 int qi_run_logged(qi_handle *h, const char *dir, const char *const *argv,
 		  const char *const *env, const char *log, const struct qi_sandbox *sb);
 

@@ -147,7 +147,7 @@ static void test_build_and_install(void **state)
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
 	char *log = ut_path(tmp, "build.log"), *stage = ut_path(tmp, "stage");
 	setenv("MAKEFLAGS", "-j99 --jobserver-auth=3,4", 1);
-	int rc = qi_recipe_build(h, &r, tree, tmp, log);
+	int rc = qi_recipe_build(h, &r, tree, tmp, log, NULL);
 	unsetenv("MAKEFLAGS");
 	if (rc < 0)
 		fail_msg("%s", qi_errmsg(h));
@@ -171,7 +171,7 @@ static void test_build_and_install(void **state)
 	assert_non_null(strstr(s, "make -j2 demo demo-helper"));
 	free(s);
 	mkdir(stage, 0755);
-	assert_int_equal(qi_recipe_install(h, &r, tree, tmp, stage, log), 0);
+	assert_int_equal(qi_recipe_install(h, &r, tree, tmp, stage, log, NULL), 0);
 	f = qi_xasprintf("%s/opt/t/bin/demo", stage);
 	struct stat st;
 	assert_int_equal(stat(f, &st), 0);
@@ -201,7 +201,7 @@ static void test_build_failure(void **state)
 	struct qi_recipe r;
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
 	char *log = ut_path(tmp, "bad.log");
-	assert_int_equal(qi_recipe_build(h, &r, tree, tmp, log), -1);
+	assert_int_equal(qi_recipe_build(h, &r, tree, tmp, log, NULL), -1);
 	assert_non_null(strstr(qi_errmsg(h), "build failed"));
 	assert_non_null(strstr(qi_errmsg(h), "compiler says: no way"));
 	assert_non_null(strstr(qi_errmsg(h), "(exit 2)"));
@@ -209,13 +209,13 @@ static void test_build_failure(void **state)
 	/* Installing what was never built names the missing program. */
 	char *stage = ut_path(tmp, "bad-stage");
 	mkdir(stage, 0755);
-	assert_int_equal(qi_recipe_install(h, &r, tree, tmp, stage, log), -1);
+	assert_int_equal(qi_recipe_install(h, &r, tree, tmp, stage, log, NULL), -1);
 	assert_non_null(strstr(qi_errmsg(h), "did not produce"));
 	assert_non_null(strstr(qi_errmsg(h), "/bad/./demo"));
 	/* A build directory that is not in the tree is named too. */
 	free(r.dir);
 	r.dir = qi_xstrdup("no/such/dir");
-	assert_int_equal(qi_recipe_build(h, &r, tree, tmp, log), -1);
+	assert_int_equal(qi_recipe_build(h, &r, tree, tmp, log, NULL), -1);
 	assert_non_null(strstr(qi_errmsg(h), "'no/such/dir' is not in the unpacked tree"));
 	qi_recipe_free(&r);
 	qi_profile_free(p);
@@ -243,7 +243,7 @@ static void test_install_make(void **state)
 	assert_int_equal(qi_recipe_from_profile(h, p, "demo", &r), 0);
 	assert_true(r.install_make);
 	char *log = ut_path(tmp, "destdir.log"), *stage = ut_path(tmp, "destdir-stage");
-	if (qi_recipe_install(h, &r, tree, tmp, stage, log) < 0)
+	if (qi_recipe_install(h, &r, tree, tmp, stage, log, NULL) < 0)
 		fail_msg("%s", qi_errmsg(h));
 	char *f = qi_xasprintf("%s/opt/t/sbin/daemon", stage);
 	struct stat st;
