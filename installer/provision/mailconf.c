@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "accounts/passwd.h"
@@ -79,6 +80,27 @@ static char *host_fqdn(void)
 	return out;
 }
 
+/* KEY ("domain", "admin") of the last provision's record in ROOT, so
+ * that provisioning again without --domain or --admin keeps what the
+ * first one was given. Malloc'd, or NULL. */
+static char *recorded(qi_handle *h, const char *key)
+{
+	char *text = NULL, *out = NULL;
+	size_t len;
+	struct stat st;
+	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0 || qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0) {
+		qi_clear_error(h);
+		return NULL;
+	}
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	const char *v = json_string_value(json_object_get(rec, key));
+	if (v && *v)
+		out = qi_xstrdup(v);
+	json_decref(rec);
+	free(text);
+	return out;
+}
+
 static int mail_domain(qi_handle *h, const struct qi_profile *p, struct qi_mailconf *mc)
 {
 	const char *d = qi_profile_get(p, "mail", "domain");
@@ -86,6 +108,12 @@ static int mail_domain(qi_handle *h, const struct qi_profile *p, struct qi_mailc
 		mc->domain = qi_xstrdup(d);	/* checked by the profile */
 		return 0;
 	}
+	char *last = recorded(h, "domain");
+	if (last && !qi_domain_invalid(last)) {
+		mc->domain = last;
+		return 0;
+	}
+	free(last);
 	char *host = host_fqdn();
 	if (!host || !strchr(host, '.')) {
 		int rc = qi_error_kind(h, QI_ERR_USAGE, "%s: [mail] configure = yes needs the mail domain, and "
@@ -149,14 +177,20 @@ static int local_admin(qi_handle *h, const char *name, struct admin *a)
 static int mail_admin(qi_handle *h, const struct qi_profile *p, struct qi_mailconf *mc, struct admin *a)
 {
 	const char *v = qi_profile_get(p, "mail", "admin");
-	if (!v || strcmp(v, "root") == 0)
+	char *last = v ? NULL : recorded(h, "admin");
+	if (last && strcmp(last, "root") != 0)
+		v = last;
+	if (!v || strcmp(v, "root") == 0) {
+		free(last);
 		return qi_error_kind(h, QI_ERR_USAGE, "%s: [mail] configure = yes, and %s: qmail never delivers "
 				     "to root: give --admin USER or ADDRESS (or [mail] admin), the mailbox of "
 				     "postmaster, mailer-daemon and root", v ? qi_profile_origin(p, "mail", "admin") :
 				     qi_profile_file(p), v ? "the admin is root" : "no admin is given");
+	}
 	mc->admin = qi_xstrdup(v);
-	a->local = !strchr(v, '@');
-	return a->local ? local_admin(h, v, a) : 0;
+	free(last);
+	a->local = !strchr(mc->admin, '@');
+	return a->local ? local_admin(h, mc->admin, a) : 0;
 }
 
 /* ---- the items ---- */

@@ -34,7 +34,7 @@
 #include "provision/provision.h"
 #include "sources/sources.h"
 
-#define RECORD_PATH "/var/lib/qinstall/provision.json"
+#define RECORD_PATH QI_PROVISION_RECORD
 
 struct component {
 	struct qi_recipe r;
@@ -1064,6 +1064,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 				rc = refuse_state_manifest(h, c);
 			if (rc < 0 || (rc = check_links(h, c, true)) < 0)
 				break;
+			c->patch_report = load_patch_report(c);
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
 							       "use the build cache", "build", c->id));
 			plan_manifest(h, c, plan);

@@ -296,6 +296,10 @@ int qi_svscan_unit_plan(qi_handle *h, const struct qi_svscan_unit *u, json_t *pl
 
 /* ---- mailconf.c: qmail's first configuration ([mail] configure) ---- */
 
+/* What the last provision installed (provision.c writes it, status and
+ * mailconf.c read it). */
+#define QI_PROVISION_RECORD "/var/lib/qinstall/provision.json"
+
 struct qi_mailconf;
 
 /* What [mail] asks for, worked out before anything is built: the domain

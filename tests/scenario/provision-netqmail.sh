@@ -97,6 +97,8 @@ case_provision() {
 	tap_run 0 "provision again" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed false "a second provision changes nothing"
 	tap_json_is components.0.cached true "and takes every component from the build cache"
+	tap_run 0 "provision again without --domain and --admin" "$QINSTALL" --root "$R" --json provision "${MIRROR[@]}"
+	tap_json_is changed false "changes nothing either: the last provision's domain and admin are kept"
 
 	tap_run 0 "status" "$QINSTALL" --root "$R" status
 	tap_like "$TAP_STDOUT" 'netqmail +1\.06' "status shows qmail's version"
@@ -129,7 +131,7 @@ case_other_ids() {
 	local P key1 key2
 	P=$(tap_tmpdir)/lwq.profile
 	printf '[profile]\ninclude = netqmail\n[accounts]\nnofiles = 2108\nqmail = 2107\nalias = 7790\nqmaild = 7791\nqmaill = 7792\nqmailp = 7793\nqmailq = 7794\nqmailr = 7795\nqmails = 7796\n' >"$P"
-	tap_run 0 "plan with Life with qmail's ids" "$QINSTALL" --root "$R" plan -p "$P"
+	tap_run 0 "plan with Life with qmail's ids" "$QINSTALL" --root "$R" plan -p "$P" --domain mail.example.org --admin admin
 	tap_like "$TAP_STDOUT" 'create +user qmailq 7794 in /etc/passwd' "the plan lists the accounts with their ids"
 	key1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"][2]["build_key"])' "$WARM/var/lib/qinstall/provision.json")
 	tap_run 0 "provision with them" "$QINSTALL" --root "$R" --json provision -p "$P" "${ARGS[@]}"
@@ -181,7 +183,8 @@ case_bad_inputs() {
 
 	new_qmail_root
 	tap_run 1 "a source that is neither cached nor reachable (--offline)" \
-		"$QINSTALL" --root "$R" --cache-dir "$(tap_tmpdir)" provision --offline
+		"$QINSTALL" --root "$R" --cache-dir "$(tap_tmpdir)" provision --offline \
+		--domain mail.example.org --admin admin
 	tap_like "$TAP_STDERR" 'netqmail-1\.06\.tar\.gz|ucspi-tcp-0\.88\.tar\.gz' "the error names the archive"
 	tap_tree_is "$R" "$before" "the root is untouched"
 
