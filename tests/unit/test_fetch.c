@@ -965,7 +965,7 @@ static void test_writer_slow_bytes_written(void **state)
 
 /* What the test hook does; the counts are read once qi_part_writer_finish
  * has joined the threads (the writes, atomic, by the hasher too). */
-static struct {
+static struct hook_state {
 	int fd;			/* the file being written */
 	struct qi_digest *d;	/* its digest (the hasher's while it runs) */
 	long write_us, hash_us;	/* sleep before each write, each hash */
@@ -1030,48 +1030,41 @@ static void unhook(int fd, struct qi_digest *d, char *path)
 	free(path);
 }
 
-/* A slow hasher does not hold the writer up: while it hashes the first
- * slot the next ones reach the file; bytes and digests are exact. */
-static void test_writer_slow_hasher(void **state)
+/* LEN bytes fed in odd pieces through a hooked writer (HK set up by the
+ * caller) reach the file and the digests exactly, no slot hashed before it
+ * was written; what the hook saw. */
+static struct hook_state hooked_write_through(struct fixture *f, size_t len, unsigned seed)
 {
-	struct fixture *f = *state;
 	char *path;
 	int fd;
 	struct qi_digest d;
-	size_t len = 9 * MIB + 12345;
-	char *data = pattern(len, 7);
-	hk.hash_us = 2000;
-	hk.wait_ahead = true;
+	char *data = pattern(len, seed);
 	struct qi_part_writer *w = hooked_writer(f, &path, &d, &fd);
 	feed_odd(w, data, len);
 	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-	assert_true(hk.ahead);
 	assert_false(hk.unwritten);
 	assert_holds(fd, data, len);
 	assert_digest_of(f->h, &d, data, len);
+	struct hook_state seen = hk;
 	unhook(fd, &d, path);
 	free(data);
+	return seen;
 }
 
-/* A slow writer: the hasher waits for it, hashing only bytes in the file. */
+/* A slow hasher does not hold the writer up: while it hashes the first
+ * slot the next ones reach the file. */
+static void test_writer_slow_hasher(void **state)
+{
+	hk.hash_us = 2000;
+	hk.wait_ahead = true;
+	assert_true(hooked_write_through(*state, 9 * MIB + 12345, 7).ahead);
+}
+
+/* A slow writer: the hasher waits for it, slot by slot. */
 static void test_writer_slow_writer(void **state)
 {
-	struct fixture *f = *state;
-	char *path;
-	int fd;
-	struct qi_digest d;
-	size_t len = 9 * MIB + 54321;
-	char *data = pattern(len, 8);
 	hk.write_us = 3000;
-	struct qi_part_writer *w = hooked_writer(f, &path, &d, &fd);
-	feed_odd(w, data, len);
-	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
-	assert_false(hk.unwritten);
-	assert_true(hk.hashes >= 9);
-	assert_holds(fd, data, len);
-	assert_digest_of(f->h, &d, data, len);
-	unhook(fd, &d, path);
-	free(data);
+	assert_true(hooked_write_through(*state, 9 * MIB + 54321, 8).hashes >= 9);
 }
 
 /* Hashing fails on the third slot (the writer fast): feeding fails soon,
