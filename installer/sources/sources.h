@@ -19,14 +19,14 @@ void qi_progress_update(struct qi_progress *p, int64_t have);
 /* Ends the bar; prints the one line (ok: "fetched ..."; else nothing). */
 void qi_progress_done(struct qi_progress *p, bool ok, const char *origin);
 
-/* ---- part_writer.c: a download's bytes to FILE.part and its digest, in a
- * thread of their own ---- */
+/* ---- part_writer.c: a download's bytes to FILE.part and its digest, in
+ * two threads of their own (one writes, the other hashes what was written) ---- */
 
 struct qi_part_writer;
-/* Start the thread that writes what is fed to FD (at its current offset,
- * which is HAVE, the bytes FD holds) and hashes it into D; first it hashes
- * the bytes [D->bytes, HAVE) of FD, those of a resumed download. D is the
- * thread's until qi_part_writer_finish; NULL (with a message) on failure. */
+/* Start the threads that write what is fed to FD (at its current offset,
+ * which is HAVE, the bytes FD holds) and hash it into D; first the bytes
+ * [D->bytes, HAVE) of FD are hashed, those of a resumed download. D is the
+ * threads' until qi_part_writer_finish; NULL (with a message) on failure. */
 struct qi_part_writer *qi_part_writer_start(qi_handle *h, int fd, struct qi_digest *d, int64_t have);
 /* Copy LEN bytes into the ring of buffers, waiting while it is full: 0, or
  * -1 (no message: from a libcurl callback) once the thread has failed. */
@@ -34,10 +34,16 @@ int qi_part_writer_feed(struct qi_part_writer *w, const void *data, size_t len);
 /* Hand over bytes that have waited long enough even though no more come
  * (from libcurl's progress callback); 0, or -1 as qi_part_writer_feed. */
 int qi_part_writer_tick(struct qi_part_writer *w);
-/* Write and hash what is left, stop the thread and free W (NULL: nothing
+/* Write and hash what is left, stop the threads and free W (NULL: nothing
  * to do): 0, or -1 with the thread's failure as the message, NAME being
  * the file ("cannot write NAME: ..."). */
 int qi_part_writer_finish(qi_handle *h, struct qi_part_writer *w, const char *name);
+/* For unit tests only (NULL otherwise; set it while no writer runs):
+ * called in the writer thread before each write, and in the hasher thread
+ * before each slot is hashed; it may sleep, and a non-zero return (an
+ * errno) makes that step fail. */
+enum qi_part_writer_step { QI_PART_WRITER_WRITE, QI_PART_WRITER_HASH };
+extern int (*qi_part_writer_hook)(enum qi_part_writer_step step);
 
 /* ---- debian_origin.c: Debian's source archive as a second origin ---- */
 

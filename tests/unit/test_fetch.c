@@ -77,6 +77,7 @@ static int teardown(void **state)
 		waitpid(ftp_server, NULL, 0);
 		ftp_server = 0;
 	}
+	qi_part_writer_hook = NULL;	/* a writer test that failed half-way may have left it */
 	ut_tmpdir_remove(f->tmp);
 	qi_free(f->h);
 	free(f->srv), free(f->dist), free(f);
@@ -958,6 +959,173 @@ static void test_writer_slow_bytes_written(void **state)
 	free(path);
 }
 
+/* ---- the writer and the hasher, each slowed or failed through the hook ---- */
+
+#define MIB ((size_t)1 << 20)
+
+/* What the test hook does; the counts are read once qi_part_writer_finish
+ * has joined the threads (the writes, atomic, by the hasher too). */
+static struct hook_state {
+	int fd;			/* the file being written */
+	struct qi_digest *d;	/* its digest (the hasher's while it runs) */
+	long write_us, hash_us;	/* sleep before each write, each hash */
+	bool wait_ahead;	/* the first hash waits for 3 writes */
+	enum qi_part_writer_step fail_step;
+	unsigned fail_at;	/* that step's FAIL_AT-th call (from 1) fails ... */
+	int fail_errno;		/* ... with this errno */
+	unsigned writes, hashes;
+	bool ahead;		/* the writer was seen 2 slots ahead of the hasher */
+	bool unwritten;		/* a slot was hashed before it was in the file */
+} hk;
+
+static off_t file_size(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static int test_hook(enum qi_part_writer_step step)
+{
+	unsigned n = step == QI_PART_WRITER_WRITE ? __atomic_add_fetch(&hk.writes, 1, __ATOMIC_SEQ_CST)
+		     : ++hk.hashes;
+	if (step == QI_PART_WRITER_HASH) {
+		/* The slot about to be hashed is in the file already. */
+		if (file_size(hk.fd) <= hk.d->bytes)
+			hk.unwritten = true;
+		for (int i = 0; n == 1 && hk.wait_ahead && i < 5000 && !hk.ahead; i++) {
+			hk.ahead = __atomic_load_n(&hk.writes, __ATOMIC_SEQ_CST) >= 3;
+			sleep_us(1000);
+		}
+	}
+	sleep_us(step == QI_PART_WRITER_WRITE ? hk.write_us : hk.hash_us);
+	return step == hk.fail_step && n == hk.fail_at ? hk.fail_errno : 0;
+}
+
+/* Start a writer on a new x.part with the hook set up from HOOK. */
+static struct qi_part_writer *hooked_writer(struct fixture *f, char **path, struct qi_digest *d,
+					    int *fd)
+{
+	*fd = open_part(f, path);
+	assert_int_equal(qi_digest_init(f->h, d, true, true), 0);
+	hk.fd = *fd;
+	hk.d = d;
+	qi_part_writer_hook = test_hook;
+	struct qi_part_writer *w = qi_part_writer_start(f->h, *fd, d, 0);
+	assert_non_null(w);
+	return w;
+}
+
+static void unhook(int fd, struct qi_digest *d, char *path)
+{
+	qi_part_writer_hook = NULL;
+	memset(&hk, 0, sizeof(hk));
+	qi_digest_free(d);
+	close(fd);
+	free(path);
+}
+
+/* LEN bytes fed in odd pieces through a hooked writer (HK set up by the
+ * caller) reach the file and the digests exactly, no slot hashed before it
+ * was written; what the hook saw. */
+static struct hook_state hooked_write_through(struct fixture *f, size_t len, unsigned seed)
+{
+	char *path;
+	int fd;
+	struct qi_digest d;
+	char *data = pattern(len, seed);
+	struct qi_part_writer *w = hooked_writer(f, &path, &d, &fd);
+	feed_odd(w, data, len);
+	assert_int_equal(qi_part_writer_finish(f->h, w, path), 0);
+	assert_false(hk.unwritten);
+	assert_holds(fd, data, len);
+	assert_digest_of(f->h, &d, data, len);
+	struct hook_state seen = hk;
+	unhook(fd, &d, path);
+	free(data);
+	return seen;
+}
+
+/* A slow hasher does not hold the writer up: while it hashes the first
+ * slot the next ones reach the file. */
+static void test_writer_slow_hasher(void **state)
+{
+	hk.hash_us = 2000;
+	hk.wait_ahead = true;
+	assert_true(hooked_write_through(*state, 9 * MIB + 12345, 7).ahead);
+}
+
+/* A slow writer: the hasher waits for it, slot by slot. */
+static void test_writer_slow_writer(void **state)
+{
+	hk.write_us = 3000;
+	assert_true(hooked_write_through(*state, 9 * MIB + 54321, 8).hashes >= 9);
+}
+
+/* Hashing fails on the third slot (the writer fast): feeding fails soon,
+ * the writer stops too, and the failure is the message. */
+static void test_writer_hash_fails(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd;
+	struct qi_digest d;
+	size_t len = 64 * MIB;
+	char *data = pattern(len, 9);
+	hk.fail_step = QI_PART_WRITER_HASH;
+	hk.fail_at = 3;
+	hk.fail_errno = EIO;
+	struct qi_part_writer *w = hooked_writer(f, &path, &d, &fd);
+	assert_int_equal(feed_until_failure(w, data, len), -1);
+	assert_int_equal(qi_part_writer_feed(w, data, 1), -1);
+	assert_int_equal(qi_part_writer_finish(f->h, w, path), -1);
+	char *want = qi_xasprintf("cannot hash %s: hashing failed (libcrypto)", path);
+	assert_string_equal(qi_errmsg(f->h), want);
+	assert_int_equal(hk.hashes, 3);
+	/* The writer stopped: the file holds a start of the bytes, far from
+	 * all (slots are at most 1 MiB; a slow feed hands over less). */
+	off_t size = file_size(fd);
+	assert_true(d.bytes > 0 && d.bytes <= (int64_t)(2 * MIB) && size >= d.bytes);
+	assert_true(size < (off_t)(32 * MIB));
+	assert_holds(fd, data, (size_t)size);
+	unhook(fd, &d, path);
+	free(want), free(data);
+}
+
+/* The disk fills on the third write while the hasher is slow: the hasher
+ * stops too, having hashed only what was written; the disk-full wording. */
+static void test_writer_disk_full_slow_hasher(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+	int fd;
+	struct qi_digest d;
+	size_t len = 64 * MIB;
+	char *data = pattern(len, 10);
+	hk.hash_us = 5000;
+	hk.fail_step = QI_PART_WRITER_WRITE;
+	hk.fail_at = 3;
+	hk.fail_errno = ENOSPC;
+	struct qi_part_writer *w = hooked_writer(f, &path, &d, &fd);
+	assert_int_equal(feed_until_failure(w, data, len), -1);
+	assert_int_equal(qi_part_writer_finish(f->h, w, path), -1);
+	char *want = qi_xasprintf("cannot write %s: No space left on device (the file system is full: "
+				  "free some space on it, then run the command again)", path);
+	assert_string_equal(qi_errmsg(f->h), want);
+	assert_int_equal(hk.writes, 3);
+	off_t size = file_size(fd);
+	assert_true(size > 0 && size <= (off_t)(2 * MIB) && d.bytes <= size);
+	assert_holds(fd, data, (size_t)size);
+	assert_false(hk.unwritten);
+	unhook(fd, &d, path);
+	free(want), free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,6 +1152,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_write_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_read_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_slow_bytes_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_slow_hasher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_slow_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_hash_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_disk_full_slow_hasher, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
