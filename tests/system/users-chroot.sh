@@ -5,58 +5,16 @@
 # must make the accounts vanish and give every file under /etc back byte
 # for byte.
 #
-# The chroot is made once with debootstrap --variant=minbase from the
-# archive this machine's apt uses (never a name written here), and cached
-# as $QI_TEST_CACHE/users-chroot-SUITE-minbase.tar.gz (outside the clone, see
-# tap.sh) so that reruns, and CI in a fresh clone, are fast.
+# The chroot: tests/lib/chroot.sh (debootstrap'd once, cached outside the
+# clone).
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/chroot.sh"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
 tap_heavy
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root to chroot"
-command -v debootstrap >/dev/null || tap_skip_all "debootstrap is not installed (apt-get install debootstrap)"
 
-# The machine's first archive URI and suite, from deb822 or one-line sources.
-mirror= suite=
-for f in /etc/apt/sources.list.d/*.sources; do
-	[ -f "$f" ] || continue
-	read -r mirror suite < <(awk 'BEGIN{RS=""; FS="\n"}
-		{ u=""; s=""; for (i=1;i<=NF;i++) {
-			if ($i ~ /^URIs:/) { u=$i; sub(/^URIs:[ \t]*/,"",u); sub(/[ \t].*/,"",u) }
-			if ($i ~ /^Suites:/) { s=$i; sub(/^Suites:[ \t]*/,"",s); sub(/[ \t].*/,"",s) } }
-		  if (u != "" && s != "" && s !~ /-/) { print u, s; exit } }' "$f")
-	[ -n "$mirror" ] && break
-done
-if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-	read -r mirror suite < <(awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-		if ($(i+1) !~ /-/) { print $i, $(i+1); exit } }' /etc/apt/sources.list)
-fi
-[ -n "$mirror" ] || tap_skip_all "this machine has no apt sources to debootstrap from"
-
-cache=$QI_TEST_CACHE/users-chroot-$suite-minbase.tar.gz
-tap_cache_lock "users-chroot-$suite-minbase"
 C=$(tap_tmpdir)/template
-mkdir -p "$C"
-if [ -f "$cache" ]; then
-	tar -C "$C" --numeric-owner -xzpf "$cache"
-else
-	log=$(tap_tmpdir)/debootstrap.log
-	if ! debootstrap --variant=minbase "$suite" "$C" "$mirror" >"$log" 2>&1; then
-		tap_diag "$(tail -5 "$log")"
-		# Skip only when the archive is out of reach; any other
-		# debootstrap failure is a failure.
-		if "${PYTHON3:-python3}" -c 'import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=30).read(1)' "$mirror/dists/$suite/Release" 2>/dev/null; then
-			tap_is "debootstrap failed" "debootstrap made a chroot" "debootstrap $suite from a reachable archive"
-			tap_done
-			exit 1
-		fi
-		tap_skip_all "debootstrap cannot reach the archive ($suite from $mirror)"
-	fi
-	tar -C "$C" --numeric-owner -czpf "$cache.tmp" . && mv "$cache.tmp" "$cache"
-fi
-exec 8>&-	# the cache entry is complete: let other runs have it
-
+chroot_template "$C"
 TPL=$C
 
 # fresh_chroot: C is a new chroot, a copy of the template: its /etc (what
