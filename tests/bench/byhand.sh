@@ -78,3 +78,16 @@ hand_netqmail() {
 		./config-fast "$fqdn" >/dev/null
 	)
 }
+
+# bench_report DIR RUNS: the medians of DIR/t.{hand,cold,noop,warm,rollback}
+# and their ratios, with the targets of the tracker's issue 11.
+bench_report() {
+	local d=$1 hand cold noop warm rb
+	hand=$(median <"$d/t.hand"); cold=$(median <"$d/t.cold"); noop=$(median <"$d/t.noop")
+	warm=$(median <"$d/t.warm"); rb=$(median <"$d/t.rollback")
+	echo "medians of $2 runs (seconds, make -j$jobs): by hand $hand, cold provision $cold, no-op $noop, warm-cache provision $warm, rollback $rb"
+	echo "cold / by hand:         $(ratio "$cold" "$hand")   (target <= 1.10)"
+	echo "no-op / cold:           $(ratio "$noop" "$cold")   (target <= 0.02)"
+	echo "warm cache / cold:      $(ratio "$warm" "$cold")   (target <= 0.15)"
+	echo "rollback / provision:   $(ratio "$rb" "$cold")   (target <= 0.05)"
+}

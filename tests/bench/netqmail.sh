@@ -60,10 +60,4 @@ for i in $(seq "$runs"); do
 	timed "$W/t.rollback" qi --root "$r" rollback
 done
 
-hand=$(median <"$W/t.hand"); cold=$(median <"$W/t.cold"); noop=$(median <"$W/t.noop")
-warm=$(median <"$W/t.warm"); rb=$(median <"$W/t.rollback")
-echo "medians of $runs runs (seconds, make -j$jobs): by hand $hand, cold provision $cold, no-op $noop, warm-cache provision $warm, rollback $rb"
-echo "cold / by hand:         $(ratio "$cold" "$hand")   (target <= 1.10)"
-echo "no-op / cold:           $(ratio "$noop" "$cold")   (target <= 0.02)"
-echo "warm cache / cold:      $(ratio "$warm" "$cold")   (target <= 0.15)"
-echo "rollback / provision:   $(ratio "$rb" "$cold")   (target <= 0.05)"
+bench_report "$W" "$runs"

@@ -57,10 +57,4 @@ for i in $(seq "$runs"); do
 	timed "$W/t.rollback" qi --root "$r" rollback
 done
 
-hand=$(median <"$W/t.hand"); cold=$(median <"$W/t.cold"); noop=$(median <"$W/t.noop")
-warm=$(median <"$W/t.warm"); rb=$(median <"$W/t.rollback")
-echo "medians of $runs runs (seconds, make -j$jobs): by hand $hand, cold provision $cold, no-op $noop, warm-cache provision $warm, rollback $rb"
-echo "cold build / by hand:   $(ratio "$cold" "$hand")   (target <= 1.10)"
-echo "no-op / first:          $(ratio "$noop" "$cold")   (target <= 0.02)"
-echo "warm cache / cold:      $(ratio "$warm" "$cold")"
-echo "rollback / provision:   $(ratio "$rb" "$cold")"
+bench_report "$W" "$runs"
