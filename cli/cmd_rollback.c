@@ -106,26 +106,26 @@ static void say_done(qi_handle *h, json_t *done, json_t *left)
 		qi_set_msg(h, "rolled back run%s %s", json_array_size(done) == 1 ? "" : "s", runs.s);
 }
 
-/* What is (or would be) kept aside, and where: the last line. */
+/* What is (or would be) kept aside, and where: the last lines. */
 static void say_kept(struct qi_cli *cli)
 {
 	json_t *res = qi_result(cli->h);
-	const char *dir = json_string_value(json_object_get(res, "kept_dir"));
-	if (!dir)
-		return;
 	bool check = qi_check(cli->h);
+	size_t i;
 	if (check) {
-		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(res, "kept"), i, c)
 			qi_out(cli, "would keep aside: %s (as %s)\n",
 			       json_string_value(json_object_get(c, "path")),
 			       json_string_value(json_object_get(c, "kept_at")));
 	}
-	char *full = qi_root_path(cli->h, dir);
-	qi_out(cli, "%s what qinstall did not write in %s: qinstall never removes it; look "
-	       "through it, then remove it yourself\n", check ? "would keep" : "kept", full);
-	free(full);
+	json_t *d;
+	json_array_foreach(json_object_get(res, "kept_dirs"), i, d) {
+		char *full = qi_root_path(cli->h, json_string_value(d));
+		qi_out(cli, "%s what qinstall did not write in %s: qinstall never removes it; look "
+		       "through it, then remove it yourself\n", check ? "would keep" : "kept", full);
+		free(full);
+	}
 }
 
 static int run_rollback(struct qi_cli *cli, int argc, const char **argv)

@@ -236,10 +236,14 @@ bool qi_journal_find_guard(const char *name, const char *const **paths);
 /* The journal's directory of what rollbacks kept aside, in the state
  * directory; never removed by a rollback, never drift. */
 #define QI_KEPT_DIR QI_STATE_DIR "/kept"
+/* Where what stands on another file system is kept, at the top of that
+ * file system inside ROOT (a rename cannot cross file systems). */
+#define QI_KEPT_OTHER ".qinstall-kept"
 
 /* One subtree a rollback moves aside instead of deleting it. */
 struct qi_keep_item {
 	char *path;		/* inside ROOT */
+	char *base;		/* NULL: QI_KEPT_DIR; else TOP/QI_KEPT_OTHER (another file system) */
 	mode_t type;		/* S_IFDIR, S_IFREG, ... */
 	int64_t files;		/* the files (not directories) in it */
 	bool edited;		/* a path qinstall wrote, changed since */
@@ -261,6 +265,7 @@ struct qi_keep {
 	bool later;			/* runs are undone after these: looked at again */
 	bool check;			/* --check: say what the later looks will keep */
 	json_t *kept;			/* the result's "kept" */
+	json_t *dirs_used;		/* the BASE/DIR that took items */
 };
 
 /* The runs' own paths (PATH, and with ID the temporary a killed change
@@ -278,7 +283,8 @@ int qi_keep_find(qi_handle *h, struct qi_keep *k, bool started);
 int qi_keep_move(qi_handle *h, struct qi_keep *k);
 /* --check: the items into "kept", nothing moved. */
 void qi_keep_list(qi_handle *h, struct qi_keep *k);
-/* The result's "kept", and "kept_dir" when anything is kept there. */
+/* The result's "kept"; "kept_dirs", the directories that hold what this
+ * rollback (or an attempt of it killed before) kept, "kept_dir" the first. */
 void qi_keep_report(qi_handle *h, struct qi_keep *k);
 /* Forget the items and the paths, to look again (the directory chosen
  * stays); free everything. */

@@ -79,7 +79,7 @@ static void add_item(struct qi_keep *k, const char *path, mode_t type, int64_t f
 		k->cap = k->cap ? 2 * k->cap : 8;
 		k->items = qi_xrealloc(k->items, k->cap * sizeof(*k->items));
 	}
-	k->items[k->n++] = (struct qi_keep_item){ qi_xstrdup(path), type, files, edited };
+	k->items[k->n++] = (struct qi_keep_item){ qi_xstrdup(path), NULL, type, files, edited };
 }
 
 void qi_keep_edited(struct qi_keep *k, const char *path)
@@ -222,30 +222,64 @@ static int scan_removed(qi_handle *h, struct qi_keep *k, const char *path)
 /* Where it goes                                                        */
 /* ------------------------------------------------------------------ */
 
-/* Every item stands on the file system of the state directory (a rename
- * cannot cross one). */
-static int check_devices(qi_handle *h, struct qi_keep *k, bool started)
+/* The topmost directory above PATH (inside ROOT) on the file system DEV,
+ * malloc'd; NULL when PATH itself is the top of that file system. */
+static char *fs_top(qi_handle *h, const char *path, dev_t dev)
+{
+	char *p = qi_xstrdup(path);
+	for (char *end = p; end; end = strchr(end + 1, '/')) {
+		char c = *end;
+		*end = '\0';
+		struct stat st;
+		bool top = qi_root_lstat(h, end == p ? "/" : p, &st) == 0 && S_ISDIR(st.st_mode) &&
+			   st.st_dev == dev;
+		if (top) {
+			char *r = qi_xstrdup(end == p ? "/" : p);
+			free(p);
+			return r;
+		}
+		*end = c;
+	}
+	free(p);
+	return NULL;
+}
+
+/* Where each item goes: the state directory's kept/, or, for one on
+ * another file system (a rename cannot cross one), TOP/.qinstall-kept on
+ * its own; one that is itself a mount point cannot be moved. */
+static int place_items(qi_handle *h, struct qi_keep *k, bool started)
 {
 	struct stat sst;
 	if (fstat(h->journal->statefd, &sst) < 0)
 		return qi_error_errno(h, "cannot look at %s", QI_STATE_DIR);
 	for (size_t i = 0; i < k->n; i++) {
+		struct qi_keep_item *it = &k->items[i];
 		struct stat st;
-		if (qi_root_lstat(h, k->items[i].path, &st) < 0)
+		if (qi_root_lstat(h, it->path, &st) < 0)
 			continue;
-		k->items[i].type = st.st_mode & S_IFMT;
-		if (st.st_dev == sst.st_dev)
+		it->type = st.st_mode & S_IFMT;
+		if (st.st_dev == sst.st_dev || it->base)
 			continue;
-		char *full = qi_root_path(h, k->items[i].path), *kept = qi_root_path(h, QI_KEPT_DIR);
+		char *top = fs_top(h, it->path, st.st_dev);
+		if (top) {
+			it->base = qi_xasprintf("%s/" QI_KEPT_OTHER, strcmp(top, "/") == 0 ? "" : top);
+			free(top);
+			continue;
+		}
+		char *full = qi_root_path(h, it->path);
 		qi_error(h, "cannot roll back: %s must be kept aside (qinstall did not write it), but it "
-			 "is on another file system than %s, and qinstall moves what it keeps, never "
-			 "copies it; move it away by hand and run the rollback again%s", full, kept,
+			 "is a mount point, and qinstall moves what it keeps, never copies it; unmount "
+			 "it or move what it holds away by hand, and run the rollback again%s", full,
 			 started ? "" : "; nothing was changed");
 		free(full);
-		free(kept);
 		return -1;
 	}
 	return 0;
+}
+
+static const char *base_of(const struct qi_keep_item *it)
+{
+	return it->base ? it->base : QI_KEPT_DIR;
 }
 
 /* The newest directory an earlier attempt made for the same run, into
@@ -269,14 +303,14 @@ static void earlier_dir(int statefd, int64_t run, char *best, size_t size)
 	closedir(d);
 }
 
-/* Whether no item's place in kept/DIR is taken. */
-static bool places_free(int statefd, const struct qi_keep *k, const char *dir)
+/* Whether no item's place in BASE/DIR is taken. */
+static bool places_free(qi_handle *h, const struct qi_keep *k, const char *dir)
 {
 	for (size_t i = 0; i < k->n; i++) {
-		char *rel = qi_xasprintf("kept/%s%s", dir, k->items[i].path);
+		char *at = qi_xasprintf("%s/%s%s", base_of(&k->items[i]), dir, k->items[i].path);
 		struct stat st;
-		bool taken = fstatat(statefd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
-		free(rel);
+		bool taken = qi_root_lstat(h, at, &st) == 0 || errno != ENOENT;
+		free(at);
 		if (taken)
 			return false;
 	}
@@ -288,11 +322,11 @@ static bool places_free(int statefd, const struct qi_keep *k, const char *dir)
 static int choose_dir(qi_handle *h, struct qi_keep *k)
 {
 	int statefd = h->journal->statefd;
-	if (k->dir && places_free(statefd, k, k->dir))
+	if (k->dir && places_free(h, k, k->dir))
 		return 0;
 	char name[NAME_MAX + 1];
 	earlier_dir(statefd, k->run, name, sizeof(name));
-	if (k->n == 0 || (name[0] && places_free(statefd, k, name))) {
+	if (k->n == 0 || (name[0] && places_free(h, k, name))) {
 		free(k->dir);
 		k->dir = name[0] ? qi_xstrdup(name) : NULL;
 		k->dir_exists = name[0] != '\0';
@@ -304,7 +338,7 @@ static int choose_dir(qi_handle *h, struct qi_keep *k)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(name, sizeof(name), "run-%lld-%s", (long long)k->run, stamp);
-	if (!places_free(statefd, k, name))
+	if (!places_free(h, k, name))
 		return qi_error(h, "cannot roll back: %s/%s already holds what this rollback must keep "
 				"aside there; run it again in a second", QI_KEPT_DIR, name);
 	free(k->dir);
@@ -318,7 +352,7 @@ int qi_keep_find(qi_handle *h, struct qi_keep *k, bool started)
 	for (size_t i = 0; i < k->ndirs; i++)
 		if (!below_another(k, i) && scan_removed(h, k, k->dirs[i]) < 0)
 			return -1;
-	if (check_devices(h, k, started) < 0)
+	if (place_items(h, k, started) < 0)
 		return -1;
 	return choose_dir(h, k);
 }
@@ -378,7 +412,16 @@ static const char *kind_of(const struct qi_keep_item *it)
 /* ITEM moved (or, with CHECK, to be moved): said, and into "kept". */
 static void report_item(qi_handle *h, struct qi_keep *k, const struct qi_keep_item *it, bool check)
 {
-	char *at = qi_xasprintf("%s/%s%s", QI_KEPT_DIR, k->dir, it->path);
+	char *at = qi_xasprintf("%s/%s%s", base_of(it), k->dir, it->path);
+	char *dir = qi_xasprintf("%s/%s", base_of(it), k->dir);
+	bool seen = false;
+	size_t i;
+	json_t *d;
+	json_array_foreach(k->dirs_used, i, d)
+		seen = seen || strcmp(json_string_value(d), dir) == 0;
+	if (!seen)
+		json_array_append_new(k->dirs_used, json_string(dir));
+	free(dir);
 	json_t *o = json_object();
 	json_object_set_new(o, "path", json_string(it->path));
 	json_object_set_new(o, "kept_at", json_string(at));
@@ -425,9 +468,24 @@ static int move_item(qi_handle *h, int runfd, const struct qi_keep_item *it)
 	return -1;
 }
 
-static int open_run_dir(qi_handle *h, const struct qi_keep *k)
+/* BASE/DIR for IT, made when missing: kept/ in the state directory, or
+ * TOP/.qinstall-kept. */
+static int open_run_dir(qi_handle *h, const struct qi_keep *k, const struct qi_keep_item *it)
 {
-	int keptfd = kept_subdir(h, h->journal->statefd, "kept", NULL);
+	int keptfd;
+	if (!it->base) {
+		keptfd = kept_subdir(h, h->journal->statefd, "kept", NULL);
+	} else {
+		char *top = qi_xstrdup(it->base);
+		*strrchr(top, '/') = '\0';
+		int topfd = qi_root_open(h, top[0] ? top : "/", DIR_FLAGS, 0);
+		if (topfd < 0)
+			qi_clear_error(h);
+		keptfd = topfd < 0 ? -1 : kept_subdir(h, topfd, QI_KEPT_OTHER, NULL);
+		if (topfd >= 0)
+			close(topfd);
+		free(top);
+	}
 	int fd = keptfd < 0 ? -1 : kept_subdir(h, keptfd, k->dir, NULL);
 	int e = errno;
 	if (keptfd >= 0)
@@ -435,8 +493,9 @@ static int open_run_dir(qi_handle *h, const struct qi_keep *k)
 	if (fd < 0) {
 		errno = e;
 		return qi_error_errno(h, "cannot make %s/%s to keep aside what qinstall did not write",
-				      QI_KEPT_DIR, k->dir);
+				      base_of(it), k->dir);
 	}
+	qi_journal_note_dev(h->journal, fd);
 	return fd;
 }
 
@@ -444,21 +503,22 @@ int qi_keep_move(qi_handle *h, struct qi_keep *k)
 {
 	if (!k->kept)
 		k->kept = json_array();
+	if (!k->dirs_used)
+		k->dirs_used = json_array();
 	if (k->n == 0)
 		return 0;
-	int runfd = open_run_dir(h, k);
-	if (runfd < 0)
-		return -1;
-	qi_journal_note_dev(h->journal, runfd);
 	int rc = 0;
 	for (size_t i = 0; i < k->n && rc >= 0; i++) {
-		rc = move_item(h, runfd, &k->items[i]);
+		const struct qi_keep_item *it = &k->items[i];
+		int runfd = open_run_dir(h, k, it);
+		rc = runfd < 0 ? -1 : move_item(h, runfd, it);
+		if (runfd >= 0)
+			close(runfd);
 		if (rc == 0)
-			report_item(h, k, &k->items[i], false);
+			report_item(h, k, it, false);
+		if (rc == 0 && !it->base)
+			k->dir_exists = true;
 	}
-	close(runfd);
-	if (rc >= 0)
-		k->dir_exists = true;
 	return rc < 0 || qi_journal_sync_devs(h) < 0 ? -1 : 0;
 }
 
@@ -466,6 +526,8 @@ void qi_keep_list(qi_handle *h, struct qi_keep *k)
 {
 	if (!k->kept)
 		k->kept = json_array();
+	if (!k->dirs_used)
+		k->dirs_used = json_array();
 	for (size_t i = 0; i < k->n; i++)
 		report_item(h, k, &k->items[i], true);
 }
@@ -473,11 +535,17 @@ void qi_keep_list(qi_handle *h, struct qi_keep *k)
 void qi_keep_report(qi_handle *h, struct qi_keep *k)
 {
 	json_object_set_new(h->result, "kept", k->kept ? json_incref(k->kept) : json_array());
-	if (k->dir && (k->dir_exists || (k->kept && json_array_size(k->kept)))) {
-		char *dir = qi_xasprintf("%s/%s", QI_KEPT_DIR, k->dir);
-		json_object_set_new(h->result, "kept_dir", json_string(dir));
-		free(dir);
-	}
+	json_t *dirs = json_array();
+	if (k->dir && k->dir_exists)
+		json_array_append_new(dirs, json_sprintf("%s/%s", QI_KEPT_DIR, k->dir));
+	size_t i;
+	json_t *d;
+	json_array_foreach(k->dirs_used, i, d)
+		if (!json_equal(d, json_array_get(dirs, 0)))
+			json_array_append(dirs, d);
+	if (json_array_size(dirs))
+		json_object_set(h->result, "kept_dir", json_array_get(dirs, 0));
+	json_object_set_new(h->result, "kept_dirs", dirs);
 }
 
 void qi_keep_reset(struct qi_keep *k)
@@ -487,8 +555,10 @@ void qi_keep_reset(struct qi_keep *k)
 	for (size_t i = 0; i < k->ndirs; i++)
 		free(k->dirs[i]);
 	k->ndirs = 0;
-	for (size_t i = 0; i < k->n; i++)
+	for (size_t i = 0; i < k->n; i++) {
 		free(k->items[i].path);
+		free(k->items[i].base);
+	}
 	k->n = 0;
 }
 
@@ -501,5 +571,6 @@ void qi_keep_free(struct qi_keep *k)
 	free(k->items);
 	free(k->dir);
 	json_decref(k->kept);
+	json_decref(k->dirs_used);
 	memset(k, 0, sizeof(*k));
 }

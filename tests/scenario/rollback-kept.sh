@@ -139,11 +139,11 @@ case_symlink_out() {
 	tap_type_is "$(kept_dir "$R" 1)/srv/mail/box" symlink "the symlink itself is kept aside"
 }
 
-# Something to keep aside on another file system: refused, nothing changed.
-case_other_fs() {
-	tap_case "what cannot be moved (another file system) refuses the rollback"
+# A mount point to keep aside cannot be moved: refused, nothing changed.
+case_mount_point() {
+	tap_case "what cannot be moved (a mount point) refuses the rollback"
 	if ! unshare -m true 2>/dev/null; then
-		tap_skip "another file system" "needs unshare -m"
+		tap_skip "a mount point" "needs unshare -m"
 		return
 	fi
 	new_root "apply $L/1.list" || return
@@ -151,11 +151,39 @@ case_other_fs() {
 	local pre; pre=$(tap_tree "$R")
 	tap_run 1 "rollback refuses" unshare -m sh -c 'mount -t tmpfs none "$1/srv/mail/box/new" &&
 		echo mail >"$1/srv/mail/box/new/msg" && exec "$2" --root "$1" rollback' sh "$R" "$QINSTALL"
-	tap_like "$TAP_STDERR" "cannot roll back: .*/srv/mail/box/new must be kept aside .* on another file system .*; nothing was changed" \
+	tap_like "$TAP_STDERR" "cannot roll back: .*/srv/mail/box/new must be kept aside .* is a mount point.*; nothing was changed" \
 		"it says what and why, and that nothing was changed"
 	tap_tree_is "$R" "$pre" "nothing was changed"
 	tap_run 0 "status" "$QINSTALL" --root "$R" --json status
 	tap_json_is runs.0.state done "the run is as it was"
+}
+
+# What stands on another file system than the journal is kept aside on
+# its own, at the top of it (ROOT/srv here), since a rename cannot cross.
+case_other_fs() {
+	tap_case "what is on another file system is kept aside on that one"
+	if ! unshare -m true 2>/dev/null; then
+		tap_skip "another file system" "needs unshare -m"
+		return
+	fi
+	local r; r=$(tap_tmpdir)/root
+	make_root "$r"
+	cat >"$r.sh" <<-'EOF'
+	R=$1 Q=$2 L=$3
+	mount -t tmpfs none "$R/srv" || exit 3
+	mkfifo -m 640 "$R/srv/fifo"; mkdir "$R/srv/empty"
+	"$Q" -q --root "$R" apply "$L/1.list" >/dev/null || exit 4
+	mkdir "$R/srv/mail/box/new"; echo mail >"$R/srv/mail/box/new/msg"
+	"$Q" --root "$R" --json rollback >"$R.json" 2>"$R.err"; echo "rollback $?"
+	cat "$R"/srv/.qinstall-kept/run-1-*/srv/mail/box/new/msg
+	ls -A "$R/srv"
+	EOF
+	tap_run 0 "in a namespace, /srv a file system of its own" unshare -m sh "$r.sh" "$r" "$QINSTALL" "$L"
+	tap_is "$TAP_STDOUT" "$(printf 'rollback 0\nmail\n.qinstall-kept\nempty\nfifo')" \
+		"the rollback succeeds and the message is kept in ROOT/srv/.qinstall-kept/run-1-.../srv/..."
+	TAP_STDOUT=$(cat "$r.json")
+	tap_like "$(tap_json kept.0.kept_at)" "^/srv/.qinstall-kept/run-1-[0-9T]+Z/srv/mail/box/new$" "kept_at says so"
+	tap_like "$(tap_json kept_dirs.0)" "^/srv/.qinstall-kept/run-1-" "and kept_dirs"
 }
 
 case_two_runs() {
@@ -234,6 +262,7 @@ case_check
 case_edited
 case_edited_between
 case_symlink_out
+case_mount_point
 case_other_fs
 case_two_runs
 case_verify
