@@ -1,7 +1,8 @@
 /*
  * cmd_rollback.c - `qinstall rollback [--skip-damaged PATH]... [RUN]`: undo
  * the last run, or RUN and every later run, newest first; paths whose
- * before-images are damaged are left only when named.
+ * before-images are damaged are left only when named; what was kept aside
+ * is said last.
  */
 #include "config.h"
 
@@ -105,6 +106,28 @@ static void say_done(qi_handle *h, json_t *done, json_t *left)
 		qi_set_msg(h, "rolled back run%s %s", json_array_size(done) == 1 ? "" : "s", runs.s);
 }
 
+/* What is (or would be) kept aside, and where: the last lines. */
+static void say_kept(struct qi_cli *cli)
+{
+	json_t *res = qi_result(cli->h);
+	bool check = qi_check(cli->h);
+	size_t i;
+	if (check) {
+		json_t *c;
+		json_array_foreach(json_object_get(res, "kept"), i, c)
+			qi_out(cli, "would keep aside: %s (as %s)\n",
+			       json_string_value(json_object_get(c, "path")),
+			       json_string_value(json_object_get(c, "kept_at")));
+	}
+	json_t *d;
+	json_array_foreach(json_object_get(res, "kept_dirs"), i, d) {
+		char *full = qi_root_path(cli->h, json_string_value(d));
+		qi_out(cli, "%s what qinstall did not write in %s: qinstall never removes it; look "
+		       "through it, then remove it yourself\n", check ? "would keep" : "kept", full);
+		free(full);
+	}
+}
+
 static int run_rollback(struct qi_cli *cli, int argc, const char **argv)
 {
 	qi_handle *h = cli->h;
@@ -134,6 +157,7 @@ static int run_rollback(struct qi_cli *cli, int argc, const char **argv)
 	}
 	if (qi_msg(h))
 		qi_out(cli, "%s\n", qi_msg(h));
+	say_kept(cli);
 	return 0;
 }
 
@@ -157,7 +181,13 @@ const struct qi_command qi_cmd_rollback = {
 		"journal records their changes as left, and a warning says so before\n"
 		"anything is undone), everything else is rolled back, and the runs are\n"
 		"then complete. --check says exactly what a rollback would do, refusals\n"
-		"included, and writes nothing.",
+		"included, and writes nothing.\n"
+		"\n"
+		"A rollback never deletes data that qinstall did not write: what was put\n"
+		"into a directory it removes (mail, queued messages, logs), and a file a\n"
+		"run wrote that was edited since, are first moved (renamed, never copied)\n"
+		"into ROOT/var/lib/qinstall/kept/run-N-TIME/PATH; a warning names each,\n"
+		"the last line says where, and qinstall never removes it.",
 	.options = rollback_options,
 	.run = run_rollback,
 };

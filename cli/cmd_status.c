@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -103,6 +104,12 @@ static int run_status(struct qi_cli *cli, int argc, const char **argv)
 		       json_string_value(json_object_get(r, "command")));
 	}
 	qi_set_msg(h, "%zu run%s", n, n == 1 ? "" : "s");
+	json_t *k;
+	json_array_foreach(json_object_get(qi_result(h), "kept"), i, k) {
+		char *full = qi_root_path(h, json_string_value(k));
+		qi_out(cli, "Kept aside by a rollback (qinstall never removes it): %s\n", full);
+		free(full);
+	}
 	if (unfinished)
 		qi_out(cli, "An unfinished run blocks every change: qinstall --root %s rollback\n", qi_root(h));
 	return 0;
@@ -117,7 +124,9 @@ const struct qi_command qi_cmd_status = {
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
 		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
 		"When ROOT was provisioned, the mail domain, the components installed\n"
-		"and where each build log is kept come first (\"provisioned\" with --json).",
+		"(with their patches, hunk by hunk), qmail's ids and where each build log\n"
+		"is kept come first (\"provisioned\" with --json). The directories where\n"
+		"rollbacks kept aside data qinstall did not write come last (\"kept\").",
 	.options = NULL,
 	.run = run_status,
 };

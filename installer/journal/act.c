@@ -19,8 +19,6 @@
 
 #include "journal/journal.h"
 
-#define TMP_PREFIX ".qinstall-tmp."
-
 /* ------------------------------------------------------------------ */
 /* Syncing                                                              */
 /* ------------------------------------------------------------------ */
@@ -78,7 +76,7 @@ static int copy_fd(int in, int out)
 
 static void tmp_name(char *buf, size_t size, int64_t id)
 {
-	snprintf(buf, size, TMP_PREFIX "%lld", (long long)id);
+	snprintf(buf, size, QI_TMP_PREFIX "%lld", (long long)id);
 }
 
 void qi_journal_remove_tmp(int dfd, int64_t id)
@@ -109,7 +107,7 @@ static int remove_at(qi_handle *h, const struct qi_spot *at, const struct qi_ima
 
 /* The object there is the one wanted (type, content, target): only its
  * owner and mode may differ. */
-static bool same_object(const struct qi_image *want, const struct qi_image *live)
+bool qi_journal_same_object(const struct qi_image *want, const struct qi_image *live)
 {
 	return want->type == live->type &&
 	       (want->type != QI_FT_REG || strcmp(want->hash, live->hash) == 0) &&
@@ -254,7 +252,7 @@ int qi_journal_make_image(qi_handle *h, const struct qi_spot *at, const struct q
 {
 	if (want->type == QI_FT_ABSENT)
 		return remove_at(h, at, live);
-	if (same_object(want, live))
+	if (qi_journal_same_object(want, live))
 		return fix_meta(at, want, live) < 0 ? fail_make(h, at, want) : 0;
 	/* a directory is never renamed over, nor made over something */
 	if (live->type == QI_FT_DIR || (want->type == QI_FT_DIR && live->type != QI_FT_ABSENT))

@@ -140,6 +140,7 @@ static const struct {
 } state_entries[] = {
 	{ "state.db", S_IFREG }, { "state.db-wal", S_IFREG }, { "state.db-shm", S_IFREG },
 	{ "state.db-journal", S_IFREG }, { "lock", S_IFREG }, { "store", S_IFDIR },
+	{ "kept", S_IFDIR },	/* what rollbacks kept aside (keep.c) */
 };
 
 static const char *type_name(mode_t mode)
@@ -1027,6 +1028,41 @@ static json_t *run_json(qi_handle *h, sqlite3_stmt *st)
 	return r;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directories rollbacks kept data aside in (kept/run-N-...), oldest
+ * first, into the result's "kept". */
+static void list_kept(qi_handle *h)
+{
+	json_t *kept = json_array();
+	json_object_set_new(h->result, "kept", kept);
+	int fd = openat(h->journal->statefd, "kept", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "run-", 4) == 0) {
+			names = qi_xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = qi_xasprintf("%s/kept/%s", QI_STATE_DIR, de->d_name);
+		}
+	closedir(d);
+	qsort(names, n, sizeof(*names), compare_names);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(kept, json_string(names[i]));
+		free(names[i]);
+	}
+	free(names);
+}
+
 int qi_status(qi_handle *h)
 {
 	json_t *runs = json_array();
@@ -1045,5 +1081,6 @@ int qi_status(qi_handle *h)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return qi_db_fail(h, "cannot read the runs");
+	list_kept(h);
 	return 0;
 }

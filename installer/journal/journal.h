@@ -8,8 +8,10 @@
  * (the store of before-images) and applyfile.c (the apply list).
  *
  * State: ROOT/var/lib/qinstall/ holds state.db (SQLite, WAL,
- * synchronous=FULL), store/ (before-images by SHA-256, see store.c) and
- * lock (an OFD lock; the file holds the pid of the run).
+ * synchronous=FULL), store/ (before-images by SHA-256, see store.c),
+ * lock (an OFD lock; the file holds the pid of the run) and kept/ (what
+ * rollbacks kept aside instead of deleting it, see keep.c; never removed
+ * by qinstall).
  *
  * Per change, in this order (the write-ahead rule):
  *   1. the before-image of every path the change touches is taken; a
@@ -178,6 +180,9 @@ int qi_db_set_run_state(qi_handle *h, int64_t run, const char *state, const char
 
 /* ---- act.c: making a path look like an image ---- */
 
+/* The temporary of change ID beside its target: TMP_PREFIX and the id. */
+#define QI_TMP_PREFIX ".qinstall-tmp."
+
 /* Where a change acts: NAME in the directory DFD; PATH (inside ROOT) for
  * messages; ID names the temporary made beside it. */
 struct qi_spot {
@@ -223,6 +228,71 @@ int qi_journal_undo_runs(qi_handle *h, int64_t from_run, bool only_this);
 qi_undo_fn qi_journal_find_undo(const char *kind);
 /* Whether a guard named NAME is registered; *PATHS gets its paths. */
 bool qi_journal_find_guard(const char *name, const char *const **paths);
+
+/* ------------------------------------------------------------------ */
+/* What a rollback keeps aside (keep.c)                                 */
+/* ------------------------------------------------------------------ */
+
+/* The journal's directory of what rollbacks kept aside, in the state
+ * directory; never removed by a rollback, never drift. */
+#define QI_KEPT_DIR QI_STATE_DIR "/kept"
+/* Where what stands on another file system is kept, at the top of that
+ * file system inside ROOT (a rename cannot cross file systems). */
+#define QI_KEPT_OTHER ".qinstall-kept"
+
+/* One subtree a rollback moves aside instead of deleting it. */
+struct qi_keep_item {
+	char *path;		/* inside ROOT */
+	char *base;		/* NULL: QI_KEPT_DIR; else TOP/QI_KEPT_OTHER (another file system) */
+	mode_t type;		/* S_IFDIR, S_IFREG, ... */
+	int64_t files;		/* the files (not directories) in it */
+	bool edited;		/* a path qinstall wrote, changed since */
+};
+
+/* What one rollback keeps aside: found (while the undo is replayed on
+ * paths, then by reading the directories it removes) before anything is
+ * undone, then moved with rename(2) into ROOT/QI_KEPT_DIR/DIR. */
+struct qi_keep {
+	int64_t run;			/* the oldest run undone: names DIR */
+	struct qi_imagemap plan;	/* the paths the runs undone wrote, and their temporaries */
+	struct qi_imagemap above;	/* every directory above one of them */
+	char **dirs;			/* the directories the undo removes */
+	size_t ndirs, capdirs;
+	struct qi_keep_item *items;
+	size_t n, cap;
+	char *dir;			/* "run-N-YYYYMMDDTHHMMSSZ", once chosen */
+	bool dir_exists;		/* made by an earlier attempt */
+	bool later;			/* runs are undone after these: looked at again */
+	bool check;			/* --check: say what the later looks will keep */
+	json_t *kept;			/* the result's "kept" */
+	json_t *dirs_used;		/* the BASE/DIR that took items */
+};
+
+/* The runs' own paths (PATH, and with ID the temporary a killed change
+ * may have left beside it). */
+void qi_keep_plan_path(struct qi_keep *k, const char *path, int64_t id);
+/* The undo removes the directory PATH; PATH's content is not what
+ * qinstall left there and the undo would replace it. */
+void qi_keep_dir(struct qi_keep *k, const char *path);
+void qi_keep_edited(struct qi_keep *k, const char *path);
+/* Read the directories the undo removes for what the runs did not write,
+ * check that each can be moved, and choose where: nothing is changed
+ * (STARTED: some runs are already undone, for the message). */
+int qi_keep_find(qi_handle *h, struct qi_keep *k, bool started);
+/* Move every item found; each said in a warning and in "kept". */
+int qi_keep_move(qi_handle *h, struct qi_keep *k);
+/* --check: the items into "kept", nothing moved. */
+void qi_keep_list(qi_handle *h, struct qi_keep *k);
+/* The result's "kept"; "kept_dirs", the directories that hold what this
+ * rollback (or an attempt of it killed before) kept, "kept_dir" the first. */
+void qi_keep_report(qi_handle *h, struct qi_keep *k);
+/* Forget the items and the paths, to look again (the directory chosen
+ * stays); free everything. */
+void qi_keep_reset(struct qi_keep *k);
+void qi_keep_free(struct qi_keep *k);
+/* The same object (type, content, link target): only owner and mode may
+ * differ (act.c). */
+bool qi_journal_same_object(const struct qi_image *want, const struct qi_image *live);
 
 /* ------------------------------------------------------------------ */
 /* The store of before-images (store.c)                                 */

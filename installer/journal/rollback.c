@@ -8,8 +8,11 @@
  * before-image it will read from the store (qi_journal_check_undo); a
  * missing or damaged one refuses the rollback, unless the user named its
  * path to be left (qi_rollback_leaving): the changes touching it are then
- * recorded 'left', not undone. --check goes through the very same plan.
- * Then the guards whose paths are touched are begun.
+ * recorded 'left', not undone. Then the undo is replayed again to find
+ * what it would delete that qinstall did not write (keep.c): refused
+ * there when it cannot be moved, else moved aside before each run is
+ * undone (looked at again before each later run). --check goes through
+ * the very same plan. Then the guards whose paths are touched are begun.
  */
 #include "config.h"
 
@@ -115,7 +118,7 @@ struct undo_row {
 	int64_t id, run;
 	bool done;		/* made and synced: no temporary can be left */
 	char *op, *path, *path2, *kind, *undo_data;
-	struct qi_image before, before2;
+	struct qi_image before, before2, after;
 	bool has_before2;
 	bool leave;		/* left as it is (--skip-damaged): recorded 'left' */
 };
@@ -129,6 +132,7 @@ static void undo_row_free(struct undo_row *r)
 	free(r->undo_data);
 	qi_image_clear(&r->before);
 	qi_image_clear(&r->before2);
+	qi_image_clear(&r->after);
 }
 
 static char *col_dup(sqlite3_stmt *st, int c)
@@ -150,6 +154,7 @@ static void column_row(sqlite3_stmt *st, struct undo_row *r)
 	qi_db_column_image(st, 7, &r->before);
 	r->has_before2 = qi_db_column_image(st, 14, &r->before2);
 	r->done = strcmp((const char *)sqlite3_column_text(st, 21), "done") == 0;
+	qi_db_column_image(st, 22, &r->after);
 }
 
 /* The changes of RUN not yet undone (nor left), newest first. */
@@ -161,7 +166,8 @@ static int load_undo_rows(qi_handle *h, int64_t run, struct undo_row **rows, siz
 	if (sqlite3_prepare_v2(h->journal->db,
 			       "SELECT id, run, op, path, path2, kind, undo_data,"
 			       " b_type, b_mode, b_uid, b_gid, b_size, b_hash, b_target,"
-			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target, state"
+			       " c_type, c_mode, c_uid, c_gid, c_size, c_hash, c_target, state,"
+			       " a_type, a_mode, a_uid, a_gid, a_size, a_hash, a_target"
 			       " FROM changes WHERE run=?1 AND state NOT IN ('undone','left') ORDER BY id DESC",
 			       -1, &st, NULL) != SQLITE_OK)
 		return qi_db_fail(h, "cannot read the changes");
@@ -390,6 +396,7 @@ struct undo_plan {
 	size_t nleave;
 	int64_t asked;		/* the RUN the user gave (0: the last), for messages */
 	json_t *changes;	/* where the changes undone are listed, or NULL */
+	struct qi_keep keep;	/* what the undo must not delete, kept aside */
 };
 
 /* The undo replayed on paths only, newest first, to know which
@@ -398,6 +405,8 @@ struct undo_plan {
  * before-image). */
 struct undo_sim {
 	qi_handle *h;
+	struct qi_keep *keep;	/* looking for what to keep aside, not at the store */
+	int64_t edits_of;	/* only the changes of this run (0: all) meet edited paths */
 	struct qi_imagemap at;
 	struct qi_undo_damage *damage;
 	size_t n, cap;
@@ -448,7 +457,15 @@ static void add_damage(struct undo_sim *s, const struct undo_row *r, const char 
 static void sim_restore(struct undo_sim *s, const struct undo_row *r, const char *path,
 			const struct qi_image *img)
 {
-	if (img->type == QI_FT_REG) {
+	static const struct qi_image dir = { .type = QI_FT_DIR };
+	if (s->keep && img->type != QI_FT_DIR) {
+		struct qi_image now;
+		sim_get(s, path, &dir, &now);
+		if (now.type == QI_FT_DIR)
+			qi_keep_dir(s->keep, path);	/* the undo removes it */
+		qi_image_clear(&now);
+	}
+	if (img->type == QI_FT_REG && !s->keep) {
 		struct qi_image now;
 		sim_get(s, path, img, &now);
 		bool there = now.type == QI_FT_REG && strcmp(now.hash, img->hash) == 0;
@@ -461,12 +478,41 @@ static void sim_restore(struct undo_sim *s, const struct undo_row *r, const char
 	qi_imagemap_set(&s->at, path, img);
 }
 
+/* Looking for what to keep aside: PATH as the first undo that touches it
+ * meets it (as it is now). Unless it is what qinstall left there (AFTER)
+ * or what the undo gives back (TARGET), or a directory (what is in it is
+ * looked at when the undo removes it), it is kept aside. */
+static void sim_keep_first(struct undo_sim *s, const char *path, const struct qi_image *after,
+			   const struct qi_image *target)
+{
+	if (!s->keep || !path || qi_imagemap_get(&s->at, path))
+		return;
+	struct qi_image live;
+	sim_get(s, path, after, &live);
+	if (live.type == QI_FT_REG && !live.hash[0] && target->type == QI_FT_REG &&
+	    target->size == live.size) {
+		qi_image_clear(&live);
+		sim_get(s, path, target, &live);
+	}
+	if (live.type != QI_FT_ABSENT && live.type != QI_FT_DIR &&
+	    !qi_journal_same_object(after, &live) && !qi_journal_same_object(target, &live))
+		qi_keep_edited(s->keep, path);
+	qi_image_clear(&live);
+}
+
 /* One undo, as undo_row makes it: a rename first moves the object back
  * from TO when FROM is free, then gives TO and FROM their before-images. */
 static void sim_row(struct undo_sim *s, const struct undo_row *r)
 {
+	static const struct qi_image absent = { 0 };
 	if (strcmp(r->op, "external") == 0)
 		return;
+	if (s->keep && (s->edits_of == 0 || s->edits_of == r->run)) {
+		bool moves = strcmp(r->op, "rename") == 0 || strcmp(r->op, "remove") == 0;
+		sim_keep_first(s, r->path, moves ? &absent : &r->after, &r->before);
+		if (strcmp(r->op, "rename") == 0)
+			sim_keep_first(s, r->path2, &r->after, &r->before);
+	}
 	if (strcmp(r->op, "rename") == 0 && r->path2) {
 		static const struct qi_image no_content = { .type = QI_FT_DIR };
 		struct qi_image from, to;
@@ -889,6 +935,7 @@ static void free_plan(struct undo_plan *p)
 	free(p->counts);
 	free(p->runs);
 	qi_undo_damage_free(p->damage, p->ndamage);
+	qi_keep_free(&p->keep);
 }
 
 /* The runs and their rows, the store checked for them, the paths to
@@ -954,6 +1001,37 @@ static void set_aside_damage(qi_handle *h, const struct undo_plan *p, int64_t ru
 	}
 }
 
+/* What undoing the R0-th run of the plan and every one after it would
+ * delete that qinstall did not write: the undo replayed on paths notes
+ * the directories it removes and what it replaces, then keep.c reads
+ * them. Changes nothing. Looking again before a later run (R0 > 0), only
+ * that run's changes can meet a path changed since the last look (by the
+ * undo of the runs before it). */
+static int find_kept(qi_handle *h, struct undo_plan *p, size_t r0)
+{
+	struct qi_keep *k = &p->keep;
+	qi_keep_reset(k);
+	k->run = p->runs[p->nruns - 1];
+	k->later = r0 + 1 < p->nruns;
+	k->check = h->check;
+	for (size_t r = r0; r < p->nruns; r++)
+		for (size_t i = 0; i < p->counts[r]; i++) {
+			const struct undo_row *row = &p->rows[r][i];
+			if (strcmp(row->op, "external") != 0) {
+				qi_keep_plan_path(k, row->path, row->id);
+				qi_keep_plan_path(k, row->path2, 0);
+			}
+		}
+	struct undo_sim s = { .h = h, .keep = k, .edits_of = r0 ? p->runs[r0] : 0 };
+	for (size_t r = r0; r < p->nruns; r++)
+		for (size_t i = 0; i < p->counts[r]; i++)
+			if (!p->rows[r][i].leave)
+				sim_row(&s, &p->rows[r][i]);
+	qi_imagemap_free(&s.at);
+	qi_undo_damage_free(s.damage, s.n);
+	return qi_keep_find(h, k, r0 > 0);
+}
+
 /* Undo the R-th run of the plan, recording the progress as it goes: its
  * left changes first, then each undone one. */
 static int undo_run(qi_handle *h, struct undo_plan *p, size_t r)
@@ -1011,8 +1089,11 @@ static void list_plan(qi_handle *h, const struct undo_plan *p)
 static int undo_plan(qi_handle *h, struct undo_plan *p, int64_t from_run, bool only_this)
 {
 	int rc = prepare_plan(h, p, from_run, only_this);
+	if (rc == 0 && p->nruns)
+		rc = find_kept(h, p, 0);
 	if (rc == 0 && h->check) {
 		list_plan(h, p);
+		qi_keep_list(h, &p->keep);
 		return 0;
 	}
 	struct guard_hold held = { 0 };
@@ -1020,7 +1101,13 @@ static int undo_plan(qi_handle *h, struct undo_plan *p, int64_t from_run, bool o
 		rc = begin_guards(h, p, &held);
 	json_t *undone = json_array();
 	for (size_t r = 0; r < p->nruns && rc == 0; r++) {
-		rc = undo_run(h, p, r);
+		/* looked at again: an undo may have given back what was not written */
+		if (r > 0)
+			rc = find_kept(h, p, r);
+		if (rc == 0)
+			rc = qi_keep_move(h, &p->keep);
+		if (rc == 0)
+			rc = undo_run(h, p, r);
 		if (rc < 0)
 			break;
 		json_array_append_new(undone, json_integer(p->runs[r]));
@@ -1039,6 +1126,8 @@ int qi_journal_undo_runs(qi_handle *h, int64_t from_run, bool only_this)
 {
 	struct undo_plan p = { 0 };
 	int rc = undo_plan(h, &p, from_run, only_this);
+	if (p.keep.kept && json_array_size(p.keep.kept))
+		qi_keep_report(h, &p.keep);
 	free_plan(&p);
 	return rc;
 }
@@ -1137,6 +1226,7 @@ int qi_rollback_leaving(qi_handle *h, int64_t run, const char *const *leave, siz
 	rc = pick_run(h, &run);
 	if (rc == 0 && run > 0)
 		rc = undo_plan(h, &p, run, false);
+	qi_keep_report(h, &p.keep);
 	free_plan(&p);
 	qi_journal_unlock(h);
 	return rc;
