@@ -100,8 +100,9 @@ provision_fails bad-value 2 "bad-value.profile:4: bad value for 'fuzz' in \[comp
 r=$(tap_tmpdir)
 tap_run 2 "an unknown shipped profile is a usage error" "$QINSTALL" --root "$r" provision -p no-such-profile
 tap_like "$TAP_STDERR" "no profile named 'no-such-profile'" "and names it"
-tap_run 2 "provision without --profile is a usage error" "$QINSTALL" --root "$r" provision
-tap_like "$TAP_STDERR" 'needs --profile' "and says what is missing"
+tap_run 1 "provision without --profile is netqmail's, refused in a root without accounts files" \
+	"$QINSTALL" --root "$r" provision
+tap_like "$TAP_STDERR" "qmail's accounts in .*etc/passwd does not exist" "and says what is missing"
 tap_run 2 "plan with a bad --domain is a usage error" "$QINSTALL" --root "$r" plan -p ucspi-daemontools --domain 'a b'
 tap_like "$TAP_STDERR" "command line: bad value for 'domain' in \\[mail\\]" "and names the command line as the origin"
 tap_ok "ROOT is still untouched" untouched "$r"

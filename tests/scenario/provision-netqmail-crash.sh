@@ -17,12 +17,12 @@ distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemon
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
 tpl=$(tap_tmpdir)
-make_root "$tpl"
+qmail_root "$tpl"
 echo "keep" >"$tpl/etc/motd"
 
 W=$(tap_tmpdir)
-make_root "$W"
+qmail_root "$W"
 tap_run 0 "a first provision warms the build cache" "$QINSTALL" -q --root "$W" provision \
-	-p netqmail --mirror "file://$DISTFILES"
-crashprov_run "$tpl" var/qmail/bin/qmail-queue -p netqmail --offline
+	-p netqmail --domain mail.example.org --admin admin --mirror "file://$DISTFILES"
+crashprov_run "$tpl" var/qmail/bin/qmail-queue -p netqmail --domain mail.example.org --admin admin --offline
 tap_done
