@@ -293,10 +293,16 @@ int qi_smoke(qi_handle *h, const struct qi_smoke_options *opt)
 			remove_found(&s, json_array_get(s.checks, 2));
 		free(found);
 	}
-	size_t n = json_array_size(s.checks);
+	size_t n = json_array_size(s.checks), skipped = 0, i;
+	json_t *c;
+	json_array_foreach(s.checks, i, c)
+		skipped += json_is_true(json_object_get(c, "skipped"));
 	if (rc == 0 && s.failed)
 		rc = qi_error_kind(h, QI_ERR_FAILED, "%zu of %zu smoke checks failed on %s:%d", s.failed, n,
 				   s.smtp.host, s.smtp.port);
+	else if (rc == 0 && skipped)
+		qi_set_msg(h, "%zu smoke checks passed on %s:%d (%zu skipped)", n - skipped, s.smtp.host,
+			   s.smtp.port, skipped);
 	else if (rc == 0)
 		qi_set_msg(h, "all %zu smoke checks passed on %s:%d", n, s.smtp.host, s.smtp.port);
 	free(s.to);

@@ -125,6 +125,7 @@ case_bad_password() {
 	tap_unlike "$TAP_STDOUT$TAP_STDERR" "wrong" "the password is never printed"
 	smoke "$R" 0 "without --pop3-user the POP3 check is skipped"
 	tap_like "$TAP_STDOUT" "skip pop3 +skipped: no --pop3-user given" "and says why"
+	tap_like "$TAP_STDOUT" "5 smoke checks passed on 127\\.0\\.0\\.1:$SMTP \\(1 skipped\\)" "the summary counts the skipped check"
 	kill "$SRV"
 }
 
@@ -161,6 +162,8 @@ case_usage() {
 	tap_run 2 "--pop3-user with nothing on stdin" "$Q" --root "$R" smoke --pop3-user admin </dev/null
 	tap_like "$TAP_STDERR" "reads the password from standard input" "says where the password comes from"
 	tap_run 2 "--port 70000" "$Q" --root "$R" smoke --port 70000
+	tap_run 2 "--json smoke with an unknown option" "$Q" --json --root "$R" smoke --no-such-option
+	tap_json_is failed true "one JSON object, failed true"
 	tap_run 2 "a root with no record and no --to" "$Q" --root "$(tap_tmpdir)" smoke
 	tap_like "$TAP_STDERR" "provision.json has no mail domain" "says the record has no domain"
 }
