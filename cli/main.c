@@ -25,6 +25,7 @@ static const struct qi_command *const commands[] = {
 	&qi_cmd_rollback,
 	&qi_cmd_status,
 	&qi_cmd_verify,
+	&qi_cmd_smoke,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

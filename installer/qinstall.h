@@ -521,9 +521,40 @@ void qi_provision_free(struct qi_provision *pv);
  * build key and build log) into the result as "provisioned"; nothing when
  * ROOT was never provisioned. Reads only. */
 int qi_provision_status(qi_handle *h);
+/* The string KEY ("domain", "admin") of ROOT's provision record, malloc'd;
+ * NULL when ROOT was never provisioned or the record has none. Reads only. */
+char *qi_provision_recorded(qi_handle *h, const char *key);
 /* What provision would change in ROOT, into the result ("plan"); writes
  * nothing anywhere (neither ROOT nor the cache). */
 int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		      const struct qi_provision_options *opt);
+
+/* ------------------------------------------------------------------ */
+/* The smoke test (smoke/): a provisioned server, proved working       */
+/* ------------------------------------------------------------------ */
+
+struct qi_smoke_options {
+	const char *host;		/* SMTP and POP3 server (NULL: 127.0.0.1) */
+	bool remote;			/* --host given and ROOT is "/": no local
+					 * root to look into (no record, no Maildir) */
+	int port;			/* SMTP port (0: 25) */
+	const char *to;			/* test message's address (NULL: the admin's,
+					 * from ROOT's provision record) */
+	int timeout;			/* seconds to wait for the delivery (0: 30) */
+	const char *foreign_from;	/* source address without RELAYCLIENT (NULL: 127.0.0.2) */
+	const char *relay_from;		/* source address with RELAYCLIENT (NULL: 127.0.0.1) */
+	const char *pop3_user;		/* NULL: the POP3 check is skipped */
+	const char *pop3_pass;
+	int pop3_port;			/* 0: 110 */
+};
+
+/* `qinstall smoke`: the SMTP greeting, a test message accepted for the
+ * admin, found in the admin's Maildir in ROOT and deleted, relaying
+ * refused from FOREIGN_FROM and allowed from RELAY_FROM (stopped before
+ * DATA), and a POP3 login and LIST. Each check goes into the result's
+ * "checks" ({name, ok, detail, skipped}); -1 with QI_ERR_FAILED when any
+ * failed, naming them. Writes nothing but the removal of its own test
+ * message. */
+int qi_smoke(qi_handle *h, const struct qi_smoke_options *opt);
 
 #endif /* QINSTALL_H */

@@ -82,8 +82,8 @@ static char *host_fqdn(void)
 
 /* KEY ("domain", "admin") of the last provision's record in ROOT, so
  * that provisioning again without --domain or --admin keeps what the
- * first one was given. Malloc'd, or NULL. */
-static char *recorded(qi_handle *h, const char *key)
+ * first one was given (and the smoke test knows the admin). */
+char *qi_provision_recorded(qi_handle *h, const char *key)
 {
 	char *text = NULL, *out = NULL;
 	size_t len;
@@ -108,7 +108,7 @@ static int mail_domain(qi_handle *h, const struct qi_profile *p, struct qi_mailc
 		mc->domain = qi_xstrdup(d);	/* checked by the profile */
 		return 0;
 	}
-	char *last = recorded(h, "domain");
+	char *last = qi_provision_recorded(h, "domain");
 	if (last && !qi_domain_invalid(last)) {
 		mc->domain = last;
 		return 0;
@@ -177,7 +177,7 @@ static int local_admin(qi_handle *h, const char *name, struct admin *a)
 static int mail_admin(qi_handle *h, const struct qi_profile *p, struct qi_mailconf *mc, struct admin *a)
 {
 	const char *v = qi_profile_get(p, "mail", "admin");
-	char *last = v ? NULL : recorded(h, "admin");
+	char *last = v ? NULL : qi_provision_recorded(h, "admin");
 	if (last && strcmp(last, "root") != 0)
 		v = last;
 	if (!v || strcmp(v, "root") == 0) {

@@ -21,6 +21,7 @@ declare -A may=(
 	[patch]=""
 	[accounts]=""
 	[provision]="sources/sources.h patch/patch.h accounts/passwd.h journal/journal.h"
+	[smoke]="accounts/passwd.h"
 )
 for d in installer/*/; do
 	m=$(basename "$d")
