@@ -37,7 +37,7 @@ void qi_out(struct qi_cli *cli, const char *fmt, ...) __attribute__((format(prin
 bool qi_confirm(struct qi_cli *cli, const char *question);
 
 /* The commands, one cmd_NAME.c each; main.c lists them. */
-extern const struct qi_command qi_cmd_provision, qi_cmd_plan, qi_cmd_profile, qi_cmd_users,
+extern const struct qi_command qi_cmd_provision, qi_cmd_plan, qi_cmd_profile, qi_cmd_users, qi_cmd_mailuser,
 	qi_cmd_fetch, qi_cmd_patch, qi_cmd_apply, qi_cmd_rollback, qi_cmd_status, qi_cmd_verify;
 
 #endif
