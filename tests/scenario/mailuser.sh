@@ -214,6 +214,19 @@ case_newu() {
 	tap_ok "into the same bytes" cmp "$W/home/users/cdb" "$R/var/qmail/users/cdb"
 }
 
+# checkpassword 0.90's profile: its archive is in no registry and not in
+# the shared distfiles, so that it loads is all that is tested.
+case_checkpassword_profile() {
+	tap_case "the checkpassword profile loads"
+	tap_run 0 "profile show checkpassword" "$Q" --json profile show checkpassword
+	tap_json_has profile.sections.#.name "component checkpassword" "it has the checkpassword component"
+	tap_json_has profile.sections.#.name "component netqmail" "and includes netqmail"
+	tap_run 0 "profile show checkpassword, as text" "$Q" profile show checkpassword
+	tap_like "$TAP_STDOUT" 'patch = netqmail:netqmail-1.06/other-patches/checkpassword-0.90.errno.patch' \
+		"the errno patch comes from inside netqmail's archive"
+	tap_like "$TAP_STDOUT" 'program = checkpassword 0755' "checkpassword is installed 0755"
+}
+
 case_add
 case_add_keeps_lines
 case_passwd_and_popup
@@ -221,4 +234,5 @@ case_del
 case_import
 case_bad_input
 case_newu
+case_checkpassword_profile
 tap_done
