@@ -70,9 +70,18 @@ struct cdb_rec {
 	uint32_t hash, pos;
 };
 
+static void le32(unsigned char *c, uint32_t v)
+{
+	c[0] = v & 0xff;
+	c[1] = (v >> 8) & 0xff;
+	c[2] = (v >> 16) & 0xff;
+	c[3] = v >> 24;
+}
+
 static void put32(struct qi_buf *b, uint32_t v)
 {
-	unsigned char c[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+	unsigned char c[4];
+	le32(c, v);
 	qi_buf_add(b, c, 4);
 }
 
@@ -124,14 +133,8 @@ static void cdb_finish(struct cdb_make *m)
 	}
 	free(slots);
 	for (int t = 0; t < 256; t++) {
-		uint32_t v[2] = { tpos[t], start[t] };
-		for (int k = 0; k < 2; k++) {
-			unsigned char *c = (unsigned char *)m->out.data + t * 8 + k * 4;
-			c[0] = v[k] & 0xff;
-			c[1] = (v[k] >> 8) & 0xff;
-			c[2] = (v[k] >> 16) & 0xff;
-			c[3] = v[k] >> 24;
-		}
+		le32((unsigned char *)m->out.data + t * 8, tpos[t]);
+		le32((unsigned char *)m->out.data + t * 8 + 4, start[t]);
 	}
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "mailusers/pwfile.h"
+#include "unit.h"
 
 static const char sample[] =
 	"# mail users\n"
@@ -215,6 +216,35 @@ static void test_assign_cdb(void **state)
 	qi_free(h);
 }
 
+/* qi_mailuser_install_checkpassword: the program copied into
+ * ROOT/usr/local/bin 0755 root, journaled (rollback removes it); a
+ * program that is not there is refused. */
+static void test_install_checkpassword(void **state)
+{
+	const char *top = getenv("top_builddir");
+	char *prog = qi_xasprintf("%s/qinstall-checkpassword", top ? top : ".");
+	char *root = ut_tmpdir("install-cp");
+	qi_handle *h = qi_new();
+	assert_int_equal(qi_set_root(h, root), 0);
+	assert_int_equal(qi_run_begin(h, "test"), 0);
+	assert_int_equal(qi_mailuser_install_checkpassword(h, "/nonexistent/cp"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/nonexistent/cp"));
+	assert_int_equal(qi_mailuser_install_checkpassword(h, prog), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	char *dst = ut_path(root, "usr/local/bin/qinstall-checkpassword");
+	struct stat a, b;
+	assert_int_equal(stat(dst, &a), 0);
+	assert_int_equal(stat(prog, &b), 0);
+	assert_int_equal(a.st_mode & 07777, 0755);
+	assert_int_equal(a.st_size, b.st_size);
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_false(ut_exists(root, "usr/local/bin/qinstall-checkpassword"));
+	qi_free(h);
+	free(dst);
+	free(prog);
+	ut_tmpdir_remove(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_assign_edit),
 		cmocka_unit_test(test_assign_cdb),
+		cmocka_unit_test(test_install_checkpassword),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
