@@ -107,9 +107,10 @@ static int slurp(qi_handle *h, const char *path, const char *what, bool missing_
 		fail(0, "%s", qi_errmsg(h));
 		return -1;
 	}
-	if (st.st_mode & 022) {
+	if (st.st_mode & 022 || (st.st_uid != 0 && st.st_uid != geteuid())) {
 		free(*data);
-		fail(0, "the %s %s is writable by others than its owner: chmod go-w it", what, path);
+		fail(0, "the %s %s is writable by others than root: chown root and chmod go-w it",
+		     what, path);
 		return -1;
 	}
 	return 0;

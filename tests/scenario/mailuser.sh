@@ -186,7 +186,10 @@ case_bad_input() {
 	tap_like "$TAP_STDERR" 'is a directory, not a regular file' "the error says what it is"
 	rmdir "$R/var/qmail/users/poppasswd" "$R/var/qmail/users"
 	tap_tree_is "$R" "$BEFORE" "nothing was changed"
-	tap_run 2 "an unknown action" "$Q" --root "$R" mailuser frob
+	tap_run 2 "an unknown action" "$Q" --json --root "$R" mailuser frob
+	tap_json_is failed true "--json says it failed"
+	tap_run 2 "an unknown option" "$Q" --json --root "$R" mailuser list --no-such-option
+	tap_json_is changed false "--json says nothing changed"
 	tap_run 2 "add without NAME" "$Q" --root "$R" mailuser add
 	rm "$R/var/qmail/control/me"
 	tap_run 2 "add without control/me" sh -c "echo pw | \"\$0\" --root \"\$1\" mailuser add alice" "$Q" "$R"

@@ -235,7 +235,7 @@ static void test_system(void **state)
 
 /* Misuse: no descriptor 3, no next program, input without the two NULs
  * or over 512 bytes: exit 2. Trouble: a password file that is missing,
- * a directory or writable by others: exit 111. */
+ * a directory, writable by others or not root's: exit 111. */
 static void test_misuse_and_trouble(void **state)
 {
 	assert_int_equal(run_cp(NULL, 0, NULL, NULL), 2);
@@ -253,6 +253,9 @@ static void test_misuse_and_trouble(void **state)
 	assert_int_equal(chmod(p, 0666), 0);
 	assert_int_equal(login("yes", "pw-of-mail", NULL), 111);
 	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(chown(p, 1001, 0), 0);
+	assert_int_equal(login("yes", "pw-of-mail", NULL), 111);
+	assert_int_equal(chown(p, 0, 0), 0);
 	free(p);
 	assert_string_equal(out, "");
 }
