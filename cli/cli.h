@@ -38,7 +38,7 @@ bool qi_confirm(struct qi_cli *cli, const char *question);
 
 /* The commands, one cmd_NAME.c each; main.c lists them. */
 extern const struct qi_command qi_cmd_provision, qi_cmd_plan, qi_cmd_profile, qi_cmd_users,
-	qi_cmd_fetch, qi_cmd_patch, qi_cmd_apply, qi_cmd_rollback, qi_cmd_status, qi_cmd_verify,
-	qi_cmd_smoke;
+	qi_cmd_mailuser, qi_cmd_fetch, qi_cmd_patch, qi_cmd_apply, qi_cmd_rollback, qi_cmd_status,
+	qi_cmd_verify, qi_cmd_smoke;
 
 #endif

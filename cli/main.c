@@ -19,6 +19,7 @@ static const struct qi_command *const commands[] = {
 	&qi_cmd_plan,
 	&qi_cmd_profile,
 	&qi_cmd_users,
+	&qi_cmd_mailuser,
 	&qi_cmd_fetch,
 	&qi_cmd_patch,
 	&qi_cmd_apply,

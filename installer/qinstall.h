@@ -557,4 +557,43 @@ struct qi_smoke_options {
  * message. */
 int qi_smoke(qi_handle *h, const struct qi_smoke_options *opt);
 
+/* ------------------------------------------------------------------ */
+/* Mail users (mailusers/): POP3 logins of qinstall-checkpassword(8)   */
+/* ------------------------------------------------------------------ */
+
+/* See qinstall-mailuser(8). A mail-only user NAME has a line
+ * "NAME:HASH:OWNER:HOME" in the password file (HASH yescrypt), its
+ * Maildir in HOME = OWNER's home/NAME (owned by OWNER), and qmail
+ * delivers NAME@domain and NAME-ext@domain there through users/assign
+ * (and its users/cdb, compiled here in qmail-newu's format). */
+#define QI_MAILUSER_MIN_UID 1000	/* the lowest uid a mailbox may belong to */
+#define QI_MAILUSER_OWNER "vmail"	/* the default owner of mail-only users */
+struct qi_mailuser_options {
+	const char *owner;	/* NULL: QI_MAILUSER_OWNER */
+	const char *pwfile;	/* inside ROOT; NULL: /var/qmail/users/poppasswd */
+	long long min_uid;	/* 0: QI_MAILUSER_MIN_UID */
+	bool remove_mailbox;	/* del: the mail home too (journaled) */
+};
+/* Each mutating call changes ROOT through the journal; call it inside a
+ * run. Bad input (a bad NAME, a password file that is not a regular
+ * file, an unknown NAME) fails before anything is changed. The result
+ * gets "user", "home", "maildir" and "addresses" (add). */
+int qi_mailuser_add(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
+		    const char *password);
+int qi_mailuser_passwd(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
+		       const char *password);
+int qi_mailuser_del(qi_handle *h, const struct qi_mailuser_options *o, const char *name);
+/* ROOT's system users with a uid of at least min_uid (below 65534) and
+ * a home directory become entries with the hash "system" (their shadow
+ * password), each given a Maildir in its home if it has none. The
+ * result gets "imported" and "skipped". */
+int qi_mailuser_import(qi_handle *h, const struct qi_mailuser_options *o);
+/* Read-only: the result gets "users": [{name, password, owner, home}]. */
+int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o);
+/* Copy PROGRAM (a host path: the built or installed qinstall-checkpassword)
+ * to ROOT/usr/local/bin/qinstall-checkpassword, 0755 root, through the
+ * journal: for the POP3 service (qmail-popup ... qinstall-checkpassword). */
+#define QI_CHECKPASSWORD_PATH "/usr/local/bin/qinstall-checkpassword"
+int qi_mailuser_install_checkpassword(qi_handle *h, const char *program);
+
 #endif /* QINSTALL_H */

@@ -20,6 +20,7 @@ declare -A may=(
 	[sources]=""
 	[patch]=""
 	[accounts]=""
+	[mailusers]="accounts/passwd.h"
 	[provision]="sources/sources.h patch/patch.h accounts/passwd.h journal/journal.h"
 	[smoke]="accounts/passwd.h"
 )

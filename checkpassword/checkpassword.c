@@ -1,0 +1,301 @@
+/*
+ * checkpassword.c - qinstall-checkpassword(8): the checkpassword
+ * interface (D. J. Bernstein's) over the mail-only password file of
+ * `qinstall mailuser` and, with --system, the system's shadow file.
+ *
+ * It reads "login\0password\0timestamp\0" (at most 512 bytes) from
+ * descriptor 3, checks the password (libxcrypt, compared in constant
+ * time), refuses root and uids below the minimum, becomes the mapped
+ * system user and executes the next program with USER, HOME and SHELL
+ * set, in HOME. Exit 1: refused; 2: misuse; 111: temporary trouble.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "accounts/passwd.h"
+#include "mailusers/pwfile.h"
+
+#define PROG "qinstall-checkpassword"
+#define CP_BAD 1
+#define CP_USAGE 2
+#define CP_TROUBLE 111
+#define CP_INPUT_MAX 512
+/* Checked against when the user is unknown, so that it costs as much as
+ * a known one (the password "x" hashed with yescrypt). */
+#define CP_DUMMY "$y$j9T$8.hGYRezPW94t2Nte/wQD1$qyYPkLAFJSiGJJQU0b5chKNgoRMbOeLsVqe2Y39hiJ0"
+
+struct cp_conf {
+	const char *file;	/* the password file */
+	const char *etc;	/* where passwd and shadow are */
+	long long min_uid;
+	long delay_ms;		/* after a failure */
+	bool system;		/* system users too */
+};
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return code;
+}
+
+static long long env_num(const char *name, long long dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	if (!v || !*v)
+		return dflt;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	return errno || *end || n < 0 ? dflt : n;
+}
+
+/* Options before the program; the index of the program in ARGV. */
+static int parse_args(int argc, char **argv, struct cp_conf *c)
+{
+	c->file = getenv("QINSTALL_POPPASSWD");
+	if (!c->file || !*c->file)
+		c->file = QI_POP_DEFAULT_FILE;
+	c->etc = getenv("QINSTALL_CHECKPASSWORD_ETC");
+	if (!c->etc || !*c->etc)
+		c->etc = "/etc";
+	c->min_uid = env_num("QINSTALL_CHECKPASSWORD_MIN_UID", QI_MAILUSER_MIN_UID);
+	c->delay_ms = (long)env_num("QINSTALL_CHECKPASSWORD_DELAY_MS", 2000);
+	c->system = false;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1;
+		if (strcmp(argv[i], "--system") == 0)
+			c->system = true;
+		else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+			c->file = argv[++i];
+		else if (strcmp(argv[i], "--min-uid") == 0 && i + 1 < argc)
+			c->min_uid = atoll(argv[++i]);
+		else
+			return -1;
+	}
+	return i;
+}
+
+/* A whole file, bounded; -1 with the message printed. */
+static int slurp(qi_handle *h, const char *path, const char *what, bool missing_ok,
+		 char **data, size_t *len)
+{
+	struct stat st = { 0 };
+	if (stat(path, &st) < 0 && errno == ENOENT && missing_ok) {
+		*data = qi_xstrdup("");
+		*len = 0;
+		return 0;
+	}
+	if (qi_input_read(h, QI_ERR_FAILED, path, what, QI_POP_MAX, data, len) < 0) {
+		fail(0, "%s", qi_errmsg(h));
+		return -1;
+	}
+	if (st.st_mode & 022 || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		free(*data);
+		fail(0, "the %s %s is writable by others than root: chown root and chmod go-w it",
+		     what, path);
+		return -1;
+	}
+	return 0;
+}
+
+static void delay(const struct cp_conf *c)
+{
+	struct timespec ts = { c->delay_ms / 1000, (c->delay_ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+struct cp_user {
+	char *hash, *home, *owner;
+	long long uid, gid;
+	char *shell;
+};
+
+/* OWNER's uid, gid and shell from ETC/passwd, and its shadow hash into
+ * U->hash when WANT_HASH. 0, 1 (no such user) or -1 (trouble). */
+static int system_user(qi_handle *h, const struct cp_conf *c, const char *owner, bool want_hash,
+		       struct cp_user *u)
+{
+	char *path = qi_xasprintf("%s/passwd", c->etc), *data = NULL;
+	size_t len;
+	int rc = slurp(h, path, "passwd file", false, &data, &len);
+	free(path);
+	if (rc < 0)
+		return -1;
+	struct qi_pwdb db;
+	qi_pwdb_parse(&db, QI_PW_PASSWD, data, len);
+	free(data);
+	const struct qi_pwline *l = qi_pwdb_find_name(&db, owner);
+	if (l) {
+		u->uid = l->id;
+		u->gid = l->gid;
+		u->shell = qi_xstrdup(l->fields[6][0] ? l->fields[6] : "/bin/sh");
+		if (!u->home)
+			u->home = qi_xstrdup(l->fields[5]);
+	}
+	qi_pwdb_free(&db);
+	if (!l)
+		return 1;
+	if (!want_hash)
+		return 0;
+	path = qi_xasprintf("%s/shadow", c->etc);
+	rc = slurp(h, path, "shadow file", false, &data, &len);
+	free(path);
+	if (rc < 0)
+		return -1;
+	qi_pwdb_parse(&db, QI_PW_SHADOW, data, len);
+	explicit_bzero(data, len);
+	free(data);
+	l = qi_pwdb_find_name(&db, owner);
+	if (l)
+		u->hash = qi_xstrdup(l->fields[1]);
+	for (size_t i = 0; i < db.n; i++)
+		explicit_bzero(db.lines[i].raw, db.lines[i].rawlen);
+	qi_pwdb_free(&db);
+	return 0;
+}
+
+/* LOGIN's hash, home and system user: 0, 1 (unknown) or -1 (trouble). */
+static int find_user(qi_handle *h, const struct cp_conf *c, const char *login, struct cp_user *u)
+{
+	char *data;
+	size_t len;
+	if (slurp(h, c->file, "password file", c->system, &data, &len) < 0)
+		return -1;
+	struct qi_popdb db;
+	qi_popdb_parse(&db, data, len);
+	explicit_bzero(data, len);
+	free(data);
+	const struct qi_popline *l = qi_popdb_find(&db, login);
+	bool from_shadow = true;
+	if (l) {
+		u->owner = qi_xstrdup(l->owner);
+		u->home = qi_xstrdup(l->home);
+		from_shadow = strcmp(l->hash, QI_POP_SYSTEM) == 0;
+		if (!from_shadow)
+			u->hash = qi_xstrdup(l->hash);
+	} else if (c->system) {
+		u->owner = qi_xstrdup(login);
+	}
+	qi_popdb_free(&db);
+	if (!u->owner)
+		return 1;
+	int rc = system_user(h, c, u->owner, from_shadow, u);
+	if (rc == 1 && l)
+		return fail(0, "%s's system user %s is not in %s/passwd", login, u->owner, c->etc), -1;
+	return rc;
+}
+
+/* Become U (checked: no way back to root) and run ARGV in its home. */
+static int become(const char *login, const struct cp_user *u, char **argv)
+{
+	gid_t gid = (gid_t)u->gid;
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid((uid_t)u->uid) < 0)
+		return fail(CP_TROUBLE, "cannot become uid %lld gid %lld: %s", u->uid, u->gid,
+			    strerror(errno));
+	if (getuid() != (uid_t)u->uid || geteuid() != (uid_t)u->uid || getgid() != gid ||
+	    getegid() != gid || setuid(0) == 0)
+		return fail(CP_TROUBLE, "the change to uid %lld did not hold", u->uid);
+	if (setenv("USER", login, 1) < 0 || setenv("HOME", u->home, 1) < 0 ||
+	    setenv("SHELL", u->shell, 1) < 0)
+		return fail(CP_TROUBLE, "out of memory");
+	if (chdir(u->home) < 0)
+		return fail(CP_TROUBLE, "cannot enter %s's home %s: %s", login, u->home,
+			    strerror(errno));
+	execvp(argv[0], argv);
+	return fail(CP_TROUBLE, "cannot run %s: %s", argv[0], strerror(errno));
+}
+
+/* Read "login\0password\0timestamp\0" from descriptor 3. */
+static int read_input(char *buf, size_t *len)
+{
+	*len = 0;
+	for (;;) {
+		ssize_t n = read(3, buf + *len, CP_INPUT_MAX + 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(errno == EBADF ? CP_USAGE : CP_TROUBLE,
+				    "cannot read descriptor 3 (login, password, timestamp): %s",
+				    strerror(errno));
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len > CP_INPUT_MAX)
+			return fail(CP_USAGE, "more than %d bytes on descriptor 3", CP_INPUT_MAX);
+	}
+	close(3);
+	buf[*len] = '\0';
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cp_conf c;
+	char buf[CP_INPUT_MAX + 2];
+	size_t len;
+	int prog = parse_args(argc, argv, &c);
+	if (prog < 0 || prog >= argc)
+		return fail(CP_USAGE, "usage: " PROG " [--system] [--file FILE] [--min-uid N] "
+			    "PROGRAM [ARG...], with login\\0password\\0timestamp\\0 on descriptor 3");
+	int rc = read_input(buf, &len);
+	if (rc)
+		return rc;
+	char login[CP_INPUT_MAX + 1];
+	const char *password = NULL;
+	size_t l1 = strnlen(buf, len);
+	memcpy(login, buf, l1 + 1);
+	if (l1 < len)
+		password = buf + l1 + 1;
+	if (!password || strnlen(password, len - l1 - 1) == len - l1 - 1)
+		return fail(CP_USAGE, "descriptor 3 holds no login\\0password\\0");
+	qi_handle *h = qi_new();
+	struct cp_user u = { .uid = -1, .gid = -1 };
+	int found = login[0] ? find_user(h, &c, login, &u) : 1;
+	bool ok = false;
+	if (found < 0) {
+		rc = CP_TROUBLE;
+	} else {
+		ok = qi_pop_verify(password, found == 0 && u.hash ? u.hash : CP_DUMMY) &&
+		     found == 0 && u.hash;
+		explicit_bzero(buf, sizeof(buf));
+		if (ok && (u.uid <= 0 || u.uid < c.min_uid)) {
+			fail(0, "%s is refused: its system user %s has uid %lld (root is always "
+			     "refused, and uids below %lld)", login, u.owner, u.uid, c.min_uid);
+			ok = false;
+		}
+		if (!ok) {
+			delay(&c);
+			rc = CP_BAD;
+		} else {
+			rc = become(login, &u, argv + prog);
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (u.hash)
+		explicit_bzero(u.hash, strlen(u.hash));
+	free(u.hash);
+	free(u.home);
+	free(u.owner);
+	free(u.shell);
+	qi_free(h);
+	return rc;
+}

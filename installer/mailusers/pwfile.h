@@ -1,0 +1,88 @@
+/*
+ * pwfile.h - the mail-only password file (pwfile.c), shared by
+ * `qinstall mailuser`, qinstall-checkpassword and the tests; the qmail
+ * assign file and its users/cdb (assign.c).
+ *
+ * The password file has the seed guide's poppasswd layout, one line per
+ * user:
+ *
+ *     login:hash:system user:mail home
+ *
+ * HASH is a crypt(3) hash (yescrypt, SHA-512, SHA-256, MD5, DES) or the
+ * word "system": the password is the system user's own, in shadow. Lines
+ * that are not such an entry (comments, blank lines, malformed lines) are
+ * kept byte for byte, as passwd.c keeps them.
+ */
+#ifndef QI_PWFILE_H
+#define QI_PWFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "qinstall.h"
+
+#define QI_POP_DEFAULT_FILE "/var/qmail/users/poppasswd"
+#define QI_POP_MAX ((size_t)4 << 20)	/* the password file's bound */
+#define QI_POP_SYSTEM "system"		/* HASH: the system user's password */
+#define QI_POP_NAME_MAX 32
+
+struct qi_popline {
+	char *raw;		/* exact bytes, terminator included */
+	size_t rawlen;
+	bool entry;		/* a well-formed entry */
+	char *login, *hash, *owner, *home;	/* entries only (malloc'd copies) */
+	char *first;		/* first field of any line with a ':', or NULL */
+};
+
+struct qi_popdb {
+	struct qi_popline *lines;
+	size_t n, cap;
+};
+
+/* Split DATA (any bytes) into DB; never fails on content. */
+void qi_popdb_parse(struct qi_popdb *db, const char *data, size_t len);
+void qi_popdb_free(struct qi_popdb *db);
+char *qi_popdb_serialize(const struct qi_popdb *db, size_t *len);
+/* The first entry of LOGIN, or NULL. */
+const struct qi_popline *qi_popdb_find(const struct qi_popdb *db, const char *login);
+/* Any line whose first field is LOGIN (a malformed one too), or NULL. */
+const struct qi_popline *qi_popdb_find_any(const struct qi_popdb *db, const char *login);
+/* Replace LOGIN's entry (its line rewritten, the others untouched) or
+ * append one (a newline added first to a last line without one). The
+ * fields must have passed qi_mailuser_name_check / hold no ':' or
+ * newline. */
+void qi_popdb_set(struct qi_popdb *db, const char *login, const char *hash, const char *owner,
+		  const char *home);
+/* Remove LOGIN's entry; false when there was none. */
+bool qi_popdb_remove(struct qi_popdb *db, const char *login);
+
+/* Whether NAME may be a mail user's login: 1 to 32 of a-z 0-9 . _ -,
+ * not starting with '.' or '-' (qmail folds local parts to lower case,
+ * and a '-' starts an extension). -1 with a usage error naming what is
+ * wrong ('/', ':', a newline, upper case, ...). */
+int qi_mailuser_name_check(qi_handle *h, const char *name);
+
+/* PASSWORD against the crypt(3) hash HASH (libxcrypt's crypt_rn), the
+ * result compared in constant time. False for a locked or empty hash
+ * ("*", "!..."), or one libxcrypt does not know. */
+bool qi_pop_verify(const char *password, const char *hash);
+/* A new yescrypt hash of PASSWORD (malloc'd). */
+int qi_pop_hash(qi_handle *h, const char *password, char **hash);
+
+/* ------------------------------------------------------------------ */
+/* qmail's users/assign and users/cdb (assign.c)                        */
+/* ------------------------------------------------------------------ */
+
+/* The lines of ASSIGN (qmail-users(5)) without NAME's two lines
+ * ("=NAME:" and "+NAME-:") and without the final "." line; then, when
+ * ADD, NAME's two lines for OWNER (UID, GID) and HOME; then ".". The
+ * other lines are kept byte for byte. Malloc'd. */
+char *qi_assign_edit(const char *assign, size_t len, const char *name, bool add,
+		     const char *owner, long long uid, long long gid, const char *home,
+		     size_t *outlen);
+/* users/cdb as qmail-newu(8) compiles ASSIGN: "!local\0" for "=local:",
+ * "!prefix" for "+prefix:", each with "user\0uid\0gid\0home\0dash\0ext";
+ * and "" with the wildcard characters. -1 with the reason (a malformed
+ * line, named by number) on H. */
+int qi_assign_cdb(qi_handle *h, const char *assign, size_t len, char **cdb, size_t *cdblen);
+
+#endif

@@ -1,0 +1,260 @@
+/* Unit tests for pwfile.c and assign.c: the mail-only password file
+ * (parse, edit, every unrelated byte kept), the login rule, the password
+ * check of every hash kind, and qmail's users/assign and users/cdb. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "mailusers/pwfile.h"
+#include "unit.h"
+
+static const char sample[] =
+	"# mail users\n"
+	"alice:$y$j9T$abc$def:vmail:/home/vmail/alice\n"
+	"\n"
+	"broken line\n"
+	"carol:h:vmail\n"
+	"bob:system:bob:/home/bob\r\n"
+	"Upper:h:vmail:/home/vmail/Upper\n"
+	"rel:h:vmail:home/rel\n"
+	"last:h:vmail:/home/vmail/last";
+
+/* Parsing keeps every byte and finds only well-formed entries. */
+static void test_parse(void **state)
+{
+	struct qi_popdb db;
+	qi_popdb_parse(&db, sample, sizeof(sample) - 1);
+	size_t len;
+	char *out = qi_popdb_serialize(&db, &len);
+	assert_int_equal(len, sizeof(sample) - 1);
+	assert_memory_equal(out, sample, len);
+	free(out);
+	const struct qi_popline *l = qi_popdb_find(&db, "alice");
+	assert_non_null(l);
+	assert_string_equal(l->owner, "vmail");
+	assert_string_equal(l->home, "/home/vmail/alice");
+	assert_string_equal(qi_popdb_find(&db, "bob")->home, "/home/bob");
+	assert_string_equal(qi_popdb_find(&db, "last")->home, "/home/vmail/last");
+	assert_null(qi_popdb_find(&db, "carol"));	/* three fields */
+	assert_non_null(qi_popdb_find_any(&db, "carol"));
+	assert_null(qi_popdb_find(&db, "Upper"));
+	assert_null(qi_popdb_find(&db, "rel"));		/* a relative home */
+	qi_popdb_free(&db);
+}
+
+/* Setting and removing touch one line: every other byte is kept, a CRLF
+ * line keeps its CRLF, an entry added after a last line without a newline
+ * gets one first. */
+static void test_edit(void **state)
+{
+	struct qi_popdb db;
+	qi_popdb_parse(&db, sample, sizeof(sample) - 1);
+	qi_popdb_set(&db, "bob", "$6$x$y", "bob", "/home/bob");
+	qi_popdb_set(&db, "dave", "$y$n", "vmail", "/home/vmail/dave");
+	assert_true(qi_popdb_remove(&db, "alice"));
+	assert_false(qi_popdb_remove(&db, "alice"));
+	assert_false(qi_popdb_remove(&db, "carol"));	/* malformed lines stay */
+	size_t len;
+	char *out = qi_popdb_serialize(&db, &len);
+	assert_string_equal(out,
+			    "# mail users\n"
+			    "\n"
+			    "broken line\n"
+			    "carol:h:vmail\n"
+			    "bob:$6$x$y:bob:/home/bob\r\n"
+			    "Upper:h:vmail:/home/vmail/Upper\n"
+			    "rel:h:vmail:home/rel\n"
+			    "last:h:vmail:/home/vmail/last\n"
+			    "dave:$y$n:vmail:/home/vmail/dave\n");
+	free(out);
+	qi_popdb_free(&db);
+}
+
+/* The login rule: '/', ':', a newline and upper case are refused by name. */
+static void test_names(void **state)
+{
+	qi_handle *h = qi_new();
+	assert_int_equal(qi_mailuser_name_check(h, "alice.b-c_1"), 0);
+	static const struct { const char *name, *why; } bad[] = {
+		{ "a/b", "'/'" }, { "a:b", "':'" }, { "a\nb", "newline" }, { "", "empty" },
+		{ "Alice", "upper case" }, { "-x", "starts with" }, { "a b", "other than" },
+		{ "abcdefghijklmnopqrstuvwxyz0123456", "longer" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(qi_mailuser_name_check(h, bad[i].name), -1);
+		assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
+		assert_non_null(strstr(qi_errmsg(h), bad[i].why));
+		qi_clear_error(h);
+	}
+	qi_free(h);
+}
+
+static char *make_hash(const char *prefix, const char *password)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	assert_non_null(crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof(salt)));
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof(cd));
+	char *out = crypt_rn(password, salt, &cd, sizeof(cd));
+	assert_non_null(out);
+	assert_true(out[0] != '*');
+	return strdup(out);
+}
+
+/* Every hash kind verifies its password and no other; locked, empty and
+ * "system" hashes verify nothing; a new hash is yescrypt. */
+static void test_verify(void **state)
+{
+	static const char *const prefixes[] = { "$y$", "$6$", "$5$", "$1$", "" };
+	for (size_t i = 0; i < 5; i++) {
+		char *hash = make_hash(prefixes[i], "s3cret");
+		assert_true(qi_pop_verify("s3cret", hash));
+		assert_false(qi_pop_verify("s3creT", hash));
+		assert_false(qi_pop_verify("", hash));
+		free(hash);
+	}
+	assert_false(qi_pop_verify("x", ""));
+	assert_false(qi_pop_verify("x", "*"));
+	assert_false(qi_pop_verify("x", "!$y$j9T$a$b"));
+	assert_false(qi_pop_verify("system", "system"));
+	assert_false(qi_pop_verify("x", "$unknown$x"));
+	qi_handle *h = qi_new();
+	char *hash;
+	assert_int_equal(qi_pop_hash(h, "pw", &hash), 0);
+	assert_int_equal(strncmp(hash, "$y$", 3), 0);
+	assert_true(qi_pop_verify("pw", hash));
+	free(hash);
+	qi_free(h);
+}
+
+/* assign: NAME's two lines replaced or removed, the others kept, what
+ * follows the "." dropped, one "." at the end. */
+static void test_assign_edit(void **state)
+{
+	static const char old[] = "=alice:old:1:1:/x:::\n=other:u:2:2:/o:::\n"
+				  "+alice-:old:1:1:/x:-::\n+alicex-:k:3:3:/k:-::\n.\ntrailing\n";
+	size_t len;
+	char *a = qi_assign_edit(old, sizeof(old) - 1, "alice", true, "vmail", 1001, 1002,
+				 "/home/vmail/alice", &len);
+	assert_string_equal(a, "=other:u:2:2:/o:::\n+alicex-:k:3:3:/k:-::\n"
+			    "=alice:vmail:1001:1002:/home/vmail/alice:::\n"
+			    "+alice-:vmail:1001:1002:/home/vmail/alice:-::\n.\n");
+	free(a);
+	a = qi_assign_edit(old, sizeof(old) - 1, "alice", false, NULL, 0, 0, NULL, &len);
+	assert_string_equal(a, "=other:u:2:2:/o:::\n+alicex-:k:3:3:/k:-::\n.\n");
+	free(a);
+	a = qi_assign_edit("", 0, "x", false, NULL, 0, 0, NULL, &len);
+	assert_string_equal(a, ".\n");
+	free(a);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Look KEY up in CDB the way qmail's cdb_seek does; its data or NULL. */
+static const char *cdb_find(const char *cdb, size_t len, const char *key, size_t klen,
+			    uint32_t *dlen)
+{
+	const unsigned char *c = (const unsigned char *)cdb;
+	uint32_t h = 5381;
+	for (size_t i = 0; i < klen; i++)
+		h = ((h << 5) + h) ^ (unsigned char)key[i];
+	uint32_t pos = get32(c + (h & 255) * 8), slots = get32(c + (h & 255) * 8 + 4);
+	for (uint32_t k = 0, w = (h >> 8) % (slots ? slots : 1); k < slots; k++, w = (w + 1) % slots) {
+		uint32_t sh = get32(c + pos + w * 8), sp = get32(c + pos + w * 8 + 4);
+		if (!sp)
+			return NULL;
+		assert_true(sp + 8 <= len);
+		if (sh == h && get32(c + sp) == klen && memcmp(c + sp + 8, key, klen) == 0) {
+			*dlen = get32(c + sp + 4);
+			return cdb + sp + 8 + klen;
+		}
+	}
+	return NULL;
+}
+
+/* users/cdb: "!local\0" and "!prefix" keys with qmail-newu's data (the
+ * sixth colon's field cut), the wildcard characters under "", keys in
+ * lower case; a malformed line or a missing "." refused. */
+static void test_assign_cdb(void **state)
+{
+	static const char assign[] = "=Alice:vmail:1001:1002:/home/vmail/alice:::\n"
+				     "+alice-:vmail:1001:1002:/home/vmail/alice:-::\n"
+				     "+list.:u:1:1:/l:.::\n.\n";
+	qi_handle *h = qi_new();
+	char *cdb;
+	size_t len;
+	uint32_t dlen;
+	assert_int_equal(qi_assign_cdb(h, assign, sizeof(assign) - 1, &cdb, &len), 0);
+	const char *d = cdb_find(cdb, len, "!alice", 7, &dlen);
+	assert_non_null(d);
+	assert_int_equal(dlen, 35);
+	assert_memory_equal(d, "vmail\0" "1001\0" "1002\0" "/home/vmail/alice\0", 35);
+	d = cdb_find(cdb, len, "!alice-", 7, &dlen);
+	assert_non_null(d);
+	assert_memory_equal(d, "vmail\0" "1001\0" "1002\0" "/home/vmail/alice\0-\0", dlen);
+	d = cdb_find(cdb, len, "", 0, &dlen);
+	assert_non_null(d);
+	assert_int_equal(dlen, 2);
+	assert_memory_equal(d, "-.", 2);
+	assert_null(cdb_find(cdb, len, "!bob", 5, &dlen));
+	free(cdb);
+	assert_int_equal(qi_assign_cdb(h, "=a:b\n.\n", 7, &cdb, &len), -1);
+	assert_non_null(strstr(qi_errmsg(h), "line 1"));
+	assert_int_equal(qi_assign_cdb(h, "=a:u:1:1:/h:::\n", 15, &cdb, &len), -1);
+	assert_non_null(strstr(qi_errmsg(h), "'.'"));
+	assert_int_equal(qi_assign_cdb(h, "junk\n.\n", 7, &cdb, &len), -1);
+	qi_free(h);
+}
+
+/* qi_mailuser_install_checkpassword: the program copied into
+ * ROOT/usr/local/bin 0755 root, journaled (rollback removes it); a
+ * program that is not there is refused. */
+static void test_install_checkpassword(void **state)
+{
+	const char *top = getenv("top_builddir");
+	char *prog = qi_xasprintf("%s/qinstall-checkpassword", top ? top : ".");
+	char *root = ut_tmpdir("install-cp");
+	qi_handle *h = qi_new();
+	assert_int_equal(qi_set_root(h, root), 0);
+	assert_int_equal(qi_run_begin(h, "test"), 0);
+	assert_int_equal(qi_mailuser_install_checkpassword(h, "/nonexistent/cp"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "/nonexistent/cp"));
+	assert_int_equal(qi_mailuser_install_checkpassword(h, prog), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	char *dst = ut_path(root, "usr/local/bin/qinstall-checkpassword");
+	struct stat a, b;
+	assert_int_equal(stat(dst, &a), 0);
+	assert_int_equal(stat(prog, &b), 0);
+	assert_int_equal(a.st_mode & 07777, 0755);
+	assert_int_equal(a.st_size, b.st_size);
+	assert_int_equal(qi_rollback(h, 0), 0);
+	assert_false(ut_exists(root, "usr/local/bin/qinstall-checkpassword"));
+	qi_free(h);
+	free(dst);
+	free(prog);
+	ut_tmpdir_remove(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_edit),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_assign_edit),
+		cmocka_unit_test(test_assign_cdb),
+		cmocka_unit_test(test_install_checkpassword),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
