@@ -3,7 +3,8 @@
  * another and with their unit tests and fuzz targets: the profile's
  * schema (profile_schema.c), its lists and origins (profile.c), component
  * recipes (build.c), the staged tree and its manifest (stage.c) and the
- * svscan unit (services.c) and qmail's first configuration (mailconf.c).
+ * svscan unit (services.c), qmail's first configuration (mailconf.c) and
+ * qmail's services under daemontools (qmailsvc.c).
  */
 #ifndef QI_PROVISION_H
 #define QI_PROVISION_H

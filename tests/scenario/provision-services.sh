@@ -28,15 +28,7 @@ export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 TAP_TREE_EXCLUDE=var/lib/qinstall
 SUP=/var/qmail/supervise
 
-# qmail_root DIR: make_root and a user admin with a home (as in
-# provision-netqmail.sh).
-qmail_root() {
-	make_root "$1"
-	echo "admin:x:1000:1000:Admin:/home/admin:/bin/sh" >>"$1/etc/passwd"
-	echo "admin:x:1000:" >>"$1/etc/group"
-	mkdir -p "$1/home/admin"
-	chown 1000:1000 "$1/home/admin"
-}
+# qmail_root (users-fixture.sh): a root with a user admin.
 new_root() {
 	R=$(tap_tmpdir)
 	qmail_root "$R"

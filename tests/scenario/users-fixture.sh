@@ -37,6 +37,16 @@ GS
 	chmod 0755 "$r/usr/sbin/nologin"
 }
 
+# qmail_root DIR: make_root, and a user admin (uid 1000) with a home, who
+# gets postmaster's mail (the provision tests' --admin admin).
+qmail_root() {
+	make_root "$1"
+	echo "admin:x:1000:1000:Admin:/home/admin:/bin/sh" >>"$1/etc/passwd"
+	echo "admin:x:1000:" >>"$1/etc/group"
+	mkdir -p "$1/home/admin"
+	chown 1000:1000 "$1/home/admin"
+}
+
 # etc_sums DIR: sha256 of every file under DIR/etc, with mode and owner.
 etc_sums() {
 	(cd "$1/etc" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum &&
