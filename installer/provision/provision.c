@@ -765,9 +765,11 @@ static char *find_program(const struct qi_provision *pv, const char *program)
 	return NULL;
 }
 
-/* The host path of tcprules to compile the SMTP rules with: ROOT's when
- * it is installed there, else the staged build's; NULL when it is not
- * built yet (a plan before the build). */
+/* The host path of tcprules to compile the SMTP rules with: the staged
+ * build's, byte for byte the program this run installs into ROOT (run
+ * from the build cache, so that no link inside ROOT can lead it to a
+ * host's program); before the build (a plan), the one installed in ROOT
+ * when its host path stays inside ROOT; else NULL. */
 static char *tcprules_to_run(qi_handle *h, const struct qi_provision *pv)
 {
 	for (size_t i = 0; i < pv->n; i++) {
@@ -776,13 +778,22 @@ static char *tcprules_to_run(qi_handle *h, const struct qi_provision *pv)
 			if (strcmp(c->r.programs[k].name, "tcprules") != 0)
 				continue;
 			char *path = qi_xasprintf("%s/tcprules", c->r.bindir);
-			struct stat st;
-			bool installed = qi_root_lstat(h, path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-			char *run = installed ? qi_root_path(h, path) :
-				c->m.n ? qi_xasprintf("%s%s", c->stage, path) : NULL;
-			qi_clear_error(h);
+			if (c->m.n) {
+				char *run = qi_xasprintf("%s%s", c->stage, path);
+				free(path);
+				return run;
+			}
+			char *host = qi_root_path(h, path), *real = realpath(host, NULL);
+			char *top = realpath(qi_root(h), NULL);
+			size_t n = top ? strlen(top) : 0;
+			bool inside = real && top && strncmp(real, top, n) == 0 && (real[n] == '/' || n == 1) &&
+				      access(real, X_OK) == 0;
 			free(path);
-			return run;
+			free(host);
+			free(top);
+			if (!inside)
+				free(real);
+			return inside ? real : NULL;
 		}
 	}
 	return NULL;

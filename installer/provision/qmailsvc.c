@@ -152,14 +152,25 @@ int qi_qmailsvc_check(qi_handle *h, const struct qi_profile *p)
 	return 0;
 }
 
-/* Compile S->rules with TCPRULES (a host path) into S->work/rules.cdb. */
+/* Compile S->rules with TCPRULES (a host path) into S->work/rules.cdb, a
+ * fresh directory of the work area (removed by qi_qmailsvc_free). */
 static int compile_rules(qi_handle *h, struct qi_qmailsvc *s, const char *tcprules)
 {
-	s->work = qi_xasprintf("%s/work/tcprules.%ld", qi_cache_dir(h), (long)getpid());
-	remove_work(s->work);
+	/* the work area's, when it has one already: a plan makes none */
+	char *area = qi_xasprintf("%s/work", qi_cache_dir(h));
+	const char *tmpdir = getenv("TMPDIR");
+	struct stat st;
+	s->work = stat(area, &st) == 0 && S_ISDIR(st.st_mode) ? qi_xasprintf("%s/tcprules.XXXXXX", area) :
+		qi_xasprintf("%s/qinstall-tcprules.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	free(area);
+	int rc = mkdtemp(s->work) ? 0 : qi_error_errno(h, "cannot make a directory %s", s->work);
+	if (rc < 0) {
+		free(s->work);
+		s->work = NULL;
+		return -1;
+	}
 	char *text = qi_xasprintf("%s/rules", s->work), *cdb = qi_xasprintf("%s/rules.cdb", s->work);
 	char *tmp = qi_xasprintf("%s/rules.tmp", s->work);
-	int rc = qi_mkdirs_host(h, s->work);
 	int fd = rc == 0 ? open(text, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
 	if (rc == 0 && (fd < 0 || qi_write_all(fd, s->rules, strlen(s->rules)) < 0))
 		rc = qi_error_errno(h, "cannot write %s", text);

@@ -91,6 +91,11 @@ case_services() {
 	tap_like "$TAP_STDOUT" 'services +qmail-send qmail-smtpd qmail-pop3d \(in /etc/service\)' "status lists the services"
 	tap_run 0 "provision again" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed false "a second provision changes nothing"
+	local none
+	none=$(tap_tmpdir)/none
+	tap_run 0 "plan with an empty cache" "$QINSTALL" --root "$R" --cache-dir "$none" --json plan "${PLAN_ARGS[@]}"
+	tap_unlike "$(tap_json plan.#.path)" 'tcp\.smtp' "the rules, compiled by the root's tcprules, are the same: not in the plan"
+	tap_type_is "$none" none "and no cache was made for them"
 
 	echo 7 >"$R/var/qmail/control/concurrencyincoming"
 	tap_run 0 "provision with a control/concurrencyincoming of 7" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
