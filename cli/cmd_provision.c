@@ -190,6 +190,12 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 		qi_out(cli, "mail: %s, admin %s, sendmail %s\n", json_string_value(json_object_get(mail, "domain")),
 		       json_string_value(json_object_get(mail, "admin")),
 		       json_string_value(json_object_get(mail, "sendmail")));
+	json_t *svc = json_object_get(res, "qmail_services");
+	json_array_foreach(json_object_get(svc, "services"), i, v)
+		qi_out(cli, "service %s: %s, linked in %s, log %s\n", json_string_value(json_object_get(v, "name")),
+		       json_string_value(json_object_get(v, "dir")),
+		       json_string_value(json_object_get(svc, "service_dir")),
+		       json_string_value(json_object_get(v, "log")));
 	if (qi_changed(h))
 		qi_set_msg(h, "provisioned %s into %s; `qinstall rollback` undoes it", qi_profile_file(p), qi_root(h));
 	else
@@ -227,7 +233,8 @@ const struct qi_command qi_cmd_provision = {
 	.description =
 		"Everything up to the staged tree happens in the work area (--cache-dir) and is\n"
 		"cached by content: sources, patches and settings. Then the staged files, the\n"
-		"svscan unit, qmail's first configuration ([mail] configure) and\n"
+		"svscan unit, qmail's first configuration ([mail] configure), qmail's services\n"
+		"under daemontools with the SMTP relay rules ([services] qmail) and\n"
 		"/var/lib/qinstall/provision.json go into ROOT as one journaled run that\n"
 		"`qinstall rollback` undoes, with qmail's accounts when a component is built\n"
 		"for them (netqmail). Nothing is started unless ROOT is /. Without --profile\n"

@@ -62,6 +62,14 @@ static void print_provisioned(struct qi_cli *cli)
 		       json_string_value(json_object_get(c, "build_log")));
 		print_patches(cli, json_object_get(c, "patches"));
 	}
+	json_t *svc = json_object_get(rec, "services");
+	if (json_array_size(svc)) {
+		json_t *name;
+		qi_out(cli, "  services      ");
+		json_array_foreach(svc, i, name)
+			qi_out(cli, " %s", json_string_value(name));
+		qi_out(cli, " (in %s)\n", json_string_value(json_object_get(rec, "service_dir")));
+	}
 	json_t *ids = json_object_get(rec, "ids");
 	if (ids) {
 		const char *name;
@@ -124,7 +132,8 @@ const struct qi_command qi_cmd_status = {
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
 		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
 		"When ROOT was provisioned, the mail domain, the components installed\n"
-		"(with their patches, hunk by hunk), qmail's ids and where each build log\n"
+		"(with their patches, hunk by hunk), qmail's services under daemontools,\n"
+		"qmail's ids and where each build log\n"
 		"is kept come first (\"provisioned\" with --json). The directories where\n"
 		"rollbacks kept aside data qinstall did not write come last (\"kept\").",
 	.options = NULL,

@@ -46,3 +46,26 @@ home_auto = auto_qmail
 # profile's accounts, and the ids are part of the build key.
 accounts = yes
 write = conf-split 23
+
+[services]
+# qmail-send, qmail-smtpd and qmail-pop3d under daemontools, as Life with
+# qmail lays them out: ${qmail_home}/supervise/NAME (run, log/run), linked
+# into /etc/service, logs by multilog as qmaill in /var/log/qmail/NAME.
+# Nothing is started: svscan picks them up once it runs.
+qmail = yes
+send = yes
+smtpd = yes
+pop3 = yes
+# qmail-smtpd runs under `softlimit -m`: with the memory bounded, the
+# 64-bit integer overflows of the CVE-2005-1513 class (a huge SMTP line
+# or command) cannot grow a buffer far enough to be exploited, whatever
+# patch is missing. 12 MB is ample for qmail-smtpd on a 64-bit system.
+smtpd_memory = 12000000
+pop3_memory = 12000000
+# The relay rules (/etc/tcp.smtp, compiled into /etc/tcp.smtp.cdb):
+# localhost may relay, everyone else may deliver to this host's domains.
+# Add a network that may relay with one more line, e.g.
+#   smtp_rule = 192.168.1.:allow,RELAYCLIENT=""
+# in a profile that includes this one, then provision again.
+smtp_rule = 127.0.0.1:allow,RELAYCLIENT=""
+smtp_rule = :allow

@@ -430,7 +430,7 @@ static int scan(qi_handle *h, struct qi_mailconf *mc)
 
 /* ---- the API ---- */
 
-static int resolve_ids(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids)
+int qi_provision_resolve_ids(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids)
 {
 	struct qi_accounts_spec spec;
 	bool pending = false;
@@ -461,7 +461,7 @@ int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 	int rc = mail_domain(h, p, mc);
 	if (rc == 0)
 		rc = mail_admin(h, p, mc, &a);
-	if (rc == 0 && !ids && (rc = resolve_ids(h, p, &resolved)) == 0)
+	if (rc == 0 && !ids && (rc = qi_provision_resolve_ids(h, p, &resolved)) == 0)
 		ids = &resolved;
 	if (rc == 0)
 		rc = add_items(h, p, mc, &a, ids);
@@ -577,6 +577,11 @@ int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan)
 		free(old);
 	}
 	return 0;
+}
+
+const char *qi_mailconf_domain(const struct qi_mailconf *mc)
+{
+	return mc ? mc->domain : NULL;
 }
 
 void qi_mailconf_record(const struct qi_mailconf *mc, json_t *o)

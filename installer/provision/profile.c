@@ -445,6 +445,23 @@ const char *qi_profile_origin(const struct qi_profile *p, const char *section, c
 	return def && def->deflt && !def->list ? "default" : NULL;
 }
 
+const char *qi_profile_value_origin(const struct qi_profile *p, const char *section, const char *key,
+				    const char *value)
+{
+	for (size_t i = p->n; i-- > 0;) {
+		const struct entry *e = &p->e[i];
+		if (strcmp(e->section, section) == 0 && strcmp(e->key, key) == 0 &&
+		    strcmp(e->expanded ? e->expanded : e->value, value) == 0)
+			return e->origin;
+	}
+	return NULL;
+}
+
+bool qi_profile_list_set(const struct qi_profile *p, const char *section, const char *key)
+{
+	return last_entry(p, section, key) != NULL;
+}
+
 const char *const *qi_profile_get_list(const struct qi_profile *pc, const char *section,
 				       const char *key)
 {

@@ -61,6 +61,24 @@ static const struct qi_keydef keys[] = {
 	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
 	{ "services", "unit", QI_V_FILENAME, false, "svscan.service", 0, 0, NULL },
 	{ "services", "start", QI_V_BOOL, false, "yes", 0, 0, NULL },
+	/* qmail's services under daemontools (qmailsvc.c) */
+	{ "services", "qmail", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "send", QI_V_BOOL, false, "yes", 0, 0, NULL },
+	{ "services", "smtpd", QI_V_BOOL, false, "yes", 0, 0, NULL },
+	{ "services", "pop3", QI_V_BOOL, false, "yes", 0, 0, NULL },
+	{ "services", "supervise_dir", QI_V_ABSPATH, false, "${qmail_home}/supervise", 0, 0, NULL },
+	{ "services", "log_dir", QI_V_ABSPATH, false, "/var/log/qmail", 0, 0, NULL },
+	{ "services", "smtpd_address", QI_V_ADDRESS, false, "0", 0, 0, NULL },
+	{ "services", "smtpd_port", QI_V_INT, false, "25", 1, 65535, NULL },
+	{ "services", "smtpd_concurrency", QI_V_INT, false, "20", 1, 65000, NULL },
+	{ "services", "smtpd_memory", QI_V_INT, false, "12000000", 1000000, 2000000000, NULL },
+	{ "services", "pop3_address", QI_V_ADDRESS, false, "0", 0, 0, NULL },
+	{ "services", "pop3_port", QI_V_INT, false, "110", 1, 65535, NULL },
+	{ "services", "pop3_memory", QI_V_INT, false, "12000000", 1000000, 2000000000, NULL },
+	{ "services", "checkpassword", QI_V_ABSPATH, false, "/usr/local/bin/qinstall-checkpassword", 0, 0, NULL },
+	{ "services", "smtp_rules", QI_V_ABSPATH, false, "/etc/tcp.smtp", 0, 0, NULL },
+	{ "services", "smtp_rule", QI_V_RULE, true, NULL, 0, 0, NULL },
+	{ "services", "allow_open_relay", QI_V_BOOL, false, "no", 0, 0, NULL },
 
 	{ "component", "version", QI_V_TEXT, false, NULL, 0, 0, NULL },
 	{ "component", "file", QI_V_FILENAME, false, NULL, 0, 0, NULL },
@@ -258,6 +276,68 @@ const char *qi_admin_invalid(const char *s)
 	return qi_domain_invalid(at + 1) ? rule : NULL;
 }
 
+/* ---- tcprules(1) lines ---- */
+
+#define RULE_SYNTAX "expected a tcprules line ADDRESS:allow or ADDRESS:deny, then ,VAR=\"VALUE\" " \
+	"settings (ADDRESS: 1.2.3.4, a prefix 1.2.3., a range 1.2.3.10-20, =host, =.domain, " \
+	"INFO@ADDRESS, or nothing for everyone)"
+
+/* An ADDRESS of tcprules: letters, digits and .-=@_ only. */
+static bool rule_address_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(".-=@_", s[i]))
+			return false;
+	return true;
+}
+
+const char *qi_tcprule_invalid(const char *s, bool *relay_all)
+{
+	size_t colon = strcspn(s, ":");
+	bool relay = false;
+	if (!s[colon] || !rule_address_ok(s, colon))
+		return RULE_SYNTAX;
+	const char *x = s + colon + 1;
+	if (strncmp(x, "allow", 5) == 0)
+		x += 5;
+	else if (strncmp(x, "deny", 4) == 0)
+		x += 4;
+	else
+		return RULE_SYNTAX;
+	while (*x) {
+		/* ,VAR=qVALUEq: q is any character, as tcprules reads it */
+		const char *eq = strchr(x, '=');
+		if (*x != ',' || !eq || eq == x + 1 || !eq[1])
+			return RULE_SYNTAX;
+		for (const char *c = x + 1; c < eq; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_')
+				return RULE_SYNTAX;
+		const char *close = strchr(eq + 2, eq[1]);
+		if (!close)
+			return RULE_SYNTAX;
+		relay |= eq - x - 1 == 11 && strncmp(x + 1, "RELAYCLIENT", 11) == 0;
+		x = close + 1;
+	}
+	/* everyone: no address, any named host (=), or INFO@ with no address */
+	bool everyone = colon == 0 || (colon == 1 && s[0] == '=') || s[colon - 1] == '@';
+	if (relay_all)
+		*relay_all = relay && everyone && strncmp(s + colon + 1, "allow", 5) == 0;
+	return NULL;
+}
+
+/* ---- addresses to listen on ---- */
+
+/* "0" (every address), a dotted IPv4 address or a host name. */
+static bool is_listen_address(const char *s)
+{
+	if (strlen(s) > 253)
+		return false;
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')
+			return false;
+	return *s && *s != '-' && *s != '.';
+}
+
 static bool is_url(const char *s)
 {
 	const char *c = strstr(s, "://");
@@ -356,6 +436,10 @@ const char *qi_profile_invalid(const struct qi_keydef *def, const char *v)
 		return qi_domain_invalid(v) ? "not a valid domain name (" DOMAIN_RULE ")" : NULL;
 	case QI_V_ADMIN:
 		return qi_admin_invalid(v);
+	case QI_V_RULE:
+		return qi_tcprule_invalid(v, NULL);
+	case QI_V_ADDRESS:
+		return is_listen_address(v) ? NULL : "expected 0 (every address), an IPv4 address or a host name";
 	case QI_V_URL:
 		return is_url(v) ? NULL : "expected an URL (scheme://...)";
 	case QI_V_FILENAME:

@@ -60,6 +60,7 @@ struct qi_provision {
 	struct qi_account_ids ids;
 	bool accounts_pending;
 	struct qi_mailconf *mail;	/* [mail] configure (mailconf.c), or NULL */
+	struct qi_qmailsvc *svc;	/* [services] qmail (qmailsvc.c), or NULL */
 	/* How components are built, settled before the first one is: the
 	 * build user in SB, or not isolated ([build] isolate = no). */
 	bool build_ready, isolated;
@@ -83,6 +84,8 @@ static void components_free(struct qi_provision *pv)
 	pv->n = 0;
 	qi_mailconf_free(pv->mail);
 	pv->mail = NULL;
+	qi_qmailsvc_free(pv->svc);
+	pv->svc = NULL;
 }
 
 void qi_provision_free(struct qi_provision *pv)
@@ -125,6 +128,12 @@ static int refuse_state_setting(qi_handle *h, const struct qi_profile *p, const 
 static int refuse_state_settings(qi_handle *h, const struct qi_profile *p)
 {
 	if (refuse_state_setting(h, p, "accounts", "qmail_home", true) < 0)
+		return -1;
+	if (qi_profile_bool(p, "services", "qmail") &&
+	    (refuse_state_setting(h, p, "services", "supervise_dir", true) < 0 ||
+	     refuse_state_setting(h, p, "services", "log_dir", true) < 0 ||
+	     refuse_state_setting(h, p, "services", "smtp_rules", false) < 0 ||
+	     refuse_state_setting(h, p, "services", "service_dir", true) < 0 || qi_qmailsvc_check(h, p) < 0))
 		return -1;
 	return qi_profile_bool(p, "services", "svscan") ?
 		refuse_state_setting(h, p, "services", "service_dir", true) : 0;
@@ -669,6 +678,8 @@ static void sweep_stale_work(qi_handle *h)
 	free(dir);
 }
 
+static int prepare_services(qi_handle *h, struct qi_provision *pv);
+
 int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			 const struct qi_provision_options *opt, struct qi_provision **out)
 {
@@ -735,6 +746,8 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	for (size_t i = 0; i < pv->n; i++)
 		if (refuse_state_manifest(h, &pv->c[i]) < 0)
 			goto fail;
+	if (prepare_services(h, pv) < 0)
+		goto fail;
 	*out = pv;
 	return 0;
 fail:
@@ -750,6 +763,69 @@ static char *find_program(const struct qi_provision *pv, const char *program)
 			if (strcmp(pv->c[i].r.programs[k].name, program) == 0)
 				return qi_xasprintf("%s/%s", pv->c[i].r.bindir, program);
 	return NULL;
+}
+
+/* The host path of tcprules to compile the SMTP rules with: the staged
+ * build's, byte for byte the program this run installs into ROOT (run
+ * from the build cache, so that no link inside ROOT can lead it to a
+ * host's program); before the build (a plan), the one installed in ROOT
+ * when its host path stays inside ROOT; else NULL. */
+static char *tcprules_to_run(qi_handle *h, const struct qi_provision *pv)
+{
+	for (size_t i = 0; i < pv->n; i++) {
+		const struct component *c = &pv->c[i];
+		for (size_t k = 0; k < c->r.nprograms; k++) {
+			if (strcmp(c->r.programs[k].name, "tcprules") != 0)
+				continue;
+			char *path = qi_xasprintf("%s/tcprules", c->r.bindir);
+			if (c->m.n) {
+				char *run = qi_xasprintf("%s%s", c->stage, path);
+				free(path);
+				return run;
+			}
+			char *host = qi_root_path(h, path), *real = realpath(host, NULL);
+			char *top = realpath(qi_root(h), NULL);
+			size_t n = top ? strlen(top) : 0;
+			bool inside = real && top && strncmp(real, top, n) == 0 && (real[n] == '/' || n == 1) &&
+				      access(real, X_OK) == 0;
+			free(path);
+			free(host);
+			free(top);
+			if (!inside)
+				free(real);
+			return inside ? real : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* qmail's services: the programs they run found among the components,
+ * qmail's ids, the mail domain, the rules compiled. */
+static int prepare_services(qi_handle *h, struct qi_provision *pv)
+{
+	if (!qi_profile_bool(pv->p, "services", "qmail"))
+		return 0;
+	static const char *const names[] = { "tcpserver", "softlimit", "multilog", "setuidgid", "tcprules" };
+	char *prog[5] = { 0 };
+	int rc = 0;
+	for (int i = 0; i < 5 && rc == 0; i++)
+		if (!(prog[i] = find_program(pv, names[i])))
+			rc = qi_error_kind(h, QI_ERR_USAGE, "%s: [services] qmail = yes, but no component installs "
+					   "%s (include ucspi-daemontools)", qi_profile_origin(pv->p, "services",
+					   "qmail"), names[i]);
+	struct qi_account_ids ids = pv->ids;
+	if (rc == 0 && !pv->accounts)
+		rc = qi_provision_resolve_ids(h, pv->p, &ids);
+	char *tcprules = rc == 0 ? tcprules_to_run(h, pv) : NULL;
+	struct qi_qmailsvc_env env = { .ids = &ids, .domain = qi_mailconf_domain(pv->mail), .tcpserver = prog[0],
+				       .softlimit = prog[1], .multilog = prog[2], .setuidgid = prog[3],
+				       .tcprules = tcprules };
+	if (rc == 0)
+		rc = qi_qmailsvc_prepare(h, pv->p, &env, &pv->svc);
+	free(tcprules);
+	for (int i = 0; i < 5; i++)
+		free(prog[i]);
+	return rc;
 }
 
 static int svscan_unit(qi_handle *h, const struct qi_profile *p, const struct qi_provision *pv,
@@ -787,6 +863,7 @@ static char *record_text(const struct qi_provision *pv)
 		json_object_set_new(o, "ids", ids);
 	}
 	qi_mailconf_record(pv->mail, o);
+	qi_qmailsvc_record(pv->svc, o);
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *t = qi_xasprintf("%s\n", s);
@@ -853,7 +930,7 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 		if (rc < 0)
 			return rc;
 	}
-	if (qi_mailconf_commit(h, pv->mail) < 0)
+	if (qi_mailconf_commit(h, pv->mail) < 0 || qi_qmailsvc_commit(h, pv->svc) < 0)
 		return -1;
 	char *rec = record_text(pv);
 	/* the state directory is the journal's: made by the run (planned here
@@ -896,6 +973,8 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 			return -1;
 	}
 	if (!*pending && qi_mailconf_pending(h, pv->mail, pending) < 0)
+		return -1;
+	if (!*pending && qi_qmailsvc_pending(h, pv->svc, pending) < 0)
 		return -1;
 	if (!*pending) {
 		char *rec = record_text(pv), *old = NULL;
@@ -1097,6 +1176,8 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	}
 	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, pv.accounts ? &pv.ids : NULL, &pv.mail)) == 0)
 		rc = qi_mailconf_plan(h, pv.mail, plan);
+	if (rc == 0 && (rc = prepare_services(h, &pv)) == 0)
+		rc = qi_qmailsvc_plan(h, pv.svc, plan);
 	if (rc == 0) {
 		bool all_cached = true;
 		for (size_t i = 0; i < pv.n; i++)

@@ -3,7 +3,8 @@
  * another and with their unit tests and fuzz targets: the profile's
  * schema (profile_schema.c), its lists and origins (profile.c), component
  * recipes (build.c), the staged tree and its manifest (stage.c) and the
- * svscan unit (services.c) and qmail's first configuration (mailconf.c).
+ * svscan unit (services.c), qmail's first configuration (mailconf.c) and
+ * qmail's services under daemontools (qmailsvc.c).
  */
 #ifndef QI_PROVISION_H
 #define QI_PROVISION_H
@@ -33,6 +34,8 @@ enum qi_vtype {
 	QI_V_WRITE,	/* "FILE CONTENT" */
 	QI_V_TARGETS,	/* make targets, space separated */
 	QI_V_SERIES,	/* a patch-series archive: FILE, URL#sha256=HEX or debian#sha256=HEX */
+	QI_V_RULE,	/* a tcprules line ADDRESS:allow|deny[,VAR="VALUE"...] */
+	QI_V_ADDRESS,	/* an address to listen on: 0, an IPv4 address, a host name */
 };
 
 struct qi_keydef {
@@ -73,6 +76,10 @@ char *qi_profile_known_keys(const char *section);
 const char *qi_profile_invalid(const struct qi_keydef *def, const char *v);
 /* Why S is not a mail domain (the rule, static text), or NULL. */
 const char *qi_domain_invalid(const char *s);
+/* Why S is not a tcprules line (static text), or NULL; *RELAY_ALL (may be
+ * NULL) says whether it lets everyone relay (allow with RELAYCLIENT for
+ * no address, for "=" or for INFO@ alone). */
+const char *qi_tcprule_invalid(const char *s, bool *relay_all);
 /* Why S is not a mailbox for [mail] admin (static text), or NULL. */
 const char *qi_admin_invalid(const char *s);
 /* The first word of S (malloc'd; words are split at blanks) and, in
@@ -93,6 +100,11 @@ const char *const *qi_profile_get_list(const struct qi_profile *p, const char *s
 /* "FILE:LINE" of the value in force ("default" for a built-in default,
  * "command line" for qi_profile_set); NULL when unset. */
 const char *qi_profile_origin(const struct qi_profile *p, const char *section, const char *key);
+/* "FILE:LINE" of the last value VALUE of list KEY, or NULL. */
+const char *qi_profile_value_origin(const struct qi_profile *p, const char *section, const char *key,
+				    const char *value);
+/* Whether the list KEY is written at all (an empty value, clearing it, counts). */
+bool qi_profile_list_set(const struct qi_profile *p, const char *section, const char *key);
 /* A yes/no setting (yes, true, 1). */
 bool qi_profile_bool(const struct qi_profile *p, const char *section, const char *key);
 /* The component names, in the order their sections first appear;
@@ -294,6 +306,40 @@ int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 /* The changes that would be made, appended to PLAN (JSON array). */
 int qi_svscan_unit_plan(qi_handle *h, const struct qi_svscan_unit *u, json_t *plan);
 
+/* ---- qmailsvc.c: qmail's services under daemontools ([services] qmail) ---- */
+
+struct qi_qmailsvc;
+
+/* What the services are made from, worked out by provision. */
+struct qi_qmailsvc_env {
+	const struct qi_account_ids *ids;	/* qmaild, qmaill, nofiles */
+	const char *domain;	/* the mail domain (qmail-popup's), or NULL: ROOT's control/me */
+	/* the programs as installed in ROOT */
+	const char *tcpserver, *softlimit, *multilog, *setuidgid;
+	/* tcprules to compile the rules with (a host path), or NULL when it
+	 * is not built yet (plan) */
+	const char *tcprules;
+};
+
+/* Before anything is fetched or built: an open relay among [services]
+ * smtp_rule is a usage error unless allow_open_relay = yes. */
+int qi_qmailsvc_check(qi_handle *h, const struct qi_profile *p);
+/* Every service directory, run script, log directory, link, the rules
+ * and their cdb (compiled into the work area), compared with ROOT; *OUT
+ * is NULL when [services] qmail = no. Reads only. */
+int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
+			struct qi_qmailsvc **out);
+void qi_qmailsvc_free(struct qi_qmailsvc *s);
+/* Whether committing would change anything (S may be NULL); the result
+ * gets "qmail_services" when nothing is. */
+int qi_qmailsvc_pending(qi_handle *h, struct qi_qmailsvc *s, bool *pending);
+/* Write it all through the journal, the links last; starts nothing. */
+int qi_qmailsvc_commit(qi_handle *h, struct qi_qmailsvc *s);
+/* Append what would change to PLAN; reads only. */
+int qi_qmailsvc_plan(qi_handle *h, struct qi_qmailsvc *s, json_t *plan);
+/* "services" and "service_dir" into the provision record O. */
+void qi_qmailsvc_record(const struct qi_qmailsvc *s, json_t *o);
+
 /* ---- mailconf.c: qmail's first configuration ([mail] configure) ---- */
 
 /* What the last provision installed (provision.c writes it, status and
@@ -321,6 +367,12 @@ int qi_mailconf_commit(qi_handle *h, struct qi_mailconf *mc);
 /* Append what would change to PLAN (provision's plan entries) and put
  * "mail" into the result; reads only. MC may be NULL. */
 int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan);
+/* qmail's ids as the profile's [accounts] resolve in ROOT (read-only),
+ * for the steps after the build when no component is built for them;
+ * warns when `qinstall users` has still to make them. */
+int qi_provision_resolve_ids(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids);
+/* The mail domain MC configures (NULL when MC is NULL). */
+const char *qi_mailconf_domain(const struct qi_mailconf *mc);
 /* "domain" and "admin" into the provision record O (nothing when MC is
  * NULL). */
 void qi_mailconf_record(const struct qi_mailconf *mc, json_t *o);

@@ -425,6 +425,48 @@ static void test_mail_values(void **state)
 		assert_non_null(qi_admin_invalid(nonadmins[i]));
 }
 
+/* tcprules lines: the syntax tcprules reads, and which of them let every
+ * client relay; list order and list origins. */
+static void test_smtp_rules(void **state)
+{
+	static const char *const good[] = { ":allow", "127.0.0.1:allow,RELAYCLIENT=\"\"", "10.:deny",
+					    "1.2.3.10-20:allow,RELAYCLIENT=\"\",X=/a b/", "=.example.org:allow",
+					    "joe@=host:deny", "=:allow" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(qi_tcprule_invalid(good[i], NULL));
+	static const char *const bad[] = { "", "127.0.0.1", "1.2.3.4:permit", "1.2.3.4:allow,", ":allow,=\"x\"",
+					   ":allow,A=\"x", ":allow,A", "1.2 3:allow", "1.2.3.4:allow RELAYCLIENT=\"\"",
+					   ":allow,A-B=\"x\"", "::allow" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_non_null(qi_tcprule_invalid(bad[i], NULL));
+	static const char *const open[] = { ":allow,RELAYCLIENT=\"\"", "=:allow,X=\"1\",RELAYCLIENT=\"\"",
+					    "joe@:allow,RELAYCLIENT=\"\"" };
+	static const char *const closed[] = { "127.0.0.1:allow,RELAYCLIENT=\"\"", ":allow", ":deny,RELAYCLIENT=\"\"",
+					      ":allow,RELAYCLIENTS=\"\"", "=.example.org:allow,RELAYCLIENT=\"\"" };
+	bool all;
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		assert_null(qi_tcprule_invalid(open[i], &all));
+		assert_true(all);
+	}
+	for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++) {
+		assert_null(qi_tcprule_invalid(closed[i], &all));
+		assert_false(all);
+	}
+
+	qi_handle *h = qi_new();
+	struct qi_profile *p = parse(h, "[services]\nsmtp_rule = 1.:allow\nsmtp_rule = 2.:allow\n");
+	assert_non_null(p);
+	assert_true(qi_profile_list_set(p, "services", "smtp_rule"));
+	assert_false(qi_profile_list_set(p, "services", "allow_open_relay"));
+	assert_string_equal(qi_profile_value_origin(p, "services", "smtp_rule", "2.:allow"), "t.profile:3");
+	assert_null(qi_profile_value_origin(p, "services", "smtp_rule", "3.:allow"));
+	qi_profile_free(p);
+	assert_null(parse(h, "[services]\nsmtp_rule = 1.2.3.4:permit\n"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:2: bad value for 'smtp_rule'"));
+	assert_null(parse(h, "[services]\nsmtpd_address = 1.2.3.4 5\n"));
+	qi_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_find_file),
 		cmocka_unit_test(test_shipped_profiles),
 		cmocka_unit_test(test_mail_values),
+		cmocka_unit_test(test_smtp_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
