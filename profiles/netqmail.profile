@@ -61,7 +61,9 @@ pop3 = yes
 # or command) cannot grow a buffer far enough to be exploited, whatever
 # patch is missing. 12 MB is ample for qmail-smtpd on a 64-bit system.
 smtpd_memory = 12000000
-pop3_memory = 12000000
+# qmail-popup's checkpassword verifies yescrypt hashes, which need about
+# 16 MiB of their own: the POP3 service gets more room.
+pop3_memory = 64000000
 # The relay rules (/etc/tcp.smtp, compiled into /etc/tcp.smtp.cdb):
 # localhost may relay, everyone else may deliver to this host's domains.
 # Add a network that may relay with one more line, e.g.

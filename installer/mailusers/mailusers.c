@@ -115,15 +115,24 @@ static int mu_owner(qi_handle *h, struct mu *m, struct mu_sys *s)
 	return 0;
 }
 
+/* DIR made (root's, 0755, with its parents) only when it is missing: an
+ * existing one keeps its owner and mode (qmail's users/ is root:qmail,
+ * as hier.c makes it). */
+static int mkdir_missing(qi_handle *h, const char *dir)
+{
+	struct stat st;
+	if (!dir[0] || qi_root_lstat(h, dir, &st) == 0)
+		return 0;
+	return qi_mkdir_p(h, dir, 0755, 0, 0);
+}
+
 static int mu_write_pop(qi_handle *h, struct mu *m)
 {
 	size_t len;
 	char *data = qi_popdb_serialize(&m->pop, &len);
 	char *dir = qi_xstrdup(m->pwpath);
 	*strrchr(dir, '/') = '\0';
-	int rc = 0;
-	if (dir[0])
-		rc = qi_mkdir_p(h, dir, 0755, 0, 0);
+	int rc = mkdir_missing(h, dir);
 	if (rc == 0)
 		rc = qi_write_file(h, m->pwpath, data, len, 0600, 0, 0);
 	free(dir);
@@ -146,7 +155,7 @@ static int mu_write_assign(qi_handle *h, const char *name, bool add, const char 
 	if (rc < 0)
 		qi_error_prefix(h, "%s", qi_root_path(h, ASSIGN));
 	if (rc == 0)
-		rc = qi_mkdir_p(h, "/var/qmail/users", 0755, 0, 0);
+		rc = mkdir_missing(h, "/var/qmail/users");
 	if (rc == 0)
 		rc = qi_write_file(h, ASSIGN, assign, len, 0644, 0, 0);
 	if (rc == 0)

@@ -221,15 +221,26 @@ int qi_mailuser_name_check(qi_handle *h, const char *name)
 	return 0;
 }
 
-bool qi_pop_verify(const char *password, const char *hash)
+bool qi_pop_verify(const char *password, const char *hash, bool *trouble)
 {
+	if (trouble)
+		*trouble = false;
 	if (!hash[0] || hash[0] == '*' || hash[0] == '!' || strcmp(hash, QI_POP_SYSTEM) == 0)
 		return false;
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	if (!cd)
+	if (!cd) {
+		if (trouble)
+			*trouble = true;
 		return false;
+	}
 	bool ok = false;
 	char *out = crypt_rn(password, hash, cd, sizeof(*cd));
+	/* libxcrypt says EINVAL for every failure: a hash whose setting it
+	 * accepts, yet that it could not compute, failed for want of memory. */
+	if (!out && trouble) {
+		int cs = crypt_checksalt(hash);
+		*trouble = cs != CRYPT_SALT_INVALID && cs != CRYPT_SALT_METHOD_DISABLED;
+	}
 	if (out && out[0] != '*') {
 		size_t a = strlen(out), b = strlen(hash);
 		unsigned char diff = a != b;

@@ -63,8 +63,11 @@ int qi_mailuser_name_check(qi_handle *h, const char *name);
 
 /* PASSWORD against the crypt(3) hash HASH (libxcrypt's crypt_rn), the
  * result compared in constant time. False for a locked or empty hash
- * ("*", "!..."), or one libxcrypt does not know. */
-bool qi_pop_verify(const char *password, const char *hash);
+ * ("*", "!..."), or one libxcrypt does not know. When the hash could
+ * not be computed for want of memory (yescrypt needs about 16 MiB: a
+ * tight softlimit), *TROUBLE (may be NULL) is set: a temporary failure,
+ * not a wrong password. */
+bool qi_pop_verify(const char *password, const char *hash, bool *trouble);
 /* A new yescrypt hash of PASSWORD (malloc'd). */
 int qi_pop_hash(qi_handle *h, const char *password, char **hash);
 

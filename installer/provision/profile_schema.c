@@ -74,7 +74,7 @@ static const struct qi_keydef keys[] = {
 	{ "services", "smtpd_memory", QI_V_INT, false, "12000000", 1000000, 2000000000, NULL },
 	{ "services", "pop3_address", QI_V_ADDRESS, false, "0", 0, 0, NULL },
 	{ "services", "pop3_port", QI_V_INT, false, "110", 1, 65535, NULL },
-	{ "services", "pop3_memory", QI_V_INT, false, "12000000", 1000000, 2000000000, NULL },
+	{ "services", "pop3_memory", QI_V_INT, false, "64000000", 1000000, 2000000000, NULL },
 	{ "services", "checkpassword", QI_V_ABSPATH, false, "/usr/local/bin/qinstall-checkpassword", 0, 0, NULL },
 	{ "services", "smtp_rules", QI_V_ABSPATH, false, "/etc/tcp.smtp", 0, 0, NULL },
 	{ "services", "smtp_rule", QI_V_RULE, true, NULL, 0, 0, NULL },

@@ -35,7 +35,8 @@ enum svc_action { SV_SAME, SV_CREATE, SV_REPLACE, SV_MODE };
 struct svc_item {
 	enum svc_kind kind;
 	char *path;
-	char *data;		/* a file's content, a link's target, the cdb's host file */
+	char *data;		/* a file's content, a link's target, the host file of a
+				 * copied file (the cdb, the checkpassword program) */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
@@ -184,7 +185,7 @@ static int compile_rules(qi_handle *h, struct qi_qmailsvc *s, const char *tcprul
 		rc = qi_proc_run(h, &spec, NULL);
 	free(hint);
 	for (size_t i = 0; rc == 0 && i < s->n; i++)
-		if (s->it[i].kind == SV_CDB) {
+		if (s->it[i].kind == SV_CDB && strcmp(s->it[i].path, s->cdb_path) == 0) {
 			free(s->it[i].data);
 			s->it[i].data = qi_xstrdup(cdb);
 		}
@@ -319,6 +320,32 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 	return 0;
 }
 
+/* The POP3 service's checkpassword program, when it is qinstall's own
+ * (the default [services] checkpassword): copied into ROOT from where
+ * qinstall's is installed ($QINSTALL_CHECKPASSWORD overrides it: the
+ * tests' build tree), like a file of the build. */
+static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi_qmailsvc *s)
+{
+	if (!qi_profile_bool(p, "services", "pop3") ||
+	    strcmp(qi_profile_get(p, "services", "checkpassword"), QI_CHECKPASSWORD_PATH) != 0)
+		return 0;
+	const char *env = getenv("QINSTALL_CHECKPASSWORD");
+	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
+	if (access(program, X_OK) < 0) {
+		int rc = qi_error_errno(h, "the POP3 service needs qinstall's checkpassword program, but %s "
+					"cannot be run: install qinstall (make install), or set [services] "
+					"checkpassword to another program", program);
+		free(program);
+		return rc;
+	}
+	char *dir = qi_xstrdup(QI_CHECKPASSWORD_PATH);
+	*strrchr(dir, '/') = '\0';
+	add_dirs(s, dir, 0755, 0, 0, true);
+	free(dir);
+	add(s, SV_CDB, qi_xstrdup(QI_CHECKPASSWORD_PATH), program, 0755, 0, 0);
+	return 0;
+}
+
 /* ---- what is there ---- */
 
 static const char *const remedy = "move it away (or turn the service off in [services]), then provision again";
@@ -401,6 +428,8 @@ int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 	}
 	if (rc == 0)
 		rc = add_services(h, p, env, s);
+	if (rc == 0)
+		rc = add_checkpassword(h, p, s);
 	size_t nsvc = json_array_size(s->names), i;
 	json_t *o;
 	if (rc == 0 && nsvc)
@@ -459,7 +488,7 @@ static int commit_item(qi_handle *h, const struct svc_item *it)
 	case SV_FILE:
 		return qi_write_file(h, it->path, it->data, strlen(it->data), it->mode, it->uid, it->gid);
 	case SV_CDB:
-		if (!it->data)
+		if (!it->data)	/* only a cdb, not compiled */
 			return qi_error(h, "%s: the rules were not compiled (no tcprules)", it->path);
 		return qi_write_file_from(h, it->path, it->data, it->mode, it->uid, it->gid);
 	case SV_LINK:

@@ -120,6 +120,18 @@ case_passwd_and_popup() {
 	tap_is "$TAP_STDOUT" "" "and nothing ran"
 	tap_run 0 "the new one works" popup alice new-pw
 	tap_run 1 "an unknown user is refused" popup nosuch new-pw
+	# yescrypt needs about 16 MiB: under a tighter memory limit (as a
+	# service's softlimit -m) the check is a temporary failure, never
+	# "wrong password".
+	if ldd "$CP" 2>/dev/null | grep -q libasan; then
+		tap_skip "a memory limit is temporary trouble" "a sanitizer build cannot run under a small address-space limit"
+	else
+		printf '%s\0%s\0<123.456@example.org>\0' alice new-pw >"$T/in"
+		tap_run 111 "under a 12 MB memory limit the right password is temporary trouble (111)" \
+			unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1/home" /home &&
+				exec prlimit --as=12000000 "$2" "$3" 3<"$4"' sh "$R" "$CP" "$T/next" "$T/in"
+		tap_like "$TAP_STDERR" 'out of memory checking the password of alice' "and it says why"
+	fi
 	tap_run 0 "rollback of passwd" "$Q" --root "$R" rollback
 	tap_run 0 "the old password works again" popup alice old-pw
 	unset QINSTALL_POPPASSWD QINSTALL_CHECKPASSWORD_ETC QINSTALL_CHECKPASSWORD_DELAY_MS

@@ -115,21 +115,21 @@ static void test_verify(void **state)
 	static const char *const prefixes[] = { "$y$", "$6$", "$5$", "$1$", "" };
 	for (size_t i = 0; i < 5; i++) {
 		char *hash = make_hash(prefixes[i], "s3cret");
-		assert_true(qi_pop_verify("s3cret", hash));
-		assert_false(qi_pop_verify("s3creT", hash));
-		assert_false(qi_pop_verify("", hash));
+		assert_true(qi_pop_verify("s3cret", hash, NULL));
+		assert_false(qi_pop_verify("s3creT", hash, NULL));
+		assert_false(qi_pop_verify("", hash, NULL));
 		free(hash);
 	}
-	assert_false(qi_pop_verify("x", ""));
-	assert_false(qi_pop_verify("x", "*"));
-	assert_false(qi_pop_verify("x", "!$y$j9T$a$b"));
-	assert_false(qi_pop_verify("system", "system"));
-	assert_false(qi_pop_verify("x", "$unknown$x"));
+	assert_false(qi_pop_verify("x", "", NULL));
+	assert_false(qi_pop_verify("x", "*", NULL));
+	assert_false(qi_pop_verify("x", "!$y$j9T$a$b", NULL));
+	assert_false(qi_pop_verify("system", "system", NULL));
+	assert_false(qi_pop_verify("x", "$unknown$x", NULL));
 	qi_handle *h = qi_new();
 	char *hash;
 	assert_int_equal(qi_pop_hash(h, "pw", &hash), 0);
 	assert_int_equal(strncmp(hash, "$y$", 3), 0);
-	assert_true(qi_pop_verify("pw", hash));
+	assert_true(qi_pop_verify("pw", hash, NULL));
 	free(hash);
 	qi_free(h);
 }
