@@ -28,6 +28,8 @@ TAP_TREE_EXCLUDE=var/lib/qinstall
 
 # The first provision fills the cache; without the folder it goes to the
 # upstream URLs, and the script skips when that fails too.
+# qmail_root DIR (users-fixture.sh): make_root, and a user admin with a
+# home, who gets postmaster's mail.
 WARM=$(tap_tmpdir)
 qmail_root "$WARM"
 if ! "$QINSTALL" -q --root "$WARM" provision "${ARGS[@]}" >"$WARM.out" 2>&1; then
