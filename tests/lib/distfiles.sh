@@ -7,6 +7,9 @@
 #   distfiles_find FILE...   # sets DISTFILES to the folder that has every
 #                            # FILE; returns 1 (after a diagnostic) when
 #                            # there is none
+#   distfiles_qmail          # the netqmail profile's four sources found
+#                            # (DISTFILES), make and gcc there, or the
+#                            # script skips saying which is missing
 #   distfiles_mirror FILE... # distfiles_find, then serves the folder on
 #                            # 127.0.0.1 (httpd.sh): DISTFILES_URL is the
 #                            # --mirror; without the folder DISTFILES_URL is
@@ -31,4 +34,10 @@ distfiles_mirror() {
 	distfiles_find "$@" || return 0
 	httpd_start "$DISTFILES" || return 1
 	DISTFILES_URL=$HTTPD_URL
+}
+
+distfiles_qmail() {
+	command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
+	distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
+		tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
 }

@@ -11,9 +11,7 @@
 . "$top_srcdir/tests/scenario/users-fixture.sh"
 
 crashprov_check
-command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
-distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
-	tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
+distfiles_qmail
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
 tpl=$(tap_tmpdir)

@@ -13,9 +13,7 @@
 
 tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
-command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
-distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
-	tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
+distfiles_qmail
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
 C=$(tap_tmpdir)/root

@@ -18,12 +18,10 @@
 
 tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
-command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
 for t in unshare nsenter ip pgrep; do
 	command -v "$t" >/dev/null || tap_skip_all "$t is needed for the private network and PID namespace"
 done
-distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
-	tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
+distfiles_qmail
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 PY=${PYTHON3:-python3}
 
