@@ -180,11 +180,10 @@ static int find_user(qi_handle *h, const struct cp_conf *c, const char *login, s
 	size_t len;
 	if (slurp(h, c->file, "password file", c->system, &data, &len) < 0)
 		return -1;
-	struct qi_popdb db;
-	qi_popdb_parse(&db, data, len);
+	struct qi_popline line;
+	const struct qi_popline *l = qi_popdb_lookup(data, len, login, &line) ? &line : NULL;
 	explicit_bzero(data, len);
 	free(data);
-	const struct qi_popline *l = qi_popdb_find(&db, login);
 	bool from_shadow = true;
 	if (l) {
 		u->owner = qi_xstrdup(l->owner);
@@ -195,7 +194,8 @@ static int find_user(qi_handle *h, const struct cp_conf *c, const char *login, s
 	} else if (c->system) {
 		u->owner = qi_xstrdup(login);
 	}
-	qi_popdb_free(&db);
+	if (l)
+		qi_popline_clear(&line);
 	if (!u->owner)
 		return 1;
 	int rc = system_user(h, c, u->owner, from_shadow, u);

@@ -105,6 +105,38 @@ void qi_popdb_parse(struct qi_popdb *db, const char *data, size_t len)
 	}
 }
 
+bool qi_popdb_lookup(const char *data, size_t len, const char *login, struct qi_popline *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t n = strlen(login), pos = 0;
+	while (pos < len) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - data) + 1 : len;
+		/* Only a line that starts "LOGIN:" can be its entry. */
+		if (end - pos > n && memcmp(data + pos, login, n) == 0 && data[pos + n] == ':') {
+			out->rawlen = end - pos;
+			out->raw = qi_xmalloc(out->rawlen + 1);
+			memcpy(out->raw, data + pos, out->rawlen);
+			out->raw[out->rawlen] = '\0';
+			classify(out);
+			if (out->entry && strcmp(out->login, login) == 0)
+				return true;
+			qi_popline_clear(out);
+		}
+		pos = end;
+	}
+	return false;
+}
+
+void qi_popline_clear(struct qi_popline *l)
+{
+	clear_fields(l);
+	if (l->raw)
+		explicit_bzero(l->raw, l->rawlen);
+	free(l->raw);
+	memset(l, 0, sizeof(*l));
+}
+
 void qi_popdb_free(struct qi_popdb *db)
 {
 	for (size_t i = 0; i < db->n; i++) {

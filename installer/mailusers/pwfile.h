@@ -42,6 +42,11 @@ struct qi_popdb {
 void qi_popdb_parse(struct qi_popdb *db, const char *data, size_t len);
 void qi_popdb_free(struct qi_popdb *db);
 char *qi_popdb_serialize(const struct qi_popdb *db, size_t *len);
+/* What qi_popdb_parse + qi_popdb_find give, without parsing the other
+ * lines (a login on a file of thousands of users): *OUT is the first
+ * entry of LOGIN (free it with qi_popline_clear), or false. */
+bool qi_popdb_lookup(const char *data, size_t len, const char *login, struct qi_popline *out);
+void qi_popline_clear(struct qi_popline *l);
 /* The first entry of LOGIN, or NULL. */
 const struct qi_popline *qi_popdb_find(const struct qi_popdb *db, const char *login);
 /* Any line whose first field is LOGIN (a malformed one too), or NULL. */

@@ -52,6 +52,32 @@ static void test_parse(void **state)
 /* Setting and removing touch one line: every other byte is kept, a CRLF
  * line keeps its CRLF, an entry added after a last line without a newline
  * gets one first. */
+/* qi_popdb_lookup finds what parse + find find, for each login of a file
+ * with comments, a malformed line of a login, a CRLF line and no final
+ * newline; and nothing for a login that is only a prefix of one. */
+static void test_lookup(void **state)
+{
+	const char *data = "# users\nbob:broken\nbob:$y$x:vmail:/home/vmail/bob\r\n"
+			   "alice:$6$s$h:vmail:/home/vmail/alice\nal:x\ncarol:$1$a$b:vmail:/home/c";
+	size_t len = strlen(data);
+	struct qi_popdb db;
+	qi_popdb_parse(&db, data, len);
+	const char *logins[] = { "bob", "alice", "carol", "al", "ali", "nobody", "#" };
+	for (size_t i = 0; i < sizeof(logins) / sizeof(logins[0]); i++) {
+		struct qi_popline got;
+		const struct qi_popline *want = qi_popdb_find(&db, logins[i]);
+		bool found = qi_popdb_lookup(data, len, logins[i], &got);
+		assert_int_equal(found, want != NULL);
+		if (found) {
+			assert_string_equal(got.hash, want->hash);
+			assert_string_equal(got.owner, want->owner);
+			assert_string_equal(got.home, want->home);
+			qi_popline_clear(&got);
+		}
+	}
+	qi_popdb_free(&db);
+}
+
 static void test_edit(void **state)
 {
 	struct qi_popdb db;
@@ -249,6 +275,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_edit),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_verify),
