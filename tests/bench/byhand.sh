@@ -50,8 +50,9 @@ hand_daemontools() {
 }
 
 # hand_netqmail ROOT SRC FQDN: the guide's qmail steps: tar x, patch,
-# groupadd and useradd (into ROOT's passwd with --prefix), make setup
-# check (conf-qmail is ROOT/var/qmail, and the build sees ROOT's accounts
+# groupadd and useradd (into ROOT's passwd with --prefix), make -jN it
+# man, then make setup check (serially: qmail's Makefile is not safe for
+# a parallel install; conf-qmail is ROOT/var/qmail, and the build sees ROOT's accounts
 # through a private mount namespace: the host's / is never written), then
 # config-fast.
 hand_netqmail() {
@@ -74,7 +75,8 @@ hand_netqmail() {
 		echo "gcc -O2" >conf-cc; echo "gcc -s" >conf-ld; echo "$root/var/qmail" >conf-qmail
 		mkdir -p "$root/var"
 		unshare -m sh -c 'mount --bind "$1/etc/passwd" /etc/passwd && mount --bind "$1/etc/group" /etc/group &&
-			env -u MAKEFLAGS -u MAKELEVEL make -s -j"$2" setup check >/dev/null 2>&1' sh "$root" "$jobs"
+			env -u MAKEFLAGS -u MAKELEVEL make -s -j"$2" it man >/dev/null 2>&1 &&
+			env -u MAKEFLAGS -u MAKELEVEL make -s setup check >/dev/null 2>&1' sh "$root" "$jobs"
 		./config-fast "$fqdn" >/dev/null
 	)
 }

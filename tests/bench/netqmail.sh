@@ -23,7 +23,7 @@ build=$(cd "${1:-$top/_build}" && pwd)
 qi=$build/qinstall
 runs=${RUNS:-3}
 [ -x "$qi" ] || { echo "bench: no qinstall in $build (build it first)" >&2; exit 2; }
-export QINSTALL_DATADIR=$top
+export QINSTALL_DATADIR=$top QINSTALL_CHECKPASSWORD=$build/qinstall-checkpassword
 jobs=$(nproc 2>/dev/null || echo 2)
 DIST=${QI_DISTFILES:-$top/../shared/distfiles}
 for f in netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz; do
@@ -42,8 +42,8 @@ by_hand() { # ROOT
 	hand_daemontools "$1" "$W/hand-src"
 	hand_netqmail "$1" "$W/hand-src" mail.example.org
 }
-new_root() { rm -rf "$1"; make_root "$1"; }
-qi() { "$qi" -q "$@" >/dev/null; }
+new_root() { rm -rf "$1"; qmail_root "$1"; }
+qi() { "$qi" -q "$@" --domain mail.example.org --admin admin >/dev/null; }
 
 # One warm-up of each (page cache, compiler; and the sources into the cache).
 new_root "$W/warm-hand"; by_hand "$W/warm-hand"
@@ -57,7 +57,7 @@ for i in $(seq "$runs"); do
 	timed "$W/t.noop" qi --root "$r" provision -p netqmail --offline -j "$jobs"
 	new_root "$W/warm-$i"
 	timed "$W/t.warm" qi --root "$W/warm-$i" provision -p netqmail --offline -j "$jobs"
-	timed "$W/t.rollback" qi --root "$r" rollback
+	timed "$W/t.rollback" "$qi" -q --root "$r" rollback >/dev/null
 done
 
 bench_report "$W" "$runs"
