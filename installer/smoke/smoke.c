@@ -237,8 +237,15 @@ static void check_pop3(struct smoke *s)
 		return;
 	}
 	struct smoke_reply r;
-	long n;
-	if (smoke_pop3_list(&p, o->pop3_user, o->pop3_pass ? o->pop3_pass : "", &n, &r) < 0)
+	long n = 0;
+	int rc;
+	/* qmail-pop3d lists only the messages older than the current second
+	 * (its maildir scan leaves the newest alone): a message delivered a
+	 * moment ago shows on the next try. */
+	for (int tries = 0; (rc = smoke_pop3_list(&p, o->pop3_user, o->pop3_pass ? o->pop3_pass : "",
+						&n, &r)) == 0 && n < 1 && tries < 2; tries++)
+		usleep(1200 * 1000);
+	if (rc < 0)
 		check(s, "pop3", false, false, "%s:%d: login as %s failed: %s", p.host, p.port, o->pop3_user,
 		      answered(&r, false));
 	else if (n < 1)
