@@ -278,16 +278,14 @@ int main(int argc, char **argv)
 		ok = qi_pop_verify(password, found == 0 && u.hash ? u.hash : CP_DUMMY, &trouble) &&
 		     found == 0 && u.hash;
 		explicit_bzero(buf, sizeof(buf));
-		if (trouble) {
-			rc = fail(CP_TROUBLE, "out of memory checking the password of %s (yescrypt needs "
-				  "about 16 MiB: raise the service's softlimit -m)", login);
-		} else if (ok && (u.uid <= 0 || u.uid < c.min_uid)) {
+		if (ok && (u.uid <= 0 || u.uid < c.min_uid)) {
 			fail(0, "%s is refused: its system user %s has uid %lld (root is always "
 			     "refused, and uids below %lld)", login, u.owner, u.uid, c.min_uid);
 			ok = false;
 		}
 		if (trouble) {
-			/* rc says so already */
+			rc = fail(CP_TROUBLE, "out of memory checking the password of %s (yescrypt needs "
+				  "about 16 MiB: raise the service's softlimit -m)", login);
 		} else if (!ok) {
 			delay(&c);
 			rc = CP_BAD;

@@ -430,22 +430,6 @@ static int scan(qi_handle *h, struct qi_mailconf *mc)
 
 /* ---- the API ---- */
 
-int qi_provision_resolve_ids(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids)
-{
-	struct qi_accounts_spec spec;
-	bool pending = false;
-	if (qi_profile_accounts_spec(h, p, &spec) < 0 || qi_accounts_resolve(h, &spec, ids, &pending) < 0)
-		return qi_error_prefix(h, "qmail's accounts (for ~alias)");
-	/* provision's result is not the accounts command's */
-	static const char *const keys[] = { "ids", "accounts", "homes", "shell" };
-	for (int i = 0; i < 4; i++)
-		json_object_del(qi_result(h), keys[i]);
-	if (pending)
-		qi_warn(h, "qmail's accounts in %s are not all what the profile says: `qinstall users` makes "
-			"them (~alias's files get the profile's ids)", qi_root(h));
-	return 0;
-}
-
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
 			struct qi_mailconf **out)
 {
@@ -454,15 +438,12 @@ int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 		return 0;
 	struct qi_mailconf *mc = calloc(1, sizeof(*mc));
 	struct admin a = { 0 };
-	struct qi_account_ids resolved;
 	if (!mc)
 		abort();
 	mc->qmail = qi_path_normalise(qi_profile_get(p, "accounts", "qmail_home"), 0);
 	int rc = mail_domain(h, p, mc);
 	if (rc == 0)
 		rc = mail_admin(h, p, mc, &a);
-	if (rc == 0 && !ids && (rc = qi_provision_resolve_ids(h, p, &resolved)) == 0)
-		ids = &resolved;
 	if (rc == 0)
 		rc = add_items(h, p, mc, &a, ids);
 	if (rc == 0)

@@ -34,7 +34,6 @@
 #include "provision/provision.h"
 #include "sources/sources.h"
 
-#define RECORD_PATH QI_PROVISION_RECORD
 
 struct component {
 	struct qi_recipe r;
@@ -193,10 +192,32 @@ static bool component_cached(qi_handle *h, const struct component *c)
 	return ok;
 }
 
+/* qmail's ids as the profile's [accounts] resolve in ROOT (read-only), for
+ * the configuration and the services when no component is built for them
+ * (no accounts are made then); warns when `qinstall users` has still to
+ * make them. */
+static int resolve_ids_only(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids)
+{
+	struct qi_accounts_spec spec;
+	bool pending = false;
+	if (qi_profile_accounts_spec(h, p, &spec) < 0 || qi_accounts_resolve(h, &spec, ids, &pending) < 0)
+		return qi_error_prefix(h, "qmail's accounts (for ~alias)");
+	/* provision's result is not the accounts command's */
+	static const char *const keys[] = { "ids", "accounts", "homes", "shell" };
+	for (int i = 0; i < 4; i++)
+		json_object_del(qi_result(h), keys[i]);
+	if (pending)
+		qi_warn(h, "qmail's accounts in %s are not all what the profile says: `qinstall users` makes "
+			"them (~alias's files get the profile's ids)", qi_root(h));
+	return 0;
+}
+
 /* qmail's accounts, when a component is built for them (accounts = yes):
  * resolved in ROOT, read-only, before anything is fetched or built, so
  * that an id clash stops the run before ROOT or the cache is touched;
- * their ids are built in and part of the build key. */
+ * their ids are built in and part of the build key. Without such a
+ * component the ids are resolved all the same (not made) when the
+ * configuration or the services need them: once, for both. */
 static int resolve_accounts(qi_handle *h, struct qi_provision *pv)
 {
 	const char *const *names = qi_profile_components(pv->p);
@@ -206,8 +227,8 @@ static int resolve_accounts(qi_handle *h, struct qi_provision *pv)
 		free(sec);
 	}
 	if (!pv->accounts)
-		return 0;
-	qi_accounts_default(&pv->spec);
+		return qi_profile_bool(pv->p, "mail", "configure") || qi_profile_bool(pv->p, "services", "qmail") ?
+			resolve_ids_only(h, pv->p, &pv->ids) : 0;
 	if (qi_profile_accounts_spec(h, pv->p, &pv->spec) < 0 ||
 	    qi_accounts_resolve(h, &pv->spec, &pv->ids, &pv->accounts_pending) < 0)
 		return qi_error_prefix(h, "qmail's accounts in %s (nothing was built or written)", qi_root(h));
@@ -689,7 +710,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 		abort();
 	pv->p = p;
 	if (refuse_state_settings(h, p) < 0 || resolve_accounts(h, pv) < 0 ||
-	    qi_mailconf_prepare(h, p, pv->accounts ? &pv->ids : NULL, &pv->mail) < 0) {
+	    qi_mailconf_prepare(h, p, &pv->ids, &pv->mail) < 0) {
 		qi_provision_free(pv);
 		return -1;
 	}
@@ -813,11 +834,8 @@ static int prepare_services(qi_handle *h, struct qi_provision *pv)
 			rc = qi_error_kind(h, QI_ERR_USAGE, "%s: [services] qmail = yes, but no component installs "
 					   "%s (include ucspi-daemontools)", qi_profile_origin(pv->p, "services",
 					   "qmail"), names[i]);
-	struct qi_account_ids ids = pv->ids;
-	if (rc == 0 && !pv->accounts)
-		rc = qi_provision_resolve_ids(h, pv->p, &ids);
 	char *tcprules = rc == 0 ? tcprules_to_run(h, pv) : NULL;
-	struct qi_qmailsvc_env env = { .ids = &ids, .domain = qi_mailconf_domain(pv->mail), .tcpserver = prog[0],
+	struct qi_qmailsvc_env env = { .ids = &pv->ids, .domain = qi_mailconf_domain(pv->mail), .tcpserver = prog[0],
 				       .softlimit = prog[1], .multilog = prog[2], .setuidgid = prog[3],
 				       .tcprules = tcprules };
 	if (rc == 0)
@@ -939,7 +957,7 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	int rc = qi_root_lstat(h, QI_STATE_DIR, &st) == 0 ? 0 :
 		qi_mkdir_p(h, QI_STATE_DIR, QI_STATE_DIR_MODE, (uid_t)-1, (gid_t)-1);
 	if (rc == 0)
-		rc = qi_write_file(h, RECORD_PATH, rec, strlen(rec), 0644, (uid_t)-1, (gid_t)-1);
+		rc = qi_write_file(h, QI_PROVISION_RECORD, rec, strlen(rec), 0644, (uid_t)-1, (gid_t)-1);
 	free(rec);
 	if (rc < 0)
 		return qi_error_prefix(h, "provision record");
@@ -979,7 +997,7 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 	if (!*pending) {
 		char *rec = record_text(pv), *old = NULL;
 		size_t len;
-		*pending = qi_root_read(h, RECORD_PATH, &old, &len) < 0 || strcmp(old, rec) != 0;
+		*pending = qi_root_read(h, QI_PROVISION_RECORD, &old, &len) < 0 || strcmp(old, rec) != 0;
 		qi_clear_error(h);
 		free(rec);
 		free(old);
@@ -1000,15 +1018,15 @@ int qi_provision_status(qi_handle *h)
 	char *text = NULL;
 	size_t len;
 	struct stat st;
-	if (qi_root_lstat(h, RECORD_PATH, &st) < 0)
+	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0)
 		return 0;
-	if (qi_root_read(h, RECORD_PATH, &text, &len) < 0)
+	if (qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0)
 		return qi_error_prefix(h, "provision record");
 	json_error_t err;
 	json_t *rec = json_loadb(text, len, 0, &err);
 	free(text);
 	if (!rec) {
-		qi_warn(h, "%s%s is not valid JSON (%s): provision again to rewrite it", qi_root(h), RECORD_PATH,
+		qi_warn(h, "%s%s is not valid JSON (%s): provision again to rewrite it", qi_root(h), QI_PROVISION_RECORD,
 			err.text);
 		return 0;
 	}
@@ -1174,7 +1192,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			qi_svscan_unit_free(&u);
 		}
 	}
-	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, pv.accounts ? &pv.ids : NULL, &pv.mail)) == 0)
+	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, &pv.mail)) == 0)
 		rc = qi_mailconf_plan(h, pv.mail, plan);
 	if (rc == 0 && (rc = prepare_services(h, &pv)) == 0)
 		rc = qi_qmailsvc_plan(h, pv.svc, plan);
@@ -1183,16 +1201,16 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		for (size_t i = 0; i < pv.n; i++)
 			all_cached &= pv.c[i].m.n > 0;
 		struct stat st;
-		bool present = qi_root_lstat(h, RECORD_PATH, &st) == 0;
+		bool present = qi_root_lstat(h, QI_PROVISION_RECORD, &st) == 0;
 		char *rec = all_cached ? record_text(&pv) : NULL, *old = NULL;
 		size_t len;
-		bool same = rec && present && qi_root_read(h, RECORD_PATH, &old, &len) == 0 &&
+		bool same = rec && present && qi_root_read(h, QI_PROVISION_RECORD, &old, &len) == 0 &&
 			    strcmp(old, rec) == 0;
 		qi_clear_error(h);
 		if (!same && (rec || json_array_size(plan) > 0)) {
-			plan_add(plan, RECORD_PATH, present ? "replace" : "create", "provision", NULL);
+			plan_add(plan, QI_PROVISION_RECORD, present ? "replace" : "create", "provision", NULL);
 			if (rec)
-				qi_diff_add(h, RECORD_PATH, old, rec);
+				qi_diff_add(h, QI_PROVISION_RECORD, old, rec);
 		}
 		free(rec);
 		free(old);

@@ -352,7 +352,7 @@ struct qi_mailconf;
  * (--domain, [mail] domain or the host's FQDN), the admin and every file,
  * directory and link with its wanted content and owner. *OUT is NULL when
  * [mail] configure = no. IDS: qmail's account ids as provision resolved
- * them, or NULL to resolve them here from the profile's [accounts].
+ * them (qi_provision_prepare and plan resolve them once, for every step).
  * Usage errors for a bad domain or admin; an error for an rcpthosts that
  * the administrator left empty. Reads only. */
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
@@ -367,10 +367,6 @@ int qi_mailconf_commit(qi_handle *h, struct qi_mailconf *mc);
 /* Append what would change to PLAN (provision's plan entries) and put
  * "mail" into the result; reads only. MC may be NULL. */
 int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan);
-/* qmail's ids as the profile's [accounts] resolve in ROOT (read-only),
- * for the steps after the build when no component is built for them;
- * warns when `qinstall users` has still to make them. */
-int qi_provision_resolve_ids(qi_handle *h, const struct qi_profile *p, struct qi_account_ids *ids);
 /* The mail domain MC configures (NULL when MC is NULL). */
 const char *qi_mailconf_domain(const struct qi_mailconf *mc);
 /* "domain" and "admin" into the provision record O (nothing when MC is
