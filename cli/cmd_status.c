@@ -9,7 +9,9 @@
 #include "cli.h"
 
 /* Each hunk of the patches a component was built with, one line a patch:
- * "patch qmail-103.patch: dns.c #1 offset -2, dns.c #2 fuzz 1". */
+ * "patch qmail-103.patch: dns.c #1 offset -2, dns.c #2 fuzz 1", each with
+ * its outcome when the record has one: clean, offset N, fuzz N, merged,
+ * rule NAME, glue. */
 static void print_patches(struct qi_cli *cli, json_t *hunks)
 {
 	const char *last = NULL;
@@ -30,8 +32,12 @@ static void print_patches(struct qi_cli *cli, json_t *hunks)
 		long long fuzz = json_integer_value(json_object_get(hk, "fuzz"));
 		qi_out(cli, " %s #%lld", json_string_value(json_object_get(hk, "file")),
 		       (long long)json_integer_value(json_object_get(hk, "hunk")));
-		if (!json_is_true(json_object_get(hk, "applied")))
+		const char *outcome = json_string_value(json_object_get(hk, "outcome"));
+		const char *rule = json_string_value(json_object_get(hk, "rule"));
+		if (!outcome && !json_is_true(json_object_get(hk, "applied")))
 			qi_out(cli, " FAILED");
+		if (outcome && strcmp(outcome, "offset") != 0 && strcmp(outcome, "fuzz") != 0)
+			qi_out(cli, " %s%s%s", outcome, rule ? " " : "", rule ? rule : "");
 		if (off)
 			qi_out(cli, " offset %+lld", off);
 		if (fuzz)
@@ -55,6 +61,13 @@ static void print_provisioned(struct qi_cli *cli)
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(rec, "components"), i, c) {
+		const char *install = json_string_value(json_object_get(c, "install"));
+		if (install && strcmp(install, "none") == 0) {
+			qi_out(cli, "  %-14s %-10s install = none: its source only, for other components' "
+			       "patches and copies\n", json_string_value(json_object_get(c, "name")),
+			       json_string_value(json_object_get(c, "version")));
+			continue;
+		}
 		qi_out(cli, "  %-14s %-10s %5lld files  build log %s\n",
 		       json_string_value(json_object_get(c, "name")),
 		       json_string_value(json_object_get(c, "version")),
@@ -132,7 +145,8 @@ const struct qi_command qi_cmd_status = {
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
 		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
 		"When ROOT was provisioned, the mail domain, the components installed\n"
-		"(with their patches, hunk by hunk), qmail's services under daemontools,\n"
+		"(with their patches, hunk by hunk and each hunk's outcome: clean, offset N,\n"
+		"fuzz N, merged, rule NAME, glue), qmail's services under daemontools,\n"
 		"qmail's ids and where each build log\n"
 		"is kept come first (\"provisioned\" with --json). The directories where\n"
 		"rollbacks kept aside data qinstall did not write come last (\"kept\").",

@@ -337,6 +337,11 @@ struct qi_series_patch {
 	const char *path;		/* patch file (host path) */
 	int strip;			/* -p */
 	int max_fuzz;			/* 0..3 */
+	const char *label;		/* its name in records and errors (NULL: path) */
+	const char *glue;		/* host path of its glue patch, or NULL */
+};
+struct qi_series_options {
+	bool merge;			/* a hunk that does not apply is merged three ways */
 };
 
 /* Apply the patches in order to the tree at DIR (a work directory, not
@@ -345,7 +350,7 @@ struct qi_series_patch {
  * *report (may be NULL) receives a JSON array of per-hunk records:
  * {patch, file, hunk, line, offset, fuzz, reversed}. */
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
-		    size_t n, json_t **report);
+		    size_t n, const struct qi_series_options *opt, json_t **report);
 
 /* One patch (a file of unified diffs) applied as GNU patch 2.7.6 does
  * (patch/run.c). Zeroed options plus strip = -1 and max_fuzz = 2 are
@@ -486,6 +491,27 @@ int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, cons
 /* The resolved profile as JSON: {"file", "sections": [{"name", "values":
  * [{"key", "value", "origin": "FILE:LINE"}]}]}. New reference. */
 json_t *qi_profile_to_json(const struct qi_profile *p);
+/* Options ([option NAME]): each is on or off, by the command line
+ * (qi_profile_set_option, last), else the profile's `enabled` (the last
+ * one, includes first), else its `default` (yes, no, or A|B: on when any
+ * of those is on). Settings of a conditional section ([KIND ARG if NAME
+ * !NAME]) count only while the condition holds. */
+/* Turn option NAME on or off (--with, --without): usage error listing the
+ * profile's options when it declares none such. The origin shown is
+ * "command line". Conflicts and requires are checked by
+ * qi_profile_check_options, once every option is set. */
+int qi_profile_set_option(qi_handle *h, struct qi_profile *p, const char *name, bool on);
+/* Whether option NAME is on (false for an undeclared name). */
+bool qi_profile_option(const struct qi_profile *p, const char *name);
+/* Usage error when two options that conflict are both on (naming both
+ * and where each got its state), or an option that is on lacks one of
+ * what it requires. qi_profile_load checks the profile as written;
+ * provision and plan check again after the command line's options. */
+int qi_profile_check_options(qi_handle *h, const struct qi_profile *p);
+/* Each option, in the order declared: [{name, description, on, state
+ * ("on"|"off"), origin ("command line", FILE:LINE of its `enabled`, or
+ * "default"), default, conflicts, requires}]. New reference. */
+json_t *qi_profile_options_json(const struct qi_profile *p);
 /* Fill SPEC from the profile's [accounts] section; what it leaves unset
  * keeps qi_accounts_default's value. */
 int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,

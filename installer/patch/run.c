@@ -774,8 +774,9 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 }
 
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
-		    size_t n, json_t **report)
+		    size_t n, const struct qi_series_options *opt, json_t **report)
 {
+	(void)opt;	/* the three-way merge is the patch engine's (branch merge) */
 	struct qi_patch_tree tree;
 	if (qi_patch_tree_open(h, &tree, dir) < 0)
 		return -1;
