@@ -674,16 +674,16 @@ static int option_state(qi_handle *h, struct qi_profile *p, struct option *o)
 				     "(through the defaults of the options it names)", df->origin, o->name);
 	int on;
 	if (en) {
-		on = qi_profile_invalid(en->def, en->value) ? -1 : truthy(en->value);
+		if (qi_profile_invalid(en->def, en->value))
+			return qi_error_kind(h, QI_ERR_USAGE, "%s: bad value for 'enabled' in [option %s]: "
+					     "'%s': expected yes or no", en->origin, o->name, en->value);
+		on = truthy(en->value);
 		o->origin = en->origin;
 	} else {
 		on = df ? default_state(h, p, o, df->value) : 0;
 		o->origin = "default";
 	}
-	if (on < 0)
-		return qi_error_kind(h, QI_ERR_USAGE, "%s: bad value for 'enabled' in [option %s]: '%s': "
-				     "expected yes or no", en->origin, o->name, en->value);
-	return o->state = on;
+	return on < 0 ? -1 : (o->state = on);
 }
 
 /* The [option NAME] sections and the states of their options. */

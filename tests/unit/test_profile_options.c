@@ -95,7 +95,7 @@ static void test_conditional_sections(void **state)
 	/* e on: y and [build if e] count; b still off */
 	assert_int_equal(qi_profile_set_option(h, p, "e", true), 0);
 	assert_string_equal(qi_profile_get(p, "build", "cc"), "gcc -O0");
-	assert_string_equal(qi_profile_origin(p, "build", "cc"), "t.profile:19");
+	assert_string_equal(qi_profile_origin(p, "build", "cc"), "t.profile:28");
 	assert_string_equal(qi_profile_components(p)[1], "y");
 	/* a off: two.patch drops out, the order of the others stays */
 	assert_int_equal(qi_profile_set_option(h, p, "a", false), 0);
@@ -118,7 +118,7 @@ static void test_enabled_chain(void **state)
 	assert_non_null(p);
 	assert_true(qi_profile_option(p, "e"));
 	json_t *j = qi_profile_options_json(p);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 4), "origin")), "t.profile:21");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 4), "origin")), "t.profile:30");
 	json_decref(j);
 	assert_int_equal(qi_profile_set_option(h, p, "e", false), 0);
 	assert_false(qi_profile_option(p, "e"));
@@ -169,7 +169,7 @@ static void test_errors(void **state)
 	char *text = qi_xasprintf("%s[component x if a nosuch]\npatch = four.patch\n", base);
 	assert_null(parse(h, text));
 	free(text);
-	assert_non_null(strstr(qi_errmsg(h), "t.profile:20: the condition names the option 'nosuch'"));
+	assert_non_null(strstr(qi_errmsg(h), "t.profile:29: the condition names the option 'nosuch'"));
 	assert_non_null(strstr(qi_errmsg(h), "its options: a, b, c, d, e"));
 	assert_null(parse(h, "[option a]\ndefault = b\n"));
 	assert_non_null(strstr(qi_errmsg(h), "t.profile:2: [option a] default names the option 'b'"));
