@@ -289,8 +289,11 @@ const struct qi_command qi_cmd_provision = {
 		"under daemontools with the SMTP relay rules ([services] qmail) and\n"
 		"/var/lib/qinstall/provision.json go into ROOT as one journaled run that\n"
 		"`qinstall rollback` undoes, with qmail's accounts when a component is built\n"
-		"for them (netqmail). Nothing is started unless ROOT is /. Without --profile\n"
-		"it provisions netqmail. With --check it is `qinstall plan`.\n"
+		"for them (netqmail), and the provenance file ([profile] provenance: options,\n"
+		"sources, copies, patches and each hunk's outcome). Nothing is started unless\n"
+		"ROOT is /. --with NAME and --without NAME turn the profile's options on and\n"
+		"off (`qinstall profile show` lists them). Without --profile it provisions\n"
+		"netqmail. With --check it is `qinstall plan`.\n"
 		"See qinstall-provision(8).",
 	.options = options,
 	.run = run_provision,
@@ -304,6 +307,7 @@ const struct qi_command qi_cmd_plan = {
 		"The same as `qinstall provision --check`: reads the profile, the build cache and\n"
 		"ROOT, and lists each path provision would create, replace or chmod. It writes\n"
 		"nothing anywhere: not into ROOT, not into the cache (no download, no build).\n"
+		"It lists each option of the profile first, on or off and why.\n"
 		"See qinstall-plan(8).",
 	.options = plan_options,
 	.run = run_plan,

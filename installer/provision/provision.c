@@ -1016,6 +1016,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			goto fail;
 	if (prepare_services(h, pv) < 0)
 		goto fail;
+	json_object_set_new(qi_result(h), "options", qi_profile_options_json(p));
 	*out = pv;
 	return 0;
 fail:
@@ -1424,19 +1425,19 @@ static void plan_source_step(qi_handle *h, const struct component *c, json_t *st
 	free(dist);
 }
 
-/* The provenance file: its content known when every build is cached
- * (ALL_CACHED), else only that it will be written. */
-static void plan_provenance(qi_handle *h, const struct qi_provision *pv, bool all_cached, json_t *plan)
+/* A file provision writes for COMPONENT at PATH (the record, the
+ * provenance file): TEXT (freed here) when every build is cached, else
+ * NULL: then only that it will be written, when anything else is. */
+static void plan_file(qi_handle *h, json_t *plan, const char *path, const char *component, char *text)
 {
-	const char *path = provenance_path(pv);
 	struct stat st;
 	bool present = qi_root_lstat(h, path, &st) == 0;
-	char *text = all_cached ? provenance_text(pv) : NULL, *old = NULL;
+	char *old = NULL;
 	size_t len;
 	bool same = text && present && qi_root_read(h, path, &old, &len) == 0 && strcmp(old, text) == 0;
 	qi_clear_error(h);
 	if (!same && (text || json_array_size(plan) > 0)) {
-		plan_add(plan, path, present ? "replace" : "create", "provenance", NULL);
+		plan_add(plan, path, present ? "replace" : "create", component, NULL);
 		if (text)
 			qi_diff_add(h, path, old, text);
 	}
@@ -1518,21 +1519,8 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		bool all_cached = true;
 		for (size_t i = 0; i < pv.n; i++)
 			all_cached &= pv.c[i].m.n > 0 || pv.c[i].r.install_none;
-		struct stat st;
-		bool present = qi_root_lstat(h, QI_PROVISION_RECORD, &st) == 0;
-		char *rec = all_cached ? record_text(&pv) : NULL, *old = NULL;
-		size_t len;
-		bool same = rec && present && qi_root_read(h, QI_PROVISION_RECORD, &old, &len) == 0 &&
-			    strcmp(old, rec) == 0;
-		qi_clear_error(h);
-		if (!same && (rec || json_array_size(plan) > 0)) {
-			plan_add(plan, QI_PROVISION_RECORD, present ? "replace" : "create", "provision", NULL);
-			if (rec)
-				qi_diff_add(h, QI_PROVISION_RECORD, old, rec);
-		}
-		free(rec);
-		free(old);
-		plan_provenance(h, &pv, all_cached, plan);
+		plan_file(h, plan, QI_PROVISION_RECORD, "provision", all_cached ? record_text(&pv) : NULL);
+		plan_file(h, plan, provenance_path(&pv), "provenance", all_cached ? provenance_text(&pv) : NULL);
 	}
 	json_object_set_new(qi_result(h), "options", qi_profile_options_json(p));
 	if (rc == 0 && json_array_size(plan) > 0)
