@@ -239,6 +239,20 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
 	return rc < 0 ? qi_error_prefix(h, "validrcptto.cdb") : 0;
 }
 
+/* PATH through the journal, unless it holds DATA already (0644 root). */
+static int write_changed(qi_handle *h, const char *path, const char *data, size_t len)
+{
+	char *old = NULL;
+	size_t olen = 0;
+	struct stat st;
+	bool same = qi_root_lstat(h, path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644 &&
+		    st.st_uid == 0 && st.st_gid == 0 && qi_root_read(h, path, &old, &olen) == 0 && olen == len &&
+		    memcmp(old, data, len) == 0;
+	qi_clear_error(h);
+	free(old);
+	return same ? 0 : qi_write_file(h, path, data, len, 0644, 0, 0);
+}
+
 int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfile,
 			  const char *const *local, bool only_if_there)
 {
@@ -256,7 +270,7 @@ int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfi
 		for (size_t i = 0; local[i]; i++)
 			qi_buf_addf(&b, "%s\n", local[i]);
 		char *lp = qi_xasprintf("%s/control/validrcptto.local", qmail_home);
-		rc = qi_write_file(h, lp, b.data, b.len, 0644, 0, 0);
+		rc = write_changed(h, lp, b.data, b.len);
 		free(lp);
 		qi_buf_free(&b);
 	}
@@ -266,7 +280,7 @@ int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfi
 	if (rc == 0)
 		rc = qi_validrcptto_build(h, qmail_home, pwfile, &cdb, &len, &keys);
 	if (rc == 0)
-		rc = qi_write_file(h, path, cdb, len, 0644, 0, 0);
+		rc = write_changed(h, path, cdb, len);
 	if (rc == 0)
 		json_object_set_new(qi_result(h), "validrcptto", json_pack("{s:s, s:O}", "path", path,
 									    "keys", keys));
