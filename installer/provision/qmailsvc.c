@@ -389,6 +389,29 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 	return 0;
 }
 
+/* qinstall's checkpassword program copied into ROOT at PATH with MODE
+ * root:GID, from where qinstall's is installed ($QINSTALL_CHECKPASSWORD
+ * overrides it: the tests' build tree). WHO and KEY for the message. */
+static int copy_checkpassword(qi_handle *h, struct qi_qmailsvc *s, const char *path, mode_t mode, gid_t gid,
+			      const char *who, const char *key)
+{
+	const char *env = getenv("QINSTALL_CHECKPASSWORD");
+	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
+	if (access(program, X_OK) < 0) {
+		int rc = qi_error_errno(h, "%s needs qinstall's checkpassword program, but %s cannot be run: "
+					"install qinstall (make install), or set [services] %s to another program",
+					who, program, key);
+		free(program);
+		return rc;
+	}
+	char *dir = qi_xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	add_dirs(s, dir, 0755, 0, 0, true);
+	free(dir);
+	add(s, SV_CDB, qi_xstrdup(path), program, mode, 0, gid);
+	return 0;
+}
+
 /* The POP3 service's checkpassword program, when it is qinstall's own
  * (the default [services] checkpassword): copied into ROOT from where
  * qinstall's is installed ($QINSTALL_CHECKPASSWORD overrides it: the
@@ -398,21 +421,7 @@ static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi
 	if (!qi_profile_bool(p, "services", "pop3") ||
 	    strcmp(qi_profile_get(p, "services", "checkpassword"), QI_CHECKPASSWORD_PATH) != 0)
 		return 0;
-	const char *env = getenv("QINSTALL_CHECKPASSWORD");
-	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
-	if (access(program, X_OK) < 0) {
-		int rc = qi_error_errno(h, "the POP3 service needs qinstall's checkpassword program, but %s "
-					"cannot be run: install qinstall (make install), or set [services] "
-					"checkpassword to another program", program);
-		free(program);
-		return rc;
-	}
-	char *dir = qi_xstrdup(QI_CHECKPASSWORD_PATH);
-	*strrchr(dir, '/') = '\0';
-	add_dirs(s, dir, 0755, 0, 0, true);
-	free(dir);
-	add(s, SV_CDB, qi_xstrdup(QI_CHECKPASSWORD_PATH), program, 0755, 0, 0);
-	return 0;
+	return copy_checkpassword(h, s, QI_CHECKPASSWORD_PATH, 0755, 0, "the POP3 service", "checkpassword");
 }
 
 /* [services] smtpd_auth: qmail-smtpd runs as qmaild, which cannot read a
@@ -435,22 +444,9 @@ static int add_smtp_checkpassword(qi_handle *h, const struct qi_profile *p, stru
 		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] smtpd_auth_group = %s is gid 0: name a "
 				     "group of its own", qi_profile_file(p), group);
 	const char *path = qi_profile_get(p, "services", "smtpd_auth_checkpassword");
-	if (strcmp(path, QI_SMTP_CHECKPASSWORD_PATH) == 0) {
-		const char *env = getenv("QINSTALL_CHECKPASSWORD");
-		char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
-		if (access(program, X_OK) < 0) {
-			int rc = qi_error_errno(h, "the SMTP service's AUTH needs qinstall's checkpassword program, "
-						"but %s cannot be run: install qinstall (make install), or set "
-						"[services] smtpd_auth_checkpassword to another program", program);
-			free(program);
-			return rc;
-		}
-		char *dir = qi_xstrdup(path);
-		*strrchr(dir, '/') = '\0';
-		add_dirs(s, dir, 0755, 0, 0, true);
-		free(dir);
-		add(s, SV_CDB, qi_xstrdup(path), program, 02755, 0, gid);
-	}
+	if (strcmp(path, QI_SMTP_CHECKPASSWORD_PATH) == 0 &&
+	    copy_checkpassword(h, s, path, 02755, gid, "the SMTP service's AUTH", "smtpd_auth_checkpassword") < 0)
+		return -1;
 	char *pw = qi_xasprintf("%s/users/poppasswd", qi_profile_get(p, "accounts", "qmail_home"));
 	char *users = qi_xstrdup(pw);
 	*strrchr(users, '/') = '\0';
