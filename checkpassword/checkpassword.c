@@ -8,6 +8,12 @@
  * time), refuses root and uids below the minimum, becomes the mapped
  * system user and executes the next program with USER, HOME and SHELL
  * set, in HOME. Exit 1: refused; 2: misuse; 111: temporary trouble.
+ *
+ * --check-only (qmail-smtpd-auth's checkprogram, run as qmaild): the
+ * password is checked and the next program run as the caller, with USER
+ * set. Installed setgid to a group that may read the password file (the
+ * unix_chkpwd model), it drops that group before it runs the program, and
+ * takes no --file, --system or environment overrides while it has it.
  */
 #include "config.h"
 
@@ -40,6 +46,7 @@ struct cp_conf {
 	long long min_uid;
 	long delay_ms;		/* after a failure */
 	bool system;		/* system users too */
+	bool check_only;	/* run the program as the caller */
 };
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,9 +61,15 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
+/* Whether the program runs with more privilege than its caller (setgid). */
+static bool elevated(void)
+{
+	return getegid() != getgid() || geteuid() != getuid();
+}
+
 static long long env_num(const char *name, long long dflt)
 {
-	const char *v = getenv(name);
+	const char *v = secure_getenv(name);
 	char *end;
 	if (!v || !*v)
 		return dflt;
@@ -68,20 +81,25 @@ static long long env_num(const char *name, long long dflt)
 /* Options before the program; the index of the program in ARGV. */
 static int parse_args(int argc, char **argv, struct cp_conf *c)
 {
-	c->file = getenv("QINSTALL_POPPASSWD");
+	c->file = secure_getenv("QINSTALL_POPPASSWD");
 	if (!c->file || !*c->file)
 		c->file = QI_POP_DEFAULT_FILE;
-	c->etc = getenv("QINSTALL_CHECKPASSWORD_ETC");
+	c->etc = secure_getenv("QINSTALL_CHECKPASSWORD_ETC");
 	if (!c->etc || !*c->etc)
 		c->etc = "/etc";
 	c->min_uid = env_num("QINSTALL_CHECKPASSWORD_MIN_UID", QI_MAILUSER_MIN_UID);
 	c->delay_ms = (long)env_num("QINSTALL_CHECKPASSWORD_DELAY_MS", 2000);
 	c->system = false;
+	c->check_only = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return i + 1;
-		if (strcmp(argv[i], "--system") == 0)
+		if (strcmp(argv[i], "--check-only") == 0)
+			c->check_only = true;
+		else if (elevated())	/* setgid: no other file than the default */
+			return -1;
+		else if (strcmp(argv[i], "--system") == 0)
 			c->system = true;
 		else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
 			c->file = argv[++i];
@@ -224,6 +242,18 @@ static int become(const char *login, const struct cp_user *u, char **argv)
 	return fail(CP_TROUBLE, "cannot run %s: %s", argv[0], strerror(errno));
 }
 
+/* --check-only: drop the setgid group for good, run ARGV as the caller. */
+static int run_as_caller(const char *login, char **argv)
+{
+	gid_t gid = getgid();
+	if (setresgid(gid, gid, gid) < 0 || getegid() != gid)
+		return fail(CP_TROUBLE, "cannot drop the group %lld: %s", (long long)getegid(), strerror(errno));
+	if (setenv("USER", login, 1) < 0)
+		return fail(CP_TROUBLE, "out of memory");
+	execvp(argv[0], argv);
+	return fail(CP_TROUBLE, "cannot run %s: %s", argv[0], strerror(errno));
+}
+
 /* Read "login\0password\0timestamp\0" from descriptor 3. */
 static int read_input(char *buf, size_t *len)
 {
@@ -254,7 +284,7 @@ int main(int argc, char **argv)
 	size_t len;
 	int prog = parse_args(argc, argv, &c);
 	if (prog < 0 || prog >= argc)
-		return fail(CP_USAGE, "usage: " PROG " [--system] [--file FILE] [--min-uid N] "
+		return fail(CP_USAGE, "usage: " PROG " [--check-only] [--system] [--file FILE] [--min-uid N] "
 			    "PROGRAM [ARG...], with login\\0password\\0timestamp\\0 on descriptor 3");
 	int rc = read_input(buf, &len);
 	if (rc)
@@ -290,7 +320,7 @@ int main(int argc, char **argv)
 			delay(&c);
 			rc = CP_BAD;
 		} else {
-			rc = become(login, &u, argv + prog);
+			rc = c.check_only ? run_as_caller(login, argv + prog) : become(login, &u, argv + prog);
 		}
 	}
 	explicit_bzero(buf, sizeof(buf));

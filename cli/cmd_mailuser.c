@@ -117,6 +117,11 @@ static void report(struct qi_cli *cli, const char *action, const char *name)
 		else
 			qi_out(cli, "Deleted the mail user %s; its mailbox stays at %s/Maildir "
 			       "(--remove-mailbox removes it).\n", name, home);
+	} else if (strcmp(action, "validrcptto") == 0) {
+		json_t *vr = json_object_get(r, "validrcptto");
+		qi_out(cli, "Wrote %s: %zu addresses qmail-smtpd accepts.\n",
+		       json_string_value(json_object_get(vr, "path")),
+		       json_array_size(json_object_get(vr, "keys")));
 	} else {
 		json_array_foreach(json_object_get(r, "imported"), i, v)
 			qi_out(cli, "  imported %s (system password)\n", json_string_value(v));
@@ -148,6 +153,9 @@ static int mutate(struct qi_cli *cli, const struct qi_mailuser_options *mo, cons
 			rc = qi_mailuser_passwd(h, mo, name, password);
 		else if (strcmp(action, "del") == 0)
 			rc = qi_mailuser_del(h, mo, name);
+		else if (strcmp(action, "validrcptto") == 0)
+			rc = qi_validrcptto_update(h, "/var/qmail", mo->pwfile ? mo->pwfile :
+						   "/var/qmail/users/poppasswd", NULL, false);
 		else
 			rc = qi_mailuser_import(h, mo);
 		if (rc == 0)
@@ -184,9 +192,10 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 	const char *action = argv[0];
 	bool named = strcmp(action, "add") == 0 || strcmp(action, "passwd") == 0 ||
 		     strcmp(action, "del") == 0;
-	if (!named && strcmp(action, "list") != 0 && strcmp(action, "import") != 0)
+	if (!named && strcmp(action, "list") != 0 && strcmp(action, "import") != 0 &&
+	    strcmp(action, "validrcptto") != 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "mailuser: unknown action '%s' (give add, "
-				     "passwd, del, list or import)", action);
+				     "passwd, del, list, import or validrcptto)", action);
 	if (argc != (named ? 2 : 1))
 		return qi_error_kind(h, QI_ERR_USAGE, named ? "mailuser %s takes one NAME"
 				     : "mailuser %s takes no operands", action);
@@ -204,7 +213,7 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 
 const struct qi_command qi_cmd_mailuser = {
 	.name = "mailuser",
-	.args = "add|passwd|del NAME | list | import",
+	.args = "add|passwd|del NAME | list | import | validrcptto",
 	.summary = "add, change, delete, list or import the POP3 users of qinstall-checkpassword",
 	.description =
 	"add NAME makes a mail-only user: a yescrypt hash of the password (read from\n"
@@ -214,7 +223,10 @@ const struct qi_command qi_cmd_mailuser = {
 	"password, del NAME removes the user (the mailbox stays unless\n"
 	"--remove-mailbox), list prints the users, and import makes every system user\n"
 	"with a uid of at least --min-uid and a home a POP3 user with its system\n"
-	"password. Each is one journaled run: `qinstall rollback` undoes it.",
+	"password. validrcptto builds control/validrcptto.cdb (the validrcptto patch's\n"
+	"recipients) from the mail users, ~alias/.qmail-* and control/validrcptto.local;\n"
+	"add, del and import rebuild it whenever it is there, so a new user is accepted\n"
+	"without a restart. Each is one journaled run: `qinstall rollback` undoes it.",
 	.options = options,
 	.run = run,
 };

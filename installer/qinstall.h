@@ -621,5 +621,24 @@ int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o);
  * journal: for the POP3 service (qmail-popup ... qinstall-checkpassword). */
 #define QI_CHECKPASSWORD_PATH "/usr/local/bin/qinstall-checkpassword"
 int qi_mailuser_install_checkpassword(qi_handle *h, const char *program);
+/* The SMTP service's copy of it ([services] smtpd_auth): setgid to
+ * [services] smtpd_auth_group, run as qmaild with --check-only. */
+#define QI_SMTP_CHECKPASSWORD_PATH "/usr/local/libexec/qinstall/checkpassword-smtp"
+
+/* control/validrcptto.cdb of the validrcptto patch (mailusers/validrcptto.c):
+ * lower-case keys, the data empty: NAME@DOMAIN and NAME-default@DOMAIN of
+ * each mail user and each domain of control/locals (control/me without it),
+ * NAME@DOMAIN of each ~alias/.qmail-NAME (':' read as '.'; .qmail-default:
+ * @DOMAIN), and each line of control/validrcptto.local (ADDRESS, @DOMAIN, or
+ * a bare NAME for NAME@ each domain). Built from ROOT into *CDB (malloc'd);
+ * KEYS (if not NULL) gets the keys, sorted. */
+int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfile, char **cdb,
+			 size_t *len, json_t **keys);
+/* Write control/validrcptto.local (from LOCAL, NULL: leave it) and the cdb
+ * through the journal, inside a run. ONLY_IF_THERE: nothing when the cdb
+ * is not there yet (the option is off): what `qinstall mailuser` calls.
+ * The result gets "validrcptto": {path, keys}. */
+int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfile,
+			  const char *const *local, bool only_if_there);
 
 #endif /* QINSTALL_H */

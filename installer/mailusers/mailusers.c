@@ -19,6 +19,7 @@
 #include "accounts/passwd.h"
 #include "mailusers/pwfile.h"
 
+#define QMAIL_HOME "/var/qmail"
 #define ASSIGN "/var/qmail/users/assign"
 #define ASSIGN_CDB "/var/qmail/users/cdb"
 #define CONTROL_ME "/var/qmail/control/me"
@@ -126,15 +127,23 @@ static int mkdir_missing(qi_handle *h, const char *dir)
 	return qi_mkdir_p(h, dir, 0755, 0, 0);
 }
 
+/* The password file, 0600 root; or 0640 root:GROUP when it is so already
+ * (provision made it readable by the SMTP service's setgid checkpassword
+ * program). Then control/validrcptto.cdb again, when there is one. */
 static int mu_write_pop(qi_handle *h, struct mu *m)
 {
 	size_t len;
 	char *data = qi_popdb_serialize(&m->pop, &len);
 	char *dir = qi_xstrdup(m->pwpath);
 	*strrchr(dir, '/') = '\0';
+	struct stat st;
+	bool grouped = qi_root_lstat(h, m->pwpath, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+		       (st.st_mode & 07777) == 0640;
 	int rc = mkdir_missing(h, dir);
 	if (rc == 0)
-		rc = qi_write_file(h, m->pwpath, data, len, 0600, 0, 0);
+		rc = qi_write_file(h, m->pwpath, data, len, grouped ? 0640 : 0600, 0, grouped ? st.st_gid : 0);
+	if (rc == 0)
+		rc = qi_validrcptto_update(h, QMAIL_HOME, m->pwpath, NULL, true);
 	free(dir);
 	free(data);
 	return rc;

@@ -18,7 +18,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "qinstall.h"
+#include "core/core.h"
 
 #define QI_POP_DEFAULT_FILE "/var/qmail/users/poppasswd"
 #define QI_POP_MAX ((size_t)4 << 20)	/* the password file's bound */
@@ -92,5 +94,30 @@ char *qi_assign_edit(const char *assign, size_t len, const char *name, bool add,
  * and "" with the wildcard characters. -1 with the reason (a malformed
  * line, named by number) on H. */
 int qi_assign_cdb(qi_handle *h, const char *assign, size_t len, char **cdb, size_t *cdblen);
+
+/* A cdb (D. J. Bernstein's constant database) made in memory (assign.c),
+ * for users/cdb and control/validrcptto.cdb: start, add the records,
+ * finish; the file is then M->out (free it with qi_buf_free). */
+struct qi_cdb_rec {
+	uint32_t hash, pos;
+};
+struct qi_cdb_make {
+	struct qi_buf out;
+	struct qi_cdb_rec *recs;
+	size_t n, cap;
+};
+void qi_cdb_start(struct qi_cdb_make *m);
+void qi_cdb_add(struct qi_cdb_make *m, const char *key, size_t klen, const char *data, size_t dlen);
+void qi_cdb_finish(struct qi_cdb_make *m);
+
+/* validrcptto.cdb's keys (validrcptto.c), from the texts: DOMAINS
+ * (control/locals or control/me: a domain a line), the password file PW,
+ * the names of ~alias's .qmail-* files (ALIASES, NULL-terminated, without
+ * the ".qmail-"), LOCAL (control/validrcptto.local, or NULL). A sorted,
+ * de-duplicated, NULL-terminated array (free with qi_strv_free); -1 with
+ * a message when there is no domain. */
+int qi_validrcptto_keys(qi_handle *h, const char *domains, const char *pw, size_t pwlen,
+			const char *const *aliases, const char *local, char ***keys);
+void qi_strv_free(char **v);
 
 #endif

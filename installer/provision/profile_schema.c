@@ -66,6 +66,9 @@ static const struct qi_keydef keys[] = {
 	{ "mail", "configure", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "mail", "domain", QI_V_DOMAIN, false, NULL, 0, 0, NULL },
 	{ "mail", "admin", QI_V_ADMIN, false, NULL, 0, 0, NULL },
+	/* control/validrcptto.cdb (mailusers/validrcptto.c) */
+	{ "mail", "validrcptto", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "mail", "valid_rcpt", QI_V_TEXT, true, NULL, 0, 0, NULL },
 
 	{ "services", "svscan", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
@@ -87,6 +90,14 @@ static const struct qi_keydef keys[] = {
 	{ "services", "pop3_memory", QI_V_INT, false, "64000000", 1000000, 2000000000, NULL },
 	{ "services", "checkpassword", QI_V_ABSPATH, false, "/usr/local/bin/qinstall-checkpassword", 0, 0, NULL },
 	{ "services", "smtp_rules", QI_V_ABSPATH, false, "/etc/tcp.smtp", 0, 0, NULL },
+	/* qmail-smtpd-auth's arguments; the submission service (port 587) */
+	{ "services", "smtpd_auth", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "smtpd_auth_checkpassword", QI_V_ABSPATH, false, QI_SMTP_CHECKPASSWORD_PATH, 0, 0, NULL },
+	{ "services", "smtpd_auth_group", QI_V_NAME, false, "shadow", 0, 0, NULL },
+	{ "services", "smtpd_auth_true", QI_V_ABSPATH, false, "/bin/true", 0, 0, NULL },
+	{ "services", "submission", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "submission_address", QI_V_ADDRESS, false, "0", 0, 0, NULL },
+	{ "services", "submission_port", QI_V_INT, false, "587", 1, 65535, NULL },
 	{ "services", "smtp_rule", QI_V_RULE, true, NULL, 0, 0, NULL },
 	{ "services", "allow_open_relay", QI_V_BOOL, false, "no", 0, 0, NULL },
 

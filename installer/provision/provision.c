@@ -1232,6 +1232,19 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	}
 	if (qi_mailconf_commit(h, pv->mail) < 0 || qi_qmailsvc_commit(h, pv->svc) < 0)
 		return -1;
+	/* [mail] validrcptto: control/validrcptto.local from valid_rcpt, and
+	 * the cdb from what ROOT delivers to, after the alias files */
+	if (qi_profile_bool(pv->p, "mail", "validrcptto")) {
+		const char *home = qi_profile_get(pv->p, "accounts", "qmail_home");
+		char *pw = qi_xasprintf("%s/users/poppasswd", home);
+		static const char *const none[] = { NULL };
+		const char *const *local = qi_profile_list_set(pv->p, "mail", "valid_rcpt") ?
+			qi_profile_get_list(pv->p, "mail", "valid_rcpt") : none;
+		int vr = qi_validrcptto_update(h, home, pw, local, false);
+		free(pw);
+		if (vr < 0)
+			return -1;
+	}
 	char *rec = record_text(pv);
 	/* the state directory is the journal's: made by the run (planned here
 	 * only in --check, when it is missing), never changed */
