@@ -70,16 +70,6 @@ static bool unhex(const char *hex, unsigned char *out, size_t n)
 	return true;
 }
 
-static void tohex(const unsigned char *in, size_t n, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		hex[2 * i] = digits[in[i] >> 4];
-		hex[2 * i + 1] = digits[in[i] & 15];
-	}
-	hex[2 * n] = '\0';
-}
-
 int qi_cram_secret(qi_handle *h, const char *password, char secret[QI_CRAM_SECRET_HEX + 1])
 {
 	unsigned char key[BLOCK] = { 0 }, pad[BLOCK], states[32];
@@ -104,7 +94,7 @@ int qi_cram_secret(qi_handle *h, const char *password, char secret[QI_CRAM_SECRE
 		}
 		put_state(states + 16 * k, &c);
 	}
-	tohex(states, sizeof(states), secret);
+	qi_to_hex(states, sizeof(states), secret);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(pad, sizeof(pad));
 	OPENSSL_cleanse(states, sizeof(states));
