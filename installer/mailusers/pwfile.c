@@ -276,13 +276,17 @@ static void drop_line(struct qi_popdb *db, size_t at)
 	db->n--;
 }
 
-/* Drop every "#cram-md5:LOGIN:" line. */
+/* Drop every "#cram-md5:LOGIN:" line (an entry has a secret only when
+ * one follows it). */
 static void drop_cram_lines(struct qi_popdb *db, const char *login)
 {
+	bool dropped = false;
 	for (size_t i = db->n; i-- > 0;)
-		if (db->lines[i].comp_login && strcmp(db->lines[i].comp_login, login) == 0)
+		if (db->lines[i].comp_login && strcmp(db->lines[i].comp_login, login) == 0) {
 			drop_line(db, i);
-	for (size_t i = 0; i < db->n; i++)
+			dropped = true;
+		}
+	for (size_t i = 0; dropped && i < db->n; i++)
 		if (db->lines[i].entry && strcmp(db->lines[i].login, login) == 0) {
 			free(db->lines[i].cram);
 			db->lines[i].cram = NULL;
