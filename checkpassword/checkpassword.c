@@ -7,7 +7,10 @@
  * descriptor 3, checks the password (libxcrypt, compared in constant
  * time), refuses root and uids below the minimum, becomes the mapped
  * system user and executes the next program with USER, HOME and SHELL
- * set, in HOME. Exit 1: refused; 2: misuse; 111: temporary trouble.
+ * set, in HOME. qmail-smtpd-auth's CRAM-MD5 input,
+ * "login\0challenge\0response\0", is checked against the user's
+ * CRAM-MD5 secret instead (qi_checkpw_split tells them apart). Exit 1:
+ * refused; 2: misuse; 111: temporary trouble.
  *
  * --check-only (qmail-smtpd-auth's checkprogram, run as qmaild): the
  * password is checked and the next program run as the caller, with USER
@@ -39,6 +42,8 @@
 /* Checked against when the user is unknown, so that it costs as much as
  * a known one (the password "x" hashed with yescrypt). */
 #define CP_DUMMY "$y$j9T$8.hGYRezPW94t2Nte/wQD1$qyYPkLAFJSiGJJQU0b5chKNgoRMbOeLsVqe2Y39hiJ0"
+/* The same for CRAM-MD5: the secret of the password "x". */
+#define CP_DUMMY_CRAM "4638c77f1a70c6fda4ddfa6fbe34e6ee090a0f0088f15da8fed5e0a5ff2b4152"
 
 struct cp_conf {
 	const char *file;	/* the password file */
@@ -143,6 +148,7 @@ static void delay(const struct cp_conf *c)
 
 struct cp_user {
 	char *hash, *home, *owner;
+	char *cram;		/* the CRAM-MD5 secret, or NULL */
 	long long uid, gid;
 	char *shell;
 };
@@ -209,6 +215,8 @@ static int find_user(qi_handle *h, const struct cp_conf *c, const char *login, s
 		from_shadow = strcmp(l->hash, QI_POP_SYSTEM) == 0;
 		if (!from_shadow)
 			u->hash = qi_xstrdup(l->hash);
+		if (l->cram)
+			u->cram = qi_xstrdup(l->cram);
 	} else if (c->system) {
 		u->owner = qi_xstrdup(login);
 	}
@@ -277,6 +285,30 @@ static int read_input(char *buf, size_t *len)
 	return 0;
 }
 
+/* Whether IN's password (or CRAM-MD5 response) is right for U (FOUND:
+ * 0 known, 1 unknown); *TROUBLE when it could not be checked. An unknown
+ * user, or one without a CRAM-MD5 secret, costs what a known one does. */
+static bool check(const struct qi_checkpw_input *in, int found, const struct cp_user *u,
+		  bool *trouble)
+{
+	*trouble = false;
+	if (in->cram) {
+		bool have = found == 0 && u->cram;
+		return qi_cram_verify(have ? u->cram : CP_DUMMY_CRAM, in->secret, in->secretlen,
+				      in->rest) && have;
+	}
+	bool have = found == 0 && u->hash;
+	return qi_pop_verify(in->secret, have ? u->hash : CP_DUMMY, trouble) && have;
+}
+
+static void wipe(char **s)
+{
+	if (*s)
+		explicit_bzero(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct cp_conf c;
@@ -289,14 +321,11 @@ int main(int argc, char **argv)
 	int rc = read_input(buf, &len);
 	if (rc)
 		return rc;
-	char login[CP_INPUT_MAX + 1];
-	const char *password = NULL;
-	size_t l1 = strnlen(buf, len);
-	memcpy(login, buf, l1 + 1);
-	if (l1 < len)
-		password = buf + l1 + 1;
-	if (!password || strnlen(password, len - l1 - 1) == len - l1 - 1)
+	struct qi_checkpw_input in;
+	if (!qi_checkpw_split(buf, len, &in))
 		return fail(CP_USAGE, "descriptor 3 holds no login\\0password\\0");
+	char login[CP_INPUT_MAX + 1];
+	memcpy(login, in.login, strlen(in.login) + 1);
 	qi_handle *h = qi_new();
 	struct cp_user u = { .uid = -1, .gid = -1 };
 	int found = login[0] ? find_user(h, &c, login, &u) : 1;
@@ -305,8 +334,7 @@ int main(int argc, char **argv)
 		rc = CP_TROUBLE;
 	} else {
 		bool trouble = false;
-		ok = qi_pop_verify(password, found == 0 && u.hash ? u.hash : CP_DUMMY, &trouble) &&
-		     found == 0 && u.hash;
+		ok = check(&in, found, &u, &trouble);
 		explicit_bzero(buf, sizeof(buf));
 		if (ok && (u.uid <= 0 || u.uid < c.min_uid)) {
 			fail(0, "%s is refused: its system user %s has uid %lld (root is always "
@@ -324,9 +352,8 @@ int main(int argc, char **argv)
 		}
 	}
 	explicit_bzero(buf, sizeof(buf));
-	if (u.hash)
-		explicit_bzero(u.hash, strlen(u.hash));
-	free(u.hash);
+	wipe(&u.hash);
+	wipe(&u.cram);
 	free(u.home);
 	free(u.owner);
 	free(u.shell);

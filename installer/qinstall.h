@@ -599,11 +599,14 @@ struct qi_mailuser_options {
 	const char *pwfile;	/* inside ROOT; NULL: /var/qmail/users/poppasswd */
 	long long min_uid;	/* 0: QI_MAILUSER_MIN_UID */
 	bool remove_mailbox;	/* del: the mail home too (journaled) */
+	int cram_md5;		/* add, passwd: 1 store a CRAM-MD5 secret too, -1 none;
+				 * 0: add none, passwd keep one if the user had it */
 };
 /* Each mutating call changes ROOT through the journal; call it inside a
  * run. Bad input (a bad NAME, a password file that is not a regular
  * file, an unknown NAME) fails before anything is changed. The result
- * gets "user", "home", "maildir" and "addresses" (add). */
+ * gets "user", "home", "maildir" and "addresses" (add), and "cram_md5"
+ * (add, passwd: whether the user now has a CRAM-MD5 secret). */
 int qi_mailuser_add(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
 		    const char *password);
 int qi_mailuser_passwd(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
@@ -614,7 +617,8 @@ int qi_mailuser_del(qi_handle *h, const struct qi_mailuser_options *o, const cha
  * password), each given a Maildir in its home if it has none. The
  * result gets "imported" and "skipped". */
 int qi_mailuser_import(qi_handle *h, const struct qi_mailuser_options *o);
-/* Read-only: the result gets "users": [{name, password, owner, home}]. */
+/* Read-only: the result gets "users": [{name, password, owner, home,
+ * cram_md5}]. */
 int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o);
 /* Copy PROGRAM (a host path: the built or installed qinstall-checkpassword)
  * to ROOT/usr/local/bin/qinstall-checkpassword, 0755 root, through the

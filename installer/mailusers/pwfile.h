@@ -12,6 +12,19 @@
  * word "system": the password is the system user's own, in shadow. Lines
  * that are not such an entry (comments, blank lines, malformed lines) are
  * kept byte for byte, as passwd.c keeps them.
+ *
+ * A user with CRAM-MD5 (an opt-in) has, on the line directly after its
+ * entry, a line that every reader of the four-field layout takes for a
+ * comment:
+ *
+ *     #cram-md5:login:tag:secret
+ *
+ * SECRET is 64 hex digits, HMAC-MD5's outer and inner MD5 states keyed
+ * with the password (cram.c); TAG is the first 16 hex digits of the
+ * SHA-256 of the entry's HASH field, so that a secret outlives no change
+ * of the hash (a new password or a lock written by a tool that knows
+ * nothing of the line): then it is stale and ignored. A line of that
+ * shape anywhere else is a comment too.
  */
 #ifndef QI_PWFILE_H
 #define QI_PWFILE_H
@@ -33,12 +46,20 @@ struct qi_popline {
 	bool entry;		/* a well-formed entry */
 	char *login, *hash, *owner, *home;	/* entries only (malloc'd copies) */
 	char *first;		/* first field of any line with a ':', or NULL */
+	char *cram;		/* entries: the CRAM-MD5 secret of the next line
+				 * when its tag matches HASH, else NULL */
+	char *comp_login;	/* a "#cram-md5:" line: its login, tag, secret */
+	char *comp_tag, *comp_secret;
 };
 
 struct qi_popdb {
 	struct qi_popline *lines;
 	size_t n, cap;
 };
+
+#define QI_CRAM_PREFIX "#cram-md5:"
+#define QI_CRAM_SECRET_HEX 64
+#define QI_CRAM_TAG_HEX 16
 
 /* Split DATA (any bytes) into DB; never fails on content. */
 void qi_popdb_parse(struct qi_popdb *db, const char *data, size_t len);
@@ -56,10 +77,15 @@ const struct qi_popline *qi_popdb_find_any(const struct qi_popdb *db, const char
 /* Replace LOGIN's entry (its line rewritten, the others untouched) or
  * append one (a newline added first to a last line without one). The
  * fields must have passed qi_mailuser_name_check / hold no ':' or
- * newline. */
+ * newline. Every "#cram-md5:LOGIN:" line goes: the hash changed. */
 void qi_popdb_set(struct qi_popdb *db, const char *login, const char *hash, const char *owner,
 		  const char *home);
-/* Remove LOGIN's entry; false when there was none. */
+/* Give LOGIN's entry (which must exist) the CRAM-MD5 SECRET (64 hex
+ * digits), on the line after it, tagged with its hash; NULL: none. Every
+ * other "#cram-md5:LOGIN:" line goes. */
+void qi_popdb_set_cram(struct qi_popdb *db, const char *login, const char *secret);
+/* Remove LOGIN's entry and its "#cram-md5:LOGIN:" lines; false when
+ * there was no entry. */
 bool qi_popdb_remove(struct qi_popdb *db, const char *login);
 
 /* Whether NAME may be a mail user's login: 1 to 32 of a-z 0-9 . _ -,
@@ -77,6 +103,35 @@ int qi_mailuser_name_check(qi_handle *h, const char *name);
 bool qi_pop_verify(const char *password, const char *hash, bool *trouble);
 /* A new yescrypt hash of PASSWORD (malloc'd). */
 int qi_pop_hash(qi_handle *h, const char *password, char **hash);
+
+/* CRAM-MD5 (cram.c). The secret of PASSWORD: lowercase hex of the MD5
+ * states after HMAC-MD5's outer pad block, then after its inner one
+ * (RFC 2104's key rule: a password longer than 64 bytes is keyed by its
+ * MD5). It does not reveal the password, but answers every challenge. */
+int qi_cram_secret(qi_handle *h, const char *password, char secret[QI_CRAM_SECRET_HEX + 1]);
+/* Whether RESPONSE is the hex (either case) HMAC-MD5 of CHALLENGE
+ * (CHLEN bytes) under SECRET, compared in constant time. False for a
+ * NULL or malformed SECRET and a RESPONSE that is not 32 hex digits. */
+bool qi_cram_verify(const char *secret, const char *challenge, size_t chlen, const char *response);
+/* The tag binding a secret to HASH (the entry's second field); "" when
+ * SHA-256 could not be computed (then no tag matches). */
+void qi_cram_tag(const char *hash, char tag[QI_CRAM_TAG_HEX + 1]);
+
+/* What a checkpassword program reads on descriptor 3 (at most LEN bytes
+ * of BUF, which holds a NUL at BUF[LEN]): "login\0password\0rest" where
+ * REST runs to the next NUL or the end: qmail-popup's timestamp, or
+ * nothing (qmail-smtpd-auth's LOGIN and PLAIN). qmail-smtpd-auth's
+ * CRAM-MD5 sends "login\0challenge\0response\0": REST exactly 32 hex
+ * digits (no timestamp is) makes it CRAM, SECRET being the challenge.
+ * False when there is no login\0password\0. */
+struct qi_checkpw_input {
+	const char *login;
+	const char *secret;	/* the password, or the CRAM-MD5 challenge */
+	size_t secretlen;
+	const char *rest;	/* the timestamp, or the CRAM-MD5 response */
+	bool cram;
+};
+bool qi_checkpw_split(const char *buf, size_t len, struct qi_checkpw_input *in);
 
 /* ------------------------------------------------------------------ */
 /* qmail's users/assign and users/cdb (assign.c)                        */
