@@ -262,6 +262,20 @@ static long smtpd_concurrency(qi_handle *h, const struct qi_profile *p, const ch
 	return n;
 }
 
+/* [services] smtpd_tls = yes (the tls-smtpauth patch): what follows
+ * qmail-smtpd on its command line, the AUTH checkpassword program and the
+ * program it runs on success, and the comment saying so; "" without.
+ * STARTTLS needs nothing here: it is offered when control/servercert.pem
+ * is there. */
+static char *smtpd_tls_args(const struct qi_profile *p, const char **comment)
+{
+	*comment = "";
+	if (!qi_profile_bool(p, "services", "smtpd_tls"))
+		return qi_xstrdup("");
+	*comment = "# STARTTLS with control/servercert.pem; AUTH through the checkpassword program.\n";
+	return qi_xasprintf(" \\\n\t%s /bin/true", qi_profile_get(p, "services", "checkpassword"));
+}
+
 static int add_services(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
 			struct qi_qmailsvc *s)
 {
@@ -283,16 +297,20 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 		free(exec);
 	}
 	if (qi_profile_bool(p, "services", "smtpd")) {
+		const char *tls_comment;
+		char *tls = smtpd_tls_args(p, &tls_comment);
 		char *exec = qi_xasprintf("%s -m %s \\\n\t%s -v -R -l 0 -x %s -c %ld \\\n\t-u %lld -g %lld %s %s "
-					  "%s/bin/qmail-smtpd", env->softlimit, qi_profile_get(p, "services",
+					  "%s/bin/qmail-smtpd%s", env->softlimit, qi_profile_get(p, "services",
 					  "smtpd_memory"), env->tcpserver, s->cdb_path, smtpd_concurrency(h, p, qmail),
 					  env->ids->id[QI_ACCT_QMAILD], env->ids->id[QI_ACCT_NOFILES],
 					  qi_profile_get(p, "services", "smtpd_address"),
-					  qi_profile_get(p, "services", "smtpd_port"), qmail);
-		add_service(s, p, env, "qmail-smtpd", script(profile, "# qmail-smtpd under tcpserver, as qmaild:nofiles; "
-							     "the relay rules are in the cdb.\n# softlimit -m: "
-							     "a bounded memory keeps the 64-bit overflows of the "
-							     "CVE-2005-1513 class out of reach.\n", exec));
+					  qi_profile_get(p, "services", "smtpd_port"), qmail, tls);
+		char *comment = qi_xasprintf("# qmail-smtpd under tcpserver, as qmaild:nofiles; the relay rules are "
+					     "in the cdb.\n# softlimit -m: a bounded memory keeps the 64-bit overflows "
+					     "of the CVE-2005-1513 class out of reach.\n%s", tls_comment);
+		add_service(s, p, env, "qmail-smtpd", script(profile, comment, exec));
+		free(comment);
+		free(tls);
 		free(exec);
 	}
 	if (qi_profile_bool(p, "services", "pop3")) {
