@@ -113,7 +113,7 @@ int qi_tlscert_generate(qi_handle *h, const char *host, const char *type, int da
 		*pem = pem_text(key, certs);
 	else
 		X509_free(x);
-	sk_X509_free(certs);
+	sk_X509_pop_free(certs, X509_free);
 	EVP_PKEY_free(key);
 	if (!*pem)
 		return qi_error(h, "generating the TLS certificate for %s (%s key) failed: %s", host, type,
