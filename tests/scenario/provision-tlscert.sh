@@ -156,7 +156,6 @@ program = tcprules"
 	tap_like "$(cat "$run" 2>&1)" "bin/qmail-smtpd \\\\"$'\n\t'"/usr/local/bin/qinstall-checkpassword /bin/true 2>&1" \
 		"the run script passes the checkpassword program and /bin/true"
 	tap_like "$(cat "$run" 2>&1)" "# STARTTLS with control/servercert.pem" "and says so"
-	profile generate
 	sed -i '/^smtpd_tls = yes$/d' "$P"
 	provision 0 "provision without smtpd_tls" --domain mail.example.org
 	tap_unlike "$(cat "$run" 2>&1)" "checkpassword" "then qmail-smtpd gets no AUTH arguments"
