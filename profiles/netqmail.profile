@@ -120,17 +120,31 @@ copy = qmail-smtpd-auth:qmail-smtpd-auth-0.31/README.auth
 patch = qmail-smtpd-auth:qmail-smtpd-auth-0.31/auth.patch strip=0 fuzz=1
 
 [component netqmail if tls-smtpauth]
-patch = http://shupp.org/patches/netqmail-1.05-tls-smtpauth-20070417.patch#sha256=573de07d57ac6941a42dda645079213cf36fcbb7f3a8c254b8447709e5e5cd60
+# STARTTLS and AUTH in one patch (paths ./FILE: strip 0); its Makefile
+# hunk for token822.o merges after the cve patch. 0011 makes it build on
+# OpenSSL 3; -DTLS turns it on (this conf-cc replaces [build] cc's).
+patch = http://shupp.org/patches/netqmail-1.05-tls-smtpauth-20070417.patch#sha256=573de07d57ac6941a42dda645079213cf36fcbb7f3a8c254b8447709e5e5cd60 strip=0
+patch = payload/qmail/0011-tls-smtpauth-openssl3.patch
+write = conf-cc gcc -O2 -DTLS=20070408
 
-[component netqmail if qregex]
+[component netqmail if qregex !tls-smtpauth]
 # Its paths have three leading directories.
 patch = http://www.arda.homeunix.net/store/qmail/qregex-20060423.patch#sha256=3d127783e18521698250a4a0cda260b387aa5d79476557ca7b1621c38ab8a903 strip=3
 
-[component netqmail if validrcptto qregex]
+[component netqmail if qregex tls-smtpauth]
+# After tls-smtpauth: three true conflicts in qmail-smtpd.c (err_bmf and
+# bmfcheck's flagbarf, which qregex replaced), settled by the glue.
+patch = http://www.arda.homeunix.net/store/qmail/qregex-20060423.patch#sha256=3d127783e18521698250a4a0cda260b387aa5d79476557ca7b1621c38ab8a903 strip=3 glue=payload/qmail/0012-tls-smtpauth-qregex-glue.patch
+
+[component netqmail if validrcptto qregex !tls-smtpauth]
 # After qregex, setup() of qmail-smtpd.c is a true conflict (qregex
 # deleted the badmailfrom constmap that validrcptto kept): the glue
 # settles it (see the glue patch's header).
 patch = http://qmail.jms1.net/patches/netqmail-1.05-validrcptto.cdb.patch#sha256=eece8f50ebd97eadd0e85b25a25aa17155132a806e45c0eb983eee23a5d845be glue=payload/qmail/0002-validrcptto-after-qregex-glue.patch
+
+[component netqmail if validrcptto qregex tls-smtpauth]
+# The same conflict in setup() after tls-smtpauth and qregex.
+patch = http://qmail.jms1.net/patches/netqmail-1.05-validrcptto.cdb.patch#sha256=eece8f50ebd97eadd0e85b25a25aa17155132a806e45c0eb983eee23a5d845be glue=payload/qmail/0013-tls-smtpauth-validrcptto-glue.patch
 
 [component netqmail if validrcptto !qregex]
 patch = http://qmail.jms1.net/patches/netqmail-1.05-validrcptto.cdb.patch#sha256=eece8f50ebd97eadd0e85b25a25aa17155132a806e45c0eb983eee23a5d845be
@@ -147,6 +161,10 @@ patch = http://www.suspectclass.com/~sgifford/qmail/qmail-1.03-moreipme-0.6.patc
 # The project's own, last: with SUBMISSION set, RCPT before AUTH is
 # refused with 530 (qmail-smtpd-auth's notion of authenticated).
 patch = payload/qmail/0004-submission.patch
+
+[component netqmail if submission tls-smtpauth]
+# The same on tls-smtpauth's notion of authenticated.
+patch = payload/qmail/0014-tls-smtpauth-submission.patch
 
 # rblsmtpd: A-record RBLs, or (off) no default RBL.
 [component ucspi-tcp if a_record]
@@ -189,11 +207,23 @@ smtp_rule = :allow
 # /bin/true (qinstall-checkpassword(8)).
 smtpd_auth = yes
 
+[services if tls-smtpauth]
+# qmail-smtpd CHECKPASSWORD TRUE (tls-smtpauth takes no host name);
+# STARTTLS is offered once control/servercert.pem is there.
+smtpd_tls = yes
+
 [services if submission]
 # The message submission service on port 587: its own supervise
 # directory and log (qmail-submission), SUBMISSION set (no RCPT before
 # AUTH), and no relay rules: nobody relays there without AUTH.
 submission = yes
+
+[mail if tls-smtpauth]
+# control/servercert.pem (key and certificate, qmaild:qmail 0640) and
+# control/clientcert.pem linked to it: generated once for the mail domain
+# (RSA 2048, self-signed), or the host path of a PEM certificate with
+# tls_key naming its key. See qinstall-profile(5).
+tls_cert = generate
 
 [mail if validrcptto]
 # control/validrcptto.cdb from the mail users, the alias files and

@@ -69,6 +69,11 @@ static const struct qi_keydef keys[] = {
 	/* control/validrcptto.cdb (mailusers/validrcptto.c) */
 	{ "mail", "validrcptto", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "mail", "valid_rcpt", QI_V_TEXT, true, NULL, 0, 0, NULL },
+	/* qmail-smtpd's STARTTLS certificate (tlscert.c): "generate" or a host file */
+	{ "mail", "tls_cert", QI_V_TEXT, false, NULL, 0, 0, NULL },
+	{ "mail", "tls_key", QI_V_ABSPATH, false, NULL, 0, 0, NULL },
+	{ "mail", "tls_key_type", QI_V_ENUM, false, "rsa", 0, 0, "rsa|ec" },
+	{ "mail", "tls_days", QI_V_INT, false, "825", 1, 3650, NULL },
 
 	{ "services", "svscan", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
@@ -100,6 +105,8 @@ static const struct qi_keydef keys[] = {
 	{ "services", "submission_port", QI_V_INT, false, "587", 1, 65535, NULL },
 	{ "services", "smtp_rule", QI_V_RULE, true, NULL, 0, 0, NULL },
 	{ "services", "allow_open_relay", QI_V_BOOL, false, "no", 0, 0, NULL },
+	/* qmail-smtpd built with the tls-smtpauth patch: STARTTLS, AUTH */
+	{ "services", "smtpd_tls", QI_V_BOOL, false, "no", 0, 0, NULL },
 
 	{ "component", "version", QI_V_TEXT, false, NULL, 0, 0, NULL },
 	{ "component", "file", QI_V_FILENAME, false, NULL, 0, 0, NULL },

@@ -384,6 +384,19 @@ int qi_qmailsvc_plan(qi_handle *h, struct qi_qmailsvc *s, json_t *plan);
 /* "services" and "service_dir" into the provision record O. */
 void qi_qmailsvc_record(const struct qi_qmailsvc *s, json_t *o);
 
+/* ---- tlscert.c: qmail-smtpd's control/servercert.pem ([mail] tls_cert) ---- */
+
+/* A new private key (TYPE "rsa": RSA 2048, "ec": EC P-256) and a
+ * self-signed X.509 certificate for HOST (subject CN and subjectAltName
+ * DNS:HOST, serverAuth and clientAuth), valid DAYS days from now, as PEM:
+ * the key, then the certificate (malloc'd *PEM). */
+int qi_tlscert_generate(qi_handle *h, const char *host, const char *type, int days, char **pem);
+/* The same PEM from the host files CERT (the certificate, then its chain)
+ * and KEY (an unencrypted private key; NULL: in CERT too), both parsed
+ * with libcrypto; an error when either cannot be read or the key does not
+ * belong to the certificate. */
+int qi_tlscert_from_files(qi_handle *h, const char *cert, const char *key, char **pem);
+
 /* ---- mailconf.c: qmail's first configuration ([mail] configure) ---- */
 
 /* What the last provision installed (provision.c writes it, status and

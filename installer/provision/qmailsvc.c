@@ -286,11 +286,18 @@ static char *service_fqdn(qi_handle *h, const struct qi_profile *p, const struct
 	return fqdn;
 }
 
-/* qmail-smtpd's command, with qmail-smtpd-auth's arguments when
- * [services] smtpd_auth is on (NULL after an error). */
+/* qmail-smtpd's command, with the AUTH arguments when [services]
+ * smtpd_auth (qmail-smtpd-auth: HOSTNAME CHECKPASSWORD TRUE) or smtpd_tls
+ * (tls-smtpauth: CHECKPASSWORD TRUE; STARTTLS needs nothing here, it is
+ * offered when control/servercert.pem is there) is on (NULL after an
+ * error). */
 static char *smtpd_command(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
 			   const char *qmail, const char *key)
 {
+	if (qi_profile_bool(p, "services", "smtpd_tls"))
+		return qi_xasprintf("%s/bin/qmail-smtpd \\\n\t%s --check-only %s", qmail,
+				    qi_profile_get(p, "services", "smtpd_auth_checkpassword"),
+				    qi_profile_get(p, "services", "smtpd_auth_true"));
 	if (!qi_profile_bool(p, "services", "smtpd_auth"))
 		return qi_xasprintf("%s/bin/qmail-smtpd", qmail);
 	char *fqdn = service_fqdn(h, p, env, qmail, key, "qmail-smtpd-auth's CRAM-MD5 challenge");
@@ -309,8 +316,9 @@ static int add_submission(qi_handle *h, const struct qi_profile *p, const struct
 {
 	if (!qi_profile_bool(p, "services", "submission"))
 		return 0;
-	if (!qi_profile_bool(p, "services", "smtpd_auth"))
+	if (!qi_profile_bool(p, "services", "smtpd_auth") && !qi_profile_bool(p, "services", "smtpd_tls"))
 		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] submission = yes needs smtpd_auth = yes "
+				     "or smtpd_tls = yes "
 				     "(a submission client must be able to authenticate)", qi_profile_file(p));
 	char *cmd = smtpd_command(h, p, env, qmail, "submission");
 	if (!cmd)
@@ -424,7 +432,7 @@ static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi
 	return copy_checkpassword(h, s, QI_CHECKPASSWORD_PATH, 0755, 0, "the POP3 service", "checkpassword");
 }
 
-/* [services] smtpd_auth: qmail-smtpd runs as qmaild, which cannot read a
+/* [services] smtpd_auth or smtpd_tls: qmail-smtpd runs as qmaild, which cannot read a
  * root-only password file. The checkpassword program it runs is a copy
  * of qinstall-checkpassword, setgid to smtpd_auth_group (a group no
  * daemon runs as: Debian's unix_chkpwd model), which reads the password
@@ -432,7 +440,8 @@ static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi
  * runs smtpd_auth_true. Only when it is qinstall's own program. */
 static int add_smtp_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi_qmailsvc *s)
 {
-	if (!qi_profile_bool(p, "services", "smtpd") || !qi_profile_bool(p, "services", "smtpd_auth"))
+	if (!qi_profile_bool(p, "services", "smtpd") ||
+	    (!qi_profile_bool(p, "services", "smtpd_auth") && !qi_profile_bool(p, "services", "smtpd_tls")))
 		return 0;
 	const char *group = qi_profile_get(p, "services", "smtpd_auth_group");
 	gid_t gid;
