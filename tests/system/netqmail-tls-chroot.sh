@@ -15,7 +15,7 @@
 #
 # Needs the merge (three-way patch merge) and options (--with/--without,
 # conditional sections) branches and the option's lines in the profile
-# (profiles/netqmail-tls.fragment.txt): skips, saying which is missing,
+# skips, saying which is missing,
 # until they are merged.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/chroot.sh"
@@ -26,7 +26,7 @@ PY=${PYTHON3:-python3}
 "$QINSTALL" provision --help 2>&1 | grep -q -- '--with' ||
 	tap_skip_all "qinstall provision has no --with (the options branch is not merged)"
 grep -q '^\[option tls-smtpauth\]' "$top_srcdir/profiles/netqmail.profile" ||
-	tap_skip_all "profiles/netqmail.profile has no [option tls-smtpauth] (paste profiles/netqmail-tls.fragment.txt)"
+	tap_skip_all "profiles/netqmail.profile has no [option tls-smtpauth]"
 "$QINSTALL" patch --help 2>&1 | grep -q -- '--merge' ||
 	tap_skip_all "qinstall patch has no --merge (the merge branch is not merged)"
 distfiles_qmail
