@@ -605,7 +605,7 @@ static int build_component(qi_handle *h, struct qi_provision *pv, struct compone
 	json_t *preport = NULL;
 	rc = full_series(h, c, &fo, work, &series, &nseries, &owned);
 	if (rc == 0)
-		rc = qi_patch_series(h, top, series, nseries, &preport);
+		rc = qi_patch_series(h, top, series, nseries, NULL, &preport);
 	free(series);
 	strv_free(&owned);
 	c->patch_report = preport ? preport : json_array();
