@@ -56,20 +56,27 @@ long qi_merge_marker_size(const struct qi_merge_text *side, size_t n)
 	return size > 65535 ? -1 : (long)size;
 }
 
-/* A token of the words rule: blanks and the word after them, or the
- * blanks before a line end, or a line end. */
+/* A token of the rules: a line, or a word (below). */
 struct tok {
 	const char *p;
 	size_t len;
 };
 
-static size_t tokenize(const char *s, size_t len, struct tok **out)
+/* TEXT split into tokens: lines (with their line ends) when LINES, else
+ * words (blanks and the word after them, blanks before a line end, line
+ * ends). */
+static size_t tokenize(const struct qi_merge_text *text, bool lines, struct tok **out)
 {
+	const char *s = text->data;
+	size_t len = text->len;
 	struct tok *t = qi_xmalloc((len + 1) * sizeof(*t));
 	size_t n = 0, i = 0;
 	while (i < len) {
 		size_t j = i;
-		if (s[j] == '\n') {
+		if (lines) {
+			const char *nl = memchr(s + i, '\n', len - i);
+			j = nl ? (size_t)(nl - s) + 1 : len;
+		} else if (s[j] == '\n') {
 			j++;
 		} else {
 			while (j < len && (s[j] == ' ' || s[j] == '\t'))
@@ -91,18 +98,28 @@ static bool tok_eq(const struct tok *a, const struct tok *b)
 
 /* Is SIDE (ns tokens) BASE (nb tokens) with tokens inserted? Then the
  * tokens it inserts before base token g (g == nb: at the end) are
- * side[from[g] .. to[g]). Base tokens are matched as early as they can be,
- * which places an insertion after the base tokens equal to it. */
+ * side[from[g] .. to[g]). The tokens both start with, and those both end
+ * with, are matched first; the base tokens between are matched as early
+ * as they can be in the rest. */
 static bool insertions(const struct tok *b, size_t nb, const struct tok *s, size_t ns, size_t *from,
 		       size_t *to)
 {
+	size_t pre = 0, suf = 0;
+	while (pre < nb && pre < ns && tok_eq(&b[pre], &s[pre]))
+		pre++;
+	while (suf < nb - pre && suf < ns - pre && tok_eq(&b[nb - 1 - suf], &s[ns - 1 - suf]))
+		suf++;
 	size_t j = 0;
 	for (size_t i = 0; i < nb; i++) {
 		from[i] = j;
-		while (j < ns && !tok_eq(&s[j], &b[i]))
-			j++;
-		if (j == ns)
-			return false;
+		if (i >= nb - suf) {
+			j = ns - (nb - i);	/* matched from the end */
+		} else if (i >= pre) {
+			while (j < ns - suf && !tok_eq(&s[j], &b[i]))
+				j++;
+			if (j == ns - suf)
+				return false;
+		}
 		to[i] = j++;
 	}
 	from[nb] = j;
@@ -110,26 +127,61 @@ static bool insertions(const struct tok *b, size_t nb, const struct tok *s, size
 	return true;
 }
 
-bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text *ours,
-		    const struct qi_merge_text *theirs, struct qi_buf *out)
+static bool has_alnum(const struct tok *t)
+{
+	for (size_t i = 0; i < t->len; i++)
+		if ((t->p[i] >= 'a' && t->p[i] <= 'z') || (t->p[i] >= 'A' && t->p[i] <= 'Z') ||
+		    (t->p[i] >= '0' && t->p[i] <= '9'))
+			return true;
+	return false;
+}
+
+static bool has_line_end(const struct tok *t, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++)
+		if (t[k].len && t[k].p[t[k].len - 1] == '\n')
+			return true;
+	return false;
+}
+
+/* Theirs' token T[K], inserted at the gap where ours inserts O[OF..OT):
+ * kept once when ours inserts it too, only if it has a letter or a digit
+ * (a blank line, a brace, a lone backslash is never merged away) and, for
+ * words, when neither side's insertion there holds a line end (so that a
+ * line one side adds is never cut into words). */
+static bool duplicate(const struct tok *t, size_t k, size_t tf, size_t tt, const struct tok *o, size_t of,
+		      size_t ot, bool lines)
+{
+	if (!has_alnum(&t[k]) || (!lines && (has_line_end(t, tf, tt) || has_line_end(o, of, ot))))
+		return false;
+	for (size_t m = of; m < ot; m++)
+		if (tok_eq(&t[k], &o[m]))
+			return true;
+	return false;
+}
+
+/* The rule on tokens (lines or words): both sides BASE with tokens
+ * inserted, merged gap by gap, ours' first, a token both insert at one
+ * gap once. */
+static bool merge_tokens(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+			 const struct qi_merge_text *theirs, bool lines, struct qi_buf *out)
 {
 	struct tok *b, *o, *t;
-	size_t nb = tokenize(base->data, base->len, &b);
-	size_t no = tokenize(ours->data, ours->len, &o);
-	size_t nt = tokenize(theirs->data, theirs->len, &t);
+	size_t nb = tokenize(base, lines, &b);
+	size_t no = tokenize(ours, lines, &o);
+	size_t nt = tokenize(theirs, lines, &t);
 	size_t *of = qi_xmalloc(4 * (nb + 1) * sizeof(size_t));
 	size_t *ot = of + nb + 1, *tf = ot + nb + 1, *tt = tf + nb + 1;
 	bool ok = insertions(b, nb, o, no, of, ot) && insertions(b, nb, t, nt, tf, tt);
 	for (size_t g = 0; ok && g <= nb; g++) {
+		bool same = ot[g] - of[g] == tt[g] - tf[g];
+		for (size_t k = 0; same && k < ot[g] - of[g]; k++)
+			same = tok_eq(&o[of[g] + k], &t[tf[g] + k]);
 		for (size_t k = of[g]; k < ot[g]; k++)
 			qi_buf_add(out, o[k].p, o[k].len);
-		for (size_t k = tf[g]; k < tt[g]; k++) {
-			bool dup = false;
-			for (size_t m = of[g]; m < ot[g] && !dup; m++)
-				dup = tok_eq(&t[k], &o[m]);
-			if (!dup)
+		for (size_t k = tf[g]; k < tt[g] && !same; k++)
+			if (!duplicate(t, k, tf[g], tt[g], o, of[g], ot[g], lines))
 				qi_buf_add(out, t[k].p, t[k].len);
-		}
 		if (g < nb)
 			qi_buf_add(out, b[g].p, b[g].len);
 	}
@@ -140,32 +192,16 @@ bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text
 	return ok;
 }
 
-/* Does the text IN (LEN bytes) have the line L (with its newline)? */
-static bool has_line(const char *in, size_t len, const char *l, size_t llen)
+bool qi_merge_lines(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+		    const struct qi_merge_text *theirs, struct qi_buf *out)
 {
-	const char *s = in, *end = in + len;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *e = nl ? nl + 1 : end;
-		if ((size_t)(e - s) == llen && !memcmp(s, l, llen))
-			return true;
-		s = e;
-	}
-	return false;
+	return merge_tokens(base, ours, theirs, true, out);
 }
 
-void qi_merge_insert(const struct qi_merge_text *ours, const struct qi_merge_text *theirs,
-		     struct qi_buf *out)
+bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+		    const struct qi_merge_text *theirs, struct qi_buf *out)
 {
-	qi_buf_add(out, ours->data, ours->len);
-	const char *s = theirs->data, *end = s + theirs->len;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *e = nl ? nl + 1 : end;
-		if (!has_line(ours->data, ours->len, s, (size_t)(e - s)))
-			qi_buf_add(out, s, (size_t)(e - s));
-		s = e;
-	}
+	return merge_tokens(base, ours, theirs, false, out);
 }
 
 /* Where the lines SPAN are in TEXT at or after *CURSOR (a line start):
@@ -203,17 +239,21 @@ static void resolve(struct qi_merge_result *res, const struct qi_merge_text in[3
 		    size_t cursor[2], bool take_union)
 {
 	struct qi_merge_region rg = { .how = QI_MERGE_TRUE };
-	if (side[QI_MERGE_BASE].len == 0) {
+	const struct qi_merge_text *b = &side[QI_MERGE_BASE], *o = &side[QI_MERGE_OURS], *t = &side[QI_MERGE_THEIRS];
+	size_t at = res->out.len;
+	if (qi_merge_lines(b, o, t, &res->out)) {
 		rg.how = QI_MERGE_INSERT;
-		qi_merge_insert(&side[QI_MERGE_OURS], &side[QI_MERGE_THEIRS], &res->out);
-	} else if (qi_merge_words(&side[QI_MERGE_BASE], &side[QI_MERGE_OURS], &side[QI_MERGE_THEIRS], &res->out)) {
+	} else if ((res->out.len = at, qi_merge_words(b, o, t, &res->out))) {
 		rg.how = QI_MERGE_WORDS;
-	} else if (take_union) {
-		rg.how = QI_MERGE_UNION;
-		qi_buf_add(&res->out, side[QI_MERGE_OURS].data, side[QI_MERGE_OURS].len);
-		qi_buf_add(&res->out, side[QI_MERGE_THEIRS].data, side[QI_MERGE_THEIRS].len);
 	} else {
-		res->ntrue++;
+		res->out.len = at;
+		if (take_union) {
+			rg.how = QI_MERGE_UNION;
+			qi_buf_add(&res->out, o->data, o->len);
+			qi_buf_add(&res->out, t->data, t->len);
+		} else {
+			res->ntrue++;
+		}
 	}
 	rg.ours_line = locate(&in[QI_MERGE_OURS], &cursor[0], &side[QI_MERGE_OURS]);
 	rg.theirs_line = locate(&in[QI_MERGE_THEIRS], &cursor[1], &side[QI_MERGE_THEIRS]);
@@ -533,7 +573,8 @@ static void set_outcomes(struct mrun *m, json_t *ours, const json_t *theirs, con
 	free(hk);
 }
 
-/* The glue patch on the merged files: -p1, no fuzz, no offset. */
+/* The glue patch on the merged files: -p1, no fuzz (every context line
+ * must match; a hunk may move, as it is placed in the merged text). */
 static int apply_glue(struct mrun *m, struct qi_patch_report *rep)
 {
 	const char *glue = m->c->glue;
@@ -552,18 +593,13 @@ static int apply_glue(struct mrun *m, struct qi_patch_report *rep)
 	struct qi_patch_report grep;
 	int rc = qi_patch_run(m->h, m->c->ours, text, len, &g, &grep);
 	free(text);
-	size_t i;
-	json_t *r;
-	bool moved = false;
-	json_array_foreach(grep.hunks, i, r)
-		moved = moved || json_integer_value(json_object_get(r, "offset")) != 0;
 	if (rc < 0)
 		qi_error_prefix(m->h, "the glue patch %s of %s", glue, m->label);
-	else if (grep.status != 0 || moved)
-		rc = qi_error(m->h, "the glue patch %s of %s does not apply exactly to the merged files (%s): "
-			      "remake it with -p1 against the merge's union (for each true conflict, the "
-			      "tree's lines, then the patch's)", glue, m->label,
-			      grep.first_failure ? grep.first_failure : "a hunk needed an offset");
+	else if (grep.status != 0)
+		rc = qi_error(m->h, "the glue patch %s of %s does not apply exactly (-p1, fuzz 0) to the "
+			      "merged files: %s; remake it against the merge's union (for each true "
+			      "conflict, the tree's lines, then the patch's)", glue, m->label,
+			      grep.first_failure ? grep.first_failure : "see the messages above");
 	else
 		json_array_extend(rep->hunks, grep.hunks);
 	qi_patch_report_free(&grep);
@@ -618,7 +654,8 @@ static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const s
 	qi_buf_add(&said, rep->text, strlen(rep->text));
 	for (i = 0; rc == 0 && i < m->nf; i++) {
 		struct mfile *f = &m->f[i];
-		qi_buf_addf(&said, "merged file %s three ways (%zu conflict region%s resolved)\n", f->name,
+		if (!opt->silent)
+			qi_buf_addf(&said, "merged file %s three ways (%zu conflict region%s resolved)\n", f->name,
 			    f->res.n, f->res.n == 1 ? "" : "s");
 		qi_patch_tree_set(f->ours, f->res.out.data, f->res.out.len, f->ours->mode);
 		f->res.out.data = NULL;

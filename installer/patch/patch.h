@@ -196,7 +196,7 @@ struct qi_merge_text {
 /* How a conflict region was resolved. */
 enum qi_merge_how {
 	QI_MERGE_TRUE,		/* not: a true conflict */
-	QI_MERGE_INSERT,	/* rule insert/insert: the base region is empty */
+	QI_MERGE_INSERT,	/* rule insert/insert: each side only inserts lines */
 	QI_MERGE_WORDS,		/* rule words: each side only inserts words */
 	QI_MERGE_UNION,		/* a true conflict taken as ours then theirs, for a glue patch */
 };
@@ -224,13 +224,17 @@ void qi_merge_result_free(struct qi_merge_result *res);
 /* The marker size for the N texts: 7 (git's) or one more than the longest
  * run of one of <|=> at the start of a line; -1 past 65535. */
 long qi_merge_marker_size(const struct qi_merge_text *side, size_t n);
-/* The rules on one region. insert/insert: OURS, then the lines of THEIRS
- * that OURS does not have. words: when OURS and THEIRS are each BASE with
- * tokens (blanks and the word after them, or a line end) inserted, BASE
- * with both sides' insertions, ours' first in each gap, a token both
- * insert in one gap once; false (OUT then undefined) when not. */
-void qi_merge_insert(const struct qi_merge_text *ours, const struct qi_merge_text *theirs,
-		     struct qi_buf *out);
+/* The rules on one region, each false (OUT then to be cut back) when it
+ * does not hold. insert/insert (lines): OURS and THEIRS are each BASE with
+ * whole lines inserted (BASE's lines kept, in order; an empty BASE is the
+ * plain case): BASE with both sides' insertions, in each gap ours' lines
+ * first, then theirs' lines that ours does not insert in that gap (a line
+ * with no letter or digit always kept; the same insertion on both sides
+ * once). words: the same on tokens (blanks and the word after them, the
+ * blanks before a line end, a line end); a token is kept once only when
+ * neither side's insertion in that gap holds a line end. */
+bool qi_merge_lines(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+		    const struct qi_merge_text *theirs, struct qi_buf *out);
 bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text *ours,
 		    const struct qi_merge_text *theirs, struct qi_buf *out);
 

@@ -755,7 +755,9 @@ static int apply_run(qi_handle *h, struct qi_patch_tree *tree, const char *patch
 	}
 	struct qi_merge_ctx c = { .ours = tree, .base = &base, .base_dir = opt->merge_base,
 				  .glue = opt->merge_glue };
-	int rc = qi_merge_patch(h, &c, patch, len, opt, report);
+	struct qi_patch_options mopt = *opt;
+	mopt.no_backup_if_mismatch = mopt.no_reject_files = true;	/* a merge leaves neither */
+	int rc = qi_merge_patch(h, &c, patch, len, &mopt, report);
 	qi_patch_tree_close(&base);
 	return rc;
 }
