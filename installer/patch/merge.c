@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <git2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,10 +307,21 @@ static int walk_output(const char *m, size_t mlen, size_t size, const struct qi_
 	return state == -1 ? 0 : -1;
 }
 
+/* libgit2 is set up once for the process and left so (its shutdown and a
+ * new setup cost more than a merge). */
+static void init_libgit2(void)
+{
+	git_libgit2_init();
+}
+
 int qi_merge_file(qi_handle *h, const char *name, const struct qi_merge_text in[3], bool take_union,
 		  struct qi_merge_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	for (int k = 0; k < 3; k++)
+		if (memchr(in[k].data, '\0', in[k].len))
+			return qi_error(h, "%s: a binary file (it holds NUL bytes): not merged (apply the "
+					"patch by hand)", name);
 	long size = qi_merge_marker_size(in, 3);
 	if (size < 0)
 		return qi_error(h, "%s: a line starts with over 65535 of the characters <|=>: it cannot "
@@ -329,18 +341,19 @@ int qi_merge_file(qi_handle *h, const char *name, const struct qi_merge_text in[
 	gopt.marker_size = (unsigned short)size;
 	git_merge_file_result out;
 	memset(&out, 0, sizeof(out));
-	git_libgit2_init();
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_libgit2);
 	int grc = git_merge_file(&out, &gin[QI_MERGE_BASE], &gin[QI_MERGE_OURS], &gin[QI_MERGE_THEIRS], &gopt);
 	int rc = 0;
 	if (grc < 0) {
 		const git_error *e = git_error_last();
 		rc = qi_error(h, "%s: libgit2 could not merge it: %s", name, e && e->message ? e->message : "unknown error");
-	} else if (walk_output(out.ptr, out.len, (size_t)size, in, take_union, res) < 0) {
+	} else if (walk_output(out.ptr, out.len, (size_t)size, in, take_union, res) < 0 ||
+		   (!out.automergeable && !res->n)) {
 		rc = qi_error(h, "%s: libgit2's merge output is not in diff3 style as expected (markers of "
 			      "%ld characters): not merged", name, size);
 	}
 	git_merge_file_result_free(&out);
-	git_libgit2_shutdown();
 	if (!res->out.data)
 		qi_buf_add(&res->out, "", 0);
 	if (rc < 0)
