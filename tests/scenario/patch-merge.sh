@@ -16,40 +16,15 @@
 . "$top_srcdir/tests/lib/distfiles.sh"
 command -v "$GNU_PATCH" >/dev/null 2>&1 || tap_skip_all "GNU patch (the oracle) is not installed"
 command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail-smtpd"
-distfiles_find netqmail-1.06.tar.gz qmail-103.patch qmail-date-localtime.patch qmail-smtpd-auth-0.31.tar.gz \
-	qregex-20060423.patch netqmail-1.05-validrcptto.cdb.patch ||
-	tap_skip_all "the netqmail patch set is not in a distfiles folder (QI_DISTFILES)"
+. "$top_srcdir/tests/lib/patchset.sh"
+# shellcheck disable=SC2086
+distfiles_find $PATCHSET_FILES || tap_skip_all "the netqmail patch set is not in a distfiles folder (QI_DISTFILES)"
 
 W=$(tap_tmpdir)
 export QINSTALL_CACHE_DIR=$W/cache
 D=$DISTFILES
-
-# The pristine tree: netqmail-1.06 with base64.c/.h of qmail-smtpd-auth.
-tar xzf "$D/netqmail-1.06.tar.gz" -C "$W" && tar xzf "$D/qmail-smtpd-auth-0.31.tar.gz" -C "$W" &&
-	cp "$W/qmail-smtpd-auth-0.31/base64.c" "$W/qmail-smtpd-auth-0.31/base64.h" "$W/netqmail-1.06/" &&
-	mv "$W/netqmail-1.06" "$W/pristine" || tap_skip_all "the distfiles could not be unpacked"
-AUTH=$W/qmail-smtpd-auth-0.31/auth.patch
-cp -a "$W/pristine" "$W/authed" && "$GNU_PATCH" -s -d "$W/authed" -p0 -F1 <"$AUTH" >/dev/null &&
-	{ diff -ruN "$W/pristine" "$W/authed" | sed "s|^--- $W/pristine/|--- a/|; s|^+++ $W/authed/|+++ b/|" >"$W/auth-u.patch"; true; } ||
-	tap_skip_all "GNU patch could not apply auth.patch"
-
-# The set before validrcptto, each patch with its strip level, fuzz 0 but
-# for auth (the profile's settings).
-SET=("-p1 -i $D/qmail-103.patch" "-p1 -i $D/qmail-date-localtime.patch" "-p1 -i $W/auth-u.patch"
-	"-p3 -i $D/qregex-20060423.patch")
-VRT="-p1 -i $D/netqmail-1.05-validrcptto.cdb.patch"
-
-# The glue validrcptto needs after qregex: qregex dropped the badmailfrom
-# constmap that validrcptto keeps (the union has it again): remove it.
-cat >"$W/validrcptto-glue.patch" <<'EOF'
---- a/qmail-smtpd.c
-+++ b/qmail-smtpd.c
-@@ -1,4 +1,2 @@
-   if (env_get("LOGREGEX")) logregex = 1;
--  if (bmfok)
--    if (!constmap_init(&mapbmf,bmf.s,bmf.len,0)) die_nomem();
- 
-EOF
+patchset_prepare "$W" || tap_skip_all "the patch set could not be unpacked, or GNU patch could not apply auth.patch"
+SET=("${PATCHSET[@]}")
 
 # record FILE HUNK KEY: a field of the record of FILE's hunk HUNK in the
 # last tap_run's JSON ("-" when absent).
