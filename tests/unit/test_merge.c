@@ -361,6 +361,22 @@ static void test_generated_inserts(void **state)
 	free(ours);
 }
 
+/* The function as base, ours (line 8 replaced) and theirs (line TL). */
+struct sides {
+	char *base, *ours, *theirs;
+};
+static struct sides sides_make(int tl)
+{
+	return (struct sides){ function(0, NULL, 0, NULL), function(8, "\tx = ours(x);", 0, NULL),
+			       function(tl, "\tx = theirs(x);", 0, NULL) };
+}
+static void sides_free(struct sides *sd)
+{
+	free(sd->base);
+	free(sd->ours);
+	free(sd->theirs);
+}
+
 /* ---- the series ---- */
 
 /* A true conflict: the error names the file, the patch, the patch before it
@@ -368,9 +384,8 @@ static void test_generated_inserts(void **state)
  * patch; nothing is written. */
 static void test_conflict_message(void **state)
 {
-	char *base = function(0, NULL, 0, NULL);
-	char *ours = function(8, "\tx = ours(x);", 0, NULL);
-	char *theirs = function(8, "\tx = theirs(x);", 0, NULL);
+	struct sides sd = sides_make(8);
+	char *base = sd.base, *ours = sd.ours, *theirs = sd.theirs;
 	char *dir = ut_tmpdir("merge");
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
@@ -386,9 +401,7 @@ static void test_conflict_message(void **state)
 	assert_string_equal(ut_slurp(dir, "f.c"), base);
 	qi_free(h);
 	ut_tmpdir_remove(dir);
-	free(base);
-	free(ours);
-	free(theirs);
+	sides_free(&sd);
 }
 
 /* A glue patch: the true conflict is taken as the union, then the glue
@@ -397,9 +410,8 @@ static void test_conflict_message(void **state)
  * names it, and nothing is written. */
 static void test_glue(void **state)
 {
-	char *base = function(0, NULL, 0, NULL);
-	char *ours = function(8, "\tx = ours(x);", 0, NULL);
-	char *theirs = function(8, "\tx = theirs(x);", 0, NULL);
+	struct sides sd = sides_make(8);
+	char *base = sd.base, *ours = sd.ours, *theirs = sd.theirs;
 	const char *glue = "--- a/f.c\n+++ b/f.c\n@@ -8,3 +8,3 @@\n"
 			   " \tx = ours(x);\n-\tx = theirs(x);\n+\tx = theirs(ours(x));\n \tx = x * 9 + 1;\n";
 	char *dir = ut_tmpdir("merge");
@@ -428,18 +440,15 @@ static void test_glue(void **state)
 	assert_string_equal(ut_slurp(dir, "f.c"), base);
 	qi_free(h);
 	ut_tmpdir_remove(dir);
-	free(base);
-	free(ours);
-	free(theirs);
+	sides_free(&sd);
 }
 
 /* Without merge options a failed hunk is a failure, as before; applied
  * hunks' records say clean, offset or fuzz. */
 static void test_no_merge_and_outcomes(void **state)
 {
-	char *base = function(0, NULL, 0, NULL);
-	char *ours = function(8, "\tx = ours(x);", 0, NULL);
-	char *theirs = function(11, "\tx = theirs(x);", 0, NULL);
+	struct sides sd = sides_make(11);
+	char *base = sd.base, *ours = sd.ours, *theirs = sd.theirs;
 	char *dir = ut_tmpdir("merge");
 	char *pd = ut_tmpdir("merge");
 	char *d1 = udiff("f.c", base, ours), *d2 = udiff("f.c", base, theirs);
@@ -470,18 +479,15 @@ static void test_no_merge_and_outcomes(void **state)
 	free(p2);
 	ut_tmpdir_remove(pd);
 	ut_tmpdir_remove(dir);
-	free(base);
-	free(ours);
-	free(theirs);
+	sides_free(&sd);
 }
 
 /* qi_patch_apply with merge_base: the file here merged against the
  * pristine tree; a true conflict writes nothing and returns -1. */
 static void test_apply_merge_base(void **state)
 {
-	char *base = function(0, NULL, 0, NULL);
-	char *ours = function(8, "\tx = ours(x);", 0, NULL);
-	char *theirs = function(10, "\tx = theirs(x);", 0, NULL);
+	struct sides sd = sides_make(10);
+	char *base = sd.base, *ours = sd.ours, *theirs = sd.theirs;
 	char *pristine = ut_tmpdir("merge"), *dir = ut_tmpdir("merge");
 	ut_write(pristine, "f.c", base, 0);
 	ut_write(dir, "f.c", ours, 0);
@@ -514,9 +520,7 @@ static void test_apply_merge_base(void **state)
 	free(d2);
 	ut_tmpdir_remove(pristine);
 	ut_tmpdir_remove(dir);
-	free(base);
-	free(ours);
-	free(theirs);
+	sides_free(&sd);
 }
 
 int main(void)
