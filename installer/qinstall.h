@@ -347,8 +347,15 @@ struct qi_series_options {
 /* Apply the patches in order to the tree at DIR (a work directory, not
  * ROOT), all or nothing: on any failed hunk nothing is written and the
  * error names the patch, file, hunk and the closest place it matched.
- * *report (may be NULL) receives a JSON array of per-hunk records:
- * {patch, file, hunk, line, offset, fuzz, reversed}. */
+ * With OPT->merge (OPT NULL: no merge), the files where a hunk of patch N
+ * fails are merged three ways (patch/merge.c): base = DIR's files before
+ * the series, ours = the tree after patches 1..N-1, theirs = base with
+ * patch N alone; conflicts are resolved by the rules of qinstall-patch(8)
+ * or, for a true conflict, by N's glue patch; without one the error shows
+ * the three sides. *report (may be NULL) receives a JSON array of
+ * per-hunk records: {patch, file, hunk, applied, line, offset, fuzz,
+ * reversed, outcome} (outcome: clean, offset, fuzz, merged, rule or glue;
+ * "rule" names the rule for outcome rule). */
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
 		    size_t n, const struct qi_series_options *opt, json_t **report);
 
@@ -368,6 +375,10 @@ struct qi_patch_options {
 	bool no_backup_if_mismatch;	/* no .orig files */
 	bool no_reject_files;		/* no .rej files */
 	const char *label;		/* the patch's name in records and errors, or NULL */
+	const char *merge_base;		/* --merge --base DIR: the pristine tree the patch was
+					 * made for; failed files are merged three ways against
+					 * it (a true conflict: -1, nothing written) */
+	const char *merge_glue;		/* --glue FILE: the glue patch for its true conflicts */
 };
 void qi_patch_options_default(struct qi_patch_options *opt);
 
@@ -375,7 +386,7 @@ struct qi_patch_report {
 	int status;			/* patch(1)'s: 0 all applied, 1 some failed, 2 trouble */
 	char *text;			/* patch(1)'s messages ("patching file X", "Hunk #2 ..."), malloc'd */
 	json_t *hunks;			/* per-hunk records: {patch, file, hunk, applied, line,
-					 * offset, fuzz, reversed} and, for a failed hunk,
+					 * offset, fuzz, reversed, outcome (applied ones)} and, for a failed hunk,
 					 * {near_line, near_differ}: where it came closest to
 					 * matching and how many of its old lines differed */
 	char *first_failure;		/* "file: hunk #N FAILED at L (closest ...)", or NULL */
