@@ -128,42 +128,12 @@ static bool insertions(const struct tok *b, size_t nb, const struct tok *s, size
 	return true;
 }
 
-static bool has_alnum(const struct tok *t)
-{
-	for (size_t i = 0; i < t->len; i++)
-		if ((t->p[i] >= 'a' && t->p[i] <= 'z') || (t->p[i] >= 'A' && t->p[i] <= 'Z') ||
-		    (t->p[i] >= '0' && t->p[i] <= '9'))
-			return true;
-	return false;
-}
-
-static bool has_line_end(const struct tok *t, size_t from, size_t to)
-{
-	for (size_t k = from; k < to; k++)
-		if (t[k].len && t[k].p[t[k].len - 1] == '\n')
-			return true;
-	return false;
-}
-
-/* Theirs' token T[K], inserted at the gap where ours inserts O[OF..OT):
- * kept once when ours inserts it too, only if it has a letter or a digit
- * (a blank line, a brace, a lone backslash is never merged away) and, for
- * words, when neither side's insertion there holds a line end (so that a
- * line one side adds is never cut into words). */
-static bool duplicate(const struct tok *t, size_t k, size_t tf, size_t tt, const struct tok *o, size_t of,
-		      size_t ot, bool lines)
-{
-	if (!has_alnum(&t[k]) || (!lines && (has_line_end(t, tf, tt) || has_line_end(o, of, ot))))
-		return false;
-	for (size_t m = of; m < ot; m++)
-		if (tok_eq(&t[k], &o[m]))
-			return true;
-	return false;
-}
-
 /* The rule on tokens (lines or words): both sides BASE with tokens
- * inserted, merged gap by gap, ours' first, a token both insert at one
- * gap once. */
+ * inserted, merged gap by gap, ours' first; when both insert exactly the
+ * same tokens at a gap, they are kept once. Nothing else is merged away:
+ * a line or word one side inserts that the other also inserts among
+ * others is kept twice (a repeated #include or archive is harmless; a
+ * repeated ".TP" or "break;" dropped would not be). */
 static bool merge_tokens(const struct qi_merge_text *base, const struct qi_merge_text *ours,
 			 const struct qi_merge_text *theirs, bool lines, struct qi_buf *out)
 {
@@ -181,8 +151,7 @@ static bool merge_tokens(const struct qi_merge_text *base, const struct qi_merge
 		for (size_t k = of[g]; k < ot[g]; k++)
 			qi_buf_add(out, o[k].p, o[k].len);
 		for (size_t k = tf[g]; k < tt[g] && !same; k++)
-			if (!duplicate(t, k, tf[g], tt[g], o, of[g], ot[g], lines))
-				qi_buf_add(out, t[k].p, t[k].len);
+			qi_buf_add(out, t[k].p, t[k].len);
 		if (g < nb)
 			qi_buf_add(out, b[g].p, b[g].len);
 	}

@@ -228,11 +228,9 @@ long qi_merge_marker_size(const struct qi_merge_text *side, size_t n);
  * does not hold. insert/insert (lines): OURS and THEIRS are each BASE with
  * whole lines inserted (BASE's lines kept, in order; an empty BASE is the
  * plain case): BASE with both sides' insertions, in each gap ours' lines
- * first, then theirs' lines that ours does not insert in that gap (a line
- * with no letter or digit always kept; the same insertion on both sides
- * once). words: the same on tokens (blanks and the word after them, the
- * blanks before a line end, a line end); a token is kept once only when
- * neither side's insertion in that gap holds a line end. */
+ * first, then theirs' lines (the same insertion on both sides once,
+ * nothing else merged away). words: the same on tokens (blanks and the
+ * word after them, the blanks before a line end, a line end). */
 bool qi_merge_lines(const struct qi_merge_text *base, const struct qi_merge_text *ours,
 		    const struct qi_merge_text *theirs, struct qi_buf *out);
 bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text *ours,

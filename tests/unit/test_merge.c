@@ -161,13 +161,18 @@ static void test_insert_insert(void **state)
 	assert_int_equal(res.ntrue, 0);
 	assert_int_equal(res.n, 1);
 	assert_int_equal(res.r[0].how, QI_MERGE_INSERT);
-	assert_string_equal(res.out.data, "a\nX\nY\nZ\nb\n");
+	/* Y, which both insert among others, is kept twice: only an
+	 * identical whole insertion is kept once. */
+	assert_string_equal(res.out.data, "a\nX\nY\nY\nZ\nb\n");
+	qi_merge_result_free(&res);
+	assert_int_equal(merge3("a\nb\n", "a\nX\nY\nb\n", "a\nX\nY\nb\n", false, &res), 0);
+	assert_string_equal(res.out.data, "a\nX\nY\nb\n");
 	qi_merge_result_free(&res);
 }
 
 /* insert/insert when the base region holds lines both keep: each side's
- * lines stay in their gap, ours' first; a blank line or a brace that both
- * add is never merged away. */
+ * lines stay in their gap, ours' first; a line both add among others
+ * (an #include, a brace) is never merged away. */
 static void test_insert_insert_kept_lines(void **state)
 {
 	struct qi_merge_result res;
@@ -176,8 +181,8 @@ static void test_insert_insert_kept_lines(void **state)
 	const char *theirs = "#include \"a.h\"\n#include \"s.h\"\n#include \"c.h\"\n\n}\n#define M 1\n";
 	assert_int_equal(merge3(base, ours, theirs, false, &res), 0);
 	assert_int_equal(res.ntrue, 0);
-	assert_string_equal(res.out.data, "#include \"a.h\"\n#include \"x.h\"\n#include \"s.h\"\n#include \"c.h\"\n"
-					  "\n#define Q 2\n}\n}\n#define M 1\n");
+	assert_string_equal(res.out.data, "#include \"a.h\"\n#include \"x.h\"\n#include \"s.h\"\n#include \"s.h\"\n"
+					  "#include \"c.h\"\n\n#define Q 2\n}\n}\n#define M 1\n");
 	qi_merge_result_free(&res);
 }
 
