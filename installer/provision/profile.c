@@ -871,6 +871,12 @@ static int finalize(qi_handle *h, struct qi_profile *p)
 	for (size_t i = 0; i < p->n; i++) {
 		struct entry *e = &p->e[i];
 		free(e->expanded);
+		e->expanded = NULL;
+		/* A setting that does not count is neither expanded nor checked:
+		 * its ${...} may name settings that do not count either (the
+		 * version of a component an option brings). */
+		if (!e->active)
+			continue;
 		e->expanded = expand(h, p, e->section, e->value, e->origin, e->key, 0);
 		if (!e->expanded)
 			return -1;
