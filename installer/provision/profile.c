@@ -660,8 +660,43 @@ static int default_state(qi_handle *h, struct qi_profile *p, struct option *o, c
 	return on;
 }
 
+/* Whether option NAME (N bytes) is turned on explicitly: its last
+ * `enabled` (the profile's or the command line's) says yes. */
+static bool enabled_yes(const struct qi_profile *p, const char *name, size_t n)
+{
+	char *sec = qi_xasprintf("option %.*s", (int)n, name);
+	const struct entry *en = last_entry(p, sec, "enabled");
+	free(sec);
+	return en && truthy(en->value);
+}
+
+/* An option turned on explicitly that conflicts with O (either declares
+ * it): its `enabled` entry's origin, or NULL. */
+static const struct entry *explicit_conflict(const struct qi_profile *p, const struct option *o)
+{
+	size_t on = strlen(o->name);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct entry *e = &p->e[i];
+		const char *name = named_arg(e->section, "option");
+		if (!name || strcmp(e->key, "conflicts") != 0)
+			continue;
+		bool mine = strcmp(name, o->name) == 0;
+		for (const char *s = e->value; *(s += strspn(s, " \t"));) {
+			size_t n = strcspn(s, " \t");
+			if (mine && enabled_yes(p, s, n))
+				return e;
+			if (!mine && n == on && memcmp(s, o->name, n) == 0 && enabled_yes(p, name, strlen(name)))
+				return e;
+			s += n;
+		}
+	}
+	return NULL;
+}
+
 /* O's state: its last `enabled` (the command line's come last), else its
- * default. -1 on a loop of defaults. */
+ * default; an option on only by its default is off when an option turned
+ * on explicitly conflicts with it (--with tls-smtpauth turns smtp-auth's
+ * default off). -1 on a loop of defaults. */
 static int option_state(qi_handle *h, struct qi_profile *p, struct option *o)
 {
 	if (o->state >= 0)
@@ -682,6 +717,10 @@ static int option_state(qi_handle *h, struct qi_profile *p, struct option *o)
 	} else {
 		on = df ? default_state(h, p, o, df->value) : 0;
 		o->origin = "default";
+		if (on == 1 && explicit_conflict(p, o)) {
+			on = 0;
+			o->origin = "default, yielding to a conflicting option turned on";
+		}
 	}
 	return on < 0 ? -1 : (o->state = on);
 }

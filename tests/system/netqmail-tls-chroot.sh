@@ -12,23 +12,12 @@
 # qinstall-checkpassword and fail for a wrong password; after AUTH a
 # foreign recipient is accepted, without it refused; with SUBMISSION set,
 # a local recipient is refused until AUTH. Then everything is rolled back.
-#
-# Needs the merge (three-way patch merge) and options (--with/--without,
-# conditional sections) branches and the option's lines in the profile
-# skips, saying which is missing,
-# until they are merged.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/chroot.sh"
 . "$top_srcdir/tests/lib/distfiles.sh"
 
 tap_heavy
 PY=${PYTHON3:-python3}
-"$QINSTALL" provision --help 2>&1 | grep -q -- '--with' ||
-	tap_skip_all "qinstall provision has no --with (the options branch is not merged)"
-grep -q '^\[option tls-smtpauth\]' "$top_srcdir/profiles/netqmail.profile" ||
-	tap_skip_all "profiles/netqmail.profile has no [option tls-smtpauth]"
-"$QINSTALL" patch --help 2>&1 | grep -q -- '--merge' ||
-	tap_skip_all "qinstall patch has no --merge (the merge branch is not merged)"
 distfiles_qmail
 distfiles_find netqmail-1.05-tls-smtpauth-20070417.patch qregex-20060423.patch \
 	netqmail-1.05-validrcptto.cdb.patch || tap_skip_all "the tls-smtpauth, qregex or validrcptto patch is not in a distfiles folder"

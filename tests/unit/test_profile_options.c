@@ -135,11 +135,23 @@ static void test_checks(void **state)
 	qi_handle *h = qi_new();
 	struct qi_profile *p = parse(h, base);
 	assert_non_null(p);
-	assert_int_equal(qi_profile_set_option(h, p, "b", true), 0);	/* not checked yet */
+	/* b turned on: a, on only by its default, yields to it */
+	assert_int_equal(qi_profile_set_option(h, p, "b", true), 0);
+	assert_int_equal(qi_profile_check_options(h, p), 0);
+	assert_false(qi_profile_option(p, "a"));
+	json_t *opts = qi_profile_options_json(p);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(opts, 0), "name")), "a");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(opts, 0), "origin")),
+			       "yielding to a conflicting option"));
+	json_decref(opts);
+	/* both turned on: an error naming both (checked once the command
+	 * line is done) */
+	assert_int_equal(qi_profile_set_option(h, p, "a", true), 0);
+	assert_true(qi_profile_option(p, "a"));
 	assert_int_equal(qi_profile_check_options(h, p), -1);
 	assert_int_equal(qi_errkind(h), QI_ERR_USAGE);
 	assert_non_null(strstr(qi_errmsg(h), "options b and a conflict"));
-	assert_non_null(strstr(qi_errmsg(h), "b: command line; a: default"));
+	assert_non_null(strstr(qi_errmsg(h), "b: command line; a: command line"));
 	assert_int_equal(qi_profile_set_option(h, p, "a", false), 0);
 	assert_int_equal(qi_profile_check_options(h, p), 0);	/* c on through b */
 	assert_int_equal(qi_profile_set_option(h, p, "d", true), 0);
@@ -155,7 +167,7 @@ static void test_checks(void **state)
 	assert_non_null(strstr(qi_errmsg(h), "no option 'nosuch' (its options: a, b, c, d, e)"));
 	qi_profile_free(p);
 	/* the profile as written is checked at load time */
-	char *text = qi_xasprintf("%s[option b]\nenabled = yes\n", base);
+	char *text = qi_xasprintf("%s[option b]\nenabled = yes\n[option a]\nenabled = yes\n", base);
 	assert_null(parse(h, text));
 	assert_non_null(strstr(qi_errmsg(h), "options b and a conflict"));
 	free(text);
