@@ -738,8 +738,10 @@ static int ctx_read_lines(struct reader *r, struct qi_patch_file *f, struct ctx_
 		char *ls, *le;
 		int rc;
 		if (!peek_line(r, &ls, &le)) {
-			if (c->repl_beginning && c->repl_could_be_missing)
+			if (c->repl_beginning && c->repl_could_be_missing) {
+				c->repl_missing = true;
 				return 0;
+			}
 			if (c->max - c->end >= 4) {
 				set_fatal(r, "unexpected end of file in patch\n");
 				return -1;
