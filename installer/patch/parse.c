@@ -615,7 +615,8 @@ static int ctx_dashes(struct reader *r, struct ctx_reader *c, const char *ls, co
 	c->repl_line = r->line;
 	c->repl_context = c->context;
 	ctx_slot_set(&c->s, c->end, '=', ls, (size_t)(le - ls));
-	if (!ctx_range(ls, le, false, &c->newfirst, &c->repl_lines)) {
+	if (!ctx_range(ls, le, false, &c->newfirst, &c->repl_lines) ||
+	    (size_t)c->repl_lines > r->len - r->pos + 4 + (size_t)c->ptrn_lines) {
 		malformed(r, r->line - 1, ls, le);
 		return -1;
 	}
@@ -720,7 +721,10 @@ static int ctx_stars(struct reader *r, struct ctx_reader *c, const char *ls, con
 	}
 	c->context = 0;
 	ctx_slot_set(&c->s, 0, '*', ls, (size_t)(le - ls));
-	if (!ctx_range(ls, le, true, &c->first, &c->ptrn_lines)) {
+	/* More lines than the rest of the patch could give (the other side
+	 * included, which fills an omitted one) cannot be. */
+	if (!ctx_range(ls, le, true, &c->first, &c->ptrn_lines) ||
+	    (size_t)c->ptrn_lines > r->len - r->pos + 4) {
 		malformed(r, r->line - 1, ls, le);
 		return -1;
 	}
@@ -763,10 +767,10 @@ static int ctx_read_lines(struct reader *r, struct qi_patch_file *f, struct ctx_
 		}
 		if (*ls == '*')
 			rc = ctx_stars(r, c, ls, le);
-		else if (*ls == '-' && le - ls > 1 && ls[1] == '-')
-			rc = ctx_dashes(r, c, ls, le, r->pos);
 		else if (c->end == 0)
 			rc = (malformed(r, r->line - 1, ls, le), -1);
+		else if (*ls == '-' && le - ls > 1 && ls[1] == '-')
+			rc = ctx_dashes(r, c, ls, le, r->pos);
 		else
 			rc = ctx_body_line(r, c, ls, le);
 		if (rc <= 0) {
