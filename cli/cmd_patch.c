@@ -124,9 +124,9 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 const struct qi_command qi_cmd_patch = {
 	.name = "patch",
 	.args = NULL,
-	.summary = "apply a unified diff to the current directory, as GNU patch(1) does",
+	.summary = "apply a unified or context diff to the current directory, as GNU patch(1) does",
 	.description =
-		"Reads a unified diff (git's extended headers included) from -i FILE or standard\n"
+		"Reads a unified diff (git's extended headers included) or a context diff from -i FILE or standard\n"
 		"input and applies it to the files under the current directory (or -d DIR) with\n"
 		"GNU patch 2.7.6's rules and messages: the same placement search, fuzz (at most 2\n"
 		"by default), reversed-patch detection, .rej files for failed hunks and .orig\n"

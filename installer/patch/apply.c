@@ -254,8 +254,47 @@ static void reject_line(struct qi_buf *b, char c, const struct qi_patch_line *l)
 	qi_buf_add(b, l->text, l->len);
 }
 
+/* "*** 3,5 ****" or "--- 3 ----": GNU's context range (its end, not a count). */
+static void context_range(struct qi_buf *b, const char *tag, long first, long lines, const char *tail)
+{
+	long last = first + lines - 1;
+	if (last < first)
+		qi_buf_addf(b, "%s 0%s\n", tag, tail);
+	else if (last == first)
+		qi_buf_addf(b, "%s %ld%s\n", tag, first, tail);
+	else
+		qi_buf_addf(b, "%s %ld,%ld%s\n", tag, first, last, tail);
+}
+
+static void context_line(struct qi_buf *b, const struct qi_patch_line *l)
+{
+	qi_buf_addf(b, "%c ", l->changed ? '!' : l->type);
+	qi_buf_add(b, l->text, l->len);
+}
+
+/* A context diff's hunk rejected as GNU patch writes it: in context
+ * format, each line with its own mark ("! " kept). */
+static void reject_context_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long out_offset)
+{
+	bool new_style = hk->context >= 2;
+	qi_buf_add(b, "***************", 15);
+	if (hk->func)
+		qi_buf_add(b, hk->func, hk->func_len);
+	qi_buf_add(b, "\n", 1);
+	context_range(b, "***", hk->first + out_offset, hk->ptrn_lines, new_style ? " ****" : "");
+	for (long i = 0; i < hk->ptrn_lines; i++)
+		context_line(b, &hk->old[i]);
+	context_range(b, "---", hk->newfirst + out_offset, hk->repl_lines, new_style ? " ----" : " -----");
+	for (long i = 0; i < hk->repl_lines; i++)
+		context_line(b, &hk->new[i]);
+}
+
 void qi_patch_reject_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long out_offset)
 {
+	if (hk->context) {
+		reject_context_hunk(b, hk, out_offset);
+		return;
+	}
 	qi_buf_add(b, "@@ -", 4);
 	unidiff_range(b, hk->first + out_offset, hk->ptrn_lines);
 	qi_buf_add(b, " +", 2);

@@ -1,9 +1,11 @@
 /*
- * patch/parse.c - unified diffs into file patches and hunks, reading the
+ * patch/parse.c - unified and context diffs into file patches and hunks, reading the
  * headers the way GNU patch 2.7.6 does: "---"/"+++"/"Index:" names with
  * -p stripping and timestamps, git's extended headers, CRLF patches,
- * "\ No newline at end of file". Context diffs, normal diffs and git
- * binary patches are recognised so that they can be refused clearly.
+ * "\ No newline at end of file"; context diffs ("*** "/"--- " names,
+ * "***************" hunks, omitted sides filled in) into the same hunks,
+ * as GNU patch reads them. Normal diffs and git binary patches are
+ * recognised so that they can be refused clearly.
  */
 #include "config.h"
 
@@ -242,6 +244,8 @@ struct reader {
 	size_t len, pos;
 	long line;		/* 1-based number of the line at pos */
 	int strip;
+	long hunkmax;		/* GNU's hunk buffer size, which only grows */
+	long prev_prefix;	/* the last context hunk's prefix context (GNU reads it) */
 };
 
 /* The line at the reader's position: [*s, *e), e after the newline. */
@@ -417,7 +421,7 @@ static void add_to_side(struct reader *r, struct qi_patch_line **lines, long *n,
 		*incomplete = false;
 	}
 	GROW(*lines, *n, *cap);
-	(*lines)[(*n)++] = (struct qi_patch_line){ text, *len, type };
+	(*lines)[(*n)++] = (struct qi_patch_line){ text, *len, type, false };
 }
 
 /* Add the line (type CH, raw [LS, LE)) to the side or sides it belongs
@@ -502,6 +506,405 @@ static int read_hunk(struct reader *r, struct qi_patch_file *f)
 	f->hunks = qi_xrealloc(f->hunks, sizeof(*f->hunks) * (f->nhunks + 1));
 	f->hunks[f->nhunks++] = b.hk;
 	return 1;
+}
+
+/* ---- context diffs ---- */
+
+/* A context hunk as GNU patch holds it while reading: slot 0 the "***"
+ * line, then the old lines, the "---" line ('='), the new lines. */
+struct ctx_slots {
+	char *ch;
+	const char **text;
+	size_t *len;
+	long cap;
+};
+
+static void ctx_slot_set(struct ctx_slots *c, long i, char ch, const char *text, size_t len)
+{
+	if (i >= c->cap) {
+		long n = c->cap ? c->cap : 64;
+		while (n <= i)
+			n *= 2;
+		c->ch = qi_xrealloc(c->ch, (size_t)n);
+		c->text = qi_xrealloc(c->text, sizeof(*c->text) * (size_t)n);
+		c->len = qi_xrealloc(c->len, sizeof(*c->len) * (size_t)n);
+		c->cap = n;
+	}
+	c->ch[i] = ch;
+	c->text[i] = text;
+	c->len[i] = len;
+}
+
+/* The state of one context hunk being read (GNU's another_hunk). */
+struct ctx_reader {
+	struct ctx_slots s;
+	long end, max, first, ptrn_lines, newfirst, repl_lines;
+	long repl_beginning, fillcnt, fillsrc, filldst;
+	bool spaces_eaten, some_context, repl_could_be_missing, ptrn_missing, repl_missing;
+	size_t repl_pos;
+	long repl_line, repl_context, context;
+	long ptrn_prefix, ptrn_suffix, repl_prefix, ptrn_copiable, repl_copiable;
+	long hunk_beg;
+	long prefix, suffix;
+	int type;		/* 1 old style, 2 new style */
+};
+
+/* "N[,M]" after the marks of a "***" or "---" line: FIRST and the count
+ * of lines (0 lines: FIRST 1). False when the numbers make no range. */
+static bool ctx_range(const char *s, const char *e, bool stars, long *first, long *lines)
+{
+	bool ok = true;
+	while (s < e && !isdigit((unsigned char)*s))
+		s++;
+	if (stars && e - s >= 3 && !strncmp(s, "0,0", 3))
+		s += 2;
+	s = scan_num(s, e, first, &ok);
+	ok = true;
+	if (s < e && *s == ',') {
+		do {
+			s++;
+		} while (s < e && !isdigit((unsigned char)*s));
+		if (!stars && s >= e)
+			return false;
+		scan_num(s, e, lines, &ok);
+		*lines += 1 - *first;
+		if (*lines < 0)
+			return false;
+	} else if (*first) {
+		*lines = 1;
+	} else {
+		*lines = 0;
+		*first = 1;
+	}
+	return *first < (1L << 40) && *lines < (1L << 40);
+}
+
+/* The "--- N,M ----" line at slot c->end. Returns 1 to go on, 0 when the
+ * new lines turn out to be omitted (the hunk is done), -1 on a fatal
+ * error. */
+static int ctx_dashes(struct reader *r, struct ctx_reader *c, const char *ls, const char *le, size_t pos)
+{
+	if (c->ptrn_prefix == -1)
+		c->ptrn_prefix = c->context;
+	c->ptrn_suffix = c->context;
+	if (c->repl_beginning ||
+	    c->end != c->ptrn_lines + 1 + (c->s.ch[c->end - 1] == '\n')) {
+		if (c->end == 1) {
+			/* The old lines were omitted: filled in from the new context. */
+			c->ptrn_missing = true;
+			c->end = c->ptrn_lines + 1;
+			c->ptrn_prefix = c->ptrn_suffix = -1;
+			c->fillsrc = c->end + 1;
+			c->filldst = 1;
+			c->fillcnt = c->ptrn_lines;
+		} else if (!c->repl_beginning) {
+			set_fatal(r, "malformed patch at line %ld: %s '---'; check the line numbers at line %ld\n",
+				  r->line - 1, c->end <= c->ptrn_lines ? "premature" : "overdue", c->hunk_beg);
+			return -1;
+		} else if (!c->repl_could_be_missing) {
+			set_fatal(r, "malformed patch at line %ld: duplicate '---'; check the line numbers at line %ld\n",
+				  r->line - 1, c->hunk_beg + c->repl_beginning);
+			return -1;
+		} else {
+			c->repl_missing = true;
+			return 0;
+		}
+	}
+	c->repl_beginning = c->end;
+	c->repl_pos = pos;
+	c->repl_line = r->line;
+	c->repl_context = c->context;
+	ctx_slot_set(&c->s, c->end, '=', ls, (size_t)(le - ls));
+	if (!ctx_range(ls, le, false, &c->newfirst, &c->repl_lines) ||
+	    (size_t)c->repl_lines > r->len - r->pos + 4 + (size_t)c->ptrn_lines) {
+		malformed(r, r->line - 1, ls, le);
+		return -1;
+	}
+	c->max = c->repl_lines + c->end;
+	while (c->max + 1 >= r->hunkmax)
+		r->hunkmax *= 2;
+	if (c->repl_lines != c->ptrn_copiable &&
+	    (r->prev_prefix != 0 || c->context != 0 || c->repl_lines != 1))
+		c->repl_could_be_missing = false;
+	c->context = 0;
+	return 1;
+}
+
+/* One line of a context hunk's body, at slot c->end (GNU's switch on its
+ * first character). Returns 1 to go on, 0 when the new lines turn out to
+ * be omitted, -1 on a fatal error. */
+static int ctx_body_line(struct reader *r, struct ctx_reader *c, const char *ls, const char *le)
+{
+	size_t n = (size_t)(le - ls);
+	const char *t = ls + 1;
+	size_t tl = n - 1;
+	char ch = *ls;
+	bool is_context = false;
+	switch (ch) {
+	case '+':
+	case '!':
+		c->repl_could_be_missing = false;
+		/* fall through */
+	case '-':
+	case ' ':
+		if (tl && (*t == ' ' || *t == '\t')) {
+			t++;
+			tl--;
+		} else if (c->repl_beginning && c->repl_could_be_missing) {
+			return 0;
+		}
+		is_context = ch == ' ';
+		break;
+	case '\t':
+	case '\n':
+		/* The spaces were eaten (GNU keeps the tab, drops the last byte). */
+		if (c->repl_beginning && c->repl_could_be_missing && (!c->spaces_eaten || c->type == 2))
+			return 0;
+		t = ls;
+		tl = ch == '\t' ? n - 1 : n;
+		is_context = c->end != c->ptrn_lines + 1;
+		if (is_context)
+			c->spaces_eaten |= c->repl_beginning != 0;
+		else
+			ch = '\n';
+		break;
+	default:
+		if (c->repl_beginning && c->repl_could_be_missing)
+			return 0;
+		malformed(r, r->line - 1, ls, le);
+		return -1;
+	}
+	if (is_context) {
+		ch = ' ';
+		c->some_context = true;
+		c->context++;
+		if (c->repl_beginning)
+			c->repl_copiable++;
+		else
+			c->ptrn_copiable++;
+	} else if (ch != '\n') {
+		/* Our hunks keep the old side's lines '-' and the new side's '+'. */
+		if ((ch == '+' && !c->repl_beginning) || (ch == '-' && c->repl_beginning)) {
+			malformed(r, r->line - 1, ls, le);
+			return -1;
+		}
+		long *prefix = c->repl_beginning ? &c->repl_prefix : &c->ptrn_prefix;
+		if (*prefix == -1)
+			*prefix = c->context;
+		c->context = 0;
+	}
+	char *is, *ie;
+	if (tl > 1 && c->end == (c->repl_beginning ? c->max : c->ptrn_lines) && peek_line(r, &is, &ie) &&
+	    *is == '\\') {
+		tl--;
+		next_line(r, ie);
+	}
+	ctx_slot_set(&c->s, c->end, ch, t, tl);
+	return 1;
+}
+
+/* The "*** N,M ****" line, which must come first. */
+static int ctx_stars(struct reader *r, struct ctx_reader *c, const char *ls, const char *le)
+{
+	if (!strncmp(ls, "********", 8)) {
+		if (c->repl_beginning && c->repl_could_be_missing)
+			return 0;
+		set_fatal(r, "malformed patch at line %ld: unexpected end of hunk\n", r->line - 1);
+		return -1;
+	}
+	if (c->end != 0) {
+		if (c->repl_beginning && c->repl_could_be_missing)
+			return 0;
+		set_fatal(r, "malformed patch at line %ld: unexpected '***': %.*s", r->line - 1,
+			  (int)(le - ls), ls);
+		return -1;
+	}
+	c->context = 0;
+	ctx_slot_set(&c->s, 0, '*', ls, (size_t)(le - ls));
+	/* More lines than the rest of the patch could give (the other side
+	 * included, which fills an omitted one) cannot be. */
+	if (!ctx_range(ls, le, true, &c->first, &c->ptrn_lines) ||
+	    (size_t)c->ptrn_lines > r->len - r->pos + 4) {
+		malformed(r, r->line - 1, ls, le);
+		return -1;
+	}
+	while (c->ptrn_lines + 7 >= r->hunkmax)
+		r->hunkmax *= 2;
+	c->max = r->hunkmax;
+	return 1;
+}
+
+/* The lines of a context hunk up to its end: 0 when done, -1 on a fatal
+ * error. */
+static int ctx_read_lines(struct reader *r, struct qi_patch_file *f, struct ctx_reader *c)
+{
+	while (c->end < c->max) {
+		char *ls, *le;
+		int rc;
+		if (!peek_line(r, &ls, &le)) {
+			if (c->repl_beginning && c->repl_could_be_missing) {
+				c->repl_missing = true;
+				return 0;
+			}
+			if (c->max - c->end >= 4) {
+				set_fatal(r, "unexpected end of file in patch\n");
+				return -1;
+			}
+			ls = (char *)"  \n";
+			le = ls + 3;
+		} else {
+			char *lnext = le;
+			if (f->strip_cr && le - ls >= 2 && le[-1] == '\n' && le[-2] == '\r') {
+				le[-2] = '\n';
+				le--;
+			}
+			next_line(r, lnext);
+		}
+		if (++c->end == r->hunkmax) {
+			set_fatal(r, "malformed patch at line %ld: unterminated hunk starting at line %ld\n",
+				  r->line - 1, c->hunk_beg);
+			return -1;
+		}
+		if (*ls == '*')
+			rc = ctx_stars(r, c, ls, le);
+		else if (c->end == 0)
+			rc = (malformed(r, r->line - 1, ls, le), -1);
+		else if (*ls == '-' && le - ls > 1 && ls[1] == '-')
+			rc = ctx_dashes(r, c, ls, le, r->pos);
+		else
+			rc = ctx_body_line(r, c, ls, le);
+		if (rc <= 0) {
+			if (rc == 0)
+				c->repl_missing = true;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* After the lines: the omitted side filled in, the contexts, the checks
+ * GNU makes. 0, or -1 on a fatal error. */
+static int ctx_finish(struct reader *r, struct ctx_reader *c)
+{
+	if (c->end >= 0 && !c->repl_beginning) {
+		set_fatal(r, "malformed patch: no '---' found in the hunk at line %ld\n", c->hunk_beg);
+		return -1;
+	}
+	if (c->repl_missing) {
+		/* The new lines, all context, were omitted: from the old ones. */
+		r->pos = c->repl_pos;
+		r->line = c->repl_line;
+		c->context = c->repl_context;
+		c->fillsrc = 1;
+		c->filldst = c->repl_beginning + 1;
+		c->fillcnt = c->repl_lines;
+		c->end = c->max;
+	} else if (!c->ptrn_missing && c->ptrn_copiable != c->repl_copiable) {
+		set_fatal(r, "malformed patch: context mangled in the hunk at line %ld\n", c->hunk_beg);
+		return -1;
+	} else if (!c->some_context && c->fillcnt == 1) {
+		/* An empty old side announced as one line: an append. */
+		for (; c->filldst < c->end; c->filldst++)
+			ctx_slot_set(&c->s, c->filldst, c->s.ch[c->filldst + 1], c->s.text[c->filldst + 1],
+				     c->s.len[c->filldst + 1]);
+		c->end--;
+		c->first++;
+		c->fillcnt = 0;
+		c->ptrn_lines = 0;
+		c->repl_beginning--;
+	}
+	long prefix = c->repl_prefix == -1 || (c->ptrn_prefix != -1 && c->ptrn_prefix < c->repl_prefix)
+			      ? c->ptrn_prefix : c->repl_prefix;
+	long suffix = c->ptrn_suffix != -1 && c->ptrn_suffix < c->context ? c->ptrn_suffix : c->context;
+	r->prev_prefix = prefix;
+	c->prefix = prefix;
+	c->suffix = suffix;
+	if (prefix == -1 || suffix == -1)
+		goto mangled;
+	if (c->type == 1 && (c->fillcnt || (c->first > 1 && prefix + suffix < c->ptrn_copiable)))
+		c->type = 2;
+	if (!c->fillcnt)
+		return 0;
+	for (; c->fillcnt > 0; c->fillcnt--) {
+		while (c->fillsrc <= c->end && c->fillsrc != c->repl_beginning && c->s.ch[c->fillsrc] != ' ')
+			c->fillsrc++;
+		if (c->end < c->fillsrc || c->fillsrc == c->repl_beginning)
+			goto mangled;
+		ctx_slot_set(&c->s, c->filldst++, ' ', c->s.text[c->fillsrc], c->s.len[c->fillsrc]);
+		c->fillsrc++;
+	}
+	for (; c->fillsrc <= c->end && c->fillsrc != c->repl_beginning; c->fillsrc++)
+		if (c->s.ch[c->fillsrc] == ' ')
+			goto mangled;
+	return 0;
+mangled:
+	set_fatal(r, "malformed patch: replacement text or line numbers mangled in the hunk at line %ld\n",
+		  c->hunk_beg);
+	return -1;
+}
+
+/* The slots into HK: the old side's lines, the new side's. */
+static void ctx_to_hunk(const struct ctx_reader *c, struct qi_patch_hunk *hk)
+{
+	hk->first = c->first;
+	hk->ptrn_lines = c->ptrn_lines;
+	hk->newfirst = c->newfirst;
+	hk->repl_lines = c->repl_lines;
+	hk->prefix_context = c->prefix;
+	hk->suffix_context = c->suffix;
+	hk->context = c->type;
+	hk->old = qi_xmalloc(sizeof(*hk->old) * (size_t)(c->ptrn_lines + 1));
+	hk->new = qi_xmalloc(sizeof(*hk->new) * (size_t)(c->repl_lines + 1));
+	for (long i = 0; i < c->ptrn_lines; i++) {
+		char ch = c->s.ch[1 + i];
+		hk->old[i] = (struct qi_patch_line){ c->s.text[1 + i], c->s.len[1 + i], ch == ' ' ? ' ' : '-',
+						     ch == '!' };
+	}
+	for (long i = 0; i < c->repl_lines; i++) {
+		long k = c->repl_beginning + 1 + i;
+		char ch = c->s.ch[k];
+		hk->new[i] = (struct qi_patch_line){ c->s.text[k], c->s.len[k], ch == ' ' ? ' ' : '+', ch == '!' };
+	}
+}
+
+/* One context hunk ("***************" and its lines) of type *TYPE (1 or
+ * 2; 2 from here on once GNU sees it is new style). Returns 1 when read
+ * (into HK unless NULL), 0 when the line is no hunk, -1 when malformed. */
+static int read_context_hunk(struct reader *r, struct qi_patch_file *f, int *type, struct qi_patch_hunk *hk)
+{
+	char *s, *e;
+	if (!peek_line(r, &s, &e) || e - s <= 8 || strncmp(s, "********", 8) != 0)
+		return 0;
+	struct ctx_reader c = { .end = -1, .max = r->hunkmax, .repl_could_be_missing = true,
+				.ptrn_prefix = -1, .ptrn_suffix = -1, .repl_prefix = -1, .type = *type };
+	const char *fs = s;
+	while (fs < e && *fs == '*')
+		fs++;
+	long patch_line = r->line;
+	next_line(r, e);
+	c.hunk_beg = r->line;
+	int rc = ctx_read_lines(r, f, &c);
+	if (rc == 0)
+		rc = ctx_finish(r, &c);
+	if (rc == 0 && hk) {
+		memset(hk, 0, sizeof(*hk));
+		ctx_to_hunk(&c, hk);
+		if (fs < e && *fs == ' ') {
+			const char *fe = e;
+			if (fe > fs && fe[-1] == '\n')
+				fe--;
+			if (fe > fs && fe[-1] == '\r' && f->strip_cr)
+				fe--;
+			hk->func = fs;
+			hk->func_len = (size_t)(fe - fs);
+		}
+		hk->patch_line = patch_line;
+	}
+	*type = c.type;
+	free(c.s.ch);
+	free(c.s.text);
+	free(c.s.len);
+	return rc < 0 ? -1 : 1;
 }
 
 /* Is this line a normal diff command ("12,14c12")? */
@@ -628,6 +1031,54 @@ static int start_hunks(struct reader *r, struct qi_patch_file *f, const char *s,
 	return 1;
 }
 
+/* A context diff's first hunk: "*** 0" says the old file does not exist,
+ * the first hunk (read twice, as GNU patch scans it first) whose new side
+ * is empty at line 1 the same of the new file; then the hunks from the
+ * stars line at STARS_POS (line STARS_LINE). -1 when the first is
+ * malformed: GNU patch stops before it names the file. */
+static int start_context_hunks(struct reader *r, struct qi_patch_file *f, const char *s, const char *e,
+			       size_t base, size_t stars_pos, long stars_line)
+{
+	const char *c = s + 4;
+	if (c[0] == '0' && !isdigit((unsigned char)c[1]))
+		f->nonexistent[PN_OLD] = f->stamp[PN_OLD] == 0 ? 2 : 1;
+	const char *t = e;
+	if (t > s && t[-1] == '\n')
+		t--;
+	int type = t > s && t[-1] == '*' ? 2 : 1;
+	f->strip_cr = e - s >= 2 && e[-1] == '\n' && e[-2] == '\r';
+	f->leading = r->text + base;
+	f->leading_len = stars_pos - base;
+	f->start_line = stars_line;
+	struct qi_patch_hunk hk;
+	int scan_type = type;
+	r->pos = stars_pos;
+	r->line = stars_line;
+	/* The scan leaves the CRs (stripping them in place is for once). */
+	bool cr = f->strip_cr;
+	f->strip_cr = false;
+	int rc = read_context_hunk(r, f, &scan_type, &hk);
+	f->strip_cr = cr;
+	if (rc < 0)
+		return -1;
+	if (!hk.repl_lines && hk.newfirst == 1)
+		f->nonexistent[PN_NEW] = f->stamp[PN_NEW] == 0 ? 2 : 1;
+	free(hk.old);
+	free(hk.new);
+	r->pos = stars_pos;
+	r->line = stars_line;
+	for (;;) {
+		rc = read_context_hunk(r, f, &type, &hk);
+		if (rc <= 0)
+			break;
+		f->hunks = qi_xrealloc(f->hunks, sizeof(*f->hunks) * (f->nhunks + 1));
+		f->hunks[f->nhunks++] = hk;
+	}
+	if (rc < 0)
+		f->broken = true;
+	return 1;
+}
+
 /* GNU's intuit_diff_type for the next file, then its hunks. Returns 1
  * when a file was read, 0 at the end, -1 when parsing must stop. The
  * headers are read line by line until the first "@@"; what each line
@@ -636,7 +1087,7 @@ static int read_file(struct reader *r, struct qi_patch_file *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->stamp[0] = f->stamp[1] = -1;
-	size_t base = r->pos;
+	size_t base = r->pos, prev_pos = r->pos;
 	bool need_header = true, extended = false, stars_last = false, command_last = false;
 	char *s, *e;
 	for (;;) {
@@ -650,6 +1101,8 @@ static int read_file(struct reader *r, struct qi_patch_file *f)
 		bool cr = e - s >= 2 && e[-1] == '\n' && e[-2] == '\r';
 		bool stars_this = false, command_this = false;
 		if (!stars_last && !strncmp(s, "*** ", 4)) {
+			fetchname(s + 4, e, r->strip, &f->name[PN_OLD], &f->timestr[PN_OLD],
+				  &f->stamp[PN_OLD]);
 			need_header = false;
 		} else if (!strncmp(s, "+++ ", 4)) {
 			fetchname(s + 4, e, r->strip, &f->name[PN_OLD], &f->timestr[PN_OLD],
@@ -682,11 +1135,8 @@ static int read_file(struct reader *r, struct qi_patch_file *f)
 			if (!strncmp(s, "@@ -", 4))
 				return start_hunks(r, f, s, e, base, this_pos, this_line);
 			stars_this = !strncmp(s, "********", 8);
-			if (stars_last && !strncmp(s, "*** ", 4)) {
-				set_fatal(r, "context diffs are not supported (line %ld of the patch): "
-					  "make it a unified diff (diff -u) first\n", this_line - 1);
-				return -1;
-			}
+			if (stars_last && !strncmp(s, "*** ", 4))
+				return start_context_hunks(r, f, s, e, base, prev_pos, this_line - 1);
 		}
 		if (command_last && (!strncmp(s, "< ", 2) || !strncmp(s, "> ", 2))) {
 			set_fatal(r, "normal diffs are not supported (line %ld of the patch): "
@@ -695,6 +1145,7 @@ static int read_file(struct reader *r, struct qi_patch_file *f)
 		}
 		stars_last = stars_this;
 		command_last = command_this;
+		prev_pos = this_pos;
 		next_line(r, e);
 	}
 	/* A git patch of headers only (a rename, a mode change, an empty file). */
@@ -711,7 +1162,8 @@ void qi_patch_parse(struct qi_patch_parsed *p, const char *text, size_t len, int
 	memcpy(p->text, text, len);
 	p->text[len] = '\0';
 	p->len = len;
-	struct reader r = { .p = p, .text = p->text, .len = len, .line = 1, .strip = strip };
+	struct reader r = { .p = p, .text = p->text, .len = len, .line = 1, .strip = strip,
+			    .hunkmax = 125 };
 	for (;;) {
 		struct qi_patch_file f;
 		int rc = read_file(&r, &f);

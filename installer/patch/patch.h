@@ -21,6 +21,7 @@ struct qi_patch_line {
 	const char *text;
 	size_t len;
 	char type;		/* ' ', '-' (old side) or '+' (new side) */
+	bool changed;		/* a context diff's "! " (a '-' or '+' all the same) */
 };
 
 struct qi_patch_hunk {
@@ -33,6 +34,8 @@ struct qi_patch_hunk {
 	const char *func;	/* the text after "@@ ... @@" (leading space kept), or NULL */
 	size_t func_len;
 	long patch_line;	/* line of the "@@" in the patch */
+	int context;		/* 0 a unified hunk; a context diff's: 1 old style, 2 new
+				 * ("*** N ****"): its reject is written in context format */
 };
 
 /* The headers and hunks of one file in a patch. */
@@ -107,7 +110,8 @@ void qi_patch_finish(struct qi_patch_applier *a);
  * the 1-based input line and how many of its old-side lines differed. */
 void qi_patch_near_miss(const struct qi_patch_text *in, const struct qi_patch_hunk *hk, long guess,
 			long *line, long *differ);
-/* Write HK as a unified reject hunk, its numbers moved by OUT_OFFSET. */
+/* Write HK as a reject hunk (unified, or context format for a context
+ * diff's), its numbers moved by OUT_OFFSET. */
 void qi_patch_reject_hunk(struct qi_buf *b, const struct qi_patch_hunk *hk, long out_offset);
 
 /* The files a patch run reads and writes, staged in memory. */

@@ -282,13 +282,13 @@ static void no_file(struct run *r, struct file_state *fs)
 	fs->skip = true;
 }
 
-static void reject_header(struct qi_buf *b, const struct qi_patch_file *f, bool reverse)
+static void reject_header(struct qi_buf *b, const struct qi_patch_file *f, bool reverse, bool context)
 {
 	if (f->name[PN_INDEX] && !f->name[PN_OLD] && !f->name[PN_NEW])
 		qi_buf_addf(b, "Index: %s\n", f->name[PN_INDEX]);
 	for (int k = 0; k < 2; k++) {
 		int side = k == 0 ? reverse : !reverse;
-		qi_buf_addf(b, "%s %s%s\n", k == 0 ? "---" : "+++",
+		qi_buf_addf(b, "%s %s%s\n", k == 0 ? (context ? "***" : "---") : (context ? "---" : "+++"),
 			    f->name[side] ? f->name[side] : "/dev/null",
 			    f->timestr[side] ? f->timestr[side] : "");
 	}
@@ -482,7 +482,7 @@ static void fail_hunk(struct run *r, struct file_state *fs, const struct qi_patc
 	const struct qi_patch_file *f = fs->f;
 	if (!fs->skip_reject) {
 		if (!fs->failed)
-			reject_header(&fs->rej, f, fs->reverse);
+			reject_header(&fs->rej, f, fs->reverse, hk->context);
 		qi_patch_reject_hunk(&fs->rej, hk, fs->a.out_offset);
 	}
 	fs->failed++;

@@ -27,7 +27,7 @@ tap_diag() { printf '# %s\n' "$@" >&2; }
 # shellcheck disable=SC2086
 distfiles_find $PATCHSET_FILES || { echo "bench: the netqmail patch set is not in a distfiles folder"; exit 0; }
 patchset_prepare "$W" || { echo "bench: the patch set could not be prepared"; exit 0; }
-# GNU patch's series: auth.patch itself (a context diff, -p0 -F1).
+# GNU patch's series: the same patches, auth.patch (a context diff) -p0 -F1 as in PATCHSET.
 GNU_SET=("-p1 -F0 -i $DISTFILES/qmail-103.patch" "-p1 -F0 -i $DISTFILES/qmail-date-localtime.patch"
 	"-p0 -F1 -i $AUTH" "-p3 -F0 -i $DISTFILES/qregex-20060423.patch" "-F0 $VRT")
 

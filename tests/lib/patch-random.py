@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """patch-random.py - random differential cases for the patch engine.
 
-    patch-random.py DIR COUNT SEED
+    patch-random.py DIR COUNT SEED [unified|context]
 
 Writes COUNT cases under DIR, each DIR/N/tree (the files to patch),
-DIR/N/p.diff (a unified diff made by diff(1)) and DIR/N/opts (patch(1)
+DIR/N/p.diff (a unified diff made by diff(1), or with "context" a context
+diff: diff -c or diff -C N) and DIR/N/opts (patch(1)
 options, one line). Files are short and drawn from a small alphabet so that
 lines repeat and placement is ambiguous; the tree is then edited away from
 the diff's old side (lines inserted, removed or changed, the last newline
@@ -47,6 +48,7 @@ def write(path, lines, drop_newline=False):
 
 def main():
     out, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    fmt = sys.argv[4] if len(sys.argv) > 4 else 'unified'
     rng = random.Random(seed)
     for n in range(count):
         case = os.path.join(out, str(n))
@@ -59,7 +61,11 @@ def main():
         write(os.path.join(case, 'old'), old, nonl_old)
         write(os.path.join(case, 'new'), new, nonl_new)
         ctx = rng.choice([0, 1, 2, 3, 3, 3, 5])
-        diff = subprocess.run(['diff', '-U%d' % ctx, '--label', 'a/f', '--label', 'b/f',
+        if fmt == 'context':
+            style = ['-c'] if ctx == 3 and rng.random() < 0.5 else ['-C%d' % ctx]
+        else:
+            style = ['-U%d' % ctx]
+        diff = subprocess.run(['diff'] + style + ['--label', 'a/f', '--label', 'b/f',
                                os.path.join(case, 'old'), os.path.join(case, 'new')],
                               stdout=subprocess.PIPE).stdout
         with open(os.path.join(case, 'p.diff'), 'wb') as f:

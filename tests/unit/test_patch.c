@@ -185,8 +185,9 @@ static void test_parse_crlf(void **state)
 }
 
 /* A malformed hunk is a fatal error naming the line; the hunks before it
- * are kept (GNU patch applies them before it stops). Context diffs and
- * text without any diff are recognised. */
+ * are kept (GNU patch applies them before it stops). Context diffs are
+ * read (a malformed first hunk drops its file) and text without any diff
+ * is recognised. */
 static void test_parse_errors(void **state)
 {
 	const char *bad = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n?x\n";
@@ -200,7 +201,30 @@ static void test_parse_errors(void **state)
 	const char *ctx = "*** a/f\n--- b/f\n***************\n*** 1,2 ****\n";
 	qi_patch_parse(&p, ctx, strlen(ctx), 1);
 	assert_non_null(p.fatal);
-	assert_non_null(strstr(p.fatal, "context diffs are not supported"));
+	assert_string_equal(p.fatal, "unexpected end of file in patch\n");
+	assert_int_equal(p.nfiles, 0);
+	qi_patch_parsed_free(&p);
+	/* A context diff: its names, '!' lines, the new side's context omitted. */
+	const char *c2 = "*** a/f\n--- b/f\n***************\n*** 1,3 ****\n  a\n! b\n  c\n--- 1,3 ----\n"
+			 "  a\n! B\n  c\n***************\n*** 5,6 ****\n  e\n- f\n--- 5 ----\n";
+	qi_patch_parse(&p, c2, strlen(c2), 1);
+	assert_null(p.fatal);
+	assert_int_equal(p.nfiles, 1);
+	assert_string_equal(p.files[0].name[PN_OLD], "f");
+	assert_int_equal(p.files[0].nhunks, 2);
+	struct qi_patch_hunk *h0 = &p.files[0].hunks[0], *h1 = &p.files[0].hunks[1];
+	assert_int_equal(h0->ptrn_lines, 3);
+	assert_int_equal(h0->old[1].type, '-');
+	assert_true(h0->old[1].changed);
+	assert_int_equal(h0->new[1].type, '+');
+	assert_int_equal(h0->context, 2);
+	assert_int_equal(h1->repl_lines, 1);
+	assert_int_equal(h1->new[0].type, ' ');
+	assert_int_equal(h1->new[0].len, 2);
+	qi_patch_parsed_free(&p);
+	const char *c3 = "*** a/f\n--- b/f\n***************\n*** 1,2 ****\n  a\n?x\n";
+	qi_patch_parse(&p, c3, strlen(c3), 1);
+	assert_string_equal(p.fatal, "malformed patch at line 6: ?x\n");
 	qi_patch_parsed_free(&p);
 	qi_patch_parse(&p, "hello\n", 6, 1);
 	assert_true(p.garbage_only);
