@@ -370,10 +370,14 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 					  qi_profile_get(p, "services", "smtpd_address"),
 					  qi_profile_get(p, "services", "smtpd_port"), cmd);
 		free(cmd);
-		add_service(s, p, env, "qmail-smtpd", script(profile, "# qmail-smtpd under tcpserver, as qmaild:nofiles; "
-							     "the relay rules are in the cdb.\n# softlimit -m: "
-							     "a bounded memory keeps the 64-bit overflows of the "
-							     "CVE-2005-1513 class out of reach.\n", exec));
+		char *comment = qi_xasprintf("# qmail-smtpd under tcpserver, as qmaild:nofiles; the relay rules are "
+					     "in the cdb.\n# softlimit -m: a bounded memory keeps the 64-bit overflows "
+					     "of the CVE-2005-1513 class out of reach.\n%s",
+					     qi_profile_bool(p, "services", "smtpd_tls") ?
+					     "# STARTTLS with control/servercert.pem; AUTH through the "
+					     "checkpassword program.\n" : "");
+		add_service(s, p, env, "qmail-smtpd", script(profile, comment, exec));
+		free(comment);
 		free(exec);
 	}
 	if (qi_profile_bool(p, "services", "smtpd") && add_submission(h, p, env, s, qmail, profile) < 0)

@@ -46,7 +46,7 @@ new_root() {
 	R=$(tap_tmpdir)
 	mkdir -p "$R/etc" "$R/usr/sbin" "$R/var/lib" "$R/home/alice"
 	printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$R/etc/passwd"
-	printf 'root:x:0:\nalice:x:1000:\n' >"$R/etc/group"
+	printf 'root:x:0:\nshadow:x:42:\nalice:x:1000:\n' >"$R/etc/group"
 	printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n' >"$R/etc/shadow"
 	printf 'root:*::\nalice:*::\n' >"$R/etc/gshadow"
 	printf '#!/bin/sh\nexit 1\n' >"$R/usr/sbin/nologin"
@@ -153,7 +153,7 @@ program = setuidgid
 program = tcprules"
 	provision 0 "provision" --domain mail.example.org
 	local run=$R/var/qmail/supervise/qmail-smtpd/run
-	tap_like "$(cat "$run" 2>&1)" "bin/qmail-smtpd \\\\"$'\n\t'"/usr/local/bin/qinstall-checkpassword /bin/true 2>&1" \
+	tap_like "$(cat "$run" 2>&1)" "bin/qmail-smtpd \\\\"$'\n\t'"/usr/local/libexec/qinstall/checkpassword-smtp --check-only /bin/true 2>&1" \
 		"the run script passes the checkpassword program and /bin/true"
 	tap_like "$(cat "$run" 2>&1)" "# STARTTLS with control/servercert.pem" "and says so"
 	sed -i '/^smtpd_tls = yes$/d' "$P"
