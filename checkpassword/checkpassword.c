@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,6 +298,15 @@ static bool check(const struct qi_checkpw_input *in, int found, const struct cp_
 		return qi_cram_verify(have ? u->cram : CP_DUMMY_CRAM, in->secret, in->secretlen,
 				      in->rest) && have;
 	}
+	if (in->cram_swapped) {
+		/* tls-smtpauth's order: the response, then the challenge. A
+		 * 32-digit password with a POP3 timestamp looks the same, so
+		 * that is checked as a password too. */
+		bool have = found == 0 && u->cram;
+		if (qi_cram_verify(have ? u->cram : CP_DUMMY_CRAM, in->rest, strlen(in->rest), in->secret) &&
+		    have)
+			return true;
+	}
 	bool have = found == 0 && u->hash;
 	return qi_pop_verify(in->secret, have ? u->hash : CP_DUMMY, trouble) && have;
 }
@@ -309,8 +319,43 @@ static void wipe(char **s)
 	*s = NULL;
 }
 
+/* yescrypt needs about 16 MiB of its own, more than qmail-smtpd's
+ * softlimit -m leaves (12 MB: the CVE-2005-1513 class). softlimit sets
+ * only the soft limits, so this program raises its own to what hashing
+ * needs (never past the hard limit), and puts them back before it runs
+ * the next program, which so runs under the service's bound. */
+#define CP_HASH_MEMORY ((rlim_t)64 << 20)
+static const int cp_limits[] = { RLIMIT_AS, RLIMIT_DATA };
+#define CP_NLIMITS (sizeof(cp_limits) / sizeof(cp_limits[0]))
+
+static void room_for_hashing(struct rlimit saved[CP_NLIMITS])
+{
+	for (size_t i = 0; i < CP_NLIMITS; i++) {
+		struct rlimit r;
+		if (getrlimit(cp_limits[i], &r) < 0) {
+			saved[i].rlim_cur = saved[i].rlim_max = RLIM_INFINITY;
+			continue;
+		}
+		saved[i] = r;
+		if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < CP_HASH_MEMORY) {
+			r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > CP_HASH_MEMORY ? CP_HASH_MEMORY
+												: r.rlim_max;
+			setrlimit(cp_limits[i], &r);
+		}
+	}
+}
+
+static void restore_limits(const struct rlimit saved[CP_NLIMITS])
+{
+	for (size_t i = 0; i < CP_NLIMITS; i++)
+		if (saved[i].rlim_cur != RLIM_INFINITY)
+			setrlimit(cp_limits[i], &saved[i]);
+}
+
 int main(int argc, char **argv)
 {
+	struct rlimit limits[CP_NLIMITS];
+	room_for_hashing(limits);
 	struct cp_conf c;
 	char buf[CP_INPUT_MAX + 2];
 	size_t len;
@@ -343,11 +388,12 @@ int main(int argc, char **argv)
 		}
 		if (trouble) {
 			rc = fail(CP_TROUBLE, "out of memory checking the password of %s (yescrypt needs "
-				  "about 16 MiB: raise the service's softlimit -m)", login);
+				  "about 16 MiB, and the hard memory limit is below that: raise the service's limits)", login);
 		} else if (!ok) {
 			delay(&c);
 			rc = CP_BAD;
 		} else {
+			restore_limits(limits);
 			rc = c.check_only ? run_as_caller(login, argv + prog) : become(login, &u, argv + prog);
 		}
 	}

@@ -166,6 +166,17 @@ patch = payload/qmail/0004-submission.patch
 # The same on tls-smtpauth's notion of authenticated.
 patch = payload/qmail/0014-tls-smtpauth-submission.patch
 
+# The declarations auth.patch's and validrcptto's code lacks (implicit
+# declarations: warnings of gcc 12, errors of gcc 14), last.
+[component netqmail if smtp-auth]
+patch = payload/qmail/0005-smtpd-auth-declarations.patch
+
+[component netqmail if tls-smtpauth]
+patch = payload/qmail/0015-tls-smtpauth-declarations.patch
+
+[component netqmail if validrcptto]
+patch = payload/qmail/0006-validrcptto-declarations.patch
+
 # rblsmtpd: A-record RBLs, or (off) no default RBL.
 [component ucspi-tcp if a_record]
 patch = http://www.qmail.org/ucspi-rss.diff#sha256=5101354eb86d8e11edefd7b83df4e9c274a55b845f4cb2ce36dda912aced56f4

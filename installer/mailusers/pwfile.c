@@ -379,6 +379,9 @@ bool qi_checkpw_split(const char *buf, size_t len, struct qi_checkpw_input *in)
 	in->secretlen = l2;
 	in->rest = pw + l2 + 1;	/* BUF[LEN] is a NUL: at worst "" */
 	in->cram = qi_is_hex(in->rest, 32);
+	size_t lr = strlen(in->rest);
+	in->cram_swapped = !in->cram && l2 == 32 && qi_is_hex(pw, 32) && lr > 2 && in->rest[0] == '<' &&
+			   in->rest[lr - 1] == '>';
 	return true;
 }
 

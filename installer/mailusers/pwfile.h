@@ -129,7 +129,11 @@ struct qi_checkpw_input {
 	const char *secret;	/* the password, or the CRAM-MD5 challenge */
 	size_t secretlen;
 	const char *rest;	/* the timestamp, or the CRAM-MD5 response */
-	bool cram;
+	bool cram;		/* qmail-smtpd-auth's CRAM-MD5: login, challenge, response */
+	/* tls-smtpauth's CRAM-MD5 order, login, response (32 hex digits),
+	 * challenge (<...>): SECRET is the response and REST the challenge;
+	 * a 32-digit password with qmail-popup's <timestamp> looks the same. */
+	bool cram_swapped;
 };
 bool qi_checkpw_split(const char *buf, size_t len, struct qi_checkpw_input *in);
 

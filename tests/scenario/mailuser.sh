@@ -131,6 +131,13 @@ case_passwd_and_popup() {
 			unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1/home" /home &&
 				exec prlimit --as=12000000 "$2" "$3" 3<"$4"' sh "$R" "$CP" "$T/next" "$T/in"
 		tap_like "$TAP_STDERR" 'out of memory checking the password of alice' "and it says why"
+		# softlimit -m sets the soft limit only: the program raises its
+		# own for the hash, and the next one runs under the 12 MB again.
+		tap_run 0 "under a soft 12 MB limit (softlimit's) the right password works" \
+			unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1/home" /home &&
+				exec prlimit --as=12000000:unlimited "$2" sh -c "ulimit -v; exec \"\$0\"" "$3" 3<"$4"' \
+				sh "$R" "$CP" "$T/next" "$T/in"
+		tap_like "$TAP_STDOUT" '^11718' "and the next program runs under the soft limit again (11718 KiB)"
 	fi
 	tap_run 0 "rollback of passwd" "$Q" --root "$R" rollback
 	tap_run 0 "the old password works again" popup alice old-pw

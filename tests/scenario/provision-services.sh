@@ -50,7 +50,8 @@ case_services() {
 	tap_case "the services of the netqmail profile"
 	new_root
 	tap_run 0 "provision netqmail" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
-	tap_json_is qmail_services.services.#.name '["qmail-send", "qmail-smtpd", "qmail-pop3d"]' "three services"
+	tap_json_is qmail_services.services.#.name '["qmail-send", "qmail-smtpd", "qmail-submission", "qmail-pop3d"]' \
+		"four services (submission: the default smtp-auth brings it)"
 	local qmaild nofiles qmaill s
 	qmaild=$(id_of passwd qmaild) nofiles=$(id_of group nofiles) qmaill=$(id_of passwd qmaill)
 	tap_ok "the root has qmaild, qmaill and nofiles" test -n "$qmaild" -a -n "$nofiles" -a -n "$qmaill"
@@ -58,7 +59,8 @@ case_services() {
 	s=$(cat "$R$SUP/qmail-smtpd/run")
 	tap_like "$s" 'exec /usr/local/bin/softlimit -m 12000000 ' "smtpd runs under softlimit -m 12000000"
 	tap_like "$s" "/usr/local/bin/tcpserver -v -R -l 0 -x /etc/tcp.smtp.cdb -c 20 " "tcpserver with the rules' cdb and -c 20"
-	tap_like "$s" "-u $qmaild -g $nofiles 0 25 /var/qmail/bin/qmail-smtpd 2>&1" "as qmaild:nofiles by number, on 0 port 25"
+	tap_like "$s" "-u $qmaild -g $nofiles 0 25 /var/qmail/bin/qmail-smtpd mail.example.org \\\\"$'\n\t'"/usr/local/libexec/qinstall/checkpassword-smtp --check-only /bin/true 2>&1" \
+		"as qmaild:nofiles by number, on 0 port 25, with qmail-smtpd-auth's arguments"
 	tap_like "$s" 'CVE-2005-1513' "its comment says why the memory is limited"
 	s=$(cat "$R$SUP/qmail-send/run")
 	tap_like "$s" 'exec /var/qmail/rc 2>&1' "send runs /var/qmail/rc"
@@ -88,7 +90,7 @@ case_services() {
 	tap_unlike "$s" 'RELAYCLIENT' "but not relay"
 
 	tap_run 0 "status" "$QINSTALL" --root "$R" status
-	tap_like "$TAP_STDOUT" 'services +qmail-send qmail-smtpd qmail-pop3d \(in /etc/service\)' "status lists the services"
+	tap_like "$TAP_STDOUT" 'services +qmail-send qmail-smtpd qmail-submission qmail-pop3d \(in /etc/service\)' "status lists the services"
 	tap_run 0 "provision again" "$QINSTALL" --root "$R" --json provision "${ARGS[@]}"
 	tap_json_is changed false "a second provision changes nothing"
 	local none

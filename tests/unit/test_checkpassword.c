@@ -284,6 +284,12 @@ static void test_cram_md5(void **state)
 	assert_string_equal(out, want);
 	assert_int_equal(login("tim", "tanstaaftanstaaf", NULL), 0);	/* qmail-popup */
 	assert_int_equal(cram("tim", "tanstaaf", ""), 1);
+	/* tls-smtpauth's order: LOGIN\0RESPONSE\0CHALLENGE\0 */
+	assert_int_equal(cram("tim", RFC_DIGEST, RFC_CHALLENGE), 0);
+	assert_string_equal(out, want);
+	assert_int_equal(cram("tim", "b913a602c7eda7a495b4e6e7334d3891", RFC_CHALLENGE), 1);
+	assert_int_equal(cram("yes", RFC_DIGEST, RFC_CHALLENGE), 1);	/* no secret */
+	assert_string_equal(out, "");
 }
 
 /* Misuse: no descriptor 3, no next program, input without the two NULs
