@@ -30,13 +30,17 @@ chroot_template() {
 	fi
 	[ -n "$mirror" ] || tap_skip_all "this machine has no apt sources to debootstrap from"
 
-	cache=$QI_TEST_CACHE/users-chroot-$suite-minbase.tar.gz
-	tap_cache_lock "users-chroot-$suite-minbase"
+	# minbase and what qmail's builds need at run time in it: libssl3 for
+	# the tls-smtpauth option's qmail-smtpd and qmail-remote. The cache
+	# key names the packages, so a change of the list makes a new one.
+	local include=libssl3
+	cache=$QI_TEST_CACHE/users-chroot-$suite-minbase-${include//,/-}.tar.gz
+	tap_cache_lock "users-chroot-$suite-minbase-${include//,/-}"
 	if [ -f "$cache" ]; then
 		tar -C "$dir" --numeric-owner -xzpf "$cache"
 	else
 		log=$(tap_tmpdir)/debootstrap.log
-		if ! debootstrap --variant=minbase "$suite" "$dir" "$mirror" >"$log" 2>&1; then
+		if ! debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$log" 2>&1; then
 			tap_diag "$(tail -5 "$log")"
 			# Skip only when the archive is out of reach; any other
 			# debootstrap failure is a failure.

@@ -61,8 +61,8 @@ case_provision() {
 	tap_mode_is "$C/var/qmail/control/servercert.pem" 0640 "servercert.pem is 0640"
 	tap_owner_is "$C/var/qmail/control/servercert.pem" \
 		"$(chroot "$C" id -u qmaild):$(chroot "$C" getent group qmail | cut -d: -f3)" "and qmaild:qmail's"
-	tap_like "$(cat "$C/var/qmail/supervise/qmail-smtpd/run")" "qinstall-checkpassword /bin/true" \
-		"the run script gives qmail-smtpd the checkpassword program"
+	tap_like "$(cat "$C/var/qmail/supervise/qmail-smtpd/run")" "checkpassword-smtp --check-only /bin/true" \
+		"the run script gives qmail-smtpd the setgid checkpassword program"
 	tap_setup sh -c "printf 'alice-secret\n' | '$QINSTALL' --root '$C' mailuser add alice --owner vmail" || return
 }
 
