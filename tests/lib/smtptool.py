@@ -4,7 +4,6 @@ Python's smtplib, printing each server reply so that a shell test can
 assert on it.
 
     smtptool.py [--host 127.0.0.1] [--port 25] [--source ADDR] STEP...
-    smtptool.py --serve ADDR:PORT --log FILE [--ready FILE]
 
 STEP is one of
     ehlo:NAME           EHLO (prints the reply's first line and, as
@@ -22,17 +21,12 @@ Each step prints one line "STEP CODE TEXT" (TEXT: the reply's last line;
 for data also the text of the 354 stage when it was refused there). A
 connection the server closes ends the session with "closed". Exit 0
 unless the connection could not be made at all (exit 2).
-
---serve: a sink that takes every message (250 to everything) on ADDR:PORT
-and logs each session to FILE: "connect PEER", each command, "message N
-bytes"; FILE.ready (or --ready) is written once it listens.
 """
 import argparse
 import base64
 import hashlib
 import hmac
 import smtplib
-import socketserver
 import sys
 
 
@@ -98,66 +92,14 @@ def step(s, spec, rcpts):
     print(verb, code, last_line(msg))
 
 
-class Sink(socketserver.StreamRequestHandler):
-    def say(self, text):
-        self.wfile.write(text.encode() + b"\r\n")
-        self.wfile.flush()
-
-    def log(self, line):
-        with open(self.server.log, "a") as f:
-            f.write(line + "\n")
-
-    def handle(self):
-        self.log("connect %s" % self.client_address[0])
-        self.say("220 sink ESMTP")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            cmd = line.decode(errors="replace").rstrip("\r\n")
-            self.log(cmd)
-            verb = cmd.split(" ", 1)[0].split(":", 1)[0].upper()
-            if verb == "DATA":
-                self.say("354 go ahead")
-                size = 0
-                for body in iter(self.rfile.readline, b""):
-                    if body in (b".\r\n", b".\n"):
-                        break
-                    size += len(body)
-                self.log("message %d bytes" % size)
-                self.say("250 ok sink")
-            elif verb == "QUIT":
-                self.say("221 sink")
-                return
-            else:
-                self.say("250 sink")
-
-
-def serve(where, log, ready):
-    addr, _, port = where.rpartition(":")
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    srv = socketserver.ThreadingTCPServer((addr, int(port)), Sink)
-    srv.daemon_threads = True
-    srv.log = log
-    with open(ready or log + ".ready", "w") as f:
-        f.write(where + "\n")
-    srv.serve_forever()
-
-
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--serve")
-    p.add_argument("--log")
-    p.add_argument("--ready")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=25)
     p.add_argument("--source")
     p.add_argument("--timeout", type=float, default=20)
-    p.add_argument("steps", nargs="*")
+    p.add_argument("steps", nargs="+")
     a = p.parse_args()
-    if a.serve:
-        serve(a.serve, a.log, a.ready)
-        return 0
     try:
         s = smtplib.SMTP(a.host, a.port, source_address=(a.source, 0) if a.source else None,
                          timeout=a.timeout)
