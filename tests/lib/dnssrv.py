@@ -11,9 +11,11 @@ reply is sent.
 --mx DOMAIN=COUNT@IP: DOMAIN has COUNT MX records (preferences 10, 20, ...)
 named mxN.<a long label>.DOMAIN, each with an A record IP; 16 or more of
 them make the reply well over 512 bytes. --a NAME=IP: one A record.
-A name below a served domain that has no record gets NXDOMAIN, a known
-name without records of the type asked NOERROR with no answer; anything
-else REFUSED. FILE is written once both sockets listen. Every query is
+A known name answers the records of the type asked (ANY: all of them),
+or none with NOERROR; every other name gets NXDOMAIN, as from a server
+authoritative for everything (qmail-remote's CNAME lookup of a recipient's
+domain must not fail temporarily). FILE is written once both sockets
+listen. Every query is
 logged as "udp|tcp NAME TYPE LENGTH[ truncated]".
 """
 import argparse
@@ -22,11 +24,10 @@ import socketserver
 import struct
 import threading
 
-T_A, T_MX = 1, 15
+T_A, T_MX, T_ANY = 1, 15, 255
 LONG = "a-long-label-to-make-the-reply-longer-than-512-bytes"  # < 64
 ARGS = None
 RECORDS = {}  # name -> list of (type, rdata bytes)
-ZONES = set()
 LOCK = threading.Lock()
 
 
@@ -51,14 +52,12 @@ def setup():
     for spec in ARGS.mx:
         dom, _, rest = spec.partition("=")
         count, _, ip = rest.partition("@")
-        ZONES.add(dom.lower())
         for i in range(int(count)):
             host = "mx%d.%s.%s" % (i, LONG, dom)
             add(dom, T_MX, struct.pack(">H", 10 * (i + 1)) + encode_name(host))
             add(host, T_A, socket.inet_aton(ip))
     for spec in ARGS.a:
         name, _, ip = spec.partition("=")
-        ZONES.add(name.lower().split(".", 1)[-1])
         add(name, T_A, socket.inet_aton(ip))
 
 
@@ -72,21 +71,15 @@ def parse_question(msg):
     return ".".join(labels).lower(), qtype, msg[12:pos + 5]
 
 
-def in_zones(name):
-    return any(name == z or name.endswith("." + z) for z in ZONES)
-
-
 def answer(msg):
     """The whole reply to query MSG, and the query's name and type."""
     qid, flags = struct.unpack(">HH", msg[:4])
     name, qtype, question = parse_question(msg)
     rd = flags & 0x0100
     if name in RECORDS:
-        rcode, rrs = 0, [r for r in RECORDS[name] if r[0] == qtype]
-    elif in_zones(name):
-        rcode, rrs = 3, []
+        rcode, rrs = 0, [r for r in RECORDS[name] if qtype in (r[0], T_ANY)]
     else:
-        rcode, rrs = 5, []
+        rcode, rrs = 3, []
     head = struct.pack(">HHHHHH", qid, 0x8400 | rd | rcode, 1, len(rrs), 0, 0)
     body = b"".join(encode_name(name) + struct.pack(">HHIH", t, 1, 300, len(d)) + d for t, d in rrs)
     return head + question + body, name, qtype
