@@ -3,6 +3,8 @@
 # namespace in a new network namespace with only loopback (up); whatever
 # runs there dies with it.
 #
+#   netns_require        # skips the script unless unshare, nsenter, ip
+#                        # and pgrep are there
 #   netns_start          # sets NS (the holder's pid); returns 1 on failure
 #   in_ns CMD...         # runs CMD in the namespace
 #   netns_stop           # kills the holder and so everything in it
@@ -11,6 +13,13 @@
 # netns_start sets the EXIT trap to stop the namespace before the cleanup.
 : "${PYTHON3:=python3}"
 NS=
+netns_require() {
+	local t
+	for t in unshare nsenter ip pgrep; do
+		command -v "$t" >/dev/null || tap_skip_all "$t is needed for the private network and PID namespace"
+	done
+}
+
 netns_start() {
 	unshare -n -p -f --kill-child sleep 3600 &
 	local u=$! i

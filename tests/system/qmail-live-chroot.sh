@@ -19,9 +19,7 @@
 
 tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
-for t in unshare nsenter ip pgrep; do
-	command -v "$t" >/dev/null || tap_skip_all "$t is needed for the private network and PID namespace"
-done
+netns_require
 distfiles_qmail
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 PY=${PYTHON3:-python3}

@@ -47,9 +47,7 @@
 
 tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
-for t in unshare nsenter ip pgrep; do
-	command -v "$t" >/dev/null || tap_skip_all "$t is needed for the private network and PID namespace"
-done
+netns_require
 distfiles_qmail
 distfiles_find qmail-smtpd-auth-0.31.tar.gz qmail-date-localtime.patch qregex-20060423.patch \
 	netqmail-1.05-validrcptto.cdb.patch qmail-1.03-moreipme-0.6.patch ucspi-rss.diff ||
