@@ -7,7 +7,16 @@
  * descriptor 3, checks the password (libxcrypt, compared in constant
  * time), refuses root and uids below the minimum, becomes the mapped
  * system user and executes the next program with USER, HOME and SHELL
- * set, in HOME. Exit 1: refused; 2: misuse; 111: temporary trouble.
+ * set, in HOME. qmail-smtpd-auth's CRAM-MD5 input,
+ * "login\0challenge\0response\0", is checked against the user's
+ * CRAM-MD5 secret instead (qi_checkpw_split tells them apart). Exit 1:
+ * refused; 2: misuse; 111: temporary trouble.
+ *
+ * --check-only (qmail-smtpd-auth's checkprogram, run as qmaild): the
+ * password is checked and the next program run as the caller, with USER
+ * set. Installed setgid to a group that may read the password file (the
+ * unix_chkpwd model), it drops that group before it runs the program, and
+ * takes no --file, --system or environment overrides while it has it.
  */
 #include "config.h"
 
@@ -33,6 +42,8 @@
 /* Checked against when the user is unknown, so that it costs as much as
  * a known one (the password "x" hashed with yescrypt). */
 #define CP_DUMMY "$y$j9T$8.hGYRezPW94t2Nte/wQD1$qyYPkLAFJSiGJJQU0b5chKNgoRMbOeLsVqe2Y39hiJ0"
+/* The same for CRAM-MD5: the secret of the password "x". */
+#define CP_DUMMY_CRAM "4638c77f1a70c6fda4ddfa6fbe34e6ee090a0f0088f15da8fed5e0a5ff2b4152"
 
 struct cp_conf {
 	const char *file;	/* the password file */
@@ -40,6 +51,7 @@ struct cp_conf {
 	long long min_uid;
 	long delay_ms;		/* after a failure */
 	bool system;		/* system users too */
+	bool check_only;	/* run the program as the caller */
 };
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,9 +66,15 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
+/* Whether the program runs with more privilege than its caller (setgid). */
+static bool elevated(void)
+{
+	return getegid() != getgid() || geteuid() != getuid();
+}
+
 static long long env_num(const char *name, long long dflt)
 {
-	const char *v = getenv(name);
+	const char *v = secure_getenv(name);
 	char *end;
 	if (!v || !*v)
 		return dflt;
@@ -68,20 +86,25 @@ static long long env_num(const char *name, long long dflt)
 /* Options before the program; the index of the program in ARGV. */
 static int parse_args(int argc, char **argv, struct cp_conf *c)
 {
-	c->file = getenv("QINSTALL_POPPASSWD");
+	c->file = secure_getenv("QINSTALL_POPPASSWD");
 	if (!c->file || !*c->file)
 		c->file = QI_POP_DEFAULT_FILE;
-	c->etc = getenv("QINSTALL_CHECKPASSWORD_ETC");
+	c->etc = secure_getenv("QINSTALL_CHECKPASSWORD_ETC");
 	if (!c->etc || !*c->etc)
 		c->etc = "/etc";
 	c->min_uid = env_num("QINSTALL_CHECKPASSWORD_MIN_UID", QI_MAILUSER_MIN_UID);
 	c->delay_ms = (long)env_num("QINSTALL_CHECKPASSWORD_DELAY_MS", 2000);
 	c->system = false;
+	c->check_only = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return i + 1;
-		if (strcmp(argv[i], "--system") == 0)
+		if (strcmp(argv[i], "--check-only") == 0)
+			c->check_only = true;
+		else if (elevated())	/* setgid: no other file than the default */
+			return -1;
+		else if (strcmp(argv[i], "--system") == 0)
 			c->system = true;
 		else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
 			c->file = argv[++i];
@@ -125,6 +148,7 @@ static void delay(const struct cp_conf *c)
 
 struct cp_user {
 	char *hash, *home, *owner;
+	char *cram;		/* the CRAM-MD5 secret, or NULL */
 	long long uid, gid;
 	char *shell;
 };
@@ -191,6 +215,8 @@ static int find_user(qi_handle *h, const struct cp_conf *c, const char *login, s
 		from_shadow = strcmp(l->hash, QI_POP_SYSTEM) == 0;
 		if (!from_shadow)
 			u->hash = qi_xstrdup(l->hash);
+		if (l->cram)
+			u->cram = qi_xstrdup(l->cram);
 	} else if (c->system) {
 		u->owner = qi_xstrdup(login);
 	}
@@ -224,6 +250,18 @@ static int become(const char *login, const struct cp_user *u, char **argv)
 	return fail(CP_TROUBLE, "cannot run %s: %s", argv[0], strerror(errno));
 }
 
+/* --check-only: drop the setgid group for good, run ARGV as the caller. */
+static int run_as_caller(const char *login, char **argv)
+{
+	gid_t gid = getgid();
+	if (setresgid(gid, gid, gid) < 0 || getegid() != gid)
+		return fail(CP_TROUBLE, "cannot drop the group %lld: %s", (long long)getegid(), strerror(errno));
+	if (setenv("USER", login, 1) < 0)
+		return fail(CP_TROUBLE, "out of memory");
+	execvp(argv[0], argv);
+	return fail(CP_TROUBLE, "cannot run %s: %s", argv[0], strerror(errno));
+}
+
 /* Read "login\0password\0timestamp\0" from descriptor 3. */
 static int read_input(char *buf, size_t *len)
 {
@@ -247,6 +285,30 @@ static int read_input(char *buf, size_t *len)
 	return 0;
 }
 
+/* Whether IN's password (or CRAM-MD5 response) is right for U (FOUND:
+ * 0 known, 1 unknown); *TROUBLE when it could not be checked. An unknown
+ * user, or one without a CRAM-MD5 secret, costs what a known one does. */
+static bool check(const struct qi_checkpw_input *in, int found, const struct cp_user *u,
+		  bool *trouble)
+{
+	*trouble = false;
+	if (in->cram) {
+		bool have = found == 0 && u->cram;
+		return qi_cram_verify(have ? u->cram : CP_DUMMY_CRAM, in->secret, in->secretlen,
+				      in->rest) && have;
+	}
+	bool have = found == 0 && u->hash;
+	return qi_pop_verify(in->secret, have ? u->hash : CP_DUMMY, trouble) && have;
+}
+
+static void wipe(char **s)
+{
+	if (*s)
+		explicit_bzero(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct cp_conf c;
@@ -254,19 +316,16 @@ int main(int argc, char **argv)
 	size_t len;
 	int prog = parse_args(argc, argv, &c);
 	if (prog < 0 || prog >= argc)
-		return fail(CP_USAGE, "usage: " PROG " [--system] [--file FILE] [--min-uid N] "
+		return fail(CP_USAGE, "usage: " PROG " [--check-only] [--system] [--file FILE] [--min-uid N] "
 			    "PROGRAM [ARG...], with login\\0password\\0timestamp\\0 on descriptor 3");
 	int rc = read_input(buf, &len);
 	if (rc)
 		return rc;
-	char login[CP_INPUT_MAX + 1];
-	const char *password = NULL;
-	size_t l1 = strnlen(buf, len);
-	memcpy(login, buf, l1 + 1);
-	if (l1 < len)
-		password = buf + l1 + 1;
-	if (!password || strnlen(password, len - l1 - 1) == len - l1 - 1)
+	struct qi_checkpw_input in;
+	if (!qi_checkpw_split(buf, len, &in))
 		return fail(CP_USAGE, "descriptor 3 holds no login\\0password\\0");
+	char login[CP_INPUT_MAX + 1];
+	memcpy(login, in.login, strlen(in.login) + 1);
 	qi_handle *h = qi_new();
 	struct cp_user u = { .uid = -1, .gid = -1 };
 	int found = login[0] ? find_user(h, &c, login, &u) : 1;
@@ -275,8 +334,7 @@ int main(int argc, char **argv)
 		rc = CP_TROUBLE;
 	} else {
 		bool trouble = false;
-		ok = qi_pop_verify(password, found == 0 && u.hash ? u.hash : CP_DUMMY, &trouble) &&
-		     found == 0 && u.hash;
+		ok = check(&in, found, &u, &trouble);
 		explicit_bzero(buf, sizeof(buf));
 		if (ok && (u.uid <= 0 || u.uid < c.min_uid)) {
 			fail(0, "%s is refused: its system user %s has uid %lld (root is always "
@@ -290,13 +348,12 @@ int main(int argc, char **argv)
 			delay(&c);
 			rc = CP_BAD;
 		} else {
-			rc = become(login, &u, argv + prog);
+			rc = c.check_only ? run_as_caller(login, argv + prog) : become(login, &u, argv + prog);
 		}
 	}
 	explicit_bzero(buf, sizeof(buf));
-	if (u.hash)
-		explicit_bzero(u.hash, strlen(u.hash));
-	free(u.hash);
+	wipe(&u.hash);
+	wipe(&u.cram);
 	free(u.home);
 	free(u.owner);
 	free(u.shell);

@@ -20,6 +20,7 @@ static struct {
 	char *file;
 	char *min_uid;
 	int remove_mailbox;
+	int cram_md5, no_cram_md5;
 } o;
 
 static const struct poptOption options[] = {
@@ -33,6 +34,11 @@ static const struct poptOption options[] = {
 	  "the lowest uid a mailbox may belong to (default 1000)", "UID" },
 	{ "remove-mailbox", 0, POPT_ARG_NONE, &o.remove_mailbox, 0,
 	  "del: remove the mail home and its Maildir too (rollback gives them back)", NULL },
+	{ "cram-md5", 0, POPT_ARG_NONE, &o.cram_md5, 0,
+	  "add, passwd: also store a CRAM-MD5 secret (HMAC-MD5 state, not the password; "
+	  "whoever reads the file can log in by CRAM-MD5 with it)", NULL },
+	{ "no-cram-md5", 0, POPT_ARG_NONE, &o.no_cram_md5, 0,
+	  "passwd: drop the user's CRAM-MD5 secret (passwd keeps one by default)", NULL },
 	POPT_TABLEEND
 };
 
@@ -87,10 +93,11 @@ static void list_users(struct qi_cli *cli)
 	qi_out(cli, "Mail users in %s%s:\n", qi_root_is_host(cli->h) ? "" : qi_root(cli->h),
 	       json_string_value(json_object_get(r, "file")));
 	json_array_foreach(json_object_get(r, "users"), i, u)
-		qi_out(cli, "  %-16s %-9s %-12s %s\n", json_string_value(json_object_get(u, "name")),
+		qi_out(cli, "  %-16s %-9s %-12s %s%s\n", json_string_value(json_object_get(u, "name")),
 		       json_string_value(json_object_get(u, "password")),
 		       json_string_value(json_object_get(u, "owner")),
-		       json_string_value(json_object_get(u, "home")));
+		       json_string_value(json_object_get(u, "home")),
+		       json_is_true(json_object_get(u, "cram_md5")) ? "  +CRAM-MD5" : "");
 	if (!json_array_size(json_object_get(r, "users")))
 		qi_out(cli, "  (none)\n");
 }
@@ -109,14 +116,23 @@ static void report(struct qi_cli *cli, const char *action, const char *name)
 		       json_string_value(json_array_get(json_object_get(r, "addresses"), 0)));
 		qi_out(cli, " and %s there.\n",
 		       json_string_value(json_array_get(json_object_get(r, "addresses"), 1)));
+		if (json_is_true(json_object_get(r, "cram_md5")))
+			qi_out(cli, "%s may also log in by CRAM-MD5 (its secret is in the password "
+			       "file).\n", name);
 	} else if (strcmp(action, "passwd") == 0) {
-		qi_out(cli, "Changed the password of %s.\n", name);
+		qi_out(cli, "Changed the password of %s%s.\n", name,
+		       json_is_true(json_object_get(r, "cram_md5")) ? " and its CRAM-MD5 secret" : "");
 	} else if (strcmp(action, "del") == 0) {
 		if (json_is_true(json_object_get(r, "mailbox_removed")))
 			qi_out(cli, "Deleted the mail user %s and its mail home %s.\n", name, home);
 		else
 			qi_out(cli, "Deleted the mail user %s; its mailbox stays at %s/Maildir "
 			       "(--remove-mailbox removes it).\n", name, home);
+	} else if (strcmp(action, "validrcptto") == 0) {
+		json_t *vr = json_object_get(r, "validrcptto");
+		qi_out(cli, "Wrote %s: %zu addresses qmail-smtpd accepts.\n",
+		       json_string_value(json_object_get(vr, "path")),
+		       json_array_size(json_object_get(vr, "keys")));
 	} else {
 		json_array_foreach(json_object_get(r, "imported"), i, v)
 			qi_out(cli, "  imported %s (system password)\n", json_string_value(v));
@@ -148,6 +164,9 @@ static int mutate(struct qi_cli *cli, const struct qi_mailuser_options *mo, cons
 			rc = qi_mailuser_passwd(h, mo, name, password);
 		else if (strcmp(action, "del") == 0)
 			rc = qi_mailuser_del(h, mo, name);
+		else if (strcmp(action, "validrcptto") == 0)
+			rc = qi_validrcptto_update(h, "/var/qmail", mo->pwfile ? mo->pwfile :
+						   "/var/qmail/users/poppasswd", NULL, false);
 		else
 			rc = qi_mailuser_import(h, mo);
 		if (rc == 0)
@@ -169,7 +188,8 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 {
 	qi_handle *h = cli->h;
 	struct qi_mailuser_options mo = { .owner = o.owner, .pwfile = o.file,
-					  .remove_mailbox = o.remove_mailbox };
+					  .remove_mailbox = o.remove_mailbox,
+					  .cram_md5 = o.cram_md5 ? 1 : o.no_cram_md5 ? -1 : 0 };
 	if (o.min_uid) {
 		char *end;
 		errno = 0;
@@ -184,14 +204,23 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 	const char *action = argv[0];
 	bool named = strcmp(action, "add") == 0 || strcmp(action, "passwd") == 0 ||
 		     strcmp(action, "del") == 0;
-	if (!named && strcmp(action, "list") != 0 && strcmp(action, "import") != 0)
+	if (!named && strcmp(action, "list") != 0 && strcmp(action, "import") != 0 &&
+	    strcmp(action, "validrcptto") != 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "mailuser: unknown action '%s' (give add, "
-				     "passwd, del, list or import)", action);
+				     "passwd, del, list, import or validrcptto)", action);
 	if (argc != (named ? 2 : 1))
 		return qi_error_kind(h, QI_ERR_USAGE, named ? "mailuser %s takes one NAME"
 				     : "mailuser %s takes no operands", action);
 	if (o.remove_mailbox && strcmp(action, "del") != 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "--remove-mailbox is for mailuser del");
+	if (o.cram_md5 && o.no_cram_md5)
+		return qi_error_kind(h, QI_ERR_USAGE, "--cram-md5 and --no-cram-md5 contradict "
+				     "each other: give one");
+	if (o.cram_md5 && strcmp(action, "add") != 0 && strcmp(action, "passwd") != 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "--cram-md5 is for mailuser add and passwd");
+	if (o.no_cram_md5 && strcmp(action, "passwd") != 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "--no-cram-md5 is for mailuser passwd (add "
+				     "stores no CRAM-MD5 secret unless --cram-md5)");
 	if (strcmp(action, "list") == 0) {
 		if (qi_mailuser_list(h, &mo) < 0)
 			return -1;
@@ -204,7 +233,7 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 
 const struct qi_command qi_cmd_mailuser = {
 	.name = "mailuser",
-	.args = "add|passwd|del NAME | list | import",
+	.args = "add|passwd|del NAME | list | import | validrcptto",
 	.summary = "add, change, delete, list or import the POP3 users of qinstall-checkpassword",
 	.description =
 	"add NAME makes a mail-only user: a yescrypt hash of the password (read from\n"
@@ -214,7 +243,12 @@ const struct qi_command qi_cmd_mailuser = {
 	"password, del NAME removes the user (the mailbox stays unless\n"
 	"--remove-mailbox), list prints the users, and import makes every system user\n"
 	"with a uid of at least --min-uid and a home a POP3 user with its system\n"
-	"password. Each is one journaled run: `qinstall rollback` undoes it.",
+	"password. With --cram-md5, add and passwd also store a CRAM-MD5 secret for\n"
+	"SMTP AUTH CRAM-MD5 (passwd keeps one the user had; --no-cram-md5 drops it).\n"
+	"validrcptto builds control/validrcptto.cdb (the validrcptto patch's\n"
+	"recipients) from the mail users, ~alias/.qmail-* and control/validrcptto.local;\n"
+	"add, del and import rebuild it whenever it is there, so a new user is accepted\n"
+	"without a restart. Each is one journaled run: `qinstall rollback` undoes it.",
 	.options = options,
 	.run = run,
 };

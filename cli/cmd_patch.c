@@ -3,6 +3,8 @@
  * diffs, run in process: the same messages, .rej/.orig files and exit
  * status (0 applied, 1 some hunks failed, 2 trouble). Works on the current
  * directory (or -d DIR), never on ROOT, and does not use the journal.
+ * --merge --base DIR merges the files where a hunk fails three ways
+ * against the pristine tree DIR (the library's patch/merge.c).
  */
 #include "config.h"
 
@@ -17,8 +19,8 @@
 
 static struct {
 	int strip, fuzz;
-	int reverse, forward, force, batch, silent, dry_run, atomic, no_backup;
-	char *dir, *input;
+	int reverse, forward, force, batch, silent, dry_run, atomic, no_backup, merge;
+	char *dir, *input, *base, *glue;
 } o = { .strip = -1, .fuzz = 2 };	/* no -p: strip all of the directory */
 
 static const struct poptOption patch_options[] = {
@@ -46,6 +48,13 @@ static const struct poptOption patch_options[] = {
 	  "all or nothing: when any hunk fails, change no file and write no .rej", NULL },
 	{ "no-backup-if-mismatch", 0, POPT_ARG_NONE, &o.no_backup, 0,
 	  "make no FILE.orig when a hunk needed an offset or fuzz, or failed", NULL },
+	{ "merge", 0, POPT_ARG_NONE, &o.merge, 0,
+	  "merge the files where a hunk fails three ways against the pristine tree of --base "
+	  "(not GNU patch's --merge: see qinstall-patch(8))", NULL },
+	{ "base", 0, POPT_ARG_STRING, &o.base, 0,
+	  "with --merge: the pristine tree the patch was made for", "DIR" },
+	{ "glue", 0, POPT_ARG_STRING, &o.glue, 0,
+	  "with --merge: a -p1 patch applied to the union of the true conflicts", "FILE" },
 	POPT_TABLEEND
 };
 
@@ -59,6 +68,13 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 				     argv[0]);
 	if (o.fuzz < 0 || o.strip < -1)
 		return qi_error_kind(h, QI_ERR_USAGE, "-F and -p take a number of 0 or more");
+	if (o.merge && !o.base)
+		return qi_error_kind(h, QI_ERR_USAGE, "--merge needs --base DIR: the pristine tree the "
+				     "patch was made for");
+	if ((o.base || o.glue) && !o.merge)
+		return qi_error_kind(h, QI_ERR_USAGE, "--base and --glue are for --merge");
+	if (o.merge && o.reverse)
+		return qi_error_kind(h, QI_ERR_USAGE, "--merge does not reverse patches: drop -R");
 	if (o.dir && chdir(o.dir) < 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "can't change to directory %s: %s", o.dir,
 				     strerror(errno));
@@ -81,6 +97,8 @@ static int run(struct qi_cli *cli, int argc, const char **argv)
 	opt.no_backup_if_mismatch = o.no_backup || o.atomic;
 	opt.no_reject_files = o.atomic;
 	opt.label = o.input ? o.input : "-";
+	opt.merge_base = o.base;
+	opt.merge_glue = o.glue;
 
 	struct qi_patch_report rep;
 	int rc = qi_patch_apply(h, NULL, text, len, &opt, &rep);
@@ -114,8 +132,12 @@ const struct qi_command qi_cmd_patch = {
 		"by default), reversed-patch detection, .rej files for failed hunks and .orig\n"
 		"backups when a hunk needed an offset or fuzz. Where patch(1) would ask on a\n"
 		"terminal, qinstall patch takes the default answer. --atomic changes nothing\n"
-		"unless every hunk applies. Exit status: 0 applied, 1 some hunks failed,\n"
-		"2 trouble (a malformed patch, an unreadable file). Not journaled; not on ROOT.",
+		"unless every hunk applies. --merge --base DIR merges each file where a hunk\n"
+		"fails three ways (base: DIR's file; ours: the file here; theirs: DIR's file\n"
+		"with the patch), resolves conflicts by the rules of qinstall-patch(8) and\n"
+		"writes nothing on a true conflict. Exit status: 0 applied, 1 some hunks failed\n"
+		"or a true conflict, 2 trouble (a malformed patch, an unreadable file). Not\n"
+		"journaled; not on ROOT.",
 	.options = patch_options,
 	.run = run,
 };

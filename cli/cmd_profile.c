@@ -40,6 +40,16 @@ static int show(struct qi_cli *cli, const char *name)
 			qi_out(cli, "%-48s # %s\n", line, json_string_value(json_object_get(v, "origin")));
 		}
 	}
+	json_t *opt;
+	if (json_array_size(json_object_get(j, "options")))
+		qi_out(cli, "\n# options (--with NAME, --without NAME)\n");
+	json_array_foreach(json_object_get(j, "options"), i, opt)
+		qi_out(cli, "# %-20s %-3s  (%s)%s%s\n", json_string_value(json_object_get(opt, "name")),
+		       json_string_value(json_object_get(opt, "state")),
+		       json_string_value(json_object_get(opt, "origin")),
+		       json_object_get(opt, "description") ? "  " : "",
+		       json_object_get(opt, "description") ?
+		       json_string_value(json_object_get(opt, "description")) : "");
 	json_object_set_new(qi_result(h), "profile", j);
 	qi_set_msg(h, "profile %s", qi_profile_file(p));
 	qi_profile_free(p);
@@ -124,7 +134,8 @@ const struct qi_command qi_cmd_profile = {
 	.summary = "show a provisioning profile as resolved, with where each value came from",
 	.description =
 		"`profile show` loads a profile with its includes and prints every setting in\n"
-		"force, each with the file and line that set it (or \"default\"). A NAME is a\n"
+		"force, each with the file and line that set it (or \"default\"), then each\n"
+		"option, on or off, and where that came from (\"options\" with --json). A NAME is a\n"
 		"shipped profile (DATADIR/profiles/NAME.profile); a path is your own file.\n"
 		"`profile list` lists the shipped profiles. The format: qinstall-profile(5).",
 	.options = options,

@@ -16,8 +16,15 @@
 
 static struct {
 	char *profile, *mirror, *domain, *admin, *jobs;
+	char **with, **without;
 	int offline, rebuild;
 } o;
+
+#define OPTION_SWITCHES \
+	{ "with", 0, POPT_ARG_ARGV, &o.with, 0, \
+	  "turn the profile's option NAME on (repeatable; `qinstall profile show` lists them)", "NAME" }, \
+	{ "without", 0, POPT_ARG_ARGV, &o.without, 0, \
+	  "turn the profile's option NAME off (repeatable)", "NAME" },
 
 static const struct poptOption options[] = {
 	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
@@ -36,6 +43,7 @@ static const struct poptOption options[] = {
 	  "(overrides [mail] admin)", "USER|ADDRESS" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
+	OPTION_SWITCHES
 	POPT_TABLEEND
 };
 
@@ -55,6 +63,7 @@ static const struct poptOption plan_options[] = {
 	  "(overrides [mail] admin)", "USER|ADDRESS" },
 	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
+	OPTION_SWITCHES
 	POPT_TABLEEND
 };
 
@@ -65,7 +74,41 @@ static void reset(void)
 	free(o.domain);
 	free(o.admin);
 	free(o.jobs);
+	for (size_t i = 0; o.with && o.with[i]; i++)
+		free(o.with[i]);
+	for (size_t i = 0; o.without && o.without[i]; i++)
+		free(o.without[i]);
+	free(o.with);
+	free(o.without);
 	memset(&o, 0, sizeof(o));
+}
+
+/* --with and --without, then the options' checks. */
+static int set_options(qi_handle *h, struct qi_profile *p)
+{
+	for (size_t i = 0; o.with && o.with[i]; i++)
+		for (size_t k = 0; o.without && o.without[k]; k++)
+			if (strcmp(o.with[i], o.without[k]) == 0)
+				return qi_error_kind(h, QI_ERR_USAGE, "both --with %s and --without %s: give one",
+						     o.with[i], o.with[i]);
+	for (size_t i = 0; o.with && o.with[i]; i++)
+		if (qi_profile_set_option(h, p, o.with[i], true) < 0)
+			return qi_error_prefix(h, "--with %s", o.with[i]);
+	for (size_t i = 0; o.without && o.without[i]; i++)
+		if (qi_profile_set_option(h, p, o.without[i], false) < 0)
+			return qi_error_prefix(h, "--without %s", o.without[i]);
+	return qi_profile_check_options(h, p);
+}
+
+/* The options and their states (plan's, before the steps). */
+static void print_options(struct qi_cli *cli)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(qi_result(cli->h), "options"), i, v)
+		qi_out(cli, "option   %-20s %-3s  (%s)\n", json_string_value(json_object_get(v, "name")),
+		       json_string_value(json_object_get(v, "state")),
+		       json_string_value(json_object_get(v, "origin")));
 }
 
 static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
@@ -82,7 +125,7 @@ static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
 		return -1;
 	if ((o.domain && qi_profile_set(h, *p, "mail", "domain", o.domain) < 0) ||
 	    (o.admin && qi_profile_set(h, *p, "mail", "admin", o.admin) < 0) ||
-	    (o.jobs && qi_profile_set(h, *p, "build", "jobs", o.jobs) < 0)) {
+	    (o.jobs && qi_profile_set(h, *p, "build", "jobs", o.jobs) < 0) || set_options(h, *p) < 0) {
 		qi_profile_free(*p);
 		*p = NULL;
 		return -1;
@@ -109,9 +152,13 @@ static int plan(struct qi_cli *cli, struct qi_profile *p, const struct qi_provis
 	json_t *res = qi_result(h);
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(res, "steps"), i, v)
-		qi_out(cli, "step     %s: %s\n", json_string_value(json_object_get(v, "component")),
-		       json_string_value(json_object_get(v, "step")));
+	print_options(cli);
+	json_array_foreach(json_object_get(res, "steps"), i, v) {
+		const char *note = json_string_value(json_object_get(v, "note"));
+		qi_out(cli, "step     %s: %s%s%s%s\n", json_string_value(json_object_get(v, "component")),
+		       json_string_value(json_object_get(v, "step")), note ? " (" : "", note ? note : "",
+		       note ? ")" : "");
+	}
 	json_t *pl = json_object_get(res, "plan");
 	json_array_foreach(pl, i, v) {
 		const char *note = json_string_value(json_object_get(v, "note"));
@@ -179,7 +226,12 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(res, "components"), i, v)
-		qi_out(cli, "%s-%s: %lld of %lld paths changed (%s; build log %s)\n",
+		if (strcmp(json_string_value(json_object_get(v, "install")), "none") == 0)
+			qi_out(cli, "%s-%s: install = none: fetched and verified for other components' "
+			       "patches and copies, nothing installed\n", json_string_value(json_object_get(v, "name")),
+			       json_string_value(json_object_get(v, "version")));
+		else
+			qi_out(cli, "%s-%s: %lld of %lld paths changed (%s; build log %s)\n",
 		       json_string_value(json_object_get(v, "name")), json_string_value(json_object_get(v, "version")),
 		       (long long)json_integer_value(json_object_get(v, "changed")),
 		       (long long)json_integer_value(json_object_get(v, "files")),
@@ -237,8 +289,11 @@ const struct qi_command qi_cmd_provision = {
 		"under daemontools with the SMTP relay rules ([services] qmail) and\n"
 		"/var/lib/qinstall/provision.json go into ROOT as one journaled run that\n"
 		"`qinstall rollback` undoes, with qmail's accounts when a component is built\n"
-		"for them (netqmail). Nothing is started unless ROOT is /. Without --profile\n"
-		"it provisions netqmail. With --check it is `qinstall plan`.\n"
+		"for them (netqmail), and the provenance file ([profile] provenance: options,\n"
+		"sources, copies, patches and each hunk's outcome). Nothing is started unless\n"
+		"ROOT is /. --with NAME and --without NAME turn the profile's options on and\n"
+		"off (`qinstall profile show` lists them). Without --profile it provisions\n"
+		"netqmail. With --check it is `qinstall plan`.\n"
 		"See qinstall-provision(8).",
 	.options = options,
 	.run = run_provision,
@@ -252,6 +307,7 @@ const struct qi_command qi_cmd_plan = {
 		"The same as `qinstall provision --check`: reads the profile, the build cache and\n"
 		"ROOT, and lists each path provision would create, replace or chmod. It writes\n"
 		"nothing anywhere: not into ROOT, not into the cache (no download, no build).\n"
+		"It lists each option of the profile first, on or off and why.\n"
 		"See qinstall-plan(8).",
 	.options = plan_options,
 	.run = run_plan,

@@ -3,42 +3,79 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* Each hunk of the patches a component was built with, one line a patch:
- * "patch qmail-103.patch: dns.c #1 offset -2, dns.c #2 fuzz 1". */
+/* The name a hunk record gives its patch, for people: the file's base
+ * name, without an URL's #sha256=... pin (malloc'd). */
+static char *patch_name(const char *patch)
+{
+	const char *base = strrchr(patch, '/') ? strrchr(patch, '/') + 1 : patch;
+	return strndup(base, strcspn(base, "#"));
+}
+
+/* One hunk that did not apply as written: " dns.c #1 offset -2", " qmail-smtpd.c
+ * #3 rule insert/insert", " Makefile #7 merged", " x.c #2 FAILED". */
+static void print_hunk(struct qi_cli *cli, json_t *hk)
+{
+	long long off = json_integer_value(json_object_get(hk, "offset"));
+	long long fuzz = json_integer_value(json_object_get(hk, "fuzz"));
+	const char *outcome = json_string_value(json_object_get(hk, "outcome"));
+	const char *rule = json_string_value(json_object_get(hk, "rule"));
+	qi_out(cli, " %s #%lld", json_string_value(json_object_get(hk, "file")),
+	       (long long)json_integer_value(json_object_get(hk, "hunk")));
+	if (!outcome && !json_is_true(json_object_get(hk, "applied")))
+		qi_out(cli, " FAILED");
+	if (outcome && strcmp(outcome, "offset") != 0 && strcmp(outcome, "fuzz") != 0)
+		qi_out(cli, " %s%s%s", outcome, rule ? " " : "", rule ? rule : "");
+	if (off)
+		qi_out(cli, " offset %+lld", off);
+	if (fuzz)
+		qi_out(cli, " fuzz %lld", fuzz);
+}
+
+static bool hunk_clean(json_t *hk)
+{
+	const char *outcome = json_string_value(json_object_get(hk, "outcome"));
+	return json_is_true(json_object_get(hk, "applied")) && !json_integer_value(json_object_get(hk, "offset")) &&
+	       !json_integer_value(json_object_get(hk, "fuzz")) && (!outcome || strcmp(outcome, "clean") == 0);
+}
+
+/* The patches a component was built with, one line a patch: how many
+ * hunks, how many applied as written, then each other hunk and its
+ * outcome ("patch qmail-103.patch: 3 hunks, 0 clean: dns.c #1 offset -2,
+ * ..."): offset N, fuzz N, merged, rule NAME, glue. The hunks of a patch
+ * are consecutive records. */
 static void print_patches(struct qi_cli *cli, json_t *hunks)
 {
-	const char *last = NULL;
-	size_t i;
-	json_t *hk;
-	json_array_foreach(hunks, i, hk) {
-		const char *patch = json_string_value(json_object_get(hk, "patch"));
-		const char *base = patch && strrchr(patch, '/') ? strrchr(patch, '/') + 1 : patch;
-		if (!base)
+	size_t n = json_array_size(hunks);
+	for (size_t i = 0; i < n;) {
+		const char *patch = json_string_value(json_object_get(json_array_get(hunks, i), "patch"));
+		if (!patch) {
+			i++;
 			continue;
-		bool first = !last || strcmp(last, base) != 0;
-		if (first)
-			qi_out(cli, "%s    patch %s:", last ? "\n" : "", base);
-		else
-			qi_out(cli, ",");
-		last = base;
-		long long off = json_integer_value(json_object_get(hk, "offset"));
-		long long fuzz = json_integer_value(json_object_get(hk, "fuzz"));
-		qi_out(cli, " %s #%lld", json_string_value(json_object_get(hk, "file")),
-		       (long long)json_integer_value(json_object_get(hk, "hunk")));
-		if (!json_is_true(json_object_get(hk, "applied")))
-			qi_out(cli, " FAILED");
-		if (off)
-			qi_out(cli, " offset %+lld", off);
-		if (fuzz)
-			qi_out(cli, " fuzz %lld", fuzz);
-	}
-	if (last)
+		}
+		size_t end = i, clean = 0;
+		while (end < n && json_string_value(json_object_get(json_array_get(hunks, end), "patch")) &&
+		       strcmp(json_string_value(json_object_get(json_array_get(hunks, end), "patch")), patch) == 0)
+			clean += hunk_clean(json_array_get(hunks, end++));
+		char *name = patch_name(patch);
+		qi_out(cli, "    patch %s: %zu hunk%s, %zu clean%s", name, end - i, end - i == 1 ? "" : "s", clean,
+		       clean < end - i ? ":" : "");
+		free(name);
+		const char *sep = "";
+		for (; i < end; i++) {
+			if (hunk_clean(json_array_get(hunks, i)))
+				continue;
+			qi_out(cli, "%s", sep);
+			print_hunk(cli, json_array_get(hunks, i));
+			sep = ",";
+		}
 		qi_out(cli, "\n");
+	}
 }
 
 /* What the last provision installed, and where each build log is. */
@@ -55,6 +92,13 @@ static void print_provisioned(struct qi_cli *cli)
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(rec, "components"), i, c) {
+		const char *install = json_string_value(json_object_get(c, "install"));
+		if (install && strcmp(install, "none") == 0) {
+			qi_out(cli, "  %-14s %-10s install = none: its source only, for other components' "
+			       "patches and copies\n", json_string_value(json_object_get(c, "name")),
+			       json_string_value(json_object_get(c, "version")));
+			continue;
+		}
 		qi_out(cli, "  %-14s %-10s %5lld files  build log %s\n",
 		       json_string_value(json_object_get(c, "name")),
 		       json_string_value(json_object_get(c, "version")),
@@ -132,7 +176,8 @@ const struct qi_command qi_cmd_status = {
 		"it back), rolling-back, rollback-unfinished (run rollback again),\n"
 		"rolled-back. Times are UTC. With --json the runs are in \"runs\".\n"
 		"When ROOT was provisioned, the mail domain, the components installed\n"
-		"(with their patches, hunk by hunk), qmail's services under daemontools,\n"
+		"(with their patches: how many hunks applied as written, and each other\n"
+		"hunk's outcome: offset N, fuzz N, merged, rule NAME, glue), qmail's services under daemontools,\n"
 		"qmail's ids and where each build log\n"
 		"is kept come first (\"provisioned\" with --json). The directories where\n"
 		"rollbacks kept aside data qinstall did not write come last (\"kept\").",

@@ -337,15 +337,27 @@ struct qi_series_patch {
 	const char *path;		/* patch file (host path) */
 	int strip;			/* -p */
 	int max_fuzz;			/* 0..3 */
+	const char *label;		/* its name in records and errors (NULL: path) */
+	const char *glue;		/* host path of its glue patch, or NULL */
+};
+struct qi_series_options {
+	bool merge;			/* a hunk that does not apply is merged three ways */
 };
 
 /* Apply the patches in order to the tree at DIR (a work directory, not
  * ROOT), all or nothing: on any failed hunk nothing is written and the
  * error names the patch, file, hunk and the closest place it matched.
- * *report (may be NULL) receives a JSON array of per-hunk records:
- * {patch, file, hunk, line, offset, fuzz, reversed}. */
+ * With OPT->merge (OPT NULL: no merge), the files where a hunk of patch N
+ * fails are merged three ways (patch/merge.c): base = DIR's files before
+ * the series, ours = the tree after patches 1..N-1, theirs = base with
+ * patch N alone; conflicts are resolved by the rules of qinstall-patch(8)
+ * or, for a true conflict, by N's glue patch; without one the error shows
+ * the three sides. *report (may be NULL) receives a JSON array of
+ * per-hunk records: {patch, file, hunk, applied, line, offset, fuzz,
+ * reversed, outcome} (outcome: clean, offset, fuzz, merged, rule or glue;
+ * "rule" names the rule for outcome rule). */
 int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
-		    size_t n, json_t **report);
+		    size_t n, const struct qi_series_options *opt, json_t **report);
 
 /* One patch (a file of unified diffs) applied as GNU patch 2.7.6 does
  * (patch/run.c). Zeroed options plus strip = -1 and max_fuzz = 2 are
@@ -363,6 +375,10 @@ struct qi_patch_options {
 	bool no_backup_if_mismatch;	/* no .orig files */
 	bool no_reject_files;		/* no .rej files */
 	const char *label;		/* the patch's name in records and errors, or NULL */
+	const char *merge_base;		/* --merge --base DIR: the pristine tree the patch was
+					 * made for; failed files are merged three ways against
+					 * it (a true conflict: -1, nothing written) */
+	const char *merge_glue;		/* --glue FILE: the glue patch for its true conflicts */
 };
 void qi_patch_options_default(struct qi_patch_options *opt);
 
@@ -370,7 +386,7 @@ struct qi_patch_report {
 	int status;			/* patch(1)'s: 0 all applied, 1 some failed, 2 trouble */
 	char *text;			/* patch(1)'s messages ("patching file X", "Hunk #2 ..."), malloc'd */
 	json_t *hunks;			/* per-hunk records: {patch, file, hunk, applied, line,
-					 * offset, fuzz, reversed} and, for a failed hunk,
+					 * offset, fuzz, reversed, outcome (applied ones)} and, for a failed hunk,
 					 * {near_line, near_differ}: where it came closest to
 					 * matching and how many of its old lines differed */
 	char *first_failure;		/* "file: hunk #N FAILED at L (closest ...)", or NULL */
@@ -486,6 +502,27 @@ int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, cons
 /* The resolved profile as JSON: {"file", "sections": [{"name", "values":
  * [{"key", "value", "origin": "FILE:LINE"}]}]}. New reference. */
 json_t *qi_profile_to_json(const struct qi_profile *p);
+/* Options ([option NAME]): each is on or off, by the command line
+ * (qi_profile_set_option, last), else the profile's `enabled` (the last
+ * one, includes first), else its `default` (yes, no, or A|B: on when any
+ * of those is on). Settings of a conditional section ([KIND ARG if NAME
+ * !NAME]) count only while the condition holds. */
+/* Turn option NAME on or off (--with, --without): usage error listing the
+ * profile's options when it declares none such. The origin shown is
+ * "command line". Conflicts and requires are checked by
+ * qi_profile_check_options, once every option is set. */
+int qi_profile_set_option(qi_handle *h, struct qi_profile *p, const char *name, bool on);
+/* Whether option NAME is on (false for an undeclared name). */
+bool qi_profile_option(const struct qi_profile *p, const char *name);
+/* Usage error when two options that conflict are both on (naming both
+ * and where each got its state), or an option that is on lacks one of
+ * what it requires. qi_profile_load checks the profile as written;
+ * provision and plan check again after the command line's options. */
+int qi_profile_check_options(qi_handle *h, const struct qi_profile *p);
+/* Each option, in the order declared: [{name, description, on, state
+ * ("on"|"off"), origin ("command line", FILE:LINE of its `enabled`, or
+ * "default"), default, conflicts, requires}]. New reference. */
+json_t *qi_profile_options_json(const struct qi_profile *p);
 /* Fill SPEC from the profile's [accounts] section; what it leaves unset
  * keeps qi_accounts_default's value. */
 int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
@@ -573,11 +610,14 @@ struct qi_mailuser_options {
 	const char *pwfile;	/* inside ROOT; NULL: /var/qmail/users/poppasswd */
 	long long min_uid;	/* 0: QI_MAILUSER_MIN_UID */
 	bool remove_mailbox;	/* del: the mail home too (journaled) */
+	int cram_md5;		/* add, passwd: 1 store a CRAM-MD5 secret too, -1 none;
+				 * 0: add none, passwd keep one if the user had it */
 };
 /* Each mutating call changes ROOT through the journal; call it inside a
  * run. Bad input (a bad NAME, a password file that is not a regular
  * file, an unknown NAME) fails before anything is changed. The result
- * gets "user", "home", "maildir" and "addresses" (add). */
+ * gets "user", "home", "maildir" and "addresses" (add), and "cram_md5"
+ * (add, passwd: whether the user now has a CRAM-MD5 secret). */
 int qi_mailuser_add(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
 		    const char *password);
 int qi_mailuser_passwd(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
@@ -588,12 +628,32 @@ int qi_mailuser_del(qi_handle *h, const struct qi_mailuser_options *o, const cha
  * password), each given a Maildir in its home if it has none. The
  * result gets "imported" and "skipped". */
 int qi_mailuser_import(qi_handle *h, const struct qi_mailuser_options *o);
-/* Read-only: the result gets "users": [{name, password, owner, home}]. */
+/* Read-only: the result gets "users": [{name, password, owner, home,
+ * cram_md5}]. */
 int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o);
 /* Copy PROGRAM (a host path: the built or installed qinstall-checkpassword)
  * to ROOT/usr/local/bin/qinstall-checkpassword, 0755 root, through the
  * journal: for the POP3 service (qmail-popup ... qinstall-checkpassword). */
 #define QI_CHECKPASSWORD_PATH "/usr/local/bin/qinstall-checkpassword"
 int qi_mailuser_install_checkpassword(qi_handle *h, const char *program);
+/* The SMTP service's copy of it ([services] smtpd_auth): setgid to
+ * [services] smtpd_auth_group, run as qmaild with --check-only. */
+#define QI_SMTP_CHECKPASSWORD_PATH "/usr/local/libexec/qinstall/checkpassword-smtp"
+
+/* control/validrcptto.cdb of the validrcptto patch (mailusers/validrcptto.c):
+ * lower-case keys, the data empty: NAME@DOMAIN and NAME-default@DOMAIN of
+ * each mail user and each domain of control/locals (control/me without it),
+ * NAME@DOMAIN of each ~alias/.qmail-NAME (':' read as '.'; .qmail-default:
+ * @DOMAIN), and each line of control/validrcptto.local (ADDRESS, @DOMAIN, or
+ * a bare NAME for NAME@ each domain). Built from ROOT into *CDB (malloc'd);
+ * KEYS (if not NULL) gets the keys, sorted. */
+int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfile, char **cdb,
+			 size_t *len, json_t **keys);
+/* Write control/validrcptto.local (from LOCAL, NULL: leave it) and the cdb
+ * through the journal, inside a run. ONLY_IF_THERE: nothing when the cdb
+ * is not there yet (the option is off): what `qinstall mailuser` calls.
+ * The result gets "validrcptto": {path, keys}. */
+int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfile,
+			  const char *const *local, bool only_if_there);
 
 #endif /* QINSTALL_H */

@@ -249,6 +249,8 @@ int qi_digest_file(qi_handle *h, const char *path, bool sha256, bool sha512,
  * and the SHA-256 of a buffer. */
 int qi_sha256_fd(int fd, char hex[QI_SHA256_HEX + 1], int64_t *size);
 void qi_sha256_buf(const void *data, size_t len, char hex[QI_SHA256_HEX + 1]);
+/* N bytes of MD as lowercase hex into HEX (2N + 1 bytes). */
+void qi_to_hex(const unsigned char *md, size_t n, char *hex);
 /* True when S is exactly LEN hex digits. */
 bool qi_is_hex(const char *s, size_t len);
 /* Compare computed digests and size with SRC's pins; on a mismatch the

@@ -66,10 +66,10 @@ int qi_digest_update(qi_handle *h, struct qi_digest *d, const void *data, size_t
 	return 0;
 }
 
-static void to_hex(const unsigned char *md, unsigned n, char *hex)
+void qi_to_hex(const unsigned char *md, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
-	for (unsigned i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
@@ -87,7 +87,7 @@ static int finish(void *ctx, char *hex)
 	EVP_MD_CTX_free(copy);
 	if (!ok)
 		return -1;
-	to_hex(md, n, hex);
+	qi_to_hex(md, n, hex);
 	return 0;
 }
 

@@ -66,9 +66,6 @@ static uint32_t cdb_hash(const char *s, size_t n)
 	return h;
 }
 
-struct cdb_rec {
-	uint32_t hash, pos;
-};
 
 static void le32(unsigned char *c, uint32_t v)
 {
@@ -85,13 +82,14 @@ static void put32(struct qi_buf *b, uint32_t v)
 	qi_buf_add(b, c, 4);
 }
 
-struct cdb_make {
-	struct qi_buf out;
-	struct cdb_rec *recs;
-	size_t n, cap;
-};
+void qi_cdb_start(struct qi_cdb_make *m)
+{
+	static const char header[2048];
+	memset(m, 0, sizeof(*m));
+	qi_buf_add(&m->out, header, sizeof(header));
+}
 
-static void cdb_add(struct cdb_make *m, const char *key, size_t klen, const char *data, size_t dlen)
+void qi_cdb_add(struct qi_cdb_make *m, const char *key, size_t klen, const char *data, size_t dlen)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 16;
@@ -107,12 +105,12 @@ static void cdb_add(struct cdb_make *m, const char *key, size_t klen, const char
 }
 
 /* The header and the hash tables, after the records. */
-static void cdb_finish(struct cdb_make *m)
+void qi_cdb_finish(struct qi_cdb_make *m)
 {
 	uint32_t count[256] = { 0 }, start[256], tpos[256];
 	for (size_t i = 0; i < m->n; i++)
 		count[m->recs[i].hash & 255]++;
-	struct cdb_rec *slots = qi_xmalloc((2 * m->n + 1) * sizeof(*slots));
+	struct qi_cdb_rec *slots = qi_xmalloc((2 * m->n + 1) * sizeof(*slots));
 	for (int t = 0; t < 256; t++) {
 		uint32_t len = 2 * count[t];
 		start[t] = len;
@@ -136,10 +134,12 @@ static void cdb_finish(struct cdb_make *m)
 		le32((unsigned char *)m->out.data + t * 8, tpos[t]);
 		le32((unsigned char *)m->out.data + t * 8 + 4, start[t]);
 	}
+	free(m->recs);
+	m->recs = NULL;
 }
 
 /* One assign line into M (and its wildcard character into WILD). */
-static int add_line(qi_handle *h, struct cdb_make *m, struct qi_buf *wild, const char *line,
+static int add_line(qi_handle *h, struct qi_cdb_make *m, struct qi_buf *wild, const char *line,
 		    size_t ll, size_t lineno)
 {
 	const char *colon = memchr(line, ':', ll);
@@ -175,7 +175,7 @@ static int add_line(qi_handle *h, struct cdb_make *m, struct qi_buf *wild, const
 		rc = qi_error(h, "users/assign line %zu has fewer than the seven fields of "
 			      "qmail-users(5): fix or remove it", lineno);
 	else
-		cdb_add(m, key.data, key.len, data, k);
+		qi_cdb_add(m, key.data, key.len, data, k);
 	free(data);
 	qi_buf_free(&key);
 	return rc;
@@ -183,10 +183,9 @@ static int add_line(qi_handle *h, struct cdb_make *m, struct qi_buf *wild, const
 
 int qi_assign_cdb(qi_handle *h, const char *assign, size_t len, char **cdb, size_t *cdblen)
 {
-	struct cdb_make m = { 0 };
+	struct qi_cdb_make m;
 	struct qi_buf wild = { 0 };
-	char header[2048] = { 0 };
-	qi_buf_add(&m.out, header, sizeof(header));
+	qi_cdb_start(&m);
 	size_t pos = 0, lineno = 0;
 	bool dot = false;
 	int rc = 0;
@@ -209,8 +208,8 @@ int qi_assign_cdb(qi_handle *h, const char *assign, size_t len, char **cdb, size
 	if (rc == 0 && !dot)
 		rc = qi_error(h, "users/assign does not end with a '.' line (qmail-users(5))");
 	if (rc == 0) {
-		cdb_add(&m, "", 0, wild.data ? wild.data : "", wild.len);
-		cdb_finish(&m);
+		qi_cdb_add(&m, "", 0, wild.data ? wild.data : "", wild.len);
+		qi_cdb_finish(&m);
 		*cdb = m.out.data;
 		*cdblen = m.out.len;
 	} else {

@@ -19,6 +19,7 @@
 #include "accounts/passwd.h"
 #include "mailusers/pwfile.h"
 
+#define QMAIL_HOME "/var/qmail"
 #define ASSIGN "/var/qmail/users/assign"
 #define ASSIGN_CDB "/var/qmail/users/cdb"
 #define CONTROL_ME "/var/qmail/control/me"
@@ -126,15 +127,23 @@ static int mkdir_missing(qi_handle *h, const char *dir)
 	return qi_mkdir_p(h, dir, 0755, 0, 0);
 }
 
+/* The password file, 0600 root; or 0640 root:GROUP when it is so already
+ * (provision made it readable by the SMTP service's setgid checkpassword
+ * program). Then control/validrcptto.cdb again, when there is one. */
 static int mu_write_pop(qi_handle *h, struct mu *m)
 {
 	size_t len;
 	char *data = qi_popdb_serialize(&m->pop, &len);
 	char *dir = qi_xstrdup(m->pwpath);
 	*strrchr(dir, '/') = '\0';
+	struct stat st;
+	bool grouped = qi_root_lstat(h, m->pwpath, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+		       (st.st_mode & 07777) == 0640;
 	int rc = mkdir_missing(h, dir);
 	if (rc == 0)
-		rc = qi_write_file(h, m->pwpath, data, len, 0600, 0, 0);
+		rc = qi_write_file(h, m->pwpath, data, len, grouped ? 0640 : 0600, 0, grouped ? st.st_gid : 0);
+	if (rc == 0)
+		rc = qi_validrcptto_update(h, QMAIL_HOME, m->pwpath, NULL, true);
 	free(dir);
 	free(data);
 	return rc;
@@ -212,6 +221,19 @@ static int check_password(qi_handle *h, const char *password)
 	return 0;
 }
 
+/* NAME's CRAM-MD5 secret from PASSWORD when WANT, else none; the
+ * result's "cram_md5". */
+static int mu_cram(qi_handle *h, struct mu *m, const char *name, const char *password, bool want)
+{
+	char secret[QI_CRAM_SECRET_HEX + 1] = "";
+	if (want && qi_cram_secret(h, password, secret) < 0)
+		return -1;
+	qi_popdb_set_cram(&m->pop, name, want ? secret : NULL);
+	explicit_bzero(secret, sizeof(secret));
+	json_object_set_new(qi_result(h), "cram_md5", json_boolean(want));
+	return 0;
+}
+
 int qi_mailuser_add(qi_handle *h, const struct qi_mailuser_options *o, const char *name,
 		    const char *password)
 {
@@ -239,6 +261,8 @@ int qi_mailuser_add(qi_handle *h, const struct qi_mailuser_options *o, const cha
 	if (qi_pop_hash(h, password, &hash) < 0)
 		goto out;
 	qi_popdb_set(&m.pop, name, hash, m.owner, home);
+	if (mu_cram(h, &m, name, password, o && o->cram_md5 > 0) < 0)
+		goto out;
 	if (qi_mkdir(h, home, 0700, (uid_t)s.uid, (gid_t)s.gid) < 0 ||
 	    mu_maildir(h, home, s.uid, s.gid) < 0)
 		goto out;
@@ -303,9 +327,12 @@ int qi_mailuser_passwd(qi_handle *h, const struct qi_mailuser_options *o, const 
 		goto out;
 	}
 	char *owner = qi_xstrdup(l->owner), *home = qi_xstrdup(l->home);
+	int cram = o ? o->cram_md5 : 0;
+	bool want = cram > 0 || (cram == 0 && l->cram);
 	if (qi_pop_hash(h, password, &hash) == 0) {
 		qi_popdb_set(&m.pop, name, hash, owner, home);
-		rc = mu_write_pop(h, &m);
+		if (mu_cram(h, &m, name, password, want) == 0)
+			rc = mu_write_pop(h, &m);
 	}
 	free(owner);
 	free(home);
@@ -495,9 +522,10 @@ int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o)
 		for (size_t i = 0; i < m.pop.n; i++) {
 			const struct qi_popline *l = &m.pop.lines[i];
 			if (l->entry)
-				json_array_append_new(users, json_pack("{s:s,s:s,s:s,s:s}", "name",
+				json_array_append_new(users, json_pack("{s:s,s:s,s:s,s:s,s:b}", "name",
 						      l->login, "password", hash_kind(l->hash),
-						      "owner", l->owner, "home", l->home));
+						      "owner", l->owner, "home", l->home,
+						      "cram_md5", l->cram != NULL));
 		}
 		json_object_set_new(qi_result(h), "users", users);
 		json_object_set_new(qi_result(h), "file", json_string(m.pwpath));

@@ -3,7 +3,8 @@
  * diffs into file patches and hunks), patch/apply.c (placement, fuzz and
  * the new text of one file), patch/tree.c (the files read and written,
  * staged in memory until commit), patch/run.c (GNU patch's driver:
- * names, reversed patches, messages, rejects, backups; the series API)
+ * names, reversed patches, messages, rejects, backups; the series API),
+ * patch/merge.c (the three-way merge of the files where a hunk fails)
  * and patch/series.c (quilt's series file). The unit tests and the fuzz
  * targets include it too.
  */
@@ -181,6 +182,76 @@ void qi_patch_tree_flush(struct qi_patch_tree *t);
  * target, then all renamed into place, then the removals; when writing a
  * new file fails, nothing has been replaced. */
 int qi_patch_tree_commit(struct qi_patch_tree *t);
+
+/* Run one patch against TREE (patch/run.c; the caller commits). */
+int qi_patch_run(qi_handle *h, struct qi_patch_tree *t, const char *patch, size_t len,
+		 const struct qi_patch_options *opt, struct qi_patch_report *report);
+
+/* The three-way merge (patch/merge.c). */
+enum { QI_MERGE_BASE = 0, QI_MERGE_OURS = 1, QI_MERGE_THEIRS = 2 };
+struct qi_merge_text {
+	const char *data;
+	size_t len;
+};
+/* How a conflict region was resolved. */
+enum qi_merge_how {
+	QI_MERGE_TRUE,		/* not: a true conflict */
+	QI_MERGE_INSERT,	/* rule insert/insert: each side only inserts lines */
+	QI_MERGE_WORDS,		/* rule words: each side only inserts words */
+	QI_MERGE_UNION,		/* a true conflict taken as ours then theirs, for a glue patch */
+};
+extern const char *const qi_merge_how_name[];
+struct qi_merge_region {
+	enum qi_merge_how how;
+	struct qi_merge_text side[3];	/* base, ours, theirs (malloc'd, NUL-terminated) */
+	long ours_line, theirs_line;	/* where those sides start in ours and theirs (0: unknown) */
+	long theirs_lines;
+};
+struct qi_merge_result {
+	struct qi_buf out;		/* the merged text (a true conflict left out) */
+	struct qi_merge_region *r;	/* the conflict regions libgit2 left, in order */
+	size_t n;
+	size_t ntrue;			/* true conflicts among them */
+};
+/* Merge IN (base, ours, theirs) of the file NAME: git_merge_file in diff3
+ * style with markers longer than any run of <|=> that starts a line of
+ * the inputs, then each conflict region resolved by the rules; a true
+ * conflict is taken as the union when TAKE_UNION, else counted in
+ * res->ntrue. -1 (error set, RES empty) when libgit2 fails. */
+int qi_merge_file(qi_handle *h, const char *name, const struct qi_merge_text in[3], bool take_union,
+		  struct qi_merge_result *res);
+void qi_merge_result_free(struct qi_merge_result *res);
+/* The marker size for the N texts: 7 (git's) or one more than the longest
+ * run of one of <|=> at the start of a line; -1 past 65535. */
+long qi_merge_marker_size(const struct qi_merge_text *side, size_t n);
+/* The rules on one region, each false (OUT then to be cut back) when it
+ * does not hold. insert/insert (lines): OURS and THEIRS are each BASE with
+ * whole lines inserted (BASE's lines kept, in order; an empty BASE is the
+ * plain case): BASE with both sides' insertions, in each gap ours' lines
+ * first, then theirs' lines (the same insertion on both sides once,
+ * nothing else merged away). words: the same on tokens (blanks and the
+ * word after them, the blanks before a line end, a line end). */
+bool qi_merge_lines(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+		    const struct qi_merge_text *theirs, struct qi_buf *out);
+bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text *ours,
+		    const struct qi_merge_text *theirs, struct qi_buf *out);
+
+/* One patch run against OURS, its failed files merged: base = the files of
+ * BASE (a tree never written, at BASE_DIR), theirs = BASE_DIR's files with
+ * the patch alone. GLUE (or NULL) is the glue patch for its true
+ * conflicts; EARLIER (or NULL) the records of the patches before it, for
+ * naming them in a conflict. 0 with report->status 0 when the patch
+ * applied or merged, 0 with status 1 when it fails in a way a merge does
+ * not mend (reversed, a missing file), -1 on a true conflict (nothing
+ * changed in OURS worth keeping: the caller must not commit). */
+struct qi_merge_ctx {
+	struct qi_patch_tree *ours, *base;
+	const char *base_dir;
+	const char *glue;
+	const json_t *earlier;
+};
+int qi_merge_patch(qi_handle *h, const struct qi_merge_ctx *c, const char *patch, size_t len,
+		   const struct qi_patch_options *opt, struct qi_patch_report *report);
 
 /* A quilt series file (patch/series.c): the patches it lists, in order. */
 struct qi_series_entry {

@@ -328,6 +328,8 @@ static void record(struct run *r, const char *file, int hunk, bool applied, long
 	json_object_set_new(o, "offset", json_integer(offset));
 	json_object_set_new(o, "fuzz", json_integer(fuzz));
 	json_object_set_new(o, "reversed", json_boolean(reversed));
+	if (applied)
+		json_object_set_new(o, "outcome", json_string(fuzz ? "fuzz" : offset ? "offset" : "clean"));
 	if (!applied && near_line > 0) {
 		json_object_set_new(o, "near_line", json_integer(near_line));
 		json_object_set_new(o, "near_differ", json_integer(near_differ));
@@ -697,8 +699,7 @@ void qi_patch_report_free(struct qi_patch_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
-/* Run one patch against TREE; the caller commits. */
-static int run_patch(qi_handle *h, struct qi_patch_tree *tree, const char *patch, size_t len,
+int qi_patch_run(qi_handle *h, struct qi_patch_tree *tree, const char *patch, size_t len,
 		     const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
 	struct run r = { .h = h, .tree = tree, .opt = opt, .records = json_array() };
@@ -738,6 +739,29 @@ static int run_patch(qi_handle *h, struct qi_patch_tree *tree, const char *patch
 	return rc;
 }
 
+/* qi_patch_apply's run: plain, or merged against opt->merge_base. */
+static int apply_run(qi_handle *h, struct qi_patch_tree *tree, const char *patch, size_t len,
+		     const struct qi_patch_options *opt, struct qi_patch_report *report)
+{
+	if (!opt->merge_base)
+		return qi_patch_run(h, tree, patch, len, opt, report);
+	struct qi_patch_tree base;
+	if (qi_patch_tree_open(h, &base, opt->merge_base) < 0) {
+		memset(report, 0, sizeof(*report));
+		report->status = 2;
+		report->text = qi_xstrdup("");
+		report->hunks = json_array();
+		return qi_error_prefix(h, "the base tree of --merge");
+	}
+	struct qi_merge_ctx c = { .ours = tree, .base = &base, .base_dir = opt->merge_base,
+				  .glue = opt->merge_glue };
+	struct qi_patch_options mopt = *opt;
+	mopt.no_backup_if_mismatch = mopt.no_reject_files = true;	/* a merge leaves neither */
+	int rc = qi_merge_patch(h, &c, patch, len, &mopt, report);
+	qi_patch_tree_close(&base);
+	return rc;
+}
+
 int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		   const struct qi_patch_options *opt, struct qi_patch_report *report)
 {
@@ -749,14 +773,13 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 		report->hunks = json_array();
 		return -1;
 	}
-	int rc = run_patch(h, &tree, patch, len, opt, report);
+	int rc = apply_run(h, &tree, patch, len, opt, report);
 	if (opt->dry_run) {
 		/* nothing is written */
-	} else if (opt->atomic && (rc < 0 || report->status != 0)) {
-		if (rc == 0) {
+	} else if ((opt->atomic || opt->merge_base) && (rc < 0 || report->status != 0)) {
+		/* all or nothing; a merge that failed writes nothing either */
+		if (rc == 0)
 			report->status = 1;
-			rc = 0;
-		}
 	} else {
 		char saved[4096] = "";
 		if (rc < 0)
@@ -773,57 +796,80 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 	return rc;
 }
 
-int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
-		    size_t n, json_t **report)
+/* Patch SP of a series against TREE (merged against BASE, the tree at
+ * DIR before the series, when BASE is given); its records appended to
+ * ALL. A failure says why and what to do. */
+static int series_one(qi_handle *h, struct qi_patch_tree *tree, struct qi_patch_tree *base, const char *dir,
+		      const struct qi_series_patch *sp, json_t *all)
 {
-	struct qi_patch_tree tree;
+	const char *label = sp->label ? sp->label : sp->path;
+	char *text = NULL;
+	size_t len = 0;
+	if (qi_input_read(h, QI_ERR_FAILED, sp->path, "patch", QI_INPUT_MAX, &text, &len) < 0)
+		return -1;
+	struct qi_patch_options opt;
+	qi_patch_options_default(&opt);
+	opt.strip = sp->strip;
+	opt.max_fuzz = sp->max_fuzz;
+	opt.forward = true;		/* an applied patch is a failure, not a question */
+	opt.no_backup_if_mismatch = true;
+	opt.no_reject_files = true;
+	opt.label = label;
+	struct qi_patch_report rep;
+	int prc;
+	if (base) {
+		struct qi_merge_ctx c = { .ours = tree, .base = base, .base_dir = dir, .glue = sp->glue,
+					  .earlier = all };
+		prc = qi_merge_patch(h, &c, text, len, &opt, &rep);
+	} else {
+		prc = qi_patch_run(h, tree, text, len, &opt, &rep);
+	}
+	free(text);
+	if (rep.text && *rep.text)
+		qi_debug(h, "%s:\n%s", label, rep.text);
+	json_array_extend(all, rep.hunks);
+	int rc = 0;
+	if (prc < 0) {
+		qi_error_prefix(h, "patch %s", label);
+		rc = -1;
+	} else if (rep.status != 0) {
+		const char *why = rep.first_failure ? rep.first_failure : NULL;
+		if (strstr(rep.text, "Reversed (or previously applied) patch detected!"))
+			why = "it looks already applied (or reversed) to the tree";
+		else if (strstr(rep.text, "can't find file"))
+			why = "a file it patches does not exist (check the strip level)";
+		rc = qi_error(h, "patch %s does not apply: %s; nothing of the series was "
+			      "written (refresh the patch, %s)", label, why ? why : "see the messages above",
+			      base ? "or pin a glue patch for it in the profile"
+				   : "allow more fuzz in the profile if the context merely moved, or let "
+				     "the profile merge it");
+		if (rep.text && *rep.text)
+			qi_info(h, "%s", rep.text);
+	}
+	qi_patch_report_free(&rep);
+	return rc;
+}
+
+int qi_patch_series(qi_handle *h, const char *dir, const struct qi_series_patch *patches,
+		    size_t n, const struct qi_series_options *opt, json_t **report)
+{
+	struct qi_patch_tree tree, base;
+	bool merge = opt && opt->merge;
 	if (qi_patch_tree_open(h, &tree, dir) < 0)
 		return -1;
+	if (merge && qi_patch_tree_open(h, &base, dir) < 0) {
+		qi_patch_tree_close(&tree);
+		return -1;
+	}
 	json_t *all = json_array();
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct qi_series_patch *sp = &patches[i];
-		char *text = NULL;
-		size_t len = 0;
-		if (qi_input_read(h, QI_ERR_FAILED, sp->path, "patch", QI_INPUT_MAX, &text, &len) < 0) {
-			rc = -1;
-			break;
-		}
-		struct qi_patch_options opt;
-		qi_patch_options_default(&opt);
-		opt.strip = sp->strip;
-		opt.max_fuzz = sp->max_fuzz;
-		opt.forward = true;		/* an applied patch is a failure, not a question */
-		opt.no_backup_if_mismatch = true;
-		opt.no_reject_files = true;
-		opt.label = sp->path;
-		struct qi_patch_report rep;
-		int prc = run_patch(h, &tree, text, len, &opt, &rep);
-		free(text);
-		if (rep.text && *rep.text)
-			qi_debug(h, "%s:\n%s", sp->path, rep.text);
-		json_array_extend(all, rep.hunks);
-		if (prc < 0) {
-			qi_error_prefix(h, "patch %s", sp->path);
-			rc = -1;
-		} else if (rep.status != 0) {
-			const char *why = rep.first_failure ? rep.first_failure : NULL;
-			if (strstr(rep.text, "Reversed (or previously applied) patch detected!"))
-				why = "it looks already applied (or reversed) to the tree";
-			else if (strstr(rep.text, "can't find file"))
-				why = "a file it patches does not exist (check the strip level)";
-			rc = qi_error(h, "patch %s does not apply: %s; nothing of the series was "
-				      "written (refresh the patch, or allow more fuzz in the profile "
-				      "if the context merely moved)",
-				      sp->path, why ? why : "see the messages above");
-			if (rep.text && *rep.text)
-				qi_info(h, "%s", rep.text);
-		}
-		qi_patch_report_free(&rep);
-	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = series_one(h, &tree, merge ? &base : NULL, dir, &patches[i], all);
 	if (rc == 0 && qi_patch_tree_commit(&tree) < 0)
 		rc = -1;
 	qi_patch_tree_close(&tree);
+	if (merge)
+		qi_patch_tree_close(&base);
 	if (report)
 		*report = all;
 	else

@@ -46,8 +46,18 @@ void qi_recipe_free(struct qi_recipe *r)
 		free(r->patches[i].url);
 		free(r->patches[i].component);
 		free(r->patches[i].member);
+		free(r->patches[i].glue);
+		free(r->patches[i].glue_path);
 	}
 	free(r->patches);
+	for (size_t i = 0; i < r->ncopies; i++) {
+		free(r->copies[i].spec);
+		free(r->copies[i].component);
+		free(r->copies[i].member);
+		free(r->copies[i].dest);
+		free(r->copies[i].path);
+	}
+	free(r->copies);
 	free(r->series_archive.spec);
 	free(r->series_archive.path);
 	free(r->series_archive.url);
@@ -153,6 +163,8 @@ static void recipe_build(const struct qi_profile *p, const char *sec, struct qi_
 	const char *install = qi_profile_get(p, sec, "install");
 	r->install_make = strcmp(install, "make") == 0;
 	r->install_hier = strcmp(install, "hier") == 0;
+	r->install_none = strcmp(install, "none") == 0;
+	r->merge = qi_profile_bool(p, sec, "merge");
 	r->install_target = qi_xstrdup(qi_profile_get(p, sec, "install_target"));
 	r->home = dup_or_null(qi_profile_get(p, sec, "home"));
 	r->home_file = qi_xstrdup(qi_profile_get(p, sec, "home_file"));
@@ -187,44 +199,99 @@ static void recipe_build(const struct qi_profile *p, const char *sec, struct qi_
 /* What VALUE of KEY (a patch, a series archive) names: an URL, fetched
  * later, whose pin stands for its content in the build key; or a file
  * beside the profile or in the data directory, hashed now. */
+/* HEX: what fixes MEMBER of COMPONENT's source archive, its pin and
+ * the path. */
+static int member_hash(qi_handle *h, const struct qi_profile *p, const char *component,
+		       const char *member, char *hex)
+{
+	char *other = qi_xasprintf("component %s", component);
+	const char *pin = qi_profile_get(p, other, "sha256");
+	if (!pin)
+		pin = qi_profile_get(p, other, "sha512");
+	struct qi_digest d;
+	char hex512[QI_SHA512_HEX + 1];
+	char *what = qi_xasprintf("member %s %s", pin ? pin : "", member);
+	int rc = qi_digest_init(h, &d, true, false);
+	if (rc == 0)
+		rc = qi_digest_update(h, &d, what, strlen(what));
+	if (rc == 0)
+		rc = qi_digest_final(h, &d, hex, hex512);
+	qi_digest_free(&d);
+	free(what);
+	free(other);
+	return rc;
+}
+
 static int find_patch(qi_handle *h, const struct qi_profile *p, const char *sec, const char *key,
 		      const char *value, struct qi_recipe_patch *pt)
 {
-	if (qi_profile_patch_member(p, value, &pt->component, &pt->member)) {
-		/* Its content is fixed by that archive's pin and the path. */
-		char *other = qi_xasprintf("component %s", pt->component);
-		const char *pin = qi_profile_get(p, other, "sha256");
-		if (!pin)
-			pin = qi_profile_get(p, other, "sha512");
-		struct qi_digest d;
-		char hex512[QI_SHA512_HEX + 1];
-		char *what = qi_xasprintf("member %s %s", pin ? pin : "", pt->member);
-		int rc = qi_digest_init(h, &d, true, false);
-		if (rc == 0)
-			rc = qi_digest_update(h, &d, what, strlen(what));
-		if (rc == 0)
-			rc = qi_digest_final(h, &d, pt->hash, hex512);
-		qi_digest_free(&d);
-		free(what);
-		free(other);
-		return rc;
-	}
-	if (strstr(value, "://")) {
+	const char *name = pt->spec;	/* VALUE without a patch's attributes */
+	if (qi_profile_patch_member(p, name, &pt->component, &pt->member))
+		return member_hash(h, p, pt->component, pt->member, pt->hash);
+	if (strstr(name, "://")) {
 		struct qi_fetch_spec fs;
-		if (qi_fetch_spec_parse(h, value, &fs) < 0)
-			return qi_error_prefix(h, "%s: %s '%s'", qi_profile_origin(p, sec, key), key, value);
-		pt->url = qi_xstrdup(value);
+		if (qi_fetch_spec_parse(h, name, &fs) < 0)
+			return qi_error_prefix(h, "%s: %s '%s'", qi_profile_origin(p, sec, key), key, name);
+		pt->url = qi_xstrdup(name);
 		snprintf(pt->hash, sizeof(pt->hash), "%s", fs.sha256[0] ? fs.sha256 : fs.sha512);
 		qi_fetch_spec_free(&fs);
 		return 0;
 	}
 	char hex512[QI_SHA512_HEX + 1];
-	pt->path = qi_profile_find_file(h, p, sec, key, value);
+	pt->path = qi_profile_find_named(h, p, sec, key, value, name);
 	if (!pt->path)
 		return -1;
 	if (qi_digest_file(h, pt->path, true, false, pt->hash, hex512, NULL) < 0)
 		return qi_error_prefix(h, "%s %s", key, pt->path);
 	return 0;
+}
+
+/* One patch value: "SPEC [strip=N] [fuzz=N] [glue=FILE]" (PT->spec is
+ * the whole value until it is split here). */
+static int recipe_patch(qi_handle *h, const struct qi_profile *p, const char *sec,
+			const struct qi_recipe *r, struct qi_recipe_patch *pt)
+{
+	struct qi_patch_spec ps;
+	char *value = pt->spec;
+	/* The profile checked every value when it was loaded. */
+	if (qi_patch_spec_parse(value, &ps))
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: bad patch '%s'", qi_profile_origin(p, sec, "patch"),
+				     value);
+	pt->spec = ps.spec;
+	pt->strip = ps.strip >= 0 ? ps.strip : r->strip;
+	pt->max_fuzz = ps.fuzz >= 0 ? ps.fuzz : r->max_fuzz;
+	pt->glue = ps.glue;
+	int rc = find_patch(h, p, sec, "patch", value, pt);
+	if (rc == 0 && pt->glue) {
+		char hex512[QI_SHA512_HEX + 1];
+		pt->glue_path = qi_profile_find_named(h, p, sec, "patch", value, pt->glue);
+		if (!pt->glue_path ||
+		    qi_digest_file(h, pt->glue_path, true, false, pt->glue_hash, hex512, NULL) < 0)
+			rc = qi_error_prefix(h, "the glue of patch %s", pt->spec);
+	}
+	free(value);
+	return rc;
+}
+
+/* One copy value: "COMPONENT:MEMBER [DEST]". */
+static int recipe_copy(qi_handle *h, const struct qi_profile *p, const char *sec,
+		       const struct qi_recipe *r, struct qi_recipe_copy *cp)
+{
+	const char *rest;
+	char *w = qi_profile_first_word(cp->spec, &rest);
+	bool ok = qi_profile_patch_member(p, w, &cp->component, &cp->member);
+	free(w);
+	if (!ok)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: copy = %s: the profile has no component named "
+				     "before the ':' (copy = COMPONENT:MEMBER [DEST])",
+				     qi_profile_value_origin(p, sec, "copy", cp->spec), cp->spec);
+	if (strcmp(cp->component, r->name) == 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: copy = %s: a component copies from another "
+				     "component's archive, not its own", qi_profile_value_origin(p, sec, "copy",
+				     cp->spec), cp->spec);
+	const char *base = strrchr(cp->member, '/') ? strrchr(cp->member, '/') + 1 : cp->member;
+	cp->dest = qi_xstrdup(*rest ? rest : base);
+	return member_hash(h, p, cp->component, cp->member, cp->hash);
 }
 
 /* The series archive (Debian's, an URL or a file) and the patches. */
@@ -239,7 +306,7 @@ static int recipe_patches(qi_handle *h, const struct qi_profile *p, const char *
 		if (strncmp(v, "debian#", 7) == 0) {
 			r->series_from_debian = true;
 			snprintf(sa->hash, sizeof(sa->hash), "%s", strchr(v, '=') + 1);
-		} else if (find_patch(h, p, sec, "series_archive", v, sa) < 0) {
+		} else if (find_patch(h, p, sec, "series_archive", v, sa) < 0) {	/* spec = v */
 			return -1;
 		}
 	}
@@ -249,7 +316,16 @@ static int recipe_patches(qi_handle *h, const struct qi_profile *p, const char *
 		struct qi_recipe_patch *pt = &r->patches[r->npatches++];
 		memset(pt, 0, sizeof(*pt));
 		pt->spec = qi_xstrdup(patches[i]);
-		if (find_patch(h, p, sec, "patch", patches[i], pt) < 0)
+		if (recipe_patch(h, p, sec, r, pt) < 0)
+			return -1;
+	}
+	const char *const *copies = qi_profile_get_list(p, sec, "copy");
+	for (size_t i = 0; copies[i]; i++) {
+		r->copies = qi_xrealloc(r->copies, (r->ncopies + 1) * sizeof(*r->copies));
+		struct qi_recipe_copy *cp = &r->copies[r->ncopies++];
+		memset(cp, 0, sizeof(*cp));
+		cp->spec = qi_xstrdup(copies[i]);
+		if (recipe_copy(h, p, sec, r, cp) < 0)
 			return -1;
 	}
 	return 0;
@@ -280,8 +356,23 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 		    (long long)r->size);
 	if (r->series_archive.spec)
 		qi_buf_addf(&b, "series %s %s\n", r->series_archive.hash, r->series_file);
-	for (size_t i = 0; i < r->npatches; i++)
-		qi_buf_addf(&b, "patch %s\n", r->patches[i].hash);
+	/* A patch's own strip, fuzz and glue only when it has them, so that
+	 * the keys of the builds before them stay what they were. */
+	for (size_t i = 0; i < r->ncopies; i++)
+		qi_buf_addf(&b, "copy %s %s\n", r->copies[i].hash, r->copies[i].dest);
+	for (size_t i = 0; i < r->npatches; i++) {
+		const struct qi_recipe_patch *pt = &r->patches[i];
+		qi_buf_addf(&b, "patch %s", pt->hash);
+		if (pt->strip != r->strip)
+			qi_buf_addf(&b, " strip %d", pt->strip);
+		if (pt->max_fuzz != r->max_fuzz)
+			qi_buf_addf(&b, " fuzz %d", pt->max_fuzz);
+		if (pt->glue)
+			qi_buf_addf(&b, " glue %s", pt->glue_hash);
+		qi_buf_addf(&b, "\n");
+	}
+	if (!r->merge)
+		qi_buf_addf(&b, "merge no\n");
 	qi_buf_addf(&b, "strip %d\nfuzz %d\ndir %s\ncc %s\nld %s\n", r->strip, r->max_fuzz, r->dir, r->cc,
 		    r->ld);
 	for (size_t i = 0; i < r->nwrite; i++)
@@ -291,7 +382,7 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 	for (size_t i = 0; i < r->nprograms; i++)
 		qi_buf_addf(&b, "program %s %o\n", r->programs[i].name, (unsigned)r->programs[i].mode);
 	qi_buf_addf(&b, "bindir %s\ninstall %s %s\n", r->bindir,
-		    r->install_hier ? "hier" : r->install_make ? "make" : "programs", r->install_target);
+		    r->install_hier ? "hier" : r->install_make ? "make" : r->install_none ? "none" : "programs", r->install_target);
 	if (r->install_hier)
 		qi_buf_addf(&b, "home %s %s %s\n", r->home, r->home_file, r->home_auto);
 	/* The ids are compiled in: a build for other ids is another build. */

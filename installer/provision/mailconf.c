@@ -11,6 +11,12 @@
  * warning: one that qinstall never wrote, or one whose content is no
  * longer what qinstall's last write of it left (qi_journal_last_image).
  * A sendmail path that another MTA holds is left for `qinstall migrate`.
+ *
+ * With [mail] tls_cert (the tls-smtpauth option): control/servercert.pem,
+ * the key and certificate of qmail-smtpd's STARTTLS (tlscert.c), qmaild's
+ * and group qmail's only (0640, as the patch's `make cert` makes it), and
+ * control/clientcert.pem linked to it (qmail-remote's, as qmailr). A
+ * generated one is made once: never again over a file that is there.
  */
 #include "config.h"
 
@@ -37,6 +43,9 @@ struct mc_item {
 	gid_t gid;
 	bool guarded;		/* the administrator's edits are kept */
 	bool listed;		/* in "control" even when nothing is done (dirs are not) */
+	bool secret;		/* never shown in a plan's diff (a private key) */
+	bool generate;		/* made (DATA) only where nothing is: kept once there */
+	bool admin_link;	/* a link of qmail's own, not the sendmail one */
 	enum mc_action action;	/* from scan() */
 	char *why;		/* MC_LEFT: whose it is */
 	const char *remedy;	/* MC_LEFT: what to do to have qinstall's */
@@ -45,6 +54,8 @@ struct mc_item {
 struct qi_mailconf {
 	char *domain, *admin, *qmail;
 	char *rcpthosts;		/* its path */
+	const char *tls_type;		/* a generated certificate's key type */
+	int tls_days;
 	struct mc_item *it;
 	size_t n;
 };
@@ -252,6 +263,34 @@ static void add_maildir(qi_handle *h, struct qi_mailconf *mc, const struct admin
 	free(md);
 }
 
+/* [mail] tls_cert: control/servercert.pem (generated, or from the host's
+ * files) and the clientcert.pem link. */
+static int add_tls(qi_handle *h, const struct qi_profile *p, struct qi_mailconf *mc,
+		   const struct qi_account_ids *ids)
+{
+	const char *cert = qi_profile_get(p, "mail", "tls_cert");
+	if (!cert || !*cert)
+		return 0;
+	bool gen = strcmp(cert, "generate") == 0;
+	if (!gen && (cert[0] != '/' || qi_path_has_dotdot(cert)))
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: [mail] tls_cert = %s: expected `generate` or the absolute "
+				     "path of a PEM certificate on this host", qi_profile_origin(p, "mail", "tls_cert"),
+				     cert);
+	char *pem = NULL;
+	if (!gen && qi_tlscert_from_files(h, cert, qi_profile_get(p, "mail", "tls_key"), &pem) < 0)
+		return qi_error_prefix(h, "%s", qi_profile_origin(p, "mail", "tls_cert"));
+	mc->tls_type = qi_profile_get(p, "mail", "tls_key_type");
+	mc->tls_days = atoi(qi_profile_get(p, "mail", "tls_days"));
+	struct mc_item *it = add(mc, MC_FILE, qi_xasprintf("%s/control/servercert.pem", mc->qmail), pem, 0640,
+				 (uid_t)ids->id[QI_ACCT_QMAILD], (gid_t)ids->id[QI_ACCT_QMAIL]);
+	it->secret = true;
+	it->generate = gen;
+	it = add(mc, MC_LINK, qi_xasprintf("%s/control/clientcert.pem", mc->qmail), qi_xstrdup("servercert.pem"),
+		 0, 0, 0);
+	it->admin_link = true;
+	return 0;
+}
+
 static int add_items(qi_handle *h, const struct qi_profile *p, struct qi_mailconf *mc, const struct admin *a,
 		     const struct qi_account_ids *ids)
 {
@@ -278,6 +317,10 @@ static int add_items(qi_handle *h, const struct qi_profile *p, struct qi_mailcon
 	add_control(h, mc, "rcpthosts", d);
 	mc->rcpthosts = qi_xstrdup(mc->it[mc->n - 1].path);
 	add_control(h, mc, "defaultdelivery", "./Maildir/");
+	if (add_tls(h, p, mc, ids) < 0) {
+		free(tpl);
+		return -1;
+	}
 	static const char *const aliases[] = { "postmaster", "mailer-daemon", "root" };
 	for (int i = 0; i < 3; i++)
 		add(mc, MC_FILE, qi_xasprintf("%s/alias/.qmail-%s", mc->qmail, aliases[i]),
@@ -322,12 +365,19 @@ void qi_mailconf_free(struct qi_mailconf *mc)
 
 /* A file: absent, the administrator's (left), or qinstall's (same or
  * replaced). */
-static int scan_file(qi_handle *h, struct mc_item *it)
+static int scan_generated(qi_handle *h, struct qi_mailconf *mc, struct mc_item *it, const struct qi_image *live);
+
+static int scan_file(qi_handle *h, struct qi_mailconf *mc, struct mc_item *it)
 {
 	struct qi_image live, last;
 	bool found;
 	if (qi_image_path(h, it->path, true, &live) < 0)
 		return -1;
+	if (it->generate) {
+		int rc = scan_generated(h, mc, it, &live);
+		qi_image_clear(&live);
+		return rc;
+	}
 	char hash[QI_SHA256_HEX + 1];
 	qi_sha256_buf(it->data, strlen(it->data), hash);
 	bool same_content = live.type == QI_FT_REG && strcmp(live.hash, hash) == 0;
@@ -356,6 +406,33 @@ static int scan_file(qi_handle *h, struct mc_item *it)
 	return rc;
 }
 
+/* A generated file: made where nothing is (the content generated then,
+ * once), kept as it is once there: qinstall's own unchanged (same), or
+ * the administrator's (left). */
+static int scan_generated(qi_handle *h, struct qi_mailconf *mc, struct mc_item *it, const struct qi_image *live)
+{
+	struct qi_image last;
+	bool found;
+	if (live->type == QI_FT_ABSENT) {
+		it->action = MC_CREATE;
+		if (!it->data && qi_tlscert_generate(h, mc->domain, mc->tls_type, mc->tls_days, &it->data) < 0)
+			return -1;
+		return 0;
+	}
+	if (qi_journal_last_image(h, it->path, &last, &found) < 0)
+		return -1;
+	bool ours = found && live->type == QI_FT_REG && last.type == QI_FT_REG && strcmp(last.hash, live->hash) == 0;
+	qi_image_clear(&last);
+	it->action = ours ? MC_SAME : MC_LEFT;
+	if (!ours) {
+		it->why = qi_xstrdup(found ? "the administrator changed it since qinstall generated it" :
+				     "qinstall did not write it (it is the administrator's)");
+		it->remedy = "qinstall generates a certificate only where none is: to have a new one, remove it "
+			"and provision again";
+	}
+	return 0;
+}
+
 /* A sendmail link: ours to make only where no other MTA is. */
 static void scan_link(qi_handle *h, struct mc_item *it)
 {
@@ -367,6 +444,10 @@ static void scan_link(qi_handle *h, struct mc_item *it)
 	char *target = S_ISLNK(st.st_mode) ? qi_stage_readlink(h, it->path) : NULL;
 	if (target && strcmp(target, it->data) == 0) {
 		it->action = MC_SAME;
+	} else if (it->admin_link) {
+		it->action = MC_LEFT;
+		it->why = qi_xstrdup(target ? "the administrator's link" : "the administrator's");
+		it->remedy = take_ours;
 	} else {
 		it->action = MC_LEFT;
 		it->why = target ? qi_xasprintf("owned by another MTA: a link to %s", target) :
@@ -420,7 +501,7 @@ static int scan(qi_handle *h, struct qi_mailconf *mc)
 			it->action = qi_root_lstat(h, it->path, &st) == 0 ? MC_SAME : MC_CREATE;
 		else if (it->kind == MC_LINK)
 			scan_link(h, it);
-		else if (scan_file(h, it) < 0)
+		else if (scan_file(h, mc, it) < 0)
 			return -1;
 		if (it->kind == MC_FILE && strcmp(it->path, mc->rcpthosts) == 0 && check_rcpthosts(h, mc, it) < 0)
 			return -1;
@@ -548,7 +629,7 @@ int qi_mailconf_plan(qi_handle *h, struct qi_mailconf *mc, json_t *plan)
 			continue;
 		json_array_append_new(plan, json_pack("{s:s, s:s, s:s}", "path", it->path, "action",
 						      action_names[it->action], "component", "mail"));
-		if (it->kind != MC_FILE)
+		if (it->kind != MC_FILE || it->secret)
 			continue;
 		char *old = NULL;
 		size_t len;

@@ -23,6 +23,7 @@ static const struct qi_section_def sections[] = {
 	{ "accounts", false, true },
 	{ "mail", false, true },
 	{ "services", false, true },
+	{ "option", true, false },
 	{ "component", true, false },
 	{ NULL, false, false },
 };
@@ -30,6 +31,15 @@ static const struct qi_section_def sections[] = {
 static const struct qi_keydef keys[] = {
 	{ "profile", "description", QI_V_TEXT, false, NULL, 0, 0, NULL },
 	{ "profile", "include", QI_V_NAME, true, NULL, 0, 0, NULL },
+	{ "profile", "provenance", QI_V_ABSPATH, false,
+	  "${prefix}/share/doc/qinstall/${profile_name}.provenance.json", 0, 0, NULL },
+
+	/* [option NAME]: a switch (--with NAME, --without NAME) */
+	{ "option", "description", QI_V_TEXT, false, NULL, 0, 0, NULL },
+	{ "option", "default", QI_V_OPTDEFAULT, false, "no", 0, 0, NULL },
+	{ "option", "enabled", QI_V_BOOL, false, NULL, 0, 0, NULL },
+	{ "option", "conflicts", QI_V_OPTNAMES, true, NULL, 0, 0, NULL },
+	{ "option", "requires", QI_V_OPTREQUIRES, true, NULL, 0, 0, NULL },
 
 	{ "build", "cc", QI_V_TEXT, false, "gcc -O2", 0, 0, NULL },
 	{ "build", "ld", QI_V_TEXT, false, "gcc -s", 0, 0, NULL },
@@ -56,6 +66,14 @@ static const struct qi_keydef keys[] = {
 	{ "mail", "configure", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "mail", "domain", QI_V_DOMAIN, false, NULL, 0, 0, NULL },
 	{ "mail", "admin", QI_V_ADMIN, false, NULL, 0, 0, NULL },
+	/* control/validrcptto.cdb (mailusers/validrcptto.c) */
+	{ "mail", "validrcptto", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "mail", "valid_rcpt", QI_V_TEXT, true, NULL, 0, 0, NULL },
+	/* qmail-smtpd's STARTTLS certificate (tlscert.c): "generate" or a host file */
+	{ "mail", "tls_cert", QI_V_TEXT, false, NULL, 0, 0, NULL },
+	{ "mail", "tls_key", QI_V_ABSPATH, false, NULL, 0, 0, NULL },
+	{ "mail", "tls_key_type", QI_V_ENUM, false, "rsa", 0, 0, "rsa|ec" },
+	{ "mail", "tls_days", QI_V_INT, false, "825", 1, 3650, NULL },
 
 	{ "services", "svscan", QI_V_BOOL, false, "no", 0, 0, NULL },
 	{ "services", "service_dir", QI_V_ABSPATH, false, "/etc/service", 0, 0, NULL },
@@ -77,8 +95,18 @@ static const struct qi_keydef keys[] = {
 	{ "services", "pop3_memory", QI_V_INT, false, "64000000", 1000000, 2000000000, NULL },
 	{ "services", "checkpassword", QI_V_ABSPATH, false, "/usr/local/bin/qinstall-checkpassword", 0, 0, NULL },
 	{ "services", "smtp_rules", QI_V_ABSPATH, false, "/etc/tcp.smtp", 0, 0, NULL },
+	/* qmail-smtpd-auth's arguments; the submission service (port 587) */
+	{ "services", "smtpd_auth", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "smtpd_auth_checkpassword", QI_V_ABSPATH, false, QI_SMTP_CHECKPASSWORD_PATH, 0, 0, NULL },
+	{ "services", "smtpd_auth_group", QI_V_NAME, false, "shadow", 0, 0, NULL },
+	{ "services", "smtpd_auth_true", QI_V_ABSPATH, false, "/bin/true", 0, 0, NULL },
+	{ "services", "submission", QI_V_BOOL, false, "no", 0, 0, NULL },
+	{ "services", "submission_address", QI_V_ADDRESS, false, "0", 0, 0, NULL },
+	{ "services", "submission_port", QI_V_INT, false, "587", 1, 65535, NULL },
 	{ "services", "smtp_rule", QI_V_RULE, true, NULL, 0, 0, NULL },
 	{ "services", "allow_open_relay", QI_V_BOOL, false, "no", 0, 0, NULL },
+	/* qmail-smtpd built with the tls-smtpauth patch: STARTTLS, AUTH */
+	{ "services", "smtpd_tls", QI_V_BOOL, false, "no", 0, 0, NULL },
 
 	{ "component", "version", QI_V_TEXT, false, NULL, 0, 0, NULL },
 	{ "component", "file", QI_V_FILENAME, false, NULL, 0, 0, NULL },
@@ -88,6 +116,8 @@ static const struct qi_keydef keys[] = {
 	{ "component", "size", QI_V_INT, false, NULL, 1, LONG_MAX, NULL },
 	{ "component", "debian", QI_V_DEBIAN, false, NULL, 0, 0, NULL },
 	{ "component", "patch", QI_V_PATCH, true, NULL, 0, 0, NULL },
+	{ "component", "copy", QI_V_COPY, true, NULL, 0, 0, NULL },
+	{ "component", "merge", QI_V_BOOL, false, "yes", 0, 0, NULL },
 	{ "component", "series_archive", QI_V_SERIES, false, NULL, 0, 0, NULL },
 	{ "component", "series", QI_V_RELPATH, false, "debian/patches/series", 0, 0, NULL },
 	{ "component", "strip", QI_V_INT, false, "1", 0, 16, NULL },
@@ -95,7 +125,7 @@ static const struct qi_keydef keys[] = {
 	{ "component", "dir", QI_V_RELPATH, false, ".", 0, 0, NULL },
 	{ "component", "write", QI_V_WRITE, true, NULL, 0, 0, NULL },
 	{ "component", "make", QI_V_TARGETS, false, NULL, 0, 0, NULL },
-	{ "component", "install", QI_V_ENUM, false, "programs", 0, 0, "programs|make|hier" },
+	{ "component", "install", QI_V_ENUM, false, "programs", 0, 0, "programs|make|hier|none" },
 	{ "component", "home", QI_V_ABSPATH, false, NULL, 0, 0, NULL },
 	{ "component", "home_file", QI_V_FILENAME, false, "conf-home", 0, 0, NULL },
 	{ "component", "home_auto", QI_V_FILENAME, false, "auto_home", 0, 0, NULL },
@@ -362,7 +392,7 @@ static bool is_enum(const char *enums, const char *v)
 }
 
 /* A patch: a file name without blanks, or an URL pinned by its fragment. */
-static const char *invalid_patch(const char *v)
+static const char *invalid_patch_file(const char *v)
 {
 	if (strstr(v, "://")) {
 		const char *frag = strchr(v, '#');
@@ -382,7 +412,103 @@ static const char *invalid_series(const char *v)
 			       (strncmp(pin, "sha512=", 7) == 0 && is_hex(pin + 7, 128))
 		       ? NULL : "expected debian#sha256=HEX (the pin of Debian's debian.tar.*)";
 	}
-	return invalid_patch(v);
+	return invalid_patch_file(v);
+}
+
+void qi_patch_spec_free(struct qi_patch_spec *ps)
+{
+	free(ps->spec);
+	free(ps->glue);
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* "strip=N", "fuzz=N" or "glue=FILE" at W into PS. */
+static const char *patch_attr(const char *w, struct qi_patch_spec *ps)
+{
+	const char *eq = strchr(w, '=');
+	long n;
+	if (!eq)
+		return "after the patch come only strip=N, fuzz=N and glue=FILE";
+	if (strncmp(w, "glue=", 5) == 0) {
+		if (ps->glue)
+			return "glue= is given twice";
+		if (!eq[1] || strstr(eq + 1, "://") || strchr(eq + 1, ':'))
+			return "glue=FILE names a file of the project's own (beside the profile or in the data directory)";
+		ps->glue = qi_xstrdup(eq + 1);
+		return NULL;
+	}
+	bool strip = strncmp(w, "strip=", 6) == 0, fuzz = strncmp(w, "fuzz=", 5) == 0;
+	if (!strip && !fuzz)
+		return "after the patch come only strip=N, fuzz=N and glue=FILE";
+	if (!parse_long(eq + 1, &n) || n < 0 || n > (strip ? 16 : 3))
+		return strip ? "strip=N takes 0 to 16" : "fuzz=N takes 0 to 3";
+	if ((strip ? ps->strip : ps->fuzz) >= 0)
+		return strip ? "strip= is given twice" : "fuzz= is given twice";
+	*(strip ? &ps->strip : &ps->fuzz) = (int)n;
+	return NULL;
+}
+
+const char *qi_patch_spec_parse(const char *v, struct qi_patch_spec *ps)
+{
+	const char *rest, *why;
+	memset(ps, 0, sizeof(*ps));
+	ps->strip = ps->fuzz = -1;
+	ps->spec = qi_profile_first_word(v, &rest);
+	why = invalid_patch_file(ps->spec);
+	while (!why && *rest) {
+		char *w = qi_profile_first_word(rest, &rest);
+		why = patch_attr(w, ps);
+		free(w);
+	}
+	if (why)
+		qi_patch_spec_free(ps);
+	return why;
+}
+
+static const char *invalid_patch(const char *v)
+{
+	struct qi_patch_spec ps;
+	const char *why = qi_patch_spec_parse(v, &ps);
+	qi_patch_spec_free(&ps);
+	return why;
+}
+
+/* "COMPONENT:MEMBER [DEST]": DEST relative, without "..". */
+static const char *invalid_copy(const char *v)
+{
+	const char *rest;
+	char *w = qi_profile_first_word(v, &rest);
+	const char *colon = strchr(w, ':');
+	const char *why = !colon || colon == w || !colon[1] || strstr(w, "://") ?
+		"expected COMPONENT:MEMBER [DEST] (a file of another component's source archive)" : NULL;
+	free(w);
+	if (!why && *rest && (rest[0] == '/' || qi_path_has_dotdot(rest) || strpbrk(rest, " \t")))
+		why = "DEST is one relative path in the tree, without '..'";
+	return why;
+}
+
+/* Option names at V, words (ALTS: each "A|B|..."), at least one. */
+static const char *invalid_option_names(const char *v, bool alts)
+{
+	for (const char *s = v; *(s += strspn(s, " \t"));) {
+		size_t n = strcspn(s, " \t");
+		for (const char *a = s; a < s + n;) {
+			size_t k = alts ? strcspn(a, "| \t") : n;
+			char *name = strndup(a, k);
+			bool ok = qi_profile_section_name_ok(name);
+			free(name);
+			if (!ok)
+				return alts ? "expected option names, each NAME or A|B (one of them)" :
+					"expected option names (letters, digits, '-', '_', '.')";
+			a += k;
+			if (a < s + n && *a == '|' && a + 1 < s + n)
+				a++;
+			else if (a < s + n)
+				return "expected option names, each NAME or A|B (one of them)";
+		}
+		s += n;
+	}
+	return NULL;
 }
 
 /* The values of two words, "FIRST REST": is each part well formed? */
@@ -448,6 +574,17 @@ const char *qi_profile_invalid(const struct qi_keydef *def, const char *v)
 		return words_ok(def->type, v) ? NULL : "expected 'PACKAGE VERSION' (e.g. ucspi-tcp 1:0.88-7)";
 	case QI_V_PATCH:
 		return invalid_patch(v);
+	case QI_V_COPY:
+		return invalid_copy(v);
+	case QI_V_OPTDEFAULT:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0)
+			return NULL;
+		return strpbrk(v, " \t") || invalid_option_names(v, true) ?
+			"expected yes, no, or A|B|... (on when any of those options is on)" : NULL;
+	case QI_V_OPTNAMES:
+		return invalid_option_names(v, false);
+	case QI_V_OPTREQUIRES:
+		return invalid_option_names(v, true);
 	case QI_V_SERIES:
 		return invalid_series(v);
 	case QI_V_PROGRAM:

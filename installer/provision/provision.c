@@ -45,6 +45,7 @@ struct component {
 	bool cached;
 	const char *origin;	/* where the source came from, or "build cache" */
 	json_t *patch_report;
+	json_t *provenance;	/* its part of the provenance file (provenance.json of its build) */
 };
 
 struct qi_provision {
@@ -77,6 +78,7 @@ static void components_free(struct qi_provision *pv)
 		free(c->log);
 		qi_manifest_free(&c->m);
 		json_decref(c->patch_report);
+		json_decref(c->provenance);
 	}
 	free(pv->c);
 	pv->c = NULL;
@@ -126,7 +128,10 @@ static int refuse_state_setting(qi_handle *h, const struct qi_profile *p, const 
 
 static int refuse_state_settings(qi_handle *h, const struct qi_profile *p)
 {
-	if (refuse_state_setting(h, p, "accounts", "qmail_home", true) < 0)
+	if (qi_profile_check_options(h, p) < 0)
+		return -1;
+	if (refuse_state_setting(h, p, "accounts", "qmail_home", true) < 0 ||
+	    refuse_state_setting(h, p, "profile", "provenance", false) < 0)
 		return -1;
 	if (qi_profile_bool(p, "services", "qmail") &&
 	    (refuse_state_setting(h, p, "services", "supervise_dir", true) < 0 ||
@@ -187,8 +192,11 @@ static int component_init(qi_handle *h, const struct qi_provision *pv, const cha
 static bool component_cached(qi_handle *h, const struct component *c)
 {
 	char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
-	bool ok = exists(mf) && exists(c->stage);
+	char *pf = qi_xasprintf("%s/provenance.json", c->build_dir);
+	/* a build from before the provenance file is built again, to have one */
+	bool ok = exists(mf) && exists(c->stage) && exists(pf);
 	free(mf);
+	free(pf);
 	return ok;
 }
 
@@ -300,35 +308,44 @@ static json_t *load_patch_report(const struct component *c)
 	return j;
 }
 
-/* A patch inside another component's source archive (COMPONENT:MEMBER):
- * that archive fetched and verified as for its own build, unpacked into
- * WORK/from-COMPONENT, the member taken from there. */
-static int member_patch(qi_handle *h, const struct qi_profile *p, struct qi_recipe_patch *pt,
-			const struct qi_fetch_options *fo, const char *work)
+/* A file inside another component's source archive (COMPONENT:MEMBER of
+ * a patch or a copy; SPEC the value that names it, WHAT its key): that
+ * archive fetched and verified as for its own build, unpacked into
+ * WORK/from-COMPONENT, *PATH the member there. */
+static int member_file(qi_handle *h, const struct qi_profile *p, const char *component,
+		       const char *member_name, const char *what, const char *spec,
+		       const struct qi_fetch_options *fo, const char *work, char **path)
 {
 	struct qi_recipe other;
-	char *archive = NULL, *dest = qi_xasprintf("%s/from-%s", work, pt->component);
-	char *member = qi_path_normalise(pt->member, QI_PATH_RELATIVE);
+	char *archive = NULL, *dest = qi_xasprintf("%s/from-%s", work, component);
+	char *member = qi_path_normalise(member_name, QI_PATH_RELATIVE);
 	struct stat st;
-	int rc = member ? 0 : qi_error_kind(h, QI_ERR_USAGE, "patch %s: '%s' is not a relative path inside "
-					   "the archive (no \"..\")", pt->spec, pt->member);
-	if (rc == 0 && (rc = qi_recipe_from_profile(h, p, pt->component, &other)) == 0) {
+	int rc = member ? 0 : qi_error_kind(h, QI_ERR_USAGE, "%s %s: '%s' is not a relative path inside "
+					   "the archive (no \"..\")", what, spec, member_name);
+	if (rc == 0 && (rc = qi_recipe_from_profile(h, p, component, &other)) == 0) {
 		rc = qi_fetch(h, &other.source, fo, &archive);
 		qi_recipe_free(&other);
 	}
 	if (rc == 0 && !exists(dest))
 		rc = qi_extract(h, archive, dest, NULL);
 	if (rc == 0) {
-		free(pt->path);
-		pt->path = qi_xasprintf("%s/%s", dest, member);
-		if (lstat(pt->path, &st) < 0 || !S_ISREG(st.st_mode))
+		free(*path);
+		*path = qi_xasprintf("%s/%s", dest, member);
+		if (lstat(*path, &st) < 0 || !S_ISREG(st.st_mode))
 			rc = qi_error(h, "the source archive of component %s has no file %s (check the path in "
-				      "'patch = %s')", pt->component, pt->member, pt->spec);
+				      "'%s = %s')", component, member_name, what, spec);
 	}
 	free(member);
 	free(archive);
 	free(dest);
-	return rc < 0 ? qi_error_prefix(h, "patch %s", pt->spec) : 0;
+	return rc < 0 ? qi_error_prefix(h, "%s %s", what, spec) : 0;
+}
+
+/* The SHA-256 of the host file PATH into HEX. */
+static int file_sha256(qi_handle *h, const char *path, char *hex)
+{
+	char hex512[QI_SHA512_HEX + 1];
+	return qi_digest_file(h, path, true, false, hex, hex512, NULL);
 }
 
 static int fetch_patches(qi_handle *h, const struct qi_profile *p, struct component *c,
@@ -337,7 +354,8 @@ static int fetch_patches(qi_handle *h, const struct qi_profile *p, struct compon
 	for (size_t i = 0; i < c->r.npatches; i++) {
 		struct qi_recipe_patch *pt = &c->r.patches[i];
 		if (pt->component) {
-			if (member_patch(h, p, pt, fo, work) < 0)
+			if (member_file(h, p, pt->component, pt->member, "patch", pt->spec, fo, work,
+					&pt->path) < 0)
 				return -1;
 			continue;
 		}
@@ -353,6 +371,65 @@ static int fetch_patches(qi_handle *h, const struct qi_profile *p, struct compon
 			return qi_error_prefix(h, "patch %s", pt->url);
 		free(pt->path);
 		pt->path = path;
+	}
+	for (size_t i = 0; i < c->r.npatches; i++) {
+		struct qi_recipe_patch *pt = &c->r.patches[i];
+		if (file_sha256(h, pt->path, pt->sha256) < 0)
+			return qi_error_prefix(h, "patch %s", pt->spec);
+	}
+	return 0;
+}
+
+/* DEST (relative) under TOP: each directory above it must be in the tree
+ * already, a directory and not a link; DEST itself must not exist. */
+static int copy_into_tree(qi_handle *h, const struct qi_recipe_copy *cp, const char *top,
+			  const char *component)
+{
+	char *dest = qi_path_normalise(cp->dest, QI_PATH_RELATIVE);
+	if (!dest)
+		return qi_error_kind(h, QI_ERR_USAGE, "copy = %s: '%s' is not a relative path in the tree",
+				     cp->spec, cp->dest);
+	char *full = qi_xasprintf("%s/%s", top, dest);
+	struct stat st;
+	int rc = 0;
+	for (char *s = full + strlen(top) + 1; rc == 0 && (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+			rc = qi_error(h, "copy = %s: %s is not a directory of the tree of component %s "
+				      "(DEST goes into an existing directory)", cp->spec, full, component);
+		*s = '/';
+	}
+	if (rc == 0 && lstat(full, &st) == 0)
+		rc = qi_error(h, "copy = %s: component %s's tree already has %s: name another DEST "
+			      "(copy = COMPONENT:MEMBER DEST), or patch the file instead", cp->spec,
+			      component, dest);
+	char *data = NULL;
+	size_t len = 0;
+	if (rc == 0)
+		rc = qi_input_read(h, QI_ERR_FAILED, cp->path, "file to copy", QI_INPUT_MAX, &data, &len);
+	int fd = rc == 0 ? open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
+	if (rc == 0 && (fd < 0 || qi_write_all(fd, data, len) < 0))
+		rc = qi_error_errno(h, "copy = %s: cannot write %s", cp->spec, full);
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = qi_error_errno(h, "copy = %s: cannot write %s", cp->spec, full);
+	free(data);
+	free(full);
+	free(dest);
+	return rc;
+}
+
+/* The copies (copy = COMPONENT:MEMBER [DEST]) into the tree at TOP,
+ * before the patches. */
+static int apply_copies(qi_handle *h, const struct qi_profile *p, struct component *c,
+			const struct qi_fetch_options *fo, const char *work, const char *top)
+{
+	for (size_t i = 0; i < c->r.ncopies; i++) {
+		struct qi_recipe_copy *cp = &c->r.copies[i];
+		if (member_file(h, p, cp->component, cp->member, "copy", cp->spec, fo, work, &cp->path) < 0 ||
+		    file_sha256(h, cp->path, cp->sha256) < 0 || copy_into_tree(h, cp, top, c->r.name) < 0)
+			return qi_error_prefix(h, "component %s", c->r.name);
+		qi_info(h, "%s: copied %s from %s's archive as %s", c->r.name, cp->member, cp->component,
+			cp->dest);
 	}
 	return 0;
 }
@@ -490,14 +567,149 @@ static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_
 	size_t k = 0;
 	for (size_t i = 0; i < list.n; i++)
 		s[k++] = (struct qi_series_patch){ .path = own(owned, qi_xasprintf("%s/%s", dir, list.e[i].name)),
-						   .strip = list.e[i].strip, .max_fuzz = r->max_fuzz };
+						   .strip = list.e[i].strip, .max_fuzz = r->max_fuzz,
+						   .label = own(owned, qi_xstrdup(list.e[i].name)) };
 	for (size_t i = 0; i < r->npatches; i++)
-		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->strip,
-						   .max_fuzz = r->max_fuzz };
+		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->patches[i].strip,
+						   .max_fuzz = r->patches[i].max_fuzz, .label = r->patches[i].spec,
+						   .glue = r->patches[i].glue_path };
 	qi_series_free(&list);
 	*out = s;
 	*n = k;
 	return 0;
+}
+
+/* ---- the provenance file ([profile] provenance) ---- */
+
+static const char *install_name(const struct qi_recipe *r)
+{
+	return r->install_hier ? "hier" : r->install_make ? "make" : r->install_none ? "none" : "programs";
+}
+
+/* The source archive: file, URLs, pin, Debian's source package. */
+static json_t *source_json(const struct qi_recipe *r)
+{
+	json_t *urls = json_array();
+	for (size_t i = 0; r->urls[i]; i++)
+		json_array_append_new(urls, json_string(r->urls[i]));
+	json_t *o = json_pack("{s:s, s:o}", "file", r->file, "urls", urls);
+	if (r->sha256)
+		json_object_set_new(o, "sha256", json_string(r->sha256));
+	if (r->sha512)
+		json_object_set_new(o, "sha512", json_string(r->sha512));
+	if (r->debian_source)
+		json_object_set_new(o, "debian", json_sprintf("%s %s", r->debian_source, r->debian_version));
+	return o;
+}
+
+/* The records of REPORT that are SP's hunks, without the patch's name
+ * (the host path of a work directory: the patch is named above them). */
+static json_t *hunks_of(json_t *report, const struct qi_series_patch *sp)
+{
+	json_t *hunks = json_array(), *hk;
+	size_t i;
+	json_array_foreach(report, i, hk) {
+		const char *patch = json_string_value(json_object_get(hk, "patch"));
+		if (!patch || (strcmp(patch, sp->path) != 0 && (!sp->label || strcmp(patch, sp->label) != 0)))
+			continue;
+		json_t *copy = json_deep_copy(hk);
+		json_object_del(copy, "patch");
+		json_array_append_new(hunks, copy);
+	}
+	return hunks;
+}
+
+/* C's part of the provenance file, without what its build adds. */
+static json_t *provenance_base(const struct component *c)
+{
+	const struct qi_recipe *r = &c->r;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "name", r->name, "version", r->version, "install",
+			      install_name(r), "source", source_json(r));
+	if (r->install_none) {
+		json_object_set_new(o, "note", json_string("fetched and verified for the patches and copies "
+							   "of other components; nothing built or installed"));
+		return o;
+	}
+	json_t *targets = json_array();
+	for (size_t i = 0; r->targets[i]; i++)
+		json_array_append_new(targets, json_string(r->targets[i]));
+	json_object_set_new(o, "cc", json_string(r->cc));
+	json_object_set_new(o, "ld", json_string(r->ld));
+	json_object_set_new(o, "make", targets);
+	json_object_set_new(o, "merge", json_boolean(r->merge));
+	json_object_set_new(o, "build_key", json_string(r->key));
+	return o;
+}
+
+/* C's part of the provenance file once built: its copies and each patch
+ * of the series (N of them; its own patches are the last) with its hunks
+ * as REPORT records them. */
+static int provenance_built(qi_handle *h, struct component *c, const struct qi_series_patch *series,
+			    size_t n, json_t *report)
+{
+	const struct qi_recipe *r = &c->r;
+	json_t *o = provenance_base(c), *copies = json_array(), *patches = json_array();
+	json_object_set_new(o, "copies", copies);
+	json_object_set_new(o, "patches", patches);
+	c->provenance = o;
+	for (size_t i = 0; i < r->ncopies; i++)
+		json_array_append_new(copies, json_pack("{s:s, s:s, s:s, s:s}", "from", r->copies[i].component,
+							"member", r->copies[i].member, "dest", r->copies[i].dest,
+							"sha256", r->copies[i].sha256));
+	for (size_t i = 0; i < n; i++) {
+		const struct qi_series_patch *sp = &series[i];
+		const struct qi_recipe_patch *pt = i + r->npatches >= n ? &r->patches[i + r->npatches - n] : NULL;
+		char hex[QI_SHA256_HEX + 1];
+		if (pt)
+			snprintf(hex, sizeof(hex), "%s", pt->sha256);
+		else if (file_sha256(h, sp->path, hex) < 0)
+			return -1;
+		json_t *e = json_pack("{s:s, s:s, s:i, s:i}", "patch", sp->label ? sp->label : sp->path,
+				      "sha256", hex, "strip", (json_int_t)sp->strip, "fuzz", (json_int_t)sp->max_fuzz);
+		if (pt && pt->glue) {
+			json_object_set_new(e, "glue", json_string(pt->glue));
+			json_object_set_new(e, "glue_sha256", json_string(pt->glue_hash));
+		}
+		json_object_set_new(e, "hunks", hunks_of(report, sp));
+		json_array_append_new(patches, e);
+	}
+	return 0;
+}
+
+/* The provenance file: the profile, its options, each component. */
+static char *provenance_text(const struct qi_provision *pv)
+{
+	json_t *opts = json_array(), *comps = json_array(), *v;
+	json_t *all = qi_profile_options_json(pv->p);
+	size_t i;
+	json_array_foreach(all, i, v)
+		json_array_append_new(opts, json_pack("{s:O, s:O, s:O}", "name", json_object_get(v, "name"),
+						      "state", json_object_get(v, "state"), "origin",
+						      json_object_get(v, "origin")));
+	json_decref(all);
+	for (i = 0; i < pv->n; i++)
+		json_array_append(comps, pv->c[i].provenance);
+	json_t *o = json_pack("{s:s, s:o, s:o}", "profile", qi_profile_file(pv->p), "options", opts,
+			      "components", comps);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *t = qi_xasprintf("%s\n", s);
+	free(s);
+	return t;
+}
+
+static const char *provenance_path(const struct qi_provision *pv)
+{
+	return qi_profile_get(pv->p, "profile", "provenance");
+}
+
+/* The cached build's provenance.json (beside its stage). */
+static json_t *load_provenance(const struct component *c)
+{
+	char *file = qi_xasprintf("%s/provenance.json", c->build_dir);
+	json_t *j = json_load_file(file, 0, NULL);
+	free(file);
+	return j;
 }
 
 /* The cached stage must still be what its manifest says: a damaged or
@@ -599,16 +811,21 @@ static int build_component(qi_handle *h, struct qi_provision *pv, struct compone
 		qi_error_prefix(h, "component %s", c->r.name);
 		goto out;
 	}
+	if (apply_copies(h, pv->p, c, &fo, work, top) < 0)
+		goto out;
 	struct qi_series_patch *series = NULL;
 	size_t nseries = 0;
 	struct strv owned = { 0 };
 	json_t *preport = NULL;
+	struct qi_series_options so = { .merge = c->r.merge };
 	rc = full_series(h, c, &fo, work, &series, &nseries, &owned);
 	if (rc == 0)
-		rc = qi_patch_series(h, top, series, nseries, &preport);
+		rc = qi_patch_series(h, top, series, nseries, &so, &preport);
+	c->patch_report = preport ? preport : json_array();
+	if (rc == 0)
+		rc = provenance_built(h, c, series, nseries, c->patch_report);
 	free(series);
 	strv_free(&owned);
-	c->patch_report = preport ? preport : json_array();
 	if (rc < 0) {
 		qi_error_prefix(h, "component %s: patch series (nothing was built)", c->r.name);
 		goto out;
@@ -632,12 +849,15 @@ static int build_component(qi_handle *h, struct qi_provision *pv, struct compone
 	tmp = qi_xasprintf("%s/publish", work);
 	char *tstage = qi_xasprintf("%s/stage", tmp), *tman = qi_xasprintf("%s/manifest.json", tmp);
 	char *tpatch = qi_xasprintf("%s/patches.json", tmp);
+	char *tprov = qi_xasprintf("%s/provenance.json", tmp);
 	if (mkdir(tmp, 0755) < 0 || rename(stage, tstage) < 0) {
 		rc = qi_error_errno(h, "cannot move the staged tree into %s", tmp);
 	} else if (qi_manifest_save(h, &c->m, tman) == 0) {
 		if (json_dump_file(c->patch_report, tpatch, JSON_INDENT(1)) < 0)
 			qi_warn(h, "cannot record the patch report in %s", tpatch);
-		if (qi_fsync_dir_path(tmp) < 0)
+		if (json_dump_file(c->provenance, tprov, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0)
+			rc = qi_error_errno(h, "cannot record the provenance in %s", tprov);
+		else if (qi_fsync_dir_path(tmp) < 0)
 			rc = qi_error_errno(h, "cannot sync %s", tmp);
 		else if (rename(tmp, c->build_dir) == 0)
 			rc = 0;
@@ -649,6 +869,7 @@ static int build_component(qi_handle *h, struct qi_provision *pv, struct compone
 	free(tstage);
 	free(tman);
 	free(tpatch);
+	free(tprov);
 out:
 	if (exists(work)) {
 		/* Keep the first error: a failed cleanup only warns. */
@@ -701,6 +922,26 @@ static void sweep_stale_work(qi_handle *h)
 
 static int prepare_services(qi_handle *h, struct qi_provision *pv);
 
+/* An install = none component: its source fetched and verified (others'
+ * patches and copies unpack it from there); nothing built. */
+static int fetch_only(qi_handle *h, struct component *c, const struct qi_provision_options *opt)
+{
+	struct qi_fetch_options fo = { .mirror = opt ? opt->mirror : NULL, .offline = opt && opt->offline };
+	struct qi_fetch_report report = { 0 };
+	char *archive = NULL;
+	int rc = qi_fetch_report(h, &c->r.source, &fo, &archive, &report);
+	c->origin = report.origin;
+	qi_fetch_report_free(&report);
+	free(archive);
+	if (rc < 0)
+		return qi_error_prefix(h, "component %s", c->r.name);
+	c->provenance = provenance_base(c);
+	c->patch_report = json_array();
+	qi_info(h, "%s-%s: fetched and verified (install = none: for other components' patches and copies)",
+		c->r.name, c->r.version);
+	return 0;
+}
+
 int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			 const struct qi_provision_options *opt, struct qi_provision **out)
 {
@@ -732,6 +973,11 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 		pv->n = i + 1;
 		if (component_init(h, pv, names[i], c) < 0)
 			goto fail;
+		if (c->r.install_none) {
+			if (fetch_only(h, c, opt) < 0)
+				goto fail;
+			continue;
+		}
 		if (!(opt && opt->rebuild) && component_cached(h, c)) {
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
 			int rc = qi_manifest_load(h, mf, &c->m);
@@ -748,6 +994,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 				c->cached = true;
 				c->origin = "build cache";
 				c->patch_report = load_patch_report(c);
+				c->provenance = load_provenance(c);
 				qi_info(h, "%s-%s: from the build cache (%s)", c->r.name, c->r.version, c->id);
 				continue;
 			}
@@ -769,6 +1016,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			goto fail;
 	if (prepare_services(h, pv) < 0)
 		goto fail;
+	json_object_set_new(qi_result(h), "options", qi_profile_options_json(p));
 	*out = pv;
 	return 0;
 fail:
@@ -869,6 +1117,8 @@ static char *record_text(const struct qi_provision *pv)
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", c->r.name, "version",
 				      c->r.version, "build", c->id, "build_key", c->r.key, "build_log", c->log,
 				      "files", (json_int_t)c->m.n);
+		if (c->r.install_none)
+			json_object_set_new(o, "install", json_string("none"));
 		if (c->patch_report)
 			json_object_set(o, "patches", c->patch_report);
 		json_array_append_new(comps, o);
@@ -891,10 +1141,10 @@ static char *record_text(const struct qi_provision *pv)
 
 static json_t *component_json(const struct component *c, size_t changed)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:i, s:i}", "name", c->r.name, "version",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:i, s:i, s:s}", "name", c->r.name, "version",
 			      c->r.version, "build", c->id, "cached", c->cached, "origin",
 			      c->origin ? c->origin : "", "build_log", c->log, "files", (json_int_t)c->m.n,
-			      "changed", (json_int_t)changed);
+			      "changed", (json_int_t)changed, "install", install_name(&c->r));
 	if (c->patch_report)
 		json_object_set(o, "patches", c->patch_report);
 	return o;
@@ -916,6 +1166,34 @@ static int check_links(qi_handle *h, const struct component *c, bool built)
 	return rc < 0 ? qi_error_prefix(h, "component %s", c->r.name) : 0;
 }
 
+/* The provenance file into ROOT through the journal (its directories
+ * too: a rollback removes what it made). */
+static int write_provenance(qi_handle *h, const struct qi_provision *pv)
+{
+	const char *path = provenance_path(pv);
+	char *text = provenance_text(pv), *dir = qi_xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	struct stat st;
+	int rc = !*dir || qi_root_lstat(h, dir, &st) == 0 ? 0 : qi_mkdir_p(h, dir, 0755, (uid_t)-1, (gid_t)-1);
+	if (rc == 0)
+		rc = qi_write_file(h, path, text, strlen(text), 0644, (uid_t)-1, (gid_t)-1);
+	json_object_set_new(qi_result(h), "provenance", json_string(path));
+	free(dir);
+	free(text);
+	return rc < 0 ? qi_error_prefix(h, "the provenance file %s", path) : 0;
+}
+
+/* Whether ROOT's file PATH is not TEXT (reads only). */
+static bool root_file_differs(qi_handle *h, const char *path, const char *text)
+{
+	char *old = NULL;
+	size_t len;
+	bool differs = qi_root_read(h, path, &old, &len) < 0 || strcmp(old, text) != 0;
+	qi_clear_error(h);
+	free(old);
+	return differs;
+}
+
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 {
 	json_t *comps = json_array();
@@ -930,6 +1208,10 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	for (size_t i = 0; i < pv->n; i++) {
 		struct component *c = &pv->c[i];
 		size_t changed = 0;
+		if (c->r.install_none) {
+			json_array_append_new(comps, component_json(c, 0));
+			continue;
+		}
 		if (qi_stage_commit(h, c->stage, &c->m, &changed) < 0)
 			return qi_error_prefix(h, "component %s", c->r.name);
 		if (check_installed(h, c) < 0)
@@ -950,6 +1232,19 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	}
 	if (qi_mailconf_commit(h, pv->mail) < 0 || qi_qmailsvc_commit(h, pv->svc) < 0)
 		return -1;
+	/* [mail] validrcptto: control/validrcptto.local from valid_rcpt, and
+	 * the cdb from what ROOT delivers to, after the alias files */
+	if (qi_profile_bool(pv->p, "mail", "validrcptto")) {
+		const char *home = qi_profile_get(pv->p, "accounts", "qmail_home");
+		char *pw = qi_xasprintf("%s/users/poppasswd", home);
+		static const char *const none[] = { NULL };
+		const char *const *local = qi_profile_list_set(pv->p, "mail", "valid_rcpt") ?
+			qi_profile_get_list(pv->p, "mail", "valid_rcpt") : none;
+		int vr = qi_validrcptto_update(h, home, pw, local, false);
+		free(pw);
+		if (vr < 0)
+			return -1;
+	}
 	char *rec = record_text(pv);
 	/* the state directory is the journal's: made by the run (planned here
 	 * only in --check, when it is missing), never changed */
@@ -961,6 +1256,8 @@ int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 	free(rec);
 	if (rc < 0)
 		return qi_error_prefix(h, "provision record");
+	if (write_provenance(h, pv) < 0)
+		return -1;
 	add_build_logs(h, pv);
 	json_object_set_new(qi_result(h), "paths_changed", json_integer((json_int_t)total));
 	return 0;
@@ -995,12 +1292,11 @@ int qi_provision_pending(qi_handle *h, struct qi_provision *pv, bool *pending)
 	if (!*pending && qi_qmailsvc_pending(h, pv->svc, pending) < 0)
 		return -1;
 	if (!*pending) {
-		char *rec = record_text(pv), *old = NULL;
-		size_t len;
-		*pending = qi_root_read(h, QI_PROVISION_RECORD, &old, &len) < 0 || strcmp(old, rec) != 0;
-		qi_clear_error(h);
+		char *rec = record_text(pv), *prov = provenance_text(pv);
+		*pending = root_file_differs(h, QI_PROVISION_RECORD, rec) ||
+			   root_file_differs(h, provenance_path(pv), prov);
 		free(rec);
-		free(old);
+		free(prov);
 	}
 	if (!*pending) {
 		json_t *comps = json_array();
@@ -1129,6 +1425,39 @@ static void plan_recipe(qi_handle *h, const struct component *c, json_t *plan)
 	}
 }
 
+/* The step that fetches or verifies C's source; NOTE (or NULL) added. */
+static void plan_source_step(qi_handle *h, const struct component *c, json_t *steps, const char *note)
+{
+	char *dist = qi_distfile_path(h, NULL, c->r.file);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
+			      exists(dist) ? "verify the cached source" : "fetch and verify the source", "file",
+			      c->r.file);
+	if (note)
+		json_object_set_new(o, "note", json_string(note));
+	json_array_append_new(steps, o);
+	free(dist);
+}
+
+/* A file provision writes for COMPONENT at PATH (the record, the
+ * provenance file): TEXT (freed here) when every build is cached, else
+ * NULL: then only that it will be written, when anything else is. */
+static void plan_file(qi_handle *h, json_t *plan, const char *path, const char *component, char *text)
+{
+	struct stat st;
+	bool present = qi_root_lstat(h, path, &st) == 0;
+	char *old = NULL;
+	size_t len;
+	bool same = text && present && qi_root_read(h, path, &old, &len) == 0 && strcmp(old, text) == 0;
+	qi_clear_error(h);
+	if (!same && (text || json_array_size(plan) > 0)) {
+		plan_add(plan, path, present ? "replace" : "create", component, NULL);
+		if (text)
+			qi_diff_add(h, path, old, text);
+	}
+	free(text);
+	free(old);
+}
+
 int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		      const struct qi_provision_options *opt)
 {
@@ -1153,6 +1482,12 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		pv.n = i + 1;
 		if ((rc = component_init(h, &pv, names[i], c)) < 0)
 			break;
+		if (c->r.install_none) {
+			c->provenance = provenance_base(c);
+			plan_source_step(h, c, steps, "install = none: nothing built or installed; its files are "
+					 "for other components' patches and copies");
+			continue;
+		}
 		if (!(opt && opt->rebuild) && component_cached(h, c)) {
 			char *mf = qi_xasprintf("%s/manifest.json", c->build_dir);
 			rc = qi_manifest_load(h, mf, &c->m);
@@ -1162,14 +1497,12 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			if (rc < 0 || (rc = check_links(h, c, true)) < 0)
 				break;
 			c->patch_report = load_patch_report(c);
+			c->provenance = load_provenance(c);
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
 							       "use the build cache", "build", c->id));
 			plan_manifest(h, c, plan);
 		} else {
-			char *dist = qi_distfile_path(h, NULL, c->r.file);
-			json_array_append_new(steps, json_pack("{s:s, s:s, s:s}", "component", c->r.name, "step",
-							       exists(dist) ? "verify the cached source" : "fetch and verify the source",
-							       "file", c->r.file));
+			plan_source_step(h, c, steps, NULL);
 			if (c->r.series_archive.spec)
 				json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s}", "component", c->r.name,
 								       "step", "take the patch series from an archive",
@@ -1178,7 +1511,6 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			json_array_append_new(steps, json_pack("{s:s, s:s, s:i}", "component", c->r.name, "step",
 							       "patch, build and stage", "patches",
 							       (json_int_t)c->r.npatches));
-			free(dist);
 			if ((rc = check_links(h, c, false)) < 0)
 				break;
 			plan_recipe(h, c, plan);
@@ -1199,22 +1531,11 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	if (rc == 0) {
 		bool all_cached = true;
 		for (size_t i = 0; i < pv.n; i++)
-			all_cached &= pv.c[i].m.n > 0;
-		struct stat st;
-		bool present = qi_root_lstat(h, QI_PROVISION_RECORD, &st) == 0;
-		char *rec = all_cached ? record_text(&pv) : NULL, *old = NULL;
-		size_t len;
-		bool same = rec && present && qi_root_read(h, QI_PROVISION_RECORD, &old, &len) == 0 &&
-			    strcmp(old, rec) == 0;
-		qi_clear_error(h);
-		if (!same && (rec || json_array_size(plan) > 0)) {
-			plan_add(plan, QI_PROVISION_RECORD, present ? "replace" : "create", "provision", NULL);
-			if (rec)
-				qi_diff_add(h, QI_PROVISION_RECORD, old, rec);
-		}
-		free(rec);
-		free(old);
+			all_cached &= pv.c[i].m.n > 0 || pv.c[i].r.install_none;
+		plan_file(h, plan, QI_PROVISION_RECORD, "provision", all_cached ? record_text(&pv) : NULL);
+		plan_file(h, plan, provenance_path(&pv), "provenance", all_cached ? provenance_text(&pv) : NULL);
 	}
+	json_object_set_new(qi_result(h), "options", qi_profile_options_json(p));
 	if (rc == 0 && json_array_size(plan) > 0)
 		qi_set_changed(h);
 	components_free(&pv);

@@ -36,6 +36,10 @@ enum qi_vtype {
 	QI_V_SERIES,	/* a patch-series archive: FILE, URL#sha256=HEX or debian#sha256=HEX */
 	QI_V_RULE,	/* a tcprules line ADDRESS:allow|deny[,VAR="VALUE"...] */
 	QI_V_ADDRESS,	/* an address to listen on: 0, an IPv4 address, a host name */
+	QI_V_COPY,	/* "COMPONENT:MEMBER [DEST]" */
+	QI_V_OPTDEFAULT,	/* yes, no, or "A|B|...": on when any of those options is on */
+	QI_V_OPTNAMES,	/* option names, space separated */
+	QI_V_OPTREQUIRES,	/* words, each an option NAME or "A|B|..." (one of them) */
 };
 
 struct qi_keydef {
@@ -87,7 +91,21 @@ const char *qi_admin_invalid(const char *s);
  * CONTENT" and "PACKAGE VERSION" split. */
 char *qi_profile_first_word(const char *s, const char **rest);
 
+/* A patch value "SPEC [strip=N] [fuzz=N] [glue=FILE]". */
+struct qi_patch_spec {
+	char *spec;		/* FILE, URL#PIN or COMPONENT:MEMBER */
+	int strip, fuzz;	/* -1: the component's */
+	char *glue;		/* the glue patch's file, or NULL */
+};
+/* Why V is no such value (static text), or NULL and *PS filled
+ * (malloc'd; free it with qi_patch_spec_free). */
+const char *qi_patch_spec_parse(const char *v, struct qi_patch_spec *ps);
+void qi_patch_spec_free(struct qi_patch_spec *ps);
+
 /* ---- profile.c ---- */
+
+/* "a, b, c": the options the profile declares (malloc'd). */
+char *qi_profile_option_names(const struct qi_profile *p);
 
 /* Parse a profile from memory; NAME is used in messages and to resolve
  * relative includes (its directory). Includes are followed as in a file. */
@@ -122,6 +140,10 @@ bool qi_profile_patch_member(const struct qi_profile *p, const char *value, char
  * when it does not exist or is no such file. */
 char *qi_profile_find_file(qi_handle *h, const struct qi_profile *p, const char *section,
 			   const char *key, const char *value);
+/* The same for the file NAME written inside VALUE (a patch's glue=FILE,
+ * its SPEC before the attributes). */
+char *qi_profile_find_named(qi_handle *h, const struct qi_profile *p, const char *section,
+			    const char *key, const char *value, const char *name);
 
 /* ---- build.c: component recipes for djb-style conf-* trees ---- */
 
@@ -138,6 +160,24 @@ struct qi_recipe_patch {
 	 * archive (netqmail's other-patches/): both NULL otherwise */
 	char *component, *member;
 	char hash[129];		/* SHA-256 of the content (an URL patch: its pinned hash) */
+	/* patch = SPEC strip=N fuzz=N glue=FILE: -p and -F (the component's
+	 * unless given), the glue patch (its file name, host path and
+	 * SHA-256), or glue NULL */
+	int strip, max_fuzz;
+	char *glue, *glue_path;
+	char glue_hash[65];
+	char sha256[65];	/* the file's own SHA-256 once it is read ("": not yet) */
+};
+
+/* copy = COMPONENT:MEMBER [DEST]: a file of another component's source
+ * archive, copied into the tree before the patches. */
+struct qi_recipe_copy {
+	char *spec;		/* as written */
+	char *component, *member;
+	char *dest;		/* relative to the tree's top (default: MEMBER's base name) */
+	char *path;		/* host path once the archive is unpacked */
+	char hash[65];		/* for the build key: that archive's pin and the member */
+	char sha256[65];	/* the file's own SHA-256 once copied ("": not yet) */
 };
 
 struct qi_recipe {
@@ -150,6 +190,10 @@ struct qi_recipe {
 	struct qi_source source;	/* points into the fields above */
 	struct qi_recipe_patch *patches;
 	size_t npatches;
+	struct qi_recipe_copy *copies;
+	size_t ncopies;
+	bool merge;			/* merge = yes: a hunk that fails is merged three ways */
+	bool install_none;		/* install = none: fetched and verified for others only */
 	/* A quilt series inside an archive (Debian's debian.tar.*), applied
 	 * before PATCHES: spec NULL when none; url set for an URL; from_debian
 	 * for Debian's source package (hash then holds the pin). */
@@ -339,6 +383,19 @@ int qi_qmailsvc_commit(qi_handle *h, struct qi_qmailsvc *s);
 int qi_qmailsvc_plan(qi_handle *h, struct qi_qmailsvc *s, json_t *plan);
 /* "services" and "service_dir" into the provision record O. */
 void qi_qmailsvc_record(const struct qi_qmailsvc *s, json_t *o);
+
+/* ---- tlscert.c: qmail-smtpd's control/servercert.pem ([mail] tls_cert) ---- */
+
+/* A new private key (TYPE "rsa": RSA 2048, "ec": EC P-256) and a
+ * self-signed X.509 certificate for HOST (subject CN and subjectAltName
+ * DNS:HOST, serverAuth and clientAuth), valid DAYS days from now, as PEM:
+ * the key, then the certificate (malloc'd *PEM). */
+int qi_tlscert_generate(qi_handle *h, const char *host, const char *type, int days, char **pem);
+/* The same PEM from the host files CERT (the certificate, then its chain)
+ * and KEY (an unencrypted private key; NULL: in CERT too), both parsed
+ * with libcrypto; an error when either cannot be read or the key does not
+ * belong to the certificate. */
+int qi_tlscert_from_files(qi_handle *h, const char *cert, const char *key, char **pem);
 
 /* ---- mailconf.c: qmail's first configuration ([mail] configure) ---- */
 

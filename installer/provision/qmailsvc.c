@@ -7,6 +7,11 @@
  *   SUPERVISE/qmail-smtpd/run       softlimit + tcpserver + qmail-smtpd
  *   SUPERVISE/qmail-pop3d/run       softlimit + tcpserver + qmail-popup +
  *                                   checkpassword + qmail-pop3d
+ *   SUPERVISE/qmail-submission/run  [services] submission: qmail-smtpd on
+ *                                   port 587 with SUBMISSION set, no rules
+ *   SMTP_CHECKPASSWORD              [services] smtpd_auth: qmail-smtpd-auth's
+ *                                   checkpassword, setgid smtpd_auth_group,
+ *                                   and the password file 0640 root:that group
  *   SUPERVISE/NAME/log/run          multilog as qmaill into LOG_DIR/NAME
  *   SERVICE_DIR/NAME -> SUPERVISE/NAME   the links svscan finds
  *   SMTP_RULES, SMTP_RULES.cdb      the relay rules (tcprules' text and cdb)
@@ -29,7 +34,8 @@
 
 #include "provision/provision.h"
 
-enum svc_kind { SV_DIR, SV_FILE, SV_CDB, SV_LINK };
+enum svc_kind { SV_DIR, SV_FILE, SV_CDB, SV_LINK, SV_PERM };	/* SV_PERM: an existing file's
+									 * owner and mode (made empty when absent) */
 enum svc_action { SV_SAME, SV_CREATE, SV_REPLACE, SV_MODE };
 
 struct svc_item {
@@ -262,6 +268,77 @@ static long smtpd_concurrency(qi_handle *h, const struct qi_profile *p, const ch
 	return n;
 }
 
+/* The mail domain for a service's argument (malloc'd), or a usage error
+ * naming KEY. */
+static char *service_fqdn(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
+			  const char *qmail, const char *key, const char *what)
+{
+	char *me = qi_xasprintf("%s/control/me", qmail);
+	char *fqdn = env->domain ? qi_xstrdup(env->domain) : root_first_line(h, me);
+	free(me);
+	if (!fqdn || qi_domain_invalid(fqdn)) {
+		free(fqdn);
+		qi_error_kind(h, QI_ERR_USAGE, "%s: [services] %s = yes needs the mail domain for %s: set "
+			      "[mail] configure = yes with --domain, or set %s = no", qi_profile_file(p), key,
+			      what, key);
+		return NULL;
+	}
+	return fqdn;
+}
+
+/* qmail-smtpd's command, with the AUTH arguments when [services]
+ * smtpd_auth (qmail-smtpd-auth: HOSTNAME CHECKPASSWORD TRUE) or smtpd_tls
+ * (tls-smtpauth: CHECKPASSWORD TRUE; STARTTLS needs nothing here, it is
+ * offered when control/servercert.pem is there) is on (NULL after an
+ * error). */
+static char *smtpd_command(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
+			   const char *qmail, const char *key)
+{
+	if (qi_profile_bool(p, "services", "smtpd_tls"))
+		return qi_xasprintf("%s/bin/qmail-smtpd \\\n\t%s --check-only %s", qmail,
+				    qi_profile_get(p, "services", "smtpd_auth_checkpassword"),
+				    qi_profile_get(p, "services", "smtpd_auth_true"));
+	if (!qi_profile_bool(p, "services", "smtpd_auth"))
+		return qi_xasprintf("%s/bin/qmail-smtpd", qmail);
+	char *fqdn = service_fqdn(h, p, env, qmail, key, "qmail-smtpd-auth's CRAM-MD5 challenge");
+	char *cmd = fqdn ? qi_xasprintf("%s/bin/qmail-smtpd %s \\\n\t%s --check-only %s", qmail, fqdn,
+					qi_profile_get(p, "services", "smtpd_auth_checkpassword"),
+					qi_profile_get(p, "services", "smtpd_auth_true")) : NULL;
+	free(fqdn);
+	return cmd;
+}
+
+/* The submission service: qmail-smtpd on port 587 with SUBMISSION set
+ * (no RCPT before AUTH), without the port-25 rules, so that nobody gets
+ * RELAYCLIENT there. */
+static int add_submission(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
+			  struct qi_qmailsvc *s, const char *qmail, const char *profile)
+{
+	if (!qi_profile_bool(p, "services", "submission"))
+		return 0;
+	if (!qi_profile_bool(p, "services", "smtpd_auth") && !qi_profile_bool(p, "services", "smtpd_tls"))
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] submission = yes needs smtpd_auth = yes "
+				     "or smtpd_tls = yes "
+				     "(a submission client must be able to authenticate)", qi_profile_file(p));
+	char *cmd = smtpd_command(h, p, env, qmail, "submission");
+	if (!cmd)
+		return -1;
+	char *exec = qi_xasprintf("%s -m %s \\\n\t%s -v -R -l 0 -c %ld \\\n\t-u %lld -g %lld %s %s %s",
+				  env->softlimit, qi_profile_get(p, "services", "smtpd_memory"), env->tcpserver,
+				  smtpd_concurrency(h, p, qmail), env->ids->id[QI_ACCT_QMAILD],
+				  env->ids->id[QI_ACCT_NOFILES], qi_profile_get(p, "services", "submission_address"),
+				  qi_profile_get(p, "services", "submission_port"), cmd);
+	add_service(s, p, env, "qmail-submission", script(profile, "# Message submission (RFC 6409): "
+							  "qmail-smtpd as qmaild:nofiles with SUBMISSION set,\n"
+							  "# which refuses RCPT until the client has "
+							  "authenticated; no relay rules here.\n"
+							  "SUBMISSION=1\nexport SUBMISSION\nunset RELAYCLIENT\n",
+							  exec));
+	free(exec);
+	free(cmd);
+	return 0;
+}
+
 static int add_services(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
 			struct qi_qmailsvc *s)
 {
@@ -283,28 +360,28 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 		free(exec);
 	}
 	if (qi_profile_bool(p, "services", "smtpd")) {
+		char *cmd = smtpd_command(h, p, env, qmail, "smtpd_auth");
+		if (!cmd)
+			return -1;
 		char *exec = qi_xasprintf("%s -m %s \\\n\t%s -v -R -l 0 -x %s -c %ld \\\n\t-u %lld -g %lld %s %s "
-					  "%s/bin/qmail-smtpd", env->softlimit, qi_profile_get(p, "services",
+					  "%s", env->softlimit, qi_profile_get(p, "services",
 					  "smtpd_memory"), env->tcpserver, s->cdb_path, smtpd_concurrency(h, p, qmail),
 					  env->ids->id[QI_ACCT_QMAILD], env->ids->id[QI_ACCT_NOFILES],
 					  qi_profile_get(p, "services", "smtpd_address"),
-					  qi_profile_get(p, "services", "smtpd_port"), qmail);
+					  qi_profile_get(p, "services", "smtpd_port"), cmd);
+		free(cmd);
 		add_service(s, p, env, "qmail-smtpd", script(profile, "# qmail-smtpd under tcpserver, as qmaild:nofiles; "
 							     "the relay rules are in the cdb.\n# softlimit -m: "
 							     "a bounded memory keeps the 64-bit overflows of the "
 							     "CVE-2005-1513 class out of reach.\n", exec));
 		free(exec);
 	}
+	if (qi_profile_bool(p, "services", "smtpd") && add_submission(h, p, env, s, qmail, profile) < 0)
+		return -1;
 	if (qi_profile_bool(p, "services", "pop3")) {
-		char *me = qi_xasprintf("%s/control/me", qmail);
-		char *fqdn = env->domain ? qi_xstrdup(env->domain) : root_first_line(h, me);
-		free(me);
-		if (!fqdn || qi_domain_invalid(fqdn)) {
-			free(fqdn);
-			return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] pop3 = yes needs the mail domain for "
-					     "qmail-popup: set [mail] configure = yes with --domain, or set pop3 = no",
-					     qi_profile_file(p));
-		}
+		char *fqdn = service_fqdn(h, p, env, qmail, "pop3", "qmail-popup");
+		if (!fqdn)
+			return -1;
 		char *exec = qi_xasprintf("%s -m %s \\\n\t%s -v -R -H -l 0 %s %s %s/bin/qmail-popup %s \\\n\t%s "
 					  "%s/bin/qmail-pop3d Maildir", env->softlimit,
 					  qi_profile_get(p, "services", "pop3_memory"), env->tcpserver,
@@ -320,6 +397,29 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 	return 0;
 }
 
+/* qinstall's checkpassword program copied into ROOT at PATH with MODE
+ * root:GID, from where qinstall's is installed ($QINSTALL_CHECKPASSWORD
+ * overrides it: the tests' build tree). WHO and KEY for the message. */
+static int copy_checkpassword(qi_handle *h, struct qi_qmailsvc *s, const char *path, mode_t mode, gid_t gid,
+			      const char *who, const char *key)
+{
+	const char *env = getenv("QINSTALL_CHECKPASSWORD");
+	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
+	if (access(program, X_OK) < 0) {
+		int rc = qi_error_errno(h, "%s needs qinstall's checkpassword program, but %s cannot be run: "
+					"install qinstall (make install), or set [services] %s to another program",
+					who, program, key);
+		free(program);
+		return rc;
+	}
+	char *dir = qi_xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	add_dirs(s, dir, 0755, 0, 0, true);
+	free(dir);
+	add(s, SV_CDB, qi_xstrdup(path), program, mode, 0, gid);
+	return 0;
+}
+
 /* The POP3 service's checkpassword program, when it is qinstall's own
  * (the default [services] checkpassword): copied into ROOT from where
  * qinstall's is installed ($QINSTALL_CHECKPASSWORD overrides it: the
@@ -329,20 +429,39 @@ static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi
 	if (!qi_profile_bool(p, "services", "pop3") ||
 	    strcmp(qi_profile_get(p, "services", "checkpassword"), QI_CHECKPASSWORD_PATH) != 0)
 		return 0;
-	const char *env = getenv("QINSTALL_CHECKPASSWORD");
-	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
-	if (access(program, X_OK) < 0) {
-		int rc = qi_error_errno(h, "the POP3 service needs qinstall's checkpassword program, but %s "
-					"cannot be run: install qinstall (make install), or set [services] "
-					"checkpassword to another program", program);
-		free(program);
-		return rc;
-	}
-	char *dir = qi_xstrdup(QI_CHECKPASSWORD_PATH);
-	*strrchr(dir, '/') = '\0';
-	add_dirs(s, dir, 0755, 0, 0, true);
-	free(dir);
-	add(s, SV_CDB, qi_xstrdup(QI_CHECKPASSWORD_PATH), program, 0755, 0, 0);
+	return copy_checkpassword(h, s, QI_CHECKPASSWORD_PATH, 0755, 0, "the POP3 service", "checkpassword");
+}
+
+/* [services] smtpd_auth or smtpd_tls: qmail-smtpd runs as qmaild, which cannot read a
+ * root-only password file. The checkpassword program it runs is a copy
+ * of qinstall-checkpassword, setgid to smtpd_auth_group (a group no
+ * daemon runs as: Debian's unix_chkpwd model), which reads the password
+ * file 0640 root:that group and drops the group (--check-only) before it
+ * runs smtpd_auth_true. Only when it is qinstall's own program. */
+static int add_smtp_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi_qmailsvc *s)
+{
+	if (!qi_profile_bool(p, "services", "smtpd") ||
+	    (!qi_profile_bool(p, "services", "smtpd_auth") && !qi_profile_bool(p, "services", "smtpd_tls")))
+		return 0;
+	const char *group = qi_profile_get(p, "services", "smtpd_auth_group");
+	gid_t gid;
+	if (qi_root_gid(h, group, &gid) < 0)
+		return qi_error_prefix(h, "%s: [services] smtpd_auth_group = %s (the group of the SMTP "
+				       "service's checkpassword program and of the password file): make the "
+				       "group in ROOT or name another one", qi_profile_file(p), group);
+	if (gid == 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] smtpd_auth_group = %s is gid 0: name a "
+				     "group of its own", qi_profile_file(p), group);
+	const char *path = qi_profile_get(p, "services", "smtpd_auth_checkpassword");
+	if (strcmp(path, QI_SMTP_CHECKPASSWORD_PATH) == 0 &&
+	    copy_checkpassword(h, s, path, 02755, gid, "the SMTP service's AUTH", "smtpd_auth_checkpassword") < 0)
+		return -1;
+	char *pw = qi_xasprintf("%s/users/poppasswd", qi_profile_get(p, "accounts", "qmail_home"));
+	char *users = qi_xstrdup(pw);
+	*strrchr(users, '/') = '\0';
+	add_dirs(s, users, 0755, 0, 0, true);
+	free(users);
+	add(s, SV_PERM, pw, NULL, 0640, 0, gid);
 	return 0;
 }
 
@@ -376,6 +495,8 @@ static int scan_item(qi_handle *h, struct svc_item *it)
 			rc = qi_error(h, "%s is a %s, not qinstall's link to %s: %s", where, qi_ftype_name(live.type),
 				      it->data, remedy);
 		it->action = live.target && strcmp(live.target, it->data) == 0 ? SV_SAME : SV_REPLACE;
+	} else if (it->kind == SV_PERM && live.type == QI_FT_REG) {
+		it->action = owner ? SV_SAME : SV_MODE;
 	} else if (live.type != QI_FT_REG) {
 		rc = qi_error(h, "%s is a %s where qinstall writes a file: %s", where, qi_ftype_name(live.type), remedy);
 	} else {
@@ -430,6 +551,8 @@ int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 		rc = add_services(h, p, env, s);
 	if (rc == 0)
 		rc = add_checkpassword(h, p, s);
+	if (rc == 0)
+		rc = add_smtp_checkpassword(h, p, s);
 	size_t nsvc = json_array_size(s->names), i;
 	json_t *o;
 	if (rc == 0 && nsvc)
@@ -491,6 +614,10 @@ static int commit_item(qi_handle *h, const struct svc_item *it)
 		if (!it->data)	/* only a cdb, not compiled */
 			return qi_error(h, "%s: the rules were not compiled (no tcprules)", it->path);
 		return qi_write_file_from(h, it->path, it->data, it->mode, it->uid, it->gid);
+	case SV_PERM:
+		if (it->action == SV_CREATE)
+			return qi_write_file(h, it->path, "", 0, it->mode, it->uid, it->gid);
+		return qi_chown(h, it->path, it->uid, it->gid) < 0 ? -1 : qi_chmod(h, it->path, it->mode);
 	case SV_LINK:
 		if (it->action == SV_REPLACE && qi_remove(h, it->path) < 0)
 			return -1;

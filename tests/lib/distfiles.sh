@@ -7,7 +7,8 @@
 #   distfiles_find FILE...   # sets DISTFILES to the folder that has every
 #                            # FILE; returns 1 (after a diagnostic) when
 #                            # there is none
-#   distfiles_qmail          # the netqmail profile's four sources found
+#   distfiles_qmail          # the sources of the netqmail profile with its
+#                            # default options ($DISTFILES_NETQMAIL) found
 #                            # (DISTFILES), make and gcc there, or the
 #                            # script skips saying which is missing
 #   distfiles_mirror FILE... # distfiles_find, then serves the folder on
@@ -15,6 +16,11 @@
 #                            # --mirror; without the folder DISTFILES_URL is
 #                            # empty and qinstall goes to the upstream URLs
 #                            # (the caller skips when that fails too)
+# What the netqmail profile fetches with its default options.
+DISTFILES_NETQMAIL="netqmail-1.06.tar.gz qmail-103.patch qmail-date-localtime.patch
+	qmail-smtpd-auth-0.31.tar.gz qregex-20060423.patch netqmail-1.05-validrcptto.cdb.patch
+	ucspi-rss.diff ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz"
+
 distfiles_find() {
 	local d f
 	for d in "${QI_DISTFILES:-}" "$top_srcdir/../shared/distfiles" "$top_srcdir/../../shared/distfiles"; do
@@ -38,6 +44,7 @@ distfiles_mirror() {
 
 distfiles_qmail() {
 	command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
-	distfiles_find netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
+	# shellcheck disable=SC2086
+	distfiles_find $DISTFILES_NETQMAIL ||
 		tap_skip_all "the qmail sources are not in a distfiles folder (QI_DISTFILES)"
 }

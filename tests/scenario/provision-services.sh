@@ -18,7 +18,7 @@
 
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
 command -v make >/dev/null && command -v gcc >/dev/null || tap_skip_all "make and gcc are needed to build qmail"
-distfiles_mirror netqmail-1.06.tar.gz qmail-103.patch ucspi-tcp-0.88.tar.gz daemontools-0.76.tar.gz ||
+distfiles_mirror $DISTFILES_NETQMAIL ||
 	tap_skip_all "cannot start the loopback HTTP server"
 MIRROR=(${DISTFILES_URL:+--mirror "$DISTFILES_URL"})
 PLAN_ARGS=(--domain mail.example.org --admin admin)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "mailusers/pwfile.h"
 #include "unit.h"
 
 static char *dir;
@@ -35,7 +36,8 @@ static const char *const kinds[][2] = {
 };
 
 /* The fixture: users of every hash kind owned by vmail (1001), one owned
- * by root, one by a uid below 1000, one imported system user. */
+ * by root, one by a uid below 1000, one imported system user; tim, with
+ * RFC 2195's password and its CRAM-MD5 secret on the line after it. */
 static int setup(void **state)
 {
 	dir = ut_tmpdir("checkpassword");
@@ -58,7 +60,19 @@ static int setup(void **state)
 		free(p);
 		free(home);
 	}
-	char *v = ut_path(dir, "vmail");
+	char *tim = make_hash("$y$", "tanstaaftanstaaf"), secret[QI_CRAM_SECRET_HEX + 1],
+	     tag[QI_CRAM_TAG_HEX + 1];
+	qi_handle *qh = qi_new();
+	assert_int_equal(qi_cram_secret(qh, "tanstaaftanstaaf", secret), 0);
+	qi_free(qh);
+	qi_cram_tag(tim, tag);
+	qi_buf_addf(&pop, "tim:%s:vmail:%s/vmail/tim\n#cram-md5:tim:%s:%s\n", tim, dir, tag, secret);
+	free(tim);
+	ut_mkdir(dir, "vmail/tim", 0700);
+	char *v = ut_path(dir, "vmail/tim");
+	assert_int_equal(chown(v, 1001, 1001), 0);
+	free(v);
+	v = ut_path(dir, "vmail");
 	assert_int_equal(chmod(v, 0755), 0);
 	free(v);
 	char *h = make_hash("$y$", "pw-of-mail");
@@ -233,6 +247,45 @@ static void test_system(void **state)
 	free(show);
 }
 
+/* LOGIN\0CHALLENGE\0RESPONSE\0, as qmail-smtpd-auth writes for CRAM-MD5. */
+static int cram(const char *user, const char *challenge, const char *response)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s%c%s%c%s%c", user, 0, challenge, 0, response, 0);
+	return run_cp(buf, (size_t)n, NULL, NULL);
+}
+
+#define RFC_CHALLENGE "<1896.697170952@postoffice.reston.mci.net>"
+#define RFC_DIGEST "b913a602c7eda7a495b4e6e7334d3890"
+
+/* CRAM-MD5: RFC 2195's example lets tim in as a password would; a wrong
+ * digest, another challenge, a user without a secret, an unknown user and
+ * a system user are refused (1) without a word and nothing runs; the
+ * user's password still works, by PLAIN's input too. */
+static void test_cram_md5(void **state)
+{
+	char want[1024];
+	snprintf(want, sizeof(want), "tim %s/vmail/tim 1001:1001 %s/vmail/tim /bin/false a b\n",
+		 dir, dir);
+	assert_int_equal(cram("tim", RFC_CHALLENGE, RFC_DIGEST), 0);
+	assert_string_equal(out, want);
+	assert_int_equal(cram("tim", RFC_CHALLENGE, "b913a602c7eda7a495b4e6e7334d3891"), 1);
+	assert_int_equal(cram("tim", "<1896.697170953@postoffice.reston.mci.net>", RFC_DIGEST), 1);
+	assert_int_equal(cram("yes", RFC_CHALLENGE, RFC_DIGEST), 1);	/* no secret */
+	assert_int_equal(cram("nosuch", RFC_CHALLENGE, RFC_DIGEST), 1);
+	assert_int_equal(cram("sysu", RFC_CHALLENGE, RFC_DIGEST), 1);
+	assert_int_equal(cram("", RFC_CHALLENGE, RFC_DIGEST), 1);
+	assert_string_equal(out, "");
+	/* A malformed response is no CRAM-MD5: the challenge is tried as a
+	 * password, and fails. */
+	assert_int_equal(cram("tim", RFC_CHALLENGE, "b913a602c7eda7a495b4e6e7334d389"), 1);
+	assert_int_equal(cram("tim", RFC_CHALLENGE, "zz13a602c7eda7a495b4e6e7334d3890"), 1);
+	assert_int_equal(cram("tim", "tanstaaftanstaaf", ""), 0);	/* PLAIN, LOGIN */
+	assert_string_equal(out, want);
+	assert_int_equal(login("tim", "tanstaaftanstaaf", NULL), 0);	/* qmail-popup */
+	assert_int_equal(cram("tim", "tanstaaf", ""), 1);
+}
+
 /* Misuse: no descriptor 3, no next program, input without the two NULs
  * or over 512 bytes: exit 2. Trouble: a password file that is missing,
  * a directory, writable by others or not root's: exit 111. */
@@ -269,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_uid_floor),
 		cmocka_unit_test(test_system),
 		cmocka_unit_test(test_misuse_and_trouble),
+		cmocka_unit_test(test_cram_md5),
 	};
 	if (geteuid() != 0) {
 		printf("1..0 # SKIP qinstall-checkpassword changes its uid: run as root\n");

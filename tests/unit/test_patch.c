@@ -599,7 +599,7 @@ static void test_series_all_or_nothing(void **state)
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
 	json_t *report = NULL;
-	assert_int_equal(qi_patch_series(h, d, s, 2, &report), -1);
+	assert_int_equal(qi_patch_series(h, d, s, 2, NULL, &report), -1);
 	const char *msg = qi_errmsg(h);
 	assert_non_null(strstr(msg, "2.diff"));
 	assert_non_null(strstr(msg, "f: hunk #1 FAILED at 4"));
@@ -612,7 +612,7 @@ static void test_series_all_or_nothing(void **state)
 	/* the first patch alone applies; its record says where */
 	report = NULL;
 	qi_clear_error(h);
-	assert_int_equal(qi_patch_series(h, d, s, 1, &report), 0);
+	assert_int_equal(qi_patch_series(h, d, s, 1, NULL, &report), 0);
 	f = ut_read(d, "f");
 	assert_string_equal(f, "a\nB\nc\nd\ne\nf\ng\n");
 	free(f);
@@ -624,7 +624,7 @@ static void test_series_all_or_nothing(void **state)
 	assert_false(json_is_true(json_object_get(r, "reversed")));
 	json_decref(report);
 	/* applying it again is a failure, not a question */
-	assert_int_equal(qi_patch_series(h, d, s, 1, NULL), -1);
+	assert_int_equal(qi_patch_series(h, d, s, 1, NULL, NULL), -1);
 	free(p1);
 	free(p2);
 	qi_free(h);
@@ -675,7 +675,7 @@ static void test_series_write_failure(void **state)
 	struct qi_series_patch s[1] = { { p1, 1, 2 } };
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
-	assert_int_equal(qi_patch_series(h, d, s, 1, NULL), -1);
+	assert_int_equal(qi_patch_series(h, d, s, 1, NULL, NULL), -1);
 	assert_non_null(strstr(qi_errmsg(h), "notadir"));
 	char *f = ut_read(d, "f");
 	assert_string_equal(f, "a\nb\nc\n");

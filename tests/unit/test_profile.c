@@ -84,7 +84,7 @@ static void test_unknown_key(void **state)
 	assert_null(parse(h, "[nosuch]\n"));
 	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [nosuch]"));
 	assert_non_null(strstr(qi_errmsg(h),
-			       "(known: profile, build, accounts, mail, services, component NAME)"));
+			       "(known: profile, build, accounts, mail, services, option NAME, component NAME)"));
 	/* Nothing reads a takeover yet, so the profile cannot ask for one. */
 	assert_null(parse(h, "[takeover]\nfrom = postfix\n"));
 	assert_non_null(strstr(qi_errmsg(h), "t.profile:1: unknown section [takeover]"));

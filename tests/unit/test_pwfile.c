@@ -181,33 +181,6 @@ static void test_assign_edit(void **state)
 	free(a);
 }
 
-static uint32_t get32(const unsigned char *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Look KEY up in CDB the way qmail's cdb_seek does; its data or NULL. */
-static const char *cdb_find(const char *cdb, size_t len, const char *key, size_t klen,
-			    uint32_t *dlen)
-{
-	const unsigned char *c = (const unsigned char *)cdb;
-	uint32_t h = 5381;
-	for (size_t i = 0; i < klen; i++)
-		h = ((h << 5) + h) ^ (unsigned char)key[i];
-	uint32_t pos = get32(c + (h & 255) * 8), slots = get32(c + (h & 255) * 8 + 4);
-	for (uint32_t k = 0, w = (h >> 8) % (slots ? slots : 1); k < slots; k++, w = (w + 1) % slots) {
-		uint32_t sh = get32(c + pos + w * 8), sp = get32(c + pos + w * 8 + 4);
-		if (!sp)
-			return NULL;
-		assert_true(sp + 8 <= len);
-		if (sh == h && get32(c + sp) == klen && memcmp(c + sp + 8, key, klen) == 0) {
-			*dlen = get32(c + sp + 4);
-			return cdb + sp + 8 + klen;
-		}
-	}
-	return NULL;
-}
-
 /* users/cdb: "!local\0" and "!prefix" keys with qmail-newu's data (the
  * sixth colon's field cut), the wildcard characters under "", keys in
  * lower case; a malformed line or a missing "." refused. */
@@ -221,18 +194,18 @@ static void test_assign_cdb(void **state)
 	size_t len;
 	uint32_t dlen;
 	assert_int_equal(qi_assign_cdb(h, assign, sizeof(assign) - 1, &cdb, &len), 0);
-	const char *d = cdb_find(cdb, len, "!alice", 7, &dlen);
+	const char *d = ut_cdb_find(cdb, len, "!alice", 7, &dlen);
 	assert_non_null(d);
 	assert_int_equal(dlen, 35);
 	assert_memory_equal(d, "vmail\0" "1001\0" "1002\0" "/home/vmail/alice\0", 35);
-	d = cdb_find(cdb, len, "!alice-", 7, &dlen);
+	d = ut_cdb_find(cdb, len, "!alice-", 7, &dlen);
 	assert_non_null(d);
 	assert_memory_equal(d, "vmail\0" "1001\0" "1002\0" "/home/vmail/alice\0-\0", dlen);
-	d = cdb_find(cdb, len, "", 0, &dlen);
+	d = ut_cdb_find(cdb, len, "", 0, &dlen);
 	assert_non_null(d);
 	assert_int_equal(dlen, 2);
 	assert_memory_equal(d, "-.", 2);
-	assert_null(cdb_find(cdb, len, "!bob", 5, &dlen));
+	assert_null(ut_cdb_find(cdb, len, "!bob", 5, &dlen));
 	free(cdb);
 	assert_int_equal(qi_assign_cdb(h, "=a:b\n.\n", 7, &cdb, &len), -1);
 	assert_non_null(strstr(qi_errmsg(h), "line 1"));

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,35 @@ static inline char *ut_tree(const char *dir, const char *exclude)
 	free(cmd);
 	free(tool);
 	return out;
+}
+
+/* A cdb's little-endian 32-bit word at P. */
+static inline uint32_t ut_get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ut_cdb_find: KEY looked up in the cdb CDB (LEN bytes) the way qmail's
+ * cdb_seek does; its data (*DLEN bytes) or NULL. */
+static inline const char *ut_cdb_find(const char *cdb, size_t len, const char *key, size_t klen,
+				      uint32_t *dlen)
+{
+	const unsigned char *c = (const unsigned char *)cdb;
+	uint32_t h = 5381;
+	for (size_t i = 0; i < klen; i++)
+		h = ((h << 5) + h) ^ (unsigned char)key[i];
+	uint32_t pos = ut_get32(c + (h & 255) * 8), slots = ut_get32(c + (h & 255) * 8 + 4);
+	for (uint32_t k = 0, w = (h >> 8) % (slots ? slots : 1); k < slots; k++, w = (w + 1) % slots) {
+		uint32_t sh = ut_get32(c + pos + w * 8), sp = ut_get32(c + pos + w * 8 + 4);
+		if (!sp)
+			return NULL;
+		assert_true(sp + 8 <= len);
+		if (sh == h && ut_get32(c + sp) == klen && memcmp(c + sp + 8, key, klen) == 0) {
+			*dlen = ut_get32(c + sp + 4);
+			return cdb + sp + 8 + klen;
+		}
+	}
+	return NULL;
 }
 
 #endif
