@@ -15,12 +15,11 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/chroot.sh"
 . "$top_srcdir/tests/lib/distfiles.sh"
+. "$top_srcdir/tests/lib/netns.sh"
 
 tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
-for t in unshare nsenter ip pgrep; do
-	command -v "$t" >/dev/null || tap_skip_all "$t is needed for the private network and PID namespace"
-done
+netns_require
 distfiles_qmail
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 PY=${PYTHON3:-python3}
@@ -32,32 +31,6 @@ chroot "$C" useradd -m -u 1001 -s /usr/sbin/nologin vmail
 TAP_TREE_EXCLUDE=var/lib/qinstall
 before=$(tap_tree "$C")
 W=$(tap_tmpdir)
-
-# The namespace: a holder process (pid 1 of a new PID namespace, in a new
-# network namespace with only loopback); in_ns runs a command there.
-NS=
-start_ns() {
-	unshare -n -p -f --kill-child sleep 3600 &
-	local u=$! i
-	for i in $(seq 50); do NS=$(pgrep -P "$u" sleep) && break; sleep 0.1; done
-	[ -n "$NS" ] && nsenter -t "$NS" -n ip link set lo up
-}
-in_ns() { nsenter -t "$NS" -n -p "$@"; }
-stop_ns() { [ -n "$NS" ] && kill -KILL "$NS" 2>/dev/null; NS=; sleep 0.5; }
-trap 'stop_ns; _tap_cleanup' EXIT
-
-# wait_port PORT: until something listens on 127.0.0.1:PORT in the namespace (15 s).
-wait_port() {
-	in_ns "$PY" - "$1" <<'PY'
-import socket, sys, time
-for _ in range(150):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
-}
 
 # smtp FROM_ADDR RCPT: one SMTP transaction from source address FROM_ADDR;
 # prints "accepted" or the refusal's code and text.
@@ -103,7 +76,7 @@ case_live() {
 		--domain mail.example.org --admin admin --mirror "file://$DISTFILES"
 	tap_setup sh -c "printf 'alice-secret\n' | '$QINSTALL' --root '$C' mailuser add alice --owner vmail" || return
 	tap_type_is "$C/home/vmail/alice/Maildir/new" dir "alice has a Maildir"
-	start_ns || { tap_is "no namespace" "a namespace" "a private network and PID namespace"; return; }
+	netns_start || { tap_is "no namespace" "a namespace" "a private network and PID namespace"; return; }
 	in_ns setsid chroot "$C" /usr/local/bin/svscan /etc/service </dev/null >"$W/svscan.log" 2>&1 &
 	tap_ok "qmail-smtpd listens on port 25 in the namespace" wait_port 25
 	tap_ok "qmail-pop3d listens on port 110" wait_port 110
@@ -148,7 +121,7 @@ case_live() {
 
 	in_ns chroot "$C" /usr/local/bin/svc -dx /etc/service/* /etc/service/*/log 2>/dev/null
 	sleep 1
-	stop_ns
+	netns_stop
 	tap_run 0 "rollback of both runs, everything stopped" "$QINSTALL" --root "$C" --json rollback 1
 	tap_tree_is "$C" "$before" "the chroot is what it was before the provision"
 	# (qmail-pop3d moved it from new/ to cur/ when it was retrieved)
