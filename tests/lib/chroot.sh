@@ -1,7 +1,7 @@
 # chroot.sh - a debootstrap'd Debian chroot for the system tests (after
 # tap.sh). It is made once with debootstrap --variant=minbase from the
 # archive this machine's apt uses (never a name written here), and cached
-# as $QI_TEST_CACHE/users-chroot-SUITE-minbase.tar.gz (outside the clone,
+# as $QI_TEST_CACHE/users-chroot-SUITE-minbase-PACKAGES.tar.gz (outside the clone,
 # see tap.sh), so that reruns, and CI in a fresh clone, are fast.
 #
 #   chroot_template DIR   # DIR (created) gets the chroot; skips the script
