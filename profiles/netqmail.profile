@@ -170,6 +170,9 @@ patch = payload/qmail/0014-tls-smtpauth-submission.patch
 # declarations: warnings of gcc 12, errors of gcc 14), last.
 [component netqmail if smtp-auth]
 patch = payload/qmail/0005-smtpd-auth-declarations.patch
+# auth.patch made the client's socket qmail-smtpd's stderr for good:
+# log lines after AUTH went to the client. This keeps stderr the log.
+patch = payload/qmail/0007-smtpd-auth-stderr.patch
 
 [component netqmail if tls-smtpauth]
 patch = payload/qmail/0015-tls-smtpauth-declarations.patch
