@@ -13,6 +13,7 @@
 # a file: URL; it installs nothing under /var/qmail. Each root gets qmail's
 # accounts from `qinstall users` and an admin user alice with a home.
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/scenario/users-fixture.sh"
 
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
 command -v make >/dev/null || tap_skip_all "make is needed to build the test component"
@@ -48,15 +49,7 @@ TAP_TREE_EXCLUDE="var/lib/qinstall/state.db-shm var/lib/qinstall/state.db-wal"
 # uid 1000, home /home/alice; before is its whole tree.
 new_root() {
 	R=$(tap_tmpdir)
-	mkdir -p "$R/etc" "$R/usr/sbin" "$R/var/lib" "$R/home/alice"
-	printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$R/etc/passwd"
-	printf 'root:x:0:\nalice:x:1000:\n' >"$R/etc/group"
-	printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n' >"$R/etc/shadow"
-	printf 'root:*::\nalice:*::\n' >"$R/etc/gshadow"
-	printf '#!/bin/sh\nexit 1\n' >"$R/usr/sbin/nologin"
-	chmod 0755 "$R/usr/sbin/nologin"
-	chmod 0600 "$R/etc/shadow" "$R/etc/gshadow"
-	chown 1000:1000 "$R/home/alice"
+	alice_root "$R"
 	tap_setup_qinstall "$R" users || return
 	before=$(tap_tree "$R")
 }

@@ -13,6 +13,7 @@
 # The component is a tiny source tree (a Makefile, no compiler), as in
 # provision-mailconf.sh.
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/scenario/users-fixture.sh"
 
 command -v make >/dev/null || tap_skip_all "make is needed to build the test component"
 command -v openssl >/dev/null || tap_skip_all "the openssl program is needed to read the certificate back"
@@ -44,15 +45,7 @@ C=/var/qmail/control
 
 new_root() {
 	R=$(tap_tmpdir)
-	mkdir -p "$R/etc" "$R/usr/sbin" "$R/var/lib" "$R/home/alice"
-	printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$R/etc/passwd"
-	printf 'root:x:0:\nshadow:x:42:\nalice:x:1000:\n' >"$R/etc/group"
-	printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n' >"$R/etc/shadow"
-	printf 'root:*::\nalice:*::\n' >"$R/etc/gshadow"
-	printf '#!/bin/sh\nexit 1\n' >"$R/usr/sbin/nologin"
-	chmod 0755 "$R/usr/sbin/nologin"
-	chmod 0600 "$R/etc/shadow" "$R/etc/gshadow"
-	chown 1000:1000 "$R/home/alice"
+	alice_root "$R"
 	tap_setup_qinstall "$R" users || return
 }
 id_of() { awk -F: -v n="$2" '$1 == n { print $3 }' "$R/etc/$1"; }

@@ -1,6 +1,22 @@
 # users-fixture.sh - throwaway system roots for the `qinstall users` tests.
 # Sourced after tests/lib/tap.sh.
 
+# alice_root DIR: the smallest root a mail configuration needs: root and
+# alice (1000, with a home), Debian's shadow group (the SMTP AUTH
+# checkpassword's), shadow and gshadow 0600, a nologin shell, /var/lib.
+alice_root() {
+	local r=$1
+	mkdir -p "$r/etc" "$r/usr/sbin" "$r/var/lib" "$r/home/alice"
+	printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$r/etc/passwd"
+	printf 'root:x:0:\nshadow:x:42:\nalice:x:1000:\n' >"$r/etc/group"
+	printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n' >"$r/etc/shadow"
+	printf 'root:*::\nalice:*::\n' >"$r/etc/gshadow"
+	printf '#!/bin/sh\nexit 1\n' >"$r/usr/sbin/nologin"
+	chmod 0755 "$r/usr/sbin/nologin"
+	chmod 0600 "$r/etc/shadow" "$r/etc/gshadow"
+	chown 1000:1000 "$r/home/alice"
+}
+
 # make_root DIR: a small Debian-like root: passwd, group, shadow (0640
 # root:42), gshadow, a nologin shell and /var.
 make_root() {
