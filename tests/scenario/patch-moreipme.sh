@@ -28,19 +28,6 @@ patchset_prepare "$W" || tap_skip_all "the patch set could not be unpacked"
 tar xzf "$D/qmail-1.03.tar.gz" -C "$W" || tap_skip_all "qmail-1.03 could not be unpacked"
 Q103=$W/qmail-1.03
 
-# record FILE HUNK KEY: a field of the record of FILE's hunk HUNK in the
-# last tap_run's JSON ("-" when absent).
-record() {
-	printf '%s' "$TAP_STDOUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-for r in d["hunks"]:
-    if r["file"] == sys.argv[1] and r["hunk"] == int(sys.argv[2]):
-        print(r.get(sys.argv[3], "-")); break
-else:
-    print("none")' "$1" "$2" "$3"
-}
-
 # defaults_tree DIR: the pristine tree with the default patches before
 # moreipme merged in (validrcptto with its shipped glue).
 defaults_tree() {

@@ -262,7 +262,8 @@ static void test_patch_base(void **state)
 	assert_non_null(qi_patch_spec_parse("a.patch base=", &ps));
 	const char *head = "[component x]\nversion = 1\nurl = https://example.invalid/x.tgz\nsha256 = " PIN "\n"
 			   "program = x\n";
-	const char *q = "[component q]\nversion = 1.03\nurl = https://example.invalid/q.tgz\nsha256 = 1111111111111111111111111111111111111111111111111111111111111111\n";
+	const char *q = "[component q]\nversion = 1.03\nurl = https://example.invalid/q.tgz\n"
+			"sha256 = 1111111111111111111111111111111111111111111111111111111111111111\n";
 	const char *more = "patch = https://example.invalid/m.patch#sha256=" PIN;
 	qi_handle *h = qi_new();
 	struct qi_recipe r;
