@@ -339,6 +339,9 @@ struct qi_series_patch {
 	int max_fuzz;			/* 0..3 */
 	const char *label;		/* its name in records and errors (NULL: path) */
 	const char *glue;		/* host path of its glue patch, or NULL */
+	/* host path of the top of the tree it was made against (the
+	 * profile's base=COMPONENT), or NULL: the series' pristine tree */
+	const char *base_dir;
 };
 struct qi_series_options {
 	bool merge;			/* a hunk that does not apply is merged three ways */
@@ -350,7 +353,8 @@ struct qi_series_options {
  * With OPT->merge (OPT NULL: no merge), the files where a hunk of patch N
  * fails are merged three ways (patch/merge.c): base = DIR's files before
  * the series, ours = the tree after patches 1..N-1, theirs = base with
- * patch N alone; conflicts are resolved by the rules of qinstall-patch(8)
+ * patch N alone (with N's base_dir: base and theirs from that tree, a
+ * file it lacks from DIR's pristine files); conflicts are resolved by the rules of qinstall-patch(8)
  * or, for a true conflict, by N's glue patch; without one the error shows
  * the three sides. *report (may be NULL) receives a JSON array of
  * per-hunk records: {patch, file, hunk, applied, line, offset, fuzz,

@@ -103,6 +103,15 @@ sha256 = 1b439fa7e128de13fa80b86883f61a39d17b87b7e8916b6a0eab065bbe49b938
 size = 8798
 install = none
 
+# qmail 1.03 as its author released it: the tree moreipme was made
+# against, which its merge takes base and theirs from (base=qmail-1.03).
+[component qmail-1.03 if moreipme]
+version = 1.03
+url = https://cr.yp.to/software/qmail-${version}.tar.gz
+sha256 = 21ed6c562cbb55092a66197c35c8222b84115d1acab0854fdb1ad1f301626f88
+size = 220668
+install = none
+
 # The options' patches to netqmail, in series order (fuzz 0 but where a
 # patch needs more: the merge does the rest).
 [component netqmail if oversize-dns]
@@ -155,7 +164,10 @@ patch = http://qmail.jms1.net/patches/netqmail-1.05-validrcptto.cdb.patch#sha256
 patch = payload/qmail/0003-validrcptto-relayclient.patch
 
 [component netqmail if moreipme]
-patch = http://www.suspectclass.com/~sgifford/qmail/qmail-1.03-moreipme-0.6.patch#sha256=edeb619c2263946f57d8a96f3c5d312fa89646d67dc75520c3946b14525e2039
+# Made against qmail-1.03; netqmail already took its 0.0.0.0 part, so
+# ipme.c's hunk 2 fails even on the pristine tree: merged against
+# qmail-1.03's files instead (base=), the glue settles ipme_init().
+patch = http://www.suspectclass.com/~sgifford/qmail/qmail-1.03-moreipme-0.6.patch#sha256=edeb619c2263946f57d8a96f3c5d312fa89646d67dc75520c3946b14525e2039 base=qmail-1.03 glue=payload/qmail/0008-moreipme-glue.patch
 
 [component netqmail if submission smtp-auth]
 # The project's own, last: with SUBMISSION set, RCPT before AUTH is

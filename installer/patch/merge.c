@@ -440,6 +440,24 @@ static void show_side(struct qi_buf *b, const char *what, const struct qi_merge_
 		qi_buf_addf(b, "  | ... (%d more lines)\n", n - max);
 }
 
+/* What the merge's base is, in messages. */
+static const char *base_what(const struct mrun *m)
+{
+	return m->c->fallback ? "the file of the tree the patch was made against (its base)"
+			      : "the pristine file";
+}
+
+/* NAME's entry in the merge's base tree or, when that tree (the patch's
+ * own base) lacks it, in the series' pristine tree. */
+static struct qi_patch_entry *base_entry(const struct qi_merge_ctx *c, struct qi_patch_tree *t,
+					 const char *name)
+{
+	struct qi_patch_entry *e = qi_patch_tree_get(t, name);
+	if (e && !e->exists && c->fallback)
+		e = qi_patch_tree_get(c->fallback, name);
+	return e;
+}
+
 /* The true conflicts, the three sides of each (at most MAX lines a side). */
 static void describe(struct mrun *m, struct qi_buf *b, int max)
 {
@@ -455,9 +473,11 @@ static void describe(struct mrun *m, struct qi_buf *b, int max)
 			qi_buf_addf(b, "%s: a true conflict (line %ld of the tree, line %ld with %s alone):\n",
 				    f->name, rg->ours_line, rg->theirs_line, m->label);
 			char *o = qi_xasprintf("ours, the tree after %s", who);
-			char *t = qi_xasprintf("theirs, the pristine file with %s alone", m->label);
+			char *t = qi_xasprintf("theirs, %s with %s alone", base_what(m), m->label);
+			char *bw = qi_xasprintf("base, %s", base_what(m));
 			show_side(b, o, &rg->side[QI_MERGE_OURS], max);
-			show_side(b, "base, the pristine file", &rg->side[QI_MERGE_BASE], max);
+			show_side(b, bw, &rg->side[QI_MERGE_BASE], max);
+			free(bw);
 			show_side(b, t, &rg->side[QI_MERGE_THEIRS], max);
 			free(o);
 			free(t);
@@ -480,7 +500,7 @@ static int merge_files(struct mrun *m, struct qi_patch_tree *theirs, const struc
 {
 	for (size_t i = 0; i < m->nf; i++) {
 		struct mfile *f = &m->f[i];
-		struct qi_patch_entry *b = qi_patch_tree_get(m->c->base, f->name);
+		struct qi_patch_entry *b = base_entry(m->c, m->c->base, f->name);
 		struct qi_patch_entry *t = qi_patch_tree_get(theirs, f->name);
 		f->ours = qi_patch_tree_get(m->c->ours, f->name);
 		if (!b || !t || !f->ours)
@@ -555,6 +575,36 @@ static void set_outcomes(struct mrun *m, json_t *ours, const json_t *theirs, con
 	free(hk);
 }
 
+/* THEIRS being the patch's own base tree (not the series' pristine one):
+ * each file of P that it lacks and the patch does not create, taken from
+ * the series' pristine tree, so that the patch alone can make theirs. */
+static int fill_theirs(struct mrun *m, struct qi_patch_tree *theirs, const struct qi_patch_parsed *p)
+{
+	for (size_t i = 0; m->c->fallback && i < p->nfiles; i++) {
+		if (p->files[i].nonexistent[PN_OLD] == 2)
+			continue;
+		for (int k = 0; k < 3; k++) {
+			const char *name = p->files[i].name[k];
+			if (!name || !qi_patch_name_is_safe(name))
+				continue;
+			struct qi_patch_entry *t = qi_patch_tree_get(theirs, name), *fb;
+			if (!t)
+				return -1;
+			if (t->exists || t->invalid)
+				continue;
+			if (!(fb = qi_patch_tree_get(m->c->fallback, name)))
+				return -1;
+			if (!fb->exists || !fb->is_reg)
+				continue;
+			char *data = qi_xmalloc(fb->len + 1);
+			memcpy(data, fb->data ? fb->data : "", fb->len);
+			data[fb->len] = '\0';
+			qi_patch_tree_set(t, data, fb->len, fb->mode);
+		}
+	}
+	return 0;
+}
+
 /* The glue patch on the merged files: -p1, no fuzz (every context line
  * must match; a hunk may move, as it is placed in the merged text). */
 static int apply_glue(struct mrun *m, struct qi_patch_report *rep)
@@ -623,10 +673,18 @@ static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const s
 	struct qi_patch_report trep = { 0 };
 	if (qi_patch_tree_open(m->h, &theirs, m->c->base_dir) < 0)
 		return -1;
-	int rc = qi_patch_run(m->h, &theirs, patch, len, opt, &trep);
-	if (rc == 0 && trep.status != 0)
+	int rc = fill_theirs(m, &theirs, p);
+	if (rc == 0)
+		rc = qi_patch_run(m->h, &theirs, patch, len, opt, &trep);
+	if (rc == 0 && trep.status != 0 && m->c->fallback)
+		rc = qi_error(m->h, "%s does not apply to the tree it was made against (its base, %s) "
+			      "either (%s), so it cannot be merged: check the patch's base= component",
+			      m->label, m->c->base_dir, trep.first_failure ? trep.first_failure
+			      : "see the messages above");
+	else if (rc == 0 && trep.status != 0)
 		rc = qi_error(m->h, "%s does not apply to the pristine tree either (%s), so it cannot be "
-			      "merged: refresh it against the pristine sources", m->label,
+			      "merged: refresh it against the pristine sources (or name the tree it was "
+			      "made against: the profile's base=COMPONENT)", m->label,
 			      trep.first_failure ? trep.first_failure : "see the messages above");
 	if (rc == 0)
 		rc = merge_files(m, &theirs, s, ns);

@@ -242,14 +242,17 @@ bool qi_merge_words(const struct qi_merge_text *base, const struct qi_merge_text
 
 /* One patch run against OURS, its failed files merged: base = the files of
  * BASE (a tree never written, at BASE_DIR), theirs = BASE_DIR's files with
- * the patch alone. GLUE (or NULL) is the glue patch for its true
+ * the patch alone. FALLBACK (or NULL) is the series' pristine tree when
+ * BASE is another one, the tree the patch was made against (a series
+ * patch's base_dir): a file BASE lacks is taken from FALLBACK, for base
+ * and for theirs. GLUE (or NULL) is the glue patch for its true
  * conflicts; EARLIER (or NULL) the records of the patches before it, for
  * naming them in a conflict. 0 with report->status 0 when the patch
  * applied or merged, 0 with status 1 when it fails in a way a merge does
  * not mend (reversed, a missing file), -1 on a true conflict (nothing
  * changed in OURS worth keeping: the caller must not commit). */
 struct qi_merge_ctx {
-	struct qi_patch_tree *ours, *base;
+	struct qi_patch_tree *ours, *base, *fallback;
 	const char *base_dir;
 	const char *glue;
 	const json_t *earlier;

@@ -797,8 +797,8 @@ int qi_patch_apply(qi_handle *h, const char *dir, const char *patch, size_t len,
 }
 
 /* Patch SP of a series against TREE (merged against BASE, the tree at
- * DIR before the series, when BASE is given); its records appended to
- * ALL. A failure says why and what to do. */
+ * DIR before the series, or SP's own base_dir, when BASE is given); its
+ * records appended to ALL. A failure says why and what to do. */
 static int series_one(qi_handle *h, struct qi_patch_tree *tree, struct qi_patch_tree *base, const char *dir,
 		      const struct qi_series_patch *sp, json_t *all)
 {
@@ -817,10 +817,20 @@ static int series_one(qi_handle *h, struct qi_patch_tree *tree, struct qi_patch_
 	opt.label = label;
 	struct qi_patch_report rep;
 	int prc;
+	struct qi_patch_tree own;
+	if (base && sp->base_dir && qi_patch_tree_open(h, &own, sp->base_dir) < 0) {
+		free(text);
+		return qi_error_prefix(h, "patch %s: the tree it was made against", label);
+	}
 	if (base) {
-		struct qi_merge_ctx c = { .ours = tree, .base = base, .base_dir = dir, .glue = sp->glue,
+		/* Its own base: base and theirs from that tree, the rest from DIR's. */
+		struct qi_merge_ctx c = { .ours = tree, .base = sp->base_dir ? &own : base,
+					  .fallback = sp->base_dir ? base : NULL,
+					  .base_dir = sp->base_dir ? sp->base_dir : dir, .glue = sp->glue,
 					  .earlier = all };
 		prc = qi_merge_patch(h, &c, text, len, &opt, &rep);
+		if (sp->base_dir)
+			qi_patch_tree_close(&own);
 	} else {
 		prc = qi_patch_run(h, tree, text, len, &opt, &rep);
 	}

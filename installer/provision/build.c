@@ -48,6 +48,9 @@ void qi_recipe_free(struct qi_recipe *r)
 		free(r->patches[i].member);
 		free(r->patches[i].glue);
 		free(r->patches[i].glue_path);
+		free(r->patches[i].base);
+		free(r->patches[i].base_version);
+		free(r->patches[i].base_dir);
 	}
 	free(r->patches);
 	for (size_t i = 0; i < r->ncopies; i++) {
@@ -246,8 +249,39 @@ static int find_patch(qi_handle *h, const struct qi_profile *p, const char *sec,
 	return 0;
 }
 
-/* One patch value: "SPEC [strip=N] [fuzz=N] [glue=FILE]" (PT->spec is
- * the whole value until it is split here). */
+/* base=COMPONENT of PT (the value VALUE): a component of the profile
+ * other than R, install = none, pinned; R merges. Its version and pin
+ * into PT. */
+static int recipe_base(qi_handle *h, const struct qi_profile *p, const char *sec, const struct qi_recipe *r,
+		       struct qi_recipe_patch *pt, const char *value)
+{
+	const char *where = qi_profile_value_origin(p, sec, "patch", value);
+	const char *const *names = qi_profile_components(p);
+	size_t i = 0;
+	while (names[i] && strcmp(names[i], pt->base) != 0)
+		i++;
+	char *other = qi_xasprintf("component %s", pt->base);
+	const char *install = names[i] ? qi_profile_get(p, other, "install") : NULL;
+	const char *pin = names[i] ? qi_profile_get(p, other, "sha256") : NULL;
+	if (names[i] && !pin)
+		pin = qi_profile_get(p, other, "sha512");
+	const char *version = names[i] ? qi_profile_get(p, other, "version") : NULL;
+	free(other);
+	const char *why = !names[i] ? "the profile has no such component (in force with these options)"
+			  : strcmp(pt->base, r->name) == 0 ? "a patch's base is another component than its own"
+			  : !install || strcmp(install, "none") != 0 ? "that component must be install = none"
+			  : !pin ? "that component has no pinned sha256 or sha512"
+			  : !r->merge ? "base= needs merge = yes in the patch's component" : NULL;
+	if (why)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: patch = %s: base=%s: %s", where ? where : sec,
+				     value, pt->base, why);
+	pt->base_version = qi_xstrdup(version ? version : "");
+	snprintf(pt->base_pin, sizeof(pt->base_pin), "%s", pin);
+	return 0;
+}
+
+/* One patch value: "SPEC [strip=N] [fuzz=N] [glue=FILE] [base=COMPONENT]"
+ * (PT->spec is the whole value until it is split here). */
 static int recipe_patch(qi_handle *h, const struct qi_profile *p, const char *sec,
 			const struct qi_recipe *r, struct qi_recipe_patch *pt)
 {
@@ -261,7 +295,10 @@ static int recipe_patch(qi_handle *h, const struct qi_profile *p, const char *se
 	pt->strip = ps.strip >= 0 ? ps.strip : r->strip;
 	pt->max_fuzz = ps.fuzz >= 0 ? ps.fuzz : r->max_fuzz;
 	pt->glue = ps.glue;
+	pt->base = ps.base;
 	int rc = find_patch(h, p, sec, "patch", value, pt);
+	if (rc == 0 && pt->base)
+		rc = recipe_base(h, p, sec, r, pt, value);
 	if (rc == 0 && pt->glue) {
 		char hex512[QI_SHA512_HEX + 1];
 		pt->glue_path = qi_profile_find_named(h, p, sec, "patch", value, pt->glue);
@@ -356,7 +393,7 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 		    (long long)r->size);
 	if (r->series_archive.spec)
 		qi_buf_addf(&b, "series %s %s\n", r->series_archive.hash, r->series_file);
-	/* A patch's own strip, fuzz and glue only when it has them, so that
+	/* A patch's own strip, fuzz, glue and base only when it has them, so that
 	 * the keys of the builds before them stay what they were. */
 	for (size_t i = 0; i < r->ncopies; i++)
 		qi_buf_addf(&b, "copy %s %s\n", r->copies[i].hash, r->copies[i].dest);
@@ -369,6 +406,8 @@ int qi_recipe_key(qi_handle *h, struct qi_recipe *r)
 			qi_buf_addf(&b, " fuzz %d", pt->max_fuzz);
 		if (pt->glue)
 			qi_buf_addf(&b, " glue %s", pt->glue_hash);
+		if (pt->base)
+			qi_buf_addf(&b, " base %s %s", pt->base, pt->base_pin);
 		qi_buf_addf(&b, "\n");
 	}
 	if (!r->merge)

@@ -419,16 +419,27 @@ void qi_patch_spec_free(struct qi_patch_spec *ps)
 {
 	free(ps->spec);
 	free(ps->glue);
+	free(ps->base);
 	memset(ps, 0, sizeof(*ps));
 }
 
-/* "strip=N", "fuzz=N" or "glue=FILE" at W into PS. */
+#define PATCH_ATTRS "after the patch come only strip=N, fuzz=N, glue=FILE and base=COMPONENT"
+
+/* "strip=N", "fuzz=N", "glue=FILE" or "base=COMPONENT" at W into PS. */
 static const char *patch_attr(const char *w, struct qi_patch_spec *ps)
 {
 	const char *eq = strchr(w, '=');
 	long n;
 	if (!eq)
-		return "after the patch come only strip=N, fuzz=N and glue=FILE";
+		return PATCH_ATTRS;
+	if (strncmp(w, "base=", 5) == 0) {
+		if (ps->base)
+			return "base= is given twice";
+		if (!qi_profile_section_name_ok(eq + 1))
+			return "base=COMPONENT names a component of the profile (the tree the patch was made against)";
+		ps->base = qi_xstrdup(eq + 1);
+		return NULL;
+	}
 	if (strncmp(w, "glue=", 5) == 0) {
 		if (ps->glue)
 			return "glue= is given twice";
@@ -439,7 +450,7 @@ static const char *patch_attr(const char *w, struct qi_patch_spec *ps)
 	}
 	bool strip = strncmp(w, "strip=", 6) == 0, fuzz = strncmp(w, "fuzz=", 5) == 0;
 	if (!strip && !fuzz)
-		return "after the patch come only strip=N, fuzz=N and glue=FILE";
+		return PATCH_ATTRS;
 	if (!parse_long(eq + 1, &n) || n < 0 || n > (strip ? 16 : 3))
 		return strip ? "strip=N takes 0 to 16" : "fuzz=N takes 0 to 3";
 	if ((strip ? ps->strip : ps->fuzz) >= 0)

@@ -341,6 +341,32 @@ static int member_file(qi_handle *h, const struct qi_profile *p, const char *com
 	return rc < 0 ? qi_error_prefix(h, "%s %s", what, spec) : 0;
 }
 
+/* The tree a patch was made against (base=COMPONENT): that component's
+ * archive fetched and verified as for its own build, unpacked into
+ * WORK/base-COMPONENT; PT->base_dir its top. Another patch of the
+ * component with the same base shares its tree. */
+static int base_tree(qi_handle *h, const struct qi_profile *p, struct component *c, struct qi_recipe_patch *pt,
+		     const struct qi_fetch_options *fo, const char *work)
+{
+	for (struct qi_recipe_patch *q = c->r.patches; q < pt; q++)
+		if (q->base && q->base_dir && strcmp(q->base, pt->base) == 0) {
+			pt->base_dir = qi_xstrdup(q->base_dir);
+			return 0;
+		}
+	struct qi_recipe other;
+	char *archive = NULL, *dest = qi_xasprintf("%s/base-%s", work, pt->base);
+	int rc = qi_recipe_from_profile(h, p, pt->base, &other);
+	if (rc == 0) {
+		rc = qi_fetch(h, &other.source, fo, &archive);
+		qi_recipe_free(&other);
+	}
+	if (rc == 0)
+		rc = qi_extract(h, archive, dest, &pt->base_dir);
+	free(archive);
+	free(dest);
+	return rc < 0 ? qi_error_prefix(h, "patch %s: its base %s", pt->spec, pt->base) : 0;
+}
+
 /* The SHA-256 of the host file PATH into HEX. */
 static int file_sha256(qi_handle *h, const char *path, char *hex)
 {
@@ -353,6 +379,8 @@ static int fetch_patches(qi_handle *h, const struct qi_profile *p, struct compon
 {
 	for (size_t i = 0; i < c->r.npatches; i++) {
 		struct qi_recipe_patch *pt = &c->r.patches[i];
+		if (pt->base && base_tree(h, p, c, pt, fo, work) < 0)
+			return -1;
 		if (pt->component) {
 			if (member_file(h, p, pt->component, pt->member, "patch", pt->spec, fo, work,
 					&pt->path) < 0)
@@ -572,7 +600,8 @@ static int full_series(qi_handle *h, struct component *c, const struct qi_fetch_
 	for (size_t i = 0; i < r->npatches; i++)
 		s[k++] = (struct qi_series_patch){ .path = r->patches[i].path, .strip = r->patches[i].strip,
 						   .max_fuzz = r->patches[i].max_fuzz, .label = r->patches[i].spec,
-						   .glue = r->patches[i].glue_path };
+						   .glue = r->patches[i].glue_path,
+						   .base_dir = r->patches[i].base_dir };
 	qi_series_free(&list);
 	*out = s;
 	*n = k;
@@ -670,6 +699,10 @@ static int provenance_built(qi_handle *h, struct component *c, const struct qi_s
 			json_object_set_new(e, "glue", json_string(pt->glue));
 			json_object_set_new(e, "glue_sha256", json_string(pt->glue_hash));
 		}
+		if (pt && pt->base)
+			json_object_set_new(e, "base", json_pack("{s:s, s:s, s:s}", "component", pt->base, "version",
+								 pt->base_version, strlen(pt->base_pin) == 128 ?
+								 "sha512" : "sha256", pt->base_pin));
 		json_object_set_new(e, "hunks", hunks_of(report, sp));
 		json_array_append_new(patches, e);
 	}
@@ -781,6 +814,24 @@ static int isolate_work(qi_handle *h, const struct qi_provision *pv, const char 
 	return qi_sandbox_chown_tree(h, src, sb->uid, sb->gid);
 }
 
+/* The records of the hunks merged against a patch's own base (outcome
+ * merged, rule or glue) say which: "base": COMPONENT. */
+static void mark_bases(const struct qi_recipe *r, json_t *report)
+{
+	size_t i;
+	json_t *hk;
+	json_array_foreach(report, i, hk) {
+		const char *patch = json_string_value(json_object_get(hk, "patch"));
+		const char *outcome = json_string_value(json_object_get(hk, "outcome"));
+		if (!patch || !outcome || (strcmp(outcome, "merged") && strcmp(outcome, "rule") &&
+					   strcmp(outcome, "glue")))
+			continue;
+		for (size_t k = 0; k < r->npatches; k++)
+			if (r->patches[k].base && strcmp(r->patches[k].spec, patch) == 0)
+				json_object_set_new(hk, "base", json_string(r->patches[k].base));
+	}
+}
+
 /* Fetch, extract, patch, build and stage one component into the cache. */
 static int build_component(qi_handle *h, struct qi_provision *pv, struct component *c,
 			   const struct qi_provision_options *opt)
@@ -822,6 +873,7 @@ static int build_component(qi_handle *h, struct qi_provision *pv, struct compone
 	if (rc == 0)
 		rc = qi_patch_series(h, top, series, nseries, &so, &preport);
 	c->patch_report = preport ? preport : json_array();
+	mark_bases(&c->r, c->patch_report);
 	if (rc == 0)
 		rc = provenance_built(h, c, series, nseries, c->patch_report);
 	free(series);

@@ -91,11 +91,12 @@ const char *qi_admin_invalid(const char *s);
  * CONTENT" and "PACKAGE VERSION" split. */
 char *qi_profile_first_word(const char *s, const char **rest);
 
-/* A patch value "SPEC [strip=N] [fuzz=N] [glue=FILE]". */
+/* A patch value "SPEC [strip=N] [fuzz=N] [glue=FILE] [base=COMPONENT]". */
 struct qi_patch_spec {
 	char *spec;		/* FILE, URL#PIN or COMPONENT:MEMBER */
 	int strip, fuzz;	/* -1: the component's */
 	char *glue;		/* the glue patch's file, or NULL */
+	char *base;		/* the component whose tree it was made against, or NULL */
 };
 /* Why V is no such value (static text), or NULL and *PS filled
  * (malloc'd; free it with qi_patch_spec_free). */
@@ -166,6 +167,11 @@ struct qi_recipe_patch {
 	int strip, max_fuzz;
 	char *glue, *glue_path;
 	char glue_hash[65];
+	/* base=COMPONENT: the install = none component whose tree the patch
+	 * was made against (merged against it), its version and pin, and the
+	 * host path of that tree's top once extracted; base NULL otherwise */
+	char *base, *base_version, *base_dir;
+	char base_pin[129];
 	char sha256[65];	/* the file's own SHA-256 once it is read ("": not yet) */
 };
 

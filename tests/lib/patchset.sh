@@ -8,6 +8,7 @@
 #                        # W/validrcptto-glue.patch; PATCHSET (qinstall patch
 #                        # options of 103, date-localtime, auth, qregex), VRT
 #                        # (validrcptto's), AUTH (auth.patch). 1 on failure.
+#   record FILE HUNK KEY # a field of a hunk's record in tap_run's JSON
 PATCHSET_FILES="netqmail-1.06.tar.gz qmail-103.patch qmail-date-localtime.patch qmail-smtpd-auth-0.31.tar.gz
 	qregex-20060423.patch netqmail-1.05-validrcptto.cdb.patch"
 
@@ -32,4 +33,17 @@ patchset_prepare() {
 -    if (!constmap_init(&mapbmf,bmf.s,bmf.len,0)) die_nomem();
  
 GLUE
+}
+
+# record FILE HUNK KEY: a field of the record of FILE's hunk HUNK in the
+# last tap_run's JSON ("-" when absent).
+record() {
+	printf '%s' "$TAP_STDOUT" | "${PYTHON3:-python3}" -c '
+import json, sys
+d = json.load(sys.stdin)
+for r in d["hunks"]:
+    if r["file"] == sys.argv[1] and r["hunk"] == int(sys.argv[2]):
+        print(r.get(sys.argv[3], "-")); break
+else:
+    print("none")' "$1" "$2" "$3"
 }

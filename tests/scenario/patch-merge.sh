@@ -25,19 +25,6 @@ D=$DISTFILES
 patchset_prepare "$W" || tap_skip_all "the patch set could not be unpacked, or GNU patch could not apply auth.patch"
 SET=("${PATCHSET[@]}")
 
-# record FILE HUNK KEY: a field of the record of FILE's hunk HUNK in the
-# last tap_run's JSON ("-" when absent).
-record() {
-	printf '%s' "$TAP_STDOUT" | "${PYTHON3:-python3}" -c '
-import json, sys
-d = json.load(sys.stdin)
-for r in d["hunks"]:
-    if r["file"] == sys.argv[1] and r["hunk"] == int(sys.argv[2]):
-        print(r.get(sys.argv[3], "-")); break
-else:
-    print("none")' "$1" "$2" "$3"
-}
-
 # merged_tree DIR: the pristine tree with the set before validrcptto merged in.
 merged_tree() {
 	cp -a "$W/pristine" "$1" || return

@@ -1,6 +1,7 @@
 /* Unit tests for the patch engine's three-way merge (patch/merge.c): the
  * rules (insert/insert, words), true conflicts and their message, the glue
- * path, marker safety, the hunk outcomes; and generated pairs of changes
+ * path, marker safety, the hunk outcomes, a patch merged against the
+ * tree it was made for (base_dir); and generated pairs of changes
  * to one function at distances 0..5, each merge checked against both
  * sides (never a silent wrong merge). */
 #include "config.h"
@@ -121,7 +122,7 @@ static int series2(qi_handle *h, const char *dir, const char *base, const char *
 		ut_write(pd, "glue.diff", glue, 0);
 		g = qi_xasprintf("%s/glue.diff", pd);
 	}
-	struct qi_series_patch s[2] = { { p1, 1, 0, "one", NULL }, { p2, 1, 0, "two", g } };
+	struct qi_series_patch s[2] = { { p1, 1, 0, "one", NULL, NULL }, { p2, 1, 0, "two", g, NULL } };
 	struct qi_series_options opt = { .merge = true };
 	int rc = qi_patch_series(h, dir, s, 2, &opt, report);
 	free(d1);
@@ -461,7 +462,7 @@ static void test_no_merge_and_outcomes(void **state)
 	ut_write(pd, "one.diff", d1, 0);
 	ut_write(pd, "two.diff", d2, 0);
 	char *p1 = qi_xasprintf("%s/one.diff", pd), *p2 = qi_xasprintf("%s/two.diff", pd);
-	struct qi_series_patch s[2] = { { p1, 1, 0, "one", NULL }, { p2, 1, 0, NULL, NULL } };
+	struct qi_series_patch s[2] = { { p1, 1, 0, "one", NULL, NULL }, { p2, 1, 0, NULL, NULL, NULL } };
 	qi_handle *h = qi_new();
 	qi_set_verbosity(h, -1);
 	json_t *report = NULL;
@@ -528,6 +529,90 @@ static void test_apply_merge_base(void **state)
 	sides_free(&sd);
 }
 
+/* A patch made against another tree (base_dir, the profile's base=): A is
+ * that tree, B (the series' pristine tree) is A with f.c changed next to
+ * the patch's change (so its hunk fails on B, and on B alone too) and
+ * h.c, which A lacks, added. Against A the f.c hunk merges; h.c, which
+ * the patch before it changed, is merged against B's file; g.c applies. */
+static void test_other_base(void **state)
+{
+	char *a = ut_tmpdir("merge"), *dir = ut_tmpdir("merge"), *pd = ut_tmpdir("merge");
+	char *fa = function(0, NULL, 0, NULL), *fb = function(11, "\tx = netq(x);", 0, NULL);
+	char *fp = function(14, "\tx = more(x);", 0, NULL);
+	char *h0 = function(0, NULL, 0, NULL), *h1 = function(14, "\tx = one(x);", 0, NULL);
+	char *hp = function(17, "\tx = hmore(x);", 0, NULL);
+	const char *g0 = "one\ntwo\nthree\n", *gp = "one\n2\nthree\n";
+	ut_write(a, "f.c", fa, 0);
+	ut_write(a, "g.c", g0, 0);
+	ut_write(dir, "f.c", fb, 0);
+	ut_write(dir, "g.c", g0, 0);
+	ut_write(dir, "h.c", h0, 0);
+	char *d1 = udiff("h.c", h0, h1), *df = udiff("f.c", fa, fp), *dg = udiff("g.c", g0, gp);
+	char *dh = udiff("h.c", h0, hp);
+	char *d2 = qi_xasprintf("%s%s%s", df, dg, dh);
+	ut_write(pd, "one.diff", d1, 0);
+	ut_write(pd, "more.diff", d2, 0);
+	char *p1 = qi_xasprintf("%s/one.diff", pd), *p2 = qi_xasprintf("%s/more.diff", pd);
+	struct qi_series_patch s[2] = { { p1, 1, 0, "one", NULL, NULL }, { p2, 1, 0, "more", NULL, NULL } };
+	struct qi_series_options opt = { .merge = true };
+	qi_handle *h = qi_new();
+	qi_set_verbosity(h, -1);
+	/* against the series' own pristine tree it cannot be merged */
+	assert_int_equal(qi_patch_series(h, dir, s, 2, &opt, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "does not apply to the pristine tree either"));
+	assert_non_null(strstr(qi_errmsg(h), "base=COMPONENT"));
+	assert_string_equal(ut_slurp(dir, "f.c"), fb);
+	/* against the tree it was made for it is */
+	qi_clear_error(h);
+	s[1].base_dir = a;
+	json_t *report = NULL;
+	assert_int_equal(qi_patch_series(h, dir, s, 2, &opt, &report), 0);
+	assert_non_null(strstr(ut_slurp(dir, "f.c"), "\tx = netq(x);\n\tx = x * 12 + 1;\n\tx = x * 13 + 1;\n"
+						     "\tx = more(x);\n"));
+	assert_string_equal(ut_slurp(dir, "g.c"), gp);
+	const char *got = ut_slurp(dir, "h.c");
+	assert_non_null(strstr(got, "\tx = one(x);\n"));
+	assert_non_null(strstr(got, "\tx = hmore(x);\n"));
+	const char *want[][2] = { { "f.c", "merged" }, { "g.c", "clean" }, { "h.c", "merged" } };
+	size_t i, seen = 0;
+	json_t *r;
+	json_array_foreach(report, i, r) {
+		if (strcmp(json_string_value(json_object_get(r, "patch")), "more"))
+			continue;
+		assert_true(seen < 3);
+		assert_string_equal(json_string_value(json_object_get(r, "file")), want[seen][0]);
+		assert_string_equal(json_string_value(json_object_get(r, "outcome")), want[seen][1]);
+		seen++;
+	}
+	assert_int_equal(seen, 3);
+	json_decref(report);
+	/* a base tree the patch does not apply to either: the error names it */
+	ut_write(a, "g.c", "un\ndeux\ntrois\n", 0);
+	ut_write(dir, "f.c", fb, 0);
+	ut_write(dir, "g.c", g0, 0);
+	ut_write(dir, "h.c", h0, 0);
+	qi_clear_error(h);
+	assert_int_equal(qi_patch_series(h, dir, s, 2, &opt, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "the tree it was made against (its base"));
+	qi_free(h);
+	free(fa);
+	free(fb);
+	free(fp);
+	free(h0);
+	free(h1);
+	free(hp);
+	free(d1);
+	free(df);
+	free(dg);
+	free(dh);
+	free(d2);
+	free(p1);
+	free(p2);
+	ut_tmpdir_remove(a);
+	ut_tmpdir_remove(dir);
+	ut_tmpdir_remove(pd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_glue),
 		cmocka_unit_test(test_no_merge_and_outcomes),
 		cmocka_unit_test(test_apply_merge_base),
+		cmocka_unit_test(test_other_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

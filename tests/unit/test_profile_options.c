@@ -2,7 +2,7 @@
  * sections ([KIND ARG if NAME !NAME]): their states and origins, the
  * command line's --with/--without, conflicts and requires, which settings
  * count, the order of lists, and the load-time errors; and the patch
- * values' attributes (strip=, fuzz=, glue=) and copy values. */
+ * values' attributes (strip=, fuzz=, glue=, base=) and copy values. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +247,64 @@ static void test_patch_and_copy_values(void **state)
 	qi_free(h);
 }
 
+/* patch = SPEC base=COMPONENT: parsed; the recipe takes the base's
+ * version and pin (an install = none component, this one merging), and
+ * the base is part of the build key. */
+static void test_patch_base(void **state)
+{
+	struct qi_patch_spec ps;
+	assert_null(qi_patch_spec_parse("a.patch base=q-1.03 glue=g.patch", &ps));
+	assert_string_equal(ps.base, "q-1.03");
+	assert_string_equal(ps.glue, "g.patch");
+	qi_patch_spec_free(&ps);
+	assert_non_null(qi_patch_spec_parse("a.patch base=q base=r", &ps));
+	assert_non_null(qi_patch_spec_parse("a.patch base=a/b", &ps));
+	assert_non_null(qi_patch_spec_parse("a.patch base=", &ps));
+	const char *head = "[component x]\nversion = 1\nurl = https://example.invalid/x.tgz\nsha256 = " PIN "\n"
+			   "program = x\n";
+	const char *q = "[component q]\nversion = 1.03\nurl = https://example.invalid/q.tgz\n"
+			"sha256 = 1111111111111111111111111111111111111111111111111111111111111111\n";
+	const char *more = "patch = https://example.invalid/m.patch#sha256=" PIN;
+	qi_handle *h = qi_new();
+	struct qi_recipe r;
+	char key[2][sizeof(r.key)];
+	for (int k = 0; k < 2; k++) {
+		char *text = qi_xasprintf("%s%s%s\n%sinstall = none\n", head, more, k ? " base=q" : "", q);
+		struct qi_profile *p = parse(h, text);
+		free(text);
+		assert_non_null(p);
+		assert_int_equal(qi_recipe_from_profile(h, p, "x", &r), 0);
+		assert_int_equal(qi_recipe_key(h, &r), 0);
+		memcpy(key[k], r.key, sizeof(r.key));
+		if (k) {
+			assert_string_equal(r.patches[0].base, "q");
+			assert_string_equal(r.patches[0].base_version, "1.03");
+			assert_string_equal(r.patches[0].base_pin, "1111111111111111111111111111111111111111111111111111111111111111");
+		}
+		qi_recipe_free(&r);
+		qi_profile_free(p);
+	}
+	assert_string_not_equal(key[0], key[1]);
+	const char *bad[][2] = {
+		{ " base=nosuch", "install = none\n" },
+		{ " base=q", "program = q\n" },
+		{ " base=x", "install = none\n" },
+		{ " base=q\nmerge = no", "install = none\n" },
+	};
+	const char *why[] = { "no such component", "must be install = none", "another component than its own",
+			      "needs merge = yes" };
+	for (int i = 0; i < 4; i++) {
+		char *text = qi_xasprintf("%s%s%s\n%s%s", head, more, bad[i][0], q, bad[i][1]);
+		struct qi_profile *p = parse(h, text);
+		free(text);
+		assert_non_null(p);
+		assert_int_equal(qi_recipe_from_profile(h, p, "x", &r), -1);
+		assert_non_null(strstr(qi_errmsg(h), why[i]));
+		qi_profile_free(p);
+	}
+	qi_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_patch_and_copy_values),
+		cmocka_unit_test(test_patch_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
