@@ -168,6 +168,8 @@ patch = payload/qmail/0003-validrcptto-relayclient.patch
 # ipme.c's hunk 2 fails even on the pristine tree: merged against
 # qmail-1.03's files instead (base=), the glue settles ipme_init().
 patch = http://www.suspectclass.com/~sgifford/qmail/qmail-1.03-moreipme-0.6.patch#sha256=edeb619c2263946f57d8a96f3c5d312fa89646d67dc75520c3946b14525e2039 base=qmail-1.03 glue=payload/qmail/0008-moreipme-glue.patch
+# The declarations its code in ipme.c and ipmeprint.c lacks.
+patch = payload/qmail/0009-moreipme-declarations.patch
 
 [component netqmail if submission smtp-auth]
 # The project's own, last: with SUBMISSION set, RCPT before AUTH is

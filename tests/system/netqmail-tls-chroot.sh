@@ -34,7 +34,7 @@ before=$(tap_tree "$C")
 # those of the run script; a Python script on stdin drives it (SMTP is
 # the class to use, CTX an unverifying TLS context).
 session() {
-	"$PY" - "$C" "$@"
+	"$PY" - "$C" "$@" 2>&1
 }
 SMTPD_PY='
 import hashlib, os, smtplib, socket, ssl, subprocess, sys
@@ -45,8 +45,13 @@ class SMTP(smtplib.SMTP):
         a, b = socket.socketpair()
         env = {"PATH": "/usr/bin:/bin", "TCPREMOTEIP": "127.0.0.2", "TCPLOCALIP": "127.0.0.1",
                "TCPLOCALPORT": "25", **extra}
-        subprocess.Popen(["chroot", root, "/var/qmail/bin/qmail-smtpd",
-                          "/usr/local/bin/qinstall-checkpassword", "/bin/true"],
+        # as the run script has it: qmaild:nofiles, the setgid
+        # checkpassword-smtp --check-only /bin/true
+        ids = {l.split(":")[0]: l.split(":")[2] for l in open(root + "/etc/passwd")}
+        gids = {l.split(":")[0]: l.split(":")[2] for l in open(root + "/etc/group")}
+        subprocess.Popen(["/usr/sbin/chroot", "--userspec=%s:%s" % (ids["qmaild"], gids["nofiles"]), root,
+                          "/var/qmail/bin/qmail-smtpd",
+                          "/usr/local/libexec/qinstall/checkpassword-smtp", "--check-only", "/bin/true"],
                          stdin=b, stdout=b, env=env)
         b.close()
         return a
