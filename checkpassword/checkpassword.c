@@ -345,11 +345,13 @@ static void room_for_hashing(struct rlimit saved[CP_NLIMITS])
 	}
 }
 
-static void restore_limits(const struct rlimit saved[CP_NLIMITS])
+static bool restore_limits(const struct rlimit saved[CP_NLIMITS])
 {
+	bool ok = true;
 	for (size_t i = 0; i < CP_NLIMITS; i++)
-		if (saved[i].rlim_cur != RLIM_INFINITY)
-			setrlimit(cp_limits[i], &saved[i]);
+		if (saved[i].rlim_cur != RLIM_INFINITY && setrlimit(cp_limits[i], &saved[i]) < 0)
+			ok = false;
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -393,8 +395,11 @@ int main(int argc, char **argv)
 			delay(&c);
 			rc = CP_BAD;
 		} else {
-			restore_limits(limits);
-			rc = c.check_only ? run_as_caller(login, argv + prog) : become(login, &u, argv + prog);
+			if (!restore_limits(limits))
+				rc = fail(CP_TROUBLE, "cannot put the service's memory limits back for %s: %s", login,
+					  strerror(errno));
+			else
+				rc = c.check_only ? run_as_caller(login, argv + prog) : become(login, &u, argv + prog);
 		}
 	}
 	explicit_bzero(buf, sizeof(buf));

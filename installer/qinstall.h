@@ -640,14 +640,15 @@ int qi_mailuser_list(qi_handle *h, const struct qi_mailuser_options *o);
  * journal: for the POP3 service (qmail-popup ... qinstall-checkpassword). */
 #define QI_CHECKPASSWORD_PATH "/usr/local/bin/qinstall-checkpassword"
 int qi_mailuser_install_checkpassword(qi_handle *h, const char *program);
-/* The SMTP service's copy of it ([services] smtpd_auth): setgid to
- * [services] smtpd_auth_group, run as qmaild with --check-only. */
+/* The SMTP service's copy of it ([services] smtpd_auth): qmaild's, 02510,
+ * setgid to [services] smtpd_auth_group, run as qmaild with --check-only. */
 #define QI_SMTP_CHECKPASSWORD_PATH "/usr/local/libexec/qinstall/checkpassword-smtp"
 
 /* control/validrcptto.cdb of the validrcptto patch (mailusers/validrcptto.c):
  * lower-case keys, the data empty: NAME@DOMAIN and NAME-default@DOMAIN of
  * each mail user and each domain of control/locals (control/me without it),
- * NAME@DOMAIN of each ~alias/.qmail-NAME (':' read as '.'; .qmail-default:
+ * the same of each system user qmail-getpw delivers to (uid from 1000, not
+ * 65534, a home directory of its own), NAME@DOMAIN of each ~alias/.qmail-NAME (':' read as '.'; .qmail-default:
  * @DOMAIN), and each line of control/validrcptto.local (ADDRESS, @DOMAIN, or
  * a bare NAME for NAME@ each domain). Built from ROOT into *CDB (malloc'd);
  * KEYS (if not NULL) gets the keys, sorted. */

@@ -223,6 +223,8 @@ void qi_popdb_free(struct qi_popdb *db)
 {
 	for (size_t i = 0; i < db->n; i++) {
 		clear_fields(&db->lines[i]);
+		if (db->lines[i].raw)	/* hashes and CRAM-MD5 secrets */
+			explicit_bzero(db->lines[i].raw, db->lines[i].rawlen);
 		free(db->lines[i].raw);
 	}
 	free(db->lines);

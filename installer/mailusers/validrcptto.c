@@ -189,6 +189,54 @@ static int alias_names(qi_handle *h, const char *dir, char ***out)
 	return 0;
 }
 
+/* NAMES (NULL-terminated, malloc'd) with WORD appended. */
+static void names_add(char ***names, char *word)
+{
+	size_t n = 0;
+	while ((*names)[n])
+		n++;
+	*names = qi_xrealloc(*names, (n + 2) * sizeof(**names));
+	(*names)[n] = word;
+	(*names)[n + 1] = NULL;
+}
+
+/* The system users qmail-getpw delivers to, appended to NAMES with their
+ * -default: ROOT's passwd users with a uid from 1000 (not nobody's
+ * 65534) whose home is a directory they own; the name "default" (it would
+ * be the catch-all) is left out. Without them validrcptto would refuse
+ * mail qmail delivers. */
+static int system_users(qi_handle *h, char ***names)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_optional(h, "/etc/passwd", &text, &len);
+	char **lines = rc == 0 && text ? text_lines(text) : NULL;
+	for (size_t i = 0; lines && lines[i]; i++) {
+		char *f[7], *c = lines[i];
+		size_t n = 0;
+		while (n < 7) {
+			f[n++] = c;
+			if (!(c = strchr(c, ':')))
+				break;
+			*c++ = '\0';
+		}
+		char *end;
+		long uid = n == 7 ? strtol(f[2], &end, 10) : -1;
+		struct stat st;
+		if (n != 7 || *end || uid < 1000 || uid == 65534 || !*f[0] || strcmp(f[0], "default") == 0 ||
+		    f[5][0] != '/' || qi_root_lstat(h, f[5], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (long)st.st_uid != uid) {
+			qi_clear_error(h);
+			continue;
+		}
+		names_add(names, qi_xstrdup(f[0]));
+		names_add(names, qi_xasprintf("%s-default", f[0]));
+	}
+	qi_strv_free(lines);
+	free(text);
+	return rc;
+}
+
 int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfile, char **cdb,
 			 size_t *len, json_t **keys)
 {
@@ -209,6 +257,8 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
 		rc = read_optional(h, local, &extra, &elen);
 	if (rc == 0)
 		rc = alias_names(h, alias, &names);
+	if (rc == 0)
+		rc = system_users(h, &names);
 	if (rc == 0)
 		rc = qi_validrcptto_keys(h, dom, pw, pwlen, (const char *const *)names, extra, &k);
 	if (rc == 0) {

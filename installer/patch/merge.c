@@ -219,8 +219,13 @@ static void resolve(struct qi_merge_result *res, const struct qi_merge_text in[3
 		res->out.len = at;
 		if (take_union) {
 			rg.how = QI_MERGE_UNION;
+			rg.out_line = 1;
+			for (size_t k = 0; k < at; k++)
+				rg.out_line += res->out.data[k] == '\n';
 			qi_buf_add(&res->out, o->data, o->len);
 			qi_buf_add(&res->out, t->data, t->len);
+			for (size_t k = at; k < res->out.len; k++)
+				rg.out_lines += res->out.data[k] == '\n';
 		} else {
 			res->ntrue++;
 		}
@@ -387,6 +392,8 @@ struct mfile {
 	const char *name;		/* as the records name it */
 	struct qi_patch_entry *ours;
 	struct qi_merge_result res;
+	char *uni;			/* the merged text with unions, before the glue */
+	size_t unilen;
 };
 
 struct mrun {
@@ -513,6 +520,13 @@ static int merge_files(struct mrun *m, struct qi_patch_tree *theirs, const struc
 			return qi_error(m->h, "%s: a hunk of %s failed on a file that %s: it cannot be merged",
 					f->name, m->label, !o || !o->exists ? "the tree does not have"
 					: "the patch alone does not make");
+		/* Against an empty base every line of both would be an
+		 * insertion, and the rule would stack the two files. */
+		if (!b->exists)
+			return qi_error(m->h, "%s: both %s and an earlier patch create this file (it is not in "
+					"the tree the merge starts from), so it cannot be merged: drop one of "
+					"them, or refresh %s against the tree after the other", f->name, m->label,
+					m->label);
 		struct qi_merge_text in[3] = {
 			[QI_MERGE_BASE] = { b->exists && b->data ? b->data : "", b->exists ? b->len : 0 },
 			[QI_MERGE_OURS] = { o->data ? o->data : "", o->len },
@@ -638,6 +652,66 @@ static int apply_glue(struct mrun *m, struct qi_patch_report *rep)
 	return rc;
 }
 
+/* A line range of the union text the glue changed: git_diff_buffers'
+ * hunks, old side (an insertion: old_lines 0 after old_start). */
+struct changed {
+	long (*r)[2];
+	size_t n;
+};
+
+static int glue_hunk(const git_diff_delta *d, const git_diff_hunk *hk, void *payload)
+{
+	(void)d;
+	struct changed *c = payload;
+	c->r = qi_xrealloc(c->r, (c->n + 1) * sizeof(*c->r));
+	c->r[c->n][0] = hk->old_start;
+	c->r[c->n][1] = hk->old_lines;
+	c->n++;
+	return 0;
+}
+
+/* Every union the glue was for must have been changed by it: a union it
+ * did not touch keeps both sides one after the other (a new conflict
+ * beside the one the glue was made for), which would be a wrong file
+ * recorded as glued. */
+static int glue_covers(struct mrun *m)
+{
+	for (size_t i = 0; i < m->nf; i++) {
+		struct mfile *f = &m->f[i];
+		if (!f->uni)
+			continue;
+		struct changed c = { 0 };
+		git_diff_options o;
+		git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+		o.context_lines = 0;
+		int grc = git_diff_buffers(f->uni, f->unilen, f->name, f->ours->data ? f->ours->data : "",
+					   f->ours->len, f->name, &o, NULL, NULL, glue_hunk, NULL, &c);
+		for (size_t k = 0; grc == 0 && k < f->res.n; k++) {
+			const struct qi_merge_region *rg = &f->res.r[k];
+			if (rg->how != QI_MERGE_UNION)
+				continue;
+			bool touched = false;
+			for (size_t j = 0; j < c.n && !touched; j++) {
+				long a = c.r[j][0], n = c.r[j][1];
+				touched = n ? a < rg->out_line + rg->out_lines && a + n > rg->out_line
+					    : a >= rg->out_line - 1 && a < rg->out_line + rg->out_lines;
+			}
+			if (!touched) {
+				free(c.r);
+				return qi_error(m->h, "%s: the glue patch %s of %s leaves the true conflict at line "
+						"%ld of the merged file as it is (both sides, one after the other): "
+						"it was made for another conflict; remake it against the merge's "
+						"union", f->name, m->c->glue, m->label, rg->out_line);
+			}
+		}
+		free(c.r);
+		if (grc != 0)
+			return qi_error(m->h, "%s: cannot compare the glued file with the merge's union (libgit2: "
+					"%s)", f->name, git_error_last() ? git_error_last()->message : "unknown error");
+	}
+	return 0;
+}
+
 /* The true conflicts as an error: the first ones in the message, all of
  * them logged. */
 static int conflict_error(struct mrun *m)
@@ -697,6 +771,11 @@ static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const s
 		if (!opt->silent)
 			qi_buf_addf(&said, "merged file %s three ways (%zu conflict region%s resolved)\n", f->name,
 			    f->res.n, f->res.n == 1 ? "" : "s");
+		if (m->c->glue && m->nunion) {
+			f->uni = qi_xmalloc(f->res.out.len + 1);
+			memcpy(f->uni, f->res.out.data ? f->res.out.data : "", f->res.out.len);
+			f->unilen = f->res.out.len;
+		}
 		qi_patch_tree_set(f->ours, f->res.out.data, f->res.out.len, f->ours->mode);
 		f->res.out.data = NULL;
 	}
@@ -704,6 +783,8 @@ static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const s
 		set_outcomes(m, rep->hunks, trep.hunks, p);
 		if (m->c->glue && m->nunion)
 			rc = apply_glue(m, rep);
+		if (rc == 0 && m->c->glue && m->nunion)
+			rc = glue_covers(m);
 		else if (m->c->glue)
 			qi_warn(m->h, "the glue patch %s of %s was not needed (no true conflict): not applied",
 				m->c->glue, m->label);
@@ -741,8 +822,10 @@ int qi_merge_patch(qi_handle *h, const struct qi_merge_ctx *c, const char *patch
 		rc = merge_failed(&m, &p, s, ns, patch, len, opt, report);
 		if (rc < 0)
 			report->status = 1;
-		for (size_t i = 0; i < m.nf; i++)
+		for (size_t i = 0; i < m.nf; i++) {
 			qi_merge_result_free(&m.f[i].res);
+			free(m.f[i].uni);
+		}
 		free(m.f);
 	}
 	snapshot_free(s, ns);

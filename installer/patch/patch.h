@@ -210,6 +210,7 @@ struct qi_merge_region {
 	struct qi_merge_text side[3];	/* base, ours, theirs (malloc'd, NUL-terminated) */
 	long ours_line, theirs_line;	/* where those sides start in ours and theirs (0: unknown) */
 	long theirs_lines;
+	long out_line, out_lines;	/* a union: its lines in OUT (1-based first, count) */
 };
 struct qi_merge_result {
 	struct qi_buf out;		/* the merged text (a true conflict left out) */

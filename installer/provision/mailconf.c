@@ -350,6 +350,8 @@ void qi_mailconf_free(struct qi_mailconf *mc)
 		return;
 	for (size_t i = 0; i < mc->n; i++) {
 		free(mc->it[i].path);
+		if (mc->it[i].secret && mc->it[i].data)
+			explicit_bzero(mc->it[i].data, strlen(mc->it[i].data));	/* a private key */
 		free(mc->it[i].data);
 		free(mc->it[i].why);
 	}

@@ -404,8 +404,8 @@ static int add_services(qi_handle *h, const struct qi_profile *p, const struct q
 /* qinstall's checkpassword program copied into ROOT at PATH with MODE
  * root:GID, from where qinstall's is installed ($QINSTALL_CHECKPASSWORD
  * overrides it: the tests' build tree). WHO and KEY for the message. */
-static int copy_checkpassword(qi_handle *h, struct qi_qmailsvc *s, const char *path, mode_t mode, gid_t gid,
-			      const char *who, const char *key)
+static int copy_checkpassword(qi_handle *h, struct qi_qmailsvc *s, const char *path, mode_t mode, uid_t uid,
+			      gid_t gid, const char *who, const char *key)
 {
 	const char *env = getenv("QINSTALL_CHECKPASSWORD");
 	char *program = env && *env ? qi_xstrdup(env) : qi_xasprintf("%s/qinstall-checkpassword", QI_BINDIR);
@@ -420,7 +420,7 @@ static int copy_checkpassword(qi_handle *h, struct qi_qmailsvc *s, const char *p
 	*strrchr(dir, '/') = '\0';
 	add_dirs(s, dir, 0755, 0, 0, true);
 	free(dir);
-	add(s, SV_CDB, qi_xstrdup(path), program, mode, 0, gid);
+	add(s, SV_CDB, qi_xstrdup(path), program, mode, uid, gid);
 	return 0;
 }
 
@@ -433,34 +433,48 @@ static int add_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi
 	if (!qi_profile_bool(p, "services", "pop3") ||
 	    strcmp(qi_profile_get(p, "services", "checkpassword"), QI_CHECKPASSWORD_PATH) != 0)
 		return 0;
-	return copy_checkpassword(h, s, QI_CHECKPASSWORD_PATH, 0755, 0, "the POP3 service", "checkpassword");
+	return copy_checkpassword(h, s, QI_CHECKPASSWORD_PATH, 0755, 0, 0, "the POP3 service", "checkpassword");
 }
 
-/* [services] smtpd_auth or smtpd_tls: qmail-smtpd runs as qmaild, which cannot read a
- * root-only password file. The checkpassword program it runs is a copy
- * of qinstall-checkpassword, setgid to smtpd_auth_group (a group no
- * daemon runs as: Debian's unix_chkpwd model), which reads the password
- * file 0640 root:that group and drops the group (--check-only) before it
- * runs smtpd_auth_true. Only when it is qinstall's own program. */
-static int add_smtp_checkpassword(qi_handle *h, const struct qi_profile *p, struct qi_qmailsvc *s)
+/* [services] smtpd_auth or smtpd_tls: qmail-smtpd runs as qmaild, which
+ * cannot read a root-only password file. The checkpassword program it
+ * runs is a copy of qinstall-checkpassword, setgid to smtpd_auth_group
+ * (Debian's unix_chkpwd model), which reads the password file 0640
+ * root:that group and drops the group (--check-only) before it runs
+ * smtpd_auth_true. The copy is qmaild's, mode 02510: only qmaild may run
+ * it (no local user gets a password oracle), and qmaild cannot change it
+ * without losing the set-group-id bit (it is not in the group). Only
+ * when it is qinstall's own program; its password file is the built-in
+ * one, so qmail's home must be /var/qmail. */
+static int add_smtp_checkpassword(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
+				  struct qi_qmailsvc *s)
 {
 	if (!qi_profile_bool(p, "services", "smtpd") ||
 	    (!qi_profile_bool(p, "services", "smtpd_auth") && !qi_profile_bool(p, "services", "smtpd_tls")))
 		return 0;
+	const char *path = qi_profile_get(p, "services", "smtpd_auth_checkpassword");
+	if (strcmp(path, QI_SMTP_CHECKPASSWORD_PATH) != 0)
+		return 0;
+	const char *qmail = qi_profile_get(p, "accounts", "qmail_home");
+	if (strcmp(qmail, "/var/qmail") != 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: SMTP AUTH through %s reads the mail users of "
+				     "/var/qmail/users/poppasswd, but [accounts] qmail_home is %s: keep qmail in "
+				     "/var/qmail, or name another checkpassword program in [services] "
+				     "smtpd_auth_checkpassword", qi_profile_file(p), path, qmail);
 	const char *group = qi_profile_get(p, "services", "smtpd_auth_group");
 	gid_t gid;
 	if (qi_root_gid(h, group, &gid) < 0)
 		return qi_error_prefix(h, "%s: [services] smtpd_auth_group = %s (the group of the SMTP "
 				       "service's checkpassword program and of the password file): make the "
 				       "group in ROOT or name another one", qi_profile_file(p), group);
-	if (gid == 0)
-		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] smtpd_auth_group = %s is gid 0: name a "
-				     "group of its own", qi_profile_file(p), group);
-	const char *path = qi_profile_get(p, "services", "smtpd_auth_checkpassword");
-	if (strcmp(path, QI_SMTP_CHECKPASSWORD_PATH) == 0 &&
-	    copy_checkpassword(h, s, path, 02755, gid, "the SMTP service's AUTH", "smtpd_auth_checkpassword") < 0)
+	if (gid == 0 || gid == (gid_t)env->ids->id[QI_ACCT_NOFILES] || gid == (gid_t)env->ids->id[QI_ACCT_QMAIL])
+		return qi_error_kind(h, QI_ERR_USAGE, "%s: [services] smtpd_auth_group = %s is %s: name a "
+				     "group no daemon runs as", qi_profile_file(p), group,
+				     gid == 0 ? "gid 0" : "one of qmail's groups");
+	if (copy_checkpassword(h, s, path, 02510, (uid_t)env->ids->id[QI_ACCT_QMAILD], gid,
+			       "the SMTP service's AUTH", "smtpd_auth_checkpassword") < 0)
 		return -1;
-	char *pw = qi_xasprintf("%s/users/poppasswd", qi_profile_get(p, "accounts", "qmail_home"));
+	char *pw = qi_xasprintf("%s/users/poppasswd", qmail);
 	char *users = qi_xstrdup(pw);
 	*strrchr(users, '/') = '\0';
 	add_dirs(s, users, 0755, 0, 0, true);
@@ -556,7 +570,7 @@ int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 	if (rc == 0)
 		rc = add_checkpassword(h, p, s);
 	if (rc == 0)
-		rc = add_smtp_checkpassword(h, p, s);
+		rc = add_smtp_checkpassword(h, p, env, s);
 	size_t nsvc = json_array_size(s->names), i;
 	json_t *o;
 	if (rc == 0 && nsvc)

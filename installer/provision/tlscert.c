@@ -98,6 +98,7 @@ static char *pem_text(EVP_PKEY *key, STACK_OF(X509) *certs)
 		out = qi_xmalloc((size_t)n + 1);
 		memcpy(out, data, (size_t)n);
 		out[n] = '\0';
+		OPENSSL_cleanse(data, (size_t)n);	/* the private key */
 	}
 	BIO_free(b);
 	return out;

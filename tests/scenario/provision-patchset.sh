@@ -3,8 +3,8 @@
 # validrcptto see it, on throwaway roots from the shared distfiles folder:
 # with smtp-auth (the default) qmail-smtpd's run script passes
 # qmail-smtpd-auth's three arguments (the domain, the setgid
-# checkpassword-smtp --check-only, /bin/true), the program is 02755
-# root:shadow and the password file 0640 root:shadow; submission adds the
+# checkpassword-smtp --check-only, /bin/true), the program is 02510
+# qmaild:shadow and the password file 0640 root:shadow; submission adds the
 # qmail-submission service on port 587 with SUBMISSION set and no relay
 # rules; validrcptto writes control/validrcptto.cdb (read back here the
 # way qmail-smtpd's cdb_seek reads it) and `mailuser add` rebuilds it;
@@ -66,13 +66,19 @@ case_default() {
 	tap_unlike "$s" 'tcp.smtp' "submission: no relay rules"
 	tap_ok "submission: run is an sh script" sh -n "$R$SUP/qmail-submission/run"
 	tap_is "$(readlink "$R/etc/service/qmail-submission")" "$SUP/qmail-submission" "submission: linked into /etc/service"
-	tap_mode_is "$R/usr/local/libexec/qinstall/checkpassword-smtp" 2755 "checkpassword-smtp is setgid"
-	tap_owner_is "$R/usr/local/libexec/qinstall/checkpassword-smtp" "0:$shadow" "root:shadow"
+	tap_mode_is "$R/usr/local/libexec/qinstall/checkpassword-smtp" 2510 "checkpassword-smtp is setgid, for its owner alone"
+	tap_owner_is "$R/usr/local/libexec/qinstall/checkpassword-smtp" "$(awk -F: '$1 == "qmaild" { print $3 }' "$R/etc/passwd"):$shadow" \
+		"qmaild:shadow"
 	tap_mode_is "$R/var/qmail/users/poppasswd" 0640 "the password file is 0640"
 	tap_owner_is "$R/var/qmail/users/poppasswd" "0:$shadow" "root:shadow"
 	local cdb=$R/var/qmail/control/validrcptto.cdb
 	tap_ok "validrcptto.cdb has postmaster" cdb_has "$cdb" postmaster@mail.example.org
 	tap_ok "and nobody unknown" bash -c "$(declare -f cdb_has); ! cdb_has '$cdb' nobody@mail.example.org"
+	# qmail-getpw delivers to admin (uid 1000, a home of its own): so
+	# does validrcptto; root and daemon (below 1000) are not there
+	tap_ok "validrcptto.cdb has the system user admin" cdb_has "$cdb" admin@mail.example.org
+	tap_ok "with admin-default" cdb_has "$cdb" admin-default@mail.example.org
+	tap_ok "but not daemon" bash -c "$(declare -f cdb_has); ! cdb_has '$cdb' daemon@mail.example.org"
 	printf 'pw-of-carol\n' | "$QINSTALL" --root "$R" -q mailuser add --owner admin carol >/dev/null 2>&1
 	tap_ok "mailuser add: carol is in the cdb" cdb_has "$cdb" carol@mail.example.org
 	tap_ok "with carol-default" cdb_has "$cdb" carol-default@mail.example.org

@@ -444,6 +444,17 @@ static void test_glue(void **state)
 	assert_non_null(strstr(qi_errmsg(h), "glue patch"));
 	assert_non_null(strstr(qi_errmsg(h), "glue.diff of two does not apply exactly"));
 	assert_string_equal(ut_slurp(dir, "f.c"), base);
+	/* a glue that applies, but elsewhere: the union it was for would
+	 * stay with both sides stacked, so it is refused, and nothing is
+	 * written */
+	ut_tmpdir_remove(dir);
+	dir = ut_tmpdir("merge");
+	qi_clear_error(h);
+	const char *aside = "--- a/f.c\n+++ b/f.c\n@@ -15,3 +15,3 @@\n \tx = x * 14 + 1;\n-\tx = x * 15 + 1;\n"
+			    "+\tx = x * 15 + 2;\n \tx = x * 16 + 1;\n";
+	assert_int_equal(series2(h, dir, base, ours, theirs, aside, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "leaves the true conflict at line 8 of the merged file"));
+	assert_string_equal(ut_slurp(dir, "f.c"), base);
 	qi_free(h);
 	ut_tmpdir_remove(dir);
 	sides_free(&sd);
