@@ -122,10 +122,15 @@ static int slurp(qi_handle *h, const char *path, const char *what, bool missing_
 		 char **data, size_t *len)
 {
 	struct stat st = { 0 };
-	if (stat(path, &st) < 0 && errno == ENOENT && missing_ok) {
+	int src = stat(path, &st), serr = errno;
+	if (src < 0 && serr == ENOENT && missing_ok) {
 		*data = qi_xstrdup("");
 		*len = 0;
 		return 0;
+	}
+	if (src < 0 && serr != ENOENT) {	/* its owner and mode unknown: never read it */
+		fail(0, "cannot look at the %s %s: %s", what, path, strerror(serr));
+		return -1;
 	}
 	if (qi_input_read(h, QI_ERR_FAILED, path, what, QI_POP_MAX, data, len) < 0) {
 		fail(0, "%s", qi_errmsg(h));
