@@ -730,6 +730,30 @@ static int conflict_error(struct mrun *m)
 	return rc;
 }
 
+/* TEXT, GNU patch's messages of a patch whose failed hunks the merge then
+ * placed, into OUT without the word FAILED: "Hunk #2 FAILED at 81."
+ * becomes "Hunk #2 did not apply at 81: merged three ways (below).", "1 out
+ * of 5 hunks FAILED" "1 out of 5 hunks merged three ways". */
+static void say_merged(const char *text, struct qi_buf *out)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		const char *f = memmem(text, n, " FAILED", 7);
+		if (f && strncmp(text, "Hunk #", 6) == 0 && strncmp(f, " FAILED at ", 11) == 0) {
+			const char *at = f + 11;
+			size_t k = strspn(at, "0123456789");
+			qi_buf_addf(out, "%.*s did not apply at %.*s: merged three ways (below).\n", (int)(f - text),
+				    text, (int)k, at);
+		} else if (f && strstr(text, " out of ") && strstr(text, " out of ") < f) {
+			qi_buf_addf(out, "%.*s merged three ways\n", (int)(f - text), text);
+		} else {
+			qi_buf_add(out, text, n);
+			qi_buf_add(out, "\n", 1);
+		}
+		text += n + (text[n] == '\n');
+	}
+}
+
 /* The failed files of REP merged, the glue applied, the records updated. */
 static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const struct snap *s, size_t ns,
 			const char *patch, size_t len, const struct qi_patch_options *opt,
@@ -765,7 +789,10 @@ static int merge_failed(struct mrun *m, const struct qi_patch_parsed *p, const s
 	if (rc == 0 && m->ntrue)
 		rc = conflict_error(m);
 	struct qi_buf said = { 0 };
-	qi_buf_add(&said, rep->text, strlen(rep->text));
+	if (rc == 0)
+		say_merged(rep->text, &said);
+	else
+		qi_buf_add(&said, rep->text, strlen(rep->text));
 	for (i = 0; rc == 0 && i < m->nf; i++) {
 		struct mfile *f = &m->f[i];
 		if (!opt->silent)

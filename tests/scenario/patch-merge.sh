@@ -62,6 +62,20 @@ case_set_merges_by_rule() {
 	tap_like "$(sed -n '/#include "commands.h"/,/#define MAXHOPS/p' "$T/qmail-smtpd.c")" \
 		'#include "qregex.h"' "qregex's includes are in"
 	tap_ok "qmail-smtpd builds from the merged tree" make_smtpd "$T"
+	# Its messages: the hunks the merge placed are not called FAILED.
+	local T2=$W/set-text
+	cp -a "$W/pristine" "$T2"
+	for p in "${SET[@]:0:3}"; do
+		# shellcheck disable=SC2086
+		tap_setup "$QINSTALL" -q patch -d "$T2" -F0 --merge --base "$W/pristine" $p || return
+	done
+	# shellcheck disable=SC2086
+	tap_run 0 "the same merge, its messages" "$QINSTALL" patch -d "$T2" -F0 --merge --base "$W/pristine" ${SET[3]}
+	tap_like "$TAP_STDOUT" '^Hunk #1 did not apply at [0-9]+: merged three ways \(below\)\.$' \
+		"a hunk the merge placed says so"
+	tap_like "$TAP_STDOUT" '^1 out of 2 hunks merged three ways$' "and the count says merged"
+	tap_like "$TAP_STDOUT" '^merged file Makefile three ways \(2 conflict regions resolved\)$' "then the merge of the file"
+	tap_unlike "$TAP_STDOUT" 'FAILED' "nothing is called FAILED"
 }
 
 case_validrcptto_true_conflict() {
