@@ -49,18 +49,22 @@ static bool hunk_clean(json_t *hk)
  * outcome ("patch qmail-103.patch: 3 hunks, 0 clean: dns.c #1 offset -2,
  * ..."): offset N, fuzz N, merged, rule NAME, glue. The hunks of a patch
  * are consecutive records. */
+static const char *hunk_patch(json_t *hunks, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(hunks, i), "patch"));
+}
+
 static void print_patches(struct qi_cli *cli, json_t *hunks)
 {
 	size_t n = json_array_size(hunks);
 	for (size_t i = 0; i < n;) {
-		const char *patch = json_string_value(json_object_get(json_array_get(hunks, i), "patch"));
+		const char *patch = hunk_patch(hunks, i);
 		if (!patch) {
 			i++;
 			continue;
 		}
 		size_t end = i, clean = 0;
-		while (end < n && json_string_value(json_object_get(json_array_get(hunks, end), "patch")) &&
-		       strcmp(json_string_value(json_object_get(json_array_get(hunks, end), "patch")), patch) == 0)
+		while (end < n && hunk_patch(hunks, end) && strcmp(hunk_patch(hunks, end), patch) == 0)
 			clean += hunk_clean(json_array_get(hunks, end++));
 		char *name = patch_name(patch);
 		qi_out(cli, "    patch %s: %zu hunk%s, %zu clean%s", name, end - i, end - i == 1 ? "" : "s", clean,

@@ -8,7 +8,10 @@
  * there is no locals):
  *
  *   NAME@DOMAIN, NAME-default@DOMAIN   each mail user of the password file
- *                                      (qmail delivers NAME-ext there too)
+ *                                      (qmail delivers NAME-ext there too),
+ *                                      and each system user qmail-getpw
+ *                                      delivers to (uid from 1000, a home
+ *                                      of its own)
  *   NAME@DOMAIN                        each ~alias/.qmail-NAME (':' in the
  *                                      file name is a '.' of the address)
  *   @DOMAIN                            ~alias/.qmail-default (a catch-all)
@@ -29,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "accounts/passwd.h"
 #include "mailusers/pwfile.h"
 
 struct keyset {
@@ -42,12 +46,18 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* K with S (malloc'd, now K's) appended; K stays NULL-terminated. */
+static void push(struct keyset *k, char *s)
+{
+	k->v = qi_xrealloc(k->v, (k->n + 2) * sizeof(*k->v));
+	k->v[k->n++] = s;
+	k->v[k->n] = NULL;
+}
+
 static void key_add(struct keyset *k, char *key)
 {
 	lower(key);
-	k->v = qi_xrealloc(k->v, (k->n + 2) * sizeof(*k->v));
-	k->v[k->n++] = key;
-	k->v[k->n] = NULL;
+	push(k, key);
 }
 
 /* NAME at each domain (NAME "" : @DOMAIN). */
@@ -159,13 +169,10 @@ static int read_optional(qi_handle *h, const char *path, char **text, size_t *le
 	return qi_root_read(h, path, text, len);
 }
 
-/* The names of DIR's .qmail-* files, without ".qmail-" (none when DIR is
- * not there). */
-static int alias_names(qi_handle *h, const char *dir, char ***out)
+/* The names of DIR's .qmail-* files, without ".qmail-", appended to K
+ * (none when DIR is not there). */
+static int alias_names(qi_handle *h, const char *dir, struct keyset *k)
 {
-	struct keyset k = { qi_xmalloc(sizeof(char *)), 0 };
-	k.v[0] = NULL;
-	*out = k.v;
 	struct stat st;
 	if (qi_root_lstat(h, dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
@@ -179,62 +186,41 @@ static int alias_names(qi_handle *h, const char *dir, char ***out)
 	}
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (strncmp(e->d_name, ".qmail-", 7) == 0 && e->d_name[7]) {
-			k.v = qi_xrealloc(k.v, (k.n + 2) * sizeof(*k.v));
-			k.v[k.n++] = qi_xstrdup(e->d_name + 7);
-			k.v[k.n] = NULL;
-		}
+		if (strncmp(e->d_name, ".qmail-", 7) == 0 && e->d_name[7])
+			push(k, qi_xstrdup(e->d_name + 7));
 	closedir(d);
-	*out = k.v;
 	return 0;
 }
 
-/* NAMES (NULL-terminated, malloc'd) with WORD appended. */
-static void names_add(char ***names, char *word)
-{
-	size_t n = 0;
-	while ((*names)[n])
-		n++;
-	*names = qi_xrealloc(*names, (n + 2) * sizeof(**names));
-	(*names)[n] = word;
-	(*names)[n + 1] = NULL;
-}
-
-/* The system users qmail-getpw delivers to, appended to NAMES with their
+/* The system users qmail-getpw delivers to, appended to K with their
  * -default: ROOT's passwd users with a uid from 1000 (not nobody's
  * 65534) whose home is a directory they own; the name "default" (it would
  * be the catch-all) is left out. Without them validrcptto would refuse
  * mail qmail delivers. */
-static int system_users(qi_handle *h, char ***names)
+static int system_users(qi_handle *h, struct keyset *k)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = read_optional(h, "/etc/passwd", &text, &len);
-	char **lines = rc == 0 && text ? text_lines(text) : NULL;
-	for (size_t i = 0; lines && lines[i]; i++) {
-		char *f[7], *c = lines[i];
-		size_t n = 0;
-		while (n < 7) {
-			f[n++] = c;
-			if (!(c = strchr(c, ':')))
-				break;
-			*c++ = '\0';
-		}
-		char *end;
-		long uid = n == 7 ? strtol(f[2], &end, 10) : -1;
+	if (read_optional(h, "/etc/passwd", &text, &len) < 0)
+		return -1;
+	struct qi_pwdb db;
+	qi_pwdb_parse(&db, QI_PW_PASSWD, text ? text : "", len);
+	for (size_t i = 0; i < db.n; i++) {
+		const struct qi_pwline *l = &db.lines[i];
 		struct stat st;
-		if (n != 7 || *end || uid < 1000 || uid == 65534 || !*f[0] || strcmp(f[0], "default") == 0 ||
-		    f[5][0] != '/' || qi_root_lstat(h, f[5], &st) < 0 || !S_ISDIR(st.st_mode) ||
-		    (long)st.st_uid != uid) {
+		if (l->type != QI_PWL_ENTRY || l->id < 1000 || l->id == 65534 || !*l->fields[0] ||
+		    strcmp(l->fields[0], "default") == 0 || l->fields[5][0] != '/' ||
+		    qi_root_lstat(h, l->fields[5], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (long long)st.st_uid != l->id) {
 			qi_clear_error(h);
 			continue;
 		}
-		names_add(names, qi_xstrdup(f[0]));
-		names_add(names, qi_xasprintf("%s-default", f[0]));
+		push(k, qi_xstrdup(l->fields[0]));
+		push(k, qi_xasprintf("%s-default", l->fields[0]));
 	}
-	qi_strv_free(lines);
+	qi_pwdb_free(&db);
 	free(text);
-	return rc;
+	return 0;
 }
 
 int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfile, char **cdb,
@@ -244,7 +230,11 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
 	char *me = qi_xasprintf("%s/control/me", qmail_home);
 	char *local = qi_xasprintf("%s/control/validrcptto.local", qmail_home);
 	char *alias = qi_xasprintf("%s/alias", qmail_home);
-	char *dom = NULL, *pw = NULL, *extra = NULL, **names = NULL, **k = NULL;
+	char *dom = NULL, *pw = NULL, *extra = NULL, **k = NULL;
+	/* the names delivered to at each domain besides the mail users:
+	 * ~alias's .qmail-NAME files, then the system users */
+	struct keyset names = { qi_xmalloc(sizeof(char *)), 0 };
+	names.v[0] = NULL;
 	size_t dlen, pwlen, elen;
 	int rc = read_optional(h, locals, &dom, &dlen);
 	if (rc == 0 && (!dom || !*dom)) {
@@ -260,7 +250,7 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
 	if (rc == 0)
 		rc = system_users(h, &names);
 	if (rc == 0)
-		rc = qi_validrcptto_keys(h, dom, pw, pwlen, (const char *const *)names, extra, &k);
+		rc = qi_validrcptto_keys(h, dom, pw, pwlen, (const char *const *)names.v, extra, &k);
 	if (rc == 0) {
 		struct qi_cdb_make m;
 		qi_cdb_start(&m);
@@ -278,7 +268,7 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
 	if (pw)
 		explicit_bzero(pw, pwlen);
 	qi_strv_free(k);
-	qi_strv_free(names);
+	qi_strv_free(names.v);
 	free(pw);
 	free(dom);
 	free(extra);

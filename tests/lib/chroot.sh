@@ -8,6 +8,7 @@
 #                         # when it cannot be had (not root, no debootstrap,
 #                         # the archive out of reach), fails it when
 #                         # debootstrap fails with the archive in reach
+#   chroot_mail_template DIR  # the same, with the mail tests' admin and vmail
 chroot_template() {
 	local dir=$1 f mirror= suite= cache log
 	[ "$(id -u)" = 0 ] || tap_skip_all "needs root to chroot"
@@ -55,4 +56,13 @@ urllib.request.urlopen(sys.argv[1], timeout=30).read(1)' "$mirror/dists/$suite/R
 		tar -C "$dir" --numeric-owner -czpf "$cache.tmp" . && mv "$cache.tmp" "$cache"
 	fi
 	exec 8>&-	# the cache entry is complete: let other runs have it
+}
+
+# chroot_mail_template DIR: chroot_template, with the users the mail tests
+# share: admin (1000, a shell and a home: postmaster's mail goes there)
+# and vmail (1001, no login: the owner of the mail users' Maildirs).
+chroot_mail_template() {
+	chroot_template "$1"
+	chroot "$1" useradd -m -u 1000 -s /bin/sh admin
+	chroot "$1" useradd -m -u 1001 -s /usr/sbin/nologin vmail
 }

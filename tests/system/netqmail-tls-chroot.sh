@@ -24,9 +24,7 @@ distfiles_find netqmail-1.05-tls-smtpauth-20070417.patch qregex-20060423.patch \
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 
 C=$(tap_tmpdir)/root
-chroot_template "$C"
-chroot "$C" useradd -m -u 1000 -s /bin/sh admin
-chroot "$C" useradd -m -u 1001 -s /usr/sbin/nologin vmail
+chroot_mail_template "$C"
 TAP_TREE_EXCLUDE=var/lib/qinstall
 before=$(tap_tree "$C")
 

@@ -25,9 +25,7 @@ export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 PY=${PYTHON3:-python3}
 
 C=$(tap_tmpdir)/root
-chroot_template "$C"
-chroot "$C" useradd -m -u 1000 -s /bin/sh admin
-chroot "$C" useradd -m -u 1001 -s /usr/sbin/nologin vmail
+chroot_mail_template "$C"
 TAP_TREE_EXCLUDE=var/lib/qinstall
 before=$(tap_tree "$C")
 W=$(tap_tmpdir)

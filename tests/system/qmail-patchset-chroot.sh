@@ -49,8 +49,8 @@ tap_heavy
 [ -x "$top_builddir/tests/lib/treemanifest" ] || tap_skip_all "tests/lib/treemanifest is not built"
 netns_require
 distfiles_qmail
-distfiles_find qmail-smtpd-auth-0.31.tar.gz qmail-date-localtime.patch qregex-20060423.patch \
-	netqmail-1.05-validrcptto.cdb.patch qmail-1.03-moreipme-0.6.patch ucspi-rss.diff ||
+# shellcheck disable=SC2086
+distfiles_find $DISTFILES_NETQMAIL qmail-1.03-moreipme-0.6.patch qmail-1.03.tar.gz ||
 	tap_skip_all "the patch set's files are not in a distfiles folder (QI_DISTFILES)"
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
 PY=${PYTHON3:-python3}
@@ -60,9 +60,7 @@ MXIP=127.0.0.7	# the A of every MX of big.test: not an interface address
 FAR=192.0.2.10	# control/moreipme's address: on no interface, no route
 
 C=$(tap_tmpdir)/root
-chroot_template "$C"
-chroot "$C" useradd -m -u 1000 -s /bin/sh admin
-chroot "$C" useradd -m -u 1001 -s /usr/sbin/nologin vmail
+chroot_mail_template "$C"
 [ -f "$C/usr/share/zoneinfo/Asia/Kolkata" ] || tap_skip_all "the chroot has no tzdata (Asia/Kolkata)"
 ln -sfn /usr/share/zoneinfo/Asia/Kolkata "$C/etc/localtime"
 echo Asia/Kolkata >"$C/etc/timezone"
