@@ -1,0 +1,142 @@
+/*
+ * migrate.h - what the files of migrate/ share: the takeover of a running
+ * Postfix, Exim or sendmail by qmail (`qinstall migrate`). migrate/ speaks
+ * the library's API (qinstall.h: the journal, provision) and core's child
+ * processes (core/core.h: qi_proc_run); nothing else of installer/.
+ *
+ *   queue_postfix.c   Postfix's queue files (its record format)
+ *   queue_exim.c      Exim's spool (-H and -D files)
+ *   queue_sendmail.c  sendmail's qf and df files
+ *   queue.c           the common message list; qmail's queue: injection
+ *                     with qmail-queue, and reading it back for rollback
+ *   dpkg.c            ROOT's dpkg database, the stand-in package, the kept
+ *                     .deb, the swap in one dpkg transaction
+ *   detect.c          which MTA ROOT runs
+ *   migrate.c         the takeover: the steps, the journal, their undo
+ */
+#ifndef QI_MIGRATE_H
+#define QI_MIGRATE_H
+
+#include "qinstall.h"
+#include "core/core.h"
+
+/* ------------------------------------------------------------------ */
+/* Messages of an old MTA's queue (queue.c and the readers)            */
+/* ------------------------------------------------------------------ */
+
+/* One message of an old MTA's queue. A scanner fills id, queue and files;
+ * a reader fills the rest from those files (or sets why). */
+struct mq_msg {
+	char *id;		/* the old MTA's queue id */
+	char *queue;		/* where it lies: "deferred", "active", "incoming",
+				 * "hold", "maildrop" (Postfix); "input" (Exim);
+				 * "mqueue", "clientmqueue" (sendmail) */
+	char **files;		/* every file of it, paths inside ROOT, the queue
+				 * (envelope) file first; what a carry moves aside */
+	size_t nfiles;
+	char *sender;		/* envelope sender; "" for the null sender <> */
+	char **rcpts;		/* recipients not yet delivered, in queue order */
+	size_t nrcpts;
+	size_t ndone;		/* recipients already delivered (not carried) */
+	char *content;		/* the message as the old MTA would hand it on:
+				 * header lines, the empty line, the body; lines
+				 * end in LF; malloc'd, NUL-terminated */
+	size_t len;
+	size_t body;		/* offset of the body in content (len when none) */
+	char *why;		/* set (malloc'd) when it cannot be carried: left
+				 * in place and listed with this reason */
+};
+void mq_msg_free(struct mq_msg *m);
+
+struct mq_list {
+	struct mq_msg *v;
+	size_t n, cap;
+};
+/* A new zeroed entry at the end of L. */
+struct mq_msg *mq_list_add(struct mq_list *l);
+void mq_list_free(struct mq_list *l);
+/* Helpers for readers: append a copy of S (LEN bytes) to M's files/rcpts. */
+void mq_msg_add_file(struct mq_msg *m, const char *path);
+void mq_msg_add_rcpt(struct mq_msg *m, const char *addr, size_t len);
+
+/* Postfix (queue_postfix.c). SPOOL: its queue_directory inside ROOT
+ * ("/var/spool/postfix"). scan lists incoming (complete files only),
+ * active, deferred, hold and maildrop; read parses one. parse is the pure
+ * parser (fuzzed): DATA is a whole queue file. */
+int mq_postfix_parse(qi_handle *h, const unsigned char *data, size_t len, struct mq_msg *m);
+int mq_postfix_scan(qi_handle *h, const char *spool, struct mq_list *out);
+int mq_postfix_read(qi_handle *h, struct mq_msg *m);
+
+/* Exim (queue_exim.c). SPOOL: its spool_directory inside ROOT
+ * ("/var/spool/exim4"); input/ flat or split into 62 subdirectories;
+ * files ID-H, ID-D and msglog/ID. */
+int mq_exim_parse(qi_handle *h, const char *hdr, size_t hlen, const char *data, size_t dlen,
+		  struct mq_msg *m);
+int mq_exim_scan(qi_handle *h, const char *spool, struct mq_list *out);
+int mq_exim_read(qi_handle *h, struct mq_msg *m);
+
+/* sendmail (queue_sendmail.c). DIR: a queue directory inside ROOT
+ * ("/var/spool/mqueue", "/var/spool/mqueue-client"), flat or with qf/ df/
+ * xf/ subdirectories; QUEUE names it in mq_msg.queue. */
+int mq_sendmail_parse(qi_handle *h, const char *qf, size_t qlen, const char *df, size_t dlen,
+		      struct mq_msg *m);
+int mq_sendmail_scan(qi_handle *h, const char *dir, const char *queue, struct mq_list *out);
+int mq_sendmail_read(qi_handle *h, struct mq_msg *m);
+
+/* ------------------------------------------------------------------ */
+/* dpkg (dpkg.c)                                                        */
+/* ------------------------------------------------------------------ */
+
+struct dpkg_pkg {
+	char *name, *version, *arch;	/* Package, Version, Architecture */
+	char *status;			/* "install ok installed", ... */
+	char *provides, *depends, *pre_depends, *conflicts, *replaces;	/* as written, or NULL */
+	char *source;			/* Source (without its version), or NULL */
+};
+struct dpkg_db {
+	struct dpkg_pkg *v;
+	size_t n;
+};
+/* The pure parser of a status file (fuzzed): every stanza with a Package. */
+int dpkg_status_parse(qi_handle *h, const char *text, size_t len, struct dpkg_db *db);
+/* ROOT/var/lib/dpkg/status (an error naming it when it is missing). */
+int dpkg_status_load(qi_handle *h, struct dpkg_db *db);
+void dpkg_db_free(struct dpkg_db *db);
+const struct dpkg_pkg *dpkg_find(const struct dpkg_db *db, const char *name);
+bool dpkg_installed(const struct dpkg_pkg *p);	/* status "install ok installed" */
+/* Whether an installed P provides VIRTUAL ("mail-transport-agent") by its
+ * Provides field (a versioned "name (= v)" counts). */
+bool dpkg_provides(const struct dpkg_pkg *p, const char *virtual);
+/* The paths dpkg says P installed (ROOT/var/lib/dpkg/info/NAME[:ARCH].list). */
+int dpkg_pkg_files(qi_handle *h, const struct dpkg_pkg *p, char ***files, size_t *n);
+/* Which package owns PATH (inside ROOT), from the .list files; *owner NULL when none. */
+int dpkg_owner(qi_handle *h, const struct dpkg_db *db, const char *path, char **owner);
+/* Refuse (kind QI_ERR_LOCKED) when a process holds dpkg's lock in ROOT
+ * (lock-frontend or lock), naming it and what to do. */
+int dpkg_check_unlocked(qi_handle *h);
+
+/* The stand-in package: Provides, Conflicts and Replaces
+ * mail-transport-agent, owns no file of qmail (those are the journal's). */
+struct dpkg_standin {
+	const char *name;		/* "qinstall-mta" */
+	const char *version;		/* "1.06-qinstall1" */
+	const char *description;	/* one line */
+};
+/* Build it with dpkg-deb in WORKDIR (a host directory); *deb malloc'd. */
+int dpkg_standin_build(qi_handle *h, const char *workdir, const struct dpkg_standin *s, char **deb);
+/* A .deb of P exactly as installed, into WORKDIR: apt's cached archive
+ * (ROOT/var/cache/apt/archives, checked to be that package and version) or
+ * else rebuilt from the installed files, control data and maintainer
+ * scripts as dpkg-repack does. *how: "apt cache" or "rebuilt" (static). */
+int dpkg_keep_deb(qi_handle *h, const struct dpkg_pkg *p, const char *workdir, char **deb,
+		  const char **how);
+/* dpkg -i DEB in ROOT (--root when ROOT is not /), noninteractive, old
+ * configuration files kept; dpkg removes (never purges) what DEB
+ * Conflicts with and Replaces in the same run. */
+int dpkg_install(qi_handle *h, const char *deb);
+/* dpkg --purge NAME in ROOT, when installed. */
+int dpkg_purge(qi_handle *h, const char *name);
+/* dpkg --audit in ROOT: *problems malloc'd, "" when clean. */
+int dpkg_audit(qi_handle *h, char **problems);
+
+#endif /* QI_MIGRATE_H */
