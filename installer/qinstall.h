@@ -198,6 +198,11 @@ int qi_batch_end(qi_handle *h);
  * naming the kind. qi_external_begin flushes a pending batch. */
 typedef int (*qi_undo_fn)(qi_handle *h, const char *undo_data);
 int qi_register_undo(const char *kind, qi_undo_fn fn);
+/* The same, for a kind whose undo must see the tree as its run left it
+ * (messages taken back out of a queue the run made): a rollback undoes
+ * the rows of such kinds of each run first, newest first, before it keeps
+ * anything of that run aside or undoes its other changes. */
+int qi_register_undo_first(const char *kind, qi_undo_fn fn);
 int qi_external_begin(qi_handle *h, const char *kind, const char *description,
 		      const char *undo_data, int64_t *change_id);
 int qi_external_done(qi_handle *h, int64_t change_id);

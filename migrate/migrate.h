@@ -121,6 +121,11 @@ struct dpkg_standin {
 	const char *name;		/* "qinstall-mta" */
 	const char *version;		/* "1.06-qinstall1" */
 	const char *description;	/* one line */
+	/* Packages besides mail-transport-agent it Conflicts with and
+	 * Replaces (NULL-terminated, may be NULL): the old MTA's packages that
+	 * must go with it (exim4 with exim4-daemon-light), so that the one
+	 * dpkg run that installs it removes them all. */
+	const char *const *conflicts;
 };
 /* Build it with dpkg-deb in WORKDIR (a host directory); *deb malloc'd. */
 int dpkg_standin_build(qi_handle *h, const char *workdir, const struct dpkg_standin *s, char **deb);

@@ -17,6 +17,7 @@ struct qi_journal;	/* journal/ */
 void qi_journal_register_builtin(void);
 void qi_accounts_register(void);	/* accounts.c: the passwd files' guard */
 void qi_services_register(void);	/* services.c: systemd's undo handlers */
+void qi_migrate_register(void);	/* migrate/migrate.c: the takeover's undo handlers */
 
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */
@@ -129,6 +130,12 @@ struct qi_proc_spec {
 	bool keep_error;		/* leave the handle's error as it is (probes, best-effort
 					 * calls: the caller reads *status and errno) */
 	const struct qi_sandbox *sandbox;	/* NULL: not isolated */
+	/* Descriptors of the caller's given to the program as its stdin and
+	 * stdout when above 0 (instead of STDIN_PATH and OUTPUT): qmail-queue's
+	 * message and envelope. They stay open in qinstall. */
+	int in_fd, out_fd;
+	const char *chroot;		/* chroot(2) there before CWD and the exec (an old
+					 * MTA's tools, qmail-queue, in a ROOT that is not /) */
 };
 
 /* Run SPEC's program and wait for it (waitpid retried on EINTR). The

@@ -137,9 +137,16 @@ static int open_fds(qi_handle *h, const struct qi_proc_spec *spec, const char *c
 {
 	const char *prog = spec->argv[0];
 	const char *in = spec->stdin_path ? spec->stdin_path : "/dev/null";
-	c->in = above_stdio(open(in, O_RDONLY | O_CLOEXEC));
+	c->in = spec->in_fd > 0 ? above_stdio(fcntl(spec->in_fd, F_DUPFD_CLOEXEC, 0)) :
+		above_stdio(open(in, O_RDONLY | O_CLOEXEC));
 	if (c->in < 0)
 		return qi_error_errno(h, "cannot run %s: cannot open %s for its input", prog, in);
+	if (spec->out_fd > 0) {
+		c->out = above_stdio(fcntl(spec->out_fd, F_DUPFD_CLOEXEC, 0));
+		if (c->out < 0)
+			return qi_error_errno(h, "cannot run %s: cannot pass it its output", prog);
+		return 0;
+	}
 	switch (spec->output) {
 	case QI_PROC_DISCARD:
 		c->out = above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -435,6 +442,8 @@ static void child(const struct qi_proc_spec *spec, const struct child_fds *c,
 		goto fail;
 	/* As root still: the way to CWD may be closed to the build user. */
 	cf.step = STEP_CHDIR;
+	if (spec->chroot && (chroot(spec->chroot) < 0 || chdir("/") < 0))
+		goto fail;
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
 	if (sb && !sb->keep_root && drop_root(sb, &cf.step) < 0)

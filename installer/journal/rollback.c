@@ -36,7 +36,7 @@
 /* Undo handlers of external operations, guards of shared files         */
 /* ------------------------------------------------------------------ */
 
-static struct { char *kind; qi_undo_fn fn; } undo_handlers[32];
+static struct { char *kind; qi_undo_fn fn; bool first; } undo_handlers[32];
 static int nundo_handlers;
 
 #define MAX_GUARDS 8
@@ -52,6 +52,7 @@ static void register_builtin(void)
 {
 	qi_accounts_register();
 	qi_services_register();
+	qi_migrate_register();
 }
 
 void qi_journal_register_builtin(void)
@@ -60,19 +61,40 @@ void qi_journal_register_builtin(void)
 	pthread_once(&once, register_builtin);
 }
 
-int qi_register_undo(const char *kind, qi_undo_fn fn)
+static int register_undo(const char *kind, qi_undo_fn fn, bool first)
 {
 	for (int i = 0; i < nundo_handlers; i++)
 		if (strcmp(undo_handlers[i].kind, kind) == 0) {
 			undo_handlers[i].fn = fn;
+			undo_handlers[i].first = first;
 			return 0;
 		}
 	if (nundo_handlers == (int)(sizeof(undo_handlers) / sizeof(undo_handlers[0])))
 		return -1;
 	undo_handlers[nundo_handlers].kind = qi_xstrdup(kind);
 	undo_handlers[nundo_handlers].fn = fn;
+	undo_handlers[nundo_handlers].first = first;
 	nundo_handlers++;
 	return 0;
+}
+
+int qi_register_undo(const char *kind, qi_undo_fn fn)
+{
+	return register_undo(kind, fn, false);
+}
+
+int qi_register_undo_first(const char *kind, qi_undo_fn fn)
+{
+	return register_undo(kind, fn, true);
+}
+
+/* Whether KIND's rows are undone before the rest of their run. */
+static bool undo_kind_first(const char *kind)
+{
+	for (int i = 0; i < nundo_handlers; i++)
+		if (kind && strcmp(undo_handlers[i].kind, kind) == 0)
+			return undo_handlers[i].first;
+	return false;
 }
 
 qi_undo_fn qi_journal_find_undo(const char *kind)
@@ -121,6 +143,7 @@ struct undo_row {
 	struct qi_image before, before2, after;
 	bool has_before2;
 	bool leave;		/* left as it is (--skip-damaged): recorded 'left' */
+	bool undone_first;	/* its kind's undo ran before the rest of the run */
 };
 
 static void undo_row_free(struct undo_row *r)
@@ -1032,6 +1055,26 @@ static int find_kept(qi_handle *h, struct undo_plan *p, size_t r0)
 	return qi_keep_find(h, k, r0 > 0);
 }
 
+/* The R-th run's external rows whose kind is undone first (newest
+ * first), before anything of the run is kept aside or undone: their undo
+ * sees the tree as the run left it. *ANY: whether there was one. Not
+ * recorded here: undo_run records them with the rest (their handlers are
+ * idempotent, so a rollback killed in between runs them again). */
+static int undo_first(qi_handle *h, struct undo_plan *p, size_t r, bool *any)
+{
+	*any = false;
+	for (size_t i = 0; i < p->counts[r]; i++) {
+		struct undo_row *row = &p->rows[r][i];
+		if (row->leave || strcmp(row->op, "external") != 0 || !undo_kind_first(row->kind))
+			continue;
+		if (undo_row(h, row) < 0)
+			return qi_error_prefix(h, "rolling back run %lld", (long long)p->runs[r]);
+		row->undone_first = true;
+		*any = true;
+	}
+	return 0;
+}
+
 /* Undo the R-th run of the plan, recording the progress as it goes: its
  * left changes first, then each undone one. */
 static int undo_run(qi_handle *h, struct undo_plan *p, size_t r)
@@ -1048,7 +1091,8 @@ static int undo_run(qi_handle *h, struct undo_plan *p, size_t r)
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (rows[i].leave)
 			continue;
-		rc = undo_row(h, &rows[i]);
+		if (!rows[i].undone_first)
+			rc = undo_row(h, &rows[i]);
 		if (rc < 0)
 			qi_error_prefix(h, "rolling back run %lld", (long long)run);
 		else if (p->changes)
@@ -1101,8 +1145,10 @@ static int undo_plan(qi_handle *h, struct undo_plan *p, int64_t from_run, bool o
 		rc = begin_guards(h, p, &held);
 	json_t *undone = json_array();
 	for (size_t r = 0; r < p->nruns && rc == 0; r++) {
+		bool first = false;
+		rc = undo_first(h, p, r, &first);
 		/* looked at again: an undo may have given back what was not written */
-		if (r > 0)
+		if (rc == 0 && (r > 0 || first))
 			rc = find_kept(h, p, r);
 		if (rc == 0)
 			rc = qi_keep_move(h, &p->keep);
