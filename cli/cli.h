@@ -36,9 +36,29 @@ void qi_out(struct qi_cli *cli, const char *fmt, ...) __attribute__((format(prin
  * stdin is not a terminal (qinstall never prompts a script). */
 bool qi_confirm(struct qi_cli *cli, const char *question);
 
+/* The options that name and adjust a profile (profile_args.c), shared by
+ * provision, plan and migrate: each command's table points at qi_pargs. */
+struct qi_profile_args {
+	char *profile, *mirror, *domain, *admin, *jobs;
+	char **with, **without;
+	int offline, rebuild;
+};
+extern struct qi_profile_args qi_pargs;
+#define QI_PROFILE_OPTION_SWITCHES \
+	{ "with", 0, POPT_ARG_ARGV, &qi_pargs.with, 0, \
+	  "turn the profile's option NAME on (repeatable; `qinstall profile show` lists them)", "NAME" }, \
+	{ "without", 0, POPT_ARG_ARGV, &qi_pargs.without, 0, \
+	  "turn the profile's option NAME off (repeatable)", "NAME" },
+/* Free what the options got and zero them (after each run). */
+void qi_profile_args_reset(void);
+/* The profile --profile names (netqmail without it), with --domain,
+ * --admin, --jobs, --with and --without applied and the options checked.
+ * ARGC: the operands left, which must be none. */
+int qi_profile_args_load(struct qi_cli *cli, int argc, struct qi_profile **p);
+
 /* The commands, one cmd_NAME.c each; main.c lists them. */
 extern const struct qi_command qi_cmd_provision, qi_cmd_plan, qi_cmd_profile, qi_cmd_users,
 	qi_cmd_mailuser, qi_cmd_fetch, qi_cmd_patch, qi_cmd_apply, qi_cmd_rollback, qi_cmd_status,
-	qi_cmd_verify, qi_cmd_smoke;
+	qi_cmd_verify, qi_cmd_smoke, qi_cmd_migrate;
 
 #endif

@@ -11,94 +11,46 @@
 
 #include "cli.h"
 
-/* What provision and plan do without --profile: qmail itself. */
-#define DEFAULT_PROFILE "netqmail"
-
-static struct {
-	char *profile, *mirror, *domain, *admin, *jobs;
-	char **with, **without;
-	int offline, rebuild;
-} o;
-
-#define OPTION_SWITCHES \
-	{ "with", 0, POPT_ARG_ARGV, &o.with, 0, \
-	  "turn the profile's option NAME on (repeatable; `qinstall profile show` lists them)", "NAME" }, \
-	{ "without", 0, POPT_ARG_ARGV, &o.without, 0, \
-	  "turn the profile's option NAME off (repeatable)", "NAME" },
-
 static const struct poptOption options[] = {
-	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
+	{ "profile", 'p', POPT_ARG_STRING, &qi_pargs.profile, 0,
 	  "what to provision: a shipped profile NAME (`qinstall profile list`) or a FILE "
 	  "(default: netqmail)", "NAME|FILE" },
-	{ "mirror", 0, POPT_ARG_STRING, &o.mirror, 0,
+	{ "mirror", 0, POPT_ARG_STRING, &qi_pargs.mirror, 0,
 	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
-	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
+	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0,
 	  "use only sources already in the cache (and file: URLs)", NULL },
-	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
+	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
 	  "build again even when the build cache has this exact build", NULL },
-	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
+	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
 	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
-	{ "admin", 0, POPT_ARG_STRING, &o.admin, 0,
+	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
 	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
 	  "(overrides [mail] admin)", "USER|ADDRESS" },
-	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
+	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
-	OPTION_SWITCHES
+	QI_PROFILE_OPTION_SWITCHES
 	POPT_TABLEEND
 };
 
 /* plan fetches nothing, so it has no --mirror. */
 static const struct poptOption plan_options[] = {
-	{ "profile", 'p', POPT_ARG_STRING, &o.profile, 0,
+	{ "profile", 'p', POPT_ARG_STRING, &qi_pargs.profile, 0,
 	  "what to plan: a shipped profile NAME (`qinstall profile list`) or a FILE "
 	  "(default: netqmail)", "NAME|FILE" },
-	{ "offline", 0, POPT_ARG_NONE, &o.offline, 0,
+	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0,
 	  "accepted for symmetry with provision (plan never downloads)", NULL },
-	{ "rebuild", 0, POPT_ARG_NONE, &o.rebuild, 0,
+	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
 	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
-	{ "domain", 0, POPT_ARG_STRING, &o.domain, 0,
+	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
 	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
-	{ "admin", 0, POPT_ARG_STRING, &o.admin, 0,
+	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
 	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
 	  "(overrides [mail] admin)", "USER|ADDRESS" },
-	{ "jobs", 'j', POPT_ARG_STRING, &o.jobs, 0,
+	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
 	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
-	OPTION_SWITCHES
+	QI_PROFILE_OPTION_SWITCHES
 	POPT_TABLEEND
 };
-
-static void reset(void)
-{
-	free(o.profile);
-	free(o.mirror);
-	free(o.domain);
-	free(o.admin);
-	free(o.jobs);
-	for (size_t i = 0; o.with && o.with[i]; i++)
-		free(o.with[i]);
-	for (size_t i = 0; o.without && o.without[i]; i++)
-		free(o.without[i]);
-	free(o.with);
-	free(o.without);
-	memset(&o, 0, sizeof(o));
-}
-
-/* --with and --without, then the options' checks. */
-static int set_options(qi_handle *h, struct qi_profile *p)
-{
-	for (size_t i = 0; o.with && o.with[i]; i++)
-		for (size_t k = 0; o.without && o.without[k]; k++)
-			if (strcmp(o.with[i], o.without[k]) == 0)
-				return qi_error_kind(h, QI_ERR_USAGE, "both --with %s and --without %s: give one",
-						     o.with[i], o.with[i]);
-	for (size_t i = 0; o.with && o.with[i]; i++)
-		if (qi_profile_set_option(h, p, o.with[i], true) < 0)
-			return qi_error_prefix(h, "--with %s", o.with[i]);
-	for (size_t i = 0; o.without && o.without[i]; i++)
-		if (qi_profile_set_option(h, p, o.without[i], false) < 0)
-			return qi_error_prefix(h, "--without %s", o.without[i]);
-	return qi_profile_check_options(h, p);
-}
 
 /* The options and their states (plan's, before the steps). */
 static void print_options(struct qi_cli *cli)
@@ -109,28 +61,6 @@ static void print_options(struct qi_cli *cli)
 		qi_out(cli, "option   %-20s %-3s  (%s)\n", json_string_value(json_object_get(v, "name")),
 		       json_string_value(json_object_get(v, "state")),
 		       json_string_value(json_object_get(v, "origin")));
-}
-
-static int load(struct qi_cli *cli, int argc, struct qi_profile **p)
-{
-	qi_handle *h = cli->h;
-	if (argc > 0)
-		return qi_error_kind(h, QI_ERR_USAGE, "%s takes no operands (give the profile with --profile)",
-				     cli->command);
-	if (!o.profile)
-		o.profile = strdup(DEFAULT_PROFILE);
-	if (!o.profile)
-		abort();
-	if (qi_profile_load(h, o.profile, p) < 0)
-		return -1;
-	if ((o.domain && qi_profile_set(h, *p, "mail", "domain", o.domain) < 0) ||
-	    (o.admin && qi_profile_set(h, *p, "mail", "admin", o.admin) < 0) ||
-	    (o.jobs && qi_profile_set(h, *p, "build", "jobs", o.jobs) < 0) || set_options(h, *p) < 0) {
-		qi_profile_free(*p);
-		*p = NULL;
-		return -1;
-	}
-	return 0;
 }
 
 /* What the mail configuration leaves as the administrator has it. */
@@ -208,7 +138,7 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 	int rc = 0;
 	if (pending) {
 		char *what = NULL;
-		if (asprintf(&what, "provision --profile %s", o.profile) < 0)
+		if (asprintf(&what, "provision --profile %s", qi_pargs.profile) < 0)
 			abort();
 		rc = qi_run_begin(h, what);
 		free(what);
@@ -259,12 +189,12 @@ static int provision(struct qi_cli *cli, struct qi_profile *p, const struct qi_p
 static int run_common(struct qi_cli *cli, int argc, bool plan_only)
 {
 	struct qi_profile *p = NULL;
-	struct qi_provision_options opt = { .mirror = o.mirror, .offline = o.offline, .rebuild = o.rebuild };
-	int rc = load(cli, argc, &p);
+	struct qi_provision_options opt = { .mirror = qi_pargs.mirror, .offline = qi_pargs.offline, .rebuild = qi_pargs.rebuild };
+	int rc = qi_profile_args_load(cli, argc, &p);
 	if (rc == 0)
 		rc = plan_only || qi_check(cli->h) ? plan(cli, p, &opt) : provision(cli, p, &opt);
 	qi_profile_free(p);
-	reset();
+	qi_profile_args_reset();
 	return rc;
 }
 

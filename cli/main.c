@@ -27,6 +27,7 @@ static const struct qi_command *const commands[] = {
 	&qi_cmd_status,
 	&qi_cmd_verify,
 	&qi_cmd_smoke,
+	&qi_cmd_migrate,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

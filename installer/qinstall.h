@@ -557,6 +557,10 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 /* The staged trees and the services into ROOT, through the journal only.
  * Call inside qi_run_begin/qi_run_commit. Adds "components" to the result. */
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv);
+/* Start what a commit with [services] start = no left stopped: the svscan
+ * unit (when ROOT is "/" and the profile's start is yes by then), journaled
+ * as a commit's start is. Call inside the run, after qi_provision_commit. */
+int qi_provision_start(qi_handle *h, struct qi_provision *pv);
 /* Whether committing would change anything in ROOT (reads only): a
  * provision with nothing to do begins no run at all. When nothing is
  * pending, the result gets "components" as qi_provision_commit gives it. */
@@ -665,5 +669,24 @@ int qi_validrcptto_build(qi_handle *h, const char *qmail_home, const char *pwfil
  * The result gets "validrcptto": {path, keys}. */
 int qi_validrcptto_update(qi_handle *h, const char *qmail_home, const char *pwfile,
 			  const char *const *local, bool only_if_there);
+
+/* ------------------------------------------------------------------ */
+/* The takeover (migrate/): Postfix, Exim or sendmail handed to qmail   */
+/* ------------------------------------------------------------------ */
+
+struct qi_migrate_options {
+	const char *from;		/* "auto" (NULL), "postfix", "exim", "sendmail" */
+	const char *queue;		/* "carry" (NULL), "drain" or "keep" */
+	int drain_timeout;		/* seconds a drain waits (0: 300) */
+	struct qi_provision_options provision;
+};
+/* `qinstall migrate` (qinstall-migrate(8)): detect ROOT's MTA, then in one
+ * run: stop it, provision P (its services started last), carry, drain or
+ * keep its queue, swap its packages for the stand-in qinstall-mta in one
+ * dpkg run (their .debs kept for the rollback), point sendmail, mailq and
+ * newaliases at qmail, start qmail. Any failure rolls the run back. With
+ * --check: the steps into the result ("steps"), nothing written. The
+ * result gets "from", "queue", "package", "links" and "steps". */
+int qi_migrate(qi_handle *h, struct qi_profile *p, const struct qi_migrate_options *opt);
 
 #endif /* QINSTALL_H */

@@ -1,13 +1,1026 @@
 /*
  * migrate.c - `qinstall migrate`: the takeover of a running Postfix, Exim
- * or sendmail by qmail, each step journaled before it happens, and the
- * undo of each step.
+ * or sendmail by qmail, in one run, each step journaled before it
+ * happens, and the undo of each step:
+ *
+ *   stop      the old MTA's unit stopped (ROOT "/"; elsewhere it must not
+ *             run)                         undo: started again
+ *   drain     (--queue drain) the old MTA asked to deliver, for a while
+ *   provision qmail's files, its services not started yet (the journal's
+ *             own changes)
+ *   carry     each message of the old queue handed to qmail-queue, then
+ *             its files moved aside (ASIDE_DIR), in batches of CARRY_BATCH
+ *                                          undo (first, while qmail's
+ *             queue is as the run left it): the undelivered ones taken out
+ *             of qmail's queue, their files moved back
+ *   keep      the old packages' .debs kept in WORK_DIR (journal's writes)
+ *   package   the stand-in installed by one dpkg run, which removes the
+ *             old packages (never purges)  undo: the kept .debs installed,
+ *             the stand-in purged
+ *   links     sendmail, mailq, newaliases: qmail's (journal's symlinks),
+ *             each read back
+ *   start     qmail's svscan unit (provision's own step and undo)
+ *
+ * Nothing of the old MTA's data is ever deleted: its configuration and
+ * spool stay where dpkg's remove leaves them, and a carried message that
+ * qmail delivered keeps its old files aside, listed by the rollback.
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "migrate/migrate.h"
 
-/* qi_new registers the handlers for every handle (core.h). */
+#define WORK_DIR "/var/backups/qinstall-migrate"
+#define ASIDE_DIR "/var/spool/qinstall-carried"
+#define CARRY_BATCH 256
+#define POLICY_RC_D "/usr/sbin/policy-rc.d"
+#define STANDIN_VERSION "1.0-qinstall1"
+
+#define UNDO_STOP "migrate-stop"
+#define UNDO_CARRY "migrate-carry"
+#define UNDO_PACKAGE "migrate-package"
+#define UNDO_CONFIG "migrate-config"
+
+static const char policy_text[] =
+	"#!/bin/sh\n"
+	"# qinstall migrate: no service starts while dpkg works in a ROOT that is not /\n"
+	"exit 101\n";
+
+struct mig {
+	qi_handle *h;
+	struct qi_profile *p;
+	const struct qi_migrate_options *opt;
+	struct mta_info m;
+	struct mq_list q;
+	const char *qmail_home;
+	const char *mode;	/* carry, drain, keep */
+	char *work;		/* host directory in the cache for the .debs */
+	json_t *steps;		/* borrowed: the result's */
+	json_t *queue;		/* borrowed: the result's */
+	json_t *left;		/* borrowed: queue.left */
+	size_t carried;
+	bool had_rmail;
+};
+
+static void step(struct mig *g, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void step(struct mig *g, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *what = NULL;
+	if (vasprintf(&what, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	json_array_append_new(g->steps, json_pack("{s:s, s:s}", "step", name, "what", what));
+	if (!qi_check(g->h))
+		qi_info(g->h, "migrate: %s: %s", name, what);
+	free(what);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running the old MTA's and the system's tools                          */
+/* ------------------------------------------------------------------ */
+
+/* ARGV in ROOT: chrooted when ROOT is not "/"; output on stderr. */
+static int run_in_root(qi_handle *h, const char *const *argv, bool quiet)
+{
+	struct qi_proc_spec spec = { .argv = argv, .search_path = qi_root_is_host(h),
+				     .output = quiet ? QI_PROC_DISCARD : QI_PROC_STDERR,
+				     .chroot = qi_root_is_host(h) ? NULL : qi_root(h) };
+	return qi_proc_run(h, &spec, NULL);
+}
+
+static int systemctl(qi_handle *h, const char *verb, const char *unit)
+{
+	const char *argv[] = { "systemctl", verb, unit, NULL };
+	char *hint = qi_xasprintf("see `journalctl -u %s`", unit);
+	struct qi_proc_spec spec = { .argv = argv, .search_path = true, .output = QI_PROC_STDERR,
+				     .hint = hint };
+	int rc = qi_proc_run(h, &spec, NULL);
+	free(hint);
+	return rc;
+}
+
+static bool live_systemd(qi_handle *h)
+{
+	return qi_root_is_host(h) && access("/run/systemd/system", F_OK) == 0;
+}
+
+/* policy-rc.d in a ROOT that is not "/": while dpkg works there no
+ * maintainer script may start a daemon (on the host's network). Made only
+ * where none is; removed only when it is ours. */
+static int policy_on(qi_handle *h, bool *made)
+{
+	*made = false;
+	struct stat st;
+	if (qi_root_is_host(h) || qi_root_lstat(h, POLICY_RC_D, &st) == 0)
+		return 0;
+	int fd = qi_root_open(h, POLICY_RC_D, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return qi_error_prefix(h, "cannot keep services from starting in %s", qi_root(h));
+	int rc = qi_write_all(fd, policy_text, sizeof(policy_text) - 1);
+	if (close(fd) < 0 || rc < 0)
+		return qi_error_errno(h, "cannot write %s%s", qi_root(h), POLICY_RC_D);
+	*made = true;
+	return 0;
+}
+
+static void policy_off(qi_handle *h)
+{
+	char *text = NULL;
+	if (qi_root_is_host(h) || qi_root_read(h, POLICY_RC_D, &text, NULL) < 0) {
+		qi_clear_error(h);
+		return;
+	}
+	if (strcmp(text, policy_text) == 0) {
+		const char *name;
+		int dfd = qi_root_parent(h, POLICY_RC_D, &name);
+		if (dfd >= 0) {
+			unlinkat(dfd, name, 0);
+			close(dfd);
+		}
+	}
+	free(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* stop (and its undo)                                                  */
+/* ------------------------------------------------------------------ */
+
+static int undo_stop(qi_handle *h, const char *unit)
+{
+	if (!live_systemd(h))
+		return 0;
+	return systemctl(h, "start", unit);
+}
+
+static int do_stop(struct mig *g)
+{
+	qi_handle *h = g->h;
+	const char *unit = g->m.def->unit;
+	if (!qi_root_is_host(h)) {
+		if (g->m.running)
+			return qi_error(h, "%s runs in %s (pid %ld): stop it first (its queue must not change "
+					"while qinstall carries it), then run qinstall migrate again; nothing was "
+					"changed", g->m.def->title, qi_root(h), (long)g->m.running);
+		step(g, "stop", "%s: ROOT is not /, no service is stopped (it does not run)", unit);
+		return 0;
+	}
+	step(g, "stop", "systemctl stop %s (new mail waits at the senders until qmail listens)", unit);
+	if (qi_check(h) || !live_systemd(h))
+		return 0;
+	int64_t id;
+	if (qi_external_begin(h, UNDO_STOP, "stop the old MTA", unit, &id) < 0 ||
+	    systemctl(h, "stop", unit) < 0 || qi_external_done(h, id) < 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The old queue                                                        */
+/* ------------------------------------------------------------------ */
+
+static int scan_queue(struct mig *g)
+{
+	qi_handle *h = g->h;
+	switch (g->m.def->kind) {
+	case MTA_POSTFIX:
+		return mq_postfix_scan(h, "/var/spool/postfix", &g->q);
+	case MTA_EXIM:
+		return mq_exim_scan(h, "/var/spool/exim4", &g->q);
+	case MTA_SENDMAIL:
+		if (mq_sendmail_scan(h, "/var/spool/mqueue", "mqueue", &g->q) < 0)
+			return -1;
+		return mq_sendmail_scan(h, "/var/spool/mqueue-client", "clientmqueue", &g->q);
+	}
+	return 0;
+}
+
+static int read_msg(struct mig *g, struct mq_msg *m)
+{
+	if (m->why)
+		return 0;
+	switch (g->m.def->kind) {
+	case MTA_POSTFIX:
+		return mq_postfix_read(g->h, m);
+	case MTA_EXIM:
+		return mq_exim_read(g->h, m);
+	case MTA_SENDMAIL:
+		return mq_sendmail_read(g->h, m);
+	}
+	return 0;
+}
+
+static void leave(struct mig *g, const struct mq_msg *m, const char *why)
+{
+	json_array_append_new(g->left, json_pack("{s:s, s:s, s:s}", "id", m->id, "path",
+						 m->nfiles ? m->files[0] : "", "why", why));
+	qi_warn(g->h, "message %s (%s%s) left in %s's queue: %s", m->id, qi_root_is_host(g->h) ? "" :
+		qi_root(g->h), m->nfiles ? m->files[0] : "", g->m.def->title, why);
+}
+
+/* Where a carry puts FILE of the old queue: ASIDE_DIR/FILE. */
+static char *aside_path(const char *file)
+{
+	return qi_xasprintf("%s%s", ASIDE_DIR, file);
+}
+
+/* mkdir -p of PATH's parent inside ROOT, 0700 (never followed out). */
+static int make_parents(qi_handle *h, const char *path)
+{
+	char *dir = qi_xstrdup(path);
+	int rc = 0;
+	for (char *s = strchr(dir + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		struct stat st;
+		if (qi_root_lstat(h, dir, &st) < 0) {
+			const char *name;
+			int dfd = qi_root_parent(h, dir, &name);
+			if (dfd < 0 || (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST))
+				rc = qi_error_errno(h, "cannot make %s%s", qi_root(h), dir);
+			if (dfd >= 0)
+				close(dfd);
+		} else if (!S_ISDIR(st.st_mode)) {
+			rc = qi_error(h, "%s%s is not a directory", qi_root(h), dir);
+		}
+		*s = '/';
+	}
+	free(dir);
+	return rc;
+}
+
+/* rename FROM to TO, both inside ROOT; a missing FROM is fine. */
+static int move_in_root(qi_handle *h, const char *from, const char *to)
+{
+	const char *n1, *n2;
+	if (make_parents(h, to) < 0)
+		return -1;
+	int d1 = qi_root_parent(h, from, &n1), d2 = qi_root_parent(h, to, &n2);
+	int rc = 0;
+	if (d1 < 0 || d2 < 0 || (renameat(d1, n1, d2, n2) < 0 && errno != ENOENT))
+		rc = qi_error_errno(h, "cannot move %s%s to %s", qi_root(h), from, to);
+	if (d1 >= 0)
+		close(d1);
+	if (d2 >= 0)
+		close(d2);
+	return rc;
+}
+
+/* A carry moves files with rename(2): the spool and ASIDE_DIR's parent
+ * must be one file system. */
+static int check_aside(struct mig *g, const char *spool)
+{
+	struct stat a, b;
+	if (qi_root_lstat(g->h, spool, &a) < 0)
+		return 0;	/* no spool: nothing to move */
+	if (qi_root_lstat(g->h, "/var/spool", &b) < 0)
+		return qi_error_errno(g->h, "cannot look at %s/var/spool", qi_root(g->h));
+	if (a.st_dev != b.st_dev)
+		return qi_error(g->h, "%s%s is a file system of its own: qinstall moves each carried "
+				"message's files to %s with rename(2), which cannot cross file systems. Use "
+				"--queue keep or --queue drain; nothing was changed", qi_root(g->h), spool,
+				ASIDE_DIR);
+	return 0;
+}
+
+static const char *spool_of(const struct mig *g)
+{
+	switch (g->m.def->kind) {
+	case MTA_POSTFIX: return "/var/spool/postfix";
+	case MTA_EXIM: return "/var/spool/exim4";
+	case MTA_SENDMAIL: return "/var/spool/mqueue";
+	}
+	return "/var/spool";
+}
+
+static json_t *carry_record(const struct mq_msg *m)
+{
+	char hash[QI_SHA256_HEX + 1];
+	qq_content_hash(m->content, m->len, hash);
+	json_t *files = json_array(), *aside = json_array();
+	for (size_t i = 0; i < m->nfiles; i++) {
+		json_array_append_new(files, json_string(m->files[i]));
+		char *a = aside_path(m->files[i]);
+		json_array_append_new(aside, json_string(a));
+		free(a);
+	}
+	return json_pack("{s:s, s:o, s:o, s:s}", "id", m->id, "files", files, "aside", aside, "hash", hash);
+}
+
+/* Carry messages FROM..TO of the queue (already read) as one external
+ * operation: recorded first, then each handed to qmail-queue and its
+ * files moved aside. */
+static int carry_batch(struct mig *g, size_t from, size_t to)
+{
+	qi_handle *h = g->h;
+	json_t *msgs = json_array();
+	for (size_t i = from; i < to; i++)
+		if (!g->q.v[i].why)
+			json_array_append_new(msgs, carry_record(&g->q.v[i]));
+	size_t n = json_array_size(msgs);
+	if (n == 0) {
+		json_decref(msgs);
+		return 0;
+	}
+	json_t *data = json_pack("{s:s, s:o}", "qmail_home", g->qmail_home, "msgs", msgs);
+	char *text = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	char *desc = qi_xasprintf("carry %zu message%s of %s's queue into qmail's", n, n == 1 ? "" : "s",
+				  g->m.def->title);
+	int64_t id;
+	int rc = qi_external_begin(h, UNDO_CARRY, desc, text, &id);
+	free(desc);
+	free(text);
+	for (size_t i = from; i < to && rc == 0; i++) {
+		struct mq_msg *m = &g->q.v[i];
+		if (m->why)
+			continue;
+		rc = qq_inject(h, g->qmail_home, m);
+		for (size_t k = 0; k < m->nfiles && rc == 0; k++) {
+			char *a = aside_path(m->files[k]);
+			rc = move_in_root(h, m->files[k], a);
+			free(a);
+		}
+		if (rc == 0)
+			g->carried++;
+	}
+	if (rc == 0)
+		rc = qi_external_done(h, id);
+	return rc;
+}
+
+static int do_carry(struct mig *g)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < g->q.n; i++) {
+		struct mq_msg *m = &g->q.v[i];
+		if (read_msg(g, m) < 0)
+			return -1;
+		if (!m->why && m->nrcpts == 0)
+			m->why = qi_xstrdup("every recipient of it was delivered already");
+		if (m->why)
+			leave(g, m, m->why);
+		if (i + 1 - from == CARRY_BATCH || i + 1 == g->q.n) {
+			if (carry_batch(g, from, i + 1) < 0)
+				return -1;
+			for (size_t k = from; k <= i; k++) {
+				free(g->q.v[k].content);	/* carried: not needed again */
+				g->q.v[k].content = NULL;
+			}
+			from = i + 1;
+			if (g->q.n > CARRY_BATCH)
+				qi_info(g->h, "migrate: %zu of %zu messages carried", g->carried, g->q.n);
+		}
+	}
+	return 0;
+}
+
+/* The old MTA's own queue run, for --queue drain. */
+static int drain_once(struct mig *g)
+{
+	static const char *const postfix[] = { "postqueue", "-f", NULL };
+	static const char *const exim[] = { "/usr/sbin/exim4", "-qff", NULL };
+	static const char *const sendmail[] = { "/usr/sbin/sendmail", "-q", NULL };
+	const char *const *argv = g->m.def->kind == MTA_POSTFIX ? postfix :
+		g->m.def->kind == MTA_EXIM ? exim : sendmail;
+	int rc = run_in_root(g->h, argv, true);
+	if (rc < 0) {
+		qi_warn(g->h, "drain: %s", qi_errmsg(g->h));
+		qi_clear_error(g->h);
+	}
+	return 0;
+}
+
+/* --queue drain: the old MTA delivers what it can for up to the timeout;
+ * Postfix while it still runs (ROOT "/" only), Exim and sendmail by a
+ * queue run of their own after the stop. What is left is carried. */
+static int do_drain(struct mig *g, bool before_stop)
+{
+	qi_handle *h = g->h;
+	bool postfix = g->m.def->kind == MTA_POSTFIX;
+	if (postfix != before_stop)
+		return 0;
+	if (postfix && !(qi_root_is_host(h) && g->m.running)) {
+		qi_warn(h, "--queue drain: Postfix does not run in %s, so it cannot deliver its queue; "
+			"its messages are carried instead", qi_root(h));
+		return 0;
+	}
+	int timeout = g->opt->drain_timeout > 0 ? g->opt->drain_timeout : 300;
+	step(g, "drain", "%s delivers its queue for up to %d s; what is left is carried", g->m.def->title,
+	     timeout);
+	if (qi_check(h))
+		return 0;
+	time_t end = time(NULL) + timeout;
+	for (;;) {
+		drain_once(g);
+		mq_list_free(&g->q);
+		if (scan_queue(g) < 0)
+			return -1;
+		if (g->q.n == 0 || time(NULL) >= end)
+			break;
+		sleep(2);
+	}
+	qi_info(h, "migrate: drain: %zu message%s left after the drain", g->q.n, g->q.n == 1 ? "" : "s");
+	return 0;
+}
+
+static int do_queue(struct mig *g)
+{
+	qi_handle *h = g->h;
+	json_object_set_new(g->queue, "found", json_integer((json_int_t)g->q.n));
+	if (strcmp(g->mode, "keep") == 0) {
+		step(g, "queue", "keep: %zu message%s left in %s, untouched", g->q.n, g->q.n == 1 ? "" : "s",
+		     spool_of(g));
+		for (size_t i = 0; i < g->q.n; i++)
+			json_array_append_new(g->left, json_pack("{s:s, s:s, s:s}", "id", g->q.v[i].id, "path",
+								 g->q.v[i].nfiles ? g->q.v[i].files[0] : "",
+								 "why", "--queue keep"));
+		return 0;
+	}
+	step(g, "queue", "carry %zu message%s from %s into qmail's queue (%s%s/queue), each "
+	     "moved aside to %s once qmail-queue took it", g->q.n, g->q.n == 1 ? "" : "s",
+	     spool_of(g), qi_root_is_host(h) ? "" : qi_root(h), g->qmail_home, ASIDE_DIR);
+	if (qi_check(h) || g->q.n == 0)
+		return 0;
+	return do_carry(g);
+}
+
+/* ---- the carry's undo ---- */
+
+/* The index of qmail's queue, loaded once per process and ROOT. */
+static struct {
+	char *root;
+	struct qq_index ix;
+} qcache;
+
+static struct qq_index *queue_index(qi_handle *h, const char *home)
+{
+	if (qcache.root && strcmp(qcache.root, qi_root(h)) == 0)
+		return &qcache.ix;
+	free(qcache.root);
+	qq_index_free(&qcache.ix);
+	qcache.root = NULL;
+	if (qq_index_load(h, home, &qcache.ix) < 0)
+		return NULL;
+	qcache.root = qi_xstrdup(qi_root(h));
+	return &qcache.ix;
+}
+
+static bool present(qi_handle *h, const char *path)
+{
+	struct stat st;
+	return path && qi_root_lstat(h, path, &st) == 0;
+}
+
+/* The rollback's account of the carried messages: "queue_returned". */
+static json_t *returned_json(qi_handle *h)
+{
+	json_t *r = json_object_get(qi_result(h), "queue_returned");
+	if (!r) {
+		r = json_pack("{s:i, s:[], s:[]}", "returned", 0, "delivered", "kept");
+		json_object_set_new(qi_result(h), "queue_returned", r);
+	}
+	return r;
+}
+
+static void count_returned(qi_handle *h)
+{
+	json_t *r = returned_json(h);
+	json_object_set_new(r, "returned", json_integer(json_integer_value(json_object_get(r, "returned")) + 1));
+}
+
+/* One carried message: back into the old queue when qmail has not
+ * delivered any of it; else its old files stay aside, listed. */
+static int return_one(qi_handle *h, struct qq_index *ix, json_t *msg)
+{
+	json_t *files = json_object_get(msg, "files"), *aside = json_object_get(msg, "aside");
+	const char *id = json_string_value(json_object_get(msg, "id"));
+	const char *hash = json_string_value(json_object_get(msg, "hash"));
+	if (!id || !hash || !json_is_array(files) || !json_is_array(aside) ||
+	    json_array_size(files) != json_array_size(aside) || json_array_size(files) == 0)
+		return qi_error(h, "the journal's record of a carried message is damaged");
+	const char *first = json_string_value(json_array_get(files, 0));
+	const char *first_aside = json_string_value(json_array_get(aside, 0));
+	struct qq_entry *e = qq_find(ix, hash);
+	bool moved = present(h, first_aside);
+	if (e && !e->undelivered) {
+		e->taken = true;
+		json_array_append_new(json_object_get(returned_json(h), "kept"),
+				      json_pack("{s:s, s:s, s:s}", "id", id, "path", first_aside, "why",
+						"qmail delivered it to some of its recipients: its qmail "
+						"copy, with the others, is kept aside with qmail's queue"));
+		return 0;
+	}
+	if (!e) {
+		if (moved) {
+			json_array_append_new(json_object_get(returned_json(h), "delivered"), json_string(id));
+			qi_info(h, "message %s: delivered by qmail; its old files stay in %s%s", id,
+				qi_root_is_host(h) ? "" : qi_root(h), first_aside);
+		}
+		return 0;
+	}
+	if (qq_remove(h, e) < 0)
+		return -1;
+	for (size_t k = 0; k < json_array_size(files); k++) {
+		const char *f = json_string_value(json_array_get(files, k));
+		const char *a = json_string_value(json_array_get(aside, k));
+		if (f && a && present(h, a) && !present(h, f) && move_in_root(h, a, f) < 0)
+			return -1;
+	}
+	(void)first;
+	count_returned(h);
+	return 0;
+}
+
+/* Remove the empty directories below ASIDE_DIR (and it), bottom up. */
+static void prune_aside(qi_handle *h, const char *dir, int depth)
+{
+	int fd = qi_root_open(h, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		qi_clear_error(h);
+		return;
+	}
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	while (d && depth < 16 && (de = readdir(d)))
+		if (de->d_name[0] != '.' && de->d_type == DT_DIR) {
+			char *sub = qi_xasprintf("%s/%s", dir, de->d_name);
+			prune_aside(h, sub, depth + 1);
+			free(sub);
+		}
+	if (d)
+		closedir(d);
+	const char *name;
+	int dfd = qi_root_parent(h, dir, &name);
+	if (dfd >= 0) {
+		unlinkat(dfd, name, AT_REMOVEDIR);	/* only when empty */
+		close(dfd);
+	}
+}
+
+static int undo_carry(qi_handle *h, const char *data)
+{
+	json_error_t jerr;
+	json_t *d = json_loads(data, 0, &jerr);
+	const char *home = json_string_value(json_object_get(d, "qmail_home"));
+	json_t *msgs = json_object_get(d, "msgs");
+	if (!d || !home || !json_is_array(msgs)) {
+		json_decref(d);
+		return qi_error(h, "the journal's record of a queue carry is damaged (%s)", jerr.text);
+	}
+	struct qq_index *ix = queue_index(h, home);
+	int rc = ix ? 0 : -1;
+	size_t i;
+	json_t *msg;
+	json_array_foreach(msgs, i, msg) {
+		if (rc == 0)
+			rc = return_one(h, ix, msg);
+	}
+	json_decref(d);
+	if (rc == 0)
+		prune_aside(h, ASIDE_DIR, 0);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The packages                                                         */
+/* ------------------------------------------------------------------ */
+
+static char *deb_name(const struct dpkg_pkg *p)
+{
+	struct qi_buf b = { 0 };
+	qi_buf_addf(&b, "%s_", p->name);
+	for (const char *s = p->version; s && *s; s++)
+		if (*s == ':')
+			qi_buf_add(&b, "%3a", 3);
+		else
+			qi_buf_add(&b, s, 1);
+	qi_buf_addf(&b, "_%s.deb", p->arch ? p->arch : "all");
+	return b.data;
+}
+
+/* The .deb of every package that goes, into WORK_DIR through the journal. */
+static int keep_debs(struct mig *g, json_t *kept)
+{
+	qi_handle *h = g->h;
+	for (size_t i = 0; i < g->m.nremove; i++) {
+		const struct dpkg_pkg *p = dpkg_find(&g->m.db, g->m.remove[i]);
+		if (!p)
+			return qi_error(h, "package %s is not in %s's dpkg database", g->m.remove[i], qi_root(h));
+		char *name = deb_name(p);
+		char *dest = qi_xasprintf("%s/%s", WORK_DIR, name);
+		free(name);
+		step(g, "keep", "%s %s: its .deb kept in %s, for the rollback", p->name, p->version, dest);
+		if (qi_check(h)) {
+			free(dest);
+			continue;
+		}
+		char *deb = NULL;
+		const char *how = NULL;
+		int rc = dpkg_keep_deb(h, p, g->work, &deb, &how);
+		struct stat st;
+		if (rc == 0 && qi_root_lstat(h, WORK_DIR, &st) < 0)
+			rc = qi_mkdir_p(h, WORK_DIR, 0700, (uid_t)-1, (gid_t)-1);
+		if (rc == 0)
+			rc = qi_write_file_from(h, dest, deb, 0600, (uid_t)-1, (gid_t)-1);
+		if (rc == 0)
+			json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:s}", "package", p->name,
+							      "version", p->version, "deb", dest, "from", how));
+		free(deb);
+		free(dest);
+		if (rc < 0)
+			return qi_error_prefix(h, "keeping %s's .deb", p->name);
+	}
+	return 0;
+}
+
+/* Which of NAMES are installed in ROOT now (a fresh read of dpkg's status). */
+static int installed_now(qi_handle *h, const char *const *names, size_t n, size_t *count, bool *standin)
+{
+	struct dpkg_db db;
+	if (dpkg_status_load(h, &db) < 0)
+		return -1;
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct dpkg_pkg *p = dpkg_find(&db, names[i]);
+		*count += p && dpkg_installed(p);
+	}
+	const struct dpkg_pkg *s = dpkg_find(&db, QI_STANDIN_NAME);
+	*standin = s && dpkg_installed(s);
+	dpkg_db_free(&db);
+	return 0;
+}
+
+static int undo_package(qi_handle *h, const char *data)
+{
+	json_error_t jerr;
+	json_t *d = json_loads(data, 0, &jerr);
+	json_t *debs = json_object_get(d, "debs"), *names = json_object_get(d, "packages");
+	if (!d || !json_is_array(debs) || !json_is_array(names)) {
+		json_decref(d);
+		return qi_error(h, "the journal's record of the package swap is damaged (%s)", jerr.text);
+	}
+	size_t n = json_array_size(names), count = 0;
+	const char **nv = qi_xmalloc((n + 1) * sizeof(*nv));
+	char **paths = qi_xmalloc((json_array_size(debs) + 1) * sizeof(*paths));
+	for (size_t i = 0; i < n; i++)
+		nv[i] = json_string_value(json_array_get(names, i));
+	for (size_t i = 0; i < json_array_size(debs); i++)
+		paths[i] = qi_root_path(h, json_string_value(json_array_get(debs, i)));
+	bool standin = false, made = false;
+	int rc = installed_now(h, nv, n, &count, &standin);
+	if (rc == 0 && (count < n || standin))
+		rc = policy_on(h, &made);
+	if (rc == 0 && count < n)
+		rc = dpkg_install_many(h, (const char *const *)paths, json_array_size(debs));
+	if (rc == 0 && installed_now(h, nv, n, &count, &standin) == 0 && standin)
+		rc = dpkg_purge(h, QI_STANDIN_NAME);
+	if (made)
+		policy_off(h);
+	for (size_t i = 0; i < json_array_size(debs); i++)
+		free(paths[i]);
+	free(paths);
+	free(nv);
+	json_decref(d);
+	return rc;
+}
+
+/* Every package installed before, but those that go, still is; the old
+ * ones are gone, the stand-in is there, dpkg --audit is clean. */
+static int check_swap(struct mig *g)
+{
+	qi_handle *h = g->h;
+	struct dpkg_db now;
+	if (dpkg_status_load(h, &now) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < g->m.db.n && rc == 0; i++) {
+		const struct dpkg_pkg *was = &g->m.db.v[i];
+		if (!dpkg_installed(was))
+			continue;
+		bool goes = false;
+		for (size_t k = 0; k < g->m.nremove; k++)
+			goes |= strcmp(g->m.remove[k], was->name) == 0;
+		const struct dpkg_pkg *p = dpkg_find(&now, was->name);
+		if (!goes && !(p && dpkg_installed(p)))
+			rc = qi_error(h, "dpkg removed %s, which should have stayed installed", was->name);
+		if (goes && p && dpkg_installed(p))
+			rc = qi_error(h, "dpkg left %s installed", was->name);
+	}
+	const struct dpkg_pkg *s = dpkg_find(&now, QI_STANDIN_NAME);
+	if (rc == 0 && !(s && dpkg_installed(s)))
+		rc = qi_error(h, "dpkg did not install %s", QI_STANDIN_NAME);
+	dpkg_db_free(&now);
+	char *problems = NULL;
+	if (rc == 0 && dpkg_audit(h, &problems) == 0 && problems && *problems)
+		rc = qi_error(h, "dpkg --audit is not clean after the swap:\n%s", problems);
+	free(problems);
+	return rc;
+}
+
+static int do_package(struct mig *g)
+{
+	qi_handle *h = g->h;
+	json_t *pkg = json_object();
+	json_object_set_new(qi_result(h), "package", pkg);
+	json_t *kept = json_array();
+	json_object_set_new(pkg, "removed", json_string(g->m.pkg->name));
+	json_object_set_new(pkg, "installed", json_string(QI_STANDIN_NAME));
+	json_object_set_new(pkg, "kept", kept);
+	if (keep_debs(g, kept) < 0)
+		return -1;
+	struct qi_buf names = { 0 };
+	for (size_t i = 0; i < g->m.nremove; i++)
+		qi_buf_addf(&names, "%s%s", i ? ", " : "", g->m.remove[i]);
+	step(g, "package", "dpkg installs %s, which removes %s in the same run (not purged: the "
+	     "configuration and the spool stay)", QI_STANDIN_NAME, names.data);
+	qi_buf_free(&names);
+	if (qi_check(h))
+		return 0;
+	json_t *first = json_array_get(kept, 0);
+	json_object_set(pkg, "kept_deb", json_object_get(first, "deb"));
+	json_object_set(pkg, "kept_from", json_object_get(first, "from"));
+	const char **conflicts = qi_xmalloc((g->m.nremove + 1) * sizeof(*conflicts));
+	for (size_t i = 1; i < g->m.nremove; i++)
+		conflicts[i - 1] = g->m.remove[i];
+	conflicts[g->m.nremove ? g->m.nremove - 1 : 0] = NULL;
+	struct dpkg_standin s = { .name = QI_STANDIN_NAME, .version = STANDIN_VERSION,
+				  .description = "qmail, installed by qinstall (its files are in qinstall's journal)",
+				  .conflicts = conflicts };
+	char *deb = NULL;
+	int rc = dpkg_standin_build(h, g->work, &s, &deb);
+	free(conflicts);
+	json_t *debs = json_array(), *pnames = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(kept, i, v) {
+		json_array_append(debs, json_object_get(v, "deb"));
+		json_array_append(pnames, json_object_get(v, "package"));
+	}
+	json_t *data = json_pack("{s:o, s:o}", "debs", debs, "packages", pnames);
+	char *text = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	int64_t id = 0;
+	bool made = false;
+	if (rc == 0)
+		rc = qi_external_begin(h, UNDO_PACKAGE, "swap the old MTA's packages for the stand-in", text, &id);
+	free(text);
+	if (rc == 0)
+		rc = policy_on(h, &made);
+	if (rc == 0)
+		rc = dpkg_install(h, deb);
+	if (made)
+		policy_off(h);
+	free(deb);
+	if (rc == 0)
+		rc = qi_external_done(h, id);
+	if (rc == 0)
+		rc = check_swap(g);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The old configuration                                                */
+/* ------------------------------------------------------------------ */
+
+static const char *const config_paths[] = { "/etc/postfix", "/etc/exim4", "/etc/mail", "/etc/aliases",
+					    "/etc/aliases.db", "/etc/mailname", NULL };
+
+static int undo_config(qi_handle *h, const char *data)
+{
+	json_error_t jerr;
+	json_t *d = json_loads(data, 0, &jerr);
+	json_t *files = json_object_get(d, "files");
+	if (!json_is_array(files)) {
+		json_decref(d);
+		return qi_error(h, "the journal's snapshot of the old configuration is damaged (%s)", jerr.text);
+	}
+	size_t restored = 0;
+	int rc = snap_restore(h, files, &restored);
+	if (rc == 0 && restored)
+		qi_info(h, "%zu path%s of the old MTA's configuration put back as before the takeover",
+			restored, restored == 1 ? "" : "s");
+	json_object_set_new(qi_result(h), "config_restored", json_integer((json_int_t)restored));
+	json_decref(d);
+	return rc;
+}
+
+static int do_snapshot(struct mig *g)
+{
+	qi_handle *h = g->h;
+	step(g, "snapshot", "the old configuration (/etc/postfix, /etc/exim4, /etc/mail, /etc/aliases, "
+	     "/etc/mailname, those there are) copied to %s/config, put back as it was by a rollback", WORK_DIR);
+	json_t *list = NULL;
+	int rc = snap_take(h, config_paths, WORK_DIR "/config", &list);
+	if (rc == 0 && !qi_check(h)) {
+		json_t *d = json_pack("{s:O}", "files", list);
+		char *text = json_dumps(d, JSON_COMPACT);
+		json_decref(d);
+		int64_t id;
+		rc = qi_external_begin(h, UNDO_CONFIG, "the old MTA's configuration, as it was", text, &id);
+		if (rc == 0)
+			rc = qi_external_done(h, id);
+		free(text);
+	}
+	json_decref(list);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The links                                                            */
+/* ------------------------------------------------------------------ */
+
+static int do_links(struct mig *g)
+{
+	qi_handle *h = g->h;
+	static const char *const paths[] = { "/usr/sbin/sendmail", "/usr/lib/sendmail", "/usr/bin/mailq",
+					     "/usr/bin/newaliases", "/usr/sbin/rmail" };
+	char *target = qi_xasprintf("%s/bin/sendmail", g->qmail_home);
+	json_t *links = json_array();
+	json_object_set_new(qi_result(h), "links", links);
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && rc == 0; i++) {
+		if (strcmp(paths[i], "/usr/sbin/rmail") == 0 && !g->had_rmail)
+			continue;
+		json_array_append_new(links, json_pack("{s:s, s:s}", "path", paths[i], "target", target));
+		step(g, "link", "%s -> %s", paths[i], target);
+		if (qi_check(h))
+			continue;
+		char *now = mta_readlink(h, paths[i]);
+		bool same = now && strcmp(now, target) == 0;
+		free(now);
+		if (same)
+			continue;
+		if (present(h, paths[i]))
+			rc = qi_remove(h, paths[i]);
+		if (rc == 0)
+			rc = qi_symlink(h, paths[i], target);
+		/* read back: never trust that it was made */
+		now = rc == 0 ? mta_readlink(h, paths[i]) : NULL;
+		if (rc == 0 && !(now && strcmp(now, target) == 0))
+			rc = qi_error(h, "%s%s does not point at %s after qinstall made it so", qi_root(h),
+				      paths[i], target);
+		free(now);
+	}
+	if (rc == 0 && !qi_check(h) && !present(h, target))
+		rc = qi_error(h, "%s%s is missing: the links would point at nothing", qi_root(h), target);
+	free(target);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                          */
+/* ------------------------------------------------------------------ */
+
 void qi_migrate_register(void)
 {
+	qi_register_undo(UNDO_STOP, undo_stop);
+	qi_register_undo_first(UNDO_CARRY, undo_carry);
+	qi_register_undo(UNDO_PACKAGE, undo_package);
+	qi_register_undo(UNDO_CONFIG, undo_config);
+}
+
+static void mig_free(struct mig *g)
+{
+	mta_info_free(&g->m);
+	mq_list_free(&g->q);
+	if (g->work) {
+		/* the .debs made here were copied into ROOT */
+		const char *argv[] = { "rm", "-rf", g->work, NULL };
+		struct qi_proc_spec spec = { .argv = argv, .search_path = true, .keep_error = true };
+		qi_proc_run(g->h, &spec, NULL);
+	}
+	free(g->work);
+}
+
+/* ROOT already runs qmail through the stand-in: provision only. */
+static int already_qmail(struct mig *g, struct qi_provision *pv)
+{
+	qi_handle *h = g->h;
+	bool pending = true;
+	if (qi_provision_pending(h, pv, &pending) < 0)
+		return -1;
+	if (!pending) {
+		qi_set_msg(h, "%s already runs qmail (%s is installed): nothing to take over", qi_root(h),
+			   QI_STANDIN_NAME);
+		return 0;
+	}
+	if (qi_check(h))
+		return qi_provision_plan(h, g->p, &g->opt->provision);
+	if (qi_run_begin(h, "migrate (qmail already there: provision)") < 0)
+		return -1;
+	if (qi_provision_commit(h, pv) < 0 || qi_run_commit(h) < 0) {
+		qi_run_abort(h);
+		return -1;
+	}
+	qi_set_msg(h, "%s already runs qmail: provisioned what was missing", qi_root(h));
+	return 0;
+}
+
+static int takeover(struct mig *g, struct qi_provision *pv, const char *start)
+{
+	qi_handle *h = g->h;
+	if (do_drain(g, true) < 0 || do_stop(g) < 0 || do_drain(g, false) < 0)
+		return -1;
+	step(g, "provision", "qmail from profile %s into %s (its services start last)",
+	     qi_profile_file(g->p), qi_root(h));
+	if (!qi_check(h) && qi_provision_commit(h, pv) < 0)
+		return -1;
+	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || do_links(g) < 0)
+		return -1;
+	if (qi_profile_set(h, g->p, "services", "start", start) < 0)
+		return -1;
+	step(g, "start", "qmail's services (svscan)%s", qi_root_is_host(h) ? "" : ": not started, ROOT is not /");
+	if (!qi_check(h) && qi_provision_start(h, pv) < 0)
+		return -1;
+	return 0;
+}
+
+static int migrate(struct mig *g)
+{
+	qi_handle *h = g->h;
+	if (mta_detect(h, g->opt->from, &g->m) < 0)
+		return -1;
+	g->qmail_home = qi_profile_get(g->p, "accounts", "qmail_home");
+	const char *start = qi_profile_get(g->p, "services", "start");
+	char *keep_start = qi_xstrdup(start ? start : "yes");
+	int rc = qi_profile_set(h, g->p, "services", "start", "no");
+	struct qi_provision *pv = NULL;
+	if (rc == 0 && !g->m.already_qmail) {
+		g->had_rmail = present(h, "/usr/sbin/rmail");
+		rc = dpkg_check_unlocked(h);
+		if (rc == 0 && strcmp(g->mode, "keep") != 0)
+			rc = check_aside(g, spool_of(g));
+		if (rc == 0)
+			rc = scan_queue(g);
+	}
+	if (rc == 0)
+		rc = qi_check(h) && !g->m.already_qmail ? 0 : qi_provision_prepare(h, g->p, &g->opt->provision, &pv);
+	if (rc == 0 && g->m.already_qmail) {
+		rc = already_qmail(g, pv);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	if (!qi_check(h)) {
+		char *tmpl = qi_xasprintf("%s/migrate-XXXXXX", qi_cache_dir(h));
+		if (!mkdtemp(tmpl)) {
+			rc = qi_error_errno(h, "cannot make a work directory %s", tmpl);
+			free(tmpl);
+			goto out;
+		}
+		g->work = tmpl;
+		char *what = qi_xasprintf("migrate --from %s --queue %s", g->m.def->name, g->mode);
+		rc = qi_run_begin(h, what);
+		free(what);
+		if (rc < 0)
+			goto out;
+	}
+	rc = takeover(g, pv, keep_start);
+	json_object_set_new(g->queue, "carried", json_integer((json_int_t)g->carried));
+	json_object_set_new(g->queue, "left_count", json_integer((json_int_t)json_array_size(g->left)));
+	if (qi_check(h))
+		goto out;
+	if (rc == 0)
+		rc = qi_run_commit(h);
+	if (rc < 0) {
+		qi_run_abort(h);
+		goto out;
+	}
+	qi_set_msg(h, "%s took over from %s %s: %zu message%s carried, %zu left; `qinstall rollback` "
+		   "brings %s back", QI_STANDIN_NAME, g->m.pkg->name, g->m.pkg->version, g->carried,
+		   g->carried == 1 ? "" : "s", json_array_size(g->left), g->m.def->title);
+out:
+	qi_provision_free(pv);
+	free(keep_start);
+	return rc;
+}
+
+int qi_migrate(qi_handle *h, struct qi_profile *p, const struct qi_migrate_options *opt)
+{
+	const char *mode = opt->queue ? opt->queue : "carry";
+	if (strcmp(mode, "carry") != 0 && strcmp(mode, "drain") != 0 && strcmp(mode, "keep") != 0)
+		return qi_error_kind(h, QI_ERR_USAGE, "--queue %s: give carry, drain or keep", mode);
+	struct mig g = { .h = h, .p = p, .opt = opt, .mode = mode };
+	json_t *res = qi_result(h);
+	g.steps = json_array();
+	json_object_set_new(res, "steps", g.steps);
+	g.queue = json_pack("{s:s, s:i, s:i, s:[], s:i}", "mode", mode, "found", 0, "carried", 0, "left",
+			    "left_count", 0);
+	json_object_set_new(res, "queue", g.queue);
+	g.left = json_object_get(g.queue, "left");
+	int rc = migrate(&g);
+	mig_free(&g);
+	return rc;
 }

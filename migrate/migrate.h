@@ -83,6 +83,31 @@ int mq_sendmail_parse(qi_handle *h, const char *qf, size_t qlen, const char *df,
 int mq_sendmail_scan(qi_handle *h, const char *dir, const char *queue, struct mq_list *out);
 int mq_sendmail_read(qi_handle *h, struct mq_msg *m);
 
+/* qmail's queue (qmailq.c). QMAIL_HOME inside ROOT ("/var/qmail"). */
+/* Give M to ROOT's qmail-queue (chrooted into ROOT when it is not /). */
+int qq_inject(qi_handle *h, const char *qmail_home, const struct mq_msg *m);
+/* The hash a carry records of a message: of CONTENT as given to qmail-queue. */
+void qq_content_hash(const char *content, size_t len, char hex[QI_SHA256_HEX + 1]);
+struct qq_entry {
+	char *name;		/* its number: queue/mess/SPLIT/NAME */
+	char hash[QI_SHA256_HEX + 1];	/* of the message without qmail-queue's Received line */
+	bool undelivered;	/* no recipient delivered yet */
+	bool taken;		/* matched (and removed) already */
+	char **files;		/* all of its files in the queue, mess last */
+	size_t nfiles;
+};
+struct qq_index {
+	struct qq_entry *v;
+	size_t n;
+};
+/* Every message of ROOT's qmail queue (none when there is no queue). */
+int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix);
+void qq_index_free(struct qq_index *ix);
+/* The first message not taken yet whose hash is HASH, or NULL. */
+struct qq_entry *qq_find(struct qq_index *ix, const char *hash);
+/* Remove E's files (qmail must not be running) and mark it taken. */
+int qq_remove(qi_handle *h, struct qq_entry *e);
+
 /* ------------------------------------------------------------------ */
 /* dpkg (dpkg.c)                                                        */
 /* ------------------------------------------------------------------ */
@@ -143,5 +168,62 @@ int dpkg_install(qi_handle *h, const char *deb);
 int dpkg_purge(qi_handle *h, const char *name);
 /* dpkg --audit in ROOT: *problems malloc'd, "" when clean. */
 int dpkg_audit(qi_handle *h, char **problems);
+
+/* The packages that must go with PROVIDER when the stand-in replaces it:
+ * PROVIDER and every installed package that would be left with an unmet
+ * Depends or Pre-Depends (a clause satisfied only by one of them, VIRTUAL
+ * aside, which the stand-in provides), to closure. *NAMES malloc'd. */
+int dpkg_removal_set(const struct dpkg_db *db, const struct dpkg_pkg *provider, const char *virtual,
+		     char ***names, size_t *n);
+/* dpkg -i of several .debs in one run. */
+int dpkg_install_many(qi_handle *h, const char *const *debs, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Detection (detect.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+#define QI_STANDIN_NAME "qinstall-mta"
+
+enum mta_kind { MTA_POSTFIX, MTA_EXIM, MTA_SENDMAIL };
+struct mta_def {
+	enum mta_kind kind;
+	const char *name;		/* "postfix", "exim", "sendmail" (--from) */
+	const char *title;		/* "Postfix" */
+	const char *unit;		/* its systemd unit */
+	const char *pidfile;		/* its daemon's pid file inside ROOT */
+	const char *packages[3];	/* the packages that provide it */
+};
+const struct mta_def *mta_def_named(const char *name);
+
+struct mta_info {
+	const struct mta_def *def;	/* NULL: none (or qmail already) */
+	struct dpkg_db db;		/* ROOT's dpkg status */
+	const struct dpkg_pkg *pkg;	/* the installed provider of mail-transport-agent */
+	char **remove;			/* the packages that go with it (pkg first) */
+	size_t nremove;
+	bool already_qmail;		/* the provider is qinstall's stand-in */
+	bool sendmail_present;		/* something stands at /usr/sbin/sendmail */
+	char *sendmail_target;		/* its link target, "(a file)", or NULL */
+	char *sendmail_owner;		/* the package that owns it, or NULL */
+	pid_t running;			/* the MTA's daemon, alive now (0: not running) */
+};
+/* FROM: "auto" (or NULL), "postfix", "exim", "sendmail". Adds "from" to the
+ * result. Refuses, saying what to do, a ROOT without dpkg, with no MTA,
+ * with an MTA no package installed, or with one qinstall does not know. */
+int mta_detect(qi_handle *h, const char *from, struct mta_info *m);
+void mta_info_free(struct mta_info *m);
+/* The target of the symlink PATH inside ROOT (malloc'd), NULL if none. */
+char *mta_readlink(qi_handle *h, const char *path);
+
+/* ------------------------------------------------------------------ */
+/* The old configuration (snapshot.c)                                   */
+/* ------------------------------------------------------------------ */
+
+/* PATHS (NULL-terminated, inside ROOT; missing ones skipped) and what is
+ * below them: each regular file copied to STORE/PATH through the journal
+ * (not in --check); *LIST gets every entry's image (new reference). */
+int snap_take(qi_handle *h, const char *const *paths, const char *store, json_t **list);
+/* Put back every entry of LIST that differs in ROOT now; *RESTORED counts them. */
+int snap_restore(qi_handle *h, json_t *list, size_t *restored);
 
 #endif /* QI_MIGRATE_H */

@@ -1246,6 +1246,18 @@ static bool root_file_differs(qi_handle *h, const char *path, const char *text)
 	return differs;
 }
 
+int qi_provision_start(qi_handle *h, struct qi_provision *pv)
+{
+	if (!qi_profile_bool(pv->p, "services", "svscan"))
+		return 0;
+	struct qi_svscan_unit u;
+	if (svscan_unit(h, pv->p, pv, &u) < 0)
+		return -1;
+	int rc = qi_svscan_unit_commit(h, pv->p, &u);
+	qi_svscan_unit_free(&u);
+	return rc;
+}
+
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv)
 {
 	json_t *comps = json_array();

@@ -138,7 +138,9 @@ static int undo_units(qi_handle *h, const char *unused)
 /* qi_new registers the handlers for every handle (core.h). */
 void qi_services_register(void)
 {
-	qi_register_undo(UNDO_KIND, undo_start);
+	/* first: a rollback stops svscan before it keeps anything aside or
+	 * undoes the files the services run from (qmail's queue among them) */
+	qi_register_undo_first(UNDO_KIND, undo_start);
 	qi_register_undo(UNDO_RELOAD_KIND, undo_units);
 }
 

@@ -32,8 +32,13 @@ for d in installer/*/; do
 	got=$(includes "$d"*.c "$d"*.h | grep -v "^$m/" | comm -23 - <(printf '%s\n' "$allowed") || true)
 	tap_is "$got" "" "installer/$m includes only its own headers, core's and the API${may[$m]:+ (and ${may[$m]})}"
 done
+# migrate/ (the takeover) speaks the library's API and core's child
+# processes, nothing else of installer/.
+bad=$(includes migrate/*.c migrate/*.h | grep -vx 'config.h\|qinstall.h\|core/core.h\|migrate/migrate.h' || true)
+tap_is "$bad" "" "migrate/ includes only qinstall.h, core/core.h and its own header"
+tap_ok "migrate has its fragment migrate.am" test -f migrate/migrate.am
 # Programs are started in one place (core/process.c), under one set of rules.
-bad=$(grep -lE '\b(fork|vfork|posix_spawnp?|exec[lv]p?e?|popen|system)\(' installer/*/*.c cli/*.c |
+bad=$(grep -lE '\b(fork|vfork|posix_spawnp?|exec[lv]p?e?|popen|system)\(' installer/*/*.c cli/*.c migrate/*.c |
 	grep -vx 'installer/core/process.c' || true)
 tap_is "$bad" "" "only installer/core/process.c starts child processes"
 bad=$(find installer -maxdepth 1 -name '*.c' | sort)

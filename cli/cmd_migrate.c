@@ -1,0 +1,121 @@
+/*
+ * cmd_migrate.c - `qinstall migrate`: a running Postfix, Exim or sendmail
+ * handed over to qmail in one journaled run (qinstall-migrate(8)).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static struct {
+	char *from, *queue;
+	int drain_timeout, check;
+} m;
+
+static const struct poptOption options[] = {
+	{ "profile", 'p', POPT_ARG_STRING, &qi_pargs.profile, 0,
+	  "the qmail to install: a shipped profile NAME or a FILE (default: netqmail)", "NAME|FILE" },
+	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
+	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
+	{ "from", 0, POPT_ARG_STRING, &m.from, 0,
+	  "the MTA taken over: auto (what dpkg says ROOT runs; the default), postfix, exim or sendmail",
+	  "MTA" },
+	{ "queue", 0, POPT_ARG_STRING, &m.queue, 0,
+	  "its queued messages: carry (into qmail's queue, the default), drain (let it deliver "
+	  "first, then carry the rest) or keep (left on disk, listed)", "MODE" },
+	{ "drain-timeout", 0, POPT_ARG_INT, &m.drain_timeout, 0,
+	  "how long --queue drain waits (default 300)", "SECONDS" },
+	{ "check", 0, POPT_ARG_NONE, &m.check, 0,
+	  "list every step and write nothing (as the global --check)", NULL },
+	{ "mirror", 0, POPT_ARG_STRING, &qi_pargs.mirror, 0,
+	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
+	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0,
+	  "use only sources already in the cache (and file: URLs)", NULL },
+	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
+	  "build again even when the build cache has this exact build", NULL },
+	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
+	  "who gets postmaster's, mailer-daemon's and root's mail (overrides [mail] admin)",
+	  "USER|ADDRESS" },
+	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
+	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
+	QI_PROFILE_OPTION_SWITCHES
+	POPT_TABLEEND
+};
+
+static void print(struct qi_cli *cli)
+{
+	json_t *res = qi_result(cli->h);
+	size_t i;
+	json_t *v;
+	json_t *from = json_object_get(res, "from");
+	if (from && json_object_get(from, "package"))
+		qi_out(cli, "from     %s: package %s %s\n", json_string_value(json_object_get(from, "mta")),
+		       json_string_value(json_object_get(from, "package")),
+		       json_string_value(json_object_get(from, "version")));
+	json_array_foreach(json_object_get(res, "steps"), i, v)
+		qi_out(cli, "%-8s %s\n", json_string_value(json_object_get(v, "step")),
+		       json_string_value(json_object_get(v, "what")));
+	json_t *q = json_object_get(res, "queue");
+	if (q && !qi_check(cli->h))
+		qi_out(cli, "queue    %lld found, %lld carried, %lld left\n",
+		       (long long)json_integer_value(json_object_get(q, "found")),
+		       (long long)json_integer_value(json_object_get(q, "carried")),
+		       (long long)json_integer_value(json_object_get(q, "left_count")));
+	json_array_foreach(json_object_get(q, "left"), i, v)
+		qi_out(cli, "left     %s %s: %s\n", json_string_value(json_object_get(v, "id")),
+		       json_string_value(json_object_get(v, "path")), json_string_value(json_object_get(v, "why")));
+}
+
+static int run_migrate(struct qi_cli *cli, int argc, const char **argv)
+{
+	qi_handle *h = cli->h;
+	if (m.check)
+		qi_set_check(h, true);
+	struct qi_profile *p = NULL;
+	struct qi_migrate_options opt = {
+		.from = m.from, .queue = m.queue, .drain_timeout = m.drain_timeout,
+		.provision = { .mirror = qi_pargs.mirror, .offline = qi_pargs.offline,
+			       .rebuild = qi_pargs.rebuild },
+	};
+	int rc = m.drain_timeout < 0 ? qi_error_kind(h, QI_ERR_USAGE, "--drain-timeout %d: give seconds, "
+						     "0 or more", m.drain_timeout) : 0;
+	if (rc == 0)
+		rc = qi_profile_args_load(cli, argc, &p);
+	if (rc == 0)
+		rc = qi_migrate(h, p, &opt);
+	if (rc == 0 || json_object_get(qi_result(h), "steps"))
+		print(cli);
+	if (rc == 0) {
+		if (qi_check(h) && !qi_msg(h)[0])
+			qi_set_msg(h, "%zu steps would take %s over (nothing was written)",
+				   json_array_size(json_object_get(qi_result(h), "steps")), qi_root(h));
+		qi_out(cli, "%s\n", qi_msg(h));
+	}
+	qi_profile_free(p);
+	qi_profile_args_reset();
+	free(m.from);
+	free(m.queue);
+	memset(&m, 0, sizeof(m));
+	return rc;
+}
+
+const struct qi_command qi_cmd_migrate = {
+	.name = "migrate",
+	.args = NULL,
+	.summary = "take a running Postfix, Exim or sendmail over with qmail (journaled; rollback undoes it)",
+	.description =
+		"Detects the MTA dpkg installed in ROOT, then in one journaled run: stops it,\n"
+		"provisions the profile (qmail), carries every queued message into qmail's queue\n"
+		"with its envelope (or drains or keeps the queue: --queue), keeps the old\n"
+		"packages' .debs, replaces them in one dpkg run by qinstall-mta (a stand-in that\n"
+		"provides mail-transport-agent, so that bsd-mailx, cron and the rest stay\n"
+		"installed), points sendmail, mailq and newaliases at qmail, and starts qmail.\n"
+		"Any failure rolls everything back; `qinstall rollback` brings the old MTA back\n"
+		"with its undelivered messages. --check lists every step and writes nothing.\n"
+		"See qinstall-migrate(8).",
+	.options = options,
+	.run = run_migrate,
+};

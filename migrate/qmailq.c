@@ -1,0 +1,269 @@
+/*
+ * qmailq.c - qmail's queue in ROOT, as a takeover uses it: a message of
+ * the old MTA handed to qmail-queue with its envelope, and the messages of
+ * qmail's queue found again by their content when a rollback takes the
+ * undelivered ones back.
+ *
+ * qmail-queue (qmail-queue(8)) reads the message on descriptor 0 and the
+ * envelope on descriptor 1: "F" SENDER NUL, "T" RECIPIENT NUL for each
+ * recipient, and a last NUL. It puts one line at the top of the message,
+ * "Received: (qmail PID invoked by uid UID); DATE": what a carry hashes is
+ * the message without that line, so that the copy is found again.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "migrate/migrate.h"
+
+/* What qmail-queue's exit codes mean (qmail-queue(8)). */
+static const char *qq_exit_reason(int code)
+{
+	switch (code) {
+	case 11: return "an address is too long";
+	case 31: return "the mail server permanently refuses to send the message";
+	case 51: return "out of memory";
+	case 52: return "timeout";
+	case 53: return "write error (is the disk full?)";
+	case 54: return "cannot read the envelope or the message";
+	case 55: return "cannot read a configuration file";
+	case 56: return "problem making a network connection";
+	case 61: return "problem with the qmail home directory";
+	case 62: return "problem with the queue directory (are qmail's owners and modes right?)";
+	case 63: return "problem with the queue's pid directory";
+	case 64: return "problem with the queue's mess directory";
+	case 65: return "problem with the queue's intd or todo directory";
+	case 71: return "the mail server temporarily refuses to send the message";
+	case 81: return "internal bug";
+	case 91: return "envelope format error";
+	default: return "unknown error";
+	}
+}
+
+static int memfd_with(qi_handle *h, const char *name, const void *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return qi_error_errno(h, "cannot make a memory file for qmail-queue");
+	if (qi_write_all(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		qi_error_errno(h, "cannot write a memory file for qmail-queue");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int qq_inject(qi_handle *h, const char *qmail_home, const struct mq_msg *m)
+{
+	struct qi_buf env = { 0 };
+	qi_buf_addf(&env, "F%s", m->sender ? m->sender : "");
+	qi_buf_add(&env, "", 1);
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		qi_buf_addf(&env, "T%s", m->rcpts[i]);
+		qi_buf_add(&env, "", 1);
+	}
+	qi_buf_add(&env, "", 1);
+	int in = memfd_with(h, "qinstall-message", m->content, m->len);
+	int out = in < 0 ? -1 : memfd_with(h, "qinstall-envelope", env.data, env.len);
+	qi_buf_free(&env);
+	if (out < 0) {
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	char *prog = qi_xasprintf("%s/bin/qmail-queue", qmail_home);
+	char *label = qi_xasprintf("%s (message %s)", prog, m->id);
+	const char *argv[] = { prog, NULL };
+	static const char *const env_none[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	struct qi_proc_spec spec = { .argv = argv, .env = env_none, .in_fd = in, .out_fd = out,
+				     .chroot = qi_root_is_host(h) ? NULL : qi_root(h), .label = label,
+				     .hint = "", .keep_error = true };
+	int status = 0;
+	int rc = qi_proc_run(h, &spec, &status);
+	close(in);
+	close(out);
+	if (rc < 0) {
+		if (status > 0 && WIFEXITED(status))
+			rc = qi_error(h, "qmail-queue refused message %s (exit %d: %s)", m->id,
+				      WEXITSTATUS(status), qq_exit_reason(WEXITSTATUS(status)));
+		else
+			rc = qi_error(h, "cannot run %s for message %s: %s", prog, m->id,
+				      status < 0 ? strerror(errno) : "it was killed");
+	}
+	free(label);
+	free(prog);
+	return rc;
+}
+
+/* The hash a carry records: of the message as given to qmail-queue. */
+void qq_content_hash(const char *content, size_t len, char hex[QI_SHA256_HEX + 1])
+{
+	qi_sha256_buf(content, len, hex);
+}
+
+/* ---- finding the carried messages again ---- */
+
+void qq_index_free(struct qq_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		for (size_t k = 0; k < ix->v[i].nfiles; k++)
+			free(ix->v[i].files[k]);
+		free(ix->v[i].files);
+		free(ix->v[i].name);
+	}
+	free(ix->v);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static void entry_file(struct qq_entry *e, char *path)
+{
+	e->files = qi_xrealloc(e->files, (e->nfiles + 1) * sizeof(*e->files));
+	e->files[e->nfiles++] = path;
+}
+
+/* PATH inside ROOT, when it is there: added to E's files; true. */
+static bool take_if_there(qi_handle *h, struct qq_entry *e, char *path)
+{
+	struct stat st;
+	if (qi_root_lstat(h, path, &st) == 0) {
+		entry_file(e, path);
+		return true;
+	}
+	free(path);
+	return false;
+}
+
+/* Whether a recipient file (local/ or remote/: "T" to do, "D" done,
+ * each ending in NUL) says a recipient was delivered. */
+static bool some_done(qi_handle *h, const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (qi_root_read(h, path, &data, &len) < 0) {
+		qi_clear_error(h);
+		return false;
+	}
+	bool done = false;
+	for (size_t i = 0; i < len; i += strnlen(data + i, len - i) + 1)
+		if (data[i] == 'D')
+			done = true;
+	free(data);
+	return done;
+}
+
+/* One message of the queue: Q/mess/SPLIT/NAME. */
+static int index_one(qi_handle *h, const char *q, const char *split, const char *name,
+		     struct qq_index *ix)
+{
+	char *mess = qi_xasprintf("%s/mess/%s/%s", q, split, name);
+	char *data = NULL;
+	size_t len = 0;
+	if (qi_root_read(h, mess, &data, &len) < 0) {
+		free(mess);
+		return -1;
+	}
+	size_t skip = 0;
+	if (len > 17 && memcmp(data, "Received: (qmail ", 17) == 0) {
+		const char *nl = memchr(data, '\n', len);
+		skip = nl ? (size_t)(nl - data) + 1 : len;
+	}
+	ix->v = qi_xrealloc(ix->v, (ix->n + 1) * sizeof(*ix->v));
+	struct qq_entry *e = &ix->v[ix->n++];
+	memset(e, 0, sizeof(*e));
+	e->name = qi_xstrdup(name);
+	qq_content_hash(data + skip, len - skip, e->hash);
+	free(data);
+	/* what qmail-send has not looked at yet (todo/, split or not), then
+	 * what it has: info/ and the recipients to do */
+	bool todo = take_if_there(h, e, qi_xasprintf("%s/todo/%s", q, name)) |
+		    take_if_there(h, e, qi_xasprintf("%s/todo/%s/%s", q, split, name));
+	take_if_there(h, e, qi_xasprintf("%s/intd/%s", q, name));
+	take_if_there(h, e, qi_xasprintf("%s/intd/%s/%s", q, split, name));
+	take_if_there(h, e, qi_xasprintf("%s/info/%s/%s", q, split, name));
+	bool done = false;
+	for (int k = 0; k < 2; k++) {
+		char *p = qi_xasprintf("%s/%s/%s/%s", q, k ? "remote" : "local", split, name);
+		done |= !todo && some_done(h, p);
+		take_if_there(h, e, p);
+	}
+	take_if_there(h, e, qi_xasprintf("%s/bounce/%s", q, name));
+	entry_file(e, mess);	/* last: qmail-send removes the message last too */
+	e->undelivered = !done;
+	return 0;
+}
+
+int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	char *q = qi_xasprintf("%s/queue", qmail_home);
+	char *messdir = qi_xasprintf("%s/mess", q);
+	int rc = 0;
+	int fd = qi_root_open(h, messdir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		/* no queue: nothing of qmail's to find */
+		qi_clear_error(h);
+		goto out;
+	}
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	while (d && rc == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *sub = qi_xasprintf("%s/%s", messdir, de->d_name);
+		int sfd = qi_root_open(h, sub, O_RDONLY | O_DIRECTORY, 0);
+		free(sub);
+		if (sfd < 0) {
+			qi_clear_error(h);
+			continue;
+		}
+		DIR *sd = fdopendir(sfd);
+		struct dirent *se;
+		while (sd && rc == 0 && (se = readdir(sd)))
+			if (se->d_name[0] != '.')
+				rc = index_one(h, q, de->d_name, se->d_name, ix);
+		if (sd)
+			closedir(sd);
+	}
+	if (d)
+		closedir(d);
+out:
+	free(messdir);
+	free(q);
+	return rc;
+}
+
+struct qq_entry *qq_find(struct qq_index *ix, const char *hash)
+{
+	for (size_t i = 0; i < ix->n; i++)
+		if (!ix->v[i].taken && strcmp(ix->v[i].hash, hash) == 0)
+			return &ix->v[i];
+	return NULL;
+}
+
+int qq_remove(qi_handle *h, struct qq_entry *e)
+{
+	for (size_t i = 0; i < e->nfiles; i++) {
+		const char *name;
+		int dfd = qi_root_parent(h, e->files[i], &name);
+		if (dfd < 0 || (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)) {
+			char *full = qi_root_path(h, e->files[i]);
+			qi_error_errno(h, "cannot remove qmail's copy %s", full);
+			free(full);
+			if (dfd >= 0)
+				close(dfd);
+			return -1;
+		}
+		close(dfd);
+	}
+	e->taken = true;
+	return 0;
+}
