@@ -97,7 +97,7 @@ static int exim_envelope(qi_handle *h, struct mq_lines *r, const char *file, str
 {
 	bool lf;
 	if (!mq_line(r, s, n, &lf) || !lf)
-		return mq_bad_line(h, file, r->no + 1, "the file ends before the login line: it is truncated");
+		return mq_bad_line(h, file, r->no, "the file ends before the login line: it is truncated");
 	const char *gid = memrchr(*s, ' ', *n);
 	const char *uid = gid ? memrchr(*s, ' ', (size_t)(gid - *s)) : NULL;
 	if (!uid || uid == *s || !is_number(gid + 1, (size_t)(*s + *n - gid - 1), true) ||

@@ -26,8 +26,10 @@ void mq_lines_init(struct mq_lines *r, const char *data, size_t len)
 
 bool mq_line(struct mq_lines *r, const char **s, size_t *n, bool *lf)
 {
-	if (r->p >= r->end)
+	if (r->p >= r->end) {
+		r->no++;	/* the line that is missing, for messages */
 		return false;
+	}
 	const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
 	*s = r->p;
 	*n = (size_t)((nl ? nl : r->end) - r->p);

@@ -16,8 +16,9 @@ struct mq_lines {
 	size_t no;
 };
 void mq_lines_init(struct mq_lines *r, const char *data, size_t len);
-/* The next line without its LF into *S, *N; false at the end. *LF says
- * whether it ended in one (false: the file stops inside the line). */
+/* The next line without its LF into *S, *N; false at the end (NO is
+ * then the number of the missing line). *LF says whether it ended in
+ * one (false: the file stops inside the line). */
 bool mq_line(struct mq_lines *r, const char **s, size_t *n, bool *lf);
 /* Skip N raw bytes (a counted value), counting the lines they hold;
  * false when fewer are left. */

@@ -142,7 +142,7 @@ static int sm_lines(qi_handle *h, const char *file, struct mq_lines *r, struct m
 		while (r->p < r->end && (*r->p == ' ' || *r->p == '\t'))
 			mq_line(r, &s, &n, &lf);	/* a continued value */
 	}
-	return mq_bad_line(h, file, r->no + 1, "the file ends before its \".\" line: it is truncated");
+	return mq_bad_line(h, file, r->no, "the file ends before its \".\" line: it is truncated");
 }
 
 int mq_sendmail_parse(qi_handle *h, const char *qf, size_t qlen, const char *df, size_t dlen,
