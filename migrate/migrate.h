@@ -7,10 +7,14 @@
  *   queue_postfix.c   Postfix's queue files (its record format)
  *   queue_exim.c      Exim's spool (-H and -D files)
  *   queue_sendmail.c  sendmail's qf and df files
+ *   queue_read.c      what the Exim and sendmail readers share (numbered
+ *                     lines, a sorted listing inside ROOT, the content)
  *   queue.c           the common message list; qmail's queue: injection
  *                     with qmail-queue, and reading it back for rollback
  *   dpkg.c            ROOT's dpkg database, the stand-in package, the kept
  *                     .deb, the swap in one dpkg transaction
+ *   dpkg_deps.c       the packages that must go with the old MTA
+ *   snapshot.c        the old MTA's configuration, kept and put back
  *   detect.c          which MTA ROOT runs
  *   migrate.c         the takeover: the steps, the journal, their undo
  */
