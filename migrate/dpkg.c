@@ -236,21 +236,56 @@ static bool on_disk(const struct dpkg_pkg *p)
 	return p->status && !status_is(p, "not-installed") && !status_is(p, "config-files");
 }
 
+/* The next item of a relation field ("a, b:any (= 1), c"): its name
+ * (without an architecture qualifier) and whether it has a version. */
+static bool rel_next(const char **s, const char **name, size_t *len, bool *versioned)
+{
+	while (*s && **s) {
+		size_t n = strcspn(*s, ","), ilen = n;
+		const char *item = trim(*s, &ilen);
+		*s += n + ((*s)[n] == ',');
+		size_t k = 0;
+		while (k < ilen && !is_space(item[k]) && item[k] != '(' && item[k] != ':')
+			k++;
+		if (!k)
+			continue;
+		*name = item;
+		*len = k;
+		*versioned = memchr(item, '(', ilen) != NULL;
+		return true;
+	}
+	return false;
+}
+
+/* Whether FIELD names NAME (LEN bytes); with UNVERSIONED, an item with a
+ * version does not count. */
+static bool rel_has(const char *field, const char *name, size_t len, bool unversioned)
+{
+	const char *item;
+	size_t ilen;
+	bool versioned;
+	while (rel_next(&field, &item, &ilen, &versioned))
+		if (ilen == len && memcmp(item, name, len) == 0 && !(unversioned && versioned))
+			return true;
+	return false;
+}
+
 bool dpkg_provides(const struct dpkg_pkg *p, const char *virtual)
 {
-	const char *s = p->provides;
-	size_t vlen = strlen(virtual);
-	while (s && *s) {
-		size_t n = strcspn(s, ",");
-		size_t ilen = n;
-		const char *item = trim(s, &ilen);
-		size_t name = 0;
-		while (name < ilen && !is_space(item[name]) && item[name] != '(' && item[name] != ':')
-			name++;
-		if (name == vlen && memcmp(item, virtual, vlen) == 0)
+	return rel_has(p->provides, virtual, strlen(virtual), false);
+}
+
+/* Whether FIELD (unversioned items) names Q or a package Q provides. */
+static bool rel_hits(const char *field, const struct dpkg_pkg *q)
+{
+	if (rel_has(field, q->name, strlen(q->name), true))
+		return true;
+	const char *s = q->provides, *item;
+	size_t len;
+	bool versioned;
+	while (rel_next(&s, &item, &len, &versioned))
+		if (rel_has(field, item, len, true))
 			return true;
-		s += n + (s[n] == ',');
-	}
 	return false;
 }
 
@@ -994,12 +1029,84 @@ static int run_dpkg(qi_handle *h, const char *const *args, enum qi_proc_output o
 	return rc;
 }
 
+/* The installed packages that DEB's package conflicts with (or that
+ * conflict with it) and that it replaces, by unversioned relations: what
+ * `dpkg -i` does not remove by itself when they also conflict with a
+ * virtual package it provides (every MTA with mail-transport-agent). */
+static int replaced_by(qi_handle *h, const char *deb, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	struct qi_buf out = { 0 };
+	struct dpkg_db nd, db;
+	if (run_dpkg_deb(h, (const char *const[]){ "dpkg-deb", "-f", deb, "Package", "Provides",
+						   "Conflicts", "Replaces", NULL },
+			 QI_PROC_CAPTURE, &out, false) < 0) {
+		qi_buf_free(&out);
+		return -1;
+	}
+	int rc = dpkg_status_parse(h, out.data, out.len, &nd);
+	qi_buf_free(&out);
+	if (rc == 0 && nd.n != 1) {
+		dpkg_db_free(&nd);
+		rc = qi_error(h, "dpkg-deb -f %s gives no package name", deb);
+	}
+	if (rc < 0 || dpkg_status_load(h, &db) < 0) {
+		if (rc == 0)
+			dpkg_db_free(&nd);
+		return -1;
+	}
+	const struct dpkg_pkg *np = &nd.v[0];
+	for (size_t i = 0; i < db.n; i++) {
+		const struct dpkg_pkg *q = &db.v[i];
+		if (!on_disk(q) || strcmp(q->name, np->name) == 0)
+			continue;
+		if ((rel_hits(np->conflicts, q) || rel_hits(q->conflicts, np)) &&
+		    rel_hits(np->replaces, q)) {
+			*names = qi_xrealloc(*names, (*n + 1) * sizeof(**names));
+			(*names)[(*n)++] = qi_xstrdup(q->name);
+		}
+	}
+	dpkg_db_free(&db);
+	dpkg_db_free(&nd);
+	return 0;
+}
+
 int dpkg_install(qi_handle *h, const char *deb)
 {
-	if (run_dpkg(h, (const char *const[]){ "--force-confold", "--install", deb, NULL },
-		     QI_PROC_STDERR, NULL, NULL) < 0)
+	char **names;
+	size_t n;
+	if (replaced_by(h, deb, &names, &n) < 0)
 		return qi_error_prefix(h, "cannot install %s in %s", deb, qi_root(h));
-	return 0;
+	struct qi_buf list = { 0 };
+	int rc = 0;
+	if (n) {
+		const char **argv = qi_xmalloc((n + 3) * sizeof(*argv));
+		argv[0] = "--force-depends";
+		argv[1] = "--remove";
+		for (size_t i = 0; i < n; i++) {
+			argv[i + 2] = names[i];
+			qi_buf_addf(&list, "%s%s", i ? ", " : "", names[i]);
+		}
+		argv[n + 2] = NULL;
+		qi_info(h, "removing %s (not purging) in %s: %s replaces it", list.data, qi_root(h), deb);
+		rc = run_dpkg(h, argv, QI_PROC_STDERR, NULL, NULL);
+		if (rc < 0)
+			qi_error_prefix(h, "cannot remove %s in %s to install %s", list.data, qi_root(h), deb);
+		free(argv);
+	}
+	if (rc == 0 && run_dpkg(h, (const char *const[]){ "--force-confold", "--install", deb, NULL },
+				QI_PROC_STDERR, NULL, NULL) < 0) {
+		rc = -1;
+		if (n)
+			qi_error_prefix(h, "cannot install %s in %s, after dpkg removed %s (dpkg -i of "
+					"its kept .deb puts it back)", deb, qi_root(h), list.data);
+		else
+			qi_error_prefix(h, "cannot install %s in %s", deb, qi_root(h));
+	}
+	files_free(names, n);
+	qi_buf_free(&list);
+	return rc;
 }
 
 int dpkg_purge(qi_handle *h, const char *name)

@@ -142,8 +142,12 @@ int dpkg_standin_build(qi_handle *h, const char *workdir, const struct dpkg_stan
 int dpkg_keep_deb(qi_handle *h, const struct dpkg_pkg *p, const char *workdir, char **deb,
 		  const char **how);
 /* dpkg -i DEB in ROOT (--root when ROOT is not /), noninteractive, old
- * configuration files kept; dpkg removes (never purges) what DEB
- * Conflicts with and Replaces in the same run. */
+ * configuration files kept. The installed packages DEB Conflicts with
+ * (either way) and Replaces are removed (never purged) first, with
+ * `dpkg --force-depends --remove`, as apt does: `dpkg -i` alone refuses
+ * to swap two packages that both provide and conflict with
+ * mail-transport-agent; their dependents are satisfied again by DEB once
+ * it is installed. A failed install after that removal says so. */
 int dpkg_install(qi_handle *h, const char *deb);
 /* dpkg --purge NAME in ROOT, when installed. */
 int dpkg_purge(qi_handle *h, const char *name);
