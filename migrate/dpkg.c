@@ -98,7 +98,7 @@ static void stanza_end(struct stanza *st, struct dpkg_db *db, size_t *cap)
 {
 	if (st->p.name && st->p.name[0]) {
 		if (st->p.source) {
-			size_t n = strcspn(st->p.source, " \t(");
+			size_t n = strcspn(st->p.source, " \t\r(");
 			st->p.source[n] = '\0';
 		}
 		qi_buf_add(&st->text, "", 1);
