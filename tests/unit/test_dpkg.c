@@ -441,6 +441,60 @@ static void test_swap(void **state)
 	qi_free(h);
 }
 
+/* The stand-in's extra conflicts go in the same swap (exim4 with
+ * exim4-daemon-light); a Multi-Arch: same package's list is NAME:ARCH.list. */
+static void test_swap_extra(void **state)
+{
+	NEED_DPKG();
+	qi_handle *h = handle(root);
+	char *arch = NULL;
+	FILE *f = popen("dpkg --print-architecture", "r");
+	assert_non_null(f);
+	arch = ut_read_stream(f);
+	assert_int_equal(pclose(f), 0);
+	arch[strcspn(arch, "\n")] = '\0';
+	char *control;
+	assert_true(asprintf(&control, "Package: libfake\nVersion: 1\nArchitecture: %s\n"
+			     "Multi-Arch: same\nMaintainer: T <t@example.org>\nDescription: lib\n",
+			     arch) > 0);
+	build_pkg("libfake", control, "mkdir -p usr/lib/fake && echo l > usr/lib/fake/libfake.so");
+	free(control);
+	build_pkg("fakemta-daemon",
+		  "Package: fakemta-daemon\nVersion: 1\nArchitecture: all\n"
+		  "Maintainer: T <t@example.org>\nDepends: fakemta\nDescription: its daemon\n",
+		  "mkdir -p usr/sbin && echo d > usr/sbin/fakemtad");
+	assert_int_equal(sh("dpkg --root='%s' --log=/dev/null -i '%s/libfake.deb' "
+			    "'%s/fakemta-daemon.deb' >/dev/null", root, work, work), 0);
+	char *list;
+	assert_true(asprintf(&list, "var/lib/dpkg/info/libfake:%s.list", arch) > 0);
+	assert_true(ut_exists(root, list));
+	free(list);
+	struct dpkg_db db;
+	char *owner;
+	assert_int_equal(dpkg_status_load(h, &db), 0);
+	assert_int_equal(dpkg_owner(h, &db, "/usr/lib/fake/libfake.so", &owner), 0);
+	assert_non_null(owner);
+	assert_string_equal(owner, "libfake");
+	free(owner);
+	dpkg_db_free(&db);
+	const char *const extra[] = { "fakemta-daemon", NULL };
+	struct dpkg_standin s = { "qinstall-mta", "1.06-qinstall1", "qmail took over", extra };
+	char *standin, *problems;
+	assert_int_equal(dpkg_standin_build(h, work, &s, &standin), 0);
+	assert_int_equal(dpkg_install(h, standin), 0);
+	assert_status(h, "qinstall-mta", "install ok installed");
+	assert_status(h, "fakemta", NULL);
+	assert_status(h, "fakemta-daemon", NULL);
+	assert_status(h, "mailx-dep", "install ok installed");
+	assert_status(h, "libfake", "install ok installed");
+	assert_int_equal(dpkg_audit(h, &problems), 0);
+	assert_string_equal(problems, "");
+	free(problems);
+	free(standin);
+	free(arch);
+	qi_free(h);
+}
+
 /* A lock held on lock-frontend by another process (named), or on lock by
  * an open file description of ours: refused as QI_ERR_LOCKED. */
 static void test_lock(void **state)
@@ -508,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_cache, dpkg_setup, dpkg_teardown),
 		cmocka_unit_test_setup_teardown(test_standin, dpkg_setup, dpkg_teardown),
 		cmocka_unit_test_setup_teardown(test_swap, dpkg_setup, dpkg_teardown),
+		cmocka_unit_test_setup_teardown(test_swap_extra, dpkg_setup, dpkg_teardown),
 		cmocka_unit_test_setup_teardown(test_lock, dpkg_setup, dpkg_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
