@@ -121,20 +121,26 @@ struct dpkg_pkg {
 	char *status;			/* "install ok installed", ... */
 	char *provides, *depends, *pre_depends, *conflicts, *replaces;	/* as written, or NULL */
 	char *source;			/* Source (without its version), or NULL */
+	char *stanza;			/* the whole stanza as read (LF line ends): the
+					 * rebuilt .deb's control comes from it */
 };
 struct dpkg_db {
 	struct dpkg_pkg *v;
 	size_t n;
 };
-/* The pure parser of a status file (fuzzed): every stanza with a Package. */
+/* The pure parser of a status file (fuzzed): every stanza with a Package.
+ * A field folded over continuation lines is kept as one line (its parts
+ * joined by a space); a line that is neither a field nor a continuation,
+ * or a NUL byte, is an error naming its line. */
 int dpkg_status_parse(qi_handle *h, const char *text, size_t len, struct dpkg_db *db);
 /* ROOT/var/lib/dpkg/status (an error naming it when it is missing). */
 int dpkg_status_load(qi_handle *h, struct dpkg_db *db);
 void dpkg_db_free(struct dpkg_db *db);
 const struct dpkg_pkg *dpkg_find(const struct dpkg_db *db, const char *name);
-bool dpkg_installed(const struct dpkg_pkg *p);	/* status "install ok installed" */
-/* Whether an installed P provides VIRTUAL ("mail-transport-agent") by its
- * Provides field (a versioned "name (= v)" counts). */
+bool dpkg_installed(const struct dpkg_pkg *p);	/* status "install ok installed" (or "hold ...") */
+/* Whether P provides VIRTUAL ("mail-transport-agent") by its Provides
+ * field (a versioned "name (= v)" and "name:any" count); the field alone:
+ * the caller checks dpkg_installed. */
 bool dpkg_provides(const struct dpkg_pkg *p, const char *virtual);
 /* The paths dpkg says P installed (ROOT/var/lib/dpkg/info/NAME[:ARCH].list). */
 int dpkg_pkg_files(qi_handle *h, const struct dpkg_pkg *p, char ***files, size_t *n);
@@ -165,8 +171,12 @@ int dpkg_standin_build(qi_handle *h, const char *workdir, const struct dpkg_stan
 int dpkg_keep_deb(qi_handle *h, const struct dpkg_pkg *p, const char *workdir, char **deb,
 		  const char **how);
 /* dpkg -i DEB in ROOT (--root when ROOT is not /), noninteractive, old
- * configuration files kept; dpkg removes (never purges) what DEB
- * Conflicts with and Replaces in the same run. */
+ * configuration files kept. The installed packages DEB Conflicts with
+ * (either way) and Replaces are removed (never purged) first, with
+ * `dpkg --force-depends --remove`, as apt does: `dpkg -i` alone refuses
+ * to swap two packages that both provide and conflict with
+ * mail-transport-agent; their dependents are satisfied again by DEB once
+ * it is installed. A failed install after that removal says so. */
 int dpkg_install(qi_handle *h, const char *deb);
 /* dpkg --purge NAME in ROOT, when installed. */
 int dpkg_purge(qi_handle *h, const char *name);
