@@ -24,6 +24,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,7 +163,28 @@ struct pf_parse {
 	bool have_body;
 	size_t body;
 	size_t xtra;		/* where 'M' says the extracted segment starts (0: not said) */
+	size_t content_at;	/* where 'C' says the content starts (0: not said) */
+	bool have_size;
 };
+
+/* The second number of the size record 'C' (the offset of the content,
+ * where postcat starts reading): 0 when it is not a positive number, as
+ * in the placeholder postdrop writes. */
+static size_t pf_size_offset(const struct pf_rec *r)
+{
+	size_t i = 0, v = 0;
+	for (int field = 0; field < 2; field++) {
+		v = 0;
+		while (i < r->len && r->data[i] == ' ')
+			i++;
+		if (i == r->len || r->data[i] < '0' || r->data[i] > '9')
+			return 0;
+		for (; i < r->len && r->data[i] >= '0' && r->data[i] <= '9'; i++)
+			if (v < SIZE_MAX / 16)
+				v = v * 10 + (size_t)(r->data[i] - '0');
+	}
+	return v;
+}
 
 /* A text record of the content: the line or its piece, and where the
  * header ends (the first line that is neither a header line nor its
@@ -277,12 +300,18 @@ static int pf_parse_all(qi_handle *h, struct pf_parse *p, struct mq_msg *m)
 	while ((rc = pf_get(h, &p->c, &r)) > 0 && r.type != 'M') {
 		if (r.type == 'E' || r.type == 'X' || r.type == 'N')
 			return pf_rec_error(h, &p->c, r.off, "the envelope ends before the message content");
+		if (r.type == 'C' && !p->have_size) {
+			p->have_size = true;
+			p->content_at = pf_size_offset(&r);
+		}
 		pf_envelope(p, &r, m);
 	}
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return qi_error(h, "the file ends inside the envelope, before the message content (it is truncated)");
+	if (p->content_at && p->content_at != p->c.pos)
+		return pf_rec_error(h, &p->c, r.off, "the message content does not start where the size record says");
 	if (pf_mesg(h, p, &r) < 0 || pf_rest(h, p, m) < 0)
 		return -1;
 	if (!p->have_sender)

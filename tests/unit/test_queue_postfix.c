@@ -67,7 +67,7 @@ static char long_subject[400];
 static void build_full(struct qf *q)
 {
 	memset(q, 0, sizeof(*q));
-	recs(q, 'C', "            123             456               2               0             100               0");
+	size_t size = recs(q, 'C', "            123             456               2               0             100               0");
 	recs(q, 'T', "1700000000 123456");
 	recs(q, 'A', "rewrite_context=local");
 	recs(q, 'S', "alice@example.org");
@@ -78,6 +78,9 @@ static void build_full(struct qf *q)
 	recs(q, '/', "erin@example.org");
 	recnum(q, 'p', 0);
 	size_t mesg = recnum(q, 'M', 0);
+	char sz[96];
+	snprintf(sz, sizeof(sz), "%15zu %15zu %15d %15d %15d %15d", (size_t)0, q->n, 2, 0, 100, 0);
+	memcpy(q->d + size + 2, sz, 95);
 	recs(q, 'N', "Received: by mail.example.org (Postfix)");
 	memset(long_subject, 'a', sizeof(long_subject) - 1);
 	memcpy(long_subject, "Subject: ", 9);
@@ -284,6 +287,13 @@ static void test_parse_refused(void **state)
 	recs(&q, 'E', "");
 	patchnum(&q, mesg, 24);
 	refused(h, &q, "the extracted segment is not where the content record says");
+
+	/* The size record saying the content starts elsewhere (postcat
+	 * would print from there). */
+	build_full(&q);
+	q.d[2 + 30] = '9';
+	refused(h, &q, "record 11 at offset ");
+	refused(h, &q, "the message content does not start where the size record says");
 	qi_free(h);
 }
 
