@@ -14,7 +14,10 @@
  * changing its type in place, so 'R' is what remains to be done.
  *
  * mq_postfix_parse reads one file's bytes; the content it gives is what
- * `postcat -bh` prints. mq_postfix_scan lists the queues under a spool
+ * `postcat -bh` prints (postcat's own reading: text records from where
+ * the size record 'C' says, up to 'X'), except that a last line left
+ * open (an 'L' just before 'X') gets its line feed, which postcat writes
+ * but never flushes. mq_postfix_scan lists the queues under a spool
  * (hashed subdirectories or flat) with each message's logs (defer/,
  * bounce/, trace/); mq_postfix_read reads one listed message inside ROOT.
  * Nothing here writes into ROOT.
@@ -403,8 +406,8 @@ static int pf_list_dir(qi_handle *h, const char *dir, char ***names, size_t *n)
 	return 0;
 }
 
-/* What a walk over a queue directory found: a regular file FILE (path
- * inside ROOT) named ID, with its status. */
+/* What a walk over a queue directory found: the regular file PATH
+ * (inside ROOT) whose name is the queue id ID, with its status. */
 typedef int (*pf_found_fn)(qi_handle *h, const char *path, const char *id, const struct stat *st,
 			   void *arg);
 
@@ -537,6 +540,16 @@ int mq_postfix_read(qi_handle *h, struct mq_msg *m)
 		return 0;
 	if (!m->nfiles)
 		return qi_error(h, "Postfix queue message %s: no queue file listed", m->id ? m->id : "?");
+	struct stat st;
+	if (qi_root_lstat(h, m->files[0], &st) < 0)
+		return qi_error_errno(h, "Postfix queue message %s: cannot look at %s", m->id ? m->id : "?",
+				      m->files[0]);
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > QI_INPUT_MAX) {
+		m->why = qi_xasprintf("its queue file is larger than %zu MiB, more than qinstall reads "
+				      "into memory; let Postfix deliver it (--queue drain)",
+				      QI_INPUT_MAX >> 20);
+		return 0;
+	}
 	char *buf;
 	size_t len;
 	if (qi_root_read(h, m->files[0], &buf, &len) < 0)

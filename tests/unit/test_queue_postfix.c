@@ -417,6 +417,21 @@ static void test_scan_read(void **state)
 	assert_int_equal(mq_postfix_read(h, &again), -1);
 	assert_non_null(strstr(qi_errmsg(h), "C0FFEE"));
 	mq_msg_free(&again);
+
+	/* A queue file too large to read is left in place (a sparse file). */
+	char *big = ut_path(root, AT("hold/B16B16"));
+	FILE *f = fopen(big, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(truncate(big, (off_t)QI_INPUT_MAX + 1), 0);
+	free(big);
+	again.id = strdup("B16B16");
+	mq_msg_add_file(&again, "/var/spool/postfix/hold/B16B16");
+	assert_int_equal(mq_postfix_read(h, &again), 0);
+	assert_non_null(again.why);
+	assert_non_null(strstr(again.why, "larger than 64 MiB"));
+	assert_null(again.content);
+	mq_msg_free(&again);
 	mq_list_free(&l);
 
 	/* No spool at all: nothing listed. */
