@@ -198,6 +198,58 @@ static void test_parse_maildrop_null_sender(void **state)
 	qi_free(h);
 }
 
+/* Files that Postfix 3.7's sendmail and postdrop wrote to maildrop (the
+ * seeds of the fuzz target): a header line of 3000 bytes in two records,
+ * sendmail -t recipients after the extracted marker; the null sender. */
+static unsigned char *seed(const char *dir, const char *name, size_t *len)
+{
+	char *path = ut_path(dir, name);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	*len = (size_t)st.st_size;
+	return (unsigned char *)ut_read(dir, name);
+}
+
+static void test_parse_postdrop(void **state)
+{
+	(void)state;
+	const char *src = getenv("top_srcdir");
+	assert_non_null(src);
+	char *dir = ut_path(src, "tests/fuzz/queue-postfix-seeds");
+	qi_handle *h = qi_new();
+	struct mq_msg m = { 0 };
+	size_t len;
+	unsigned char *data = seed(dir, "postdrop-long-header.qf", &len);
+	assert_int_equal(mq_postfix_parse(h, data, len, &m), 0);
+	assert_string_equal(m.sender, "alice@example.org");
+	assert_int_equal(m.nrcpts, 2);
+	assert_string_equal(m.rcpts[0], "carol@example.org");
+	assert_string_equal(m.rcpts[1], "bob@example.org");
+	assert_int_equal(m.ndone, 0);
+	assert_int_equal(m.len, 3090);
+	assert_memory_equal(m.content, "Subject: real maildrop\nTo: bob@example.org\nX-Long: qqq", 50);
+	const char *tail = "qqq\n\nbody one\n\n.dot line\nno final newline\n";
+	assert_string_equal(m.content + m.len - strlen(tail), tail);
+	assert_int_equal(strspn(m.content + 51, "q"), 3000);
+	assert_string_equal(m.content + m.body, "body one\n\n.dot line\nno final newline\n");
+	mq_msg_free(&m);
+	free(data);
+
+	data = seed(dir, "postdrop-null-sender.qf", &len);
+	assert_int_equal(mq_postfix_parse(h, data, len, &m), 0);
+	assert_string_equal(m.sender, "");
+	assert_int_equal(m.nrcpts, 2);
+	assert_string_equal(m.rcpts[0], "dave@example.org");
+	assert_string_equal(m.rcpts[1], "erin@example.org");
+	assert_string_equal(m.content, "Subject: second\n\nbody\n");
+	assert_int_equal(m.body, 17);
+	mq_msg_free(&m);
+	free(data);
+	free(dir);
+	qi_free(h);
+}
+
 /* Parse Q, expect a failure whose message holds WANT, and nothing filled. */
 static void refused(qi_handle *h, const struct qf *q, const char *want)
 {
@@ -447,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_full),
 		cmocka_unit_test(test_parse_maildrop_null_sender),
+		cmocka_unit_test(test_parse_postdrop),
 		cmocka_unit_test(test_parse_refused),
 		cmocka_unit_test(test_scan_read),
 	};
