@@ -14,7 +14,10 @@
  * changing its type in place, so 'R' is what remains to be done.
  *
  * mq_postfix_parse reads one file's bytes; the content it gives is what
- * `postcat -bh` prints. mq_postfix_scan lists the queues under a spool
+ * `postcat -bh` prints (postcat's own reading: text records from where
+ * the size record 'C' says, up to 'X'), except that a last line left
+ * open (an 'L' just before 'X') gets its line feed, which postcat writes
+ * but never flushes. mq_postfix_scan lists the queues under a spool
  * (hashed subdirectories or flat) with each message's logs (defer/,
  * bounce/, trace/); mq_postfix_read reads one listed message inside ROOT.
  * Nothing here writes into ROOT.
@@ -24,6 +27,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,7 +166,28 @@ struct pf_parse {
 	bool have_body;
 	size_t body;
 	size_t xtra;		/* where 'M' says the extracted segment starts (0: not said) */
+	size_t content_at;	/* where 'C' says the content starts (0: not said) */
+	bool have_size;
 };
+
+/* The second number of the size record 'C' (the offset of the content,
+ * where postcat starts reading): 0 when it is not a positive number, as
+ * in the placeholder postdrop writes. */
+static size_t pf_size_offset(const struct pf_rec *r)
+{
+	size_t i = 0, v = 0;
+	for (int field = 0; field < 2; field++) {
+		v = 0;
+		while (i < r->len && r->data[i] == ' ')
+			i++;
+		if (i == r->len || r->data[i] < '0' || r->data[i] > '9')
+			return 0;
+		for (; i < r->len && r->data[i] >= '0' && r->data[i] <= '9'; i++)
+			if (v < SIZE_MAX / 16)
+				v = v * 10 + (size_t)(r->data[i] - '0');
+	}
+	return v;
+}
 
 /* A text record of the content: the line or its piece, and where the
  * header ends (the first line that is neither a header line nor its
@@ -277,12 +303,18 @@ static int pf_parse_all(qi_handle *h, struct pf_parse *p, struct mq_msg *m)
 	while ((rc = pf_get(h, &p->c, &r)) > 0 && r.type != 'M') {
 		if (r.type == 'E' || r.type == 'X' || r.type == 'N')
 			return pf_rec_error(h, &p->c, r.off, "the envelope ends before the message content");
+		if (r.type == 'C' && !p->have_size) {
+			p->have_size = true;
+			p->content_at = pf_size_offset(&r);
+		}
 		pf_envelope(p, &r, m);
 	}
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return qi_error(h, "the file ends inside the envelope, before the message content (it is truncated)");
+	if (p->content_at && p->content_at != p->c.pos)
+		return pf_rec_error(h, &p->c, r.off, "the message content does not start where the size record says");
 	if (pf_mesg(h, p, &r) < 0 || pf_rest(h, p, m) < 0)
 		return -1;
 	if (!p->have_sender)
@@ -374,8 +406,8 @@ static int pf_list_dir(qi_handle *h, const char *dir, char ***names, size_t *n)
 	return 0;
 }
 
-/* What a walk over a queue directory found: a regular file FILE (path
- * inside ROOT) named ID, with its status. */
+/* What a walk over a queue directory found: the regular file PATH
+ * (inside ROOT) whose name is the queue id ID, with its status. */
 typedef int (*pf_found_fn)(qi_handle *h, const char *path, const char *id, const struct stat *st,
 			   void *arg);
 
@@ -508,6 +540,16 @@ int mq_postfix_read(qi_handle *h, struct mq_msg *m)
 		return 0;
 	if (!m->nfiles)
 		return qi_error(h, "Postfix queue message %s: no queue file listed", m->id ? m->id : "?");
+	struct stat st;
+	if (qi_root_lstat(h, m->files[0], &st) < 0)
+		return qi_error_errno(h, "Postfix queue message %s: cannot look at %s", m->id ? m->id : "?",
+				      m->files[0]);
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > QI_INPUT_MAX) {
+		m->why = qi_xasprintf("its queue file is larger than %zu MiB, more than qinstall reads "
+				      "into memory; let Postfix deliver it (--queue drain)",
+				      QI_INPUT_MAX >> 20);
+		return 0;
+	}
 	char *buf;
 	size_t len;
 	if (qi_root_read(h, m->files[0], &buf, &len) < 0)

@@ -67,7 +67,7 @@ static char long_subject[400];
 static void build_full(struct qf *q)
 {
 	memset(q, 0, sizeof(*q));
-	recs(q, 'C', "            123             456               2               0             100               0");
+	size_t size = recs(q, 'C', "            123             456               2               0             100               0");
 	recs(q, 'T', "1700000000 123456");
 	recs(q, 'A', "rewrite_context=local");
 	recs(q, 'S', "alice@example.org");
@@ -78,6 +78,9 @@ static void build_full(struct qf *q)
 	recs(q, '/', "erin@example.org");
 	recnum(q, 'p', 0);
 	size_t mesg = recnum(q, 'M', 0);
+	char sz[96];
+	snprintf(sz, sizeof(sz), "%15zu %15zu %15d %15d %15d %15d", (size_t)0, q->n, 2, 0, 100, 0);
+	memcpy(q->d + size + 2, sz, 95);
 	recs(q, 'N', "Received: by mail.example.org (Postfix)");
 	memset(long_subject, 'a', sizeof(long_subject) - 1);
 	memcpy(long_subject, "Subject: ", 9);
@@ -195,6 +198,58 @@ static void test_parse_maildrop_null_sender(void **state)
 	qi_free(h);
 }
 
+/* Files that Postfix 3.7's sendmail and postdrop wrote to maildrop (the
+ * seeds of the fuzz target): a header line of 3000 bytes in two records,
+ * sendmail -t recipients after the extracted marker; the null sender. */
+static unsigned char *seed(const char *dir, const char *name, size_t *len)
+{
+	char *path = ut_path(dir, name);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	*len = (size_t)st.st_size;
+	return (unsigned char *)ut_read(dir, name);
+}
+
+static void test_parse_postdrop(void **state)
+{
+	(void)state;
+	const char *src = getenv("top_srcdir");
+	assert_non_null(src);
+	char *dir = ut_path(src, "tests/fuzz/queue-postfix-seeds");
+	qi_handle *h = qi_new();
+	struct mq_msg m = { 0 };
+	size_t len;
+	unsigned char *data = seed(dir, "postdrop-long-header.qf", &len);
+	assert_int_equal(mq_postfix_parse(h, data, len, &m), 0);
+	assert_string_equal(m.sender, "alice@example.org");
+	assert_int_equal(m.nrcpts, 2);
+	assert_string_equal(m.rcpts[0], "carol@example.org");
+	assert_string_equal(m.rcpts[1], "bob@example.org");
+	assert_int_equal(m.ndone, 0);
+	assert_int_equal(m.len, 3090);
+	assert_memory_equal(m.content, "Subject: real maildrop\nTo: bob@example.org\nX-Long: qqq", 50);
+	const char *tail = "qqq\n\nbody one\n\n.dot line\nno final newline\n";
+	assert_string_equal(m.content + m.len - strlen(tail), tail);
+	assert_int_equal(strspn(m.content + 51, "q"), 3000);
+	assert_string_equal(m.content + m.body, "body one\n\n.dot line\nno final newline\n");
+	mq_msg_free(&m);
+	free(data);
+
+	data = seed(dir, "postdrop-null-sender.qf", &len);
+	assert_int_equal(mq_postfix_parse(h, data, len, &m), 0);
+	assert_string_equal(m.sender, "");
+	assert_int_equal(m.nrcpts, 2);
+	assert_string_equal(m.rcpts[0], "dave@example.org");
+	assert_string_equal(m.rcpts[1], "erin@example.org");
+	assert_string_equal(m.content, "Subject: second\n\nbody\n");
+	assert_int_equal(m.body, 17);
+	mq_msg_free(&m);
+	free(data);
+	free(dir);
+	qi_free(h);
+}
+
 /* Parse Q, expect a failure whose message holds WANT, and nothing filled. */
 static void refused(qi_handle *h, const struct qf *q, const char *want)
 {
@@ -284,6 +339,13 @@ static void test_parse_refused(void **state)
 	recs(&q, 'E', "");
 	patchnum(&q, mesg, 24);
 	refused(h, &q, "the extracted segment is not where the content record says");
+
+	/* The size record saying the content starts elsewhere (postcat
+	 * would print from there). */
+	build_full(&q);
+	q.d[2 + 30] = '9';
+	refused(h, &q, "record 11 at offset ");
+	refused(h, &q, "the message content does not start where the size record says");
 	qi_free(h);
 }
 
@@ -407,6 +469,21 @@ static void test_scan_read(void **state)
 	assert_int_equal(mq_postfix_read(h, &again), -1);
 	assert_non_null(strstr(qi_errmsg(h), "C0FFEE"));
 	mq_msg_free(&again);
+
+	/* A queue file too large to read is left in place (a sparse file). */
+	char *big = ut_path(root, AT("hold/B16B16"));
+	FILE *f = fopen(big, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(truncate(big, (off_t)QI_INPUT_MAX + 1), 0);
+	free(big);
+	again.id = strdup("B16B16");
+	mq_msg_add_file(&again, "/var/spool/postfix/hold/B16B16");
+	assert_int_equal(mq_postfix_read(h, &again), 0);
+	assert_non_null(again.why);
+	assert_non_null(strstr(again.why, "larger than 64 MiB"));
+	assert_null(again.content);
+	mq_msg_free(&again);
 	mq_list_free(&l);
 
 	/* No spool at all: nothing listed. */
@@ -422,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_full),
 		cmocka_unit_test(test_parse_maildrop_null_sender),
+		cmocka_unit_test(test_parse_postdrop),
 		cmocka_unit_test(test_parse_refused),
 		cmocka_unit_test(test_scan_read),
 	};
