@@ -89,7 +89,7 @@ static int run_migrate(struct qi_cli *cli, int argc, const char **argv)
 	if (rc == 0 || json_object_get(qi_result(h), "steps"))
 		print(cli);
 	if (rc == 0) {
-		if (qi_check(h) && !qi_msg(h)[0])
+		if (qi_check(h) && !(qi_msg(h) && qi_msg(h)[0]))
 			qi_set_msg(h, "%zu steps would take %s over (nothing was written)",
 				   json_array_size(json_object_get(qi_result(h), "steps")), qi_root(h));
 		qi_out(cli, "%s\n", qi_msg(h));

@@ -317,6 +317,8 @@ int main(int argc, const char **argv)
 {
 	int exit_code = QI_ERR_NONE;
 	bool json = json_asked(argc, argv);
+	/* rollback may have to undo a migrate of an earlier run */
+	qi_migrate_register();
 	poptContext gctx = poptGetContext("qinstall", argc, argv, global_options,
 					  POPT_CONTEXT_POSIXMEHARDER);
 	int rc;

@@ -688,5 +688,11 @@ struct qi_migrate_options {
  * --check: the steps into the result ("steps"), nothing written. The
  * result gets "from", "queue", "package", "links" and "steps". */
 int qi_migrate(qi_handle *h, struct qi_profile *p, const struct qi_migrate_options *opt);
+/* The takeover's undo handlers (the old MTA restarted, carried messages
+ * taken back, the packages swapped back, the configuration put back): a
+ * program that may roll back a migrate registers them once, before it
+ * does (qinstall's main does; the library's own are registered by
+ * qi_new, but these stay out of programs that never migrate). */
+void qi_migrate_register(void);
 
 #endif /* QINSTALL_H */

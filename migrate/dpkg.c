@@ -1072,13 +1072,33 @@ static int replaced_by(qi_handle *h, const char *deb, char ***names, size_t *n)
 	return 0;
 }
 
-int dpkg_install(qi_handle *h, const char *deb)
+int dpkg_install_many(qi_handle *h, const char *const *debs, size_t ndebs)
 {
-	char **names;
-	size_t n;
-	if (replaced_by(h, deb, &names, &n) < 0)
-		return qi_error_prefix(h, "cannot install %s in %s", deb, qi_root(h));
-	struct qi_buf list = { 0 };
+	char **names = NULL;
+	size_t n = 0;
+	for (size_t d = 0; d < ndebs; d++) {
+		char **more;
+		size_t nmore;
+		if (replaced_by(h, debs[d], &more, &nmore) < 0) {
+			files_free(names, n);
+			return qi_error_prefix(h, "cannot install %s in %s", debs[d], qi_root(h));
+		}
+		for (size_t i = 0; i < nmore; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < n; k++)
+				dup |= strcmp(names[k], more[i]) == 0;
+			if (dup) {
+				free(more[i]);
+				continue;
+			}
+			names = qi_xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = more[i];
+		}
+		free(more);
+	}
+	struct qi_buf list = { 0 }, what = { 0 };
+	for (size_t d = 0; d < ndebs; d++)
+		qi_buf_addf(&what, "%s%s", d ? " " : "", debs[d]);
 	int rc = 0;
 	if (n) {
 		const char **argv = qi_xmalloc((n + 3) * sizeof(*argv));
@@ -1089,24 +1109,36 @@ int dpkg_install(qi_handle *h, const char *deb)
 			qi_buf_addf(&list, "%s%s", i ? ", " : "", names[i]);
 		}
 		argv[n + 2] = NULL;
-		qi_info(h, "removing %s (not purging) in %s: %s replaces it", list.data, qi_root(h), deb);
+		qi_info(h, "removing %s (not purging) in %s: %s replaces it", list.data, qi_root(h), what.data);
 		rc = run_dpkg(h, argv, QI_PROC_STDERR, NULL, NULL);
 		if (rc < 0)
-			qi_error_prefix(h, "cannot remove %s in %s to install %s", list.data, qi_root(h), deb);
+			qi_error_prefix(h, "cannot remove %s in %s to install %s", list.data, qi_root(h), what.data);
 		free(argv);
 	}
-	if (rc == 0 && run_dpkg(h, (const char *const[]){ "--force-confold", "--install", deb, NULL },
-				QI_PROC_STDERR, NULL, NULL) < 0) {
-		rc = -1;
-		if (n)
+	if (rc == 0) {
+		const char **argv = qi_xmalloc((ndebs + 3) * sizeof(*argv));
+		argv[0] = "--force-confold";
+		argv[1] = "--install";
+		for (size_t d = 0; d < ndebs; d++)
+			argv[d + 2] = debs[d];
+		argv[ndebs + 2] = NULL;
+		rc = run_dpkg(h, argv, QI_PROC_STDERR, NULL, NULL);
+		free(argv);
+		if (rc < 0 && n)
 			qi_error_prefix(h, "cannot install %s in %s, after dpkg removed %s (dpkg -i of "
-					"its kept .deb puts it back)", deb, qi_root(h), list.data);
-		else
-			qi_error_prefix(h, "cannot install %s in %s", deb, qi_root(h));
+					"its kept .deb puts it back)", what.data, qi_root(h), list.data);
+		else if (rc < 0)
+			qi_error_prefix(h, "cannot install %s in %s", what.data, qi_root(h));
 	}
 	files_free(names, n);
 	qi_buf_free(&list);
+	qi_buf_free(&what);
 	return rc;
+}
+
+int dpkg_install(qi_handle *h, const char *deb)
+{
+	return dpkg_install_many(h, &deb, 1);
 }
 
 int dpkg_purge(qi_handle *h, const char *name)

@@ -409,7 +409,7 @@ static int do_drain(struct mig *g, bool before_stop)
 {
 	qi_handle *h = g->h;
 	bool postfix = g->m.def->kind == MTA_POSTFIX;
-	if (postfix != before_stop)
+	if (strcmp(g->mode, "drain") != 0 || postfix != before_stop)
 		return 0;
 	if (postfix && !(qi_root_is_host(h) && g->m.running)) {
 		qi_warn(h, "--queue drain: Postfix does not run in %s, so it cannot deliver its queue; "
@@ -743,8 +743,9 @@ static int do_package(struct mig *g)
 	struct qi_buf names = { 0 };
 	for (size_t i = 0; i < g->m.nremove; i++)
 		qi_buf_addf(&names, "%s%s", i ? ", " : "", g->m.remove[i]);
-	step(g, "package", "dpkg installs %s, which removes %s in the same run (not purged: the "
-	     "configuration and the spool stay)", QI_STANDIN_NAME, names.data);
+	step(g, "package", "dpkg removes %s (not purged: the configuration and the spool stay) and "
+	     "installs %s in its place, as apt does when one MTA replaces another", names.data,
+	     QI_STANDIN_NAME);
 	qi_buf_free(&names);
 	if (qi_check(h))
 		return 0;

@@ -17,7 +17,6 @@ struct qi_journal;	/* journal/ */
 void qi_journal_register_builtin(void);
 void qi_accounts_register(void);	/* accounts.c: the passwd files' guard */
 void qi_services_register(void);	/* services.c: systemd's undo handlers */
-void qi_migrate_register(void);	/* migrate/migrate.c: the takeover's undo handlers */
 
 struct qi_handle {
 	char *root;		/* normalised absolute path, "/" for the host */

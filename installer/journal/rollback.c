@@ -52,7 +52,6 @@ static void register_builtin(void)
 {
 	qi_accounts_register();
 	qi_services_register();
-	qi_migrate_register();
 }
 
 void qi_journal_register_builtin(void)

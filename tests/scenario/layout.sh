@@ -34,7 +34,7 @@ for d in installer/*/; do
 done
 # migrate/ (the takeover) speaks the library's API and core's child
 # processes, nothing else of installer/.
-bad=$(includes migrate/*.c migrate/*.h | grep -vx 'config.h\|qinstall.h\|core/core.h\|migrate/migrate.h' || true)
+bad=$(includes migrate/*.c migrate/*.h | grep -vx 'config.h\|qinstall.h\|core/core.h' | grep -v '^migrate/' || true)
 tap_is "$bad" "" "migrate/ includes only qinstall.h, core/core.h and its own header"
 tap_ok "migrate has its fragment migrate.am" test -f migrate/migrate.am
 # Programs are started in one place (core/process.c), under one set of rules.
