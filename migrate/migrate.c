@@ -842,38 +842,76 @@ static int do_snapshot(struct mig *g)
 /* The links                                                            */
 /* ------------------------------------------------------------------ */
 
+/* What still stands at PATH after the swap is qmail's to replace when no
+ * installed package owns it (the journal keeps it); one a package still
+ * owns stays, and is said. *TAKE: whether to replace it. */
+static int may_take(struct mig *g, const struct dpkg_db *now, const char *path, bool *take)
+{
+	*take = true;
+	if (!present(g->h, path))
+		return 0;
+	char *owner = NULL;
+	if (dpkg_owner(g->h, now, path, &owner) < 0)
+		return -1;
+	const struct dpkg_pkg *p = owner ? dpkg_find(now, owner) : NULL;
+	if (p && dpkg_installed(p)) {
+		*take = false;
+		qi_warn(g->h, "%s%s belongs to package %s, which stays installed: left as it is (not "
+			"linked to qmail's sendmail)", qi_root_is_host(g->h) ? "" : qi_root(g->h), path, owner);
+	}
+	free(owner);
+	return 0;
+}
+
+static int link_one(struct mig *g, const struct dpkg_db *now, const char *path, const char *target)
+{
+	qi_handle *h = g->h;
+	char *at = mta_readlink(h, path);
+	bool same = at && strcmp(at, target) == 0;
+	free(at);
+	bool take = true;
+	if (same)
+		return 0;
+	if (may_take(g, now, path, &take) < 0)
+		return -1;
+	if (!take)
+		return 0;
+	json_array_append_new(json_object_get(qi_result(h), "links"),
+			      json_pack("{s:s, s:s}", "path", path, "target", target));
+	if (present(h, path) && qi_remove(h, path) < 0)
+		return -1;
+	if (qi_symlink(h, path, target) < 0)
+		return -1;
+	/* read back: never trust that it was made */
+	at = mta_readlink(h, path);
+	same = at && strcmp(at, target) == 0;
+	free(at);
+	if (!same)
+		return qi_error(h, "%s%s does not point at %s after qinstall made it so", qi_root(h), path, target);
+	return 0;
+}
+
 static int do_links(struct mig *g)
 {
 	qi_handle *h = g->h;
 	static const char *const paths[] = { "/usr/sbin/sendmail", "/usr/lib/sendmail", "/usr/bin/mailq",
 					     "/usr/bin/newaliases", "/usr/sbin/rmail" };
 	char *target = qi_xasprintf("%s/bin/sendmail", g->qmail_home);
-	json_t *links = json_array();
-	json_object_set_new(qi_result(h), "links", links);
-	int rc = 0;
+	json_object_set_new(qi_result(h), "links", json_array());
+	struct dpkg_db now = { 0 };
+	int rc = qi_check(h) ? 0 : dpkg_status_load(h, &now);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && rc == 0; i++) {
+		/* rmail only where the old MTA had one */
 		if (strcmp(paths[i], "/usr/sbin/rmail") == 0 && !g->had_rmail)
 			continue;
-		json_array_append_new(links, json_pack("{s:s, s:s}", "path", paths[i], "target", target));
 		step(g, "link", "%s -> %s", paths[i], target);
 		if (qi_check(h))
-			continue;
-		char *now = mta_readlink(h, paths[i]);
-		bool same = now && strcmp(now, target) == 0;
-		free(now);
-		if (same)
-			continue;
-		if (present(h, paths[i]))
-			rc = qi_remove(h, paths[i]);
-		if (rc == 0)
-			rc = qi_symlink(h, paths[i], target);
-		/* read back: never trust that it was made */
-		now = rc == 0 ? mta_readlink(h, paths[i]) : NULL;
-		if (rc == 0 && !(now && strcmp(now, target) == 0))
-			rc = qi_error(h, "%s%s does not point at %s after qinstall made it so", qi_root(h),
-				      paths[i], target);
-		free(now);
+			json_array_append_new(json_object_get(qi_result(h), "links"),
+					      json_pack("{s:s, s:s}", "path", paths[i], "target", target));
+		else
+			rc = link_one(g, &now, paths[i], target);
 	}
+	dpkg_db_free(&now);
 	if (rc == 0 && !qi_check(h) && !present(h, target))
 		rc = qi_error(h, "%s%s is missing: the links would point at nothing", qi_root(h), target);
 	free(target);
@@ -959,7 +997,11 @@ static int migrate(struct mig *g)
 	int rc = qi_profile_set(h, g->p, "services", "start", "no");
 	struct qi_provision *pv = NULL;
 	if (rc == 0 && !g->m.already_qmail) {
-		g->had_rmail = present(h, "/usr/sbin/rmail");
+		char *owner = NULL;
+		if (dpkg_owner(h, &g->m.db, "/usr/sbin/rmail", &owner) == 0 && owner)
+			for (size_t i = 0; i < g->m.nremove; i++)
+				g->had_rmail |= strcmp(g->m.remove[i], owner) == 0;
+		free(owner);
 		rc = dpkg_check_unlocked(h);
 		if (rc == 0 && strcmp(g->mode, "keep") != 0)
 			rc = check_aside(g, spool_of(g));
