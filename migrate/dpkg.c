@@ -560,14 +560,49 @@ static int copy_fd(qi_handle *h, int in, const char *name, const char *out, cons
 }
 
 /* Run dpkg-deb with ARGV's arguments, its output to OUT (CAP). */
+/* In a ROOT that is not /, dpkg and dpkg-deb run chrooted into it, so
+ * that they read ROOT's users and groups (dpkg --root looks owners of
+ * statoverrides and archives up on the host): an argument that is a host
+ * path below ROOT is given as the path inside it. */
+static bool chrooted(qi_handle *h)
+{
+	struct stat st;
+	return !qi_root_is_host(h) && qi_root_lstat(h, "/usr/bin/dpkg", &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A ROOT without its own dpkg (a bare test root) gets dpkg --root. */
+static const char *in_root(qi_handle *h, const char *arg)
+{
+	const char *root = qi_root(h);
+	size_t n = strlen(root);
+	if (!chrooted(h) || strncmp(arg, root, n) != 0 || arg[n] != '/')
+		return arg;
+	return arg + n;
+}
+
+static const char **chroot_argv(qi_handle *h, const char *const *argv)
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	const char **v = qi_xmalloc((n + 1) * sizeof(*v));
+	for (size_t i = 0; i <= n; i++)
+		v[i] = argv[i] ? in_root(h, argv[i]) : NULL;
+	return v;
+}
+
 static int run_dpkg_deb(qi_handle *h, const char *const *argv, enum qi_proc_output out,
 			struct qi_buf *cap, bool keep_error)
 {
-	struct qi_proc_spec spec = { .argv = argv, .search_path = true, .output = out,
+	const char **v = chroot_argv(h, argv);
+	struct qi_proc_spec spec = { .argv = v, .search_path = true, .output = out,
 				     .capture = cap, .keep_error = keep_error,
+				     .chroot = chrooted(h) ? qi_root(h) : NULL,
 				     .hint = keep_error ? "" : "dpkg-deb (package dpkg) says why above" };
 	int status;
-	return qi_proc_run(h, &spec, &status);
+	int rc = qi_proc_run(h, &spec, &status);
+	free(v);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1001,7 +1036,7 @@ static int run_dpkg(qi_handle *h, const char *const *args, enum qi_proc_output o
 	const char **env = qi_xmalloc((nenv + 2) * sizeof(*env));
 	char *root = NULL, *log = NULL;
 	argv[k++] = "dpkg";
-	if (!qi_root_is_host(h)) {
+	if (!qi_root_is_host(h) && !chrooted(h)) {
 		struct stat st;
 		bool logdir = qi_root_lstat(h, "/var/log", &st) == 0 && S_ISDIR(st.st_mode);
 		char *logpath = qi_root_path(h, "/var/log/dpkg.log");
@@ -1012,7 +1047,7 @@ static int run_dpkg(qi_handle *h, const char *const *args, enum qi_proc_output o
 		argv[k++] = log;
 	}
 	for (size_t i = 0; i <= nargs; i++)
-		argv[k++] = args[i];
+		argv[k++] = args[i] ? in_root(h, args[i]) : NULL;
 	k = 0;
 	for (size_t i = 0; i < nenv; i++)
 		if (strncmp(environ[i], "DEBIAN_FRONTEND=", 16) != 0)
@@ -1020,7 +1055,8 @@ static int run_dpkg(qi_handle *h, const char *const *args, enum qi_proc_output o
 	env[k++] = "DEBIAN_FRONTEND=noninteractive";
 	env[k] = NULL;
 	struct qi_proc_spec spec = { .argv = argv, .env = env, .search_path = true, .output = output,
-				     .capture = capture, .keep_error = status != NULL };
+				     .capture = capture, .keep_error = status != NULL,
+				     .chroot = chrooted(h) ? qi_root(h) : NULL, .chroot_proc = true };
 	int rc = qi_proc_run(h, &spec, status);
 	free(argv);
 	free(env);

@@ -610,6 +610,17 @@ static char *deb_name(const struct dpkg_pkg *p)
 	return b.data;
 }
 
+/* WORK_DIR (the journal's) and its .work (dpkg-deb's, this run's only). */
+static int work_dir(struct mig *g)
+{
+	struct stat st;
+	if (qi_root_lstat(g->h, WORK_DIR, &st) < 0 && qi_mkdir_p(g->h, WORK_DIR, 0700, (uid_t)-1, (gid_t)-1) < 0)
+		return -1;
+	if (mkdir(g->work, 0700) < 0 && errno != EEXIST)
+		return qi_error_errno(g->h, "cannot make the work directory %s", g->work);
+	return 0;
+}
+
 /* The .deb of every package that goes, into WORK_DIR through the journal. */
 static int keep_debs(struct mig *g, json_t *kept)
 {
@@ -628,10 +639,9 @@ static int keep_debs(struct mig *g, json_t *kept)
 		}
 		char *deb = NULL;
 		const char *how = NULL;
-		int rc = dpkg_keep_deb(h, p, g->work, &deb, &how);
-		struct stat st;
-		if (rc == 0 && qi_root_lstat(h, WORK_DIR, &st) < 0)
-			rc = qi_mkdir_p(h, WORK_DIR, 0700, (uid_t)-1, (gid_t)-1);
+		int rc = work_dir(g);
+		if (rc == 0)
+			rc = dpkg_keep_deb(h, p, g->work, &deb, &how);
 		if (rc == 0)
 			rc = qi_write_file_from(h, dest, deb, 0600, (uid_t)-1, (gid_t)-1);
 		if (rc == 0)
@@ -796,6 +806,7 @@ static int do_package(struct mig *g)
 /* ------------------------------------------------------------------ */
 
 static const char *const config_paths[] = { "/etc/postfix", "/etc/exim4", "/etc/mail", "/etc/aliases",
+					    "/etc/cron.d/sendmail",
 					    "/etc/aliases.db", "/etc/mailname", NULL };
 
 static int undo_config(qi_handle *h, const char *data)
@@ -1017,13 +1028,10 @@ static int migrate(struct mig *g)
 	if (rc < 0)
 		goto out;
 	if (!qi_check(h)) {
-		char *tmpl = qi_xasprintf("%s/migrate-XXXXXX", qi_cache_dir(h));
-		if (!mkdtemp(tmpl)) {
-			rc = qi_error_errno(h, "cannot make a work directory %s", tmpl);
-			free(tmpl);
-			goto out;
-		}
-		g->work = tmpl;
+		/* the work directory of dpkg-deb: inside ROOT, where dpkg runs
+		 * chrooted; made and removed by this run, its results copied
+		 * through the journal */
+		g->work = qi_root_path(h, WORK_DIR "/.work");
 		char *what = qi_xasprintf("migrate --from %s --queue %s", g->m.def->name, g->mode);
 		rc = qi_run_begin(h, what);
 		free(what);

@@ -170,7 +170,9 @@ int dpkg_standin_build(qi_handle *h, const char *workdir, const struct dpkg_stan
  * scripts as dpkg-repack does. *how: "apt cache" or "rebuilt" (static). */
 int dpkg_keep_deb(qi_handle *h, const struct dpkg_pkg *p, const char *workdir, char **deb,
 		  const char **how);
-/* dpkg -i DEB in ROOT (--root when ROOT is not /), noninteractive, old
+/* dpkg -i DEB in ROOT (chrooted into a ROOT that is not / and has its own
+ * dpkg, so that owners are ROOT's; else --root; DEB then a path below
+ * ROOT), noninteractive, old
  * configuration files kept. The installed packages DEB Conflicts with
  * (either way) and Replaces are removed (never purged) first, with
  * `dpkg --force-depends --remove`, as apt does: `dpkg -i` alone refuses

@@ -135,6 +135,9 @@ struct qi_proc_spec {
 	int in_fd, out_fd;
 	const char *chroot;		/* chroot(2) there before CWD and the exec (an old
 					 * MTA's tools, qmail-queue, in a ROOT that is not /) */
+	bool chroot_proc;		/* and first, in a mount namespace of its own, a proc
+					 * file system on CHROOT/proc (maintainer scripts
+					 * need one); it is gone when the program ends */
 };
 
 /* Run SPEC's program and wait for it (waitpid retried on EINTR). The

@@ -58,7 +58,7 @@ extern char **environ;
 /* What the child could not do on its way to the program, sent back
  * through the report pipe. */
 enum child_step {
-	STEP_REDIRECT = 1, STEP_CHDIR, STEP_EXEC,
+	STEP_REDIRECT = 1, STEP_CHDIR, STEP_EXEC, STEP_CHROOT,
 	/* isolation (a sandbox) */
 	STEP_UNSHARE, STEP_PRIVATE, STEP_PASSWD, STEP_GROUP, STEP_COVER, STEP_RDONLY,
 	STEP_WRITABLE, STEP_NO_NEW_PRIVS, STEP_CAPS, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,
@@ -74,6 +74,7 @@ struct child_fds {
 	int out;		/* its stdout; -1: qinstall's stderr */
 	bool err_too;		/* its stderr is OUT as well (else qinstall's) */
 	int capture;		/* our end of the capture pipe, or -1 */
+	char procdir[4096];	/* CHROOT/proc to mount (CHROOT_PROC), or "" */
 };
 
 /* A descriptor we open is moved above 2, so that putting the child's 0, 1
@@ -441,9 +442,13 @@ static void child(const struct qi_proc_spec *spec, const struct child_fds *c,
 	if (sb && isolate(sb, pl, &cf.step) < 0)
 		goto fail;
 	/* As root still: the way to CWD may be closed to the build user. */
-	cf.step = STEP_CHDIR;
+	cf.step = STEP_CHROOT;
+	if (c->procdir[0] && (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			      mount("proc", c->procdir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
+		goto fail;
 	if (spec->chroot && (chroot(spec->chroot) < 0 || chdir("/") < 0))
 		goto fail;
+	cf.step = STEP_CHDIR;
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
 	if (sb && !sb->keep_root && drop_root(sb, &cf.step) < 0)
@@ -581,6 +586,9 @@ static int ended_badly(qi_handle *h, const struct qi_proc_spec *spec,
 		errno = cf->err;
 		if (cf->step == STEP_CHDIR)
 			return qi_error_errno(h, "cannot run %s in %s", spec->argv[0], spec->cwd);
+		if (cf->step == STEP_CHROOT)
+			return qi_error_errno(h, "cannot run %s chrooted into %s%s", spec->argv[0], spec->chroot,
+					      spec->chroot_proc ? " (with a /proc of its own)" : "");
 		return qi_error_errno(h, "cannot run %s", spec->argv[0]);
 	}
 	const char *hint = spec->hint;
@@ -614,6 +622,9 @@ static int run(qi_handle *h, const struct qi_proc_spec *spec, int *status)
 	*status = -1;
 	struct child_fds c = { .in = -1, .out = -1, .capture = -1 };
 	struct child_failure cf = { 0, 0 };
+	if (spec->chroot && spec->chroot_proc &&
+	    snprintf(c.procdir, sizeof(c.procdir), "%s/proc", spec->chroot) >= (int)sizeof(c.procdir))
+		return qi_error(h, "cannot run %s: the path %s is too long", spec->argv[0], spec->chroot);
 	/* Nothing of ours is allocated across the fork: in a child that
 	 * never becomes the program, valgrind would call it lost. */
 	char *argv = command_line(spec->argv);
