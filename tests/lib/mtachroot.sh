@@ -40,8 +40,11 @@
 #                          # Received line qmail-queue adds).
 #   mta_package MTA        # the package that provides mail-transport-agent
 #   mta_config DIR MTA     # what the MTA says its configuration is
-#                          # (postconf -n; exim -bP of its main options;
-#                          # sendmail.cf's and submit.cf's hashes)
+#                          # (postconf -n; exim -bP of its main options and
+#                          # Debian's update-exim4.conf.conf; the hashes of
+#                          # sendmail's .mc files and of its .cf files but
+#                          # for the build stamp that each regeneration of
+#                          # them by its postinst changes)
 MTA_DOMAIN=mail.example.org
 MTA_HOP=192.0.2.1	# TEST-NET-1: no route to it in the namespace
 MTA_FAR_DOMAINS="example.net example.com far.example nowhere.test"	# the recipients'
@@ -308,6 +311,8 @@ qmail_queue_ref() {
 	"${PYTHON3:-python3}" - "$1/var/qmail/queue" <<'PY' | LC_ALL=C sort
 import hashlib, os, sys
 q = sys.argv[1]
+if not os.path.isdir(os.path.join(q, "mess")):
+    sys.exit("qmail_queue_ref: no qmail queue in %s" % q)
 def split(dirname, name):
     for sub in os.listdir(os.path.join(q, dirname)):
         p = os.path.join(q, dirname, sub, name)
@@ -347,6 +352,8 @@ mta_config() {
 	postfix) chroot "$dir" postconf -n ;;
 	exim4) chroot "$dir" exim4 -bP primary_hostname qualify_domain local_interfaces \
 		daemon_smtp_ports message_size_limit 2>&1; grep -v '^#' "$dir/etc/exim4/update-exim4.conf.conf" ;;
-	sendmail) (cd "$dir/etc/mail" && sha256sum sendmail.cf submit.cf sendmail.mc submit.mc) ;;
+	sendmail)	# the .cf files but for their "##### built by ... on DATE" lines
+		(cd "$dir/etc/mail" && sha256sum sendmail.mc submit.mc &&
+			for f in sendmail.cf submit.cf; do grep -v '^#####' "$f" | sha256sum | sed "s|-\$|$f|"; done) ;;
 	esac
 }
