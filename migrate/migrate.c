@@ -696,8 +696,9 @@ static int undo_package(qi_handle *h, const char *data)
 		rc = dpkg_install_many(h, (const char *const *)paths, json_array_size(debs));
 	if (rc == 0 && installed_now(h, nv, n, &count, &standin) == 0 && standin)
 		rc = dpkg_purge(h, QI_STANDIN_NAME);
-	if (made)
-		policy_off(h);
+	/* ours, also when a run killed in its dpkg step left it */
+	policy_off(h);
+	(void)made;
 	for (size_t i = 0; i < json_array_size(debs); i++)
 		free(paths[i]);
 	free(paths);

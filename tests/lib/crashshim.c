@@ -14,6 +14,10 @@
  *                       QI_CRASH_AT tells a test the range 1..total to try.
  *   QI_CRASH_TRACE=FILE append "N CALL" for every counted call (debugging:
  *                       which call a given N is).
+ *   QI_CRASH_SELF_ONLY=1 only qinstall itself counts: the shim takes these
+ *                       variables and LD_PRELOAD out of the environment at
+ *                       start, so that the programs it runs (dpkg and its
+ *                       maintainer scripts) run without it.
  *
  * Counted calls: open/open64/openat/openat64/creat with O_WRONLY, O_RDWR,
  * O_CREAT or O_TRUNC; openat2 through syscall(2) with those flags;
@@ -46,11 +50,38 @@
 static long crash_at = -1;	/* -1: not read yet */
 static long calls;
 static int busy;
+static char count_file[4096], trace_file[4096];	/* with QI_CRASH_SELF_ONLY */
+static int self_only;
 
 static void init(void)
 {
 	const char *s = getenv("QI_CRASH_AT");
 	crash_at = s ? atol(s) : 0;
+}
+
+static const char *var(const char *name, const char *kept)
+{
+	return self_only ? (kept[0] ? kept : NULL) : getenv(name);
+}
+
+__attribute__((constructor)) static void take_env(void)
+{
+	const char *s = getenv("QI_CRASH_SELF_ONLY");
+	if (!s || strcmp(s, "1") != 0)
+		return;
+	init();
+	s = getenv("QI_CRASH_COUNT");
+	if (s)
+		snprintf(count_file, sizeof(count_file), "%s", s);
+	s = getenv("QI_CRASH_TRACE");
+	if (s)
+		snprintf(trace_file, sizeof(trace_file), "%s", s);
+	self_only = 1;
+	unsetenv("LD_PRELOAD");
+	unsetenv("QI_CRASH_AT");
+	unsetenv("QI_CRASH_COUNT");
+	unsetenv("QI_CRASH_TRACE");
+	unsetenv("QI_CRASH_SELF_ONLY");
 }
 
 static void *real(const char *name)
@@ -73,7 +104,7 @@ static void hit(const char *name)
 	if (crash_at < 0)
 		init();
 	calls++;
-	const char *trace = getenv("QI_CRASH_TRACE");
+	const char *trace = var("QI_CRASH_TRACE", trace_file);
 	if (trace) {
 		busy = 1;
 		char line[128];
@@ -92,7 +123,7 @@ static void hit(const char *name)
 
 __attribute__((destructor)) static void report(void)
 {
-	const char *file = getenv("QI_CRASH_COUNT");
+	const char *file = var("QI_CRASH_COUNT", count_file);
 	if (!file)
 		return;
 	busy = 1;

@@ -52,7 +52,7 @@ _migrate_run() {
 	local dir=$1
 	shift
 	"$QINSTALL" --root "$dir" --cache-dir "$QINSTALL_CACHE_DIR" --json migrate --profile netqmail \
-		--domain "$MTA_DOMAIN" --mirror "file://$DISTFILES" "$@"
+		--domain "$MTA_DOMAIN" --admin admin --mirror "file://$DISTFILES" "$@"
 }
 
 case_check() {
