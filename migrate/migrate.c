@@ -453,7 +453,13 @@ static int do_queue(struct mig *g)
 	     spool_of(g), qi_root_is_host(h) ? "" : qi_root(h), g->qmail_home, ASIDE_DIR);
 	if (qi_check(h) || g->q.n == 0)
 		return 0;
-	return do_carry(g);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = do_carry(g);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	json_object_set_new(g->queue, "seconds", json_real((double)(t1.tv_sec - t0.tv_sec) +
+							 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
+	return rc;
 }
 
 /* ---- the carry's undo ---- */
