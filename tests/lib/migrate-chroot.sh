@@ -1,6 +1,6 @@
 # migrate-chroot.sh - the story the system tests of `qinstall migrate`
 # share, one script per MTA (tests/system/migrate-*-chroot.sh), after
-# tap.sh, chroot.sh, distfiles.sh, netns.sh and mtachroot.sh:
+# tap.sh (it sources chroot.sh, distfiles.sh, netns.sh and mtachroot.sh):
 #
 #   migrate_story MTA NAME   # MTA as mta_chroot takes it, NAME as migrate's
 #                            # JSON says it (from.mta): every case below
@@ -36,6 +36,11 @@
 #   var/cache/apt/pkgcache.bin, srcpkgcache.bin  apt-get check's caches
 # and each script's $MIGRATE_CHANGED_MTA (listed in its header). The
 # packages are compared by dpkg-query, the configuration by the MTA's tools.
+. "$top_srcdir/tests/lib/chroot.sh"
+. "$top_srcdir/tests/lib/distfiles.sh"
+. "$top_srcdir/tests/lib/netns.sh"
+. "$top_srcdir/tests/lib/mtachroot.sh"
+
 MIGRATE_CHANGED="var/lib/qinstall var/log/dpkg.log var/log/alternatives.log var/lib/dpkg/status-old
 	var/cache/debconf/config.dat var/cache/debconf/config.dat-old var/cache/debconf/templates.dat-old
 	var/cache/apt/pkgcache.bin var/cache/apt/srcpkgcache.bin"
@@ -60,13 +65,13 @@ case_check() {
 	local c before
 	c=$(tap_tmpdir)/root
 	tap_setup cp -a "$MIGRATE_QUEUED" "$c" || return
-	before=$(TAP_TREE_EXCLUDE= tap_tree "$c")
+	before=$(TAP_TREE_EXCLUDE='' tap_tree "$c")
 	tap_run 0 "migrate --check" _migrate_run "$c" --check
 	[ "$(tap_json failed 2>/dev/null)" = false ] || return
 	tap_ok "it lists the steps it would take (steps.# > 0)" test "$(tap_json steps.# 2>/dev/null || echo 0)" -gt 0
 	tap_json_is from.mta "$MIGRATE_NAME" "it finds $MIGRATE_NAME"
 	tap_json_is from.package "$MIGRATE_PKG" "installed by $MIGRATE_PKG"
-	TAP_TREE_EXCLUDE= tap_tree_is "$c" "$before" "and writes nothing (the whole tree's manifest, the journal's too)"
+	TAP_TREE_EXCLUDE='' tap_tree_is "$c" "$before" "and writes nothing (the whole tree's manifest, the journal's too)"
 }
 
 # _migrate_mail DIR SUBJECT: qmail started in DIR inside the namespace, a

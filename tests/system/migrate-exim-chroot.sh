@@ -9,10 +9,6 @@
 # and apt's caches): the exim4-daemon-light reinstall by hand changed
 # nothing else.
 . "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/chroot.sh"
-. "$top_srcdir/tests/lib/distfiles.sh"
-. "$top_srcdir/tests/lib/netns.sh"
-. "$top_srcdir/tests/lib/mtachroot.sh"
 . "$top_srcdir/tests/lib/migrate-chroot.sh"
 
 migrate_story exim4 exim

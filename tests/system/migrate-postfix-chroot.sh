@@ -8,10 +8,6 @@
 # and apt's caches): the postfix reinstall by hand changed nothing else
 # (not main.cf, not aliases.db, not the queue).
 . "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/chroot.sh"
-. "$top_srcdir/tests/lib/distfiles.sh"
-. "$top_srcdir/tests/lib/netns.sh"
-. "$top_srcdir/tests/lib/mtachroot.sh"
 . "$top_srcdir/tests/lib/migrate-chroot.sh"
 
 migrate_story postfix postfix

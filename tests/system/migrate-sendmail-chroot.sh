@@ -23,10 +23,6 @@ MIGRATE_CHANGED_MTA="etc/mail/sendmail.cf etc/mail/submit.cf etc/mail/sendmail.c
 	etc/mail/submit.cf.old etc/mail/databases etc/mail/Makefile etc/cron.d/sendmail
 	etc/mail/access.db etc/mail/aliases.db run/sendmail var/spool/mqueue"
 . "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/chroot.sh"
-. "$top_srcdir/tests/lib/distfiles.sh"
-. "$top_srcdir/tests/lib/netns.sh"
-. "$top_srcdir/tests/lib/mtachroot.sh"
 . "$top_srcdir/tests/lib/migrate-chroot.sh"
 
 migrate_story sendmail sendmail
