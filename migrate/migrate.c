@@ -961,6 +961,20 @@ static void mig_free(struct mig *g)
 	free(g->work);
 }
 
+/* --check: what the provision step would change (the result's "plan"
+ * and "provision_steps"), with nothing fetched, built or written. */
+static int check_provision(struct mig *g)
+{
+	json_t *res = qi_result(g->h);
+	json_t *mine = json_incref(json_object_get(res, "steps"));
+	int rc = qi_provision_plan(g->h, g->p, &g->opt->provision);
+	json_t *theirs = json_object_get(res, "steps");
+	if (theirs && theirs != mine)
+		json_object_set(res, "provision_steps", theirs);
+	json_object_set_new(res, "steps", mine);
+	return rc;
+}
+
 /* ROOT already runs qmail through the stand-in: provision only. */
 static int already_qmail(struct mig *g, struct qi_provision *pv)
 {
@@ -1026,8 +1040,10 @@ static int migrate(struct mig *g)
 		if (rc == 0)
 			rc = scan_queue(g);
 	}
-	if (rc == 0)
-		rc = qi_check(h) && !g->m.already_qmail ? 0 : qi_provision_prepare(h, g->p, &g->opt->provision, &pv);
+	if (rc == 0 && qi_check(h) && !g->m.already_qmail)
+		rc = check_provision(g);
+	else if (rc == 0)
+		rc = qi_provision_prepare(h, g->p, &g->opt->provision, &pv);
 	if (rc == 0 && g->m.already_qmail) {
 		rc = already_qmail(g, pv);
 		goto out;
@@ -1046,6 +1062,8 @@ static int migrate(struct mig *g)
 			goto out;
 	}
 	rc = takeover(g, pv, keep_start);
+	if (qi_check(h))
+		qi_set_changed(h);	/* it would: Ansible's check mode says so */
 	json_object_set_new(g->queue, "carried", json_integer((json_int_t)g->carried));
 	json_object_set_new(g->queue, "left_count", json_integer((json_int_t)json_array_size(g->left)));
 	if (qi_check(h))

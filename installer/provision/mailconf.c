@@ -454,7 +454,7 @@ static void scan_link(qi_handle *h, struct mc_item *it)
 		it->action = MC_LEFT;
 		it->why = target ? qi_xasprintf("owned by another MTA: a link to %s", target) :
 			qi_xasprintf("owned by another MTA: a %s", S_ISDIR(st.st_mode) ? "directory" : "file");
-		it->remedy = "`qinstall migrate` (a later command) takes it over";
+		it->remedy = "`qinstall migrate` takes it over (it does, when it is the command running)";
 	}
 	free(target);
 }

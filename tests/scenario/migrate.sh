@@ -8,8 +8,8 @@
 # root whose dpkg lock a live process holds (exit 3): each refused with
 # what to do, and nothing written. --check on a Postfix root with three
 # queued messages lists every step (stop, provision, queue, keep,
-# package, link, start), says what comes from where in its JSON, and
-# writes nothing (the tree as it was).
+# package, link, start) and the provision's plan of files, says what
+# comes from where in its JSON, and writes nothing (the tree as it was).
 . "$top_srcdir/tests/lib/tap.sh"
 PY=${PYTHON3:-python3}
 Q=$QINSTALL
@@ -33,8 +33,10 @@ new_root() {
 	local r f
 	r=$(tap_tmpdir)
 	mkdir -p "$r/etc" "$r/var/lib/dpkg/info" "$r/usr/sbin" "$r/var/spool"
+	printf '#!/bin/sh\nexit 1\n' >"$r/usr/sbin/nologin"
+	chmod 0755 "$r/usr/sbin/nologin"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
-	printf 'root:x:0:\n' >"$r/etc/group"
+	printf 'root:x:0:\nshadow:x:42:\n' >"$r/etc/group"
 	{
 		stanza bsd-mailx 8.1.2-0.20220412cvs-1
 		[ -n "${1:-}" ] && stanza "$1" "$2" "default-mta, mail-transport-agent"
@@ -65,7 +67,7 @@ postfix_queue() {
 }
 
 migrate() {
-	tap_run "$1" "$2" "$Q" --root "$R" --json migrate --domain example.org "${@:3}"
+	tap_run "$1" "$2" "$Q" --root "$R" --json migrate --domain example.org --admin postmaster@example.net "${@:3}"
 }
 
 case_no_dpkg() {
@@ -147,7 +149,7 @@ case_check() {
 	before=$(tap_tree "$R")
 	migrate 0 "--check succeeds" --check
 	tap_tree_is "$R" "$before" "--check wrote nothing"
-	tap_json_is changed false "--check changed nothing"
+	tap_json_is changed true "--check says it would change ROOT (as Ansible's check mode)"
 	tap_json_is from.mta postfix "the MTA is Postfix"
 	tap_json_is from.package postfix "from its package"
 	tap_json_is from.version 3.7.11-0+deb12u1 "at its version"
@@ -161,6 +163,8 @@ case_check() {
 	done
 	tap_json_has links.#.path /usr/lib/sendmail "the links include /usr/lib/sendmail"
 	tap_json_has links.#.path /usr/bin/newaliases "the links include /usr/bin/newaliases"
+	tap_ok "the provision's plan is there (plan.# > 0)" test "$(tap_json plan.#)" -gt 0
+	tap_json_has plan.#.path /var/qmail/control/me "and names control/me among its files"
 	migrate 0 "--check --queue keep succeeds" --check --queue keep
 	tap_json_is queue.left.# 3 "keep lists the three messages as left"
 }
