@@ -369,6 +369,14 @@ static int do_carry(struct mig *g)
 			return -1;
 		if (!m->why && m->nrcpts == 0)
 			m->why = qi_xstrdup("every recipient of it was delivered already");
+		for (size_t k = 0; !m->why && k < m->nrcpts; k++)
+			if (!m->rcpts[k][0])
+				m->why = qi_xstrdup("one of its recipients is an empty address, which qmail "
+						    "cannot deliver: deliver or remove it with the old MTA's tools");
+		if (!m->why && m->queue && strcmp(m->queue, "hold") == 0)
+			m->why = qi_xstrdup("it is on hold (postsuper -h): not carried, so that qmail does "
+					    "not deliver what was held; release it (postsuper -H) before the "
+					    "migrate to have it carried");
 		if (m->why)
 			leave(g, m, m->why);
 		if (i + 1 - from == CARRY_BATCH || i + 1 == g->q.n) {
