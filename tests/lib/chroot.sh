@@ -16,7 +16,8 @@
 #                         # cached as ...-minbase-libssl3[-FN-HASH]-PKG-....tar.gz.
 #                         # FN DIR before / FN DIR after run on either side of
 #                         # the install (debconf answers, configuration); HASH
-#                         # is of FN's text, so a change of it makes a new entry.
+#                         # is of FN's text and of the functions it calls, so
+#                         # a change of them makes a new entry.
 #   chroot_offline DIR CMD...  # CMD in DIR, with no network (a network
 #                         # namespace with only loopback), in a PID namespace
 #                         # of its own (whatever it leaves running dies with
@@ -95,7 +96,7 @@ _chroot_with() {
 	shift 2
 	_chroot_source
 	key=$CHROOT_BASE_KEY
-	[ -z "$prepare" ] || key=$key-$prepare-$(declare -f "$prepare" | sha256sum | cut -c1-8)
+	[ -z "$prepare" ] || key=$key-${prepare#_}-$(_chroot_fn_text "$prepare" | sha256sum | cut -c1-8)
 	key=$key$(printf -- '-%s' "$@")
 	cache=$QI_TEST_CACHE/$key.tar.gz
 	mkdir -p "$dir"
@@ -123,6 +124,17 @@ _chroot_with() {
 	fi
 	tar -C "$dir" --numeric-owner -czpf "$cache.tmp" . && mv "$cache.tmp" "$cache"
 	exec 8>&-
+}
+
+# _chroot_fn_text FN: FN's text, and that of the shell functions it calls
+# (one level down), for the cache key.
+_chroot_fn_text() {
+	local w
+	declare -f "$1"
+	for w in $(declare -f "$1" | grep -o '[A-Za-z_][A-Za-z0-9_]*' | sort -u); do
+		[ "$w" != "$1" ] && declare -F "$w" >/dev/null && declare -f "$w"
+	done
+	return 0
 }
 
 # _chroot_install PREPARE DIR PKG...: download (network), then install
