@@ -49,6 +49,24 @@ extern struct qi_profile_args qi_pargs;
 	  "turn the profile's option NAME on (repeatable; `qinstall profile show` lists them)", "NAME" }, \
 	{ "without", 0, POPT_ARG_ARGV, &qi_pargs.without, 0, \
 	  "turn the profile's option NAME off (repeatable)", "NAME" },
+/* The table entries provision and migrate share: where the sources come
+ * from, and the mail settings with the profile's options. */
+#define QI_PROFILE_SOURCE_OPTIONS \
+	{ "mirror", 0, POPT_ARG_STRING, &qi_pargs.mirror, 0, \
+	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" }, \
+	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0, \
+	  "use only sources already in the cache (and file: URLs)", NULL }, \
+	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0, \
+	  "build again even when the build cache has this exact build", NULL },
+#define QI_PROFILE_MAIL_OPTIONS \
+	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0, \
+	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" }, \
+	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0, \
+	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS " \
+	  "(overrides [mail] admin)", "USER|ADDRESS" }, \
+	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0, \
+	  "parallel make jobs (overrides the profile's [build] jobs)", "N" }, \
+	QI_PROFILE_OPTION_SWITCHES
 /* Free what the options got and zero them (after each run). */
 void qi_profile_args_reset(void);
 /* The profile --profile names (netqmail without it), with --domain,

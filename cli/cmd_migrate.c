@@ -18,8 +18,6 @@ static struct {
 static const struct poptOption options[] = {
 	{ "profile", 'p', POPT_ARG_STRING, &qi_pargs.profile, 0,
 	  "the qmail to install: a shipped profile NAME or a FILE (default: netqmail)", "NAME|FILE" },
-	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
-	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
 	{ "from", 0, POPT_ARG_STRING, &m.from, 0,
 	  "the MTA taken over: auto (what dpkg says ROOT runs; the default), postfix, exim or sendmail",
 	  "MTA" },
@@ -30,18 +28,8 @@ static const struct poptOption options[] = {
 	  "how long --queue drain waits (default 300)", "SECONDS" },
 	{ "check", 0, POPT_ARG_NONE, &m.check, 0,
 	  "list every step and write nothing (as the global --check)", NULL },
-	{ "mirror", 0, POPT_ARG_STRING, &qi_pargs.mirror, 0,
-	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
-	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0,
-	  "use only sources already in the cache (and file: URLs)", NULL },
-	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
-	  "build again even when the build cache has this exact build", NULL },
-	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
-	  "who gets postmaster's, mailer-daemon's and root's mail (overrides [mail] admin)",
-	  "USER|ADDRESS" },
-	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
-	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
-	QI_PROFILE_OPTION_SWITCHES
+	QI_PROFILE_SOURCE_OPTIONS
+	QI_PROFILE_MAIL_OPTIONS
 	POPT_TABLEEND
 };
 
@@ -110,9 +98,10 @@ const struct qi_command qi_cmd_migrate = {
 		"Detects the MTA dpkg installed in ROOT, then in one journaled run: stops it,\n"
 		"provisions the profile (qmail), carries every queued message into qmail's queue\n"
 		"with its envelope (or drains or keeps the queue: --queue), keeps the old\n"
-		"packages' .debs, replaces them in one dpkg run by qinstall-mta (a stand-in that\n"
-		"provides mail-transport-agent, so that bsd-mailx, cron and the rest stay\n"
-		"installed), points sendmail, mailq and newaliases at qmail, and starts qmail.\n"
+		"packages' .debs, has dpkg remove them (never purge) and install qinstall-mta in\n"
+		"their place (a stand-in that provides mail-transport-agent, so that bsd-mailx,\n"
+		"cron and the rest stay installed), points sendmail, mailq and newaliases at\n"
+		"qmail, and starts qmail.\n"
 		"Any failure rolls everything back; `qinstall rollback` brings the old MTA back\n"
 		"with its undelivered messages. --check lists every step and writes nothing.\n"
 		"See qinstall-migrate(8).",

@@ -15,20 +15,8 @@ static const struct poptOption options[] = {
 	{ "profile", 'p', POPT_ARG_STRING, &qi_pargs.profile, 0,
 	  "what to provision: a shipped profile NAME (`qinstall profile list`) or a FILE "
 	  "(default: netqmail)", "NAME|FILE" },
-	{ "mirror", 0, POPT_ARG_STRING, &qi_pargs.mirror, 0,
-	  "try BASE/FILE first for every source archive (still verified against the pins)", "BASE" },
-	{ "offline", 0, POPT_ARG_NONE, &qi_pargs.offline, 0,
-	  "use only sources already in the cache (and file: URLs)", NULL },
-	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
-	  "build again even when the build cache has this exact build", NULL },
-	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
-	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
-	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
-	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
-	  "(overrides [mail] admin)", "USER|ADDRESS" },
-	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
-	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
-	QI_PROFILE_OPTION_SWITCHES
+	QI_PROFILE_SOURCE_OPTIONS
+	QI_PROFILE_MAIL_OPTIONS
 	POPT_TABLEEND
 };
 
@@ -41,14 +29,7 @@ static const struct poptOption plan_options[] = {
 	  "accepted for symmetry with provision (plan never downloads)", NULL },
 	{ "rebuild", 0, POPT_ARG_NONE, &qi_pargs.rebuild, 0,
 	  "plan as if the build cache were empty (what provision --rebuild would do)", NULL },
-	{ "domain", 0, POPT_ARG_STRING, &qi_pargs.domain, 0,
-	  "the mail domain (control/me, locals, rcpthosts): overrides [mail] domain", "DOMAIN" },
-	{ "admin", 0, POPT_ARG_STRING, &qi_pargs.admin, 0,
-	  "who gets postmaster's, mailer-daemon's and root's mail: a local USER or an ADDRESS "
-	  "(overrides [mail] admin)", "USER|ADDRESS" },
-	{ "jobs", 'j', POPT_ARG_STRING, &qi_pargs.jobs, 0,
-	  "parallel make jobs (overrides the profile's [build] jobs)", "N" },
-	QI_PROFILE_OPTION_SWITCHES
+	QI_PROFILE_MAIL_OPTIONS
 	POPT_TABLEEND
 };
 

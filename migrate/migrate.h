@@ -51,6 +51,9 @@ struct mq_msg {
 				 * in place and listed with this reason */
 };
 void mq_msg_free(struct mq_msg *m);
+/* What a reader filled (sender, recipients, content) freed again, for a
+ * parse that fails: nothing is left half filled. */
+void mq_msg_unparse(struct mq_msg *m);
 
 struct mq_list {
 	struct mq_msg *v;

@@ -27,6 +27,20 @@ void mq_msg_free(struct mq_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void mq_msg_unparse(struct mq_msg *m)
+{
+	free(m->sender);
+	m->sender = NULL;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	m->rcpts = NULL;
+	m->nrcpts = m->ndone = 0;
+	free(m->content);
+	m->content = NULL;
+	m->len = m->body = 0;
+}
+
 struct mq_msg *mq_list_add(struct mq_list *l)
 {
 	if (l->n == l->cap) {

@@ -332,13 +332,7 @@ int mq_postfix_parse(qi_handle *h, const unsigned char *data, size_t len, struct
 	free(p.c.followed);
 	if (rc < 0) {
 		qi_buf_free(&p.content);
-		free(m->sender);
-		m->sender = NULL;
-		for (size_t i = 0; i < m->nrcpts; i++)
-			free(m->rcpts[i]);
-		free(m->rcpts);
-		m->rcpts = NULL;
-		m->nrcpts = m->ndone = 0;
+		mq_msg_unparse(m);
 		return -1;
 	}
 	qi_buf_add(&p.content, "", 1);

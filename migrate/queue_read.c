@@ -137,19 +137,6 @@ bool mq_exists(qi_handle *h, const char *path)
 	return qi_root_lstat(h, path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void mq_msg_unparse(struct mq_msg *m)
-{
-	free(m->sender);
-	m->sender = NULL;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		free(m->rcpts[i]);
-	free(m->rcpts);
-	m->rcpts = NULL;
-	m->nrcpts = m->ndone = 0;
-	free(m->content);
-	m->content = NULL;
-	m->len = m->body = 0;
-}
 
 void mq_msg_content(struct mq_msg *m, struct qi_buf *headers, const char *body, size_t blen, bool crlf)
 {

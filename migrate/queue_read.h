@@ -41,9 +41,6 @@ void mq_dir_free(struct mq_dirent *v, size_t n);
 const struct mq_dirent *mq_dir_find(const struct mq_dirent *v, size_t n, const char *name);
 bool mq_exists(qi_handle *h, const char *path);
 
-/* Forget what a parser filled (sender, recipients, content), for a
- * parse that failed half way; id, queue, files and why stay. */
-void mq_msg_unparse(struct mq_msg *m);
 /* M's content: HEADERS (each line ending in LF), the empty line, BODY
  * (its CRLF made LF when CRLF is set); HEADERS is taken over. */
 void mq_msg_content(struct mq_msg *m, struct qi_buf *headers, const char *body, size_t blen, bool crlf);
