@@ -85,6 +85,11 @@ static pid_t running_pid(qi_handle *h, const char *pidfile)
 	return (pid_t)pid;
 }
 
+pid_t mta_running_pid(qi_handle *h, const struct mta_def *def)
+{
+	return running_pid(h, def->pidfile);
+}
+
 static void describe(qi_handle *h, const struct mta_info *m)
 {
 	json_t *from = json_object();

@@ -1161,8 +1161,9 @@ int dpkg_install_many(qi_handle *h, const char *const *debs, size_t ndebs)
 		rc = run_dpkg(h, argv, QI_PROC_STDERR, NULL, NULL);
 		free(argv);
 		if (rc < 0 && n)
-			qi_error_prefix(h, "cannot install %s in %s, after dpkg removed %s (dpkg -i of "
-					"its kept .deb puts it back)", what.data, qi_root(h), list.data);
+			qi_error_prefix(h, "cannot install %s in %s, after dpkg removed %s (the run's "
+					"rollback installs its kept .deb again; if qinstall was stopped, run "
+					"`qinstall --root %s rollback`)", what.data, qi_root(h), list.data, qi_root(h));
 		else if (rc < 0)
 			qi_error_prefix(h, "cannot install %s in %s", what.data, qi_root(h));
 	}

@@ -177,13 +177,26 @@ static int do_stop(struct mig *g)
 		step(g, "stop", "%s: ROOT is not /, no service is stopped (it does not run)", unit);
 		return 0;
 	}
+	if (!live_systemd(h)) {
+		if (g->m.running)
+			return qi_error(h, "%s runs (pid %ld) and systemd does not: stop it yourself (its queue "
+					"must not change while qinstall carries it), then run qinstall migrate "
+					"again; nothing was changed", g->m.def->title, (long)g->m.running);
+		step(g, "stop", "%s does not run: nothing to stop", g->m.def->title);
+		return 0;
+	}
 	step(g, "stop", "systemctl stop %s (new mail waits at the senders until qmail listens)", unit);
-	if (qi_check(h) || !live_systemd(h))
+	if (qi_check(h))
 		return 0;
 	int64_t id;
 	if (qi_external_begin(h, UNDO_STOP, "stop the old MTA", unit, &id) < 0 ||
 	    systemctl(h, "stop", unit) < 0 || qi_external_done(h, id) < 0)
 		return -1;
+	pid_t still = mta_running_pid(h, g->m.def);
+	if (still)
+		return qi_error(h, "%s still runs (pid %ld) after `systemctl stop %s`: its queue must not "
+				"change while qinstall carries it; stop it, then run qinstall migrate again (this "
+				"run is rolled back)", g->m.def->title, (long)still, unit);
 	return 0;
 }
 
@@ -315,7 +328,8 @@ static json_t *carry_record(const struct mq_msg *m)
 		json_array_append_new(aside, json_string(a));
 		free(a);
 	}
-	return json_pack("{s:s, s:o, s:o, s:s}", "id", m->id, "files", files, "aside", aside, "hash", hash);
+	return json_pack("{s:s, s:o, s:o, s:s, s:i}", "id", m->id, "files", files, "aside", aside, "hash", hash,
+			 "rcpts", (json_int_t)m->nrcpts);
 }
 
 /* Carry messages FROM..TO of the queue (already read) as one external
@@ -470,6 +484,40 @@ static int do_queue(struct mig *g)
 	return rc;
 }
 
+/* After the package swap: what local programs queued with the old
+ * sendmail since the carry (postdrop's maildrop/, sendmail's client queue)
+ * is carried too, before the links give them qmail's. */
+static int sweep(struct mig *g)
+{
+	if (qi_check(g->h) || strcmp(g->mode, "keep") == 0)
+		return 0;
+	mq_list_free(&g->q);
+	if (scan_queue(g) < 0)
+		return -1;
+	struct mq_list fresh = { 0 };
+	for (size_t i = 0; i < g->q.n; i++) {
+		struct mq_msg *m = &g->q.v[i];
+		bool listed = false;
+		size_t k;
+		json_t *v;
+		json_array_foreach(g->left, k, v)
+			listed |= m->nfiles && strcmp(json_string_value(json_object_get(v, "path")), m->files[0]) == 0;
+		if (listed)
+			continue;
+		*mq_list_add(&fresh) = *m;
+		memset(m, 0, sizeof(*m));
+	}
+	mq_list_free(&g->q);
+	g->q = fresh;
+	if (g->q.n == 0)
+		return 0;
+	qi_info(g->h, "migrate: %zu message%s came into %s's queue since the carry: carried too", g->q.n,
+		g->q.n == 1 ? "" : "s", g->m.def->title);
+	json_object_set_new(g->queue, "found", json_integer(json_integer_value(json_object_get(g->queue, "found")) +
+							    (json_int_t)g->q.n));
+	return do_carry(g);
+}
+
 /* ---- the carry's undo ---- */
 
 /* The index of qmail's queue, loaded once per process and ROOT. */
@@ -514,47 +562,112 @@ static void count_returned(qi_handle *h)
 	json_object_set_new(r, "returned", json_integer(json_integer_value(json_object_get(r, "returned")) + 1));
 }
 
-/* One carried message: back into the old queue when qmail has not
- * delivered any of it; else its old files stay aside, listed. */
+static void keep_listed(qi_handle *h, const char *id, const char *path, const char *why)
+{
+	json_array_append_new(json_object_get(returned_json(h), "kept"),
+			      json_pack("{s:s, s:s, s:s}", "id", id, "path", path, "why", why));
+	qi_warn(h, "carried message %s: %s (its old files: %s%s)", id, why, qi_root_is_host(h) ? "" :
+		qi_root(h), path);
+}
+
+/* One carried message: back into the old queue when qmail has delivered
+ * none of it (its old files moved back first, then qmail's copy removed,
+ * so that a rollback killed in between finds it again); else its old
+ * files stay aside and it is listed. */
 static int return_one(qi_handle *h, struct qq_index *ix, json_t *msg)
 {
 	json_t *files = json_object_get(msg, "files"), *aside = json_object_get(msg, "aside");
 	const char *id = json_string_value(json_object_get(msg, "id"));
 	const char *hash = json_string_value(json_object_get(msg, "hash"));
-	if (!id || !hash || !json_is_array(files) || !json_is_array(aside) ||
-	    json_array_size(files) != json_array_size(aside) || json_array_size(files) == 0)
+	size_t nrcpts = (size_t)json_integer_value(json_object_get(msg, "rcpts"));
+	size_t n = json_array_size(files);
+	if (!id || !hash || !json_is_array(files) || !json_is_array(aside) || n != json_array_size(aside) ||
+	    n == 0)
 		return qi_error(h, "the journal's record of a carried message is damaged");
-	const char *first = json_string_value(json_array_get(files, 0));
 	const char *first_aside = json_string_value(json_array_get(aside, 0));
 	struct qq_entry *e = qq_find(ix, hash);
-	bool moved = present(h, first_aside);
-	if (e && !e->undelivered) {
+	if (e)
 		e->taken = true;
-		json_array_append_new(json_object_get(returned_json(h), "kept"),
-				      json_pack("{s:s, s:s, s:s}", "id", id, "path", first_aside, "why",
-						"qmail delivered it to some of its recipients: its qmail "
-						"copy, with the others, is kept aside with qmail's queue"));
+	bool moved = false;
+	for (size_t k = 0; k < n; k++)
+		moved |= present(h, json_string_value(json_array_get(aside, k)));
+	if (e && !qq_undelivered(e, nrcpts)) {
+		keep_listed(h, id, first_aside, "qmail delivered it to some of its recipients, or has taken it "
+			    "on: its qmail copy, with the recipients still to do, is kept aside with qmail's queue");
 		return 0;
 	}
 	if (!e) {
 		if (moved) {
 			json_array_append_new(json_object_get(returned_json(h), "delivered"), json_string(id));
-			qi_info(h, "message %s: delivered by qmail; its old files stay in %s%s", id,
-				qi_root_is_host(h) ? "" : qi_root(h), first_aside);
+			qi_info(h, "message %s: delivered by qmail (no copy of it is left in its queue); its old "
+				"files stay in %s%s", id, qi_root_is_host(h) ? "" : qi_root(h), first_aside);
 		}
 		return 0;
 	}
-	if (qq_remove(h, e) < 0)
-		return -1;
-	for (size_t k = 0; k < json_array_size(files); k++) {
+	for (size_t k = 0; k < n; k++) {
 		const char *f = json_string_value(json_array_get(files, k));
 		const char *a = json_string_value(json_array_get(aside, k));
-		if (f && a && present(h, a) && !present(h, f) && move_in_root(h, a, f) < 0)
+		if (f && a && present(h, a) && present(h, f)) {
+			keep_listed(h, id, first_aside, "the old queue has a file at its place again: both copies "
+				    "are kept (qmail's with qmail's queue)");
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		const char *f = json_string_value(json_array_get(files, k));
+		const char *a = json_string_value(json_array_get(aside, k));
+		if (f && a && present(h, a) && move_in_root(h, a, f) < 0)
 			return -1;
 	}
-	(void)first;
+	if (qq_remove(h, e) < 0)
+		return -1;
 	count_returned(h);
 	return 0;
+}
+
+/* The process, other than us, whose program is ROOT's PROG, or 0. */
+static pid_t running_program(qi_handle *h, const char *prog)
+{
+	char *want = qi_root_path(h, prog);
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && !found && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == (long)getpid())
+			continue;
+		char link[64], exe[4096];
+		snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+		ssize_t len = readlink(link, exe, sizeof(exe) - 1);
+		if (len <= 0)
+			continue;
+		exe[len] = '\0';
+		if (strcmp(exe, want) == 0)
+			found = (pid_t)pid;
+	}
+	if (d)
+		closedir(d);
+	free(want);
+	return found;
+}
+
+/* qmail-send must not run while its queue is taken apart: wait a little
+ * for one that is stopping, else refuse. */
+static int qmail_stopped(qi_handle *h, const char *home)
+{
+	char *prog = qi_xasprintf("%s/bin/qmail-send", home);
+	pid_t pid = 0;
+	for (int i = 0; i < 150 && (pid = running_program(h, prog)); i++)
+		usleep(100000);
+	int rc = 0;
+	if (pid)
+		rc = qi_error(h, "qmail-send (pid %ld) still runs from %s%s: stop qmail first (svc -dx each "
+			      "service in /etc/service and its log, or stop svscan and its supervise processes), "
+			      "then run qinstall rollback again; nothing of this run was rolled back yet",
+			      (long)pid, qi_root_is_host(h) ? "" : qi_root(h), prog);
+	free(prog);
+	return rc;
 }
 
 /* Remove the empty directories below ASIDE_DIR (and it), bottom up. */
@@ -567,12 +680,15 @@ static void prune_aside(qi_handle *h, const char *dir, int depth)
 	}
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
-	while (d && depth < 16 && (de = readdir(d)))
-		if (de->d_name[0] != '.' && de->d_type == DT_DIR) {
-			char *sub = qi_xasprintf("%s/%s", dir, de->d_name);
+	while (d && depth < 16 && (de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		char *sub = qi_xasprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (qi_root_lstat(h, sub, &st) == 0 && S_ISDIR(st.st_mode))
 			prune_aside(h, sub, depth + 1);
-			free(sub);
-		}
+		free(sub);
+	}
 	if (d)
 		closedir(d);
 	const char *name;
@@ -592,6 +708,10 @@ static int undo_carry(qi_handle *h, const char *data)
 	if (!d || !home || !json_is_array(msgs)) {
 		json_decref(d);
 		return qi_error(h, "the journal's record of a queue carry is damaged (%s)", jerr.text);
+	}
+	if (qmail_stopped(h, home) < 0) {
+		json_decref(d);
+		return -1;
 	}
 	struct qq_index *ix = queue_index(h, home);
 	int rc = ix ? 0 : -1;
@@ -627,11 +747,26 @@ static char *deb_name(const struct dpkg_pkg *p)
 /* WORK_DIR (the journal's) and its .work (dpkg-deb's, this run's only). */
 static int work_dir(struct mig *g)
 {
+	qi_handle *h = g->h;
 	struct stat st;
-	if (qi_root_lstat(g->h, WORK_DIR, &st) < 0 && qi_mkdir_p(g->h, WORK_DIR, 0700, (uid_t)-1, (gid_t)-1) < 0)
-		return -1;
+	if (qi_root_lstat(h, WORK_DIR, &st) < 0) {
+		if (qi_mkdir_p(h, WORK_DIR, 0700, (uid_t)-1, (gid_t)-1) < 0)
+			return -1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		return qi_error(h, "%s%s is not a directory: move it away, then run qinstall migrate again",
+				qi_root(h), WORK_DIR);
+	}
 	if (mkdir(g->work, 0700) < 0 && errno != EEXIST)
-		return qi_error_errno(g->h, "cannot make the work directory %s", g->work);
+		return qi_error_errno(h, "cannot make the work directory %s", g->work);
+	/* the host's path must stay in ROOT, whatever ROOT's links say */
+	char *real = realpath(g->work, NULL), *root = realpath(qi_root(h), NULL);
+	size_t n = root ? strlen(root) : 0;
+	bool inside = real && root && (n == 1 || (strncmp(real, root, n) == 0 && real[n] == '/'));
+	free(real);
+	free(root);
+	if (!inside)
+		return qi_error(h, "%s leads out of %s (a symbolic link in its way): qinstall will not work "
+				"there; fix the link, then run qinstall migrate again", g->work, qi_root(h));
 	return 0;
 }
 
@@ -708,7 +843,9 @@ static int undo_package(qi_handle *h, const char *data)
 		rc = policy_on(h, &made);
 	if (rc == 0 && count < n)
 		rc = dpkg_install_many(h, (const char *const *)paths, json_array_size(debs));
-	if (rc == 0 && installed_now(h, nv, n, &count, &standin) == 0 && standin)
+	if (rc == 0)
+		rc = installed_now(h, nv, n, &count, &standin);
+	if (rc == 0 && standin)
 		rc = dpkg_purge(h, QI_STANDIN_NAME);
 	/* ours, also when a run killed in its dpkg step left it */
 	policy_off(h);
@@ -1012,11 +1149,17 @@ static int takeover(struct mig *g, struct qi_provision *pv, const char *start)
 	qi_handle *h = g->h;
 	if (do_drain(g, true) < 0 || do_stop(g) < 0 || do_drain(g, false) < 0)
 		return -1;
+	/* what the MTA did until it stopped: the queue read again */
+	if (!qi_check(h)) {
+		mq_list_free(&g->q);
+		if (scan_queue(g) < 0)
+			return -1;
+	}
 	step(g, "provision", "qmail from profile %s into %s (its services start last)",
 	     qi_profile_file(g->p), qi_root(h));
 	if (!qi_check(h) && qi_provision_commit(h, pv) < 0)
 		return -1;
-	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || do_links(g) < 0)
+	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0)
 		return -1;
 	if (qi_profile_set(h, g->p, "services", "start", start) < 0)
 		return -1;
@@ -1045,6 +1188,8 @@ static int migrate(struct mig *g)
 		rc = dpkg_check_unlocked(h);
 		if (rc == 0 && strcmp(g->mode, "keep") != 0)
 			rc = check_aside(g, spool_of(g));
+		if (rc == 0 && strcmp(g->mode, "keep") != 0 && g->m.def->kind == MTA_SENDMAIL)
+			rc = check_aside(g, "/var/spool/mqueue-client");
 		if (rc == 0)
 			rc = scan_queue(g);
 	}

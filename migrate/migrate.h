@@ -98,7 +98,9 @@ void qq_content_hash(const char *content, size_t len, char hex[QI_SHA256_HEX + 1
 struct qq_entry {
 	char *name;		/* its number: queue/mess/SPLIT/NAME */
 	char hash[QI_SHA256_HEX + 1];	/* of the message without qmail-queue's Received line */
-	bool undelivered;	/* no recipient delivered yet */
+	bool unprocessed;	/* in todo/ (or intd/): qmail-send has not seen it */
+	bool info;		/* info/ is there: qmail-send took it on */
+	size_t todo, done;	/* "T" and "D" recipients in its local/ and remote/ */
 	bool taken;		/* matched (and removed) already */
 	char **files;		/* all of its files in the queue, mess last */
 	size_t nfiles;
@@ -112,6 +114,8 @@ int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix);
 void qq_index_free(struct qq_index *ix);
 /* The first message not taken yet whose hash is HASH, or NULL. */
 struct qq_entry *qq_find(struct qq_index *ix, const char *hash);
+/* Whether E was delivered to none of the NRCPTS it was given with. */
+bool qq_undelivered(const struct qq_entry *e, size_t nrcpts);
 /* Remove E's files (qmail must not be running) and mark it taken. */
 int qq_remove(qi_handle *h, struct qq_entry *e);
 
@@ -231,6 +235,8 @@ struct mta_info {
  * with an MTA no package installed, or with one qinstall does not know. */
 int mta_detect(qi_handle *h, const char *from, struct mta_info *m);
 void mta_info_free(struct mta_info *m);
+/* The live process DEF's pid file in ROOT names, or 0. */
+pid_t mta_running_pid(qi_handle *h, const struct mta_def *def);
 /* The target of the symlink PATH inside ROOT (malloc'd), NULL if none. */
 char *mta_readlink(qi_handle *h, const char *path);
 

@@ -89,6 +89,7 @@ int qq_inject(qi_handle *h, const char *qmail_home, const struct mq_msg *m)
 				     .hint = "", .keep_error = true };
 	int status = 0;
 	int rc = qi_proc_run(h, &spec, &status);
+	int err = errno;
 	close(in);
 	close(out);
 	if (rc < 0) {
@@ -97,7 +98,7 @@ int qq_inject(qi_handle *h, const char *qmail_home, const struct mq_msg *m)
 				      WEXITSTATUS(status), qq_exit_reason(WEXITSTATUS(status)));
 		else
 			rc = qi_error(h, "cannot run %s for message %s: %s", prog, m->id,
-				      status < 0 ? strerror(errno) : "it was killed");
+				      status < 0 ? strerror(err) : "it was killed");
 	}
 	free(label);
 	free(prog);
@@ -142,22 +143,63 @@ static bool take_if_there(qi_handle *h, struct qq_entry *e, char *path)
 	return false;
 }
 
-/* Whether a recipient file (local/ or remote/: "T" to do, "D" done,
- * each ending in NUL) says a recipient was delivered. */
-static bool some_done(qi_handle *h, const char *path)
+/* A recipient file (local/ or remote/: "T" to do, "D" done, each ending
+ * in NUL): its entries to do and done added to E's. */
+static void count_rcpts(qi_handle *h, const char *path, struct qq_entry *e)
 {
 	char *data = NULL;
 	size_t len = 0;
 	if (qi_root_read(h, path, &data, &len) < 0) {
 		qi_clear_error(h);
-		return false;
+		return;
 	}
-	bool done = false;
-	for (size_t i = 0; i < len; i += strnlen(data + i, len - i) + 1)
-		if (data[i] == 'D')
-			done = true;
+	for (size_t i = 0; i < len; i += strnlen(data + i, len - i) + 1) {
+		e->todo += data[i] == 'T';
+		e->done += data[i] == 'D';
+	}
 	free(data);
-	return done;
+}
+
+/* The hash of MESS without qmail-queue's first line, read in pieces (a
+ * message may be of any size). 1 when the file is gone (qmail-send
+ * finished with it meanwhile). */
+static int hash_mess(qi_handle *h, const char *mess, char hex[QI_SHA256_HEX + 1])
+{
+	int fd = qi_root_open(h, mess, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			qi_clear_error(h);
+			return 1;
+		}
+		return -1;
+	}
+	struct qi_digest d;
+	int rc = qi_digest_init(h, &d, true, false);
+	static const char mark[] = "Received: (qmail ";
+	char buf[65536];
+	bool first = true, skipping = false;
+	ssize_t n;
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		size_t off = 0;
+		if (first) {
+			first = false;
+			skipping = (size_t)n >= sizeof(mark) - 1 && memcmp(buf, mark, sizeof(mark) - 1) == 0;
+		}
+		if (skipping) {
+			const char *nl = memchr(buf, '\n', (size_t)n);
+			off = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
+			skipping = !nl;
+		}
+		rc = qi_digest_update(h, &d, buf + off, (size_t)n - off);
+	}
+	if (rc == 0 && n < 0)
+		rc = qi_error_errno(h, "cannot read %s%s", qi_root(h), mess);
+	close(fd);
+	char none[QI_SHA512_HEX + 1];
+	if (rc == 0)
+		rc = qi_digest_final(h, &d, hex, none);
+	qi_digest_free(&d);
+	return rc;
 }
 
 /* One message of the queue: Q/mess/SPLIT/NAME. */
@@ -165,40 +207,39 @@ static int index_one(qi_handle *h, const char *q, const char *split, const char 
 		     struct qq_index *ix)
 {
 	char *mess = qi_xasprintf("%s/mess/%s/%s", q, split, name);
-	char *data = NULL;
-	size_t len = 0;
-	if (qi_root_read(h, mess, &data, &len) < 0) {
+	char hash[QI_SHA256_HEX + 1];
+	int rc = hash_mess(h, mess, hash);
+	if (rc != 0) {
 		free(mess);
-		return -1;
-	}
-	size_t skip = 0;
-	if (len > 17 && memcmp(data, "Received: (qmail ", 17) == 0) {
-		const char *nl = memchr(data, '\n', len);
-		skip = nl ? (size_t)(nl - data) + 1 : len;
+		return rc < 0 ? -1 : 0;
 	}
 	ix->v = qi_xrealloc(ix->v, (ix->n + 1) * sizeof(*ix->v));
 	struct qq_entry *e = &ix->v[ix->n++];
 	memset(e, 0, sizeof(*e));
 	e->name = qi_xstrdup(name);
-	qq_content_hash(data + skip, len - skip, e->hash);
-	free(data);
-	/* what qmail-send has not looked at yet (todo/, split or not), then
-	 * what it has: info/ and the recipients to do */
-	bool todo = take_if_there(h, e, qi_xasprintf("%s/todo/%s", q, name)) |
-		    take_if_there(h, e, qi_xasprintf("%s/todo/%s/%s", q, split, name));
-	take_if_there(h, e, qi_xasprintf("%s/intd/%s", q, name));
-	take_if_there(h, e, qi_xasprintf("%s/intd/%s/%s", q, split, name));
-	take_if_there(h, e, qi_xasprintf("%s/info/%s/%s", q, split, name));
-	bool done = false;
+	memcpy(e->hash, hash, sizeof(hash));
+	/* what qmail-send has not looked at yet (todo/ and intd/, split or
+	 * not), then what it has: info/ and the recipients to do and done */
+	e->unprocessed = take_if_there(h, e, qi_xasprintf("%s/todo/%s", q, name)) |
+			 take_if_there(h, e, qi_xasprintf("%s/todo/%s/%s", q, split, name)) |
+			 take_if_there(h, e, qi_xasprintf("%s/intd/%s", q, name)) |
+			 take_if_there(h, e, qi_xasprintf("%s/intd/%s/%s", q, split, name));
+	e->info = take_if_there(h, e, qi_xasprintf("%s/info/%s/%s", q, split, name));
 	for (int k = 0; k < 2; k++) {
 		char *p = qi_xasprintf("%s/%s/%s/%s", q, k ? "remote" : "local", split, name);
-		done |= !todo && some_done(h, p);
+		count_rcpts(h, p, e);
 		take_if_there(h, e, p);
 	}
 	take_if_there(h, e, qi_xasprintf("%s/bounce/%s", q, name));
 	entry_file(e, mess);	/* last: qmail-send removes the message last too */
-	e->undelivered = !done;
 	return 0;
+}
+
+bool qq_undelivered(const struct qq_entry *e, size_t nrcpts)
+{
+	/* qmail-send removes a channel's file once its recipients are done,
+	 * so only all of them still to do says nothing was delivered */
+	return e->unprocessed || (e->info && e->done == 0 && e->todo == nrcpts);
 }
 
 int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix)

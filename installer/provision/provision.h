@@ -336,6 +336,7 @@ struct qi_svscan_unit {
 	char *unit_path;	/* /etc/systemd/system/NAME */
 	char *wants_link;	/* /etc/systemd/system/multi-user.target.wants/NAME */
 	char *service_dir;
+	char *svc;		/* daemontools' svc, beside svscan */
 	char *text;		/* the unit file */
 };
 

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ void qi_svscan_unit_free(struct qi_svscan_unit *u)
 	free(u->unit_path);
 	free(u->wants_link);
 	free(u->service_dir);
+	free(u->svc);
 	free(u->text);
 	memset(u, 0, sizeof(*u));
 }
@@ -82,6 +85,7 @@ int qi_svscan_unit_render(qi_handle *h, const struct qi_profile *p, const char *
 	u->wants_link = qi_xasprintf(UNIT_DIR "/multi-user.target.wants/%s", unit);
 	char *bindir = qi_xstrdup(svscan);
 	*strrchr(bindir, '/') = '\0';
+	u->svc = qi_xasprintf("%s/svc", bindir);
 	const char *name = strrchr(qi_profile_file(p), '/');
 	name = name ? name + 1 : qi_profile_file(p);
 	char *t1 = qi_template_replace(tpl, "@SVSCAN@", svscan);
@@ -125,9 +129,41 @@ static bool unit_active(qi_handle *h, const char *unit)
 	return qi_proc_run(h, &spec, NULL) == 0;
 }
 
-static int undo_start(qi_handle *h, const char *unit)
+/* svc -dx DIR/NAME (and its log): supervise stops the service, then
+ * itself. */
+static void svc_down(qi_handle *h, const char *svc, const char *dir, const char *name)
 {
-	return run_systemctl(h, "stop", unit);
+	char *path = qi_xasprintf("%s/%s", dir, name), *log = qi_xasprintf("%s/%s/log", dir, name);
+	const char *argv[] = { svc, "-dx", path, access(log, F_OK) == 0 ? log : NULL, NULL };
+	struct qi_proc_spec spec = { .argv = argv, .output = QI_PROC_STDERR, .keep_error = true };
+	qi_proc_run(h, &spec, NULL);
+	free(path);
+	free(log);
+}
+
+/* DATA: "UNIT" (runs before this version), or "UNIT\tSERVICE_DIR\tSVC".
+ * The unit's KillMode=process keeps the services running when svscan
+ * stops (so that a restart of svscan does not stop the mail), so the
+ * undo takes each service down with svc -dx too. */
+static int undo_start(qi_handle *h, const char *data)
+{
+	char *unit = qi_xstrdup(data), *dir = strchr(unit, '\t'), *svc = NULL;
+	if (dir) {
+		*dir++ = '\0';
+		svc = strchr(dir, '\t');
+		if (svc)
+			*svc++ = '\0';
+	}
+	int rc = run_systemctl(h, "stop", unit);
+	DIR *d = rc == 0 && svc && qi_root_is_host(h) ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			svc_down(h, svc, dir, de->d_name);
+	if (d)
+		closedir(d);
+	free(unit);
+	return rc;
 }
 
 static int undo_units(qi_handle *h, const char *unused)
@@ -212,7 +248,9 @@ started:
 		return 0;
 	int64_t id;
 	char *desc = qi_xasprintf("systemctl start %s", unit);
-	int rc = qi_external_begin(h, UNDO_KIND, desc, unit, &id);
+	char *data = qi_xasprintf("%s\t%s\t%s", unit, u->service_dir, u->svc);
+	int rc = qi_external_begin(h, UNDO_KIND, desc, data, &id);
+	free(data);
 	free(desc);
 	if (rc == 0)
 		rc = run_systemctl(h, "start", unit);

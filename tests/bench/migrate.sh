@@ -10,14 +10,19 @@
 # messages, each queue file copied under new queue ids until there are N
 # (the copies are what Postfix wrote; qinstall carries each as its own
 # message). Each run works on a fresh copy of that chroot:
-#   postsuper   `postsuper -r ALL` in the chroot (its wall time)
+#   postsuper   `postsuper -r ALL` in the chroot (its wall time: it moves
+#               each file to maildrop/), and requeue: the same with Postfix
+#               running (in a private network namespace) until it has put
+#               every message through pickup and cleanup again (maildrop/
+#               and incoming/ empty), what a requeue of the queue costs
 #   carry       the carry step of `qinstall migrate` (queue.seconds of its
 #               JSON: read, hand to qmail-queue, move aside, journal), the
 #               build cache warm
 #   downtime    from the start of the migrate (the old MTA stops first) to
 #               the first SMTP greeting of qmail-smtpd, started with svscan
 #               in the chroot inside a private network namespace
-# Prints the medians and the ratio carry / postsuper. Prints figures only;
+# Prints the medians and the ratios carry / postsuper and carry / requeue.
+# Prints figures only;
 # never passes or fails on time.
 set -u
 QINSTALL=${QINSTALL:-$PWD/qinstall}
@@ -75,15 +80,29 @@ migrate() { _migrate_run "$1" --offline "${@:2}"; }
 cp -a "$TPL" "$W/warm" && _migrate_run "$W/warm" >/dev/null 2>&1
 rm -rf "$W/warm"
 
-: >"$W/postsuper" >"$W/carry" >"$W/down"
+: >"$W/postsuper" >"$W/requeue" >"$W/carry" >"$W/down"
 for r in $(seq "$RUNS"); do
-	rm -rf "$W/a" "$W/b"
+	rm -rf "$W/a" "$W/b" "$W/c"
 	cp -a "$TPL" "$W/a"
 	cp -a "$TPL" "$W/b"
+	cp -a "$TPL" "$W/c"
 	s=$(date +%s.%N)
 	chroot "$W/a" postsuper -r ALL >/dev/null 2>&1
 	e=$(date +%s.%N)
 	awk -v e="$e" -v s="$s" 'BEGIN { print e - s }' >>"$W/postsuper"
+	netns_start || { echo "bench: no network namespace"; exit 0; }
+	_mta_in "$W/c" postfix start >/dev/null 2>&1
+	s=$(date +%s.%N)
+	_mta_in "$W/c" postsuper -r ALL >/dev/null 2>&1
+	for i in $(seq 12000); do
+		[ -z "$(find "$W/c/var/spool/postfix/maildrop" "$W/c/var/spool/postfix/incoming" -type f -print -quit)" ] && break
+		sleep 0.05
+	done
+	e=$(date +%s.%N)
+	awk -v e="$e" -v s="$s" 'BEGIN { print e - s }' >>"$W/requeue"
+	_mta_in "$W/c" postfix stop >/dev/null 2>&1
+	sleep 1
+	netns_stop
 	s=$(date +%s.%N)
 	migrate "$W/b" >"$W/out.json" 2>"$W/err" || { echo "bench: migrate failed: $(tail -3 "$W/err")"; exit 0; }
 	"$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["queue"]["seconds"])' "$W/out.json" >>"$W/carry"
@@ -104,10 +123,13 @@ sys.exit(0 if s.recv(4).startswith(b"220") else 1)' 2>/dev/null && break
 	netns_stop
 done
 P=$(median <"$W/postsuper")
+Q=$(median <"$W/requeue")
 C=$(median <"$W/carry")
 D=$(median <"$W/down")
 printf 'postsuper -r ALL (%d messages): %.2f s (median of %d)\n' "$N" "$P" "$RUNS"
+printf 'postsuper -r ALL, Postfix running, until all are requeued: %.2f s (median of %d)\n' "$Q" "$RUNS"
 printf 'qinstall carry   (%d messages): %.2f s (median of %d), %.0f messages/s\n' "$N" "$C" "$RUNS" \
 	"$(awk -v n="$N" -v c="$C" 'BEGIN { print n / c }')"
-printf 'ratio carry / postsuper: %.2f\n' "$(awk -v c="$C" -v p="$P" 'BEGIN { print c / p }')"
+printf 'ratio carry / postsuper: %.2f; carry / requeue: %.2f\n' "$(awk -v c="$C" -v p="$P" 'BEGIN { print c / p }')" \
+	"$(awk -v c="$C" -v q="$Q" 'BEGIN { print c / q }')"
 printf 'downtime (migrate start to the first 220 of qmail-smtpd): %.2f s (median of %d)\n' "$D" "$RUNS"
