@@ -520,7 +520,8 @@ static int sweep(struct mig *g)
 
 /* ---- the carry's undo ---- */
 
-/* The index of qmail's queue, loaded once per process and ROOT. */
+/* The index of qmail's queue, loaded once per process, ROOT and qmail
+ * home (a rollback undoes the carry's batches one after the other). */
 static struct {
 	char *root;
 	struct qq_index ix;
@@ -528,14 +529,19 @@ static struct {
 
 static struct qq_index *queue_index(qi_handle *h, const char *home)
 {
-	if (qcache.root && strcmp(qcache.root, qi_root(h)) == 0)
+	char *key = qi_xasprintf("%s\n%s", qi_root(h), home);
+	if (qcache.root && strcmp(qcache.root, key) == 0) {
+		free(key);
 		return &qcache.ix;
+	}
 	free(qcache.root);
 	qq_index_free(&qcache.ix);
 	qcache.root = NULL;
-	if (qq_index_load(h, home, &qcache.ix) < 0)
+	if (qq_index_load(h, home, &qcache.ix) < 0) {
+		free(key);
 		return NULL;
-	qcache.root = qi_xstrdup(qi_root(h));
+	}
+	qcache.root = key;
 	return &qcache.ix;
 }
 

@@ -165,6 +165,9 @@ case_check() {
 	tap_json_has links.#.path /usr/bin/newaliases "the links include /usr/bin/newaliases"
 	tap_ok "the provision's plan is there (plan.# > 0)" test "$(tap_json plan.#)" -gt 0
 	tap_json_has plan.#.path /var/qmail/control/me "and names control/me among its files"
+	migrate 0 "--check --queue drain succeeds" --check --queue drain
+	tap_json_has warnings "--queue drain: Postfix does not run in $R, so it cannot deliver its queue; its messages are carried instead" \
+		"a drain of a Postfix that does not run says its messages are carried instead"
 	migrate 0 "--check --queue keep succeeds" --check --queue keep
 	tap_json_is queue.left.# 3 "keep lists the three messages as left"
 }
