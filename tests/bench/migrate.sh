@@ -9,7 +9,7 @@
 # The queue: the Postfix chroot of tests/lib/mtachroot.sh with 20 deferred
 # messages, each queue file copied under new queue ids until there are N
 # (the copies are what Postfix wrote; qinstall carries each as its own
-# message). Each run works on a fresh copy of that chroot:
+# message), renamed by `postsuper -s` as Postfix names its files. Each run works on a fresh copy of that chroot:
 #   postsuper   `postsuper -r ALL` in the chroot (its wall time: it moves
 #               each file to maildrop/), and requeue: the same with Postfix
 #               running (in a private network namespace) until it has put
@@ -70,9 +70,15 @@ for i in range(n):
     os.chown(dst, st.st_uid, st.st_gid)
 for f in files:
     os.unlink(f)
-shutil.rmtree(os.path.join(spool, "defer"), ignore_errors=True)
-os.makedirs(os.path.join(spool, "defer"), exist_ok=True)
+defer = os.path.join(spool, "defer")
+st = os.stat(defer)
+shutil.rmtree(defer)
+os.mkdir(defer, st.st_mode & 0o7777)
+os.chown(defer, st.st_uid, st.st_gid)
 PY
+# Postfix's queue ids name the file's inode: its own structure check gives
+# each copy the name Postfix would have (and so a requeue that works)
+chroot "$TPL" postsuper -s >/dev/null 2>&1
 echo "queue: $(find "$TPL/var/spool/postfix/deferred" -type f | wc -l) messages in Postfix's deferred queue"
 
 migrate() { _migrate_run "$1" --offline "${@:2}"; }
