@@ -504,8 +504,11 @@ const char *qi_profile_file(const struct qi_profile *p);
 /* A setting's value ("build", "jobs"), after includes and ${...}
  * expansion; NULL when unset. Component keys: section "component NAME". */
 const char *qi_profile_get(const struct qi_profile *p, const char *section, const char *key);
+/* A yes/no setting (yes, true, 1). */
+bool qi_profile_bool(const struct qi_profile *p, const char *section, const char *key);
 /* Override a setting from the command line (--domain, --jobs); the origin
- * shown by `profile show` is "command line". */
+ * shown by `profile show` is "command line". Every value is made anew: a
+ * pointer qi_profile_get gave before does not stay valid. */
 int qi_profile_set(qi_handle *h, struct qi_profile *p, const char *section, const char *key,
 		   const char *value);
 /* The resolved profile as JSON: {"file", "sections": [{"name", "values":
@@ -558,9 +561,10 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
  * Call inside qi_run_begin/qi_run_commit. Adds "components" to the result. */
 int qi_provision_commit(qi_handle *h, struct qi_provision *pv);
 /* Start what a commit with [services] start = no left stopped: the svscan
- * unit (when ROOT is "/" and the profile's start is yes by then), journaled
- * as a commit's start is. Call inside the run, after qi_provision_commit. */
-int qi_provision_start(qi_handle *h, struct qi_provision *pv);
+ * unit, when ROOT is "/" and START (the profile's own start, as it was
+ * before the caller set it to no), journaled as a commit's start is. Call
+ * inside the run, after qi_provision_commit. */
+int qi_provision_start(qi_handle *h, struct qi_provision *pv, bool start);
 /* Whether committing would change anything in ROOT (reads only): a
  * provision with nothing to do begins no run at all. When nothing is
  * pending, the result gets "components" as qi_provision_commit gives it. */

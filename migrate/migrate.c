@@ -62,7 +62,7 @@ struct mig {
 	const struct qi_migrate_options *opt;
 	struct mta_info m;
 	struct mq_list q;
-	const char *qmail_home;
+	char *qmail_home;
 	const char *mode;	/* carry, drain, keep */
 	char *work;		/* host directory in the cache for the .debs */
 	json_t *steps;		/* borrowed: the result's */
@@ -1110,6 +1110,7 @@ static void mig_free(struct mig *g)
 		qi_proc_run(g->h, &spec, NULL);
 	}
 	free(g->work);
+	free(g->qmail_home);
 }
 
 /* --check: what the provision step would change (the result's "plan"
@@ -1150,7 +1151,7 @@ static int already_qmail(struct mig *g, struct qi_provision *pv)
 	return 0;
 }
 
-static int takeover(struct mig *g, struct qi_provision *pv, const char *start)
+static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 {
 	qi_handle *h = g->h;
 	if (do_drain(g, true) < 0 || do_stop(g) < 0 || do_drain(g, false) < 0)
@@ -1167,10 +1168,8 @@ static int takeover(struct mig *g, struct qi_provision *pv, const char *start)
 		return -1;
 	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0)
 		return -1;
-	if (qi_profile_set(h, g->p, "services", "start", start) < 0)
-		return -1;
 	step(g, "start", "qmail's services (svscan)%s", qi_root_is_host(h) ? "" : ": not started, ROOT is not /");
-	if (!qi_check(h) && qi_provision_start(h, pv) < 0)
+	if (!qi_check(h) && qi_provision_start(h, pv, start) < 0)
 		return -1;
 	return 0;
 }
@@ -1180,9 +1179,9 @@ static int migrate(struct mig *g)
 	qi_handle *h = g->h;
 	if (mta_detect(h, g->opt->from, &g->m) < 0)
 		return -1;
-	g->qmail_home = qi_profile_get(g->p, "accounts", "qmail_home");
-	const char *start = qi_profile_get(g->p, "services", "start");
-	char *keep_start = qi_xstrdup(start ? start : "yes");
+	/* copies: setting a value makes the profile's values anew */
+	g->qmail_home = qi_xstrdup(qi_profile_get(g->p, "accounts", "qmail_home"));
+	bool keep_start = qi_profile_bool(g->p, "services", "start");
 	int rc = qi_profile_set(h, g->p, "services", "start", "no");
 	struct qi_provision *pv = NULL;
 	if (rc == 0 && !g->m.already_qmail) {
@@ -1238,7 +1237,6 @@ static int migrate(struct mig *g)
 		   g->carried == 1 ? "" : "s", json_array_size(g->left), g->m.def->title);
 out:
 	qi_provision_free(pv);
-	free(keep_start);
 	return rc;
 }
 

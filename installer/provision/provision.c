@@ -1246,14 +1246,14 @@ static bool root_file_differs(qi_handle *h, const char *path, const char *text)
 	return differs;
 }
 
-int qi_provision_start(qi_handle *h, struct qi_provision *pv)
+int qi_provision_start(qi_handle *h, struct qi_provision *pv, bool start)
 {
 	if (!qi_profile_bool(pv->p, "services", "svscan"))
 		return 0;
 	struct qi_svscan_unit u;
 	if (svscan_unit(h, pv->p, pv, &u) < 0)
 		return -1;
-	int rc = qi_svscan_unit_commit(h, pv->p, &u);
+	int rc = qi_svscan_unit_commit_start(h, pv->p, &u, start);
 	qi_svscan_unit_free(&u);
 	return rc;
 }

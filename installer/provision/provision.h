@@ -124,8 +124,6 @@ const char *qi_profile_value_origin(const struct qi_profile *p, const char *sect
 				    const char *value);
 /* Whether the list KEY is written at all (an empty value, clearing it, counts). */
 bool qi_profile_list_set(const struct qi_profile *p, const char *section, const char *key);
-/* A yes/no setting (yes, true, 1). */
-bool qi_profile_bool(const struct qi_profile *p, const char *section, const char *key);
 /* The component names, in the order their sections first appear;
  * NULL-terminated, owned by the profile. */
 const char *const *qi_profile_components(const struct qi_profile *p);
@@ -354,6 +352,9 @@ void qi_svscan_unit_free(struct qi_svscan_unit *u);
  * journal; start it only when ROOT is "/" and systemd runs. */
 int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 			  const struct qi_svscan_unit *u);
+/* The same, started or not as START says instead of [services] start. */
+int qi_svscan_unit_commit_start(qi_handle *h, const struct qi_profile *p,
+				const struct qi_svscan_unit *u, bool start);
 /* The changes that would be made, appended to PLAN (JSON array). */
 int qi_svscan_unit_plan(qi_handle *h, const struct qi_svscan_unit *u, json_t *plan);
 

@@ -182,14 +182,20 @@ void qi_services_register(void)
 
 /* Whether this run talks to systemd: ROOT is "/", systemd runs, the
  * profile wants the unit started, and this is no dry run. */
-static bool live_systemd(qi_handle *h, const struct qi_profile *p)
+static bool live_systemd(qi_handle *h, bool start)
 {
-	return qi_root_is_host(h) && !qi_check(h) && qi_profile_bool(p, "services", "start") &&
+	return qi_root_is_host(h) && !qi_check(h) && start &&
 	       access("/run/systemd/system", F_OK) == 0;
 }
 
 int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 			  const struct qi_svscan_unit *u)
+{
+	return qi_svscan_unit_commit_start(h, p, u, qi_profile_bool(p, "services", "start"));
+}
+
+int qi_svscan_unit_commit_start(qi_handle *h, const struct qi_profile *p,
+				const struct qi_svscan_unit *u, bool start)
 {
 	struct stat st;
 	json_t *pending = json_array();
@@ -201,7 +207,7 @@ int qi_svscan_unit_commit(qi_handle *h, const struct qi_profile *p,
 	json_decref(pending);
 	if (prc < 0)
 		return -1;
-	if (changes && live_systemd(h, p)) {
+	if (changes && live_systemd(h, start)) {
 		/* Recorded before the unit is written, so that rolling back
 		 * reloads systemd after the unit is gone. */
 		int64_t id;
@@ -233,9 +239,9 @@ started:
 		qi_info(h, "svscan unit written, not started: ROOT is not /");
 		return 0;
 	}
-	if (qi_check(h) || !qi_profile_bool(p, "services", "start"))
+	if (qi_check(h) || !start)
 		return 0;
-	if (!live_systemd(h, p)) {
+	if (!live_systemd(h, start)) {
 		qi_warn(h, "systemd is not running: start svscan yourself (%s)", u->unit_path);
 		return 0;
 	}
