@@ -120,9 +120,8 @@ static bool live_systemd(qi_handle *h)
 /* policy-rc.d in a ROOT that is not "/": while dpkg works there no
  * maintainer script may start a daemon (on the host's network). Made only
  * where none is; removed only when it is ours. */
-static int policy_on(qi_handle *h, bool *made)
+static int policy_on(qi_handle *h)
 {
-	*made = false;
 	struct stat st;
 	if (qi_root_is_host(h) || qi_root_lstat(h, POLICY_RC_D, &st) == 0)
 		return 0;
@@ -132,7 +131,6 @@ static int policy_on(qi_handle *h, bool *made)
 	int rc = qi_write_all(fd, policy_text, sizeof(policy_text) - 1);
 	if (close(fd) < 0 || rc < 0)
 		return qi_error_errno(h, "cannot write %s%s", qi_root(h), POLICY_RC_D);
-	*made = true;
 	return 0;
 }
 
@@ -843,10 +841,10 @@ static int undo_package(qi_handle *h, const char *data)
 		nv[i] = json_string_value(json_array_get(names, i));
 	for (size_t i = 0; i < json_array_size(debs); i++)
 		paths[i] = qi_root_path(h, json_string_value(json_array_get(debs, i)));
-	bool standin = false, made = false;
+	bool standin = false;
 	int rc = installed_now(h, nv, n, &count, &standin);
 	if (rc == 0 && (count < n || standin))
-		rc = policy_on(h, &made);
+		rc = policy_on(h);
 	if (rc == 0 && count < n)
 		rc = dpkg_install_many(h, (const char *const *)paths, json_array_size(debs));
 	if (rc == 0)
@@ -855,7 +853,6 @@ static int undo_package(qi_handle *h, const char *data)
 		rc = dpkg_purge(h, QI_STANDIN_NAME);
 	/* ours, also when a run killed in its dpkg step left it */
 	policy_off(h);
-	(void)made;
 	for (size_t i = 0; i < json_array_size(debs); i++)
 		free(paths[i]);
 	free(paths);
@@ -941,16 +938,14 @@ static int do_package(struct mig *g)
 	char *text = json_dumps(data, JSON_COMPACT);
 	json_decref(data);
 	int64_t id = 0;
-	bool made = false;
 	if (rc == 0)
 		rc = qi_external_begin(h, UNDO_PACKAGE, "swap the old MTA's packages for the stand-in", text, &id);
 	free(text);
 	if (rc == 0)
-		rc = policy_on(h, &made);
+		rc = policy_on(h);
 	if (rc == 0)
 		rc = dpkg_install(h, deb);
-	if (made)
-		policy_off(h);
+	policy_off(h);	/* only ours is ever removed */
 	free(deb);
 	if (rc == 0)
 		rc = qi_external_done(h, id);
@@ -1195,7 +1190,8 @@ static int migrate(struct mig *g)
 			rc = check_aside(g, spool_of(g));
 		if (rc == 0 && strcmp(g->mode, "keep") != 0 && g->m.def->kind == MTA_SENDMAIL)
 			rc = check_aside(g, "/var/spool/mqueue-client");
-		if (rc == 0)
+		/* a real run reads the queue once the MTA is stopped */
+		if (rc == 0 && qi_check(h))
 			rc = scan_queue(g);
 	}
 	if (rc == 0 && qi_check(h) && !g->m.already_qmail)

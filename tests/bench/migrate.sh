@@ -36,10 +36,6 @@ export QINSTALL top_srcdir top_builddir
 export QINSTALL_DATADIR=${QINSTALL_DATADIR:-$top_srcdir}
 export QINSTALL_CHECKPASSWORD=${QINSTALL_CHECKPASSWORD:-$top_builddir/qinstall-checkpassword}
 . "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/chroot.sh"
-. "$top_srcdir/tests/lib/distfiles.sh"
-. "$top_srcdir/tests/lib/netns.sh"
-. "$top_srcdir/tests/lib/mtachroot.sh"
 . "$top_srcdir/tests/lib/migrate-chroot.sh"
 distfiles_qmail
 W=$(tap_tmpdir)

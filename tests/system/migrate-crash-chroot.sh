@@ -21,10 +21,6 @@
 # of migrate-postfix-chroot.sh, asserted there), so each crashed run is
 # --offline.
 . "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/chroot.sh"
-. "$top_srcdir/tests/lib/distfiles.sh"
-. "$top_srcdir/tests/lib/netns.sh"
-. "$top_srcdir/tests/lib/mtachroot.sh"
 . "$top_srcdir/tests/lib/migrate-chroot.sh"
 
 tap_heavy
