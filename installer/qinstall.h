@@ -548,6 +548,9 @@ struct qi_provision_options {
 	const char *mirror;		/* --mirror BASE for the sources, or NULL */
 	bool offline;			/* only cached sources */
 	bool rebuild;			/* ignore the build cache */
+	bool takeover;			/* qi_migrate's: the sendmail links that another
+					 * MTA owns are the takeover's to point at
+					 * qmail, said so and not warned about */
 };
 
 struct qi_provision;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "migrate/migrate.h"
@@ -70,11 +71,25 @@ char *mta_readlink(qi_handle *h, const char *path)
 	return qi_xstrdup(buf);
 }
 
+/* Whether no process holds a lock on the file PATH inside ROOT (Postfix's
+ * master holds one on its pid file while it runs, with flock(2)). */
+static bool unlocked(qi_handle *h, const char *path)
+{
+	int fd = qi_root_open(h, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		qi_clear_error(h);
+		return false;
+	}
+	bool free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);	/* and the lock with it */
+	return free_;
+}
+
 /* The live process that DEF's pid file in ROOT names, or 0. */
-static pid_t running_pid(qi_handle *h, const char *pidfile)
+static pid_t running_pid(qi_handle *h, const struct mta_def *def)
 {
 	char *text = NULL;
-	if (qi_root_read(h, pidfile, &text, NULL) < 0) {
+	if (qi_root_read(h, def->pidfile, &text, NULL) < 0) {
 		qi_clear_error(h);
 		return 0;
 	}
@@ -82,12 +97,16 @@ static pid_t running_pid(qi_handle *h, const char *pidfile)
 	free(text);
 	if (pid <= 1 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
 		return 0;
+	/* a pid file left behind whose number names another process now,
+	 * or a master that ended and waits to be reaped */
+	if (def->kind == MTA_POSTFIX && unlocked(h, def->pidfile))
+		return 0;
 	return (pid_t)pid;
 }
 
 pid_t mta_running_pid(qi_handle *h, const struct mta_def *def)
 {
-	return running_pid(h, def->pidfile);
+	return running_pid(h, def);
 }
 
 static void describe(qi_handle *h, const struct mta_info *m)
@@ -183,6 +202,6 @@ int mta_detect(qi_handle *h, const char *from, struct mta_info *m)
 				"provision`", qi_root(h), found->name);
 	if (dpkg_removal_set(&m->db, found, "mail-transport-agent", &m->remove, &m->nremove) < 0)
 		return qi_error(h, "cannot work out which packages must go with %s", found->name);
-	m->running = running_pid(h, m->def->pidfile);
+	m->running = running_pid(h, m->def);
 	return 0;
 }

@@ -5,7 +5,10 @@
  *
  *   stop      the old MTA's unit stopped (ROOT "/"; elsewhere it must not
  *             run)                         undo: started again
- *   drain     (--queue drain) the old MTA asked to deliver, for a while
+ *   drain     (--queue drain) the old MTA asked to deliver, for a while,
+ *             after the stop (Postfix's master from a copy of its
+ *             configuration with no inet service)
+ *                                          undo: that master stopped
  *   provision qmail's files, its services not started yet (the journal's
  *             own changes)
  *   carry     each message of the old queue handed to qmail-queue, then
@@ -50,6 +53,7 @@
 #define UNDO_CARRY "migrate-carry"
 #define UNDO_PACKAGE "migrate-package"
 #define UNDO_CONFIG "migrate-config"
+#define UNDO_DRAIN "migrate-drain"
 
 static const char policy_text[] =
 	"#!/bin/sh\n"
@@ -117,6 +121,20 @@ static bool live_systemd(qi_handle *h)
 	return qi_root_is_host(h) && access("/run/systemd/system", F_OK) == 0;
 }
 
+/* Best effort: unlink PATH inside ROOT (FLAGS: 0 or AT_REMOVEDIR, which
+ * removes only an empty directory); what is not there is fine. */
+static void unlink_in_root(qi_handle *h, const char *path, int flags)
+{
+	const char *name;
+	int dfd = qi_root_parent(h, path, &name);
+	if (dfd < 0) {
+		qi_clear_error(h);
+		return;
+	}
+	unlinkat(dfd, name, flags);
+	close(dfd);
+}
+
 /* policy-rc.d in a ROOT that is not "/": while dpkg works there no
  * maintainer script may start a daemon (on the host's network). Made only
  * where none is; removed only when it is ours. */
@@ -141,14 +159,8 @@ static void policy_off(qi_handle *h)
 		qi_clear_error(h);
 		return;
 	}
-	if (strcmp(text, policy_text) == 0) {
-		const char *name;
-		int dfd = qi_root_parent(h, POLICY_RC_D, &name);
-		if (dfd >= 0) {
-			unlinkat(dfd, name, 0);
-			close(dfd);
-		}
-	}
+	if (strcmp(text, policy_text) == 0)
+		unlink_in_root(h, POLICY_RC_D, 0);
 	free(text);
 }
 
@@ -288,6 +300,21 @@ static int move_in_root(qi_handle *h, const char *from, const char *to)
 	return rc;
 }
 
+/* mkdir PATH inside ROOT, 0700; EEXIST is fine. */
+static int mkdir_in_root(qi_handle *h, const char *path)
+{
+	if (make_parents(h, path) < 0)
+		return -1;
+	const char *name;
+	int dfd = qi_root_parent(h, path, &name);
+	int rc = 0;
+	if (dfd < 0 || (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST))
+		rc = qi_error_errno(h, "cannot make %s%s", qi_root(h), path);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
 /* A carry moves files with rename(2): the spool and ASIDE_DIR's parent
  * must be one file system. */
 static int check_aside(struct mig *g, const char *spool)
@@ -326,8 +353,12 @@ static json_t *carry_record(const struct mq_msg *m)
 		json_array_append_new(aside, json_string(a));
 		free(a);
 	}
-	return json_pack("{s:s, s:o, s:o, s:s, s:i}", "id", m->id, "files", files, "aside", aside, "hash", hash,
-			 "rcpts", (json_int_t)m->nrcpts);
+	json_t *to = json_array();
+	for (size_t i = 0; i < m->nrcpts; i++)
+		json_array_append_new(to, json_string(m->rcpts[i]));
+	return json_pack("{s:s, s:o, s:o, s:s, s:i, s:s, s:o}", "id", m->id, "files", files, "aside", aside,
+			 "hash", hash, "rcpts", (json_int_t)m->nrcpts, "sender", m->sender ? m->sender : "",
+			 "to", to);
 }
 
 /* Carry messages FROM..TO of the queue (already read) as one external
@@ -406,53 +437,153 @@ static int do_carry(struct mig *g)
 	return 0;
 }
 
-/* The old MTA's own queue run, for --queue drain. */
-static int drain_once(struct mig *g)
+/* The old MTA's own queue run, for --queue drain, after the stop:
+ * Exim's and sendmail's a delivery run of their own (sendmail's client
+ * queue too); Postfix has none without its daemons, so master runs for
+ * the drain from a configuration directory of the drain's own (DIR, the
+ * MTA's main.cf and master.cf with every inet service off: no mail comes
+ * in from the network) and postqueue -f asks it to deliver. */
+static void drain_once(struct mig *g, const char *dir)
 {
-	static const char *const postfix[] = { "postqueue", "-f", NULL };
+	const char *postfix[] = { "/usr/sbin/postqueue", "-c", dir, "-f", NULL };
 	static const char *const exim[] = { "/usr/sbin/exim4", "-qff", NULL };
-	static const char *const sendmail[] = { "/usr/sbin/sendmail", "-q", NULL };
-	const char *const *argv = g->m.def->kind == MTA_POSTFIX ? postfix :
-		g->m.def->kind == MTA_EXIM ? exim : sendmail;
-	int rc = run_in_root(g->h, argv, true);
-	if (rc < 0) {
-		qi_warn(g->h, "drain: %s", qi_errmsg(g->h));
-		qi_clear_error(g->h);
-	}
+	static const char *const mqueue[] = { "/usr/sbin/sendmail", "-Am", "-q", NULL };
+	static const char *const client[] = { "/usr/sbin/sendmail", "-Ac", "-q", NULL };
+	const char *const *runs[2] = { g->m.def->kind == MTA_POSTFIX ? postfix :
+				       g->m.def->kind == MTA_EXIM ? exim : mqueue,
+				       g->m.def->kind == MTA_SENDMAIL ? client : NULL };
+	for (int i = 0; i < 2 && runs[i]; i++)
+		if (run_in_root(g->h, runs[i], true) < 0) {
+			qi_warn(g->h, "drain: %s", qi_errmsg(g->h));
+			qi_clear_error(g->h);
+		}
+}
+
+#define DRAIN_DIR WORK_DIR "/.drain-postfix"
+
+/* Write TEXT (LEN bytes) to the new file PATH inside ROOT, 0644. */
+static int write_in_root(qi_handle *h, const char *path, const char *text, size_t len)
+{
+	int fd = qi_root_open(h, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	int rc = qi_write_all(fd, text, len);
+	if (close(fd) < 0 || rc < 0)
+		return qi_error_errno(h, "cannot write %s%s", qi_root(h), path);
 	return 0;
 }
 
-/* --queue drain: the old MTA delivers what it can for up to the timeout;
- * Postfix while it still runs (ROOT "/" only), Exim and sendmail by a
- * queue run of their own after the stop. What is left is carried. */
-static int do_drain(struct mig *g, bool before_stop)
+static void drain_dir_remove(qi_handle *h)
+{
+	static const char *const files[] = { DRAIN_DIR "/main.cf", DRAIN_DIR "/master.cf", DRAIN_DIR };
+	for (size_t i = 0; i < 3; i++)
+		unlink_in_root(h, files[i], i == 2 ? AT_REMOVEDIR : 0);
+}
+
+/* Postfix's master for the drain, from DRAIN_DIR (START), or stopped. */
+static int drain_postfix(struct mig *g, bool start)
 {
 	qi_handle *h = g->h;
-	bool postfix = g->m.def->kind == MTA_POSTFIX;
-	if (strcmp(g->mode, "drain") != 0 || postfix != before_stop)
-		return 0;
-	if (postfix && !(qi_root_is_host(h) && g->m.running)) {
-		qi_warn(h, "--queue drain: Postfix does not run in %s, so it cannot deliver its queue; "
-			"its messages are carried instead", qi_root(h));
+	if (!start) {
+		const char *stop[] = { "/usr/sbin/postfix", "-c", DRAIN_DIR, "stop", NULL };
+		if (run_in_root(h, stop, true) < 0)
+			qi_clear_error(h);
+		for (int i = 0; i < 300 && mta_running_pid(h, g->m.def); i++)
+			usleep(100000);
+		drain_dir_remove(h);
+		pid_t still = mta_running_pid(h, g->m.def);
+		if (still)
+			return qi_error(h, "Postfix's master (pid %ld), run for the drain, does not stop: stop it "
+					"(postfix -c %s%s stop), then run qinstall rollback", (long)still,
+					qi_root_is_host(h) ? "" : qi_root(h), DRAIN_DIR);
 		return 0;
 	}
+	char *main_cf = NULL, *master_cf = NULL;
+	size_t mlen = 0, xlen = 0;
+	int rc = mkdir_in_root(h, DRAIN_DIR);
+	if (rc == 0)
+		rc = qi_root_read(h, "/etc/postfix/main.cf", &main_cf, &mlen);
+	if (rc == 0)
+		rc = qi_root_read(h, "/etc/postfix/master.cf", &master_cf, &xlen);
+	if (rc == 0) {
+		/* the last setting of a name is the one Postfix takes */
+		char *text = qi_xasprintf("%s\n# qinstall migrate --queue drain: no mail from the network\n"
+					  "master_service_disable = inet\n", main_cf);
+		rc = write_in_root(h, DRAIN_DIR "/main.cf", text, strlen(text));
+		free(text);
+	}
+	if (rc == 0)
+		rc = write_in_root(h, DRAIN_DIR "/master.cf", master_cf, xlen);
+	free(main_cf);
+	free(master_cf);
+	const char *argv[] = { "/usr/sbin/postfix", "-c", DRAIN_DIR, "start", NULL };
+	if (rc == 0)
+		rc = run_in_root(h, argv, false);
+	return rc;
+}
+
+/* A rollback after a run killed while Postfix drained: its master
+ * stopped, the drain's directory removed. */
+static int undo_drain(qi_handle *h, const char *data)
+{
+	(void)data;
+	struct stat st;
+	if (qi_root_lstat(h, DRAIN_DIR, &st) < 0)
+		return 0;
+	const struct mta_def *def = mta_def_named("postfix");
+	const char *stop[] = { "/usr/sbin/postfix", "-c", DRAIN_DIR, "stop", NULL };
+	if (run_in_root(h, stop, true) < 0)
+		qi_clear_error(h);
+	for (int i = 0; i < 300 && mta_running_pid(h, def); i++)
+		usleep(100000);
+	pid_t still = mta_running_pid(h, def);
+	if (still)
+		return qi_error(h, "Postfix's master (pid %ld), run for a drain, does not stop: stop it "
+				"(postfix -c %s%s stop), then run qinstall rollback again", (long)still,
+				qi_root_is_host(h) ? "" : qi_root(h), DRAIN_DIR);
+	drain_dir_remove(h);
+	return 0;
+}
+
+/* --queue drain, after the stop: the old MTA delivers what it can for up
+ * to the timeout, with no new mail from the network; what is left is
+ * carried. In a ROOT that is not /, it runs there (chrooted): its
+ * deliveries go out over this host's network. */
+static int do_drain(struct mig *g)
+{
+	qi_handle *h = g->h;
+	if (strcmp(g->mode, "drain") != 0)
+		return 0;
 	int timeout = g->opt->drain_timeout > 0 ? g->opt->drain_timeout : 300;
-	step(g, "drain", "%s delivers its queue for up to %d s; what is left is carried", g->m.def->title,
-	     timeout);
+	bool postfix = g->m.def->kind == MTA_POSTFIX;
+	step(g, "drain", "%s delivers its queue for up to %d s%s; what is left is carried", g->m.def->title,
+	     timeout, postfix ? " (its master from a copy of its configuration with the inet services off)" :
+	     " (its own queue runs)");
 	if (qi_check(h))
 		return 0;
+	int64_t id = 0;
+	if (postfix && qi_external_begin(h, UNDO_DRAIN, "run Postfix for the drain", "", &id) < 0)
+		return -1;
+	if (postfix && drain_postfix(g, true) < 0) {
+		/* best effort: carried instead, nothing lost */
+		qi_warn(h, "--queue drain: %s; its messages are carried instead", qi_errmsg(h));
+		qi_clear_error(h);
+		return drain_postfix(g, false) < 0 || qi_external_done(h, id) < 0 ? -1 : 0;
+	}
 	time_t end = time(NULL) + timeout;
+	int rc = 0;
 	for (;;) {
-		drain_once(g);
+		drain_once(g, DRAIN_DIR);
 		mq_list_free(&g->q);
-		if (scan_queue(g) < 0)
-			return -1;
-		if (g->q.n == 0 || time(NULL) >= end)
+		if ((rc = scan_queue(g)) < 0 || g->q.n == 0 || time(NULL) >= end)
 			break;
 		sleep(2);
 	}
-	qi_info(h, "migrate: drain: %zu message%s left after the drain", g->q.n, g->q.n == 1 ? "" : "s");
-	return 0;
+	if (postfix && (drain_postfix(g, false) < 0 || qi_external_done(h, id) < 0))
+		rc = -1;
+	if (rc == 0)
+		qi_info(h, "migrate: drain: %zu message%s left after the drain", g->q.n, g->q.n == 1 ? "" : "s");
+	return rc;
 }
 
 static int do_queue(struct mig *g)
@@ -589,15 +720,26 @@ static int return_one(qi_handle *h, struct qq_index *ix, json_t *msg)
 	    n == 0)
 		return qi_error(h, "the journal's record of a carried message is damaged");
 	const char *first_aside = json_string_value(json_array_get(aside, 0));
-	struct qq_entry *e = qq_find(ix, hash);
+	/* the envelope too, when the record has it (records of older runs
+	 * have the hash only) */
+	const char *sender = json_string_value(json_object_get(msg, "sender"));
+	json_t *to = json_object_get(msg, "to");
+	size_t nto = json_array_size(to);
+	char **rcpts = qi_xmalloc((nto + 1) * sizeof(*rcpts));
+	for (size_t k = 0; k < nto; k++)
+		rcpts[k] = (char *)(json_string_value(json_array_get(to, k)) ?
+				    json_string_value(json_array_get(to, k)) : "");
+	struct qq_entry *e = qq_find(h, ix, hash, json_is_array(to) ? sender : NULL, rcpts, nto);
+	free(rcpts);
 	if (e)
 		e->taken = true;
 	bool moved = false;
 	for (size_t k = 0; k < n; k++)
 		moved |= present(h, json_string_value(json_array_get(aside, k)));
 	if (e && !qq_undelivered(e, nrcpts)) {
-		keep_listed(h, id, first_aside, "qmail delivered it to some of its recipients, or has taken it "
-			    "on: its qmail copy, with the recipients still to do, is kept aside with qmail's queue");
+		keep_listed(h, id, first_aside, "qmail delivered it to some of its recipients: the others get "
+			    "it from the old MTA again (queue_returned.reinjected), qmail's copy is kept aside "
+			    "with qmail's queue");
 		return 0;
 	}
 	if (!e) {
@@ -695,12 +837,7 @@ static void prune_aside(qi_handle *h, const char *dir, int depth)
 	}
 	if (d)
 		closedir(d);
-	const char *name;
-	int dfd = qi_root_parent(h, dir, &name);
-	if (dfd >= 0) {
-		unlinkat(dfd, name, AT_REMOVEDIR);	/* only when empty */
-		close(dfd);
-	}
+	unlink_in_root(h, dir, AT_REMOVEDIR);	/* only when empty */
 }
 
 static int undo_carry(qi_handle *h, const char *data)
@@ -729,6 +866,330 @@ static int undo_carry(qi_handle *h, const char *data)
 	if (rc == 0)
 		prune_aside(h, ASIDE_DIR, 0);
 	return rc;
+}
+
+/* ---- what qmail had not delivered: back to the old MTA ---- */
+
+/* A rollback gives the old MTA, once it is back, every message qmail
+ * still holds with recipients to do: what qmail took while it ran (from
+ * the network, local programs, its own bounces) and the carried messages
+ * it delivered in part (those it delivered to none went back above, as
+ * they were). In two undos, as the tree allows:
+ *
+ *   collect (first, registered before the carry: after the carry's
+ *            undo, while qmail's queue is as the run left it): each such
+ *            message copied to RETURN_DIR/NAME/ (mess, and envelope in
+ *            qmail-queue's format), made in RETURN_DIR/.NAME and renamed;
+ *            qmail's queue itself is then kept aside by the journal
+ *   return  (registered before the stop: undone last, the old MTA's
+ *            package and configuration back): each RETURN_DIR/NAME given
+ *            to the old MTA's sendmail with its envelope (queue only),
+ *            renamed NAME.sent first, removed once the MTA took it. A
+ *            NAME.sent found by a rollback that was killed may be in the
+ *            old queue already: kept and listed, never given twice. */
+#define RETURN_DIR ASIDE_DIR "/returning"
+#define UNDO_COLLECT "migrate-collect"
+#define UNDO_RETURN "migrate-return"
+
+static json_t *returned_list(qi_handle *h, const char *key)
+{
+	json_t *r = returned_json(h), *l = json_object_get(r, key);
+	if (!l) {
+		l = json_array();
+		json_object_set_new(r, key, l);
+	}
+	return l;
+}
+
+/* FROM (inside ROOT) copied to the new file TO, 0600, in pieces, synced. */
+static int copy_in_root(qi_handle *h, const char *from, const char *to)
+{
+	int in = qi_root_open(h, from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (in < 0)
+		return -1;
+	int out = qi_root_open(h, to, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0)
+			rc = qi_error_errno(h, "cannot read %s%s", qi_root(h), from);
+		else if (qi_write_all(out, buf, (size_t)n) < 0)
+			rc = qi_error_errno(h, "cannot write %s%s", qi_root(h), to);
+	}
+	if (rc == 0 && fsync(out) < 0)
+		rc = qi_error_errno(h, "cannot write %s%s", qi_root(h), to);
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		rc = qi_error_errno(h, "cannot write %s%s", qi_root(h), to);
+	return rc;
+}
+
+/* E (with its envelope ENV) copied to RETURN_DIR/NAME, unless there. */
+static int collect_one(qi_handle *h, const struct qq_entry *e, const struct mq_msg *env)
+{
+	char *dir = qi_xasprintf("%s/%s", RETURN_DIR, e->name), *tmp = qi_xasprintf("%s/.%s", RETURN_DIR, e->name);
+	char *sent = qi_xasprintf("%s.sent", dir);
+	char *mess = qi_xasprintf("%s/mess", tmp), *envf = qi_xasprintf("%s/envelope", tmp);
+	struct stat st;
+	int rc = 0;
+	if (qi_root_lstat(h, dir, &st) == 0 || qi_root_lstat(h, sent, &st) == 0)
+		goto out;	/* a rollback killed before: collected already */
+	struct qi_buf b = { 0 };
+	qi_buf_addf(&b, "F%s", env->sender);
+	qi_buf_add(&b, "", 1);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		qi_buf_addf(&b, "T%s", env->rcpts[i]);
+		qi_buf_add(&b, "", 1);
+	}
+	qi_buf_add(&b, "", 1);
+	rc = mkdir_in_root(h, tmp);
+	if (rc == 0)
+		rc = copy_in_root(h, e->mess, mess);
+	int fd = rc < 0 ? -1 : qi_root_open(h, envf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (rc == 0 && fd < 0)
+		rc = -1;
+	if (fd >= 0) {
+		if (qi_write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0)
+			rc = qi_error_errno(h, "cannot write %s%s", qi_root(h), envf);
+		close(fd);
+	}
+	qi_buf_free(&b);
+	if (rc == 0)
+		rc = move_in_root(h, tmp, dir);
+out:
+	free(dir);
+	free(tmp);
+	free(sent);
+	free(mess);
+	free(envf);
+	return rc;
+}
+
+static int undo_collect(qi_handle *h, const char *data)
+{
+	json_error_t jerr;
+	json_t *d = json_loads(data, 0, &jerr);
+	const char *home = json_string_value(json_object_get(d, "qmail_home"));
+	if (!home) {
+		json_decref(d);
+		return qi_error(h, "the journal's record of qmail's queue is damaged (%s)", jerr.text);
+	}
+	int rc = qmail_stopped(h, home);
+	struct qq_index *ix = rc < 0 ? NULL : queue_index(h, home);
+	if (rc == 0 && !ix)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < ix->n; i++) {
+		struct qq_entry *e = &ix->v[i];
+		struct mq_msg env = { 0 };
+		if (e->removed)
+			continue;
+		int got = qq_envelope(h, e, ix->vdoms, ix->locals, false, &env);
+		if (got < 0)
+			rc = -1;
+		else if (got == 0 && env.nrcpts > 0)
+			rc = collect_one(h, e, &env);
+		mq_msg_free(&env);
+	}
+	json_decref(d);
+	return rc;
+}
+
+/* The old MTA's sendmail for one message, queue only: ARGV (malloc'd,
+ * its strings borrowed from ENV). */
+static const char **return_argv(const char *mta, const struct mq_msg *env)
+{
+	const char **v = qi_xmalloc((env->nrcpts + 10) * sizeof(*v));
+	size_t n = 0;
+	if (strcmp(mta, "exim") == 0) {
+		v[n++] = "/usr/sbin/exim4";
+		v[n++] = "-odq";
+		v[n++] = "-oi";
+	} else if (strcmp(mta, "sendmail") == 0) {
+		v[n++] = "/usr/sbin/sendmail";
+		v[n++] = "-Am";	/* the MTA's own queue, not the submission one */
+		v[n++] = "-odq";
+		v[n++] = "-oi";
+	} else {
+		v[n++] = "/usr/sbin/sendmail";
+		v[n++] = "-i";
+	}
+	v[n++] = "-f";
+	v[n++] = env->sender[0] ? env->sender : "<>";
+	v[n++] = "--";
+	for (size_t i = 0; i < env->nrcpts; i++)
+		v[n++] = env->rcpts[i];
+	v[n] = NULL;
+	return v;
+}
+
+/* RETURN_DIR/NAME: its envelope into ENV. */
+static int read_returning(qi_handle *h, const char *dir, struct mq_msg *env)
+{
+	char *path = qi_xasprintf("%s/envelope", dir), *data = NULL;
+	size_t len = 0;
+	int rc = qi_root_read(h, path, &data, &len);
+	for (size_t i = 0; rc == 0 && i < len; i += strnlen(data + i, len - i) + 1) {
+		if (data[i] == 'F' && !env->sender)
+			env->sender = qi_xstrdup(data + i + 1);
+		else if (data[i] == 'T')
+			mq_msg_add_rcpt(env, data + i + 1, strlen(data + i + 1));
+	}
+	if (rc == 0 && (!env->sender || env->nrcpts == 0))
+		rc = qi_error(h, "%s%s: no sender or no recipient in it", qi_root(h), path);
+	free(data);
+	free(path);
+	return rc;
+}
+
+/* Remove RETURN_DIR/NAME(.sent) and its two files. */
+static void remove_returning(qi_handle *h, const char *dir)
+{
+	static const char *const files[] = { "mess", "envelope" };
+	for (size_t k = 0; k < 2; k++) {
+		char *f = qi_xasprintf("%s/%s", dir, files[k]);
+		unlink_in_root(h, f, 0);
+		free(f);
+	}
+	unlink_in_root(h, dir, AT_REMOVEDIR);
+}
+
+/* One collected message to the old MTA. */
+static int return_to_mta(qi_handle *h, const char *mta, const char *title, const char *name)
+{
+	char *dir = qi_xasprintf("%s/%s", RETURN_DIR, name);
+	size_t nlen = strlen(name);
+	const char *show = qi_root_is_host(h) ? "" : qi_root(h);
+	if (nlen > 5 && strcmp(name + nlen - 5, ".sent") == 0) {
+		json_array_append_new(returned_list(h, "kept"), json_pack("{s:s, s:s, s:s}", "id", name,
+			"path", dir, "why", "a rollback was stopped while it gave this message to the old MTA: "
+			"it may be in its queue already (look with mailq); given again only by hand"));
+		qi_warn(h, "message %s%s may be in %s's queue already (a rollback was stopped while it gave "
+			"it); look with mailq, then give it by hand or remove it", show, dir, title);
+		free(dir);
+		return 0;
+	}
+	struct mq_msg env = { 0 };
+	char *sent = qi_xasprintf("%s.sent", dir), *mess = qi_xasprintf("%s/mess", sent);
+	int rc = read_returning(h, dir, &env);
+	if (rc == 0)
+		rc = move_in_root(h, dir, sent);
+	int in = rc < 0 ? -1 : qi_root_open(h, mess, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (rc == 0 && in < 0)
+		rc = -1;
+	if (rc == 0) {
+		const char **argv = return_argv(mta, &env);
+		static const char *const env_none[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		char *label = qi_xasprintf("%s (the message qmail held as %s)", argv[0], name);
+		struct qi_proc_spec spec = { .argv = argv, .env = env_none, .in_fd = in,
+					     .output = QI_PROC_STDERR, .label = label, .hint = "",
+					     .chroot = qi_root_is_host(h) ? NULL : qi_root(h) };
+		int status = 0;
+		if (qi_proc_run(h, &spec, &status) == 0) {
+			remove_returning(h, sent);
+			json_array_append_new(returned_list(h, "reinjected"),
+					      json_pack("{s:s, s:s, s:i}", "id", name, "sender", env.sender,
+							"rcpts", (json_int_t)env.nrcpts));
+		} else {
+			/* not taken: back to its name, listed, the rollback goes on */
+			qi_warn(h, "%s did not take the message qmail held as %s (%s): it is kept in %s%s; "
+				"give it by hand (%s -f SENDER RCPT... < mess, the envelope in qmail-queue's "
+				"format)", title, name, qi_errmsg(h), show, dir, argv[0]);
+			qi_clear_error(h);
+			rc = move_in_root(h, sent, dir);
+			json_array_append_new(returned_list(h, "kept"), json_pack("{s:s, s:s, s:s}", "id", name,
+				"path", dir, "why", "the old MTA's sendmail refused it"));
+		}
+		free(label);
+		free(argv);
+	}
+	if (in >= 0)
+		close(in);
+	mq_msg_free(&env);
+	free(sent);
+	free(mess);
+	free(dir);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int undo_return(qi_handle *h, const char *data)
+{
+	json_error_t jerr;
+	json_t *d = json_loads(data, 0, &jerr);
+	const char *mta = json_string_value(json_object_get(d, "mta"));
+	const char *title = json_string_value(json_object_get(d, "title"));
+	if (!mta || !title) {
+		json_decref(d);
+		return qi_error(h, "the journal's record of the old MTA is damaged (%s)", jerr.text);
+	}
+	int fd = qi_root_open(h, RETURN_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0) {
+		qi_clear_error(h);	/* nothing was collected */
+		json_decref(d);
+		return 0;
+	}
+	DIR *dir = fdopendir(fd);
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;	/* and a .NAME a killed collect left: never complete */
+		names = qi_xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = qi_xstrdup(de->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	qsort(names, n, sizeof(*names), cmp_name);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = return_to_mta(h, mta, title, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	size_t given = json_array_size(json_object_get(returned_json(h), "reinjected"));
+	if (given)
+		qi_info(h, "rollback: %zu message%s that qmail had not delivered given to %s", given,
+			given == 1 ? "" : "s", title);
+	if (rc == 0)
+		prune_aside(h, ASIDE_DIR, 0);
+	json_decref(d);
+	return rc;
+}
+
+/* The two records, each made before the step that needs it. */
+static int record_return(struct mig *g)
+{
+	json_t *d = json_pack("{s:s, s:s}", "mta", g->m.def->name, "title", g->m.def->title);
+	char *text = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	int64_t id;
+	int rc = qi_external_begin(g->h, UNDO_RETURN, "give the old MTA what qmail will not have delivered",
+				   text, &id);
+	free(text);
+	return rc < 0 ? -1 : qi_external_done(g->h, id);
+}
+
+static int record_collect(struct mig *g)
+{
+	json_t *d = json_pack("{s:s}", "qmail_home", g->qmail_home);
+	char *text = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	int64_t id;
+	int rc = qi_external_begin(g->h, UNDO_COLLECT, "take out of qmail's queue what it will not have "
+				   "delivered", text, &id);
+	free(text);
+	return rc < 0 ? -1 : qi_external_done(g->h, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1090,6 +1551,9 @@ void qi_migrate_register(void)
 {
 	qi_register_undo(UNDO_STOP, undo_stop);
 	qi_register_undo_first(UNDO_CARRY, undo_carry);
+	qi_register_undo_first(UNDO_COLLECT, undo_collect);
+	qi_register_undo(UNDO_RETURN, undo_return);
+	qi_register_undo(UNDO_DRAIN, undo_drain);
 	qi_register_undo(UNDO_PACKAGE, undo_package);
 	qi_register_undo(UNDO_CONFIG, undo_config);
 }
@@ -1149,7 +1613,9 @@ static int already_qmail(struct mig *g, struct qi_provision *pv)
 static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 {
 	qi_handle *h = g->h;
-	if (do_drain(g, true) < 0 || do_stop(g) < 0 || do_drain(g, false) < 0)
+	if (!qi_check(h) && record_return(g) < 0)
+		return -1;
+	if (do_stop(g) < 0 || do_drain(g) < 0)
 		return -1;
 	/* what the MTA did until it stopped: the queue read again */
 	if (!qi_check(h)) {
@@ -1159,7 +1625,7 @@ static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 	}
 	step(g, "provision", "qmail from profile %s into %s (its services start last)",
 	     qi_profile_file(g->p), qi_root(h));
-	if (!qi_check(h) && qi_provision_commit(h, pv) < 0)
+	if (!qi_check(h) && (qi_provision_commit(h, pv) < 0 || record_collect(g) < 0))
 		return -1;
 	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0)
 		return -1;
@@ -1241,7 +1707,9 @@ int qi_migrate(qi_handle *h, struct qi_profile *p, const struct qi_migrate_optio
 	const char *mode = opt->queue ? opt->queue : "carry";
 	if (strcmp(mode, "carry") != 0 && strcmp(mode, "drain") != 0 && strcmp(mode, "keep") != 0)
 		return qi_error_kind(h, QI_ERR_USAGE, "--queue %s: give carry, drain or keep", mode);
-	struct mig g = { .h = h, .p = p, .opt = opt, .mode = mode };
+	struct qi_migrate_options own = *opt;
+	own.provision.takeover = true;	/* the links are the takeover's step */
+	struct mig g = { .h = h, .p = p, .opt = &own, .mode = mode };
 	json_t *res = qi_result(h);
 	g.steps = json_array();
 	json_object_set_new(res, "steps", g.steps);

@@ -101,22 +101,49 @@ struct qq_entry {
 	bool unprocessed;	/* in todo/ (or intd/): qmail-send has not seen it */
 	bool info;		/* info/ is there: qmail-send took it on */
 	size_t todo, done;	/* "T" and "D" recipients in its local/ and remote/ */
-	bool taken;		/* matched (and removed) already */
+	bool taken;		/* matched already (by a carried message) */
+	bool removed;		/* its files removed (qq_remove) */
 	char **files;		/* all of its files in the queue, mess last */
 	size_t nfiles;
+	/* which of FILES holds what (NULL: none): its envelope as qmail-queue
+	 * wrote it (todo/, or intd/ before qmail-queue committed it), the
+	 * sender once qmail-send took it on (info/), the recipients of each
+	 * channel (local/, remote/), the message (mess/) */
+	const char *todo_path, *intd, *info_path, *local, *remote, *mess;
 };
 struct qq_index {
 	struct qq_entry *v;
 	size_t n;
+	char *vdoms, *locals;	/* control/virtualdomains and locals, or NULL */
 };
 /* Every message of ROOT's qmail queue (none when there is no queue). */
 int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix);
 void qq_index_free(struct qq_index *ix);
-/* The first message not taken yet whose hash is HASH, or NULL. */
-struct qq_entry *qq_find(struct qq_index *ix, const char *hash);
+/* The first message not taken yet whose hash is HASH and, when SENDER is
+ * not NULL, whose sender is SENDER and whose recipients (done or not, as
+ * far as qmail still names them: qq_envelope with ALL) are all among the
+ * NRCPTS RCPTS it was given (all of them while it is in todo/), or NULL. */
+struct qq_entry *qq_find(qi_handle *h, struct qq_index *ix, const char *hash, const char *sender,
+			 char *const *rcpts, size_t nrcpts);
+/* E's envelope into M's sender and rcpts (M zeroed by the caller): the
+ * sender ("" for <> and for qmail's double-bounce sender #@[]) and each
+ * recipient still to do (with ALL, the done ones too), as it was given to
+ * qmail-queue: a local recipient that virtualdomains rewrote (PREFIX-addr)
+ * has the prefix taken off again (VDOMS, LOCALS: the texts of
+ * control/virtualdomains and control/locals, either may be NULL). 1 when E
+ * has no envelope (intd/ only: qmail-queue never committed it; or its
+ * files are gone), 0, or -1 with a message. */
+int qq_envelope(qi_handle *h, const struct qq_entry *e, const char *vdoms, const char *locals, bool all,
+		struct mq_msg *m);
+/* An address as given, from a local recipient that virtualdomains
+ * rewrote: ADDR without the prefix VDOMS gives its domain (qmail-send's
+ * rule: the whole domain, then each ".suffix", then ""), unless LOCALS
+ * has the domain. Malloc'd. */
+char *qq_unrewrite(const char *addr, const char *vdoms, const char *locals);
 /* Whether E was delivered to none of the NRCPTS it was given with. */
 bool qq_undelivered(const struct qq_entry *e, size_t nrcpts);
-/* Remove E's files (qmail must not be running) and mark it taken. */
+/* Remove E's files (qmail must not be running) and mark it taken and
+ * removed. */
 int qq_remove(qi_handle *h, struct qq_entry *e);
 
 /* ------------------------------------------------------------------ */

@@ -122,6 +122,8 @@ void qq_index_free(struct qq_index *ix)
 		free(ix->v[i].name);
 	}
 	free(ix->v);
+	free(ix->vdoms);
+	free(ix->locals);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -131,16 +133,23 @@ static void entry_file(struct qq_entry *e, char *path)
 	e->files[e->nfiles++] = path;
 }
 
-/* PATH inside ROOT, when it is there: added to E's files; true. */
-static bool take_if_there(qi_handle *h, struct qq_entry *e, char *path)
+/* PATH inside ROOT, when it is there: added to E's files; PATH, or NULL
+ * (PATH freed). */
+static const char *take_if_there(qi_handle *h, struct qq_entry *e, char *path)
 {
 	struct stat st;
 	if (qi_root_lstat(h, path, &st) == 0) {
 		entry_file(e, path);
-		return true;
+		return path;
 	}
 	free(path);
-	return false;
+	return NULL;
+}
+
+/* The first of A and B that is not NULL. */
+static const char *either(const char *a, const char *b)
+{
+	return a ? a : b;
 }
 
 /* A recipient file (local/ or remote/: "T" to do, "D" done, each ending
@@ -220,18 +229,21 @@ static int index_one(qi_handle *h, const char *q, const char *split, const char 
 	memcpy(e->hash, hash, sizeof(hash));
 	/* what qmail-send has not looked at yet (todo/ and intd/, split or
 	 * not), then what it has: info/ and the recipients to do and done */
-	e->unprocessed = take_if_there(h, e, qi_xasprintf("%s/todo/%s", q, name)) |
-			 take_if_there(h, e, qi_xasprintf("%s/todo/%s/%s", q, split, name)) |
-			 take_if_there(h, e, qi_xasprintf("%s/intd/%s", q, name)) |
-			 take_if_there(h, e, qi_xasprintf("%s/intd/%s/%s", q, split, name));
-	e->info = take_if_there(h, e, qi_xasprintf("%s/info/%s/%s", q, split, name));
+	e->todo_path = either(take_if_there(h, e, qi_xasprintf("%s/todo/%s", q, name)),
+			 take_if_there(h, e, qi_xasprintf("%s/todo/%s/%s", q, split, name)));
+	e->intd = either(take_if_there(h, e, qi_xasprintf("%s/intd/%s", q, name)),
+			 take_if_there(h, e, qi_xasprintf("%s/intd/%s/%s", q, split, name)));
+	e->unprocessed = e->todo_path || e->intd;
+	e->info_path = take_if_there(h, e, qi_xasprintf("%s/info/%s/%s", q, split, name));
+	e->info = e->info_path != NULL;
 	for (int k = 0; k < 2; k++) {
 		char *p = qi_xasprintf("%s/%s/%s/%s", q, k ? "remote" : "local", split, name);
 		count_rcpts(h, p, e);
-		take_if_there(h, e, p);
+		*(k ? &e->remote : &e->local) = take_if_there(h, e, p);
 	}
 	take_if_there(h, e, qi_xasprintf("%s/bounce/%s", q, name));
 	entry_file(e, mess);	/* last: qmail-send removes the message last too */
+	e->mess = mess;
 	return 0;
 }
 
@@ -245,6 +257,12 @@ bool qq_undelivered(const struct qq_entry *e, size_t nrcpts)
 int qq_index_load(qi_handle *h, const char *qmail_home, struct qq_index *ix)
 {
 	memset(ix, 0, sizeof(*ix));
+	for (int k = 0; k < 2; k++) {
+		char *c = qi_xasprintf("%s/control/%s", qmail_home, k ? "locals" : "virtualdomains");
+		if (qi_root_read(h, c, k ? &ix->locals : &ix->vdoms, NULL) < 0)
+			qi_clear_error(h);	/* none: nothing rewritten */
+		free(c);
+	}
 	char *q = qi_xasprintf("%s/queue", qmail_home);
 	char *messdir = qi_xasprintf("%s/mess", q);
 	int rc = 0;
@@ -282,11 +300,142 @@ out:
 	return rc;
 }
 
-struct qq_entry *qq_find(struct qq_index *ix, const char *hash)
+/* ---- envelopes ---- */
+
+/* Whether the control file TEXT (one entry a line) has the line KEY:
+ * compared without case, as qmail's constmap does; with COLON, only the
+ * part of each line before its first ':' is compared, and *VALUE is what
+ * follows it (a pointer into TEXT, up to the line's end, *VLEN bytes). */
+static bool control_has(const char *text, const char *key, size_t klen, bool colon, const char **value,
+			size_t *vlen)
 {
-	for (size_t i = 0; i < ix->n; i++)
-		if (!ix->v[i].taken && strcmp(ix->v[i].hash, hash) == 0)
-			return &ix->v[i];
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		size_t len = strcspn(l, "\n");
+		size_t kl = len;
+		if (colon) {
+			const char *c = memchr(l, ':', len);
+			if (!c)
+				continue;
+			kl = (size_t)(c - l);
+		}
+		if (kl == klen && strncasecmp(l, key, klen) == 0) {
+			if (colon) {
+				*value = l + kl + 1;
+				*vlen = len - kl - 1;
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+char *qq_unrewrite(const char *addr, const char *vdoms, const char *locals)
+{
+	const char *at = strrchr(addr, '@');
+	if (!at || !vdoms)
+		return qi_xstrdup(addr);
+	const char *dom = at + 1;
+	size_t dlen = strlen(dom);
+	if (locals && control_has(locals, dom, dlen, false, NULL, NULL))
+		return qi_xstrdup(addr);
+	/* qmail-send's lookup: the domain, each ".suffix" of it, then "" */
+	for (size_t i = 0; i <= dlen; i++) {
+		if (i != 0 && i != dlen && dom[i] != '.')
+			continue;
+		const char *prefix;
+		size_t plen;
+		if (!control_has(vdoms, dom + i, dlen - i, true, &prefix, &plen))
+			continue;
+		if (plen == 0 || strncmp(addr, prefix, plen) != 0 || addr[plen] != '-')
+			break;
+		return qi_xstrdup(addr + plen + 1);
+	}
+	return qi_xstrdup(addr);
+}
+
+/* The NUL-terminated entries of a queue file PATH: "F" and "T" (or with
+ * ALL "D" too) into M; LOCAL: its recipients are local ones. */
+static int read_entries(qi_handle *h, const char *path, bool all, bool local, const char *vdoms,
+			const char *locals, struct mq_msg *m)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (qi_root_lstat(h, path, &st) < 0)
+		return 1;	/* gone: qmail-send finished with it */
+	if (qi_root_read(h, path, &data, &len) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i += strnlen(data + i, len - i) + 1) {
+		const char *f = data + i;
+		if (*f == 'F' && !m->sender) {
+			m->sender = qi_xstrdup(strcmp(f + 1, "#@[]") == 0 ? "" : f + 1);
+		} else if (*f == 'T' || (all && *f == 'D')) {
+			char *a = local ? qq_unrewrite(f + 1, vdoms, locals) : qi_xstrdup(f + 1);
+			mq_msg_add_rcpt(m, a, strlen(a));
+			free(a);
+		}
+	}
+	free(data);
+	return 0;
+}
+
+int qq_envelope(qi_handle *h, const struct qq_entry *e, const char *vdoms, const char *locals, bool all,
+		struct mq_msg *m)
+{
+	int rc;
+	if (e->todo_path)	/* what qmail-queue wrote: no rewriting yet */
+		rc = read_entries(h, e->todo_path, all, false, NULL, NULL, m);
+	else if (e->info_path) {
+		rc = read_entries(h, e->info_path, all, false, NULL, NULL, m);
+		if (rc == 0 && e->local)
+			rc = read_entries(h, e->local, all, true, vdoms, locals, m) < 0 ? -1 : 0;
+		if (rc == 0 && e->remote)
+			rc = read_entries(h, e->remote, all, false, NULL, NULL, m) < 0 ? -1 : 0;
+	} else
+		rc = 1;	/* intd/ only, or gone */
+	if (rc == 0 && !m->sender)
+		m->sender = qi_xstrdup("");
+	if (rc != 0)
+		mq_msg_unparse(m);
+	return rc;
+}
+
+/* Whether each of the N addresses A is one of the M addresses B. */
+static bool all_among(char *const *a, size_t n, char *const *b, size_t m)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < m && strcmp(a[i], b[k]) != 0)
+			k++;
+		if (k == m)
+			return false;
+	}
+	return true;
+}
+
+struct qq_entry *qq_find(qi_handle *h, struct qq_index *ix, const char *hash, const char *sender,
+			 char *const *rcpts, size_t nrcpts)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		struct qq_entry *e = &ix->v[i];
+		if (e->taken || strcmp(e->hash, hash) != 0)
+			continue;
+		if (!sender)
+			return e;
+		/* the sender, and the recipients qmail still names: todo/ has
+		 * them all; once qmail-send took it on, a finished channel's
+		 * file is gone, so they need only be among those given */
+		struct mq_msg env = { 0 };
+		int rc = qq_envelope(h, e, ix->vdoms, ix->locals, true, &env);
+		if (rc < 0)
+			qi_clear_error(h);
+		bool same = rc == 0 && strcmp(env.sender, sender) == 0 &&
+			    all_among(env.rcpts, env.nrcpts, rcpts, nrcpts) &&
+			    (!e->todo_path || env.nrcpts == nrcpts);	/* todo/: all of them */
+		mq_msg_free(&env);
+		if (same)
+			return e;
+	}
 	return NULL;
 }
 
@@ -305,6 +454,6 @@ int qq_remove(qi_handle *h, struct qq_entry *e)
 		}
 		close(dfd);
 	}
-	e->taken = true;
+	e->taken = e->removed = true;
 	return 0;
 }

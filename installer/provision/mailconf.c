@@ -46,6 +46,7 @@ struct mc_item {
 	bool secret;		/* never shown in a plan's diff (a private key) */
 	bool generate;		/* made (DATA) only where nothing is: kept once there */
 	bool admin_link;	/* a link of qmail's own, not the sendmail one */
+	bool other_mta;		/* MC_LEFT: a sendmail link another MTA owns */
 	enum mc_action action;	/* from scan() */
 	char *why;		/* MC_LEFT: whose it is */
 	const char *remedy;	/* MC_LEFT: what to do to have qinstall's */
@@ -58,6 +59,7 @@ struct qi_mailconf {
 	int tls_days;
 	struct mc_item *it;
 	size_t n;
+	bool takeover;		/* another MTA's links are migrate's to take */
 };
 
 static const char *const action_names[] = { "same", "create", "replace", "left" };
@@ -454,7 +456,8 @@ static void scan_link(qi_handle *h, struct mc_item *it)
 		it->action = MC_LEFT;
 		it->why = target ? qi_xasprintf("owned by another MTA: a link to %s", target) :
 			qi_xasprintf("owned by another MTA: a %s", S_ISDIR(st.st_mode) ? "directory" : "file");
-		it->remedy = "`qinstall migrate` takes it over (it does, when it is the command running)";
+		it->remedy = "`qinstall migrate` takes it over";
+		it->other_mta = true;
 	}
 	free(target);
 }
@@ -499,6 +502,7 @@ static int scan(qi_handle *h, struct qi_mailconf *mc)
 		struct stat st;
 		free(it->why);
 		it->why = NULL;
+		it->other_mta = false;
 		if (it->kind == MC_DIR)
 			it->action = qi_root_lstat(h, it->path, &st) == 0 ? MC_SAME : MC_CREATE;
 		else if (it->kind == MC_LINK)
@@ -540,6 +544,12 @@ int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 	return 0;
 }
 
+void qi_mailconf_takeover(struct qi_mailconf *mc)
+{
+	if (mc)
+		mc->takeover = true;
+}
+
 /* The warnings for what is left, and "mail" into the result. */
 static void report(qi_handle *h, const struct qi_mailconf *mc)
 {
@@ -555,6 +565,11 @@ static void report(qi_handle *h, const struct qi_mailconf *mc)
 		if (it->action != MC_LEFT)
 			continue;
 		char *where = qi_root_path(h, it->path);
+		if (it->other_mta && mc->takeover) {
+			qi_info(h, "%s: %s: left to the takeover's link step", where, it->why);
+			free(where);
+			continue;
+		}
 		char *w = qi_xasprintf("%s: %s: left as it is; %s", where, it->why, it->remedy);
 		qi_warn(h, "%s", w);
 		json_array_append_new(warnings, json_string(w));

@@ -1007,6 +1007,8 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 		qi_provision_free(pv);
 		return -1;
 	}
+	if (opt->takeover)
+		qi_mailconf_takeover(pv->mail);
 	sweep_stale_work(h);
 	const char *const *names = qi_profile_components(p);
 	size_t n = 0;
@@ -1588,8 +1590,11 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			qi_svscan_unit_free(&u);
 		}
 	}
-	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, &pv.mail)) == 0)
+	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, &pv.mail)) == 0) {
+		if (opt->takeover)
+			qi_mailconf_takeover(pv.mail);
 		rc = qi_mailconf_plan(h, pv.mail, plan);
+	}
 	if (rc == 0 && (rc = prepare_services(h, &pv)) == 0)
 		rc = qi_qmailsvc_plan(h, pv.svc, plan);
 	if (rc == 0) {

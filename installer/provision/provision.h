@@ -423,6 +423,9 @@ struct qi_mailconf;
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
 			struct qi_mailconf **out);
 void qi_mailconf_free(struct qi_mailconf *mc);
+/* The sendmail links that another MTA owns are the caller's to take over
+ * (qinstall migrate's link step): left, and said so, without a warning. */
+void qi_mailconf_takeover(struct qi_mailconf *mc);
 /* Whether committing would change anything (MC may be NULL: false). When
  * nothing is, the result gets "mail" as qi_mailconf_commit gives it. */
 int qi_mailconf_pending(qi_handle *h, struct qi_mailconf *mc, bool *pending);

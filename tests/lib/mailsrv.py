@@ -4,15 +4,21 @@ answering as qmail-smtpd and qmail-popup/qmail-pop3d would.
 
     mailsrv.py --maildir DIR --port-file FILE [--domain D]... [--relay ADDR]...
                [--open-relay] [--no-deliver] [--pop3-user NAME --pop3-pass PW]
+               [--listen ADDR] [--smtp-port N] [--defer-domain D]...
 
 Listens on 127.0.0.1, SMTP and POP3 on free ports, written to FILE as
 "SMTP POP3". SMTP: 220 greeting; RCPT to a domain not among --domain gets
 553 "sorry, that domain isn't in my list of allowed rcpthosts" unless the
 client's source address is a --relay one (RELAYCLIENT) or --open-relay;
 DATA writes the message to DIR/new/UNIQUE (not with --no-deliver). Every
-command is logged to FILE.log. POP3: USER/PASS for the one user, LIST of
-DIR/new and DIR/cur.
+command is logged to FILE.log, and each delivered recipient to FILE.env as
+"SENDER<TAB>RECIPIENT<TAB>SHA256 of the body" (what follows the first empty
+line; "<>" for the null sender). --listen and --smtp-port: where SMTP
+listens (127.0.0.1 and a free port by default); RCPT to a --defer-domain
+gets 451 (the client must try again later). POP3: USER/PASS for the one
+user, LIST of DIR/new and DIR/cur.
 """
+import hashlib
 import argparse
 import os
 import socketserver
@@ -56,7 +62,9 @@ class Smtp(socketserver.StreamRequestHandler):
                     continue
                 addr = cmd.split(":", 1)[1].strip().strip("<>")
                 dom = addr.rsplit("@", 1)[-1].lower()
-                if not relay and dom not in ARGS.domain:
+                if dom in ARGS.defer_domain:
+                    self.say("451 try again later (#4.3.0)")
+                elif not relay and dom not in ARGS.domain:
                     self.say("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)")
                 else:
                     rcpts.append(addr)
@@ -66,7 +74,7 @@ class Smtp(socketserver.StreamRequestHandler):
                     self.say("503 RCPT first (#5.5.1)")
                     continue
                 self.say("354 go ahead")
-                self.data()
+                self.data(mail, rcpts)
                 mail, rcpts = None, []
             elif verb == "RSET":
                 mail, rcpts = None, []
@@ -77,7 +85,7 @@ class Smtp(socketserver.StreamRequestHandler):
             else:
                 self.say("502 unimplemented (#5.5.1)")
 
-    def data(self):
+    def data(self, mail, rcpts):
         body = []
         while True:
             line = self.rfile.readline()
@@ -87,12 +95,19 @@ class Smtp(socketserver.StreamRequestHandler):
             if line in (b".\r\n", b".\n"):
                 break
             body.append(line[1:] if line.startswith(b"..") else line)
+        text = b"".join(body).replace(b"\r\n", b"\n")
         if not ARGS.no_deliver:
             name = "%d.%d.%d.mailsrv" % (time.time(), os.getpid(), threading.get_ident())
             tmp = os.path.join(ARGS.maildir, "tmp", name)
             with open(tmp, "wb") as f:
-                f.write(b"".join(body).replace(b"\r\n", b"\n"))
+                f.write(text)
             os.rename(tmp, os.path.join(ARGS.maildir, "new", name))
+        i = text.find(b"\n\n")
+        digest = hashlib.sha256(text[i + 2:] if i >= 0 else b"").hexdigest()
+        sender = mail.split(":", 1)[1].strip().split(" ")[0].strip("<>") or "<>"
+        with LOCK, open(ARGS.port_file + ".env", "a") as f:
+            for r in rcpts:
+                f.write("%s\t%s\t%s\n" % (sender, r, digest))
         log("smtp queued")
         self.say("250 ok 1 qp 1")
 
@@ -153,12 +168,16 @@ def main():
     p.add_argument("--no-deliver", action="store_true")
     p.add_argument("--pop3-user", default="admin")
     p.add_argument("--pop3-pass", default="secret")
+    p.add_argument("--listen", default="127.0.0.1")
+    p.add_argument("--smtp-port", type=int, default=0)
+    p.add_argument("--defer-domain", action="append", default=[])
     ARGS = p.parse_args()
     ARGS.domain = [d.lower() for d in ARGS.domain] or ["example.org"]
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(ARGS.maildir, sub), exist_ok=True)
-    smtp = Server(("127.0.0.1", 0), Smtp)
-    pop3 = Server(("127.0.0.1", 0), Pop3)
+    ARGS.defer_domain = [d.lower() for d in ARGS.defer_domain]
+    smtp = Server((ARGS.listen, ARGS.smtp_port), Smtp)
+    pop3 = Server((ARGS.listen, 0), Pop3)
     threading.Thread(target=pop3.serve_forever, daemon=True).start()
     with open(ARGS.port_file + ".tmp", "w") as f:
         f.write("%d %d\n" % (smtp.server_address[1], pop3.server_address[1]))

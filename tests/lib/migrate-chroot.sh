@@ -13,7 +13,8 @@
 #             MTA's package removed (its configuration files kept), the
 #             stand-in qinstall-mta installed, bsd-mailx still installed,
 #             `dpkg --audit` silent, `apt-get check` passes,
-#             /usr/sbin/sendmail is qmail's; qmail started in a private
+#             /usr/sbin/sendmail is qmail's (and no warning said that the
+#             old MTA owns it: that is the run's to take); qmail started in a private
 #             network namespace delivers a message sent with bsd-mailx's
 #             `mail` to admin's Maildir
 #   rollback  the MTA's package installed again at its old version, its
@@ -21,6 +22,23 @@
 #             messages back in its queue, qinstall-mta gone, the installed
 #             packages as before, the tree as before by manifest but for
 #             the paths below
+#   drain     (--queue drain, on a copy of a second chroot whose 20
+#             messages have no line over 998 bytes, which Exim would bounce
+#             and Postfix fold) the next hop answers (a host on a veth
+#             link: a DNS server and an SMTP server there: dnssrv.py,
+#             mailsrv.py) but defers every recipient at nowhere.test: the
+#             MTA delivers each other recipient during the drain (what the
+#             server got: sender, recipient, body hash), and what is left
+#             (the nowhere.test recipients only) is carried; the rollback
+#             puts those back
+#   return    after a carry, qmail runs with smtproutes sending example.net
+#             to an SMTP server: it delivers those recipients of the carried
+#             messages, and a message is sent with qmail's sendmail to a
+#             domain it cannot reach; the rollback puts back as they were
+#             the messages qmail delivered nothing of, lists those it
+#             delivered whole, and gives the old MTA, with their envelopes,
+#             the others (only their recipients still to do) and the new
+#             message: its queue then holds exactly that
 # Not compared by manifest after the rollback: what the journal keeps and
 # what dpkg itself changes when a package is removed and installed again,
 # found by doing the same swap by hand with dpkg on these chroots
@@ -110,6 +128,8 @@ case_migrate() {
 	tap_run 0 "migrate --profile netqmail from $MIGRATE_NAME" _migrate_run "$c"
 	# a failed run: the rest would only repeat it
 	[ "$(tap_json failed 2>/dev/null)" = false ] || return
+	tap_unlike "$TAP_STDERR" "owned by another MTA.*left as it is" \
+		"no warning that the old MTA owns the sendmail links: taking them is the run's own link step"
 	tap_json_is from.mta "$MIGRATE_NAME" "from.mta is $MIGRATE_NAME"
 	tap_json_is from.package "$MIGRATE_PKG" "from.package is $MIGRATE_PKG"
 	tap_json_is from.version "$version" "from.version is the installed one"
@@ -140,6 +160,123 @@ case_migrate() {
 	tap_tree_is "$c" "$before" "the tree is as before (but for dpkg's and the journal's own files)"
 }
 
+# _migrate_filter REF KEEP|DROP DOMAIN: REF's lines with only the
+# recipients at DOMAIN (KEEP) or only the others (DROP); a line left with
+# none goes.
+_migrate_filter() {
+	printf '%s\n' "$1" | awk -F '\t' -v mode="$2" -v dom="@$3" 'BEGIN { OFS = "\t" }
+	NF == 3 { n = split($2, r, ","); out = ""
+		for (i = 1; i <= n; i++) {
+			at = substr(r[i], length(r[i]) - length(dom) + 1) == dom
+			if ((mode == "KEEP") == at) out = out (out == "" ? "" : ",") r[i]
+		}
+		if (out != "") print $1, out, $3 }' | LC_ALL=C sort
+}
+# _migrate_pairs REF [DOMAIN]: one line per recipient not at DOMAIN:
+# SENDER<TAB>RECIPIENT<TAB>HASH, sorted (as mailsrv.py's FILE.env).
+_migrate_pairs() {
+	printf '%s\n' "$1" | awk -F '\t' -v dom="@${2:-none.invalid}" 'BEGIN { OFS = "\t" }
+	NF == 3 { n = split($2, r, ",")
+		for (i = 1; i <= n; i++)
+			if (substr(r[i], length(r[i]) - length(dom) + 1) != dom) print $1, r[i], $3 }' | LC_ALL=C sort
+}
+
+# _migrate_hop: the unreachable next hop becomes another host (after
+# netns_start): a peer namespace on a veth link (192.0.2.2 here, the hop
+# $MTA_HOP there: not an address of the MTA's own, which would be a loop
+# to it), a DNS server there that gives every recipient's domain an MX
+# there, an SMTP server there on port 25 that defers nowhere.test (its
+# FILE.env: $W/hop.env).
+_migrate_hop() {
+	local d mx=()
+	netns_peer 192.0.2.2 "$MTA_HOP" || return 1
+	for d in $MTA_FAR_DOMAINS sub.example.net example.org; do mx+=(--mx "$d=1@$MTA_HOP"); done
+	rm -f "$W/dns.ready" "$W/hop" "$W/hop.env"
+	in_peer "$PYTHON3" "$top_srcdir/tests/lib/dnssrv.py" --listen "$MTA_HOP" --ready "$W/dns.ready" \
+		"${mx[@]}" >"$W/dns.log" 2>&1 &
+	in_peer "$PYTHON3" "$top_srcdir/tests/lib/mailsrv.py" --maildir "$W/hop.maildir" --port-file "$W/hop" \
+		--listen "$MTA_HOP" --smtp-port 25 --open-relay --defer-domain nowhere.test >"$W/hop.log" 2>&1 &
+	local i
+	for i in $(seq 100); do [ -f "$W/dns.ready" ] && [ -f "$W/hop" ] && return 0; sleep 0.1; done
+	tap_diag "the next hop's servers do not start" "$(tail -3 "$W/dns.log" "$W/hop.log")"
+	return 1
+}
+
+case_drain() {
+	tap_case "migrate --queue drain from $MIGRATE_NAME"
+	local c ref left
+	c=$(tap_tmpdir)/root
+	mta_chroot "$c" "$MIGRATE_MTA" && mta_queue "$c" "$MIGRATE_MTA" 20 short || { tap_setup false; return; }
+	ref=$(mta_queue_ref "$c" "$MIGRATE_MTA")
+	tap_is "$(printf '%s\n' "$ref" | grep -c .)" 20 "20 messages (no line over 998 bytes) in its queue" || return
+	netns_start && _migrate_hop || { tap_setup false; netns_stop; return; }
+	tap_run 0 "migrate --queue drain --drain-timeout 20 (in the namespace)" \
+		in_ns "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" --json migrate --profile netqmail \
+		--domain "$MTA_DOMAIN" --admin admin --mirror "file://$DISTFILES" --queue drain --drain-timeout 20
+	netns_stop
+	[ "$(tap_json failed 2>/dev/null)" = false ] || return
+	tap_json_has steps.#.step drain "the drain is one of its steps"
+	left=$(_migrate_filter "$ref" KEEP nowhere.test)
+	tap_is "$(LC_ALL=C sort "$W/hop.env" 2>/dev/null)" "$(_migrate_pairs "$ref" nowhere.test)" \
+		"the next hop got every recipient but those at nowhere.test, each once, with its sender and body"
+	tap_json_is queue.carried "$(printf '%s\n' "$left" | grep -c .)" \
+		"queue.carried: the messages with a recipient at nowhere.test"
+	tap_is "$(qmail_queue_ref "$c")" "$left" \
+		"qmail's queue holds what the drain left: those messages, their nowhere.test recipients only"
+	tap_run 0 "rollback" "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" --json rollback
+	tap_is "$(mta_queue_ref "$c" "$MIGRATE_MTA")" "$left" "the rollback puts what was carried back in its queue"
+	tap_is "$(_migrate_status "$c" "$MIGRATE_PKG")" "install ok installed" "$MIGRATE_PKG is installed again"
+}
+
+case_return() {
+	tap_case "rollback gives $MIGRATE_NAME what qmail had not delivered"
+	local c i port want kept some partial whole
+	c=$(tap_tmpdir)/root
+	tap_setup cp -a "$MIGRATE_QUEUED" "$c" || return
+	tap_run 0 "migrate" _migrate_run "$c"
+	[ "$(tap_json failed 2>/dev/null)" = false ] || return
+	netns_start || { tap_setup false; return; }
+	rm -f "$W/r" "$W/r.env"
+	in_ns "$PYTHON3" "$top_srcdir/tests/lib/mailsrv.py" --maildir "$W/r.maildir" --port-file "$W/r" \
+		--open-relay >"$W/r.log" 2>&1 &
+	for i in $(seq 100); do [ -f "$W/r" ] && break; sleep 0.1; done
+	port=$(cut -d' ' -f1 "$W/r")
+	echo "example.net:127.0.0.1:$port" >"$c/var/qmail/control/smtproutes"
+	in_ns setsid chroot "$c" /usr/local/bin/svscan /etc/service </dev/null >"$W/svscan.log" 2>&1 &
+	for i in $(seq 100); do _mta_running qmail-send && break; sleep 0.2; done
+	printf 'From: admin@%s\nSubject: sent while qmail ran\n\nto a domain qmail cannot reach\n' "$MTA_DOMAIN" \
+		>"$W/new.msg"
+	_mta_in "$c" /var/qmail/bin/sendmail -f "admin@$MTA_DOMAIN" new@far.example <"$W/new.msg"
+	want=$(_migrate_pairs "$(_migrate_filter "$MIGRATE_REF" KEEP example.net)")
+	for i in $(seq 150); do
+		[ "$(LC_ALL=C sort "$W/r.env" 2>/dev/null)" = "$want" ] && break
+		sleep 0.2
+	done
+	in_ns chroot "$c" /usr/local/bin/svc -dx /etc/service/* /etc/service/*/log 2>/dev/null
+	for i in $(seq 50); do _mta_running qmail-send || break; sleep 0.2; done
+	netns_stop
+	rm -f "$c/var/qmail/control/smtproutes"
+	tap_is "$(LC_ALL=C sort "$W/r.env" 2>/dev/null)" "$want" \
+		"qmail delivered the carried messages' example.net recipients"
+	tap_run 0 "rollback" "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" --json rollback
+	# of the 20: none at example.net (returned as they were), some (the
+	# rest given again), all (delivered whole)
+	kept=$(printf '%s\n' "$MIGRATE_REF" | grep -vc '@example\.net')
+	some=$(_migrate_filter "$MIGRATE_REF" DROP example.net | grep -c .)
+	partial=$((some - kept)) whole=$((20 - some))
+	tap_json_is queue_returned.returned "$kept" \
+		"queue_returned.returned: the messages qmail delivered nothing of ($kept)"
+	tap_json_is queue_returned.reinjected.# $((partial + 1)) \
+		"queue_returned.reinjected: those it delivered in part ($partial) and the new one"
+	tap_json_is queue_returned.delivered.# "$whole" \
+		"queue_returned.delivered: those it delivered to every recipient ($whole)"
+	tap_is "$(mta_queue_ref "$c" "$MIGRATE_MTA")" \
+		"$( { _migrate_filter "$MIGRATE_REF" DROP example.net; _mta_line "admin@$MTA_DOMAIN" new@far.example message <"$W/new.msg"; } | LC_ALL=C sort)" \
+		"$MIGRATE_NAME's queue holds every recipient qmail had not delivered, each once, with its sender and body"
+	tap_is "$(find "$c/var/spool/qinstall-carried/returning" -mindepth 1 2>/dev/null)" "" \
+		"nothing is left waiting to be given back"
+}
+
 migrate_story() {
 	MIGRATE_MTA=$1 MIGRATE_NAME=$2
 	MIGRATE_PKG=$(mta_package "$1")
@@ -161,5 +298,7 @@ migrate_story() {
 	tap_is "$(printf '%s\n' "$MIGRATE_REF" | grep -c .)" 20 "$MIGRATE_NAME's queue holds the 20 messages"
 	case_check
 	case_migrate
+	case_drain
+	case_return
 	tap_done
 }

@@ -16,12 +16,14 @@
 #                          # postfix's .deb stays in /var/cache/apt/archives;
 #                          # exim4's and sendmail's are removed (so that
 #                          # migrate must rebuild theirs).
-#   mta_queue DIR MTA N    # in a private network namespace (netns.sh) the
+#   mta_queue DIR MTA N [short]
+#                          # in a private network namespace (netns.sh) the
 #                          # MTA is started, N messages are submitted with
 #                          # the chroot's /usr/sbin/sendmail (-i -f SENDER
 #                          # RCPT...; one null sender, 1-3 recipients at
 #                          # domains nothing can reach, bodies with a line
-#                          # over 998 bytes, a line of one '.', 8-bit
+#                          # over 998 bytes, or with short: of 900, which
+#                          # SMTP carries as it is, a line of one '.', 8-bit
 #                          # bytes), and, once each is deferred, the MTA and
 #                          # the namespace are stopped. Returns 1 (after a
 #                          # diagnostic) when they were not all deferred in
@@ -136,13 +138,14 @@ _mta_in() {
 	in_ns unshare -u sh -c 'hostname mail && exec chroot "$@"' sh "$dir" "$@"
 }
 
-# _mta_messages WORKDIR N: N message files WORKDIR/I.msg, each with its
-# envelope in WORKDIR/I.env (the sender, then each recipient, a line each;
-# an empty first line is the null sender).
+# _mta_messages WORKDIR N [short]: N message files WORKDIR/I.msg, each with
+# its envelope in WORKDIR/I.env (the sender, then each recipient, a line
+# each; an empty first line is the null sender).
 _mta_messages() {
-	MTA_FAR_DOMAINS=$MTA_FAR_DOMAINS "${PYTHON3:-python3}" - "$1" "$2" <<'PY'
+	MTA_FAR_DOMAINS=$MTA_FAR_DOMAINS "${PYTHON3:-python3}" - "$1" "$2" "${3:-long}" <<'PY'
 import os, random, sys
 d, n = sys.argv[1], int(sys.argv[2])
+longest = 900 if sys.argv[3] == "short" else 1500
 rnd = random.Random(14)
 words = "queue carry qmail postfix exim sendmail deferred envelope body header relay hop".split()
 senders = ["alice@mail.example.org", "bob@example.com", "", "carol.x@sub.example.net",
@@ -153,7 +156,7 @@ for i in range(1, n + 1):
     rcpts = sorted({"u%d.%d@%s" % (i, k, rnd.choice(domains)) for k in range(rnd.randint(1, 3))})
     text = lambda k: " ".join(rnd.choice(words) for _ in range(k))
     body = [text(rnd.randint(3, 12)).encode() for _ in range(rnd.randint(2, 8))]
-    body.insert(rnd.randint(0, len(body)), ("x%d " % i).encode() + text(300).encode()[:1500])
+    body.insert(rnd.randint(0, len(body)), ("x%d " % i).encode() + text(300).encode()[:longest])
     body.insert(rnd.randint(0, len(body)), b".")
     body.insert(rnd.randint(0, len(body)), b"8bit: caf\xc3\xa9 \xe9t\xe9 \xff\xfe end")
     body.append(b"..leading dots")
@@ -200,7 +203,7 @@ _mta_deferred() {
 mta_queue() {
 	local dir=$1 mta=$2 n=$3 w i sender rcpts
 	w=$(tap_tmpdir)
-	_mta_messages "$w" "$n" || return 1
+	_mta_messages "$w" "$n" "${4:-long}" || return 1
 	netns_start || { tap_diag "mta_queue: no private network namespace"; return 1; }
 	case $mta in
 	postfix) _mta_in "$dir" postfix start >"$w/start.log" 2>&1 ;;
@@ -262,13 +265,14 @@ mta_queue_ref() {
 	esac | LC_ALL=C sort
 }
 
-# Postfix: every queue file's id, then postcat -q ID: its envelope (-e:
+# Postfix: every queue file's id (maildrop/ too: what its sendmail
+# queued while Postfix did not run), then postcat -q ID: its envelope (-e:
 # sender, recipients; a recipient already done is gone or marked by a
 # "done" record: postcat prints only what is still to do as "recipient")
 # and its content (-hb: the header, an empty line, the body).
 _mta_ref_postfix() {
 	local dir=$1 id sender rcpts
-	for id in $(find "$dir"/var/spool/postfix/{incoming,active,deferred,hold} -type f -printf '%f\n' 2>/dev/null); do
+	for id in $(find "$dir"/var/spool/postfix/{maildrop,incoming,active,deferred,hold} -type f -printf '%f\n' 2>/dev/null); do
 		sender=$(chroot "$dir" postcat -e -q "$id" | sed -n 's/^sender: //p' | head -1)
 		rcpts=$(chroot "$dir" postcat -e -q "$id" | sed -n 's/^recipient: //p' | paste -sd,)
 		chroot "$dir" postcat -hb -q "$id" | _mta_line "$sender" "$rcpts" message
