@@ -55,8 +55,10 @@ struct cv_result {
 };
 
 /* One input: a file's absolute path (as the old MTA names it) and its
- * text, or for Postfix the pseudo-name "postconf" and the output of
- * `postconf -x NAME...` (NAME = VALUE lines, every default resolved). */
+ * text, or for Postfix the pseudo-names "postconf" (the output of
+ * `postconf -x NAME...` for cv_postfix_names: NAME = VALUE lines, every
+ * default resolved) and "postconf -n" (the output of `postconf -n`: the
+ * names main.cf sets, so that none of them goes unreported). */
 struct cv_input {
 	const char *name;
 	const char *text;
