@@ -557,7 +557,7 @@ struct qi_provision;
 
 /* Everything before ROOT: fetch, verify, extract, patch, build and stage
  * each component in the work area under qi_cache_dir(h), or take it from
- * the build cache. Writes nothing into ROOT. */
+ * the build cache. Writes nothing into ROOT. OPT may be NULL (defaults). */
 int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 			 const struct qi_provision_options *opt, struct qi_provision **out);
 /* The staged trees and the services into ROOT, through the journal only.

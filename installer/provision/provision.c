@@ -1007,7 +1007,7 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 		qi_provision_free(pv);
 		return -1;
 	}
-	if (opt->takeover)
+	if (opt && opt->takeover)
 		qi_mailconf_takeover(pv->mail);
 	sweep_stale_work(h);
 	const char *const *names = qi_profile_components(p);
@@ -1591,7 +1591,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 		}
 	}
 	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, &pv.mail)) == 0) {
-		if (opt->takeover)
+		if (opt && opt->takeover)
 			qi_mailconf_takeover(pv.mail);
 		rc = qi_mailconf_plan(h, pv.mail, plan);
 	}
