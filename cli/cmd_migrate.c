@@ -55,6 +55,23 @@ static void print(struct qi_cli *cli)
 	json_array_foreach(json_object_get(q, "left"), i, v)
 		qi_out(cli, "left     %s %s: %s\n", json_string_value(json_object_get(v, "id")),
 		       json_string_value(json_object_get(v, "path")), json_string_value(json_object_get(v, "why")));
+	/* of the old configuration, what did not convert as it was */
+	json_array_foreach(json_object_get(json_object_get(res, "config"), "items"), i, v) {
+		const char *outcome = json_string_value(json_object_get(v, "outcome"));
+		if (strcmp(outcome, "converted") == 0)
+			continue;
+		const char *why = json_string_value(json_object_get(v, "why"));
+		qi_out(cli, "config   %s: %s = %s%s%s\n", outcome, json_string_value(json_object_get(v, "setting")),
+		       json_string_value(json_object_get(v, "before")), why ? ": " : "", why ? why : "");
+	}
+	if (qi_diff_wanted(cli->h)) {
+		json_t *d = qi_diff_json(cli->h);
+		if (d) {
+			qi_out(cli, "\nbefore:\n%s\nafter:\n%s", json_string_value(json_object_get(d, "before")),
+			       json_string_value(json_object_get(d, "after")));
+			json_decref(d);
+		}
+	}
 }
 
 static int run_migrate(struct qi_cli *cli, int argc, const char **argv)
@@ -95,7 +112,11 @@ const struct qi_command qi_cmd_migrate = {
 	.args = NULL,
 	.summary = "take a running Postfix, Exim or sendmail over with qmail (journaled; rollback undoes it)",
 	.description =
-		"Detects the MTA dpkg installed in ROOT, then in one journaled run: stops it,\n"
+		"Detects the MTA dpkg installed in ROOT and converts its configuration (each\n"
+		"setting listed: converted, warned or not converted; the qmail files that\n"
+		"result written to /var/backups/qinstall-migrate/converted for review, not\n"
+		"installed; without --domain its host name is qmail's), then in one journaled\n"
+		"run: stops it,\n"
 		"provisions the profile (qmail), carries every queued message into qmail's queue\n"
 		"with its envelope (or drains or keeps the queue: --queue), keeps the old\n"
 		"packages' .debs, has dpkg remove them (never purge) and install qinstall-mta in\n"

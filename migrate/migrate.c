@@ -74,6 +74,7 @@ struct mig {
 	json_t *left;		/* borrowed: queue.left */
 	size_t carried;
 	bool had_rmail;
+	struct cv_result cv;	/* the old configuration, converted */
 };
 
 static void step(struct mig *g, const char *name, const char *fmt, ...)
@@ -1558,6 +1559,94 @@ void qi_migrate_register(void)
 	qi_register_undo(UNDO_CONFIG, undo_config);
 }
 
+/* ------------------------------------------------------------------ */
+/* The old configuration                                                */
+/* ------------------------------------------------------------------ */
+
+#define CONVERTED_DIR WORK_DIR "/converted"
+
+/* The old configuration converted (it reads only): the result's "config",
+ * each setting that converted with a warning said, and the domain taken
+ * from it when none was given (--domain wins, and the step says what it
+ * overrides). Before the provision is prepared: its control files follow
+ * the domain. */
+static int do_config(struct mig *g)
+{
+	qi_handle *h = g->h;
+	if (mig_config_convert(h, g->m.def, &g->cv) < 0)
+		return -1;
+	json_t *o = mig_config_json(&g->cv);
+	json_object_set_new(qi_result(h), "config", o);
+	json_t *c = json_object_get(o, "counts");
+	const char *given = qi_profile_get(g->p, "mail", "domain");
+	char *about = NULL;
+	if (!given && g->cv.me) {
+		about = qi_xasprintf("; the domain %s, the old MTA's host name (give --domain for another)", g->cv.me);
+		json_object_set_new(o, "domain_from", json_string("old configuration"));
+		if (qi_profile_set(h, g->p, "mail", "domain", g->cv.me) < 0)
+			return -1;
+	} else if (given && g->cv.me && strcmp(given, g->cv.me) != 0) {
+		about = qi_xasprintf("; --domain %s overrides the old MTA's host name %s", given, g->cv.me);
+		json_object_set_new(o, "domain_from", json_string("command line"));
+	}
+	step(g, "config", "%s's configuration: %lld setting%s converted, %lld with a warning, %lld not "
+	     "converted (each listed); the qmail files that result are written to %s for review, not "
+	     "applied%s", g->m.def->title, (long long)json_integer_value(json_object_get(c, "converted")),
+	     json_integer_value(json_object_get(c, "converted")) == 1 ? "" : "s",
+	     (long long)json_integer_value(json_object_get(c, "warned")),
+	     (long long)json_integer_value(json_object_get(c, "not_converted")), CONVERTED_DIR,
+	     about ? about : "");
+	free(about);
+	for (size_t i = 0; i < g->cv.nitems; i++)
+		if (g->cv.items[i].outcome == CV_WARNED)
+			qi_warn(h, "config: %s (%s): %s", g->cv.items[i].setting, g->cv.items[i].before,
+				g->cv.items[i].why ? g->cv.items[i].why : "converted with a difference");
+	return 0;
+}
+
+/* The report of the conversion, one line a setting. Malloc'd. */
+static char *config_report(const struct cv_result *cv, const char *title)
+{
+	struct qi_buf b = { 0 };
+	qi_buf_addf(&b, "# %s's configuration as qmail's, by qinstall migrate: each setting, what it\n"
+		    "# became, and why when it is not exactly that. The files beside this one are\n"
+		    "# what the conversion gives; qinstall has not installed them.\n", title);
+	for (size_t i = 0; i < cv->nitems; i++) {
+		const struct cv_item *it = &cv->items[i];
+		qi_buf_addf(&b, "%s: %s = %s -> %s%s%s\n", cv_outcome_name(it->outcome), it->setting, it->before,
+			    it->after[0] ? it->after : "(nothing)", it->why ? ": " : "", it->why ? it->why : "");
+	}
+	return b.data ? b.data : qi_xstrdup("");
+}
+
+/* What do_config converted, written to CONVERTED_DIR (journaled: the
+ * rollback removes it): REPORT and each file under its name. With
+ * --check, only the diff says what would be written. */
+static int save_config(struct mig *g)
+{
+	qi_handle *h = g->h;
+	char *report = config_report(&g->cv, g->m.def->title);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i <= g->cv.nfiles; i++) {
+		const char *name = i < g->cv.nfiles ? g->cv.files[i].name : "REPORT";
+		const char *text = i < g->cv.nfiles ? g->cv.files[i].text : report;
+		char *path = qi_xasprintf("%s/%s", CONVERTED_DIR, name);
+		if (qi_check(h)) {
+			qi_diff_add(h, path, NULL, text);
+		} else {
+			char *dir = qi_xstrdup(path);
+			*strrchr(dir, '/') = '\0';
+			rc = qi_mkdir_p(h, dir, 0700, 0, 0);
+			if (rc == 0)
+				rc = qi_write_file(h, path, text, strlen(text), 0600, 0, 0);
+			free(dir);
+		}
+		free(path);
+	}
+	free(report);
+	return rc;
+}
+
 static void mig_free(struct mig *g)
 {
 	mta_info_free(&g->m);
@@ -1570,6 +1659,7 @@ static void mig_free(struct mig *g)
 	}
 	free(g->work);
 	free(g->qmail_home);
+	cv_result_free(&g->cv);
 }
 
 /* --check: what the provision step would change (the result's "plan"
@@ -1627,6 +1717,8 @@ static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 	     qi_profile_file(g->p), qi_root(h));
 	if (!qi_check(h) && (qi_provision_commit(h, pv) < 0 || record_collect(g) < 0))
 		return -1;
+	if (save_config(g) < 0)
+		return -1;
 	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0)
 		return -1;
 	step(g, "start", "qmail's services (svscan)%s", qi_root_is_host(h) ? "" : ": not started, ROOT is not /");
@@ -1652,6 +1744,8 @@ static int migrate(struct mig *g)
 				g->had_rmail |= strcmp(g->m.remove[i], owner) == 0;
 		free(owner);
 		rc = dpkg_check_unlocked(h);
+		if (rc == 0)
+			rc = do_config(g);
 		if (rc == 0 && strcmp(g->mode, "keep") != 0)
 			rc = check_aside(g, spool_of(g));
 		if (rc == 0 && strcmp(g->mode, "keep") != 0 && g->m.def->kind == MTA_SENDMAIL)

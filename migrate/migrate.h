@@ -23,6 +23,7 @@
 
 #include "qinstall.h"
 #include "core/core.h"
+#include "convert/convert.h"
 
 /* ------------------------------------------------------------------ */
 /* Messages of an old MTA's queue (queue.c and the readers)            */
@@ -277,5 +278,17 @@ char *mta_readlink(qi_handle *h, const char *path);
 int snap_take(qi_handle *h, const char *const *paths, const char *store, json_t **list);
 /* Put back every entry of LIST that differs in ROOT now; *RESTORED counts them. */
 int snap_restore(qi_handle *h, json_t *list, size_t *restored);
+
+/* ---- config.c: the old MTA's configuration, read for convert/ ---- */
+
+/* Read DEF's configuration from ROOT (Postfix's through its postconf,
+ * chrooted) and convert it into RES (cv_result_free it). -1 when a file
+ * is not a bounded regular file, postconf fails (its message is shown),
+ * or the converter finds the input unusable. */
+int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result *res);
+/* RES as JSON: {counts: {converted, warned, not_converted}, items:
+ * [{setting, before, after, outcome, why}], files: [{name, text}], me,
+ * domain}. New reference. */
+json_t *mig_config_json(const struct cv_result *res);
 
 #endif /* QI_MIGRATE_H */

@@ -8,6 +8,12 @@
 # The cases, each on its own copy of one chroot with 20 deferred messages:
 #   --check   lists its steps (steps.# > 0), names the MTA and its package,
 #             and writes nothing (the tree's manifest, the journal's too)
+#   config    (--check --diff, the MTA's configuration given a relay host, a
+#             network that relays, an alias, for Postfix a size limit and
+#             virtual aliases too) the qmail files the conversion gives:
+#             smtproutes, a RELAYCLIENT rule, ~alias/.qmail-sales, databytes,
+#             virtualdomains and the virtual domain's .qmail files; the
+#             diff shows them; nothing is written
 #   migrate   queue.found and queue.carried 20, qmail's queue holds the 20
 #             messages (sender, recipients, a hash of the body alike), the
 #             MTA's package removed (its configuration files kept), the
@@ -58,6 +64,7 @@
 . "$top_srcdir/tests/lib/distfiles.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 . "$top_srcdir/tests/lib/mtachroot.sh"
+. "$top_srcdir/tests/lib/migconf.sh"
 
 MIGRATE_CHANGED="var/lib/qinstall var/log/dpkg.log var/log/alternatives.log var/lib/dpkg/status-old
 	var/cache/debconf/config.dat var/cache/debconf/config.dat-old var/cache/debconf/templates.dat-old
@@ -115,6 +122,60 @@ _migrate_mail() {
 	MIGRATE_MAILED=$f
 }
 
+# _migrate_config_set DIR: the MTA's configuration in DIR given a relay
+# host, a network that may relay, a size limit (Postfix), virtual
+# aliases (Postfix) and an alias, each as the MTA's own tools or files
+# take it.
+_migrate_config_set() {
+	local c=$1
+	case $MIGRATE_MTA in
+	postfix)
+		chroot "$c" postconf -e "mynetworks=127.0.0.0/8 10.1.2.0/24" "relayhost=[smtp.example.net]:587" \
+			"message_size_limit=10240000" "virtual_alias_domains=virt.example" \
+			"virtual_alias_maps=hash:/etc/postfix/virtual" &&
+			printf 'info@virt.example admin\n@virt.example admin@mail.example.org\n' \
+				>"$c/etc/postfix/virtual" ;;
+	exim4)
+		sed -i -e "s|^dc_relay_nets=.*|dc_relay_nets='10.1.2.0/24'|" \
+			-e "s|^dc_smarthost=.*|dc_smarthost='smtp.example.net::587'|" \
+			-e "s|^dc_eximconfig_configtype=.*|dc_eximconfig_configtype='smarthost'|" \
+			"$c/etc/exim4/update-exim4.conf.conf" ;;
+	sendmail)
+		printf 'Connect:10.1.2\tRELAY\n' >>"$c/etc/mail/access" &&
+			printf "define(\`SMART_HOST', \`[smtp.example.net]')dnl\n" >>"$c/etc/mail/sendmail.mc" ;;
+	esac && printf 'sales: admin\n' >>"$c/etc/aliases"
+}
+
+case_config() {
+	tap_case "the configuration of $MIGRATE_NAME, converted (--check --diff)"
+	local c before relay
+	c=$(tap_tmpdir)/root
+	tap_setup cp -a "$MIGRATE_QUEUED" "$c" || return
+	tap_setup _migrate_config_set "$c" || return
+	before=$(TAP_TREE_EXCLUDE='' tap_tree "$c")
+	tap_run 0 "migrate --check --diff" _migrate_run "$c" --check --diff
+	[ "$(tap_json failed 2>/dev/null)" = false ] || return
+	tap_json_is config.me "$MTA_DOMAIN" "the old MTA's host name is found ($MTA_DOMAIN)"
+	relay=":smtp.example.net:587"
+	[ "$MIGRATE_MTA" = sendmail ] && relay=":smtp.example.net"
+	tap_is "$(migconf_file control/smtproutes)" "$relay" "the relay host becomes smtproutes $relay"
+	tap_like "$(migconf_file tcp.smtp)" '^10\.1\.2\.:allow,RELAYCLIENT=""$' \
+		"the network that may relay becomes a RELAYCLIENT rule"
+	tap_is "$(migconf_file alias/.qmail-sales)" "&admin" "the alias sales becomes ~alias/.qmail-sales"
+	if [ "$MIGRATE_MTA" = postfix ]; then
+		tap_is "$(migconf_file control/databytes)" 10240000 "message_size_limit becomes databytes"
+		tap_like "$(migconf_file control/virtualdomains)" '^virt\.example:alias-virt\.example$' \
+			"the virtual alias domain becomes a virtualdomains line"
+		tap_is "$(migconf_file alias/.qmail-virt:example-info)" "&admin@$MTA_DOMAIN" \
+			"a virtual alias becomes its .qmail file (a bare name qualified with myorigin)"
+		tap_is "$(migconf_file alias/.qmail-virt:example-default)" "&admin@$MTA_DOMAIN" \
+			"the domain's catch-all becomes its -default file"
+	fi
+	tap_like "$(tap_json diff.after)" "/var/backups/qinstall-migrate/converted/control/smtproutes" \
+		"--diff shows the files it would write"
+	TAP_TREE_EXCLUDE='' tap_tree_is "$c" "$before" "and nothing is written"
+}
+
 case_migrate() {
 	tap_case "migrate from $MIGRATE_NAME, then rollback"
 	local c before conf installed version
@@ -130,6 +191,8 @@ case_migrate() {
 	[ "$(tap_json failed 2>/dev/null)" = false ] || return
 	tap_unlike "$TAP_STDERR" "owned by another MTA.*left as it is" \
 		"no warning that the old MTA owns the sendmail links: taking them is the run's own link step"
+	tap_ok "the converted configuration is there for review (converted/REPORT)" \
+		test -s "$c/var/backups/qinstall-migrate/converted/REPORT"
 	tap_json_is from.mta "$MIGRATE_NAME" "from.mta is $MIGRATE_NAME"
 	tap_json_is from.package "$MIGRATE_PKG" "from.package is $MIGRATE_PKG"
 	tap_json_is from.version "$version" "from.version is the installed one"
@@ -297,6 +360,7 @@ migrate_story() {
 	MIGRATE_REF=$(mta_queue_ref "$MIGRATE_QUEUED" "$MIGRATE_MTA")
 	tap_is "$(printf '%s\n' "$MIGRATE_REF" | grep -c .)" 20 "$MIGRATE_NAME's queue holds the 20 messages"
 	case_check
+	case_config
 	case_migrate
 	case_drain
 	case_return

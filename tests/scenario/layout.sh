@@ -34,11 +34,16 @@ for d in installer/*/; do
 done
 # migrate/ (the takeover) speaks the library's API and core's child
 # processes, nothing else of installer/.
-bad=$(includes migrate/*.c migrate/*.h | grep -vx 'config.h\|qinstall.h\|core/core.h' | grep -v '^migrate/' || true)
-tap_is "$bad" "" "migrate/ includes only qinstall.h, core/core.h and its own header"
+bad=$(includes migrate/*.c migrate/*.h | grep -vx 'config.h\|qinstall.h\|core/core.h\|convert/convert.h' |
+	grep -v '^migrate/' || true)
+tap_is "$bad" "" "migrate/ includes only qinstall.h, core/core.h, convert/convert.h and its own header"
+# convert/ (the configuration conversion) is pure: its own header only.
+bad=$(includes convert/*.c convert/*.h | grep -vx 'config.h\|convert/convert.h' || true)
+tap_is "$bad" "" "convert/ includes only its own header"
+tap_ok "convert has its fragment convert.am" test -f convert/convert.am
 tap_ok "migrate has its fragment migrate.am" test -f migrate/migrate.am
 # Programs are started in one place (core/process.c), under one set of rules.
-bad=$(grep -lE '\b(fork|vfork|posix_spawnp?|exec[lv]p?e?|popen|system)\(' installer/*/*.c cli/*.c migrate/*.c |
+bad=$(grep -lE '\b(fork|vfork|posix_spawnp?|exec[lv]p?e?|popen|system)\(' installer/*/*.c cli/*.c migrate/*.c convert/*.c |
 	grep -vx 'installer/core/process.c' || true)
 tap_is "$bad" "" "only installer/core/process.c starts child processes"
 bad=$(find installer -maxdepth 1 -name '*.c' | sort)

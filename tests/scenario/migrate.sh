@@ -11,6 +11,7 @@
 # package, link, start) and the provision's plan of files, says what
 # comes from where in its JSON, and writes nothing (the tree as it was).
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/migconf.sh"
 PY=${PYTHON3:-python3}
 Q=$QINSTALL
 export QINSTALL_CACHE_DIR=$(tap_tmpdir)
@@ -64,6 +65,32 @@ postfix_queue() {
 		printf 'x' >"$1/var/spool/postfix/deferred/A/A1B2C3D$i"
 		chmod 0700 "$1/var/spool/postfix/deferred/A/A1B2C3D$i"
 	done
+}
+
+# fake_postconf ROOT XFILE NFILE [RC]: a /usr/sbin/postconf in ROOT (with
+# the host's dash as /bin/sh, and its libraries) that prints XFILE for
+# -x, NFILE for -n, and exits RC (0); with RC not 0 it says, on stderr,
+# what Postfix's says of a main.cf it cannot read.
+fake_postconf() {
+	local r=$1 lib
+	mkdir -p "$r/bin" "$r/etc"
+	cp /bin/dash "$r/bin/sh"
+	for lib in $(ldd /bin/dash | grep -o '/[^ ]*'); do
+		mkdir -p "$r$(dirname "$lib")"
+		cp "$lib" "$r$lib"
+	done
+	cp "$2" "$r/etc/postconf-x"
+	cp "$3" "$r/etc/postconf-n"
+	{
+		printf '#!/bin/sh\n'
+		if [ "${4:-0}" != 0 ]; then
+			printf 'echo "postconf: fatal: /etc/postfix/main.cf, line 3: missing '"'='"' after attribute name: oops" >&2\n'
+			printf 'exit %s\n' "$4"
+		fi
+		printf 'case "$3" in -n) f=/etc/postconf-n ;; *) f=/etc/postconf-x ;; esac\n'
+		printf 'while IFS= read -r l; do printf "%%s\\n" "$l"; done <"$f"\n'
+	} >"$r/usr/sbin/postconf"
+	chmod 0755 "$r/usr/sbin/postconf"
 }
 
 migrate() {
@@ -145,6 +172,38 @@ case_check() {
 	tap_case check
 	R=$(new_root postfix 3.7.11-0+deb12u1 /usr/sbin/sendmail /usr/sbin/postfix /usr/bin/mailq)
 	postfix_queue "$R" 3
+	# what postconf -x would say of a main.cf with these set (-n)
+	local t
+	t=$(tap_tmpdir)
+	cat >"$t/x" <<'CONF'
+myhostname = mail.example.org
+mydomain = example.org
+myorigin = /etc/mailname
+mydestination = mail.example.org, localhost.example.org, localhost
+relay_domains =
+parent_domain_matches_subdomains = debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps
+mynetworks = 127.0.0.0/8 10.1.2.0/24 192.168.0.0/20 [::1]/128
+virtual_alias_domains =
+virtual_alias_maps =
+relayhost = [smtp.example.net]:587
+transport_maps =
+message_size_limit = 10240000
+alias_maps = hash:/etc/aliases
+recipient_delimiter = +
+CONF
+	cat >"$t/n" <<'CONF'
+alias_maps = hash:/etc/aliases
+message_size_limit = 10240000
+mydestination = $myhostname, localhost.$mydomain, localhost
+myhostname = mail.example.org
+mynetworks = 127.0.0.0/8 10.1.2.0/24 192.168.0.0/20 [::1]/128
+recipient_delimiter = +
+relayhost = [smtp.example.net]:587
+smtpd_tls_cert_file = /etc/ssl/certs/ssl-cert-snakeoil.pem
+CONF
+	fake_postconf "$R" "$t/x" "$t/n"
+	echo mail.example.org >"$R/etc/mailname"
+	printf 'postmaster: root\nsales: alice, bob@example.net\n' >"$R/etc/aliases"
 	local before
 	before=$(tap_tree "$R")
 	migrate 0 "--check succeeds" --check
@@ -165,6 +224,30 @@ case_check() {
 	tap_json_has links.#.path /usr/bin/newaliases "the links include /usr/bin/newaliases"
 	tap_ok "the provision's plan is there (plan.# > 0)" test "$(tap_json plan.#)" -gt 0
 	tap_json_has plan.#.path /var/qmail/control/me "and names control/me among its files"
+	# the old configuration, converted (nothing written: the tree above)
+	tap_json_has steps.#.step config "a step converts the old configuration"
+	tap_json_is config.me mail.example.org "its host name is found"
+	tap_json_is config.domain_from "command line" "--domain example.org overrides it"
+	tap_like "$TAP_STDOUT" "--domain example.org overrides the old MTA's host name mail.example.org" \
+		"and the step says so"
+	tap_is "$(migconf_file control/smtproutes)" ":smtp.example.net:587" "relayhost becomes smtproutes"
+	tap_is "$(migconf_file control/databytes)" 10240000 "message_size_limit becomes databytes"
+	tap_is "$(migconf_file tcp.smtp)" "$(printf '127.:allow,RELAYCLIENT=""\n10.1.2.:allow,RELAYCLIENT=""')" \
+		"mynetworks' /8 and /24 become RELAYCLIENT rules"
+	tap_is "$(migconf_file control/locals)" "$(printf 'localhost\nlocalhost.example.org\nmail.example.org')" \
+		"mydestination becomes locals"
+	tap_is "$(migconf_outcome mynetworks 192.168.0.0/20)" "not converted" \
+		"a /20, which tcprules cannot match without widening it, is not converted"
+	tap_is "$(migconf_outcome recipient_delimiter +)" warned "a '+' delimiter converts with a warning"
+	tap_is "$(migconf_outcome smtpd_tls_cert_file snakeoil)" "not converted" "a TLS setting is listed as not converted"
+	tap_is "$(migconf_file alias/.qmail-sales)" "$(printf '&alice\n&bob@example.net')" "an alias becomes ~alias/.qmail-sales"
+	migrate 0 "--check --diff succeeds" --check --diff
+	tap_like "$(tap_json diff.after)" "/var/backups/qinstall-migrate/converted/control/smtproutes" \
+		"--diff shows the files the conversion would write"
+	tap_tree_is "$R" "$before" "--check --diff wrote nothing"
+	tap_run 0 "--check without --domain succeeds" "$Q" --root "$R" --json migrate --admin postmaster@example.net --check
+	tap_json_is config.domain_from "old configuration" "without --domain the old MTA's host name is qmail's"
+	tap_json_has plan.#.path /var/qmail/control/me "the plan writes control/me"
 	migrate 0 "--check --queue drain succeeds" --check --queue drain
 	tap_json_has steps.#.step drain "a drain is one of the steps"
 	tap_json_has steps.#.what "Postfix delivers its queue for up to 300 s (its master from a copy of its configuration with the inet services off); what is left is carried" \
@@ -173,11 +256,30 @@ case_check() {
 	tap_json_is queue.left.# 3 "keep lists the three messages as left"
 }
 
+case_bad_maincf() {
+	tap_case bad-main.cf
+	R=$(new_root postfix 3.7.11-0+deb12u1 /usr/sbin/sendmail /usr/sbin/postfix)
+	local t
+	t=$(tap_tmpdir)
+	: >"$t/x"
+	: >"$t/n"
+	fake_postconf "$R" "$t/x" "$t/n" 1
+	local before
+	before=$(tap_tree "$R")
+	migrate 1 "a main.cf postconf cannot read stops the run"
+	tap_like "$TAP_STDERR" "postconf: fatal: /etc/postfix/main.cf, line 3: missing '=' after attribute name" \
+		"postconf's own message is shown"
+	tap_like "$(tap_json msg)" "postconf.* failed \(exit 1\).*fix main.cf.*then migrate again" \
+		"the message says what failed and what to do"
+	tap_tree_is "$R" "$before" "nothing was written"
+}
+
 case_no_dpkg
 case_no_mta
 case_by_hand
 case_unknown
 case_from_other
 case_locked
+case_bad_maincf
 case_check
 tap_done
