@@ -1,0 +1,907 @@
+/*
+ * exim.c - Debian's Exim configuration as qmail's (convert.h): the
+ * debconf answers in update-exim4.conf.conf (dc_KEY='VALUE' lines),
+ * /etc/mailname, /etc/aliases (through cv_aliases) and one aliases-style
+ * file per virtual domain (/etc/exim4/virtual/DOMAIN). A pure function of
+ * the texts: every setting and entry read becomes one item.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "convert/convert.h"
+
+#define CONF "/etc/exim4/update-exim4.conf.conf"
+#define VIRTUAL "/etc/exim4/virtual"
+#define RCPTHOSTS "control/rcpthosts"
+#define LOCALS "control/locals"
+#define TCP "tcp.smtp"
+
+/* A formatted, malloc'd string; aborts when out of memory. */
+static char *ex_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
+}
+
+/* A malloc'd copy of S; aborts when out of memory. */
+static char *ex_dup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+/* S lower-cased in place. */
+static char *ex_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/* S without its leading and trailing blanks (in place). */
+static char *ex_trim(char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Whether S is a domain or host name qmail's control files can hold:
+ * letters, digits, '-' and '.', no empty label, a last label that is not
+ * all digits (that would be an address). */
+static bool ex_domain_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	const char *last = strrchr(s, '.') ? strrchr(s, '.') + 1 : s;
+	if (strspn(last, "0123456789") == strlen(last))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '-' && c != '.')
+			return false;
+		if (c == '.' && s[i + 1] == '.')
+			return false;
+	}
+	return true;
+}
+
+/* Whether S is a local part a .qmail file can be named after: printable,
+ * no blank, '/', '@', '*' or '%'. */
+static bool ex_local_ok(const char *s)
+{
+	if (!*s || strlen(s) > 200)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isgraph((unsigned char)*p) || strchr("/@*%", *p))
+			return false;
+	return true;
+}
+
+/* S with every '.' as ':' (in place), as qmail names .qmail files. */
+static char *ex_colons(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '.')
+			*p = ':';
+	return s;
+}
+
+/* Whether the file NAME of the result has the line LINE. */
+static bool ex_has_line(const struct cv_result *r, const char *name, const char *line)
+{
+	const struct cv_file *f = cv_file_find(r, name);
+	if (!f)
+		return false;
+	size_t n = strlen(line);
+	for (const char *p = f->text; *p;) {
+		const char *e = strchr(p, '\n');
+		if ((size_t)(e - p) == n && memcmp(p, line, n) == 0)
+			return true;
+		p = e + 1;
+	}
+	return false;
+}
+
+/* LINE appended to the file NAME unless it is there already. */
+static void ex_line_once(struct cv_result *r, const char *name, const char *line)
+{
+	if (!ex_has_line(r, name, line))
+		cv_file_line(r, name, line);
+}
+
+/* qsort's comparison of two strings in the C locale. */
+static int ex_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The file NAME's lines sorted and each kept once. */
+static void ex_sort_file(struct cv_result *r, const char *name)
+{
+	struct cv_file *f = (struct cv_file *)cv_file_find(r, name);
+	if (!f)
+		return;
+	size_t n = 0, len = strlen(f->text);
+	for (size_t i = 0; i < len; i++)
+		n += f->text[i] == '\n';
+	char **v = malloc((n ? n : 1) * sizeof(*v)), *out = malloc(len + 1);
+	if (!v || !out)
+		abort();
+	size_t k = 0;
+	for (char *p = f->text; *p; p = strchr(p, '\0') + 1) {
+		*strchr(p, '\n') = '\0';
+		v[k++] = p;
+	}
+	qsort(v, k, sizeof(*v), ex_cmp);
+	size_t o = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (i && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		size_t l = strlen(v[i]);
+		memcpy(out + o, v[i], l);
+		out[o + l] = '\n';
+		o += l + 1;
+	}
+	out[o] = '\0';
+	free(v);
+	free(f->text);
+	f->text = out;
+}
+
+/* Reading an input by lines: its text copied with a NUL after it. */
+struct ex_lines {
+	char *buf;
+	size_t len, pos;
+};
+
+/* Starts reading IN's text by lines. */
+static void ex_lines_open(struct ex_lines *l, const struct cv_input *in)
+{
+	l->len = in->len;
+	l->pos = 0;
+	l->buf = malloc(in->len + 1);
+	if (!l->buf)
+		abort();
+	if (in->len)
+		memcpy(l->buf, in->text, in->len);
+	l->buf[in->len] = '\0';
+}
+
+/* The next line (without its "\n" or "\r\n"), or NULL at the end; *NUL
+ * tells whether it held a NUL byte (the string then ends at the first). */
+static char *ex_lines_next(struct ex_lines *l, bool *nul)
+{
+	if (l->pos >= l->len)
+		return NULL;
+	char *line = l->buf + l->pos, *e = memchr(line, '\n', l->len - l->pos);
+	size_t n = e ? (size_t)(e - line) : l->len - l->pos;
+	line[n] = '\0';
+	*nul = memchr(line, '\0', n) != NULL;
+	l->pos += n + 1;
+	if (n && line[n - 1] == '\r')
+		line[n - 1] = '\0';
+	return line;
+}
+
+/* One line of update-exim4.conf.conf: KEY and VALUE (unquoted), or BAD
+ * saying why the line is not KEY=VALUE. */
+struct ex_kv {
+	char *key;
+	char *value;
+	char *raw;
+	const char *bad;
+};
+
+/* The conversion's state: the result and the local domains so far. */
+struct ex {
+	struct cv_result *r;
+	char **locals;
+	size_t nlocals;
+	const char *configtype;	/* dc_eximconfig_configtype's value, or "" */
+};
+
+/* The NUL-byte line of TABLE, reported. */
+static void ex_nul_item(struct cv_result *r, const char *table, const char *line)
+{
+	char *s = ex_fmt("%s: %s", table, line);
+	cv_item_add(r, s, line, NULL, CV_NOT_CONVERTED, "the line holds a NUL byte: fix the file and migrate again");
+	free(s);
+}
+
+/* Parses the shell assignment S (KEY=VALUE, VALUE quoted with ' or " or
+ * bare, then an optional # comment) into KV. */
+static void ex_parse_kv(char *s, struct ex_kv *kv)
+{
+	*kv = (struct ex_kv){ .raw = ex_dup(s) };
+	size_t k = 0;
+	while (isalnum((unsigned char)s[k]) || s[k] == '_')
+		k++;
+	if (k == 0 || s[k] != '=') {
+		kv->key = ex_dup(s);
+		kv->bad = "not a KEY='VALUE' line: fix it (dpkg-reconfigure exim4-config) and migrate again";
+		return;
+	}
+	kv->key = strndup(s, k);
+	char *v = s + k + 1, *out = malloc(strlen(v) + 1);
+	if (!kv->key || !out)
+		abort();
+	size_t o = 0;
+	char quote = 0;
+	for (; *v; v++) {
+		if (quote == '\'') {
+			if (*v == '\'')
+				quote = 0;
+			else
+				out[o++] = *v;
+		} else if (quote == '"') {
+			if (*v == '"')
+				quote = 0;
+			else if (*v == '\\' && v[1] && strchr("\"\\$`", v[1]))
+				out[o++] = *++v;
+			else
+				out[o++] = *v;
+		} else if (*v == '\'' || *v == '"') {
+			quote = *v;
+		} else if (isspace((unsigned char)*v)) {
+			break;
+		} else {
+			out[o++] = *v;
+		}
+	}
+	out[o] = '\0';
+	kv->value = out;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (quote)
+		kv->bad = "a quote that does not close: fix it and migrate again";
+	else if (*v && *v != '#')
+		kv->bad = "text after the value: not a KEY='VALUE' line; fix it and migrate again";
+}
+
+/* Splits the Exim list V into its items (trimmed, empty ones left out):
+ * ':' separates them, or the character after a leading '<'; a doubled
+ * separator stands for itself. Returns the count; *ITEMS is malloc'd. */
+static size_t ex_list(const char *v, char sep, char ***items)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	if (v[0] == '<' && v[1] && ispunct((unsigned char)v[1])) {
+		sep = v[1];
+		v += 2;
+	}
+	size_t n = 0, len = strlen(v);
+	char **out = malloc((len / 2 + 2) * sizeof(*out)), *cur = malloc(len + 1);
+	if (!out || !cur)
+		abort();
+	size_t c = 0;
+	for (size_t i = 0;; i++) {
+		if (v[i] == sep && v[i + 1] == sep) {
+			cur[c++] = sep;
+			i++;
+			continue;
+		}
+		if (v[i] == sep || v[i] == '\0') {
+			cur[c] = '\0';
+			char *t = ex_trim(cur);
+			if (*t)
+				out[n++] = ex_dup(t);
+			c = 0;
+			if (v[i] == '\0')
+				break;
+			continue;
+		}
+		cur[c++] = v[i];
+	}
+	free(cur);
+	*items = out;
+	return n;
+}
+
+/* The items of a list, freed. */
+static void ex_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
+/* Whether D is one of the local domains found. */
+static bool ex_is_local(const struct ex *st, const char *d)
+{
+	for (size_t i = 0; i < st->nlocals; i++)
+		if (strcmp(st->locals[i], d) == 0)
+			return true;
+	return false;
+}
+
+/* dc_other_hostnames: the local domains, into locals and rcpthosts. */
+static void ex_other_hostnames(struct ex *st, const struct ex_kv *kv)
+{
+	char **v;
+	size_t n = ex_list(kv->value, ':', &v);
+	for (size_t i = 0; i < n; i++) {
+		char *set = ex_fmt("%s: %s", kv->key, v[i]), *d = ex_lower(ex_dup(v[i]));
+		if (strncmp(d, "*.", 2) == 0 && ex_domain_ok(d + 2)) {
+			char *after = ex_fmt("control/rcpthosts: %s", d + 1);
+			cv_file_line(st->r, RCPTHOSTS, d + 1);
+			cv_item_add(st->r, set, v[i], after, CV_WARNED,
+				    "control/locals cannot match subdomains: mail to them is accepted (rcpthosts "
+				    ".dom) but not delivered locally; add each subdomain to control/locals by hand");
+			free(after);
+		} else if (ex_domain_ok(d)) {
+			char *after = ex_fmt("control/locals, control/rcpthosts: %s", d);
+			cv_file_line(st->r, LOCALS, d);
+			cv_file_line(st->r, RCPTHOSTS, d);
+			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
+			free(after);
+			st->locals = realloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
+			if (!st->locals)
+				abort();
+			st->locals[st->nlocals++] = ex_dup(d);
+		} else {
+			cv_item_add(st->r, set, v[i], NULL, CV_NOT_CONVERTED,
+				    "not a domain name (an Exim lookup, pattern or negation): add the domains it "
+				    "stands for to control/locals and control/rcpthosts by hand");
+		}
+		free(d);
+		free(set);
+	}
+	if (n == 0)
+		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
+	ex_list_free(v, n);
+}
+
+/* dc_relay_domains: the domains relayed to, into rcpthosts. */
+static void ex_relay_domains(struct ex *st, const struct ex_kv *kv)
+{
+	char **v;
+	size_t n = ex_list(kv->value, ':', &v);
+	for (size_t i = 0; i < n; i++) {
+		char *set = ex_fmt("%s: %s", kv->key, v[i]), *d = ex_lower(ex_dup(v[i]));
+		const char *line = strncmp(d, "*.", 2) == 0 ? d + 1 : d;
+		if (ex_domain_ok(line[0] == '.' && line != d ? line + 1 : line)) {
+			char *after = ex_fmt("control/rcpthosts: %s", line);
+			cv_file_line(st->r, RCPTHOSTS, line);
+			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
+			free(after);
+		} else {
+			cv_item_add(st->r, set, v[i], NULL, CV_NOT_CONVERTED,
+				    "not a domain name (an Exim lookup, pattern or negation): add the domains it "
+				    "stands for to control/rcpthosts by hand");
+		}
+		free(d);
+		free(set);
+	}
+	if (n == 0)
+		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
+	ex_list_free(v, n);
+}
+
+/* The tcprules address of the IPv4 network S (a.b.c.d or a.b.c.d/LEN)
+ * that matches exactly that network, or NULL: /8, /16, /24 as prefixes,
+ * /25 to /32 as a last-octet range or a host. */
+static char *ex_cidr_rule(const char *s)
+{
+	unsigned o[4], len = 32;
+	int end = 0;
+	char extra;
+	if (strchr(s, '/')) {
+		if (sscanf(s, "%3u.%3u.%3u.%3u/%2u%n%c", &o[0], &o[1], &o[2], &o[3], &len, &end, &extra) != 5)
+			return NULL;
+	} else if (sscanf(s, "%3u.%3u.%3u.%3u%n%c", &o[0], &o[1], &o[2], &o[3], &end, &extra) != 4) {
+		return NULL;
+	}
+	if (s[end] != '\0' || !isdigit((unsigned char)s[0]) || strspn(s, "0123456789./") != strlen(s))
+		return NULL;
+	for (int i = 0; i < 4; i++)
+		if (o[i] > 255)
+			return NULL;
+	if (len > 32)
+		return NULL;
+	if (len == 8)
+		return ex_fmt("%u.", o[0]);
+	if (len == 16)
+		return ex_fmt("%u.%u.", o[0], o[1]);
+	if (len == 24)
+		return ex_fmt("%u.%u.%u.", o[0], o[1], o[2]);
+	if (len == 32)
+		return ex_fmt("%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
+	if (len >= 25) {
+		unsigned size = 1u << (32 - len), lo = o[3] & ~(size - 1);
+		return ex_fmt("%u.%u.%u.%u-%u", o[0], o[1], o[2], lo, lo + size - 1);
+	}
+	return NULL;
+}
+
+/* dc_relay_nets: the networks that may relay, into tcp.smtp. */
+static void ex_relay_nets(struct ex *st, const struct ex_kv *kv)
+{
+	char **v;
+	size_t n = ex_list(kv->value, strchr(kv->value, ';') ? ';' : ':', &v);
+	for (size_t i = 0; i < n; i++) {
+		char *set = ex_fmt("%s: %s", kv->key, v[i]), *addr = ex_cidr_rule(v[i]);
+		if (addr) {
+			char *rule = ex_fmt("%s:allow,RELAYCLIENT=\"\"", addr), *after = ex_fmt("tcp.smtp: %s", rule);
+			ex_line_once(st->r, TCP, rule);
+			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
+			free(after);
+			free(rule);
+			free(addr);
+		} else {
+			cv_item_add(st->r, set, v[i], NULL, CV_NOT_CONVERTED,
+				    strchr(v[i], ':') ? "an IPv6 network: write a tcprules line for it by hand"
+				    : strchr(v[i], '/')
+					    ? "a prefix length tcprules cannot match exactly (only /8, /16, /24 and "
+					      "/25 to /32): write tcp.smtp lines for it by hand"
+					    : "not an IPv4 address or network (a host name or lookup?): write tcp.smtp "
+					      "lines for its addresses by hand");
+		}
+		free(set);
+	}
+	if (n == 0)
+		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
+	ex_list_free(v, n);
+}
+
+/* dc_smarthost: the first host (host, host::port) into smtproutes. */
+static void ex_smarthost(struct ex *st, const struct ex_kv *kv)
+{
+	bool used = strcmp(st->configtype, "smarthost") == 0 || strcmp(st->configtype, "satellite") == 0;
+	char **v;
+	size_t n = ex_list(kv->value, ':', &v);
+	if (n == 0) {
+		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
+	} else if (!used) {
+		cv_item_add(st->r, kv->key, kv->value, NULL, CV_NOT_CONVERTED,
+			    "Exim does not use it with this dc_eximconfig_configtype: if mail should go out "
+			    "through it, write control/smtproutes :host by hand");
+	} else {
+		char *host = ex_lower(ex_dup(v[0])), *port = strrchr(host, ':');
+		if (port && port[1] && strspn(port + 1, "0123456789") == strlen(port + 1) && strlen(port + 1) <= 5)
+			*port++ = '\0';
+		else
+			port = NULL;
+		size_t hl = strlen(host);
+		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+			memmove(host, host + 1, hl - 2);
+			host[hl - 2] = '\0';
+		}
+		char *ip = ex_cidr_rule(host);
+		bool addr = ip != NULL;
+		free(ip);
+		if (!addr && !ex_domain_ok(host)) {
+			cv_item_add(st->r, kv->key, kv->value, NULL, CV_NOT_CONVERTED,
+				    "not a host name or IPv4 address qmail's smtproutes can hold: write "
+				    "control/smtproutes :host by hand");
+		} else {
+			char *route = port ? ex_fmt(":%s:%s", host, port) : ex_fmt(":%s", host);
+			char *after = ex_fmt("control/smtproutes: %s", route);
+			ex_line_once(st->r, "control/smtproutes", route);
+			cv_item_add(st->r, kv->key, kv->value, after, n > 1 ? CV_WARNED : CV_CONVERTED,
+				    n > 1 ? "qmail uses one relay per route: the hosts after the first are left out"
+					  : NULL);
+			free(after);
+			free(route);
+		}
+		free(host);
+	}
+	ex_list_free(v, n);
+}
+
+/* dc_local_interfaces: where Exim listened; qmail-smtpd listens where
+ * the profile's tcpserver is told. */
+static void ex_local_interfaces(struct ex *st, const struct ex_kv *kv)
+{
+	char **v;
+	size_t n = ex_list(kv->value, strchr(kv->value, ';') ? ';' : ':', &v), loop = 0;
+	for (size_t i = 0; i < n; i++)
+		loop += strncmp(v[i], "127.", 4) == 0 || strcmp(v[i], "::1") == 0 ||
+			strcasecmp(v[i], "localhost") == 0;
+	if (n == 0)
+		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: Exim listened on all addresses",
+			    CV_CONVERTED, NULL);
+	else if (loop == n)
+		cv_item_add(st->r, kv->key, kv->value, "qmail-smtpd on all addresses", CV_WARNED,
+			    "Exim listened on the loopback only; qmail will listen on all addresses (the "
+			    "profile's tcpserver): restrict it there if it should not take mail from the network");
+	else
+		cv_item_add(st->r, kv->key, kv->value, NULL, CV_NOT_CONVERTED,
+			    "qmail-smtpd listens where the profile's tcpserver is told (all addresses): restrict "
+			    "it there if needed");
+	ex_list_free(v, n);
+}
+
+/* One key of update-exim4.conf.conf, converted. */
+static void ex_key(struct ex *st, const struct ex_kv *kv)
+{
+	const char *k = kv->key, *v = kv->value;
+	const char *own = "nothing to convert: Exim's own; nothing in qmail needs it";
+	if (strcmp(k, "dc_eximconfig_configtype") == 0) {
+		if (strcmp(v, "internet") == 0)
+			cv_item_add(st->r, k, v, "nothing to convert", CV_CONVERTED, NULL);
+		else if (strcmp(v, "smarthost") == 0)
+			cv_item_add(st->r, k, v, "control/smtproutes from dc_smarthost", CV_CONVERTED, NULL);
+		else if (strcmp(v, "satellite") == 0)
+			cv_item_add(st->r, k, v, "control/smtproutes from dc_smarthost", CV_WARNED,
+				    "a satellite delivered no mail locally: qmail delivers the domains of "
+				    "control/locals locally; empty control/locals if none should be");
+		else if (strcmp(v, "local") == 0)
+			cv_item_add(st->r, k, v, "", CV_WARNED,
+				    "Exim was set to local delivery only: qmail will accept SMTP from the network "
+				    "as the profile says");
+		else
+			cv_item_add(st->r, k, v, NULL, CV_NOT_CONVERTED,
+				    "a configuration type qinstall does not know (none?): set qmail up by hand");
+	} else if (strcmp(k, "dc_other_hostnames") == 0) {
+		ex_other_hostnames(st, kv);
+	} else if (strcmp(k, "dc_local_interfaces") == 0) {
+		ex_local_interfaces(st, kv);
+	} else if (strcmp(k, "dc_readhost") == 0) {
+		if (*v)
+			cv_item_add(st->r, k, v, NULL, CV_NOT_CONVERTED,
+				    "Exim rewrote the sender's domain in the headers: qmail does not rewrite headers");
+		else
+			cv_item_add(st->r, k, v, "nothing to convert: not set", CV_CONVERTED, NULL);
+	} else if (strcmp(k, "dc_relay_domains") == 0) {
+		ex_relay_domains(st, kv);
+	} else if (strcmp(k, "dc_relay_nets") == 0) {
+		ex_relay_nets(st, kv);
+	} else if (strcmp(k, "dc_smarthost") == 0) {
+		ex_smarthost(st, kv);
+	} else if (strcmp(k, "dc_minimaldns") == 0 || strcmp(k, "dc_use_split_config") == 0) {
+		cv_item_add(st->r, k, v, own, CV_CONVERTED, NULL);
+	} else if (strcmp(k, "dc_mailname_in_oh") == 0) {
+		cv_item_add(st->r, k, v, "nothing to convert: qmail qualifies bare names with control/me (/etc/mailname)",
+			    CV_CONVERTED, NULL);
+	} else if (strcmp(k, "dc_hide_mailname") == 0) {
+		if (strcmp(v, "true") == 0 &&
+		    (strcmp(st->configtype, "smarthost") == 0 || strcmp(st->configtype, "satellite") == 0))
+			cv_item_add(st->r, k, v, NULL, CV_NOT_CONVERTED,
+				    "Exim rewrote the local host's name in the headers: qmail does not rewrite headers");
+		else
+			cv_item_add(st->r, k, v, own, CV_CONVERTED, NULL);
+	} else if (strcmp(k, "dc_localdelivery") == 0) {
+		if (strcmp(v, "mail_spool") == 0)
+			cv_item_add(st->r, k, v, "", CV_WARNED,
+				    "Exim delivered to /var/mail; qmail's profile delivers to ./Maildir/: existing "
+				    "mail stays in /var/mail");
+		else if (strcmp(v, "maildir_home") == 0)
+			cv_item_add(st->r, k, v, "./Maildir/ as the profile says", CV_CONVERTED, NULL);
+		else
+			cv_item_add(st->r, k, v, NULL, CV_NOT_CONVERTED,
+				    "a delivery qinstall does not know: check qmail's defaultdelivery in the profile");
+	} else {
+		cv_item_add(st->r, k, v, NULL, CV_NOT_CONVERTED,
+			    "not a key qinstall knows: check by hand whether qmail needs it");
+	}
+}
+
+/* update-exim4.conf.conf: all of its lines, the last of a key winning as
+ * in the shell. */
+static void ex_conf(struct ex *st, const struct cv_input *in)
+{
+	struct ex_lines l;
+	bool nul;
+	char *line;
+	struct ex_kv *kv = NULL;
+	size_t n = 0;
+	ex_lines_open(&l, in);
+	while ((line = ex_lines_next(&l, &nul))) {
+		char *s = ex_trim(line);
+		if (nul) {
+			ex_nul_item(st->r, "update-exim4.conf.conf", s);
+			continue;
+		}
+		if (*s == '\0' || *s == '#')
+			continue;
+		kv = realloc(kv, (n + 1) * sizeof(*kv));
+		if (!kv)
+			abort();
+		ex_parse_kv(s, &kv[n++]);
+	}
+	free(l.buf);
+	st->configtype = "";
+	for (size_t i = 0; i < n; i++)
+		if (!kv[i].bad && strcmp(kv[i].key, "dc_eximconfig_configtype") == 0)
+			st->configtype = kv[i].value;
+	/* the local domains first, for the virtual domains */
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			bool later = false;
+			for (size_t j = i + 1; j < n && !kv[i].bad; j++)
+				later |= !kv[j].bad && strcmp(kv[i].key, kv[j].key) == 0;
+			bool first = strcmp(kv[i].key, "dc_other_hostnames") == 0;
+			if ((pass == 0) != first)
+				continue;
+			if (kv[i].bad)
+				cv_item_add(st->r, kv[i].key, kv[i].raw, NULL, CV_NOT_CONVERTED, kv[i].bad);
+			else if (later)
+				cv_item_add(st->r, kv[i].key, kv[i].value, NULL, CV_NOT_CONVERTED,
+					    "set again below: the last one counts, as in the shell");
+			else
+				ex_key(st, &kv[i]);
+		}
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+		free(kv[i].raw);
+	}
+	free(kv);
+	st->configtype = "";
+}
+
+/* One target T of a virtual alias (its quotes off) as a .qmail line:
+ * :fail: as bouncesaying (each ' written '\'' for the shell),
+ * :blackhole: as a comment (a .qmail of comments delivers nowhere),
+ * programs and files as they are, addresses as forwards; or NULL. */
+static char *ex_unquoted_target(const char *t)
+{
+	if (strncmp(t, ":fail:", 6) == 0) {
+		const char *p = t + 6;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			p = "This address no longer accepts mail.";
+		char *out = malloc(strlen(p) * 4 + 32);
+		if (!out)
+			abort();
+		size_t o = (size_t)sprintf(out, "|bouncesaying '");
+		for (; *p; p++) {
+			if (*p == '\'') {
+				memcpy(out + o, "'\\''", 4);
+				o += 4;
+			} else {
+				out[o++] = *p;
+			}
+		}
+		strcpy(out + o, "'");
+		return out;
+	}
+	if (strcmp(t, ":blackhole:") == 0)
+		return ex_dup("#");
+	if (t[0] == '|' || t[0] == '/')
+		return ex_dup(t);
+	if (t[0] == ':' || t[0] == '@' || strpbrk(t, " \t\""))
+		return NULL;
+	return ex_fmt("&%s", t);
+}
+
+/* TARGET, quoted or not, as a .qmail line, or NULL. */
+static char *ex_target_line(const char *target)
+{
+	char *t = ex_dup(target);
+	size_t n = strlen(t);
+	if (n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+		memmove(t, t + 1, n - 2);
+		t[n - 2] = '\0';
+	}
+	char *line = ex_unquoted_target(t);
+	free(t);
+	return line;
+}
+
+/* One entry KEY: TARGETS of the virtual domain DOM's file. */
+static void ex_virtual_entry(struct ex *st, const char *dom, char *e)
+{
+	char *colon = strchr(e, ':');
+	char *set, *before = ex_dup(e);
+	if (colon)
+		*colon = '\0';
+	char *key = ex_lower(ex_trim(e)), *targets = colon ? ex_trim(colon + 1) : "";
+	set = ex_fmt("%s/%s: %s", VIRTUAL, dom, key);
+	bool catchall = strcmp(key, "*") == 0;
+	const char *why = NULL;
+	char **v = NULL, **lines = NULL;
+	size_t n = 0;
+	if (!colon || !*targets)
+		why = "not a KEY: TARGETS line: fix it and migrate again";
+	else if (!catchall && !ex_local_ok(key))
+		why = "not a local part a .qmail file can be named after: convert it by hand";
+	if (!why) {
+		n = ex_list(targets, ',', &v);
+		lines = calloc(n ? n : 1, sizeof(*lines));
+		if (!lines)
+			abort();
+		for (size_t i = 0; i < n && !why; i++)
+			if (!(lines[i] = ex_target_line(v[i])))
+				why = "a target qmail has no match for (:defer:, :include:, a lookup, a quoted "
+				      "list): convert it by hand";
+		if (n == 0)
+			why = "no target: fix it and migrate again";
+	}
+	bool local = ex_is_local(st, dom);
+	char *cdom = ex_colons(ex_dup(dom)), *cuser = ex_colons(ex_dup(key)), *file;
+	if (local)
+		file = catchall ? ex_dup("alias/.qmail-default") : ex_fmt("alias/.qmail-%s", cuser);
+	else
+		file = catchall ? ex_fmt("alias/.qmail-%s-default", cdom) : ex_fmt("alias/.qmail-%s-%s", cdom, cuser);
+	if (!why && cv_file_find(st->r, file))
+		why = "another entry above already makes the same .qmail file: the first one is kept";
+	if (why) {
+		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED, why);
+	} else {
+		char *after = ex_fmt("%s:", file);
+		for (size_t i = 0; i < n; i++) {
+			char *a = ex_fmt("%s%s %s", after, i ? "," : "", lines[i]);
+			free(after);
+			after = a;
+			cv_file_line(st->r, file, lines[i]);
+		}
+		if (!local)
+			cv_item_add(st->r, set, before, after, CV_CONVERTED, NULL);
+		else if (catchall)
+			cv_item_add(st->r, set, before, after, CV_WARNED,
+				    "a local domain (dc_other_hostnames), where qmail's virtualdomains do not apply: "
+				    "qmail's ~alias/.qmail-default gets only names that have no system account");
+		else
+			cv_item_add(st->r, set, before, after, CV_WARNED,
+				    "a local domain (dc_other_hostnames), where qmail's virtualdomains do not apply: "
+				    "qmail applies ~alias/.qmail-user only when no system account user exists");
+		free(after);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(lines ? lines[i] : NULL);
+	free(lines);
+	ex_list_free(v, n);
+	free(file);
+	free(cuser);
+	free(cdom);
+	free(set);
+	free(before);
+}
+
+/* /etc/exim4/virtual/DOM: one domain's aliases (aliases(5) lines, those
+ * that start with a blank continuing the entry above). */
+static void ex_virtual(struct ex *st, const struct cv_input *in)
+{
+	const char *name = in->name + strlen(VIRTUAL) + 1;
+	char *dom = ex_lower(ex_dup(name));
+	if (!ex_domain_ok(dom)) {
+		char *set = ex_fmt("%s: %s", VIRTUAL, name);
+		cv_item_add(st->r, set, name, NULL, CV_NOT_CONVERTED,
+			    "the file's name is not a domain name: convert its aliases by hand");
+		free(set);
+		free(dom);
+		return;
+	}
+	if (!ex_is_local(st, dom)) {
+		char *vline = ex_fmt("%s:alias-%s", dom, dom), *set = ex_fmt("%s/%s", VIRTUAL, dom);
+		char *after = ex_fmt("control/virtualdomains: %s; control/rcpthosts: %s", vline, dom);
+		if (!ex_has_line(st->r, "control/virtualdomains", vline)) {
+			cv_file_line(st->r, "control/virtualdomains", vline);
+			cv_file_line(st->r, RCPTHOSTS, dom);
+			cv_item_add(st->r, set, dom, after, CV_CONVERTED, NULL);
+		}
+		free(after);
+		free(set);
+		free(vline);
+	}
+	struct ex_lines l;
+	bool nul;
+	char *line, *entry = NULL;
+	ex_lines_open(&l, in);
+	while ((line = ex_lines_next(&l, &nul))) {
+		char *tab = ex_fmt("%s/%s", VIRTUAL, dom);
+		if (nul) {
+			ex_nul_item(st->r, tab, ex_trim(line));
+		} else if (isspace((unsigned char)line[0]) && entry && *ex_trim(line)) {
+			char *t = ex_fmt("%s %s", entry, ex_trim(line));
+			free(entry);
+			entry = t;
+		} else {
+			char *s = ex_trim(line);
+			if (*s && *s != '#') {
+				if (entry)
+					ex_virtual_entry(st, dom, entry);
+				free(entry);
+				entry = ex_dup(s);
+			}
+		}
+		free(tab);
+	}
+	if (entry)
+		ex_virtual_entry(st, dom, entry);
+	free(entry);
+	free(l.buf);
+	free(dom);
+}
+
+/* /etc/mailname: its first line, the host name. */
+static void ex_mailname(struct ex *st, const struct cv_input *in)
+{
+	struct ex_lines l;
+	bool nul, first = true;
+	char *line;
+	ex_lines_open(&l, in);
+	while ((line = ex_lines_next(&l, &nul))) {
+		char *s = ex_trim(line);
+		if (nul) {
+			ex_nul_item(st->r, "/etc/mailname", s);
+			first = false;
+			continue;
+		}
+		if (!*s)
+			continue;
+		char *me = ex_lower(ex_dup(s));
+		if (!first) {
+			char *set = ex_fmt("/etc/mailname: %s", s);
+			cv_item_add(st->r, set, s, NULL, CV_NOT_CONVERTED, "only the first line of /etc/mailname counts");
+			free(set);
+		} else if (!ex_domain_ok(me)) {
+			cv_item_add(st->r, "/etc/mailname", s, NULL, CV_NOT_CONVERTED,
+				    "not a host name: set control/me by hand");
+		} else {
+			char *after = ex_fmt("control/me: %s", me);
+			st->r->me = ex_dup(me);
+			cv_item_add(st->r, "/etc/mailname", s, after, CV_CONVERTED, NULL);
+			free(after);
+		}
+		first = false;
+		free(me);
+	}
+	free(l.buf);
+}
+
+int cv_exim(const struct cv_inputs *in, struct cv_result *out, const char **err)
+{
+	const struct cv_input *conf = cv_input_find(in, CONF), *f;
+	if (!conf) {
+		*err = "Debian's /etc/exim4/update-exim4.conf.conf is needed: qinstall converts only the "
+		       "configuration debconf writes";
+		return -1;
+	}
+	struct ex st = { .r = out, .configtype = "" };
+	free(out->me);
+	out->me = NULL;
+	if ((f = cv_input_find(in, "/etc/mailname")))
+		ex_mailname(&st, f);
+	ex_conf(&st, conf);
+	for (size_t i = 0; i < in->n; i++) {
+		const char *name = in->v[i].name;
+		if (!name)
+			continue;
+		if (strncmp(name, VIRTUAL "/", strlen(VIRTUAL) + 1) == 0)
+			ex_virtual(&st, &in->v[i]);
+		else if (strcmp(name, VIRTUAL) == 0)
+			cv_item_add(out, VIRTUAL, "", NULL, CV_NOT_CONVERTED,
+				    "one file of aliases for a domain it does not name: give it as "
+				    "/etc/exim4/virtual/DOMAIN, or convert it by hand");
+	}
+	if ((f = cv_input_find(in, "/etc/aliases")))
+		cv_aliases(f->text, f->len, "/etc/aliases", out);
+	if (out->me) {
+		const char *dot = strchr(out->me, '.');
+		bool two = dot && strchr(dot + 1, '.');
+		free(out->domain);
+		out->domain = ex_dup(two ? dot + 1 : out->me);
+		cv_file_line(out, "control/me", out->me);
+		cv_file_line(out, "control/defaultdomain", out->domain);
+		cv_file_line(out, "control/plusdomain", out->domain);
+	}
+	ex_sort_file(out, RCPTHOSTS);
+	ex_sort_file(out, LOCALS);
+	for (size_t i = 0; i < st.nlocals; i++)
+		free(st.locals[i]);
+	free(st.locals);
+	return 0;
+}
