@@ -271,6 +271,10 @@ static void pf_free_logical(struct pf_logical *v, size_t n)
 
 /* ---- postconf's output ---- */
 
+/* What a parameter's name is made of (Postfix's own have capitals too:
+ * smtp_tls_CApath). */
+#define PF_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
 struct pf_param {
 	char *name, *value;
 };
@@ -294,7 +298,7 @@ static void pf_table_read(struct pf_table *t, const struct cv_input *src, struct
 			*eq = '\0';
 			name = pf_trim(l[i].text);
 		}
-		if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+		if (!name || !*name || strspn(name, PF_NAME_CHARS) != strlen(name)) {
 			char *setting = pf_printf("%s: line %zu", src->name, l[i].line);
 			char *why = pf_printf("%s line %zu is not NAME = VALUE%s", src->name, l[i].line,
 					      l[i].nul ? " (it has a NUL byte)" : "");
@@ -354,7 +358,7 @@ static void pf_table_free(struct pf_table *t)
 static char *pf_expand(const struct pf_table *t, const char *v, char **unknown)
 {
 	struct pf_buf b = { 0 };
-	const char *namechars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+	const char *namechars = PF_NAME_CHARS;
 	*unknown = NULL;
 	pf_add(&b, "", 0);
 	for (const char *p = v; *p;) {

@@ -487,6 +487,7 @@ static void test_others(void **state)
 				 "header_checks = regexp:/etc/postfix/header_checks\n"
 				 "smtpd_tls_cert_file = /etc/ssl/certs/cert.pem\n"
 				 "smtp_tls_security_level = may\n"
+				 "smtp_tls_CApath = /etc/ssl/certs\n"
 				 "compatibility_level = 3.6\n"
 				 "biff = no\n"
 				 "inet_interfaces = all\n"
@@ -494,7 +495,7 @@ static void test_others(void **state)
 				 "home_mailbox = Maildir/\n"
 				 "mydomain = example.org\n",
 				 NULL);
-	assert_int_equal(r.nitems, 12);
+	assert_int_equal(r.nitems, 13);
 	item(&r, "myhostname", NULL, "control/me: mail.example.org", CV_CONVERTED, NULL);
 	item(&r, "smtpd_sasl_auth_enable", "yes", "", CV_NOT_CONVERTED,
 	     "SMTP AUTH needs qmail's smtp-auth patch and checkpassword: qinstall's profile sets that up, not from "
@@ -503,6 +504,7 @@ static void test_others(void **state)
 	item(&r, "header_checks", NULL, "", CV_NOT_CONVERTED, "Postfix's content checks have no qmail counterpart");
 	item(&r, "smtpd_tls_cert_file", NULL, "", CV_NOT_CONVERTED, "TLS is the profile's tls-smtpauth option");
 	item(&r, "smtp_tls_security_level", NULL, "", CV_NOT_CONVERTED, "TLS is the profile's tls-smtpauth option");
+	item(&r, "smtp_tls_CApath", "/etc/ssl/certs", "", CV_NOT_CONVERTED, "TLS is the profile's tls-smtpauth option");
 	item(&r, "compatibility_level", "3.6", "", CV_NOT_CONVERTED, "Postfix's own; nothing in qmail needs it");
 	assert_int_equal(find(&r, "biff", "no")->outcome, CV_NOT_CONVERTED);
 	assert_int_equal(find(&r, "inet_interfaces", "all")->outcome, CV_NOT_CONVERTED);
