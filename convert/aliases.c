@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,129 +17,7 @@
 #include <strings.h>
 
 #include "convert/convert.h"
-
-/* A growing NUL-terminated string. */
-struct al_buf {
-	char *s;
-	size_t n, cap;
-};
-
-/* Append N bytes of S to B (allocation failure aborts). */
-static void al_add(struct al_buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p)
-			abort();
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
-
-/* Append the NUL-terminated S to B. */
-static void al_adds(struct al_buf *b, const char *s)
-{
-	al_add(b, s, strlen(s));
-}
-
-/* A malloc'd printf (allocation failure aborts). */
-static char *al_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
-}
-
-/* One logical entry of the file: a line that starts with text and the
- * continuation lines (starting with a blank) after it, joined by a space. */
-struct al_entry {
-	struct al_buf text;
-	size_t line;		/* the number of its first line */
-	bool nul;		/* it held a NUL byte */
-	bool orphan;		/* it starts with a continuation line */
-};
-
-enum { AL_SKIP, AL_START, AL_CONT };
-
-/* What the line S (N bytes) is: blank, blanks only or a comment (its first
- * non-blank a '#') are skipped; a continuation starts with a blank. */
-static int al_kind(const char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n && (s[i] == ' ' || s[i] == '\t'))
-		i++;
-	if (i == n || s[i] == '#')
-		return AL_SKIP;
-	return i > 0 ? AL_CONT : AL_START;
-}
-
-/* The next logical entry of TEXT (LEN bytes) from *POS into E (whose
- * buffer is reused); *LINENO counts the lines read. False at the end. */
-static bool al_next(const char *text, size_t len, size_t *pos, size_t *lineno, struct al_entry *e)
-{
-	bool have = false;
-	e->text.n = 0;
-	if (e->text.s)
-		e->text.s[0] = '\0';
-	e->nul = e->orphan = false;
-	while (*pos < len) {
-		const char *s = text + *pos, *nl = memchr(s, '\n', len - *pos);
-		size_t n = nl ? (size_t)(nl - s) : len - *pos, next = nl ? *pos + n + 1 : len;
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
-		int kind = al_kind(s, n);
-		if (have && kind == AL_START)
-			break;
-		*pos = next;
-		++*lineno;
-		if (kind == AL_SKIP)
-			continue;
-		if (memchr(s, '\0', n))
-			e->nul = true;
-		if (!have) {
-			have = true;
-			e->line = *lineno;
-			e->orphan = kind == AL_CONT;
-		} else {
-			al_add(&e->text, " ", 1);
-		}
-		al_add(&e->text, s, n);
-	}
-	if (have && !e->text.s)
-		al_add(&e->text, "", 0);
-	return have;
-}
-
-/* S without its leading and trailing blanks, in place. */
-static char *al_trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* Whether NAME (lowercase) can be the NAME of ~alias/.qmail-NAME. */
-static bool al_name_ok(const char *name)
-{
-	for (const char *p = name; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._+=-", *p))
-			return false;
-	return *name != '\0';
-}
+#include "convert/util.h"
 
 /* Whether V is an address user@domain qmail can forward to: printable,
  * no blank or address punctuation, text on both sides of one '@'. */
@@ -173,17 +50,17 @@ static char *al_value(const char *name, const char *v, const char **why, bool *s
 {
 	*self = false;
 	if (v[0] == '|') {
-		char *cmd = al_printf("%s", v + 1);
-		bool empty = al_trim(cmd)[0] == '\0';
+		char *cmd = cvu_printf("%s", v + 1);
+		bool empty = cvu_trim_blanks(cmd)[0] == '\0';
 		free(cmd);
 		if (empty) {
 			*why = "an empty |command";
 			return NULL;
 		}
-		return al_printf("%s", v);
+		return cvu_printf("%s", v);
 	}
 	if (v[0] == '/')
-		return al_printf("%s", v);
+		return cvu_printf("%s", v);
 	if (strncasecmp(v, ":include:", 9) == 0) {
 		*why = al_include_why;
 		return NULL;
@@ -203,7 +80,7 @@ static char *al_value(const char *name, const char *v, const char **why, bool *s
 			*why = "not an address qmail can forward to";
 			return NULL;
 		}
-		return al_printf("&%s", v);
+		return cvu_printf("&%s", v);
 	}
 	if (al_local_ok(v)) {
 		if (strcasecmp(v, name) == 0) {
@@ -211,7 +88,7 @@ static char *al_value(const char *name, const char *v, const char **why, bool *s
 			*why = "the alias itself: it would loop";
 			return NULL;
 		}
-		return al_printf("&%s", v);
+		return cvu_printf("&%s", v);
 	}
 	*why = "not an address, a /file or a |command";
 	return NULL;
@@ -225,20 +102,18 @@ static char **al_split(const char *value, size_t *count, bool *unterminated)
 {
 	char **v = NULL;
 	size_t n = 0;
-	struct al_buf cur = { 0 };
+	struct cvu_buf cur = { 0 };
 	bool inq = false;
 	*unterminated = false;
 	for (const char *p = value;; p++) {
 		if (*p == '\0' || (*p == ',' && !inq)) {
-			al_add(&cur, "", 0);
-			char *t = al_trim(cur.s);
+			cvu_buf_add(&cur, "", 0);
+			char *t = cvu_trim_blanks(cur.s);
 			if (*p == '\0' && inq && !*t)
 				t = "\"";	/* a lone unterminated quote is still a value */
 			if (*t) {
-				v = realloc(v, (n + 1) * sizeof(*v));
-				if (!v)
-					abort();
-				v[n++] = al_printf("%s", t);
+				v = cvu_alloc(v, (n + 1) * sizeof(*v));
+				v[n++] = cvu_printf("%s", t);
 			}
 			cur.n = 0;
 			if (*p == '\0')
@@ -251,7 +126,7 @@ static char **al_split(const char *value, size_t *count, bool *unterminated)
 		}
 		if (inq && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
 			p++;
-		al_add(&cur, p, 1);
+		cvu_buf_add(&cur, p, 1);
 	}
 	free(cur.s);
 	*unterminated = inq;
@@ -268,26 +143,17 @@ struct al_names {
 /* Whether NAME was seen; if not, it is remembered. */
 static bool al_seen(struct al_names *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0)
-			return true;
-	s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
-	if (!s->v)
-		abort();
-	s->v[s->n++] = al_printf("%s", name);
-	return false;
+	return !cvu_set_add(&s->v, &s->n, name);
 }
 
 /* One alias NAME (lowercase, usable) with the raw VALUE: its item, and its
  * file when any value converts. */
 static void al_alias(struct cv_result *out, const char *setting, const char *name, const char *value)
 {
-	char *file = al_printf("alias/.qmail-%s", name);
-	for (char *p = file + strlen("alias/.qmail-"); *p; p++)
-		if (*p == '.')
-			*p = ':';
+	char *file = cvu_printf("alias/.qmail-%s", name);
+	cvu_colons(file + strlen("alias/.qmail-"));
 	if (cv_file_find(out, file)) {
-		char *why = al_printf("%s is made already by an earlier setting: merge the two by hand", file);
+		char *why = cvu_printf("%s is made already by an earlier setting: merge the two by hand", file);
 		cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 		free(why);
 		free(file);
@@ -297,7 +163,7 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 	bool unterminated;
 	char **v = al_split(value, &nv, &unterminated);
 	char **lines = calloc(nv ? nv : 1, sizeof(*lines));
-	struct al_buf left = { 0 };
+	struct cvu_buf left = { 0 };
 	const char *onewhy = NULL;
 	if (!lines)
 		abort();
@@ -310,22 +176,16 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 		else
 			line = al_value(name, v[i], &why, &self);
 		if (!line) {
-			al_adds(&left, nleft++ ? "; " : "");
-			al_adds(&left, v[i]);
-			al_adds(&left, " (");
-			al_adds(&left, why);
-			al_adds(&left, ")");
+			cvu_buf_adds(&left, nleft++ ? "; " : "");
+			cvu_buf_adds(&left, v[i]);
+			cvu_buf_adds(&left, " (");
+			cvu_buf_adds(&left, why);
+			cvu_buf_adds(&left, ")");
 			onewhy = why;
 			nself += self;
 			continue;
 		}
-		bool dup = false;
-		for (size_t j = 0; j < nlines && !dup; j++)
-			dup = strcmp(lines[j], line) == 0;
-		if (dup)
-			free(line);
-		else
-			lines[nlines++] = line;
+		cvu_add_once(lines, &nlines, line);
 	}
 	if (nv == 0) {
 		cv_item_add(out, setting, value, "", CV_NOT_CONVERTED,
@@ -333,18 +193,18 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 	} else if (nlines == 0) {
 		char *why;
 		if (nself == nleft)
-			why = al_printf("%s points to itself only: it would loop", name);
+			why = cvu_printf("%s points to itself only: it would loop", name);
 		else if (nleft == 1)
-			why = al_printf("%s", onewhy);
+			why = cvu_printf("%s", onewhy);
 		else
-			why = al_printf("nothing qmail can use: %s", left.s);
+			why = cvu_printf("nothing qmail can use: %s", left.s);
 		cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 		free(why);
 	} else {
 		for (size_t i = 0; i < nlines; i++)
 			cv_file_line(out, file, lines[i]);
-		char *after = al_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
-		char *why = nleft ? al_printf("left out: %s", left.s) : NULL;
+		char *after = cvu_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
+		char *why = nleft ? cvu_printf("left out: %s", left.s) : NULL;
 		cv_item_add(out, setting, value, after, nleft ? CV_WARNED : CV_CONVERTED, why);
 		free(after);
 		free(why);
@@ -362,48 +222,48 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 int cv_aliases(const char *text, size_t len, const char *setting_prefix, struct cv_result *out)
 {
 	const char *prefix = setting_prefix ? setting_prefix : "aliases";
-	struct al_entry e = { 0 };
+	struct cvu_logical *entries, *e;
 	struct al_names seen = { 0 };
-	size_t pos = 0, lineno = 0;
+	size_t nentries;
 	if (!text)
 		len = 0;
-	while (al_next(text, len, &pos, &lineno, &e)) {
-		char *line = al_printf("%s: line %zu", prefix, e.line), *why = NULL;
-		char *colon = e.nul || e.orphan ? NULL : strchr(e.text.s, ':');
-		if (e.nul)
-			why = al_printf("line %zu: a NUL byte in the entry", e.line);
-		else if (e.orphan)
-			why = al_printf("line %zu: a continuation line (it starts with a blank) with no alias "
+	entries = cvu_logical_lines(text, len, &nentries);
+	for (e = entries; e < entries + nentries; e++) {
+		char *line = cvu_printf("%s: line %zu", prefix, e->line), *why = NULL;
+		char *colon = e->nul || e->orphan ? NULL : strchr(e->text, ':');
+		if (e->nul)
+			why = cvu_printf("line %zu: a NUL byte in the entry", e->line);
+		else if (e->orphan)
+			why = cvu_printf("line %zu: a continuation line (it starts with a blank) with no alias "
 					"before it",
-					e.line);
+					e->line);
 		else if (!colon)
-			why = al_printf("line %zu: no ':' after the alias name", e.line);
+			why = cvu_printf("line %zu: no ':' after the alias name", e->line);
 		if (why) {
-			cv_item_add(out, line, al_trim(e.text.s), "", CV_NOT_CONVERTED, why);
+			cv_item_add(out, line, cvu_trim_blanks(e->text), "", CV_NOT_CONVERTED, why);
 			free(why);
 			free(line);
 			continue;
 		}
 		*colon = '\0';
-		char *name = al_trim(e.text.s), *value = al_trim(colon + 1);
-		for (char *p = name; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		char *setting = al_printf("%s: %s", prefix, name);
+		char *name = cvu_trim_blanks(e->text), *value = cvu_trim_blanks(colon + 1);
+		cvu_lower(name);
+		char *setting = cvu_printf("%s: %s", prefix, name);
 		size_t nlen = strlen(name);
 		if (!*name) {
-			why = al_printf("line %zu: no alias name before the ':'", e.line);
+			why = cvu_printf("line %zu: no alias name before the ':'", e->line);
 			cv_item_add(out, line, value, "", CV_NOT_CONVERTED, why);
-		} else if (!al_name_ok(name)) {
-			why = al_printf("%s has characters qmail cannot use in ~alias/.qmail-NAME "
+		} else if (!cvu_qmail_name_ok(name)) {
+			why = cvu_printf("%s has characters qmail cannot use in ~alias/.qmail-NAME "
 					"(only a-z 0-9 . _ + = -)",
 					name);
 			cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 		} else if (al_seen(&seen, name)) {
-			why = al_printf("a second entry for %s: the first is used", name);
+			why = cvu_printf("a second entry for %s: the first is used", name);
 			cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 		} else if (strcmp(name, "default") == 0 ||
 			   (nlen > 8 && strcmp(name + nlen - 8, "-default") == 0)) {
-			why = al_printf("~alias/.qmail-%s would catch every address that has no alias of its "
+			why = cvu_printf("~alias/.qmail-%s would catch every address that has no alias of its "
 					"own: write it by hand if that is meant",
 					name);
 			cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
@@ -414,9 +274,7 @@ int cv_aliases(const char *text, size_t len, const char *setting_prefix, struct 
 		free(setting);
 		free(line);
 	}
-	for (size_t i = 0; i < seen.n; i++)
-		free(seen.v[i]);
-	free(seen.v);
-	free(e.text.s);
+	cvu_strings_free(seen.v, seen.n);
+	cvu_logical_free(entries, nentries);
 	return 0;
 }

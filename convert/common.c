@@ -10,22 +10,7 @@
 #include <string.h>
 
 #include "convert/convert.h"
-
-static void *cv_alloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *cv_dup(const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	return memcpy(cv_alloc(NULL, n), s, n);
-}
+#include "convert/util.h"
 
 const struct cv_input *cv_input_find(const struct cv_inputs *in, const char *name)
 {
@@ -38,23 +23,23 @@ const struct cv_input *cv_input_find(const struct cv_inputs *in, const char *nam
 void cv_item_add(struct cv_result *r, const char *setting, const char *before, const char *after,
 		 enum cv_outcome outcome, const char *why)
 {
-	r->items = cv_alloc(r->items, (r->nitems + 1) * sizeof(*r->items));
-	r->items[r->nitems++] = (struct cv_item){ .setting = cv_dup(setting ? setting : ""),
-						  .before = cv_dup(before ? before : ""),
-						  .after = cv_dup(after ? after : ""), .outcome = outcome,
-						  .why = cv_dup(why) };
+	r->items = cvu_alloc(r->items, (r->nitems + 1) * sizeof(*r->items));
+	r->items[r->nitems++] = (struct cv_item){ .setting = cvu_dup(setting ? setting : ""),
+						  .before = cvu_dup(before ? before : ""),
+						  .after = cvu_dup(after ? after : ""), .outcome = outcome,
+						  .why = cvu_dup(why) };
 }
 
 void cv_file_line(struct cv_result *r, const char *name, const char *line)
 {
 	struct cv_file *f = (struct cv_file *)cv_file_find(r, name);
 	if (!f) {
-		r->files = cv_alloc(r->files, (r->nfiles + 1) * sizeof(*r->files));
+		r->files = cvu_alloc(r->files, (r->nfiles + 1) * sizeof(*r->files));
 		f = &r->files[r->nfiles++];
-		*f = (struct cv_file){ .name = cv_dup(name), .text = cv_dup("") };
+		*f = (struct cv_file){ .name = cvu_dup(name), .text = cvu_dup("") };
 	}
 	size_t have = strlen(f->text), add = strlen(line);
-	f->text = cv_alloc(f->text, have + add + 2);
+	f->text = cvu_alloc(f->text, have + add + 2);
 	memcpy(f->text + have, line, add);
 	f->text[have + add] = '\n';
 	f->text[have + add + 1] = '\0';

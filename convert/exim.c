@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,192 +15,13 @@
 #include <strings.h>
 
 #include "convert/convert.h"
+#include "convert/util.h"
 
 #define CONF "/etc/exim4/update-exim4.conf.conf"
 #define VIRTUAL "/etc/exim4/virtual"
 #define RCPTHOSTS "control/rcpthosts"
 #define LOCALS "control/locals"
 #define TCP "tcp.smtp"
-
-/* A formatted, malloc'd string; aborts when out of memory. */
-static char *ex_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
-}
-
-/* A malloc'd copy of S; aborts when out of memory. */
-static char *ex_dup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-/* S lower-cased in place. */
-static char *ex_lower(char *s)
-{
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* S without its leading and trailing blanks (in place). */
-static char *ex_trim(char *s)
-{
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-/* Whether S is a domain or host name qmail's control files can hold:
- * letters, digits, '-' and '.', no empty label, a last label that is not
- * all digits (that would be an address). */
-static bool ex_domain_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	const char *last = strrchr(s, '.') ? strrchr(s, '.') + 1 : s;
-	if (strspn(last, "0123456789") == strlen(last))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!isalnum(c) && c != '-' && c != '.')
-			return false;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-	}
-	return true;
-}
-
-/* Whether S is a local part a .qmail file can be named after: printable,
- * no blank, '/', '@', '*' or '%'. */
-static bool ex_local_ok(const char *s)
-{
-	if (!*s || strlen(s) > 200)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isgraph((unsigned char)*p) || strchr("/@*%", *p))
-			return false;
-	return true;
-}
-
-/* S with every '.' as ':' (in place), as qmail names .qmail files. */
-static char *ex_colons(char *s)
-{
-	for (char *p = s; *p; p++)
-		if (*p == '.')
-			*p = ':';
-	return s;
-}
-
-/* Whether the file NAME of the result has the line LINE. */
-static bool ex_has_line(const struct cv_result *r, const char *name, const char *line)
-{
-	const struct cv_file *f = cv_file_find(r, name);
-	if (!f)
-		return false;
-	size_t n = strlen(line);
-	for (const char *p = f->text; *p;) {
-		const char *e = strchr(p, '\n');
-		if ((size_t)(e - p) == n && memcmp(p, line, n) == 0)
-			return true;
-		p = e + 1;
-	}
-	return false;
-}
-
-/* LINE appended to the file NAME unless it is there already. */
-static void ex_line_once(struct cv_result *r, const char *name, const char *line)
-{
-	if (!ex_has_line(r, name, line))
-		cv_file_line(r, name, line);
-}
-
-/* qsort's comparison of two strings in the C locale. */
-static int ex_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The file NAME's lines sorted and each kept once. */
-static void ex_sort_file(struct cv_result *r, const char *name)
-{
-	struct cv_file *f = (struct cv_file *)cv_file_find(r, name);
-	if (!f)
-		return;
-	size_t n = 0, len = strlen(f->text);
-	for (size_t i = 0; i < len; i++)
-		n += f->text[i] == '\n';
-	char **v = malloc((n ? n : 1) * sizeof(*v)), *out = malloc(len + 1);
-	if (!v || !out)
-		abort();
-	size_t k = 0;
-	for (char *p = f->text; *p; p = strchr(p, '\0') + 1) {
-		*strchr(p, '\n') = '\0';
-		v[k++] = p;
-	}
-	qsort(v, k, sizeof(*v), ex_cmp);
-	size_t o = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (i && strcmp(v[i], v[i - 1]) == 0)
-			continue;
-		size_t l = strlen(v[i]);
-		memcpy(out + o, v[i], l);
-		out[o + l] = '\n';
-		o += l + 1;
-	}
-	out[o] = '\0';
-	free(v);
-	free(f->text);
-	f->text = out;
-}
-
-/* Reading an input by lines: its text copied with a NUL after it. */
-struct ex_lines {
-	char *buf;
-	size_t len, pos;
-};
-
-/* Starts reading IN's text by lines. */
-static void ex_lines_open(struct ex_lines *l, const struct cv_input *in)
-{
-	l->len = in->len;
-	l->pos = 0;
-	l->buf = malloc(in->len + 1);
-	if (!l->buf)
-		abort();
-	if (in->len)
-		memcpy(l->buf, in->text, in->len);
-	l->buf[in->len] = '\0';
-}
-
-/* The next line (without its "\n" or "\r\n"), or NULL at the end; *NUL
- * tells whether it held a NUL byte (the string then ends at the first). */
-static char *ex_lines_next(struct ex_lines *l, bool *nul)
-{
-	if (l->pos >= l->len)
-		return NULL;
-	char *line = l->buf + l->pos, *e = memchr(line, '\n', l->len - l->pos);
-	size_t n = e ? (size_t)(e - line) : l->len - l->pos;
-	line[n] = '\0';
-	*nul = memchr(line, '\0', n) != NULL;
-	l->pos += n + 1;
-	if (n && line[n - 1] == '\r')
-		line[n - 1] = '\0';
-	return line;
-}
 
 /* One line of update-exim4.conf.conf: KEY and VALUE (unquoted), or BAD
  * saying why the line is not KEY=VALUE. */
@@ -220,24 +40,16 @@ struct ex {
 	const char *configtype;	/* dc_eximconfig_configtype's value, or "" */
 };
 
-/* The NUL-byte line of TABLE, reported. */
-static void ex_nul_item(struct cv_result *r, const char *table, const char *line)
-{
-	char *s = ex_fmt("%s: %s", table, line);
-	cv_item_add(r, s, line, NULL, CV_NOT_CONVERTED, "the line holds a NUL byte: fix the file and migrate again");
-	free(s);
-}
-
 /* Parses the shell assignment S (KEY=VALUE, VALUE quoted with ' or " or
  * bare, then an optional # comment) into KV. */
 static void ex_parse_kv(char *s, struct ex_kv *kv)
 {
-	*kv = (struct ex_kv){ .raw = ex_dup(s) };
+	*kv = (struct ex_kv){ .raw = cvu_dup(s) };
 	size_t k = 0;
 	while (isalnum((unsigned char)s[k]) || s[k] == '_')
 		k++;
 	if (k == 0 || s[k] != '=') {
-		kv->key = ex_dup(s);
+		kv->key = cvu_dup(s);
 		kv->bad = "not a KEY='VALUE' line: fix it (dpkg-reconfigure exim4-config) and migrate again";
 		return;
 	}
@@ -302,9 +114,9 @@ static size_t ex_list(const char *v, char sep, char ***items)
 		}
 		if (v[i] == sep || v[i] == '\0') {
 			cur[c] = '\0';
-			char *t = ex_trim(cur);
+			char *t = cvu_trim_space(cur);
 			if (*t)
-				out[n++] = ex_dup(t);
+				out[n++] = cvu_dup(t);
 			c = 0;
 			if (v[i] == '\0')
 				break;
@@ -317,21 +129,10 @@ static size_t ex_list(const char *v, char sep, char ***items)
 	return n;
 }
 
-/* The items of a list, freed. */
-static void ex_list_free(char **items, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
-}
-
 /* Whether D is one of the local domains found. */
 static bool ex_is_local(const struct ex *st, const char *d)
 {
-	for (size_t i = 0; i < st->nlocals; i++)
-		if (strcmp(st->locals[i], d) == 0)
-			return true;
-	return false;
+	return cvu_set_has(st->locals, st->nlocals, d);
 }
 
 /* dc_other_hostnames: the local domains, into locals and rcpthosts. */
@@ -340,24 +141,22 @@ static void ex_other_hostnames(struct ex *st, const struct ex_kv *kv)
 	char **v;
 	size_t n = ex_list(kv->value, ':', &v);
 	for (size_t i = 0; i < n; i++) {
-		char *set = ex_fmt("%s: %s", kv->key, v[i]), *d = ex_lower(ex_dup(v[i]));
-		if (strncmp(d, "*.", 2) == 0 && ex_domain_ok(d + 2)) {
-			char *after = ex_fmt("control/rcpthosts: %s", d + 1);
+		char *set = cvu_printf("%s: %s", kv->key, v[i]), *d = cvu_lower(cvu_dup(v[i]));
+		if (strncmp(d, "*.", 2) == 0 && cvu_domain_ok(d + 2)) {
+			char *after = cvu_printf("control/rcpthosts: %s", d + 1);
 			cv_file_line(st->r, RCPTHOSTS, d + 1);
 			cv_item_add(st->r, set, v[i], after, CV_WARNED,
 				    "control/locals cannot match subdomains: mail to them is accepted (rcpthosts "
 				    ".dom) but not delivered locally; add each subdomain to control/locals by hand");
 			free(after);
-		} else if (ex_domain_ok(d)) {
-			char *after = ex_fmt("control/locals, control/rcpthosts: %s", d);
+		} else if (cvu_domain_ok(d)) {
+			char *after = cvu_printf("control/locals, control/rcpthosts: %s", d);
 			cv_file_line(st->r, LOCALS, d);
 			cv_file_line(st->r, RCPTHOSTS, d);
 			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
 			free(after);
-			st->locals = realloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
-			if (!st->locals)
-				abort();
-			st->locals[st->nlocals++] = ex_dup(d);
+			st->locals = cvu_alloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
+			st->locals[st->nlocals++] = cvu_dup(d);
 		} else {
 			cv_item_add(st->r, set, v[i], NULL, CV_NOT_CONVERTED,
 				    "not a domain name (an Exim lookup, pattern or negation): add the domains it "
@@ -368,7 +167,7 @@ static void ex_other_hostnames(struct ex *st, const struct ex_kv *kv)
 	}
 	if (n == 0)
 		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 }
 
 /* dc_relay_domains: the domains relayed to, into rcpthosts. */
@@ -377,10 +176,10 @@ static void ex_relay_domains(struct ex *st, const struct ex_kv *kv)
 	char **v;
 	size_t n = ex_list(kv->value, ':', &v);
 	for (size_t i = 0; i < n; i++) {
-		char *set = ex_fmt("%s: %s", kv->key, v[i]), *d = ex_lower(ex_dup(v[i]));
+		char *set = cvu_printf("%s: %s", kv->key, v[i]), *d = cvu_lower(cvu_dup(v[i]));
 		const char *line = strncmp(d, "*.", 2) == 0 ? d + 1 : d;
-		if (ex_domain_ok(line[0] == '.' && line != d ? line + 1 : line)) {
-			char *after = ex_fmt("control/rcpthosts: %s", line);
+		if (cvu_domain_ok(line[0] == '.' && line != d ? line + 1 : line)) {
+			char *after = cvu_printf("control/rcpthosts: %s", line);
 			cv_file_line(st->r, RCPTHOSTS, line);
 			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
 			free(after);
@@ -394,7 +193,7 @@ static void ex_relay_domains(struct ex *st, const struct ex_kv *kv)
 	}
 	if (n == 0)
 		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 }
 
 /* The tcprules address of the IPv4 network S (a.b.c.d or a.b.c.d/LEN)
@@ -416,21 +215,7 @@ static char *ex_cidr_rule(const char *s)
 	for (int i = 0; i < 4; i++)
 		if (o[i] > 255)
 			return NULL;
-	if (len > 32)
-		return NULL;
-	if (len == 8)
-		return ex_fmt("%u.", o[0]);
-	if (len == 16)
-		return ex_fmt("%u.%u.", o[0], o[1]);
-	if (len == 24)
-		return ex_fmt("%u.%u.%u.", o[0], o[1], o[2]);
-	if (len == 32)
-		return ex_fmt("%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
-	if (len >= 25) {
-		unsigned size = 1u << (32 - len), lo = o[3] & ~(size - 1);
-		return ex_fmt("%u.%u.%u.%u-%u", o[0], o[1], o[2], lo, lo + size - 1);
-	}
-	return NULL;
+	return cvu_tcprules_addr(o, len);
 }
 
 /* dc_relay_nets: the networks that may relay, into tcp.smtp. */
@@ -439,10 +224,10 @@ static void ex_relay_nets(struct ex *st, const struct ex_kv *kv)
 	char **v;
 	size_t n = ex_list(kv->value, strchr(kv->value, ';') ? ';' : ':', &v);
 	for (size_t i = 0; i < n; i++) {
-		char *set = ex_fmt("%s: %s", kv->key, v[i]), *addr = ex_cidr_rule(v[i]);
+		char *set = cvu_printf("%s: %s", kv->key, v[i]), *addr = ex_cidr_rule(v[i]);
 		if (addr) {
-			char *rule = ex_fmt("%s:allow,RELAYCLIENT=\"\"", addr), *after = ex_fmt("tcp.smtp: %s", rule);
-			ex_line_once(st->r, TCP, rule);
+			char *rule = cvu_printf("%s:allow,RELAYCLIENT=\"\"", addr), *after = cvu_printf("tcp.smtp: %s", rule);
+			cvu_line_once(st->r, TCP, rule);
 			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
 			free(after);
 			free(rule);
@@ -460,7 +245,7 @@ static void ex_relay_nets(struct ex *st, const struct ex_kv *kv)
 	}
 	if (n == 0)
 		cv_item_add(st->r, kv->key, kv->value, "nothing to convert: not set", CV_CONVERTED, NULL);
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 }
 
 /* dc_smarthost: the first host (host, host::port) into smtproutes. */
@@ -476,7 +261,7 @@ static void ex_smarthost(struct ex *st, const struct ex_kv *kv)
 			    "Exim does not use it with this dc_eximconfig_configtype: if mail should go out "
 			    "through it, write control/smtproutes :host by hand");
 	} else {
-		char *host = ex_lower(ex_dup(v[0])), *port = strrchr(host, ':');
+		char *host = cvu_lower(cvu_dup(v[0])), *port = strrchr(host, ':');
 		if (port && port[1] && strspn(port + 1, "0123456789") == strlen(port + 1) && strlen(port + 1) <= 5)
 			*port++ = '\0';
 		else
@@ -489,14 +274,14 @@ static void ex_smarthost(struct ex *st, const struct ex_kv *kv)
 		char *ip = ex_cidr_rule(host);
 		bool addr = ip != NULL;
 		free(ip);
-		if (!addr && !ex_domain_ok(host)) {
+		if (!addr && !cvu_domain_ok(host)) {
 			cv_item_add(st->r, kv->key, kv->value, NULL, CV_NOT_CONVERTED,
 				    "not a host name or IPv4 address qmail's smtproutes can hold: write "
 				    "control/smtproutes :host by hand");
 		} else {
-			char *route = port ? ex_fmt(":%s:%s", host, port) : ex_fmt(":%s", host);
-			char *after = ex_fmt("control/smtproutes: %s", route);
-			ex_line_once(st->r, "control/smtproutes", route);
+			char *route = port ? cvu_printf(":%s:%s", host, port) : cvu_printf(":%s", host);
+			char *after = cvu_printf("control/smtproutes: %s", route);
+			cvu_line_once(st->r, "control/smtproutes", route);
 			cv_item_add(st->r, kv->key, kv->value, after, n > 1 ? CV_WARNED : CV_CONVERTED,
 				    n > 1 ? "qmail uses one relay per route: the hosts after the first are left out"
 					  : NULL);
@@ -505,7 +290,7 @@ static void ex_smarthost(struct ex *st, const struct ex_kv *kv)
 		}
 		free(host);
 	}
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 }
 
 /* dc_local_interfaces: where Exim listened; qmail-smtpd listens where
@@ -528,7 +313,7 @@ static void ex_local_interfaces(struct ex *st, const struct ex_kv *kv)
 		cv_item_add(st->r, kv->key, kv->value, NULL, CV_NOT_CONVERTED,
 			    "qmail-smtpd listens where the profile's tcpserver is told (all addresses): restrict "
 			    "it there if needed");
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 }
 
 /* One key of update-exim4.conf.conf, converted. */
@@ -600,26 +385,24 @@ static void ex_key(struct ex *st, const struct ex_kv *kv)
  * in the shell. */
 static void ex_conf(struct ex *st, const struct cv_input *in)
 {
-	struct ex_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line;
 	struct ex_kv *kv = NULL;
 	size_t n = 0;
-	ex_lines_open(&l, in);
-	while ((line = ex_lines_next(&l, &nul))) {
-		char *s = ex_trim(line);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *s = cvu_trim_space(line);
 		if (nul) {
-			ex_nul_item(st->r, "update-exim4.conf.conf", s);
+			cvu_nul_item(st->r, "update-exim4.conf.conf", s);
 			continue;
 		}
 		if (*s == '\0' || *s == '#')
 			continue;
-		kv = realloc(kv, (n + 1) * sizeof(*kv));
-		if (!kv)
-			abort();
+		kv = cvu_alloc(kv, (n + 1) * sizeof(*kv));
 		ex_parse_kv(s, &kv[n++]);
 	}
-	free(l.buf);
+	cvu_lines_close(&l);
 	st->configtype = "";
 	for (size_t i = 0; i < n; i++)
 		if (!kv[i].bad && strcmp(kv[i].key, "dc_eximconfig_configtype") == 0)
@@ -678,18 +461,18 @@ static char *ex_unquoted_target(const char *t)
 		return out;
 	}
 	if (strcmp(t, ":blackhole:") == 0)
-		return ex_dup("#");
+		return cvu_dup("#");
 	if (t[0] == '|' || t[0] == '/')
-		return ex_dup(t);
+		return cvu_dup(t);
 	if (t[0] == ':' || t[0] == '@' || strpbrk(t, " \t\""))
 		return NULL;
-	return ex_fmt("&%s", t);
+	return cvu_printf("&%s", t);
 }
 
 /* TARGET, quoted or not, as a .qmail line, or NULL. */
 static char *ex_target_line(const char *target)
 {
-	char *t = ex_dup(target);
+	char *t = cvu_dup(target);
 	size_t n = strlen(t);
 	if (n >= 2 && t[0] == '"' && t[n - 1] == '"') {
 		memmove(t, t + 1, n - 2);
@@ -704,18 +487,18 @@ static char *ex_target_line(const char *target)
 static void ex_virtual_entry(struct ex *st, const char *dom, char *e)
 {
 	char *colon = strchr(e, ':');
-	char *set, *before = ex_dup(e);
+	char *set, *before = cvu_dup(e);
 	if (colon)
 		*colon = '\0';
-	char *key = ex_lower(ex_trim(e)), *targets = colon ? ex_trim(colon + 1) : "";
-	set = ex_fmt("%s/%s: %s", VIRTUAL, dom, key);
+	char *key = cvu_lower(cvu_trim_space(e)), *targets = colon ? cvu_trim_space(colon + 1) : "";
+	set = cvu_printf("%s/%s: %s", VIRTUAL, dom, key);
 	bool catchall = strcmp(key, "*") == 0;
 	const char *why = NULL;
 	char **v = NULL, **lines = NULL;
 	size_t n = 0;
 	if (!colon || !*targets)
 		why = "not a KEY: TARGETS line: fix it and migrate again";
-	else if (!catchall && !ex_local_ok(key))
+	else if (!catchall && !cvu_local_ok(key))
 		why = "not a local part a .qmail file can be named after: convert it by hand";
 	if (!why) {
 		n = ex_list(targets, ',', &v);
@@ -730,19 +513,19 @@ static void ex_virtual_entry(struct ex *st, const char *dom, char *e)
 			why = "no target: fix it and migrate again";
 	}
 	bool local = ex_is_local(st, dom);
-	char *cdom = ex_colons(ex_dup(dom)), *cuser = ex_colons(ex_dup(key)), *file;
+	char *cdom = cvu_colons(cvu_dup(dom)), *cuser = cvu_colons(cvu_dup(key)), *file;
 	if (local)
-		file = catchall ? ex_dup("alias/.qmail-default") : ex_fmt("alias/.qmail-%s", cuser);
+		file = catchall ? cvu_dup("alias/.qmail-default") : cvu_printf("alias/.qmail-%s", cuser);
 	else
-		file = catchall ? ex_fmt("alias/.qmail-%s-default", cdom) : ex_fmt("alias/.qmail-%s-%s", cdom, cuser);
+		file = catchall ? cvu_printf("alias/.qmail-%s-default", cdom) : cvu_printf("alias/.qmail-%s-%s", cdom, cuser);
 	if (!why && cv_file_find(st->r, file))
 		why = "another entry above already makes the same .qmail file: the first one is kept";
 	if (why) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED, why);
 	} else {
-		char *after = ex_fmt("%s:", file);
+		char *after = cvu_printf("%s:", file);
 		for (size_t i = 0; i < n; i++) {
-			char *a = ex_fmt("%s%s %s", after, i ? "," : "", lines[i]);
+			char *a = cvu_printf("%s%s %s", after, i ? "," : "", lines[i]);
 			free(after);
 			after = a;
 			cv_file_line(st->r, file, lines[i]);
@@ -762,7 +545,7 @@ static void ex_virtual_entry(struct ex *st, const char *dom, char *e)
 	for (size_t i = 0; i < n; i++)
 		free(lines ? lines[i] : NULL);
 	free(lines);
-	ex_list_free(v, n);
+	cvu_strings_free(v, n);
 	free(file);
 	free(cuser);
 	free(cdom);
@@ -775,9 +558,9 @@ static void ex_virtual_entry(struct ex *st, const char *dom, char *e)
 static void ex_virtual(struct ex *st, const struct cv_input *in)
 {
 	const char *name = in->name + strlen(VIRTUAL) + 1;
-	char *dom = ex_lower(ex_dup(name));
-	if (!ex_domain_ok(dom)) {
-		char *set = ex_fmt("%s: %s", VIRTUAL, name);
+	char *dom = cvu_lower(cvu_dup(name));
+	if (!cvu_domain_ok(dom)) {
+		char *set = cvu_printf("%s: %s", VIRTUAL, name);
 		cv_item_add(st->r, set, name, NULL, CV_NOT_CONVERTED,
 			    "the file's name is not a domain name: convert its aliases by hand");
 		free(set);
@@ -785,9 +568,9 @@ static void ex_virtual(struct ex *st, const struct cv_input *in)
 		return;
 	}
 	if (!ex_is_local(st, dom)) {
-		char *vline = ex_fmt("%s:alias-%s", dom, dom), *set = ex_fmt("%s/%s", VIRTUAL, dom);
-		char *after = ex_fmt("control/virtualdomains: %s; control/rcpthosts: %s", vline, dom);
-		if (!ex_has_line(st->r, "control/virtualdomains", vline)) {
+		char *vline = cvu_printf("%s:alias-%s", dom, dom), *set = cvu_printf("%s/%s", VIRTUAL, dom);
+		char *after = cvu_printf("control/virtualdomains: %s; control/rcpthosts: %s", vline, dom);
+		if (!cvu_has_line(st->r, "control/virtualdomains", vline)) {
 			cv_file_line(st->r, "control/virtualdomains", vline);
 			cv_file_line(st->r, RCPTHOSTS, dom);
 			cv_item_add(st->r, set, dom, after, CV_CONVERTED, NULL);
@@ -796,25 +579,25 @@ static void ex_virtual(struct ex *st, const struct cv_input *in)
 		free(set);
 		free(vline);
 	}
-	struct ex_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line, *entry = NULL;
-	ex_lines_open(&l, in);
-	while ((line = ex_lines_next(&l, &nul))) {
-		char *tab = ex_fmt("%s/%s", VIRTUAL, dom);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *tab = cvu_printf("%s/%s", VIRTUAL, dom);
 		if (nul) {
-			ex_nul_item(st->r, tab, ex_trim(line));
-		} else if (isspace((unsigned char)line[0]) && entry && *ex_trim(line)) {
-			char *t = ex_fmt("%s %s", entry, ex_trim(line));
+			cvu_nul_item(st->r, tab, cvu_trim_space(line));
+		} else if (isspace((unsigned char)line[0]) && entry && *cvu_trim_space(line)) {
+			char *t = cvu_printf("%s %s", entry, cvu_trim_space(line));
 			free(entry);
 			entry = t;
 		} else {
-			char *s = ex_trim(line);
+			char *s = cvu_trim_space(line);
 			if (*s && *s != '#') {
 				if (entry)
 					ex_virtual_entry(st, dom, entry);
 				free(entry);
-				entry = ex_dup(s);
+				entry = cvu_dup(s);
 			}
 		}
 		free(tab);
@@ -822,44 +605,44 @@ static void ex_virtual(struct ex *st, const struct cv_input *in)
 	if (entry)
 		ex_virtual_entry(st, dom, entry);
 	free(entry);
-	free(l.buf);
+	cvu_lines_close(&l);
 	free(dom);
 }
 
 /* /etc/mailname: its first line, the host name. */
 static void ex_mailname(struct ex *st, const struct cv_input *in)
 {
-	struct ex_lines l;
+	struct cvu_lines l;
 	bool nul, first = true;
 	char *line;
-	ex_lines_open(&l, in);
-	while ((line = ex_lines_next(&l, &nul))) {
-		char *s = ex_trim(line);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *s = cvu_trim_space(line);
 		if (nul) {
-			ex_nul_item(st->r, "/etc/mailname", s);
+			cvu_nul_item(st->r, "/etc/mailname", s);
 			first = false;
 			continue;
 		}
 		if (!*s)
 			continue;
-		char *me = ex_lower(ex_dup(s));
+		char *me = cvu_lower(cvu_dup(s));
 		if (!first) {
-			char *set = ex_fmt("/etc/mailname: %s", s);
+			char *set = cvu_printf("/etc/mailname: %s", s);
 			cv_item_add(st->r, set, s, NULL, CV_NOT_CONVERTED, "only the first line of /etc/mailname counts");
 			free(set);
-		} else if (!ex_domain_ok(me)) {
+		} else if (!cvu_domain_ok(me)) {
 			cv_item_add(st->r, "/etc/mailname", s, NULL, CV_NOT_CONVERTED,
 				    "not a host name: set control/me by hand");
 		} else {
-			char *after = ex_fmt("control/me: %s", me);
-			st->r->me = ex_dup(me);
+			char *after = cvu_printf("control/me: %s", me);
+			st->r->me = cvu_dup(me);
 			cv_item_add(st->r, "/etc/mailname", s, after, CV_CONVERTED, NULL);
 			free(after);
 		}
 		first = false;
 		free(me);
 	}
-	free(l.buf);
+	cvu_lines_close(&l);
 }
 
 int cv_exim(const struct cv_inputs *in, struct cv_result *out, const char **err)
@@ -893,13 +676,13 @@ int cv_exim(const struct cv_inputs *in, struct cv_result *out, const char **err)
 		const char *dot = strchr(out->me, '.');
 		bool two = dot && strchr(dot + 1, '.');
 		free(out->domain);
-		out->domain = ex_dup(two ? dot + 1 : out->me);
+		out->domain = cvu_dup(two ? dot + 1 : out->me);
 		cv_file_line(out, "control/me", out->me);
 		cv_file_line(out, "control/defaultdomain", out->domain);
 		cv_file_line(out, "control/plusdomain", out->domain);
 	}
-	ex_sort_file(out, RCPTHOSTS);
-	ex_sort_file(out, LOCALS);
+	cvu_sort_file(out, RCPTHOSTS);
+	cvu_sort_file(out, LOCALS);
 	for (size_t i = 0; i < st.nlocals; i++)
 		free(st.locals[i]);
 	free(st.locals);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#include "convert/util.h"
 
 const char *const cv_postfix_names[] = {
 	"myhostname",
@@ -41,88 +42,6 @@ const char *const cv_postfix_names[] = {
 
 /* ---- small helpers ---- */
 
-/* A growing NUL-terminated string. */
-struct pf_buf {
-	char *s;
-	size_t n, cap;
-};
-
-/* Append N bytes of S to B (allocation failure aborts). */
-static void pf_add(struct pf_buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p)
-			abort();
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
-
-/* Append the NUL-terminated S to B. */
-static void pf_adds(struct pf_buf *b, const char *s)
-{
-	pf_add(b, s, strlen(s));
-}
-
-/* A malloc'd printf (allocation failure aborts). */
-static char *pf_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
-}
-
-/* realloc that aborts on failure. */
-static void *pf_realloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-/* S without its leading and trailing blanks, in place. */
-static char *pf_trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* S in lowercase, in place. */
-static char *pf_lower(char *s)
-{
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* A malloc'd copy of S with every '.' written ':', as qmail-local looks
- * an extension up in ~alias/.qmail-EXT. */
-static char *pf_colons(const char *s)
-{
-	char *c = pf_printf("%s", s);
-	for (char *p = c; *p; p++)
-		if (*p == '.')
-			*p = ':';
-	return c;
-}
-
 /* Whether S is a domain name (lowercase letters, digits, '-', '_', dots
  * between labels). */
 static bool pf_domain_ok(const char *s)
@@ -133,15 +52,6 @@ static bool pf_domain_ok(const char *s)
 		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr(".-_", *p))
 			return false;
 	return true;
-}
-
-/* Whether S is a local part qmail can have in a file name ~alias/.qmail-S. */
-static bool pf_local_ok(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._+=-", *p))
-			return false;
-	return *s != '\0';
 }
 
 /* Whether S is an address (or a bare name) qmail can forward to. */
@@ -156,21 +66,6 @@ static bool pf_addr_ok(const char *s)
 	return *s != '\0';
 }
 
-/* Append LINE to the file NAME unless the file has that line already. */
-static void pf_line(struct cv_result *r, const char *name, const char *line)
-{
-	const struct cv_file *f = cv_file_find(r, name);
-	size_t n = strlen(line);
-	for (const char *p = f ? f->text : NULL; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		if (l == n && memcmp(p, line, n) == 0)
-			return;
-		p = nl ? nl + 1 : p + l;
-	}
-	cv_file_line(r, name, line);
-}
-
 /* The words of a Postfix list (separated by commas and/or blanks) as a
  * malloc'd array of malloc'd strings; *COUNT of them. */
 static char **pf_words(const char *v, size_t *count)
@@ -183,20 +78,12 @@ static char **pf_words(const char *v, size_t *count)
 		size_t l = strcspn(p, sep);
 		if (!l)
 			break;
-		w = pf_realloc(w, (n + 1) * sizeof(*w));
-		w[n++] = pf_printf("%.*s", (int)l, p);
+		w = cvu_alloc(w, (n + 1) * sizeof(*w));
+		w[n++] = cvu_printf("%.*s", (int)l, p);
 		p += l;
 	}
 	*count = n;
 	return w;
-}
-
-/* Free the N strings of W and W. */
-static void pf_free_words(char **w, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(w[i]);
-	free(w);
 }
 
 /* Whether the list V has the word W. */
@@ -207,67 +94,11 @@ static bool pf_has_word(const char *v, const char *w)
 	bool has = false;
 	for (size_t i = 0; i < n && !has; i++)
 		has = strcmp(ws[i], w) == 0;
-	pf_free_words(ws, n);
+	cvu_strings_free(ws, n);
 	return has;
 }
 
 /* ---- logical lines: postconf's output and the maps' source text ---- */
-
-/* One logical line: a line that starts with text and the lines starting
- * with a blank after it, joined by a space. Blank lines, blanks only and
- * lines whose first non-blank is '#' are skipped. */
-struct pf_logical {
-	char *text;
-	size_t line;		/* the number of its first line */
-	bool nul;		/* it held a NUL byte */
-	bool orphan;		/* it starts with a continuation line */
-};
-
-/* The logical lines of TEXT (LEN bytes), malloc'd; *COUNT of them. */
-static struct pf_logical *pf_logical_lines(const char *text, size_t len, size_t *count)
-{
-	struct pf_logical *v = NULL;
-	struct pf_buf b = { 0 };
-	size_t n = 0, pos = 0, lineno = 0;
-	while (pos < len) {
-		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
-		size_t l = nl ? (size_t)(nl - s) : len - pos, i = 0;
-		pos = nl ? pos + l + 1 : len;
-		lineno++;
-		if (l > 0 && s[l - 1] == '\r')
-			l--;
-		while (i < l && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i == l || s[i] == '#')
-			continue;
-		if (i == 0 || n == 0) {
-			if (n > 0) {
-				v[n - 1].text = b.s;
-				b = (struct pf_buf){ 0 };
-			}
-			v = pf_realloc(v, (n + 1) * sizeof(*v));
-			v[n++] = (struct pf_logical){ .line = lineno, .orphan = i > 0 };
-			pf_add(&b, "", 0);
-		} else {
-			pf_add(&b, " ", 1);
-		}
-		if (memchr(s, '\0', l))
-			v[n - 1].nul = true;
-		pf_add(&b, s, l);
-	}
-	if (n > 0)
-		v[n - 1].text = b.s;
-	*count = n;
-	return v;
-}
-
-/* Free the N logical lines of V. */
-static void pf_free_logical(struct pf_logical *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].text);
-	free(v);
-}
 
 /* ---- postconf's output ---- */
 
@@ -290,46 +121,46 @@ struct pf_table {
 static void pf_table_read(struct pf_table *t, const struct cv_input *src, struct cv_result *out)
 {
 	size_t n;
-	struct pf_logical *l = pf_logical_lines(src->text, src->text ? src->len : 0, &n);
+	struct cvu_logical *l = cvu_logical_lines(src->text, src->text ? src->len : 0, &n);
 	for (size_t i = 0; i < n; i++) {
 		char *eq = l[i].nul || l[i].orphan ? NULL : strchr(l[i].text, '=');
 		char *name = NULL;
 		if (eq) {
 			*eq = '\0';
-			name = pf_trim(l[i].text);
+			name = cvu_trim_blanks(l[i].text);
 		}
 		if (!name || !*name || strspn(name, PF_NAME_CHARS) != strlen(name)) {
-			char *setting = pf_printf("%s: line %zu", src->name, l[i].line);
-			char *why = pf_printf("%s line %zu is not NAME = VALUE%s", src->name, l[i].line,
+			char *setting = cvu_printf("%s: line %zu", src->name, l[i].line);
+			char *why = cvu_printf("%s line %zu is not NAME = VALUE%s", src->name, l[i].line,
 					      l[i].nul ? " (it has a NUL byte)" : "");
 			if (eq)
 				*eq = '=';
-			cv_item_add(out, setting, pf_trim(l[i].text), "", CV_NOT_CONVERTED, why);
+			cv_item_add(out, setting, cvu_trim_blanks(l[i].text), "", CV_NOT_CONVERTED, why);
 			free(setting);
 			free(why);
 			continue;
 		}
-		char *value = pf_trim(eq + 1);
+		char *value = cvu_trim_blanks(eq + 1);
 		bool again = false;
 		for (size_t j = 0; j < t->n; j++) {
 			if (strcmp(t->v[j].name, name) == 0) {
 				free(t->v[j].value);
-				t->v[j].value = pf_printf("%s", value);
+				t->v[j].value = cvu_printf("%s", value);
 				again = true;
 			}
 		}
 		if (again) {
-			char *setting = pf_printf("%s: %s", src->name, name);
-			char *why = pf_printf("%s gives %s twice: the last is used", src->name, name);
+			char *setting = cvu_printf("%s: %s", src->name, name);
+			char *why = cvu_printf("%s gives %s twice: the last is used", src->name, name);
 			cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 			free(setting);
 			free(why);
 			continue;
 		}
-		t->v = pf_realloc(t->v, (t->n + 1) * sizeof(*t->v));
-		t->v[t->n++] = (struct pf_param){ pf_printf("%s", name), pf_printf("%s", value) };
+		t->v = cvu_alloc(t->v, (t->n + 1) * sizeof(*t->v));
+		t->v[t->n++] = (struct pf_param){ cvu_printf("%s", name), cvu_printf("%s", value) };
 	}
-	pf_free_logical(l, n);
+	cvu_logical_free(l, n);
 }
 
 /* The value of NAME in T, or NULL. */
@@ -357,17 +188,17 @@ static void pf_table_free(struct pf_table *t)
  * and the first of them is *UNKNOWN (malloc'd; NULL when none). */
 static char *pf_expand(const struct pf_table *t, const char *v, char **unknown)
 {
-	struct pf_buf b = { 0 };
+	struct cvu_buf b = { 0 };
 	const char *namechars = PF_NAME_CHARS;
 	*unknown = NULL;
-	pf_add(&b, "", 0);
+	cvu_buf_add(&b, "", 0);
 	for (const char *p = v; *p;) {
 		if (*p != '$') {
-			pf_add(&b, p++, 1);
+			cvu_buf_add(&b, p++, 1);
 			continue;
 		}
 		if (p[1] == '$') {
-			pf_add(&b, "$", 1);
+			cvu_buf_add(&b, "$", 1);
 			p += 2;
 			continue;
 		}
@@ -385,17 +216,17 @@ static char *pf_expand(const struct pf_table *t, const char *v, char **unknown)
 			if (close)
 				after++;
 			if (n > 0) {
-				char *nm = pf_printf("%.*s", (int)n, name);
+				char *nm = cvu_printf("%.*s", (int)n, name);
 				value = pf_get(t, nm);
 				free(nm);
 			}
 		}
 		if (value) {
-			pf_adds(&b, value);
+			cvu_buf_adds(&b, value);
 		} else {
-			pf_add(&b, p, (size_t)(after - p));
+			cvu_buf_add(&b, p, (size_t)(after - p));
 			if (!*unknown)
-				*unknown = pf_printf("%.*s", (int)(after - p), p);
+				*unknown = cvu_printf("%.*s", (int)(after - p), p);
 		}
 		p = after;
 	}
@@ -416,26 +247,6 @@ struct pf {
 	bool parent_relay;	/* parent_domain_matches_subdomains has relay_domains */
 	bool parent_transport;	/* ... and transport_maps */
 };
-
-/* Add S (copied) to the list *V of *N unless it is there; true if added. */
-static bool pf_set_add(char ***v, size_t *n, const char *s)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i], s) == 0)
-			return false;
-	*v = pf_realloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = pf_printf("%s", s);
-	return true;
-}
-
-/* Whether S is in the list V of N. */
-static bool pf_set_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
 
 /* Add an item whose WHY is made by a printf of FMT. */
 static void pf_item(struct pf *pf, const char *setting, const char *before, const char *after,
@@ -472,8 +283,8 @@ static enum pf_map pf_map_ref(struct pf *pf, const char *ref, const struct cv_in
 			      char **path)
 {
 	const char *colon = ref[0] == '/' ? NULL : strchr(ref, ':');
-	*type = colon ? pf_printf("%.*s", (int)(colon - ref), ref) : pf_printf("");
-	*path = pf_printf("%s", colon ? colon + 1 : ref);
+	*type = colon ? cvu_printf("%.*s", (int)(colon - ref), ref) : cvu_dup("");
+	*path = cvu_printf("%s", colon ? colon + 1 : ref);
 	*text = NULL;
 	if (strcmp(*type, "regexp") == 0 || strcmp(*type, "pcre") == 0)
 		return PF_MAP_REGEXP;
@@ -498,15 +309,15 @@ struct pf_ent {
 static struct pf_ent *pf_map_read(const struct cv_input *in, size_t *count)
 {
 	size_t n;
-	struct pf_logical *l = pf_logical_lines(in->text, in->text ? in->len : 0, &n);
-	struct pf_ent *e = pf_realloc(NULL, n * sizeof(*e));
+	struct cvu_logical *l = cvu_logical_lines(in->text, in->text ? in->len : 0, &n);
+	struct pf_ent *e = cvu_alloc(NULL, n * sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
-		char *t = pf_trim(l[i].text);
+		char *t = cvu_trim_blanks(l[i].text);
 		size_t k = strcspn(t, " \t");
 		e[i] = (struct pf_ent){ .line = l[i].line };
-		e[i].key = pf_lower(pf_printf("%.*s", (int)k, t));
-		char *v = pf_trim(t + k);
-		e[i].value = pf_printf("%s", v);
+		e[i].key = cvu_lower(cvu_printf("%.*s", (int)k, t));
+		char *v = cvu_trim_blanks(t + k);
+		e[i].value = cvu_printf("%s", v);
 		if (l[i].nul)
 			e[i].bad = "a NUL byte in the line";
 		else if (l[i].orphan)
@@ -514,7 +325,7 @@ static struct pf_ent *pf_map_read(const struct cv_input *in, size_t *count)
 		else if (!*v)
 			e[i].bad = "a key with no value";
 	}
-	pf_free_logical(l, n);
+	cvu_logical_free(l, n);
 	*count = n;
 	return e;
 }
@@ -535,15 +346,15 @@ static void pf_myhostname(struct pf *pf)
 	char *unknown, *v = pf_value(pf, "myhostname", &unknown);
 	if (!v)
 		return;
-	pf_lower(v);
+	cvu_lower(v);
 	if (unknown || !pf_domain_ok(v)) {
 		pf_item(pf, "myhostname", v, "", CV_NOT_CONVERTED, "not a host name%s%s: write control/me by hand",
 			unknown ? ": unknown " : "", unknown ? unknown : "");
 	} else {
 		cv_file_line(pf->out, "control/me", v);
 		free(pf->out->me);
-		pf->out->me = pf_printf("%s", v);
-		char *after = pf_printf("control/me: %s", v);
+		pf->out->me = cvu_printf("%s", v);
+		char *after = cvu_printf("control/me: %s", v);
 		pf_item(pf, "myhostname", v, after, CV_CONVERTED, NULL);
 		free(after);
 	}
@@ -557,7 +368,7 @@ static void pf_mydomain(struct pf *pf)
 	char *unknown, *v = pf_value(pf, "mydomain", &unknown);
 	if (!v)
 		return;
-	pf_lower(v);
+	cvu_lower(v);
 	if (unknown || !pf_domain_ok(v)) {
 		pf_item(pf, "mydomain", v, "", CV_NOT_CONVERTED,
 			"not a domain name: write control/defaultdomain and control/plusdomain by hand");
@@ -565,8 +376,8 @@ static void pf_mydomain(struct pf *pf)
 		cv_file_line(pf->out, "control/defaultdomain", v);
 		cv_file_line(pf->out, "control/plusdomain", v);
 		free(pf->out->domain);
-		pf->out->domain = pf_printf("%s", v);
-		char *after = pf_printf("control/defaultdomain, control/plusdomain: %s", v);
+		pf->out->domain = cvu_printf("%s", v);
+		char *after = cvu_printf("control/defaultdomain, control/plusdomain: %s", v);
 		pf_item(pf, "mydomain", v, after, CV_CONVERTED, NULL);
 		free(after);
 	}
@@ -596,13 +407,13 @@ static void pf_myorigin(struct pf *pf)
 			l++;
 		if (l > 0 && t[l - 1] == '\r')
 			l--;
-		char *line = pf_printf("%.*s", (int)l, t);
-		dom = pf_printf("%s", pf_trim(line));
+		char *line = cvu_printf("%.*s", (int)l, t);
+		dom = cvu_printf("%s", cvu_trim_blanks(line));
 		free(line);
 	} else {
-		dom = pf_printf("%s", v);
+		dom = cvu_printf("%s", v);
 	}
-	pf_lower(dom);
+	cvu_lower(dom);
 	if (unknown || !pf_domain_ok(dom)) {
 		pf_item(pf, "myorigin", raw, "", CV_NOT_CONVERTED,
 			"%s is not a domain name: write control/defaulthost by hand", dom);
@@ -614,7 +425,7 @@ static void pf_myorigin(struct pf *pf)
 		pf_item(pf, "myorigin", raw, "control/defaulthost not needed (qmail uses me)", CV_CONVERTED, NULL);
 	} else {
 		cv_file_line(pf->out, "control/defaulthost", dom);
-		char *after = pf_printf("control/defaulthost: %s", dom);
+		char *after = cvu_printf("control/defaulthost: %s", dom);
 		pf_item(pf, "myorigin", raw, after, CV_CONVERTED, NULL);
 		free(after);
 	}
@@ -640,7 +451,7 @@ static void pf_mydestination(struct pf *pf)
 	if (n == 0)
 		pf_empty_list(pf, "mydestination", "no local domain");
 	for (size_t i = 0; i < n; i++) {
-		char *d = pf_lower(pf_printf("%s", w[i]));
+		char *d = cvu_lower(cvu_printf("%s", w[i]));
 		if (strchr(d, ':') || d[0] == '/') {
 			pf_item(pf, "mydestination", w[i], "", CV_NOT_CONVERTED,
 				"a lookup table: list its domains in control/locals and control/rcpthosts by hand");
@@ -650,16 +461,16 @@ static void pf_mydestination(struct pf *pf)
 		} else if (!pf_domain_ok(d)) {
 			pf_item(pf, "mydestination", w[i], "", CV_NOT_CONVERTED, "not a domain name");
 		} else {
-			pf_set_add(&pf->locals, &pf->nlocals, d);
-			pf_line(pf->out, "control/locals", d);
-			pf_line(pf->out, "control/rcpthosts", d);
-			char *after = pf_printf("control/locals, control/rcpthosts: %s", d);
+			cvu_set_add(&pf->locals, &pf->nlocals, d);
+			cvu_line_once(pf->out, "control/locals", d);
+			cvu_line_once(pf->out, "control/rcpthosts", d);
+			char *after = cvu_printf("control/locals, control/rcpthosts: %s", d);
 			pf_item(pf, "mydestination", w[i], after, CV_CONVERTED, NULL);
 			free(after);
 		}
 		free(d);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -691,7 +502,7 @@ static void pf_relay_domains(struct pf *pf)
 	if (n == 0)
 		pf_empty_list(pf, "relay_domains", "no relay domain");
 	for (size_t i = 0; i < n; i++) {
-		char *d = pf_lower(pf_printf("%s", w[i]));
+		char *d = cvu_lower(cvu_printf("%s", w[i]));
 		bool dot = d[0] == '.';
 		if (strchr(d, ':') || d[0] == '/') {
 			pf_item(pf, "relay_domains", w[i], "", CV_NOT_CONVERTED,
@@ -702,22 +513,22 @@ static void pf_relay_domains(struct pf *pf)
 		} else if (!pf_domain_ok(d + dot)) {
 			pf_item(pf, "relay_domains", w[i], "", CV_NOT_CONVERTED, "not a domain name");
 		} else {
-			pf_line(pf->out, "control/rcpthosts", d);
+			cvu_line_once(pf->out, "control/rcpthosts", d);
 			char *after;
 			if (pf->parent_relay && !dot) {
-				char *sub = pf_printf(".%s", d);
-				pf_line(pf->out, "control/rcpthosts", sub);
-				after = pf_printf("control/rcpthosts: %s %s", d, sub);
+				char *sub = cvu_printf(".%s", d);
+				cvu_line_once(pf->out, "control/rcpthosts", sub);
+				after = cvu_printf("control/rcpthosts: %s %s", d, sub);
 				free(sub);
 			} else {
-				after = pf_printf("control/rcpthosts: %s", d);
+				after = cvu_printf("control/rcpthosts: %s", d);
 			}
 			pf_item(pf, "relay_domains", w[i], after, CV_CONVERTED, NULL);
 			free(after);
 		}
 		free(d);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -725,11 +536,11 @@ static void pf_relay_domains(struct pf *pf)
 /* Make D a virtual alias domain: rcpthosts D, virtualdomains D:alias-D. */
 static void pf_virtual_domain(struct pf *pf, const char *d)
 {
-	if (!pf_set_add(&pf->virt, &pf->nvirt, d))
+	if (!cvu_set_add(&pf->virt, &pf->nvirt, d))
 		return;
-	char *line = pf_printf("%s:alias-%s", d, d);
-	pf_line(pf->out, "control/rcpthosts", d);
-	pf_line(pf->out, "control/virtualdomains", line);
+	char *line = cvu_printf("%s:alias-%s", d, d);
+	cvu_line_once(pf->out, "control/rcpthosts", d);
+	cvu_line_once(pf->out, "control/virtualdomains", line);
 	free(line);
 }
 
@@ -746,7 +557,7 @@ static void pf_virtual_domains(struct pf *pf)
 	if (n == 0)
 		pf_item(pf, "virtual_alias_domains", raw, "no virtual alias domain", CV_CONVERTED, NULL);
 	for (size_t i = 0; i < n; i++) {
-		char *d = pf_lower(pf_printf("%s", w[i]));
+		char *d = cvu_lower(cvu_printf("%s", w[i]));
 		if (strchr(d, ':') || d[0] == '/') {
 			const struct cv_input *text;
 			char *type, *path;
@@ -754,19 +565,19 @@ static void pf_virtual_domains(struct pf *pf)
 			if (m == PF_MAP_TEXT) {
 				size_t ne;
 				struct pf_ent *e = pf_map_read(text, &ne);
-				struct pf_buf doms = { 0 };
-				pf_add(&doms, "", 0);
+				struct cvu_buf doms = { 0 };
+				cvu_buf_add(&doms, "", 0);
 				for (size_t j = 0; j < ne; j++) {
 					const char *at = e[j].bad ? NULL : strrchr(e[j].key, '@');
-					if (!at || !pf_domain_ok(at + 1) || pf_set_has(pf->locals, pf->nlocals, at + 1) ||
-					    pf_set_has(pf->virt, pf->nvirt, at + 1))
+					if (!at || !pf_domain_ok(at + 1) || cvu_set_has(pf->locals, pf->nlocals, at + 1) ||
+					    cvu_set_has(pf->virt, pf->nvirt, at + 1))
 						continue;
 					pf_virtual_domain(pf, at + 1);
-					pf_adds(&doms, " ");
-					pf_adds(&doms, at + 1);
+					cvu_buf_adds(&doms, " ");
+					cvu_buf_adds(&doms, at + 1);
 				}
-				char *after = doms.n ? pf_printf("control/virtualdomains:%s", doms.s)
-						     : pf_printf("no virtual alias domain in %s", path);
+				char *after = doms.n ? cvu_printf("control/virtualdomains:%s", doms.s)
+						     : cvu_printf("no virtual alias domain in %s", path);
 				pf_item(pf, "virtual_alias_domains", w[i], after, CV_CONVERTED, NULL);
 				free(after);
 				free(doms.s);
@@ -785,18 +596,18 @@ static void pf_virtual_domains(struct pf *pf)
 			free(path);
 		} else if (!pf_domain_ok(d)) {
 			pf_item(pf, "virtual_alias_domains", w[i], "", CV_NOT_CONVERTED, "not a domain name");
-		} else if (pf_set_has(pf->locals, pf->nlocals, d)) {
+		} else if (cvu_set_has(pf->locals, pf->nlocals, d)) {
 			pf_item(pf, "virtual_alias_domains", w[i], "", CV_NOT_CONVERTED,
 				"%s is in mydestination too (Postfix warns of that): it stays a local domain", d);
 		} else {
 			pf_virtual_domain(pf, d);
-			char *after = pf_printf("control/rcpthosts: %s, control/virtualdomains: %s:alias-%s", d, d, d);
+			char *after = cvu_printf("control/rcpthosts: %s, control/virtualdomains: %s:alias-%s", d, d, d);
 			pf_item(pf, "virtual_alias_domains", w[i], after, CV_CONVERTED, NULL);
 			free(after);
 		}
 		free(d);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -806,41 +617,41 @@ static const char pf_local_why[] = "qmail applies ~alias/.qmail-%s only when no 
 /* One entry E of the virtual alias map PATH: its file and item. */
 static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_ent *e)
 {
-	char *setting = pf_printf("%s: %s", path, e->key), *file = NULL, *warn = NULL;
+	char *setting = cvu_printf("%s: %s", path, e->key), *file = NULL, *warn = NULL;
 	const char *at = strrchr(e->key, '@');
 	if (e->bad) {
 		pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED, "line %zu: %s", e->line, e->bad);
 		goto done;
 	}
-	if (!at && pf_set_has(pf->virt, pf->nvirt, e->key)) {
+	if (!at && cvu_set_has(pf->virt, pf->nvirt, e->key)) {
 		pf_item(pf, setting, e->value, "declares a virtual alias domain (control/virtualdomains)", CV_CONVERTED,
 			NULL);
 		goto done;
 	}
-	char *local = pf_printf("%.*s", (int)(at ? at - e->key : (long)strlen(e->key)), e->key);
+	char *local = cvu_printf("%.*s", (int)(at ? at - e->key : (long)strlen(e->key)), e->key);
 	const char *dom = at ? at + 1 : NULL;
-	if (dom && pf_set_has(pf->virt, pf->nvirt, dom)) {
-		if (*local && (!pf_local_ok(local) || strcmp(local, "default") == 0)) {
+	if (dom && cvu_set_has(pf->virt, pf->nvirt, dom)) {
+		if (*local && (!cvu_qmail_name_ok(local) || strcmp(local, "default") == 0)) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED,
 				"%s cannot be a qmail file name (only a-z 0-9 . _ + = -, not \"default\")", local);
 		} else {
-			char *d = pf_colons(dom), *l = pf_colons(*local ? local : "default");
-			file = pf_printf("alias/.qmail-%s-%s", d, l);
+			char *d = cvu_colons(cvu_dup(dom)), *l = cvu_colons(cvu_dup(*local ? local : "default"));
+			file = cvu_printf("alias/.qmail-%s-%s", d, l);
 			free(d);
 			free(l);
 		}
-	} else if (!dom || pf_set_has(pf->locals, pf->nlocals, dom)) {
+	} else if (!dom || cvu_set_has(pf->locals, pf->nlocals, dom)) {
 		if (!*local) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED,
 				"a catch-all of a local domain: ~alias/.qmail-default would catch only the addresses "
 				"with no account; write it by hand if that is meant");
-		} else if (!pf_local_ok(local) || strcmp(local, "default") == 0) {
+		} else if (!cvu_qmail_name_ok(local) || strcmp(local, "default") == 0) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED,
 				"%s cannot be a qmail file name (only a-z 0-9 . _ + = -, not \"default\")", local);
 		} else {
-			char *l = pf_colons(local);
-			file = pf_printf("alias/.qmail-%s", l);
-			warn = pf_printf(pf_local_why, l, local);
+			char *l = cvu_colons(cvu_dup(local));
+			file = cvu_printf("alias/.qmail-%s", l);
+			warn = cvu_printf(pf_local_why, l, local);
 			free(l);
 		}
 	} else {
@@ -858,32 +669,26 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 	}
 	size_t n, nlines = 0;
 	char **w = pf_words(e->value, &n);
-	char **lines = pf_realloc(NULL, n * sizeof(*lines));
-	struct pf_buf left = { 0 };
-	pf_add(&left, "", 0);
+	char **lines = cvu_alloc(NULL, n * sizeof(*lines));
+	struct cvu_buf left = { 0 };
+	cvu_buf_add(&left, "", 0);
 	const char *host = pf->origin ? pf->origin : pf->out->me;
 	for (size_t i = 0; i < n; i++) {
-		char *t = pf_lower(pf_printf("%s", w[i]));
+		char *t = cvu_lower(cvu_printf("%s", w[i]));
 		const char *why = NULL;
 		if (!pf_addr_ok(t))
 			why = "not an address";
 		else if (strcmp(t, e->key) == 0)
 			why = "the key itself: it would loop";
 		if (why) {
-			pf_adds(&left, left.n ? "; " : "");
-			pf_adds(&left, w[i]);
-			pf_adds(&left, " (");
-			pf_adds(&left, why);
-			pf_adds(&left, ")");
+			cvu_buf_adds(&left, left.n ? "; " : "");
+			cvu_buf_adds(&left, w[i]);
+			cvu_buf_adds(&left, " (");
+			cvu_buf_adds(&left, why);
+			cvu_buf_adds(&left, ")");
 		} else {
-			char *line = strchr(t, '@') || !host ? pf_printf("&%s", t) : pf_printf("&%s@%s", t, host);
-			bool dup = false;
-			for (size_t j = 0; j < nlines && !dup; j++)
-				dup = strcmp(lines[j], line) == 0;
-			if (dup)
-				free(line);
-			else
-				lines[nlines++] = line;
+			char *line = strchr(t, '@') || !host ? cvu_printf("&%s", t) : cvu_printf("&%s@%s", t, host);
+			cvu_add_once(lines, &nlines, line);
 		}
 		free(t);
 	}
@@ -892,7 +697,7 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 	} else {
 		for (size_t i = 0; i < nlines; i++)
 			cv_file_line(pf->out, file, lines[i]);
-		char *after = pf_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
+		char *after = cvu_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
 		if (warn && left.n)
 			pf_item(pf, setting, e->value, after, CV_WARNED, "%s; left out: %s", warn, left.s);
 		else if (warn || left.n)
@@ -906,54 +711,79 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 		free(lines[i]);
 	free(lines);
 	free(left.s);
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 done:
 	free(setting);
 	free(file);
 	free(warn);
 }
 
-/* virtual_alias_maps: each map's entries as ~alias/.qmail-* files. */
-static void pf_virtual_maps(struct pf *pf)
+/* How a list of maps whose entries are read one by one is converted:
+ * virtual_alias_maps and transport_maps. */
+struct pf_maps {
+	const char *name;	/* the parameter */
+	const char *empty;	/* the "after" of an empty list */
+	const char *made;	/* what the entries become */
+	const char *missing;	/* what to do when the text was not given */
+	const char *regexp;	/* why not a regexp: or pcre: map, or NULL: as OTHER */
+	const char *other;	/* what to do for any other type of map */
+	void (*entry)(struct pf *pf, const char *path, const struct pf_ent *e);
+};
+
+/* The parameter M->name: each map given as text read entry by entry
+ * with M->entry, the others said why not. */
+static void pf_entry_maps(struct pf *pf, const struct pf_maps *m)
 {
-	char *unknown, *v = pf_value(pf, "virtual_alias_maps", &unknown);
+	char *unknown, *v = pf_value(pf, m->name, &unknown);
 	if (!v)
 		return;
 	size_t n;
 	char **w = pf_words(v, &n);
 	if (n == 0)
-		pf_empty_list(pf, "virtual_alias_maps", "no virtual alias");
+		pf_empty_list(pf, m->name, m->empty);
 	for (size_t i = 0; i < n; i++) {
 		const struct cv_input *text;
 		char *type, *path;
-		enum pf_map m = pf_map_ref(pf, w[i], &text, &type, &path);
-		if (m == PF_MAP_TEXT) {
+		enum pf_map k = pf_map_ref(pf, w[i], &text, &type, &path);
+		if (k == PF_MAP_TEXT) {
 			size_t ne;
 			struct pf_ent *e = pf_map_read(text, &ne);
-			char *after = pf_printf("~alias/.qmail-* from the %zu entr%s of %s", ne, ne == 1 ? "y" : "ies",
-						path);
-			pf_item(pf, "virtual_alias_maps", w[i], after, CV_CONVERTED, NULL);
+			char *after = cvu_printf("%s from the %zu entr%s of %s", m->made, ne, ne == 1 ? "y" : "ies",
+						 path);
+			pf_item(pf, m->name, w[i], after, CV_CONVERTED, NULL);
 			free(after);
 			for (size_t j = 0; j < ne; j++)
-				pf_virtual_entry(pf, path, &e[j]);
+				m->entry(pf, path, &e[j]);
 			pf_map_free(e, ne);
-		} else if (m == PF_MAP_MISSING) {
-			pf_item(pf, "virtual_alias_maps", w[i], "", CV_NOT_CONVERTED,
-				"the text of %s was not given: write its ~alias/.qmail-DOMAIN-USER files by hand", path);
-		} else if (m == PF_MAP_REGEXP) {
-			pf_item(pf, "virtual_alias_maps", w[i], "", CV_NOT_CONVERTED,
-				"qmail has no %s aliases: write ~alias/.qmail-DOMAIN-USER (or -default) files by hand",
-				type);
+		} else if (k == PF_MAP_MISSING) {
+			pf_item(pf, m->name, w[i], "", CV_NOT_CONVERTED, "the text of %s was not given: %s", path,
+				m->missing);
+		} else if (k == PF_MAP_REGEXP && m->regexp) {
+			pf_item(pf, m->name, w[i], "", CV_NOT_CONVERTED, "qmail has no %s aliases: %s", type, m->regexp);
 		} else {
-			pf_item(pf, "virtual_alias_maps", w[i], "", CV_NOT_CONVERTED,
-				"qmail has no %s lookups: write ~alias/.qmail-DOMAIN-USER files by hand", type);
+			pf_item(pf, m->name, w[i], "", CV_NOT_CONVERTED, "qmail has no %s lookups: %s", type, m->other);
 		}
 		free(type);
 		free(path);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
+}
+
+/* virtual_alias_maps: each map's entries as ~alias/.qmail-* files. */
+static void pf_virtual_maps(struct pf *pf)
+{
+	static const struct pf_maps m = {
+		.name = "virtual_alias_maps",
+		.empty = "no virtual alias",
+		.made = "~alias/.qmail-*",
+		.missing = "write its ~alias/.qmail-DOMAIN-USER files by hand",
+		.regexp = "write ~alias/.qmail-DOMAIN-USER (or -default) files by hand",
+		.other = "write ~alias/.qmail-DOMAIN-USER files by hand",
+		.entry = pf_virtual_entry,
+	};
+	pf_entry_maps(pf, &m);
 }
 
 /* alias_maps: each map given as text through cv_aliases. */
@@ -971,7 +801,7 @@ static void pf_alias_maps(struct pf *pf)
 		char *type, *path;
 		enum pf_map m = pf_map_ref(pf, w[i], &text, &type, &path);
 		if (m == PF_MAP_TEXT) {
-			char *after = pf_printf("~alias/.qmail-* from %s", path);
+			char *after = cvu_printf("~alias/.qmail-* from %s", path);
 			pf_item(pf, "alias_maps", w[i], after, CV_CONVERTED, NULL);
 			free(after);
 			cv_aliases(text->text, text->text ? text->len : 0, path, pf->out);
@@ -986,7 +816,7 @@ static void pf_alias_maps(struct pf *pf)
 		free(type);
 		free(path);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -1012,7 +842,7 @@ static const char *pf_nexthop(const char *s, char **host, char **port, bool *bra
 		end = end ? end : s + strlen(s);
 		rest = end;
 	}
-	char *h = pf_lower(pf_printf("%.*s", (int)(end - s), s));
+	char *h = cvu_lower(cvu_printf("%.*s", (int)(end - s), s));
 	if (strchr(h, ':') || strncmp(h, "ipv6", 4) == 0) {
 		free(h);
 		return "an IPv6 relay: qmail-remote here has no IPv6";
@@ -1027,7 +857,7 @@ static const char *pf_nexthop(const char *s, char **host, char **port, bool *bra
 			free(h);
 			return "the port is not a number (qmail's smtproutes takes a number)";
 		}
-		*port = pf_printf("%s", rest + 1);
+		*port = cvu_printf("%s", rest + 1);
 	}
 	*host = h;
 	return NULL;
@@ -1054,9 +884,9 @@ static void pf_relayhost(struct pf *pf)
 		if (why) {
 			pf_item(pf, "relayhost", raw, "", CV_NOT_CONVERTED, "%s", why);
 		} else {
-			char *line = port ? pf_printf(":%s:%s", host, port) : pf_printf(":%s", host);
-			char *after = pf_printf("control/smtproutes: %s", line);
-			pf_line(pf->out, "control/smtproutes", line);
+			char *line = port ? cvu_printf(":%s:%s", host, port) : cvu_printf(":%s", host);
+			char *after = cvu_printf("control/smtproutes: %s", line);
+			cvu_line_once(pf->out, "control/smtproutes", line);
 			if (br)
 				pf_item(pf, "relayhost", raw, after, CV_CONVERTED, NULL);
 			else
@@ -1067,7 +897,7 @@ static void pf_relayhost(struct pf *pf)
 		free(host);
 		free(port);
 	}
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -1076,7 +906,7 @@ static void pf_relayhost(struct pf *pf)
  * and relay transports. */
 static void pf_transport_entry(struct pf *pf, const char *path, const struct pf_ent *e)
 {
-	char *setting = pf_printf("%s: %s", path, e->key);
+	char *setting = cvu_printf("%s: %s", path, e->key);
 	const char *key = e->key;
 	bool dot = key[0] == '.';
 	if (e->bad) {
@@ -1099,7 +929,7 @@ static void pf_transport_entry(struct pf *pf, const char *path, const struct pf_
 		goto done;
 	}
 	const char *colon = strchr(e->value, ':');
-	char *transport = pf_printf("%.*s", (int)(colon ? colon - e->value : (long)strlen(e->value)), e->value);
+	char *transport = cvu_printf("%.*s", (int)(colon ? colon - e->value : (long)strlen(e->value)), e->value);
 	const char *nexthop = colon ? colon + 1 : "";
 	if (*transport && strcmp(transport, "smtp") != 0 && strcmp(transport, "relay") != 0) {
 		if (strcmp(transport, "local") == 0)
@@ -1123,16 +953,16 @@ static void pf_transport_entry(struct pf *pf, const char *path, const struct pf_
 		if (why) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED, "%s", why);
 		} else {
-			struct pf_buf after = { 0 };
-			pf_adds(&after, "control/smtproutes:");
+			struct cvu_buf after = { 0 };
+			cvu_buf_adds(&after, "control/smtproutes:");
 			for (int sub = 0; sub < 2; sub++) {
 				if (sub && (dot || !pf->parent_transport))
 					break;
-				char *line = port ? pf_printf("%s%s:%s:%s", sub ? "." : "", key, host, port)
-						  : pf_printf("%s%s:%s", sub ? "." : "", key, host);
-				pf_line(pf->out, "control/smtproutes", line);
-				pf_adds(&after, " ");
-				pf_adds(&after, line);
+				char *line = port ? cvu_printf("%s%s:%s:%s", sub ? "." : "", key, host, port)
+						  : cvu_printf("%s%s:%s", sub ? "." : "", key, host);
+				cvu_line_once(pf->out, "control/smtproutes", line);
+				cvu_buf_adds(&after, " ");
+				cvu_buf_adds(&after, line);
 				free(line);
 			}
 			if (br)
@@ -1152,40 +982,16 @@ done:
 /* transport_maps: each map's entries as smtproutes lines. */
 static void pf_transport_maps(struct pf *pf)
 {
-	char *unknown, *v = pf_value(pf, "transport_maps", &unknown);
-	if (!v)
-		return;
-	size_t n;
-	char **w = pf_words(v, &n);
-	if (n == 0)
-		pf_empty_list(pf, "transport_maps", "no route");
-	for (size_t i = 0; i < n; i++) {
-		const struct cv_input *text;
-		char *type, *path;
-		enum pf_map m = pf_map_ref(pf, w[i], &text, &type, &path);
-		if (m == PF_MAP_TEXT) {
-			size_t ne;
-			struct pf_ent *e = pf_map_read(text, &ne);
-			char *after = pf_printf("control/smtproutes from the %zu entr%s of %s", ne,
-						ne == 1 ? "y" : "ies", path);
-			pf_item(pf, "transport_maps", w[i], after, CV_CONVERTED, NULL);
-			free(after);
-			for (size_t j = 0; j < ne; j++)
-				pf_transport_entry(pf, path, &e[j]);
-			pf_map_free(e, ne);
-		} else if (m == PF_MAP_MISSING) {
-			pf_item(pf, "transport_maps", w[i], "", CV_NOT_CONVERTED,
-				"the text of %s was not given: write control/smtproutes by hand", path);
-		} else {
-			pf_item(pf, "transport_maps", w[i], "", CV_NOT_CONVERTED,
-				"qmail has no %s lookups: write control/smtproutes by hand", type);
-		}
-		free(type);
-		free(path);
-	}
-	pf_free_words(w, n);
-	free(unknown);
-	free(v);
+	static const struct pf_maps m = {
+		.name = "transport_maps",
+		.empty = "no route",
+		.made = "control/smtproutes",
+		.missing = "write control/smtproutes by hand",
+		.regexp = NULL,
+		.other = "write control/smtproutes by hand",
+		.entry = pf_transport_entry,
+	};
+	pf_entry_maps(pf, &m);
 }
 
 /* The IPv4 address S ("a.b.c.d", decimal) into A; false when it is none. */
@@ -1212,7 +1018,7 @@ static bool pf_ipv4(const char *s, unsigned a[4])
 /* One mynetworks entry W: its tcprules line, or why none. */
 static void pf_network(struct pf *pf, const char *w)
 {
-	char *addr = pf_printf("%s", w), *slash = strchr(addr, '/');
+	char *addr = cvu_printf("%s", w), *slash = strchr(addr, '/');
 	unsigned a[4], len = 32;
 	bool ok = true;
 	size_t alen = slash ? (size_t)(slash - addr) : strlen(addr);
@@ -1254,20 +1060,10 @@ static void pf_network(struct pf *pf, const char *w)
 	bool hostbits = (ip & ~mask) != 0;
 	ip &= mask;
 	unsigned o[4] = { ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255 };
-	char *prefix;
-	if (len == 8)
-		prefix = pf_printf("%u.", o[0]);
-	else if (len == 16)
-		prefix = pf_printf("%u.%u.", o[0], o[1]);
-	else if (len == 24)
-		prefix = pf_printf("%u.%u.%u.", o[0], o[1], o[2]);
-	else if (len == 32)
-		prefix = pf_printf("%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
-	else
-		prefix = pf_printf("%u.%u.%u.%u-%u", o[0], o[1], o[2], o[3], o[3] + (~mask & 255));
-	char *line = pf_printf("%s:allow,RELAYCLIENT=\"\"", prefix);
-	char *after = pf_printf("tcp.smtp: %s", line);
-	pf_line(pf->out, "tcp.smtp", line);
+	char *prefix = cvu_tcprules_addr(o, len);
+	char *line = cvu_printf("%s:allow,RELAYCLIENT=\"\"", prefix);
+	char *after = cvu_printf("tcp.smtp: %s", line);
+	cvu_line_once(pf->out, "tcp.smtp", line);
 	if (hostbits)
 		pf_item(pf, "mynetworks", w, after, CV_WARNED,
 			"%s/%u has host bits set: the network %s is used (as Postfix does)", addr, len, prefix);
@@ -1292,7 +1088,7 @@ static void pf_mynetworks(struct pf *pf)
 		pf_empty_list(pf, "mynetworks", "no relay client");
 	for (size_t i = 0; i < n; i++)
 		pf_network(pf, w[i]);
-	pf_free_words(w, n);
+	cvu_strings_free(w, n);
 	free(unknown);
 	free(v);
 }
@@ -1308,7 +1104,7 @@ static void pf_size(struct pf *pf)
 			"not a number of bytes: write control/databytes by hand");
 	} else {
 		cv_file_line(pf->out, "control/databytes", v);
-		char *after = pf_printf("control/databytes: %s", v);
+		char *after = cvu_printf("control/databytes: %s", v);
 		pf_item(pf, "message_size_limit", v, after, CV_CONVERTED, NULL);
 		free(after);
 	}
@@ -1376,21 +1172,21 @@ static char *pf_other_why(const char *name)
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(name, known[i].name) == 0)
-			return pf_printf("%s", known[i].why);
+			return cvu_printf("%s", known[i].why);
 	if (strncmp(name, "smtpd_sasl_", 11) == 0)
-		return pf_printf("SMTP AUTH needs qmail's smtp-auth patch and checkpassword: qinstall's profile "
+		return cvu_printf("SMTP AUTH needs qmail's smtp-auth patch and checkpassword: qinstall's profile "
 				 "sets that up, not from this setting");
 	if (strncmp(name, "smtp_sasl_", 10) == 0)
-		return pf_printf("qmail-remote does no SMTP AUTH to a relay: a relay that needs it needs a patched "
+		return cvu_printf("qmail-remote does no SMTP AUTH to a relay: a relay that needs it needs a patched "
 				 "qmail-remote");
 	if (pf_ends(name, "milters") || strncmp(name, "milter_", 7) == 0)
-		return pf_printf("qmail has no milter interface");
+		return cvu_printf("qmail has no milter interface");
 	if (pf_ends(name, "_checks"))
-		return pf_printf("Postfix's content checks have no qmail counterpart");
+		return cvu_printf("Postfix's content checks have no qmail counterpart");
 	if (strncmp(name, "smtpd_tls_", 10) == 0 || strncmp(name, "smtp_tls_", 9) == 0 ||
 	    strncmp(name, "tls_", 4) == 0)
-		return pf_printf("TLS is the profile's tls-smtpauth option");
-	return pf_printf("qinstall does not convert %s: set up its qmail counterpart by hand", name);
+		return cvu_printf("TLS is the profile's tls-smtpauth option");
+	return cvu_printf("qinstall does not convert %s: set up its qmail counterpart by hand", name);
 }
 
 /* The names "postconf -n" gives that nothing above converted. */
@@ -1407,49 +1203,12 @@ static void pf_others(struct pf *pf)
 			handled = strcmp(set.v[i].name, cv_postfix_names[j]) == 0;
 		if (handled && pf_get(&pf->conf, set.v[i].name))
 			continue;
-		char *why = handled ? pf_printf("postconf -x did not give %s: convert it by hand", set.v[i].name)
+		char *why = handled ? cvu_printf("postconf -x did not give %s: convert it by hand", set.v[i].name)
 				    : pf_other_why(set.v[i].name);
 		cv_item_add(pf->out, set.v[i].name, set.v[i].value, "", CV_NOT_CONVERTED, why);
 		free(why);
 	}
 	pf_table_free(&set);
-}
-
-/* qsort's comparison of two strings, in the C locale's order. */
-static int pf_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The lines of the file NAME sorted and without duplicates. */
-static void pf_sort_file(struct cv_result *r, const char *name)
-{
-	struct cv_file *f = (struct cv_file *)cv_file_find(r, name);
-	if (!f)
-		return;
-	size_t n = 0;
-	char **v = NULL;
-	for (char *p = f->text; *p;) {
-		char *nl = strchr(p, '\n');
-		v = pf_realloc(v, (n + 1) * sizeof(*v));
-		v[n++] = p;
-		if (!nl)
-			break;
-		*nl = '\0';
-		p = nl + 1;
-	}
-	qsort(v, n, sizeof(*v), pf_cmp);
-	struct pf_buf b = { 0 };
-	pf_add(&b, "", 0);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
-			continue;
-		pf_adds(&b, v[i]);
-		pf_add(&b, "\n", 1);
-	}
-	free(v);
-	free(f->text);
-	f->text = b.s;
 }
 
 int cv_postfix(const struct cv_inputs *in, struct cv_result *out, const char **err)
@@ -1477,11 +1236,11 @@ int cv_postfix(const struct cv_inputs *in, struct cv_result *out, const char **e
 	pf_size(&pf);
 	pf_delimiter(&pf);
 	pf_others(&pf);
-	pf_sort_file(out, "control/rcpthosts");
-	pf_sort_file(out, "control/locals");
+	cvu_sort_file(out, "control/rcpthosts");
+	cvu_sort_file(out, "control/locals");
 	pf_table_free(&pf.conf);
-	pf_free_words(pf.locals, pf.nlocals);
-	pf_free_words(pf.virt, pf.nvirt);
+	cvu_strings_free(pf.locals, pf.nlocals);
+	cvu_strings_free(pf.virt, pf.nvirt);
 	free(pf.origin);
 	return 0;
 }

@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <strings.h>
 
 #include "convert/convert.h"
+#include "convert/util.h"
 
 #define RCPTHOSTS "control/rcpthosts"
 #define LOCALS "control/locals"
@@ -30,80 +30,6 @@ struct sm {
 	char *mc_me;		/* define(`confDOMAIN_NAME') */
 	char *lhn_me;		/* the first local-host-names entry with a dot */
 };
-
-/* A formatted, malloc'd string; aborts when out of memory. */
-static char *sm_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
-}
-
-/* A malloc'd copy of S; aborts when out of memory. */
-static char *sm_dup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-/* S lower-cased in place. */
-static char *sm_lower(char *s)
-{
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* S without its leading and trailing blanks (in place). */
-static char *sm_trim(char *s)
-{
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-/* Whether S is a domain or host name qmail's control files can hold:
- * letters, digits, '-' and '.', no empty label, a last label that is not
- * all digits (that would be an address). */
-static bool sm_domain_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	const char *last = strrchr(s, '.') ? strrchr(s, '.') + 1 : s;
-	if (strspn(last, "0123456789") == strlen(last))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!isalnum(c) && c != '-' && c != '.')
-			return false;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-	}
-	return true;
-}
-
-/* Whether S is a local part a .qmail file can be named after: printable,
- * no blank, '/', '@', '*' or '%'. */
-static bool sm_local_ok(const char *s)
-{
-	if (!*s || strlen(s) > 200)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isgraph((unsigned char)*p) || strchr("/@*%", *p))
-			return false;
-	return true;
-}
 
 /* If S is an IPv4 network of 1 to 4 dotted octets, its tcprules address
  * ("10.1." for a network, "10.1.2.3" for a host) in a new string. */
@@ -126,170 +52,50 @@ static char *sm_ipv4_rule(const char *s)
 			return NULL;
 		p++;
 	}
-	return octets == 4 ? sm_dup(s) : sm_fmt("%s.", s);
-}
-
-/* S with every '.' as ':' (in place), as qmail names .qmail files. */
-static char *sm_colons(char *s)
-{
-	for (char *p = s; *p; p++)
-		if (*p == '.')
-			*p = ':';
-	return s;
-}
-
-/* Whether the file NAME of the result has the line LINE. */
-static bool sm_has_line(const struct cv_result *r, const char *name, const char *line)
-{
-	const struct cv_file *f = cv_file_find(r, name);
-	if (!f)
-		return false;
-	size_t n = strlen(line);
-	for (const char *p = f->text; *p;) {
-		const char *e = strchr(p, '\n');
-		if ((size_t)(e - p) == n && memcmp(p, line, n) == 0)
-			return true;
-		p = e + 1;
-	}
-	return false;
-}
-
-/* LINE appended to the file NAME unless it is there already. */
-static void sm_line_once(struct cv_result *r, const char *name, const char *line)
-{
-	if (!sm_has_line(r, name, line))
-		cv_file_line(r, name, line);
-}
-
-/* qsort's comparison of two strings in the C locale. */
-static int sm_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The file NAME's lines sorted and each kept once. */
-static void sm_sort_file(struct cv_result *r, const char *name)
-{
-	struct cv_file *f = (struct cv_file *)cv_file_find(r, name);
-	if (!f)
-		return;
-	size_t n = 0, len = strlen(f->text);
-	for (size_t i = 0; i < len; i++)
-		n += f->text[i] == '\n';
-	char **v = malloc((n ? n : 1) * sizeof(*v)), *out = malloc(len + 1);
-	if (!v || !out)
-		abort();
-	size_t k = 0;
-	for (char *p = f->text; *p; p = strchr(p, '\0') + 1) {
-		*strchr(p, '\n') = '\0';
-		v[k++] = p;
-	}
-	qsort(v, k, sizeof(*v), sm_cmp);
-	size_t o = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (i && strcmp(v[i], v[i - 1]) == 0)
-			continue;
-		size_t l = strlen(v[i]);
-		memcpy(out + o, v[i], l);
-		out[o + l] = '\n';
-		o += l + 1;
-	}
-	out[o] = '\0';
-	free(v);
-	free(f->text);
-	f->text = out;
-}
-
-/* Reading an input by lines: its text copied with a NUL after it. */
-struct sm_lines {
-	char *buf;
-	size_t len, pos;
-};
-
-/* Starts reading IN's text by lines. */
-static void sm_lines_open(struct sm_lines *l, const struct cv_input *in)
-{
-	l->len = in->len;
-	l->pos = 0;
-	l->buf = malloc(in->len + 1);
-	if (!l->buf)
-		abort();
-	if (in->len)
-		memcpy(l->buf, in->text, in->len);
-	l->buf[in->len] = '\0';
-}
-
-/* The next line (without its "\n" or "\r\n"), or NULL at the end; *NUL
- * tells whether it held a NUL byte (the string then ends at the first). */
-static char *sm_lines_next(struct sm_lines *l, bool *nul)
-{
-	if (l->pos >= l->len)
-		return NULL;
-	char *line = l->buf + l->pos, *e = memchr(line, '\n', l->len - l->pos);
-	size_t n = e ? (size_t)(e - line) : l->len - l->pos;
-	line[n] = '\0';
-	*nul = memchr(line, '\0', n) != NULL;
-	l->pos += n + 1;
-	if (n && line[n - 1] == '\r')
-		line[n - 1] = '\0';
-	return line;
-}
-
-/* The line of a table with a NUL byte in it, reported. */
-static void sm_nul_item(struct cv_result *r, const char *table, const char *line)
-{
-	char *s = sm_fmt("%s: %s", table, line);
-	cv_item_add(r, s, line, NULL, CV_NOT_CONVERTED,
-		    "the line holds a NUL byte: fix the file and migrate again");
-	free(s);
+	return octets == 4 ? cvu_dup(s) : cvu_printf("%s.", s);
 }
 
 /* Whether D (lower case) is one of local-host-names' domains. */
 static bool sm_is_local(const struct sm *st, const char *d)
 {
-	for (size_t i = 0; i < st->nlocals; i++)
-		if (strcmp(st->locals[i], d) == 0)
-			return true;
-	return false;
+	return cvu_set_has(st->locals, st->nlocals, d);
 }
 
 /* local-host-names: each host or domain into locals and rcpthosts. */
 static void sm_local_host_names(struct sm *st, const struct cv_input *in)
 {
-	struct sm_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
-		char *s = sm_trim(line);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *s = cvu_trim_space(line);
 		if (nul) {
-			sm_nul_item(st->r, "local-host-names", s);
+			cvu_nul_item(st->r, "local-host-names", s);
 			continue;
 		}
 		if (*s == '\0' || *s == '#')
 			continue;
-		char *set = sm_fmt("local-host-names: %s", s);
-		char *d = sm_lower(sm_dup(s));
-		if (!sm_domain_ok(d)) {
+		char *set = cvu_printf("local-host-names: %s", s);
+		char *d = cvu_lower(cvu_dup(s));
+		if (!cvu_domain_ok(d)) {
 			cv_item_add(st->r, set, s, NULL, CV_NOT_CONVERTED,
 				    "not a host or domain name qmail's control/locals can hold: add it by hand if it is one");
 		} else {
-			char *after = sm_fmt("control/locals, control/rcpthosts: %s", d);
+			char *after = cvu_printf("control/locals, control/rcpthosts: %s", d);
 			cv_file_line(st->r, LOCALS, d);
 			cv_file_line(st->r, RCPTHOSTS, d);
 			cv_item_add(st->r, set, s, after, CV_CONVERTED, NULL);
 			free(after);
-			st->locals = realloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
-			if (!st->locals)
-				abort();
-			st->locals[st->nlocals++] = sm_dup(d);
+			st->locals = cvu_alloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
+			st->locals[st->nlocals++] = cvu_dup(d);
 			if (!st->lhn_me && strchr(d, '.'))
-				st->lhn_me = sm_dup(d);
+				st->lhn_me = cvu_dup(d);
 		}
 		free(d);
 		free(set);
 	}
-	free(l.buf);
+	cvu_lines_close(&l);
 }
 
 /* A domain into rcpthosts as sendmail's relaying matched it: the domain,
@@ -298,38 +104,38 @@ static char *sm_relay_domain(struct sm *st, const char *d)
 {
 	cv_file_line(st->r, RCPTHOSTS, d);
 	if (st->relay_hosts_only)
-		return sm_fmt("control/rcpthosts: %s", d);
-	char *sub = sm_fmt(".%s", d);
+		return cvu_printf("control/rcpthosts: %s", d);
+	char *sub = cvu_printf(".%s", d);
 	cv_file_line(st->r, RCPTHOSTS, sub);
 	free(sub);
-	return sm_fmt("control/rcpthosts: %s, .%s", d, d);
+	return cvu_printf("control/rcpthosts: %s, .%s", d, d);
 }
 
 /* relay-domains: networks into tcp.smtp, domains into rcpthosts. */
 static void sm_relay_domains(struct sm *st, const struct cv_input *in)
 {
-	struct sm_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
-		char *s = sm_trim(line);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *s = cvu_trim_space(line);
 		if (nul) {
-			sm_nul_item(st->r, "relay-domains", s);
+			cvu_nul_item(st->r, "relay-domains", s);
 			continue;
 		}
 		if (*s == '\0' || *s == '#')
 			continue;
-		char *set = sm_fmt("relay-domains: %s", s), *addr = sm_ipv4_rule(s);
-		char *d = sm_lower(sm_dup(s));
+		char *set = cvu_printf("relay-domains: %s", s), *addr = sm_ipv4_rule(s);
+		char *d = cvu_lower(cvu_dup(s));
 		if (addr) {
-			char *rule = sm_fmt("%s:allow,RELAYCLIENT=\"\"", addr);
-			char *after = sm_fmt("tcp.smtp: %s", rule);
-			sm_line_once(st->r, TCP, rule);
+			char *rule = cvu_printf("%s:allow,RELAYCLIENT=\"\"", addr);
+			char *after = cvu_printf("tcp.smtp: %s", rule);
+			cvu_line_once(st->r, TCP, rule);
 			cv_item_add(st->r, set, s, after, CV_CONVERTED, NULL);
 			free(after);
 			free(rule);
-		} else if (sm_domain_ok(d)) {
+		} else if (cvu_domain_ok(d)) {
 			char *after = sm_relay_domain(st, d);
 			cv_item_add(st->r, set, s, after, CV_WARNED,
 				    "sendmail also let the hosts in this domain relay (by their reverse DNS names): "
@@ -345,7 +151,7 @@ static void sm_relay_domains(struct sm *st, const struct cv_input *in)
 		free(addr);
 		free(set);
 	}
-	free(l.buf);
+	cvu_lines_close(&l);
 }
 
 /* What the right-hand side of an access entry asks for. */
@@ -386,8 +192,8 @@ static void sm_access_connect(struct sm *st, const char *set, const char *before
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "an action tcprules has no match for: convert it by hand");
 	} else {
-		char *rule = sm_fmt("%s%s", addr, tail), *after = sm_fmt("tcp.smtp: %s", rule);
-		sm_line_once(st->r, TCP, rule);
+		char *rule = cvu_printf("%s%s", addr, tail), *after = cvu_printf("tcp.smtp: %s", rule);
+		cvu_line_once(st->r, TCP, rule);
 		if (a == SM_DISCARD)
 			cv_item_add(st->r, set, before, after, CV_WARNED,
 				    "sendmail took the mail and threw it away; qmail refuses the connection");
@@ -403,12 +209,12 @@ static void sm_access_connect(struct sm *st, const char *set, const char *before
 static void sm_access_to(struct sm *st, const char *set, const char *before, const char *key,
 			 enum sm_action a)
 {
-	char *d = sm_lower(sm_dup(key));
+	char *d = cvu_lower(cvu_dup(key));
 	if (a != SM_RELAY) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "qmail-smtpd has no per-recipient rules but control/rcpthosts: refuse such "
 			    "recipients in a .qmail file (|bouncesaying) by hand");
-	} else if (!sm_domain_ok(d)) {
+	} else if (!cvu_domain_ok(d)) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "not a domain: qmail's control/rcpthosts holds domains only; add it by hand");
 	} else {
@@ -428,22 +234,22 @@ static void sm_access_to(struct sm *st, const char *set, const char *before, con
 static void sm_access_from(struct sm *st, const char *set, const char *before, const char *key,
 			   enum sm_action a)
 {
-	char *k = sm_lower(sm_dup(key)), *at = strchr(k, '@');
+	char *k = cvu_lower(cvu_dup(key)), *at = strchr(k, '@');
 	if (a == SM_OK || a == SM_RELAY) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "qmail has no sender whitelist: nothing to do unless other rules refuse this sender");
 	} else if (a == SM_OTHER) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "an action qmail has no match for: convert it by hand");
-	} else if (at && at != k && sm_domain_ok(at + 1)) {
-		char *after = sm_fmt("control/badmailfrom: %s", k);
-		sm_line_once(st->r, "control/badmailfrom", k);
+	} else if (at && at != k && cvu_domain_ok(at + 1)) {
+		char *after = cvu_printf("control/badmailfrom: %s", k);
+		cvu_line_once(st->r, "control/badmailfrom", k);
 		cv_item_add(st->r, set, before, after, a == SM_DISCARD ? CV_WARNED : CV_CONVERTED,
 			    a == SM_DISCARD ? "sendmail took the mail and threw it away; qmail refuses it" : NULL);
 		free(after);
-	} else if (!at && sm_domain_ok(k)) {
-		char *line = sm_fmt("@%s", k), *after = sm_fmt("control/badmailfrom: %s", line);
-		sm_line_once(st->r, "control/badmailfrom", line);
+	} else if (!at && cvu_domain_ok(k)) {
+		char *line = cvu_printf("@%s", k), *after = cvu_printf("control/badmailfrom: %s", line);
+		cvu_line_once(st->r, "control/badmailfrom", line);
 		cv_item_add(st->r, set, before, after, CV_WARNED,
 			    "sendmail also refused senders in the subdomains; qmail's @dom matches the domain "
 			    "only: add a line for each subdomain");
@@ -472,16 +278,26 @@ static const struct {
 	{ "Try_TLS", "sendmail's STARTTLS policy: qmail's TLS is set up by the profile, not per host" },
 };
 
-/* access: one KEY VALUE line. */
-static void sm_access_line(struct sm *st, char *s)
+/* Split the map line S of TABLE into its key (S, cut at the first blank)
+ * and its value (returned, trimmed, in S); *SET is "TABLE: KEY" and
+ * *BEFORE "KEY VALUE" (or KEY alone when no value), both malloc'd. */
+static char *sm_map_split(char *s, const char *table, char **set, char **before)
 {
 	char *v = s;
 	while (*v && !isspace((unsigned char)*v))
 		v++;
 	if (*v)
 		*v++ = '\0';
-	v = sm_trim(v);
-	char *set = sm_fmt("access: %s", s), *before = *v ? sm_fmt("%s %s", s, v) : sm_dup(s);
+	v = cvu_trim_space(v);
+	*set = cvu_printf("%s: %s", table, s);
+	*before = *v ? cvu_printf("%s %s", s, v) : cvu_dup(s);
+	return v;
+}
+
+/* access: one KEY VALUE line. */
+static void sm_access_line(struct sm *st, char *s)
+{
+	char *set, *before, *v = sm_map_split(s, "access", &set, &before);
 	char *colon = strchr(s, ':');
 	size_t taglen = colon ? (size_t)(colon - s) : 0;
 	for (size_t i = 0; i < taglen; i++)
@@ -517,23 +333,6 @@ static void sm_access_line(struct sm *st, char *s)
 	}
 	free(before);
 	free(set);
-}
-
-/* access: the whole map. */
-static void sm_access(struct sm *st, const struct cv_input *in)
-{
-	struct sm_lines l;
-	bool nul;
-	char *line;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
-		char *s = sm_trim(line);
-		if (nul)
-			sm_nul_item(st->r, "access", s);
-		else if (*s && *s != '#')
-			sm_access_line(st, s);
-	}
-	free(l.buf);
 }
 
 /* The text of sendmail's error: target T (after "error:") as a
@@ -591,14 +390,8 @@ static bool sm_substitutes(const char *t)
 /* virtusertable: one KEY TARGET line. */
 static void sm_virtuser_line(struct sm *st, char *s)
 {
-	char *t = s;
-	while (*t && !isspace((unsigned char)*t))
-		t++;
-	if (*t)
-		*t++ = '\0';
-	t = sm_trim(t);
-	char *set = sm_fmt("virtusertable: %s", s), *before = *t ? sm_fmt("%s %s", s, t) : sm_dup(s);
-	char *key = sm_lower(sm_dup(s)), *at = strrchr(key, '@');
+	char *set, *before, *t = sm_map_split(s, "virtusertable", &set, &before);
+	char *key = cvu_lower(cvu_dup(s)), *at = strrchr(key, '@');
 	const char *dom = at ? at + 1 : "";
 	if (at)
 		*at = '\0';
@@ -607,7 +400,7 @@ static void sm_virtuser_line(struct sm *st, char *s)
 	const char *why = NULL;
 	if (!*t)
 		why = "no target: a virtusertable entry is KEY TARGET; fix it and migrate again";
-	else if (!at || !sm_domain_ok(dom) || (!catchall && !sm_local_ok(key)))
+	else if (!at || !cvu_domain_ok(dom) || (!catchall && !cvu_local_ok(key)))
 		why = "not a key qmail can name a .qmail file after (user@domain or @domain): convert it by hand";
 	else if (strncasecmp(t, "error:", 6) == 0)
 		line = sm_bounce_line(t + 6);
@@ -615,35 +408,35 @@ static void sm_virtuser_line(struct sm *st, char *s)
 		why = "needs hand work: sendmail's %1/%2/%3 substitutions; qmail gives the extension in "
 		      "$EXT/$DEFAULT to a .qmail-default's program";
 	else if (!strpbrk(t, " \t,|/\"") && t[0] != '@' && t[0] != ':')
-		line = sm_fmt("&%s", t);
+		line = cvu_printf("&%s", t);
 	else
 		why = "not a single address: convert it by hand";
 	if (why) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED, why);
 	} else {
 		bool local = sm_is_local(st, dom);
-		char *cdom = sm_colons(sm_dup(dom)), *cuser = sm_colons(sm_dup(key)), *file;
+		char *cdom = cvu_colons(cvu_dup(dom)), *cuser = cvu_colons(cvu_dup(key)), *file;
 		if (local)
-			file = catchall ? sm_dup("alias/.qmail-default") : sm_fmt("alias/.qmail-%s", cuser);
+			file = catchall ? cvu_dup("alias/.qmail-default") : cvu_printf("alias/.qmail-%s", cuser);
 		else
-			file = catchall ? sm_fmt("alias/.qmail-%s-default", cdom)
-					: sm_fmt("alias/.qmail-%s-%s", cdom, cuser);
+			file = catchall ? cvu_printf("alias/.qmail-%s-default", cdom)
+					: cvu_printf("alias/.qmail-%s-%s", cdom, cuser);
 		if (cv_file_find(st->r, file)) {
 			cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 				    "another entry above already makes the same .qmail file: the first one is kept");
 		} else {
 			char *vd = NULL, *after;
 			if (!local) {
-				char *vline = sm_fmt("%s:alias-%s", dom, dom);
-				if (!sm_has_line(st->r, "control/virtualdomains", vline)) {
+				char *vline = cvu_printf("%s:alias-%s", dom, dom);
+				if (!cvu_has_line(st->r, "control/virtualdomains", vline)) {
 					cv_file_line(st->r, "control/virtualdomains", vline);
 					cv_file_line(st->r, RCPTHOSTS, dom);
-					vd = sm_fmt("control/virtualdomains: %s; control/rcpthosts: %s; ", vline, dom);
+					vd = cvu_printf("control/virtualdomains: %s; control/rcpthosts: %s; ", vline, dom);
 				}
 				free(vline);
 			}
 			cv_file_line(st->r, file, line);
-			after = sm_fmt("%s%s: %s", vd ? vd : "", file, line);
+			after = cvu_printf("%s%s: %s", vd ? vd : "", file, line);
 			if (!local)
 				cv_item_add(st->r, set, before, after, CV_CONVERTED, NULL);
 			else if (catchall)
@@ -669,23 +462,6 @@ static void sm_virtuser_line(struct sm *st, char *s)
 	free(set);
 }
 
-/* virtusertable: the whole map. */
-static void sm_virtusertable(struct sm *st, const struct cv_input *in)
-{
-	struct sm_lines l;
-	bool nul;
-	char *line;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
-		char *s = sm_trim(line);
-		if (nul)
-			sm_nul_item(st->r, "virtusertable", s);
-		else if (*s && *s != '#')
-			sm_virtuser_line(st, s);
-	}
-	free(l.buf);
-}
-
 /* A relay host H as sendmail writes it ("[host]" without MX, "host"
  * with); the host alone in a new string, *MX whether sendmail looked up
  * MX records, or NULL when it is not a host name or address. */
@@ -694,14 +470,12 @@ static char *sm_relay_host(const char *h, bool *mx)
 	size_t n = strlen(h);
 	char *host;
 	*mx = !(n >= 2 && h[0] == '[' && h[n - 1] == ']');
-	host = *mx ? sm_dup(h) : strndup(h + 1, n - 2);
-	if (!host)
-		abort();
-	sm_lower(host);
+	host = *mx ? cvu_dup(h) : cvu_ndup(h + 1, n - 2);
+	cvu_lower(host);
 	char *ip = sm_ipv4_rule(host);
 	bool addr = ip && ip[strlen(ip) - 1] != '.';	/* a.b.c.d */
 	free(ip);
-	if (!addr && !sm_domain_ok(host)) {
+	if (!addr && !cvu_domain_ok(host)) {
 		free(host);
 		return NULL;
 	}
@@ -711,16 +485,10 @@ static char *sm_relay_host(const char *h, bool *mx)
 /* mailertable: one KEY MAILER:HOST line. */
 static void sm_mailer_line(struct sm *st, char *s)
 {
-	char *v = s;
-	while (*v && !isspace((unsigned char)*v))
-		v++;
-	if (*v)
-		*v++ = '\0';
-	v = sm_trim(v);
-	char *set = sm_fmt("mailertable: %s", s), *before = *v ? sm_fmt("%s %s", s, v) : sm_dup(s);
-	char *key = sm_lower(sm_dup(s)), *colon = strchr(v, ':');
+	char *set, *before, *v = sm_map_split(s, "mailertable", &set, &before);
+	char *key = cvu_lower(cvu_dup(s)), *colon = strchr(v, ':');
 	size_t ml = colon ? (size_t)(colon - v) : strlen(v);
-	bool keyok = strcmp(key, ".") == 0 || sm_domain_ok(key[0] == '.' ? key + 1 : key);
+	bool keyok = strcmp(key, ".") == 0 || cvu_domain_ok(key[0] == '.' ? key + 1 : key);
 	if (!*v) {
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "no value: a mailertable entry is KEY MAILER:HOST; fix it and migrate again");
@@ -742,7 +510,7 @@ static void sm_mailer_line(struct sm *st, char *s)
 		cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 			    "a mailer qmail has no match for (qmail-remote speaks SMTP only): convert it by hand");
 	} else {
-		char *hosts = sm_dup(colon + 1), *more = NULL;
+		char *hosts = cvu_dup(colon + 1), *more = NULL;
 		/* sendmail's mailertable lists fallback hosts separated by ':' */
 		for (char *p = hosts, *open = NULL; *p; p++) {
 			if (*p == '[')
@@ -756,14 +524,14 @@ static void sm_mailer_line(struct sm *st, char *s)
 			}
 		}
 		bool mx;
-		char *host = sm_relay_host(sm_trim(hosts), &mx);
+		char *host = sm_relay_host(cvu_trim_space(hosts), &mx);
 		if (!host) {
 			cv_item_add(st->r, set, before, NULL, CV_NOT_CONVERTED,
 				    "not a host name or address qmail's smtproutes can hold: convert it by hand");
 		} else {
-			char *route = sm_fmt("%s:%s", strcmp(key, ".") == 0 ? "" : key, host);
-			char *after = sm_fmt("control/smtproutes: %s", route);
-			sm_line_once(st->r, "control/smtproutes", route);
+			char *route = cvu_printf("%s:%s", strcmp(key, ".") == 0 ? "" : key, host);
+			char *after = cvu_printf("control/smtproutes: %s", route);
+			cvu_line_once(st->r, "control/smtproutes", route);
 			if (more)
 				cv_item_add(st->r, set, before, after, CV_WARNED,
 					    "qmail uses one relay per route: the hosts after the first are left out");
@@ -784,21 +552,24 @@ static void sm_mailer_line(struct sm *st, char *s)
 	free(set);
 }
 
-/* mailertable: the whole map. */
-static void sm_mailertable(struct sm *st, const struct cv_input *in)
+/* One of the maps access, virtusertable and mailertable (TABLE, the
+ * text IN): each line trimmed, a line with a NUL byte reported, blank
+ * lines and comments skipped, the others read by LINE_FN. */
+static void sm_map(struct sm *st, const struct cv_input *in, const char *table,
+		   void (*line_fn)(struct sm *st, char *s))
 {
-	struct sm_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
-		char *s = sm_trim(line);
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
+		char *s = cvu_trim_space(line);
 		if (nul)
-			sm_nul_item(st->r, "mailertable", s);
+			cvu_nul_item(st->r, table, s);
 		else if (*s && *s != '#')
-			sm_mailer_line(st, s);
+			line_fn(st, s);
 	}
-	free(l.buf);
+	cvu_lines_close(&l);
 }
 
 /* ---- sendmail.mc ---- */
@@ -852,7 +623,7 @@ static char *mc_unquote(const char *s, size_t n)
 		out[o++] = c;
 	}
 	out[o] = '\0';
-	char *t = sm_trim(out);
+	char *t = cvu_trim_space(out);
 	memmove(out, t, strlen(t) + 1);
 	return out;
 }
@@ -926,8 +697,8 @@ static void mc_smart_host(struct sm *st, const char *set, const char *before, co
 			    "(:host) by hand");
 		return;
 	}
-	char *route = sm_fmt(":%s", host), *after = sm_fmt("control/smtproutes: %s", route);
-	sm_line_once(st->r, "control/smtproutes", route);
+	char *route = cvu_printf(":%s", host), *after = cvu_printf("control/smtproutes: %s", route);
+	cvu_line_once(st->r, "control/smtproutes", route);
 	cv_item_add(st->r, set, before, after, mx ? CV_WARNED : CV_CONVERTED,
 		    mx ? "qmail's smtproutes does not look up MX: the host itself is used" : NULL);
 	free(after);
@@ -941,16 +712,16 @@ static void mc_call_item(struct sm *st, const struct mc_call *c, const char *bef
 	const char *a0 = c->arg[0] ? c->arg[0] : "", *a1 = c->arg[1] ? c->arg[1] : "";
 	const char *own = "sendmail's own; set up by hand if qmail needs it";
 	char *set = (strcmp(c->name, "define") == 0 || strcmp(c->name, "undefine") == 0) && *a0
-			    ? sm_fmt("sendmail.mc: %s", a0)
-		    : c->arg[0] ? sm_fmt("sendmail.mc: %s(`%s')", c->name, a0)
-				: sm_fmt("sendmail.mc: %s", c->name);
+			    ? cvu_printf("sendmail.mc: %s", a0)
+		    : c->arg[0] ? cvu_printf("sendmail.mc: %s(`%s')", c->name, a0)
+				: cvu_printf("sendmail.mc: %s", c->name);
 	if (strcmp(c->name, "define") == 0) {
 		if (strcmp(a0, "SMART_HOST") == 0) {
 			mc_smart_host(st, set, before, a1);
 		} else if (strcmp(a0, "confMAX_MESSAGE_SIZE") == 0) {
 			bool digits = *a1 && strspn(a1, "0123456789") == strlen(a1) && strlen(a1) < 19;
 			if (digits) {
-				char *after = sm_fmt("control/databytes: %s", a1);
+				char *after = cvu_printf("control/databytes: %s", a1);
 				cv_file_line(st->r, "control/databytes", a1);
 				cv_item_add(st->r, set, before, after, CV_CONVERTED, NULL);
 				free(after);
@@ -959,9 +730,9 @@ static void mc_call_item(struct sm *st, const struct mc_call *c, const char *bef
 					    "not a number of bytes: set control/databytes by hand");
 			}
 		} else if (strcmp(a0, "confDOMAIN_NAME") == 0) {
-			char *h = sm_lower(sm_dup(a1));
-			if (sm_domain_ok(h)) {
-				char *after = sm_fmt("control/me: %s", h);
+			char *h = cvu_lower(cvu_dup(a1));
+			if (cvu_domain_ok(h)) {
+				char *after = cvu_printf("control/me: %s", h);
 				free(st->mc_me);
 				st->mc_me = h;
 				h = NULL;
@@ -1022,7 +793,7 @@ static void mc_statement(struct sm *st, const char *s)
 		const char *start = p;
 		struct mc_call c;
 		if (mc_parse_call(&p, &c) < 0) {
-			char *set = sm_fmt("sendmail.mc: %.40s", start);
+			char *set = cvu_printf("sendmail.mc: %.40s", start);
 			cv_item_add(st->r, set, start, NULL, CV_NOT_CONVERTED,
 				    "not a macro call qinstall reads (raw sendmail.cf text, or unbalanced m4 "
 				    "quotes or parentheses): convert it by hand");
@@ -1031,9 +802,7 @@ static void mc_statement(struct sm *st, const char *s)
 			free(c.arg[1]);
 			break;
 		}
-		char *before = strndup(start, (size_t)(p - start));
-		if (!before)
-			abort();
+		char *before = cvu_ndup(start, (size_t)(p - start));
 		mc_call_item(st, &c, before);
 		free(before);
 		free(c.arg[0]);
@@ -1045,15 +814,15 @@ static void mc_statement(struct sm *st, const char *s)
  * are open, each line's dnl or # comment left out. */
 static void sm_mc(struct sm *st, const struct cv_input *in)
 {
-	struct sm_lines l;
+	struct cvu_lines l;
 	bool nul;
 	char *line, *stmt = NULL;
 	size_t slen = 0;
 	int q = 0, p = 0;
-	sm_lines_open(&l, in);
-	while ((line = sm_lines_next(&l, &nul))) {
+	cvu_lines_open(&l, in);
+	while ((line = cvu_lines_next(&l, &nul))) {
 		if (nul) {
-			sm_nul_item(st->r, "sendmail.mc", sm_trim(line));
+			cvu_nul_item(st->r, "sendmail.mc", cvu_trim_space(line));
 			continue;
 		}
 		/* the quotes and parentheses left open carry on to this line */
@@ -1076,7 +845,7 @@ static void sm_mc(struct sm *st, const struct cv_input *in)
 		mc_statement(st, stmt);
 	}
 	free(stmt);
-	free(l.buf);
+	cvu_lines_close(&l);
 }
 
 int cv_sendmail(const struct cv_inputs *in, struct cv_result *out, const char **err)
@@ -1102,11 +871,11 @@ int cv_sendmail(const struct cv_inputs *in, struct cv_result *out, const char **
 	if ((f = cv_input_find(in, names[2])))
 		sm_relay_domains(&st, f);
 	if ((f = cv_input_find(in, names[3])))
-		sm_access(&st, f);
+		sm_map(&st, f, "access", sm_access_line);
 	if ((f = cv_input_find(in, names[4])))
-		sm_virtusertable(&st, f);
+		sm_map(&st, f, "virtusertable", sm_virtuser_line);
 	if ((f = cv_input_find(in, names[5])))
-		sm_mailertable(&st, f);
+		sm_map(&st, f, "mailertable", sm_mailer_line);
 	if ((f = cv_input_find(in, names[6])))
 		cv_aliases(f->text, f->len, "/etc/aliases", out);
 	const char *me = st.mc_me ? st.mc_me : st.lhn_me;
@@ -1115,17 +884,15 @@ int cv_sendmail(const struct cv_inputs *in, struct cv_result *out, const char **
 		bool two = dot && strchr(dot + 1, '.');
 		free(out->me);
 		free(out->domain);
-		out->me = sm_dup(me);
-		out->domain = sm_dup(two ? dot + 1 : me);
+		out->me = cvu_dup(me);
+		out->domain = cvu_dup(two ? dot + 1 : me);
 		cv_file_line(out, "control/me", out->me);
 		cv_file_line(out, "control/defaultdomain", out->domain);
 		cv_file_line(out, "control/plusdomain", out->domain);
 	}
-	sm_sort_file(out, RCPTHOSTS);
-	sm_sort_file(out, LOCALS);
-	for (size_t i = 0; i < st.nlocals; i++)
-		free(st.locals[i]);
-	free(st.locals);
+	cvu_sort_file(out, RCPTHOSTS);
+	cvu_sort_file(out, LOCALS);
+	cvu_strings_free(st.locals, st.nlocals);
 	free(st.mc_me);
 	free(st.lhn_me);
 	return 0;

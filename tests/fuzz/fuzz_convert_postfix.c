@@ -14,34 +14,9 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#include "convert_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
-/* Whether the lines of TEXT are in strictly rising order. */
-static bool sorted(const char *text)
-{
-	const char *prev = NULL;
-	size_t plen = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t l = (size_t)(nl - p);
-		if (prev) {
-			int c = memcmp(prev, p, plen < l ? plen : l);
-			if (c > 0 || (c == 0 && plen >= l))
-				return false;
-		}
-		prev = p;
-		plen = l;
-		p = nl + 1;
-	}
-	return true;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *nul = n < N - 1 && pos < size ? memchr(data + pos, '\0', size - pos) : NULL;
 		size_t len = nul ? (size_t)(nul - (data + pos)) : size - pos;
 		copies[n] = malloc(len ? len : 1);
-		check(copies[n] != NULL);
+		cf_check(copies[n] != NULL);
 		if (len)
 			memcpy(copies[n], data + pos, len);
 		v[n] = (struct cv_input){ names[n], copies[n], len };
@@ -67,17 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cv_inputs in = { v, n };
 	struct cv_result r = { 0 };
 	const char *err = NULL;
-	check(cv_postfix(&in, &r, &err) == 0 && err == NULL);
-	for (size_t i = 0; i < r.nitems; i++) {
-		check(r.items[i].setting != NULL && r.items[i].before != NULL && r.items[i].after != NULL);
-		check((r.items[i].outcome == CV_CONVERTED) == (r.items[i].why == NULL));
-	}
-	for (size_t i = 0; i < r.nfiles; i++) {
-		size_t l = strlen(r.files[i].text);
-		check(l > 0 && r.files[i].text[l - 1] == '\n');
+	cf_check(cv_postfix(&in, &r, &err) == 0 && err == NULL);
+	cf_check_items(&r, false, true);
+	cf_check_files(&r, false);
+	for (size_t i = 0; i < r.nfiles; i++)
 		if (strcmp(r.files[i].name, "control/rcpthosts") == 0 || strcmp(r.files[i].name, "control/locals") == 0)
-			check(sorted(r.files[i].text));
-	}
+			cf_check(cf_sorted(r.files[i].text));
 	cv_result_free(&r);
 	for (size_t i = 0; i < n; i++)
 		free(copies[i]);
@@ -85,6 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cv_inputs none = { v + 1, n > 1 ? n - 1 : 0 };
 	for (size_t i = 0; i < none.n; i++)
 		v[i + 1].text = NULL, v[i + 1].len = 0;
-	check(cv_postfix(&none, &r, &err) == -1 && err != NULL && r.nitems == 0 && r.nfiles == 0);
+	cf_check(cv_postfix(&none, &r, &err) == -1 && err != NULL && r.nitems == 0 && r.nfiles == 0);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#include "convert_test.h"
 
 /* The result of converting the NUL-terminated TEXT. */
 static struct cv_result conv(const char *text)
@@ -28,8 +29,7 @@ static struct cv_result conv(const char *text)
 /* The text of file NAME, or NULL. */
 static const char *file(const struct cv_result *r, const char *name)
 {
-	const struct cv_file *f = cv_file_find(r, name);
-	return f ? f->text : NULL;
+	return ct_file(r, name);
 }
 
 /* Assert item I of R: SETTING, AFTER, OUTCOME and WHY (NULL: none). */
@@ -38,14 +38,7 @@ static void item(const struct cv_result *r, size_t i, const char *setting, const
 {
 	assert_true(i < r->nitems);
 	assert_string_equal(r->items[i].setting, setting);
-	assert_string_equal(r->items[i].after, after);
-	assert_int_equal(r->items[i].outcome, o);
-	if (why) {
-		assert_non_null(r->items[i].why);
-		assert_string_equal(r->items[i].why, why);
-	} else {
-		assert_null(r->items[i].why);
-	}
+	ct_assert_item(&r->items[i], after, o, why);
 }
 
 /* Addresses, a bare local name, an mbox, a Maildir and a command, each

@@ -18,25 +18,17 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#include "convert_test.h"
 
 /* Convert the inputs given as NAME, TEXT pairs ending in NULL (TEXT
  * NUL-terminated). */
 static struct cv_result run(const char *name, ...)
 {
-	struct cv_input v[16];
-	size_t n = 0;
+	struct cv_result r = { 0 };
 	va_list ap;
 	va_start(ap, name);
-	for (const char *nm = name; nm; nm = va_arg(ap, const char *)) {
-		assert_true(n < 16);
-		const char *t = va_arg(ap, const char *);
-		v[n++] = (struct cv_input){ nm, t, strlen(t) };
-	}
+	const char *err = ct_vrun(cv_postfix, &r, name, ap);
 	va_end(ap);
-	struct cv_inputs in = { v, n };
-	struct cv_result r = { 0 };
-	const char *err = NULL;
-	assert_int_equal(cv_postfix(&in, &r, &err), 0);
 	assert_null(err);
 	return r;
 }
@@ -44,33 +36,20 @@ static struct cv_result run(const char *name, ...)
 /* The text of file NAME, or NULL. */
 static const char *file(const struct cv_result *r, const char *name)
 {
-	const struct cv_file *f = cv_file_find(r, name);
-	return f ? f->text : NULL;
+	return ct_file(r, name);
 }
 
 /* The item whose setting is SETTING and before BEFORE (NULL: any). */
 static const struct cv_item *find(const struct cv_result *r, const char *setting, const char *before)
 {
-	for (size_t i = 0; i < r->nitems; i++)
-		if (strcmp(r->items[i].setting, setting) == 0 && (!before || strcmp(r->items[i].before, before) == 0))
-			return &r->items[i];
-	fail_msg("no item %s = %s", setting, before ? before : "*");
-	return NULL;
+	return ct_find(r, setting, before);
 }
 
 /* Assert that item SETTING (BEFORE) has AFTER, OUTCOME and WHY. */
 static void item(const struct cv_result *r, const char *setting, const char *before, const char *after,
 		 enum cv_outcome o, const char *why)
 {
-	const struct cv_item *it = find(r, setting, before);
-	assert_string_equal(it->after, after);
-	assert_int_equal(it->outcome, o);
-	if (why) {
-		assert_non_null(it->why);
-		assert_string_equal(it->why, why);
-	} else {
-		assert_null(it->why);
-	}
+	ct_assert_item(ct_find(r, setting, before), after, o, why);
 }
 
 /* myhostname, mydomain, and myorigin = $myhostname (nothing to write). */

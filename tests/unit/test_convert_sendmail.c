@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#define CT_CONVERTER cv_sendmail
+#include "convert_test.h"
 
 #define MC "/etc/mail/sendmail.mc"
 #define LHN "/etc/mail/local-host-names"
@@ -20,65 +22,6 @@
 #define ACC "/etc/mail/access"
 #define VUT "/etc/mail/virtusertable"
 #define MT "/etc/mail/mailertable"
-
-static struct cv_result r;
-
-/* cv_sendmail on the NAME, TEXT pairs given (NULL-terminated). */
-static void run(const char *name, ...)
-{
-	struct cv_input v[8];
-	size_t n = 0;
-	va_list ap;
-	va_start(ap, name);
-	for (const char *nm = name; nm && n < 8; nm = va_arg(ap, const char *)) {
-		const char *text = va_arg(ap, const char *);
-		v[n++] = (struct cv_input){ .name = nm, .text = text, .len = strlen(text) };
-	}
-	va_end(ap);
-	struct cv_inputs in = { .v = v, .n = n };
-	const char *err = NULL;
-	cv_result_free(&r);
-	assert_int_equal(cv_sendmail(&in, &r, &err), 0);
-}
-
-/* The item SETTING (it must be there, once). */
-static const struct cv_item *item(const char *setting)
-{
-	const struct cv_item *it = NULL;
-	for (size_t i = 0; i < r.nitems; i++)
-		if (strcmp(r.items[i].setting, setting) == 0) {
-			assert_null(it);
-			it = &r.items[i];
-		}
-	if (!it)
-		fail_msg("no item %s", setting);
-	return it;
-}
-
-/* The item SETTING has OUTCOME (and a why unless converted). */
-static void outcome(const char *setting, enum cv_outcome o)
-{
-	const struct cv_item *it = item(setting);
-	assert_string_equal(cv_outcome_name(it->outcome), cv_outcome_name(o));
-	if (o == CV_CONVERTED)
-		assert_null(it->why);
-	else
-		assert_non_null(it->why);
-}
-
-/* The text of file NAME ("" when there is none). */
-static const char *text(const char *name)
-{
-	const struct cv_file *f = cv_file_find(&r, name);
-	return f ? f->text : "";
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cv_result_free(&r);
-	return 0;
-}
 
 static void test_no_input(void **state)
 {
