@@ -1619,6 +1619,17 @@ static char *config_report(const struct cv_result *cv, const char *title)
 	return b.data ? b.data : qi_xstrdup("");
 }
 
+/* Whether NAME is one convert.h names: control/NAME, alias/.qmail-NAME or
+ * tcp.smtp, with no other '/' and no "..": never a path out of
+ * CONVERTED_DIR, whatever an old configuration held. */
+static bool converted_name_ok(const char *name)
+{
+	const char *base = strncmp(name, "control/", 8) == 0 ? name + 8 :
+			   strncmp(name, "alias/.qmail-", 13) == 0 ? name + 13 :
+			   strcmp(name, "tcp.smtp") == 0 ? name : NULL;
+	return base && *base && !strchr(base, '/') && !strstr(name, "..");
+}
+
 /* What do_config converted, written to CONVERTED_DIR (journaled: the
  * rollback removes it): REPORT and each file under its name. With
  * --check, only the diff says what would be written. */
@@ -1630,6 +1641,11 @@ static int save_config(struct mig *g)
 	for (size_t i = 0; rc == 0 && i <= g->cv.nfiles; i++) {
 		const char *name = i < g->cv.nfiles ? g->cv.files[i].name : "REPORT";
 		const char *text = i < g->cv.nfiles ? g->cv.files[i].text : report;
+		if (i < g->cv.nfiles && !converted_name_ok(name)) {
+			qi_warn(h, "config: the conversion named a file %s, which is not one of qmail's: not "
+				"written (this is a bug of qinstall's; its lines are in the JSON config)", name);
+			continue;
+		}
 		char *path = qi_xasprintf("%s/%s", CONVERTED_DIR, name);
 		if (qi_check(h)) {
 			qi_diff_add(h, path, NULL, text);

@@ -83,12 +83,19 @@ static inline void cf_check_items(const struct cv_result *r, bool named, bool wh
 }
 
 /* The files of R are whole lines (a text not empty that ends in '\n'),
- * with a name not empty when NAMED. */
+ * with a name not empty when NAMED, and one that convert.h gives
+ * (control/NAME, alias/.qmail-NAME, tcp.smtp: no other '/', no ".."). */
 static inline void cf_check_files(const struct cv_result *r, bool named)
 {
 	for (size_t i = 0; i < r->nfiles; i++) {
 		size_t len = strlen(r->files[i].text);
 		cf_check(!named || r->files[i].name[0]);
+		/* a name convert.h gives: never a path out of where it goes */
+		const char *nm = r->files[i].name;
+		const char *base = strncmp(nm, "control/", 8) == 0 ? nm + 8 :
+				   strncmp(nm, "alias/.qmail-", 13) == 0 ? nm + 13 :
+				   strcmp(nm, "tcp.smtp") == 0 ? nm : NULL;
+		cf_check(!named || (base && *base && !strchr(base, '/') && !strstr(nm, "..")));
 		cf_check(len > 0 && r->files[i].text[len - 1] == '\n');
 	}
 }
