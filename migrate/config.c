@@ -5,7 +5,10 @@
  * give, never assumed) and the files its maps name; Exim's Debian
  * update-exim4.conf.conf and /etc/exim4/virtual/DOMAIN; sendmail's
  * /etc/mail files; /etc/aliases and /etc/mailname for all three. Reads
- * only; each file must be a regular file of at most CONFIG_MAX bytes.
+ * only; each file must be a regular file of at most CONFIG_MAX bytes. A
+ * configuration the converter cannot use as a whole (an Exim without
+ * Debian's update-exim4.conf.conf) is one item, not converted, and a
+ * warning: the takeover goes on without it.
  */
 #include "config.h"
 
@@ -231,9 +234,15 @@ int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result
 		int crc = def->kind == MTA_POSTFIX ? cv_postfix(&cin, res, &err) :
 			  def->kind == MTA_EXIM ? cv_exim(&cin, res, &err) : cv_sendmail(&cin, res, &err);
 		if (crc < 0) {
+			/* the takeover goes on: the configuration is snapshotted
+			 * and comes back on rollback; what could not be read is
+			 * said, as an item and a warning */
 			cv_result_free(res);
-			rc = qi_error(h, "%s's configuration in %s cannot be converted: %s", def->title, qi_root(h),
-				      err ? err : "unusable");
+			char *why = qi_xasprintf("%s; convert it by hand", err ? err : "unusable");
+			cv_item_add(res, "configuration", qi_root(h), NULL, CV_NOT_CONVERTED, why);
+			qi_warn(h, "config: %s's configuration in %s is not converted: %s", def->title, qi_root(h),
+				why);
+			free(why);
 		}
 	}
 	free_inputs(&in);

@@ -283,8 +283,8 @@ int snap_restore(qi_handle *h, json_t *list, size_t *restored);
 
 /* Read DEF's configuration from ROOT (Postfix's through its postconf,
  * chrooted) and convert it into RES (cv_result_free it). -1 when a file
- * is not a bounded regular file, postconf fails (its message is shown),
- * or the converter finds the input unusable. */
+ * is not a bounded regular file or postconf fails (its message is shown);
+ * input the converter cannot use is a warning and one item. */
 int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result *res);
 /* RES as JSON: {counts: {converted, warned, not_converted}, items:
  * [{setting, before, after, outcome, why}], files: [{name, text}], me,

@@ -274,6 +274,17 @@ case_bad_maincf() {
 	tap_tree_is "$R" "$before" "nothing was written"
 }
 
+case_exim_by_hand() {
+	tap_case exim-own-config
+	R=$(new_root exim4-daemon-light 4.96-15+deb12u10 /usr/sbin/exim4 /usr/sbin/sendmail)
+	mkdir -p "$R/etc/exim4"
+	printf 'primary_hostname = mail.example.org\n' >"$R/etc/exim4/exim4.conf"
+	migrate 0 "an Exim configured without Debian's update-exim4.conf.conf is taken over (--check)" --check
+	tap_is "$(migconf_outcome configuration "$R")" "not converted" "its configuration is one item, not converted"
+	tap_like "$TAP_STDERR" "warning: config: Exim's configuration in .* is not converted: .*update-exim4.conf.conf.*by hand" \
+		"a warning says so, and why"
+}
+
 case_no_dpkg
 case_no_mta
 case_by_hand
@@ -281,5 +292,6 @@ case_unknown
 case_from_other
 case_locked
 case_bad_maincf
+case_exim_by_hand
 case_check
 tap_done
