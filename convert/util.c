@@ -230,7 +230,8 @@ void cvu_sort_file(struct cv_result *r, const char *name)
 		*nl = '\0';
 		p = nl + 1;
 	}
-	qsort(v, n, sizeof(*v), cvu_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cvu_cmp);
 	struct cvu_buf b = { 0 };
 	cvu_buf_add(&b, "", 0);
 	for (size_t i = 0; i < n; i++) {

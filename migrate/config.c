@@ -109,7 +109,8 @@ static int postconf(qi_handle *h, struct inputs *in, const char *name, const cha
  * virtual, texthash:..., lmdb:...): the text Postfix's postmap read. */
 static int postfix_maps(qi_handle *h, struct inputs *in, const char *value, size_t len)
 {
-	static const char *const types[] = { "hash:", "btree:", "lmdb:", "texthash:", "cdb:", "dbm:" };
+	static const char *const types[] = { "hash:", "btree:", "lmdb:", "texthash:", "cdb:", "dbm:", "sdbm:",
+					     "" };
 	size_t i = 0;
 	while (i < len) {
 		size_t start = i;
@@ -117,12 +118,14 @@ static int postfix_maps(qi_handle *h, struct inputs *in, const char *value, size
 			i++;
 		for (size_t t = 0; t < sizeof(types) / sizeof(*types); t++) {
 			size_t tl = strlen(types[t]);
+			/* "" last: a bare /path, as the converter takes it too */
 			if (i - start > tl && strncmp(value + start, types[t], tl) == 0 && value[start + tl] == '/') {
 				char *path = qi_xasprintf("%.*s", (int)(i - start - tl), value + start + tl);
 				int rc = read_input(h, in, path);
 				free(path);
 				if (rc < 0)
 					return -1;
+				break;
 			}
 		}
 		i++;
@@ -173,7 +176,8 @@ static int read_postfix(qi_handle *h, struct inputs *in)
 		rc = postconf(h, in, "postconf -n", set);
 	/* a copy: reading the maps' files grows IN */
 	char *pc = rc == 0 ? qi_xasprintf("%.*s", (int)in->v[0].len, in->v[0].text) : NULL;
-	static const char *const maps[] = { "virtual_alias_maps", "transport_maps", "alias_maps" };
+	static const char *const maps[] = { "virtual_alias_maps", "virtual_alias_domains", "transport_maps",
+					    "alias_maps" };
 	for (size_t i = 0; rc == 0 && i < sizeof(maps) / sizeof(*maps); i++)
 		rc = postfix_map_files(h, in, pc, strlen(pc), maps[i]);
 	free(pc);
@@ -249,6 +253,24 @@ int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result
 	return rc;
 }
 
+/* S as a JSON string: bytes that are not UTF-8 (a Latin-1 alias) as
+ * \xNN, never a value jansson refuses (and so drops). */
+static json_t *text(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	struct qi_buf b = { 0 };
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x80)
+			qi_buf_add(&b, p, 1);
+		else
+			qi_buf_addf(&b, "\\x%02x", *p);
+	j = json_string(b.data ? b.data : "");
+	qi_buf_free(&b);
+	return j;
+}
+
 json_t *mig_config_json(const struct cv_result *res)
 {
 	json_t *items = json_array(), *files = json_array();
@@ -256,19 +278,18 @@ json_t *mig_config_json(const struct cv_result *res)
 	static const char *const keys[] = { "converted", "warned", "not_converted" };
 	for (size_t i = 0; i < res->nitems; i++) {
 		const struct cv_item *it = &res->items[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "setting", it->setting, "before", it->before,
-				      "after", it->after, "outcome", cv_outcome_name(it->outcome));
-		if (it->why)
-			json_object_set_new(o, "why", json_string(it->why));
+		json_t *o = json_pack("{s:o, s:o, s:o, s:s, s:o}", "setting", text(it->setting), "before",
+				      text(it->before), "after", text(it->after), "outcome",
+				      cv_outcome_name(it->outcome), "why", it->why ? text(it->why) : json_null());
 		json_array_append_new(items, o);
 		const char *k = keys[it->outcome];
 		json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
 	}
 	for (size_t i = 0; i < res->nfiles; i++)
-		json_array_append_new(files, json_pack("{s:s, s:s}", "name", res->files[i].name, "text",
-						       res->files[i].text));
+		json_array_append_new(files, json_pack("{s:o, s:o}", "name", text(res->files[i].name), "text",
+						       text(res->files[i].text)));
 	json_t *o = json_pack("{s:o, s:o, s:o}", "counts", counts, "items", items, "files", files);
-	json_object_set_new(o, "me", res->me ? json_string(res->me) : json_null());
-	json_object_set_new(o, "domain", res->domain ? json_string(res->domain) : json_null());
+	json_object_set_new(o, "me", res->me ? text(res->me) : json_null());
+	json_object_set_new(o, "domain", res->domain ? text(res->domain) : json_null());
 	return o;
 }

@@ -1580,14 +1580,24 @@ static int do_config(struct mig *g)
 	json_t *c = json_object_get(o, "counts");
 	const char *given = qi_profile_get(g->p, "mail", "domain");
 	char *about = NULL;
+	json_object_set_new(o, "domain_from", json_null());
 	if (!given && g->cv.me) {
-		about = qi_xasprintf("; the domain %s, the old MTA's host name (give --domain for another)", g->cv.me);
-		json_object_set_new(o, "domain_from", json_string("old configuration"));
-		if (qi_profile_set(h, g->p, "mail", "domain", g->cv.me) < 0)
-			return -1;
+		if (qi_profile_set(h, g->p, "mail", "domain", g->cv.me) == 0) {
+			about = qi_xasprintf("; the domain %s, the old MTA's host name (give --domain for another)",
+					     g->cv.me);
+			json_object_set_new(o, "domain_from", json_string("old configuration"));
+		} else {
+			/* not a name qmail can be set up for (localhost): as
+			 * without it, the host's own name */
+			qi_warn(h, "config: the old MTA's host name %s is not a domain qinstall can set qmail up "
+				"for (%s): the host's own name is used; give --domain to choose", g->cv.me,
+				qi_errmsg(h));
+			qi_clear_error(h);
+		}
 	} else if (given && g->cv.me && strcmp(given, g->cv.me) != 0) {
-		about = qi_xasprintf("; --domain %s overrides the old MTA's host name %s", given, g->cv.me);
-		json_object_set_new(o, "domain_from", json_string("command line"));
+		about = qi_xasprintf("; the domain given, %s, is used, not the old MTA's host name %s", given,
+				     g->cv.me);
+		json_object_set_new(o, "domain_from", json_string("given"));
 	}
 	step(g, "config", "%s's configuration: %lld setting%s converted, %lld with a warning, %lld not "
 	     "converted (each listed); the qmail files that result are written to %s for review, not "

@@ -287,8 +287,11 @@ int snap_restore(qi_handle *h, json_t *list, size_t *restored);
  * input the converter cannot use is a warning and one item. */
 int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result *res);
 /* RES as JSON: {counts: {converted, warned, not_converted}, items:
- * [{setting, before, after, outcome, why}], files: [{name, text}], me,
- * domain}. New reference. */
+ * [{setting, before, after, outcome ("converted", "warned", "not
+ * converted"), why (null when converted as it was)}], files: [{name,
+ * text}], me, domain}; bytes that are not UTF-8 as \xNN. New reference.
+ * migrate adds domain_from: "old configuration" (its host name became the
+ * domain), "given" (a domain given differs from it), or null. */
 json_t *mig_config_json(const struct cv_result *res);
 
 #endif /* QI_MIGRATE_H */

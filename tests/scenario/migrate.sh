@@ -227,8 +227,8 @@ CONF
 	# the old configuration, converted (nothing written: the tree above)
 	tap_json_has steps.#.step config "a step converts the old configuration"
 	tap_json_is config.me mail.example.org "its host name is found"
-	tap_json_is config.domain_from "command line" "--domain example.org overrides it"
-	tap_like "$TAP_STDOUT" "--domain example.org overrides the old MTA's host name mail.example.org" \
+	tap_json_is config.domain_from given "--domain example.org wins over it"
+	tap_like "$TAP_STDOUT" "the domain given, example.org, is used, not the old MTA's host name mail.example.org" \
 		"and the step says so"
 	tap_is "$(migconf_file control/smtproutes)" ":smtp.example.net:587" "relayhost becomes smtproutes"
 	tap_is "$(migconf_file control/databytes)" 10240000 "message_size_limit becomes databytes"
