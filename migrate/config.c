@@ -5,7 +5,9 @@
  * give, never assumed) and the files its maps name; Exim's Debian
  * update-exim4.conf.conf and /etc/exim4/virtual/DOMAIN; sendmail's
  * /etc/mail files; /etc/aliases and /etc/mailname for all three. Reads
- * only; each file must be a regular file of at most CONFIG_MAX bytes. A
+ * only; each file must be a regular file of at most CONFIG_MAX bytes (one
+ * that is not, or cannot be read, is an item not converted and a
+ * warning). A
  * configuration the converter cannot use as a whole (an Exim without
  * Debian's update-exim4.conf.conf) is one item, not converted, and a
  * warning: the takeover goes on without it.
@@ -28,6 +30,8 @@
 struct inputs {
 	struct cv_input *v;
 	size_t n;
+	char **skipped;		/* "PATH\tWHY" of each file that could not be read */
+	size_t nskipped;
 };
 
 static void add_input(struct inputs *in, const char *name, char *text, size_t len)
@@ -51,6 +55,9 @@ static void free_inputs(struct inputs *in)
 		free((char *)in->v[i].text);
 	}
 	free(in->v);
+	for (size_t i = 0; i < in->nskipped; i++)
+		free(in->skipped[i]);
+	free(in->skipped);
 	*in = (struct inputs){ 0 };
 }
 
@@ -66,18 +73,23 @@ static int read_input(qi_handle *h, struct inputs *in, const char *path)
 		return 0;
 	}
 	int fd = qi_root_open(h, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
 	char *text = NULL;
 	size_t len = 0;
 	char *name = qi_root_path(h, path);
-	int rc = qi_input_read_fd(h, QI_ERR_FAILED, fd, "the old MTA's configuration", name, CONFIG_MAX,
-				  &text, &len);
+	int rc = fd < 0 ? -1 : qi_input_read_fd(h, QI_ERR_FAILED, fd, "the old MTA's configuration", name,
+						CONFIG_MAX, &text, &len);
 	free(name);
-	close(fd);
-	if (rc < 0)
-		return qi_error_prefix(h, "the conversion of the old configuration (move it aside, or make "
-				       "it a regular file, then migrate again)");
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		/* not converted, and said: the takeover goes on (the file is
+		 * snapshotted with the rest, and the converter reports what
+		 * it lacks) */
+		in->skipped = qi_xrealloc(in->skipped, (in->nskipped + 1) * sizeof(*in->skipped));
+		in->skipped[in->nskipped++] = qi_xasprintf("%s\t%s", path, qi_errmsg(h));
+		qi_clear_error(h);
+		return 0;
+	}
 	add_input(in, path, text, len);
 	return 0;
 }
@@ -193,8 +205,12 @@ static int read_exim_virtual(qi_handle *h, struct inputs *in)
 		return 0;
 	}
 	int fd = qi_root_open(h, EXIM_VIRTUAL, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
+	if (fd < 0) {
+		qi_clear_error(h);
+		in->skipped = qi_xrealloc(in->skipped, (in->nskipped + 1) * sizeof(*in->skipped));
+		in->skipped[in->nskipped++] = qi_xasprintf("%s\tit cannot be opened", EXIM_VIRTUAL);
+		return 0;
+	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -246,6 +262,15 @@ int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result
 			cv_item_add(res, "configuration", qi_root(h), NULL, CV_NOT_CONVERTED, why);
 			qi_warn(h, "config: %s's configuration in %s is not converted: %s", def->title, qi_root(h),
 				why);
+			free(why);
+		}
+		for (size_t i = 0; i < in.nskipped; i++) {
+			char *tab = strchr(in.skipped[i], '\t');
+			*tab = '\0';
+			char *why = qi_xasprintf("it could not be read (%s): convert it by hand", tab + 1);
+			cv_item_add(res, in.skipped[i], "", NULL, CV_NOT_CONVERTED, why);
+			qi_warn(h, "config: %s%s is not converted: %s", qi_root_is_host(h) ? "" : qi_root(h),
+				in.skipped[i], why);
 			free(why);
 		}
 	}

@@ -282,9 +282,10 @@ int snap_restore(qi_handle *h, json_t *list, size_t *restored);
 /* ---- config.c: the old MTA's configuration, read for convert/ ---- */
 
 /* Read DEF's configuration from ROOT (Postfix's through its postconf,
- * chrooted) and convert it into RES (cv_result_free it). -1 when a file
- * is not a bounded regular file or postconf fails (its message is shown);
- * input the converter cannot use is a warning and one item. */
+ * chrooted) and convert it into RES (cv_result_free it). -1 when
+ * postconf fails (its message is shown); a file that is not a bounded
+ * regular file, or input the converter cannot use, is a warning and an
+ * item not converted. */
 int mig_config_convert(qi_handle *h, const struct mta_def *def, struct cv_result *res);
 /* RES as JSON: {counts: {converted, warned, not_converted}, items:
  * [{setting, before, after, outcome ("converted", "warned", "not

@@ -279,7 +279,11 @@ case_exim_by_hand() {
 	R=$(new_root exim4-daemon-light 4.96-15+deb12u10 /usr/sbin/exim4 /usr/sbin/sendmail)
 	mkdir -p "$R/etc/exim4"
 	printf 'primary_hostname = mail.example.org\n' >"$R/etc/exim4/exim4.conf"
+	mkfifo "$R/etc/aliases"
 	migrate 0 "an Exim configured without Debian's update-exim4.conf.conf is taken over (--check)" --check
+	tap_is "$(migconf_outcome /etc/aliases "")" "not converted" "a FIFO at /etc/aliases is not read (nor waited on)"
+	tap_like "$TAP_STDERR" "warning: config: .*/etc/aliases is not converted: it could not be read .*FIFO" \
+		"and a warning says why"
 	tap_is "$(migconf_outcome configuration "$R")" "not converted" "its configuration is one item, not converted"
 	tap_like "$TAP_STDERR" "warning: config: Exim's configuration in .* is not converted: .*update-exim4.conf.conf.*by hand" \
 		"a warning says so, and why"
