@@ -33,6 +33,25 @@ static const struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
+/* S with its control characters (a configuration's bytes, shown on a
+ * terminal) written \xNN; malloc'd ("" for NULL). */
+static char *printable(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	char *out = malloc(4 * n + 1), *o = out;
+	if (!out)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			o += sprintf(o, "\\x%02x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+}
+
 static void print(struct qi_cli *cli)
 {
 	json_t *res = qi_result(cli->h);
@@ -61,8 +80,13 @@ static void print(struct qi_cli *cli)
 		if (strcmp(outcome, "converted") == 0)
 			continue;
 		const char *why = json_string_value(json_object_get(v, "why"));
-		qi_out(cli, "config   %s: %s = %s%s%s\n", outcome, json_string_value(json_object_get(v, "setting")),
-		       json_string_value(json_object_get(v, "before")), why ? ": " : "", why ? why : "");
+		char *set = printable(json_string_value(json_object_get(v, "setting")));
+		char *before = printable(json_string_value(json_object_get(v, "before")));
+		char *because = printable(why);
+		qi_out(cli, "config   %s: %s = %s%s%s\n", outcome, set, before, why ? ": " : "", why ? because : "");
+		free(set);
+		free(before);
+		free(because);
 	}
 	if (qi_diff_wanted(cli->h)) {
 		json_t *d = qi_diff_json(cli->h);

@@ -136,14 +136,13 @@ static char **al_split(const char *value, size_t *count, bool *unterminated)
 
 /* The names seen so far: the first entry of a name is the one used. */
 struct al_names {
-	char **v;
-	size_t n;
+	struct cvu_set set;
 };
 
 /* Whether NAME was seen; if not, it is remembered. */
 static bool al_seen(struct al_names *s, const char *name)
 {
-	return !cvu_set_add(&s->v, &s->n, name);
+	return !cvu_set_add(&s->set, name);
 }
 
 /* One alias NAME (lowercase, usable) with the raw VALUE: its item, and its
@@ -159,14 +158,12 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 		free(file);
 		return;
 	}
-	size_t nv, nlines = 0, nleft = 0, nself = 0;
+	size_t nv, nleft = 0, nself = 0;
 	bool unterminated;
 	char **v = al_split(value, &nv, &unterminated);
-	char **lines = calloc(nv ? nv : 1, sizeof(*lines));
+	struct cvu_set lines = { 0 };
 	struct cvu_buf left = { 0 };
 	const char *onewhy = NULL;
-	if (!lines)
-		abort();
 	for (size_t i = 0; i < nv; i++) {
 		const char *why = NULL;
 		bool self = false;
@@ -185,12 +182,12 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 			nself += self;
 			continue;
 		}
-		cvu_add_once(lines, &nlines, line);
+		cvu_set_take(&lines, line);
 	}
 	if (nv == 0) {
 		cv_item_add(out, setting, value, "", CV_NOT_CONVERTED,
 			    unterminated ? "a quote that does not end" : "no address after the ':'");
-	} else if (nlines == 0) {
+	} else if (lines.n == 0) {
 		char *why;
 		if (nself == nleft)
 			why = cvu_printf("%s points to itself only: it would loop", name);
@@ -201,19 +198,17 @@ static void al_alias(struct cv_result *out, const char *setting, const char *nam
 		cv_item_add(out, setting, value, "", CV_NOT_CONVERTED, why);
 		free(why);
 	} else {
-		for (size_t i = 0; i < nlines; i++)
-			cv_file_line(out, file, lines[i]);
-		char *after = cvu_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
+		for (size_t i = 0; i < lines.n; i++)
+			cv_file_line(out, file, lines.v[i]);
+		char *after = cvu_printf("%s: %zu line%s", file, lines.n, lines.n == 1 ? "" : "s");
 		char *why = nleft ? cvu_printf("left out: %s", left.s) : NULL;
 		cv_item_add(out, setting, value, after, nleft ? CV_WARNED : CV_CONVERTED, why);
 		free(after);
 		free(why);
 	}
-	for (size_t i = 0; i < nlines; i++)
-		free(lines[i]);
+	cvu_set_free(&lines);
 	for (size_t i = 0; i < nv; i++)
 		free(v[i]);
-	free(lines);
 	free(v);
 	free(left.s);
 	free(file);
@@ -274,7 +269,7 @@ int cv_aliases(const char *text, size_t len, const char *setting_prefix, struct 
 		free(setting);
 		free(line);
 	}
-	cvu_strings_free(seen.v, seen.n);
+	cvu_set_free(&seen.set);
 	cvu_logical_free(entries, nentries);
 	return 0;
 }

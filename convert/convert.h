@@ -43,6 +43,8 @@ struct cv_item {
 struct cv_file {
 	char *name;
 	char *text;		/* whole lines, each ending in '\n' */
+	size_t len;		/* strlen(text) */
+	void *lines;		/* the converters' own: an index of its lines */
 };
 
 struct cv_result {
@@ -50,6 +52,7 @@ struct cv_result {
 	size_t nitems;
 	struct cv_file *files;
 	size_t nfiles;
+	void *names;		/* the converters' own: an index of the files' names */
 	char *me;		/* the host name found (control/me), or NULL */
 	char *domain;		/* the mail domain found (defaultdomain), or NULL */
 };

@@ -35,8 +35,7 @@ struct ex_kv {
 /* The conversion's state: the result and the local domains so far. */
 struct ex {
 	struct cv_result *r;
-	char **locals;
-	size_t nlocals;
+	struct cvu_set locals;
 	const char *configtype;	/* dc_eximconfig_configtype's value, or "" */
 };
 
@@ -132,7 +131,7 @@ static size_t ex_list(const char *v, char sep, char ***items)
 /* Whether D is one of the local domains found. */
 static bool ex_is_local(const struct ex *st, const char *d)
 {
-	return cvu_set_has(st->locals, st->nlocals, d);
+	return cvu_set_has(&st->locals, d);
 }
 
 /* dc_other_hostnames: the local domains, into locals and rcpthosts. */
@@ -155,8 +154,7 @@ static void ex_other_hostnames(struct ex *st, const struct ex_kv *kv)
 			cv_file_line(st->r, RCPTHOSTS, d);
 			cv_item_add(st->r, set, v[i], after, CV_CONVERTED, NULL);
 			free(after);
-			st->locals = cvu_alloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
-			st->locals[st->nlocals++] = cvu_dup(d);
+			cvu_set_add(&st->locals, d);
 		} else {
 			cv_item_add(st->r, set, v[i], NULL, CV_NOT_CONVERTED,
 				    "not a domain name (an Exim lookup, pattern or negation): add the domains it "
@@ -683,8 +681,6 @@ int cv_exim(const struct cv_inputs *in, struct cv_result *out, const char **err)
 	}
 	cvu_sort_file(out, RCPTHOSTS);
 	cvu_sort_file(out, LOCALS);
-	for (size_t i = 0; i < st.nlocals; i++)
-		free(st.locals[i]);
-	free(st.locals);
+	cvu_set_free(&st.locals);
 	return 0;
 }

@@ -239,10 +239,8 @@ struct pf {
 	const struct cv_inputs *in;
 	struct cv_result *out;
 	struct pf_table conf;	/* "postconf" */
-	char **locals;		/* mydestination's domains */
-	size_t nlocals;
-	char **virt;		/* the virtual alias domains */
-	size_t nvirt;
+	struct cvu_set locals;	/* mydestination's domains */
+	struct cvu_set virt;	/* the virtual alias domains */
 	char *origin;		/* myorigin's domain, or NULL */
 	bool parent_relay;	/* parent_domain_matches_subdomains has relay_domains */
 	bool parent_transport;	/* ... and transport_maps */
@@ -461,7 +459,7 @@ static void pf_mydestination(struct pf *pf)
 		} else if (!pf_domain_ok(d)) {
 			pf_item(pf, "mydestination", w[i], "", CV_NOT_CONVERTED, "not a domain name");
 		} else {
-			cvu_set_add(&pf->locals, &pf->nlocals, d);
+			cvu_set_add(&pf->locals, d);
 			cvu_line_once(pf->out, "control/locals", d);
 			cvu_line_once(pf->out, "control/rcpthosts", d);
 			char *after = cvu_printf("control/locals, control/rcpthosts: %s", d);
@@ -536,7 +534,7 @@ static void pf_relay_domains(struct pf *pf)
 /* Make D a virtual alias domain: rcpthosts D, virtualdomains D:alias-D. */
 static void pf_virtual_domain(struct pf *pf, const char *d)
 {
-	if (!cvu_set_add(&pf->virt, &pf->nvirt, d))
+	if (!cvu_set_add(&pf->virt, d))
 		return;
 	char *line = cvu_printf("%s:alias-%s", d, d);
 	cvu_line_once(pf->out, "control/rcpthosts", d);
@@ -569,8 +567,8 @@ static void pf_virtual_domains(struct pf *pf)
 				cvu_buf_add(&doms, "", 0);
 				for (size_t j = 0; j < ne; j++) {
 					const char *at = e[j].bad ? NULL : strrchr(e[j].key, '@');
-					if (!at || !pf_domain_ok(at + 1) || cvu_set_has(pf->locals, pf->nlocals, at + 1) ||
-					    cvu_set_has(pf->virt, pf->nvirt, at + 1))
+					if (!at || !pf_domain_ok(at + 1) || cvu_set_has(&pf->locals, at + 1) ||
+					    cvu_set_has(&pf->virt, at + 1))
 						continue;
 					pf_virtual_domain(pf, at + 1);
 					cvu_buf_adds(&doms, " ");
@@ -596,7 +594,7 @@ static void pf_virtual_domains(struct pf *pf)
 			free(path);
 		} else if (!pf_domain_ok(d)) {
 			pf_item(pf, "virtual_alias_domains", w[i], "", CV_NOT_CONVERTED, "not a domain name");
-		} else if (cvu_set_has(pf->locals, pf->nlocals, d)) {
+		} else if (cvu_set_has(&pf->locals, d)) {
 			pf_item(pf, "virtual_alias_domains", w[i], "", CV_NOT_CONVERTED,
 				"%s is in mydestination too (Postfix warns of that): it stays a local domain", d);
 		} else {
@@ -623,14 +621,14 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 		pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED, "line %zu: %s", e->line, e->bad);
 		goto done;
 	}
-	if (!at && cvu_set_has(pf->virt, pf->nvirt, e->key)) {
+	if (!at && cvu_set_has(&pf->virt, e->key)) {
 		pf_item(pf, setting, e->value, "declares a virtual alias domain (control/virtualdomains)", CV_CONVERTED,
 			NULL);
 		goto done;
 	}
 	char *local = cvu_printf("%.*s", (int)(at ? at - e->key : (long)strlen(e->key)), e->key);
 	const char *dom = at ? at + 1 : NULL;
-	if (dom && cvu_set_has(pf->virt, pf->nvirt, dom)) {
+	if (dom && cvu_set_has(&pf->virt, dom)) {
 		if (*local && (!cvu_qmail_name_ok(local) || strcmp(local, "default") == 0)) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED,
 				"%s cannot be a qmail file name (only a-z 0-9 . _ + = -, not \"default\")", local);
@@ -640,7 +638,7 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 			free(d);
 			free(l);
 		}
-	} else if (!dom || cvu_set_has(pf->locals, pf->nlocals, dom)) {
+	} else if (!dom || cvu_set_has(&pf->locals, dom)) {
 		if (!*local) {
 			pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED,
 				"a catch-all of a local domain: ~alias/.qmail-default would catch only the addresses "
@@ -667,9 +665,9 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 		pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED, "a second entry for %s: the first is used", file);
 		goto done;
 	}
-	size_t n, nlines = 0;
+	size_t n;
 	char **w = pf_words(e->value, &n);
-	char **lines = cvu_alloc(NULL, n * sizeof(*lines));
+	struct cvu_set lines = { 0 };
 	struct cvu_buf left = { 0 };
 	cvu_buf_add(&left, "", 0);
 	const char *host = pf->origin ? pf->origin : pf->out->me;
@@ -688,16 +686,16 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 			cvu_buf_adds(&left, ")");
 		} else {
 			char *line = strchr(t, '@') || !host ? cvu_printf("&%s", t) : cvu_printf("&%s@%s", t, host);
-			cvu_add_once(lines, &nlines, line);
+			cvu_set_take(&lines, line);
 		}
 		free(t);
 	}
-	if (nlines == 0) {
+	if (lines.n == 0) {
 		pf_item(pf, setting, e->value, "", CV_NOT_CONVERTED, "nothing qmail can forward to: %s", left.s);
 	} else {
-		for (size_t i = 0; i < nlines; i++)
-			cv_file_line(pf->out, file, lines[i]);
-		char *after = cvu_printf("%s: %zu line%s", file, nlines, nlines == 1 ? "" : "s");
+		for (size_t i = 0; i < lines.n; i++)
+			cv_file_line(pf->out, file, lines.v[i]);
+		char *after = cvu_printf("%s: %zu line%s", file, lines.n, lines.n == 1 ? "" : "s");
 		if (warn && left.n)
 			pf_item(pf, setting, e->value, after, CV_WARNED, "%s; left out: %s", warn, left.s);
 		else if (warn || left.n)
@@ -707,9 +705,7 @@ static void pf_virtual_entry(struct pf *pf, const char *path, const struct pf_en
 			pf_item(pf, setting, e->value, after, CV_CONVERTED, NULL);
 		free(after);
 	}
-	for (size_t i = 0; i < nlines; i++)
-		free(lines[i]);
-	free(lines);
+	cvu_set_free(&lines);
 	free(left.s);
 	cvu_strings_free(w, n);
 done:
@@ -1239,8 +1235,8 @@ int cv_postfix(const struct cv_inputs *in, struct cv_result *out, const char **e
 	cvu_sort_file(out, "control/rcpthosts");
 	cvu_sort_file(out, "control/locals");
 	pf_table_free(&pf.conf);
-	cvu_strings_free(pf.locals, pf.nlocals);
-	cvu_strings_free(pf.virt, pf.nvirt);
+	cvu_set_free(&pf.locals);
+	cvu_set_free(&pf.virt);
 	free(pf.origin);
 	return 0;
 }

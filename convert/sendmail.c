@@ -25,8 +25,7 @@
 struct sm {
 	struct cv_result *r;
 	bool relay_hosts_only;	/* FEATURE(`relay_hosts_only') in sendmail.mc */
-	char **locals;		/* the domains of local-host-names, lower case */
-	size_t nlocals;
+	struct cvu_set locals;	/* the domains of local-host-names, lower case */
 	char *mc_me;		/* define(`confDOMAIN_NAME') */
 	char *lhn_me;		/* the first local-host-names entry with a dot */
 };
@@ -58,7 +57,7 @@ static char *sm_ipv4_rule(const char *s)
 /* Whether D (lower case) is one of local-host-names' domains. */
 static bool sm_is_local(const struct sm *st, const char *d)
 {
-	return cvu_set_has(st->locals, st->nlocals, d);
+	return cvu_set_has(&st->locals, d);
 }
 
 /* local-host-names: each host or domain into locals and rcpthosts. */
@@ -87,8 +86,7 @@ static void sm_local_host_names(struct sm *st, const struct cv_input *in)
 			cv_file_line(st->r, RCPTHOSTS, d);
 			cv_item_add(st->r, set, s, after, CV_CONVERTED, NULL);
 			free(after);
-			st->locals = cvu_alloc(st->locals, (st->nlocals + 1) * sizeof(*st->locals));
-			st->locals[st->nlocals++] = cvu_dup(d);
+			cvu_set_add(&st->locals, d);
 			if (!st->lhn_me && strchr(d, '.'))
 				st->lhn_me = cvu_dup(d);
 		}
@@ -892,7 +890,7 @@ int cv_sendmail(const struct cv_inputs *in, struct cv_result *out, const char **
 	}
 	cvu_sort_file(out, RCPTHOSTS);
 	cvu_sort_file(out, LOCALS);
-	cvu_strings_free(st.locals, st.nlocals);
+	cvu_set_free(&st.locals);
 	free(st.mc_me);
 	free(st.lhn_me);
 	return 0;

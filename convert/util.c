@@ -103,29 +103,75 @@ void cvu_buf_adds(struct cvu_buf *b, const char *s)
 	cvu_buf_add(b, s, strlen(s));
 }
 
-bool cvu_set_add(char ***v, size_t *n, const char *s)
+/* FNV-1a of S. */
+static size_t cvu_hash(const char *str)
 {
-	if (cvu_set_has(*v, *n, s))
+	size_t h = (size_t)1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)str; *p; p++)
+		h = (h ^ *p) * (size_t)1099511628211ULL;
+	return h;
+}
+
+/* The slot where STR is, or the free one where it would go. */
+static size_t cvu_slot_of(const struct cvu_set *s, const char *str)
+{
+	size_t mask = s->nslot - 1, i = cvu_hash(str) & mask;
+	while (s->slot[i] && strcmp(s->v[s->slot[i] - 1], str) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Room for one more, the index at most half full. */
+static void cvu_set_grow(struct cvu_set *s)
+{
+	if (s->n + 1 > s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 8;
+		s->v = cvu_alloc(s->v, s->cap * sizeof(*s->v));
+	}
+	if (2 * (s->n + 1) <= s->nslot)
+		return;
+	free(s->slot);
+	s->nslot = s->nslot ? 2 * s->nslot : 16;
+	s->slot = cvu_alloc(NULL, s->nslot * sizeof(*s->slot));
+	memset(s->slot, 0, s->nslot * sizeof(*s->slot));
+	for (size_t k = 0; k < s->n; k++)
+		s->slot[cvu_slot_of(s, s->v[k])] = k + 1;
+}
+
+bool cvu_set_take(struct cvu_set *s, char *str)
+{
+	if (cvu_set_has(s, str)) {
+		free(str);
 		return false;
-	*v = cvu_alloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = cvu_dup(s);
+	}
+	cvu_set_grow(s);
+	s->v[s->n++] = str;
+	s->slot[cvu_slot_of(s, str)] = s->n;
 	return true;
 }
 
-bool cvu_set_has(char *const *v, size_t n, const char *s)
+bool cvu_set_add(struct cvu_set *s, const char *str)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
+	return cvu_set_has(s, str) ? false : cvu_set_take(s, cvu_dup(str));
 }
 
-void cvu_add_once(char **v, size_t *n, char *line)
+bool cvu_set_has(const struct cvu_set *s, const char *str)
 {
-	if (cvu_set_has(v, *n, line))
-		free(line);
-	else
-		v[(*n)++] = line;
+	return cvu_set_find(s, str) != 0;
+}
+
+size_t cvu_set_find(const struct cvu_set *s, const char *str)
+{
+	return s->nslot ? s->slot[cvu_slot_of(s, str)] : 0;
+}
+
+void cvu_set_free(struct cvu_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s->slot);
+	*s = (struct cvu_set){ 0 };
 }
 
 void cvu_strings_free(char **v, size_t n)
@@ -191,15 +237,7 @@ char *cvu_tcprules_addr(const unsigned o[4], unsigned len)
 bool cvu_has_line(const struct cv_result *r, const char *name, const char *line)
 {
 	const struct cv_file *f = cv_file_find(r, name);
-	size_t n = strlen(line);
-	for (const char *p = f ? f->text : NULL; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		if (l == n && memcmp(p, line, n) == 0)
-			return true;
-		p = nl ? nl + 1 : p + l;
-	}
-	return false;
+	return f && f->lines && cvu_set_has(f->lines, line);
 }
 
 void cvu_line_once(struct cv_result *r, const char *name, const char *line)
@@ -243,6 +281,7 @@ void cvu_sort_file(struct cv_result *r, const char *name)
 	free(v);
 	free(f->text);
 	f->text = b.s;
+	f->len = b.n;	/* the same lines, each once: its index stays true */
 }
 
 void cvu_nul_item(struct cv_result *r, const char *table, const char *line)

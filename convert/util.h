@@ -46,16 +46,29 @@ void cvu_buf_add(struct cvu_buf *b, const char *s, size_t n);
 /* Append the NUL-terminated S to B. */
 void cvu_buf_adds(struct cvu_buf *b, const char *s);
 
-/* ---- lists of strings ---- */
+/* ---- sets of strings ---- */
 
-/* Add S (copied) to the list *V of *N unless it is there; true if added. */
-bool cvu_set_add(char ***v, size_t *n, const char *s);
-/* Whether S is in the list V of N. */
-bool cvu_set_has(char *const *v, size_t n, const char *s);
-/* Add the malloc'd LINE to the list V of *N (room for it made by the
- * caller) unless an equal string is there: then LINE is freed. */
-void cvu_add_once(char **v, size_t *n, char *line);
-/* Free the N strings of V and V. */
+/* Strings in the order added, each once, found in constant time (a hash
+ * index beside the list), so that a table of a million lines is read in
+ * linear time; { 0 } is empty. V[0..N) may be read; only these functions
+ * change it. */
+struct cvu_set {
+	char **v;
+	size_t n, cap;
+	size_t *slot;		/* open addressing: index + 1 into v, 0 free */
+	size_t nslot;		/* a power of two, or 0 */
+};
+/* Add S (copied) unless it is there; true if added. */
+bool cvu_set_add(struct cvu_set *s, const char *str);
+/* Add the malloc'd STR unless an equal string is there (then STR is
+ * freed); true if added. */
+bool cvu_set_take(struct cvu_set *s, char *str);
+/* Whether STR is in S. */
+bool cvu_set_has(const struct cvu_set *s, const char *str);
+/* Where STR is in S's V, plus one; 0 when it is not there. */
+size_t cvu_set_find(const struct cvu_set *s, const char *str);
+/* Free S's strings and index; S is empty again. */
+void cvu_set_free(struct cvu_set *s);
 void cvu_strings_free(char **v, size_t n);
 
 /* ---- names qmail accepts ---- */

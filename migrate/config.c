@@ -25,6 +25,7 @@
 #include "migrate/migrate.h"
 
 #define CONFIG_MAX (16 << 20)
+#define POSTCONF_TIMEOUT 120	/* seconds: postconf reads main.cf and its maps' names only */
 #define EXIM_VIRTUAL "/etc/exim4/virtual"
 
 struct inputs {
@@ -95,23 +96,21 @@ static int read_input(qi_handle *h, struct inputs *in, const char *path)
 }
 
 /* postconf ARGS... chrooted into ROOT: its output as the input NAME.
- * What it says on stderr (a main.cf it cannot parse) is shown as it is. */
+ * What it says on stderr (a main.cf it cannot parse) is shown as it is.
+ * Its output is bounded (CONFIG_MAX) and so is its time: a postconf that
+ * hangs or prints without end is stopped and said. */
 static int postconf(qi_handle *h, struct inputs *in, const char *name, const char *const *argv)
 {
 	struct qi_buf out = { 0 };
 	struct qi_proc_spec spec = { .argv = argv, .search_path = qi_root_is_host(h),
-				     .output = QI_PROC_CAPTURE, .capture = &out,
+				     .output = QI_PROC_CAPTURE, .capture = &out, .capture_max = CONFIG_MAX,
+				     .timeout = POSTCONF_TIMEOUT,
 				     .chroot = qi_root_is_host(h) ? NULL : qi_root(h),
 				     .hint = "Postfix's own message is above: fix main.cf (or run with --from "
 					     "and a working Postfix), then migrate again" };
 	if (qi_proc_run(h, &spec, NULL) < 0) {
 		qi_buf_free(&out);
 		return -1;
-	}
-	if (out.len > CONFIG_MAX) {
-		qi_buf_free(&out);
-		return qi_error(h, "postconf printed more than %d MiB: not a configuration qinstall converts",
-				CONFIG_MAX >> 20);
 	}
 	add_input(in, name, out.data ? out.data : qi_xstrdup(""), out.len);
 	return 0;

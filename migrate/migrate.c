@@ -1658,7 +1658,14 @@ static int save_config(struct mig *g)
 		}
 		char *path = qi_xasprintf("%s/%s", CONVERTED_DIR, name);
 		if (qi_check(h)) {
-			qi_diff_add(h, path, NULL, text);
+			/* before: what an earlier run left there, if anything */
+			char *had = NULL;
+			struct stat st;
+			if (qi_root_lstat(h, path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    qi_root_read(h, path, &had, NULL) < 0)
+				qi_clear_error(h);
+			qi_diff_add(h, path, had, text);
+			free(had);
 		} else {
 			char *dir = qi_xstrdup(path);
 			*strrchr(dir, '/') = '\0';

@@ -122,6 +122,10 @@ struct qi_proc_spec {
 	enum qi_proc_output output;
 	const char *log;		/* QI_PROC_LOG: the file, created if need be */
 	struct qi_buf *capture;		/* QI_PROC_CAPTURE: what it printed (NUL-terminated) */
+	size_t capture_max;		/* QI_PROC_CAPTURE: when above 0, the program is killed
+					 * once it printed more than this (an error saying so) */
+	unsigned timeout;		/* seconds; when above 0, the program is killed after
+					 * that long (an error saying so) */
 	const char *label;		/* the command in messages, for ARGV and CWD
 					 * ("apt-get source"); NULL: ARGV, " in CWD" */
 	const char *hint;		/* after a failure's message ("see ..."); NULL: where the
@@ -149,6 +153,8 @@ struct qi_proc_spec {
  *   `CMD` failed[ in CWD] (exit N)[; HINT]
  *   `CMD` was killed[ in CWD] by signal N (SIGNAME)[; HINT]
  *   cannot isolate the build: STEP: REASON; WHAT TO DO   (a sandbox: *status -1)
+ *   `CMD` printed more than N bytes, ...; HINT             (CAPTURE_MAX: killed)
+ *   `CMD` did not end within N s, ...; HINT                (TIMEOUT: killed)
  * *STATUS (may be NULL) gets the waitpid(2) status, or -1 when the program
  * did not run (errno then says why). */
 int qi_proc_run(qi_handle *h, const struct qi_proc_spec *spec, int *status);

@@ -44,7 +44,9 @@
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -474,6 +476,71 @@ static ssize_t read_retry(int fd, void *buf, size_t len)
 	return n;
 }
 
+enum limit_hit { LIMIT_NONE, LIMIT_OUTPUT, LIMIT_TIME };
+
+/* What the child PID prints on CAPTURE (-1: nothing to read) into
+ * SPEC's capture, until it closes it, within SPEC's capture_max and
+ * timeout: past either, PID is killed and which one said. With a timeout
+ * and nothing to read, waits for PID to end (it is not reaped). */
+static enum limit_hit take_output(const struct qi_proc_spec *spec, int capture, pid_t pid, int *read_err)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	size_t max = spec->capture_max ? spec->capture_max : SIZE_MAX;
+	char chunk[65536];
+	bool capturing = capture >= 0;
+	for (;;) {
+		int wait_ms = -1;
+		if (spec->timeout) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+			if (spent >= spec->timeout * 1000LL) {
+				kill(pid, SIGKILL);
+				return LIMIT_TIME;
+			}
+			wait_ms = (int)(spec->timeout * 1000LL - spent);
+		}
+		if (capture < 0) {
+			/* nothing (more) to read: look at the child now and then */
+			siginfo_t si = { 0 };
+			int w = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+			if ((w == 0 && si.si_pid == pid) || (w < 0 && errno != EINTR))
+				break;
+			poll(NULL, 0, wait_ms < 0 || wait_ms > 50 ? 50 : wait_ms);
+			continue;
+		}
+		struct pollfd pfd = { .fd = capture, .events = POLLIN };
+		int r = poll(&pfd, 1, wait_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			continue;	/* the time check above */
+		ssize_t got = r < 0 ? -1 : read(capture, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			*read_err = errno;
+			return LIMIT_NONE;
+		}
+		if (got == 0) {
+			/* the output ended: what is left is to wait, within the time */
+			capture = -1;
+			if (!spec->timeout)
+				break;
+			continue;
+		}
+		if (spec->capture->len + (size_t)got > max) {
+			kill(pid, SIGKILL);
+			return LIMIT_OUTPUT;
+		}
+		qi_buf_add(spec->capture, chunk, (size_t)got);
+	}
+	if (capturing && !spec->capture->data)
+		qi_buf_add(spec->capture, "", 0);
+	return LIMIT_NONE;
+}
+
 /* In qinstall: start the child, take what it reports and prints, reap it.
  * *status: its waitpid status, or -1 (with *cf filled) when it did not
  * become the program. */
@@ -504,8 +571,9 @@ static int spawn_wait(qi_handle *h, const struct qi_proc_spec *spec, struct chil
 	c->in = c->out = -1;
 	ssize_t n = read_retry(report, cf, sizeof(*cf));
 	int read_err = 0;
-	if (c->capture >= 0 && qi_buf_read_fd(spec->capture, c->capture) < 0)
-		read_err = errno;
+	enum limit_hit hit = LIMIT_NONE;
+	if (n != (ssize_t)sizeof(*cf) && (c->capture >= 0 || spec->timeout))
+		hit = take_output(spec, c->capture, pid, &read_err);
 	while (waitpid(pid, status, 0) < 0) {
 		if (errno != EINTR) {
 			qi_error_errno(h, "cannot wait for %s", prog);
@@ -517,6 +585,21 @@ static int spawn_wait(qi_handle *h, const struct qi_proc_spec *spec, struct chil
 	if (n == (ssize_t)sizeof(*cf)) {
 		*status = -1;
 		return 0;
+	}
+	if (hit != LIMIT_NONE) {
+		char *label = spec->label ? qi_xstrdup(spec->label) : command_line(spec->argv);
+		const char *hint = spec->hint && *spec->hint ? spec->hint : NULL;
+		if (hit == LIMIT_OUTPUT)
+			qi_error(h, "`%s` printed more than %zu bytes, more than qinstall takes from it: it was "
+				 "stopped%s%s", label, spec->capture_max, hint ? "; " : "", hint ? hint : "");
+		else
+			qi_error(h, "`%s` did not end within %u s: it was stopped; see why it hangs%s%s", label,
+				 spec->timeout, hint ? "; " : "", hint ? hint : "");
+		free(label);
+		if (spec->capture)
+			qi_buf_free(spec->capture);
+		*status = -1;
+		return -1;
 	}
 	if (read_err) {
 		errno = read_err;

@@ -204,6 +204,57 @@ static void test_virtual_list(void **state)
 	cv_result_free(&r);
 }
 
+/* A big table: 20000 virtual alias domains (each named twice) and an
+ * entry for each, one forwarding to a long list with repeats. Every
+ * domain is in rcpthosts and virtualdomains once, in order; each file's
+ * length is its text's; a repeated target is one line. The files are
+ * sets of lines kept in linear time (this run took minutes when each
+ * line was looked for by reading the file from its start). */
+static void test_virtual_big(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	struct { char *s; size_t n; } conf = { 0 }, map = { 0 };
+	FILE *fc = open_memstream(&conf.s, &conf.n), *fm = open_memstream(&map.s, &map.n);
+	assert_non_null(fc);
+	assert_non_null(fm);
+	fprintf(fc, "mydestination = example.org\nmyorigin = example.org\nvirtual_alias_domains =");
+	for (int i = 0; i < N; i++)
+		fprintf(fc, " d%05d.example, d%05d.example", i, i);
+	fprintf(fc, "\nvirtual_alias_maps = hash:/etc/postfix/virtual\n");
+	fprintf(fm, "list@d00000.example");
+	for (int i = 0; i < 3 * N; i++)
+		fprintf(fm, "%s u%05d", i ? "," : "", i % N);
+	fprintf(fm, "\n");
+	for (int i = 1; i < N; i++)
+		fprintf(fm, "info@d%05d.example u%05d\n", i, i);
+	fclose(fc);
+	fclose(fm);
+	struct cv_result r = run("postconf", conf.s, "/etc/postfix/virtual", map.s, NULL);
+	const char *vd = file(&r, "control/virtualdomains"), *rh = file(&r, "control/rcpthosts");
+	assert_non_null(vd);
+	assert_non_null(rh);
+	size_t lines = 0;
+	for (const char *p = vd; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, N);
+	assert_non_null(strstr(vd, "d00000.example:alias-d00000.example\nd00001.example:alias-d00001.example\n"));
+	assert_non_null(strstr(rh, "d19999.example\n"));
+	assert_null(strstr(rh, "d19999.example\nd19999.example\n"));
+	for (size_t i = 0; i < r.nfiles; i++)
+		assert_int_equal(r.files[i].len, strlen(r.files[i].text));
+	const char *list = file(&r, "alias/.qmail-d00000:example-list");
+	assert_non_null(list);
+	lines = 0;
+	for (const char *p = list; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, N);
+	assert_string_equal(file(&r, "alias/.qmail-d19999:example-info"), "&u19999@example.org\n");
+	cv_result_free(&r);
+	free(conf.s);
+	free(map.s);
+}
+
 /* virtual_alias_domains = $virtual_alias_maps (the default): the
  * domains of the map's keys, those not in mydestination. */
 static void test_virtual_from_map(void **state)
@@ -629,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_reference),
 		cmocka_unit_test(test_relay_domains),
 		cmocka_unit_test(test_virtual_list),
+		cmocka_unit_test(test_virtual_big),
 		cmocka_unit_test(test_virtual_from_map),
 		cmocka_unit_test(test_virtual_entries),
 		cmocka_unit_test(test_relayhost),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -165,6 +166,55 @@ static void test_capture(void **state)
 	assert_int_equal(out.len, 300000);
 	qi_buf_free(&out);
 	free(in);
+	qi_free(h);
+}
+
+/* The bounds: a program that prints more than CAPTURE_MAX is stopped
+ * and said, with nothing kept; one that runs past TIMEOUT (printing
+ * nothing, or printing and never closing) likewise; within both, the
+ * output is whole. */
+static void test_limits(void **state)
+{
+	(void)state;
+	qi_handle *h = handle();
+	struct qi_buf out = { 0 };
+	struct qi_proc_spec spec = { .argv = SH("exec cat /dev/zero"), .search_path = true,
+				     .output = QI_PROC_CAPTURE, .capture = &out, .capture_max = 100000,
+				     .hint = "check the program" };
+	int status = 0;
+	assert_int_equal(qi_proc_run(h, &spec, &status), -1);
+	assert_non_null(strstr(qi_errmsg(h), "printed more than 100000 bytes"));
+	assert_non_null(strstr(qi_errmsg(h), "; check the program"));
+	assert_int_equal(status, -1);
+	assert_null(out.data);
+	spec.argv = SH("head -c 100000 /dev/zero");
+	assert_int_equal(qi_proc_run(h, &spec, NULL), 0);
+	assert_int_equal(out.len, 100000);
+	qi_buf_free(&out);
+	spec = (struct qi_proc_spec){ .argv = SH("exec sleep 30"), .search_path = true,
+				      .output = QI_PROC_CAPTURE, .capture = &out, .timeout = 1 };
+	time_t t0 = time(NULL);
+	assert_int_equal(qi_proc_run(h, &spec, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "did not end within 1 s"));
+	assert_true(time(NULL) - t0 < 10);
+	/* its output closed, still running */
+	spec.argv = SH("echo part; exec >/dev/null; exec sleep 30");
+	assert_int_equal(qi_proc_run(h, &spec, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "did not end within 1 s"));
+	/* no capture at all */
+	spec = (struct qi_proc_spec){ .argv = SH("exec sleep 30"), .search_path = true, .output = QI_PROC_DISCARD,
+				      .timeout = 1 };
+	assert_int_equal(qi_proc_run(h, &spec, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "did not end within 1 s"));
+	spec.argv = SH("exit 3");
+	assert_int_equal(qi_proc_run(h, &spec, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "(exit 3)"));
+	spec = (struct qi_proc_spec){ .argv = SH("echo done"), .search_path = true, .output = QI_PROC_CAPTURE,
+				      .capture = &out, .timeout = 5, .capture_max = 5 };
+	assert_int_equal(qi_proc_run(h, &spec, NULL), 0);
+	assert_string_equal(out.data, "done\n");
+	qi_buf_free(&out);
+	assert_true(time(NULL) - t0 < 20);
 	qi_free(h);
 }
 
@@ -362,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_cwd_env),
 		cmocka_unit_test(test_signals_reset),
 		cmocka_unit_test(test_keep_error),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
