@@ -14,6 +14,10 @@
  *   dpkg.c            ROOT's dpkg database, the stand-in package, the kept
  *                     .deb, the swap in one dpkg transaction
  *   dpkg_deps.c       the packages that must go with the old MTA
+ *   rpm.c             ROOT's rpm database, the kept .rpm, rpm -e and -i
+ *                     (rpm.h)
+ *   alternatives.c    chkconfig's alternatives state files and the link
+ *                     chain (alternatives.h)
  *   snapshot.c        the old MTA's configuration, kept and put back
  *   detect.c          which MTA ROOT runs
  *   migrate.c         the takeover: the steps, the journal, their undo
@@ -24,6 +28,8 @@
 #include "qinstall.h"
 #include "core/core.h"
 #include "convert/convert.h"
+#include "migrate/alternatives.h"
+#include "migrate/rpm.h"
 
 /* ------------------------------------------------------------------ */
 /* Messages of an old MTA's queue (queue.c and the readers)            */

@@ -215,6 +215,17 @@ int rpm_qa_parse(qi_handle *h, const char *text, size_t len, struct rpm_db *db)
 			}
 			p = tab + 1;
 		}
+		bool control = false;
+		for (size_t i = 0; i < nf && !control; i++)
+			for (const char *c = f[i]; *c && !control; c++)
+				control = (unsigned char)*c < 0x20 || *c == 0x7f;
+		if (control) {
+			for (size_t i = 0; i < nf; i++)
+				free(f[i]);
+			rpm_db_free(db);
+			return qi_error(h, "line %zu of rpm -qa's output has a control character in a field: "
+					"not what rpm prints; check ROOT's rpm database with rpm -qa", lineno);
+		}
 		if (nf != 6 || p <= end) {
 			for (size_t i = 0; i < nf; i++)
 				free(f[i]);

@@ -71,7 +71,8 @@ static void test_parse_fields(void **state)
 	qi_free(h);
 }
 
-/* Too few fields, too many, an empty one, a NUL byte: refused, naming
+/* Too few fields, too many, an empty one, a control character (a
+ * carriage return besides CRLF's), a NUL byte: refused, naming
  * the line, nothing left in DB. */
 static void test_parse_errors(void **state)
 {
@@ -83,7 +84,9 @@ static void test_parse_errors(void **state)
 			      "a\t(none)\t1\t1\tnoarch\tx\tmore\n",
 			      "a\t\t1\t1\tnoarch\tx\n",
 			      "just a line\n",
-			      "a\t(none)\t1\t1\tnoarch\tx\t\n" };
+			      "a\t(none)\t1\t1\tnoarch\tx\t\n",
+			      "a\t(none)\t1\t1\tnoarch\tx\r\r\n",
+			      "a\x1b[2J\t(none)\t1\t1\tnoarch\tx\n" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *text = NULL;
 		assert_true(asprintf(&text, "%s%s%s", ok, ok, bad[i]) > 0);
