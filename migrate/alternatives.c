@@ -48,21 +48,26 @@ static bool is_path(const char *s, size_t n)
 	return n > 1 && s[0] == '/';
 }
 
+/* What C holds, for a group of NSLAVES slaves (C's path with ALL). */
+static void choice_clear(struct alt_choice *c, size_t nslaves, bool all)
+{
+	if (all)
+		free(c->path);
+	free(c->family);
+	free(c->initscript);
+	for (size_t k = 0; k < nslaves; k++)
+		free(c->targets[k]);
+	free(c->targets);
+}
+
 void alt_group_free(struct alt_group *g)
 {
 	for (size_t i = 0; i < g->nslaves; i++) {
 		free(g->slaves[i].name);
 		free(g->slaves[i].link);
 	}
-	for (size_t i = 0; i < g->nchoices; i++) {
-		struct alt_choice *c = &g->choices[i];
-		free(c->path);
-		free(c->family);
-		free(c->initscript);
-		for (size_t k = 0; k < g->nslaves; k++)
-			free(c->targets[k]);
-		free(c->targets);
-	}
+	for (size_t i = 0; i < g->nchoices; i++)
+		choice_clear(&g->choices[i], g->nslaves, true);
 	free(g->slaves);
 	free(g->choices);
 	free(g->name);
@@ -313,11 +318,7 @@ int alt_add_choice(qi_handle *h, struct alt_group *g, const char *path, long pri
 	}
 	struct alt_choice *c = (struct alt_choice *)alt_find(g, path);
 	if (c) {
-		free(c->family);
-		free(c->initscript);
-		for (size_t k = 0; k < g->nslaves; k++)
-			free(c->targets[k]);
-		free(c->targets);
+		choice_clear(c, g->nslaves, false);
 	} else {
 		g->choices = qi_xrealloc(g->choices, (g->nchoices + 1) * sizeof(*g->choices));
 		c = &g->choices[g->nchoices++];
@@ -340,12 +341,7 @@ void alt_remove_choice(struct alt_group *g, const char *path)
 	if (!c)
 		return;
 	size_t at = (size_t)(c - g->choices);
-	free(c->path);
-	free(c->family);
-	free(c->initscript);
-	for (size_t k = 0; k < g->nslaves; k++)
-		free(c->targets[k]);
-	free(c->targets);
+	choice_clear(c, g->nslaves, true);
 	memmove(&g->choices[at], &g->choices[at + 1], (g->nchoices - at - 1) * sizeof(*g->choices));
 	g->nchoices--;
 	/* slaves no choice has any more go */
