@@ -3,7 +3,7 @@
  * the parser, the writer that gives back the very bytes alternatives
  * writes, the edits of a group (a choice added, replaced, removed), the
  * state read from ROOT, and a chain of symbolic links followed inside
- * ROOT. Writing the state into ROOT is migrate's, through the journal.
+ * ROOT, and a group's state made ROOT's through the journal (alt_store).
  */
 #include "config.h"
 
@@ -406,6 +406,96 @@ int alt_load(qi_handle *h, const char *name, struct alt_group *g)
 	}
 	free(tmp);
 	free(path);
+	return rc;
+}
+
+/* What stands at PATH: 0 nothing, 1 a symbolic link, -1 anything else
+ * (an error naming it). */
+static int link_spot(qi_handle *h, const char *path)
+{
+	struct stat st;
+	if (qi_root_lstat(h, path, &st) < 0) {
+		qi_clear_error(h);
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode))
+		return 1;
+	return qi_error(h, "%s%s is not a symbolic link: alternatives' link cannot go there; move it "
+			"away (it is not qinstall's to remove), then run qinstall again",
+			qi_root_is_host(h) ? "" : qi_root(h), path);
+}
+
+/* PATH -> TARGET through the journal, read back. */
+static int set_link(qi_handle *h, const char *path, const char *target)
+{
+	char *at = mta_readlink(h, path);
+	bool same = at && strcmp(at, target) == 0;
+	free(at);
+	if (same)
+		return 0;
+	if (link_spot(h, path) == 1 && qi_remove(h, path) < 0)
+		return -1;
+	if (qi_symlink(h, path, target) < 0)
+		return -1;
+	at = mta_readlink(h, path);
+	same = at && strcmp(at, target) == 0;
+	free(at);
+	if (!same)
+		return qi_error(h, "%s%s does not point at %s after qinstall made it so",
+				qi_root_is_host(h) ? "" : qi_root(h), path, target);
+	return 0;
+}
+
+/* The link PATH removed (through the journal) when it is one. */
+static int drop_link(qi_handle *h, const char *path)
+{
+	return link_spot(h, path) == 1 ? qi_remove(h, path) : 0;
+}
+
+int alt_store(qi_handle *h, const struct alt_group *g, const char *current)
+{
+	const struct alt_choice *c = current ? alt_find(g, current) : alt_best(g);
+	if (!c)
+		return qi_error(h, "alternatives group %s has no choice %s", g->name,
+				current ? current : "(it has none at all)");
+	/* the spots first: nothing is written when one is taken */
+	if (link_spot(h, g->link) < 0)
+		return -1;
+	for (size_t k = 0; k < g->nslaves; k++)
+		if (link_spot(h, g->slaves[k].link) < 0)
+			return -1;
+	size_t len = 0;
+	char *text = alt_format(g, &len);
+	char *state = qi_xasprintf("%s/%s", ALT_STATE_DIR, g->name);
+	int rc = qi_mkdir_p(h, ALT_STATE_DIR, 0755, (uid_t)-1, (gid_t)-1);
+	if (rc == 0)
+		rc = qi_mkdir_p(h, ALT_LINK_DIR, 0755, (uid_t)-1, (gid_t)-1);
+	if (rc == 0)
+		rc = qi_write_file(h, state, text, len, 0644, (uid_t)-1, (gid_t)-1);
+	free(state);
+	free(text);
+	char *mid = qi_xasprintf("%s/%s", ALT_LINK_DIR, g->name);
+	if (rc == 0)
+		rc = set_link(h, mid, c->path);
+	if (rc == 0)
+		rc = set_link(h, g->link, mid);
+	free(mid);
+	for (size_t k = 0; k < g->nslaves && rc == 0; k++) {
+		mid = qi_xasprintf("%s/%s", ALT_LINK_DIR, g->slaves[k].name);
+		if (c->targets[k]) {
+			rc = set_link(h, mid, c->targets[k]);
+			if (rc == 0)
+				rc = set_link(h, g->slaves[k].link, mid);
+		} else {
+			rc = drop_link(h, mid);
+			/* the slave's own link only when it is alternatives' */
+			char *at = rc == 0 ? mta_readlink(h, g->slaves[k].link) : NULL;
+			if (at && strcmp(at, mid) == 0)
+				rc = drop_link(h, g->slaves[k].link);
+			free(at);
+		}
+		free(mid);
+	}
 	return rc;
 }
 

@@ -79,6 +79,18 @@ const struct alt_choice *alt_find(const struct alt_group *g, const char *path);
 /* The slave NAME's index in G, or -1. */
 long alt_slave_index(const struct alt_group *g, const char *name);
 
+/* G made ROOT's state of its group, through the journal (so that a
+ * rollback puts back the very bytes and links there were): the state file
+ * ALT_STATE_DIR/NAME written (alternatives' NAME.new is not needed: the
+ * journal's write is atomic), and the links of the choice CURRENT (a path
+ * of G's choices; NULL: the best, as in auto mode) made as alternatives
+ * makes them: the master link and each slave link -> ALT_LINK_DIR/NAME
+ * (or the slave's name) -> the choice's target; a slave the choice lacks
+ * has both its links removed. What stands at a link path must be a
+ * symbolic link (or nothing): a real file there is refused before
+ * anything is written. Every link is read back after. */
+int alt_store(qi_handle *h, const struct alt_group *g, const char *current);
+
 /* ROOT/var/lib/alternatives/NAME: 1 when there is none (G zeroed), 0 read
  * and parsed, -1 refused: not a regular file (a symbolic link is not
  * followed), over ALT_STATE_MAX, or a NAME.new beside it (alternatives

@@ -4,7 +4,8 @@
  * line), every refusal with its line, the edits of a group, the state
  * read from a throwaway ROOT (missing, a leftover NAME.new, a symbolic
  * link, a FIFO, too big) and the seed guide's chain of links followed
- * inside ROOT (relative hops, a loop, an absolute target kept in ROOT). */
+ * inside ROOT (relative hops, a loop, an absolute target kept in ROOT);
+ * qmail made the group's choice through the journal, and rolled back. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -330,6 +331,130 @@ static void test_chain(void **state)
 	ut_tmpdir_remove(root);
 }
 
+/* A root as RHEL's postfix leaves it: the mta group with postfix alone
+ * and its links. */
+static const char postfix_only[] =
+	"auto\n/usr/sbin/sendmail\n"
+	"mta-mailq\n/usr/bin/mailq\n"
+	"mta-pam\n/etc/pam.d/smtp\n"
+	"mta-sendmail\n/usr/lib/sendmail\n"
+	"\n"
+	"/usr/sbin/sendmail.postfix\n60 postfix\n"
+	"/usr/bin/mailq.postfix\n/etc/pam.d/smtp.postfix\n/usr/lib/sendmail.postfix\n";
+
+static char *postfix_root(void)
+{
+	char *root = ut_tmpdir("alternatives-store");
+	const char *dirs[] = { "usr/sbin", "usr/bin", "usr/lib", "etc/pam.d", "etc/alternatives",
+			       "var/lib/alternatives", "var/qmail/bin" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ut_mkdir(root, dirs[i], 0755);
+	ut_write(root, "var/lib/alternatives/mta", postfix_only, 0644);
+	ut_write(root, "usr/sbin/sendmail.postfix", "postfix\n", 0755);
+	ut_write(root, "var/qmail/bin/sendmail", "qmail\n", 0755);
+	link_at(root, "usr/sbin/sendmail", "/etc/alternatives/mta");
+	link_at(root, "etc/alternatives/mta", "/usr/sbin/sendmail.postfix");
+	link_at(root, "usr/bin/mailq", "/etc/alternatives/mta-mailq");
+	link_at(root, "etc/alternatives/mta-mailq", "/usr/bin/mailq.postfix");
+	link_at(root, "etc/pam.d/smtp", "/etc/alternatives/mta-pam");
+	link_at(root, "etc/alternatives/mta-pam", "/etc/pam.d/smtp.postfix");
+	link_at(root, "usr/lib/sendmail", "/etc/alternatives/mta-sendmail");
+	link_at(root, "etc/alternatives/mta-sendmail", "/usr/lib/sendmail.postfix");
+	return root;
+}
+
+/* The last hop of PATH's chain (held until the next call). */
+static const char *chain_end(qi_handle *h, const char *path)
+{
+	static char *end;
+	free(end);
+	end = NULL;
+	char **hops;
+	size_t n;
+	assert_int_equal(alt_chain(h, path, &hops, &n), 0);
+	end = hops[n - 1];
+	hops[n - 1] = NULL;
+	alt_chain_free(hops, n - 1);
+	return end;
+}
+
+/* qmail registered in the group and made its choice (manual), through
+ * the journal; every link of the chain leads to qmail, the slave qmail
+ * lacks is gone, the state parses back; the rollback gives the tree back
+ * as it was, byte for byte. */
+static void test_store(void **state)
+{
+	(void)state;
+	char *root = postfix_root();
+	char *before = ut_tree(root, "var/lib/qinstall");
+	qi_handle *h = handle(root);
+	struct alt_group g;
+	assert_int_equal(qi_run_begin(h, "test alternatives"), 0);
+	assert_int_equal(alt_load(h, "mta", &g), 0);
+	const char *names[] = { "mta-mailq", "mta-sendmail" }, *links[] = { "/usr/bin/mailq", "/usr/lib/sendmail" },
+		   *targets[] = { "/var/qmail/bin/sendmail", "/var/qmail/bin/sendmail" };
+	assert_int_equal(alt_add_choice(h, &g, "/var/qmail/bin/sendmail", 100, NULL, names, links, targets, 2), 0);
+	g.manual = true;
+	assert_int_equal(alt_store(h, &g, "/var/qmail/bin/sendmail"), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	alt_group_free(&g);
+	assert_string_equal(chain_end(h, "/usr/sbin/sendmail"), "/var/qmail/bin/sendmail");
+	assert_string_equal(chain_end(h, "/usr/lib/sendmail"), "/var/qmail/bin/sendmail");
+	assert_string_equal(chain_end(h, "/usr/bin/mailq"), "/var/qmail/bin/sendmail");
+	assert_false(ut_exists(root, "etc/pam.d/smtp"));
+	assert_false(ut_exists(root, "etc/alternatives/mta-pam"));
+	assert_int_equal(alt_load(h, "mta", &g), 0);
+	assert_true(g.manual);
+	assert_int_equal(g.nchoices, 2);
+	assert_string_equal(alt_best(&g)->path, "/var/qmail/bin/sendmail");
+	assert_string_equal(ut_slurp(root, "var/lib/alternatives/mta"),
+			    "manual\n/usr/sbin/sendmail\n"
+			    "mta-mailq\n/usr/bin/mailq\nmta-pam\n/etc/pam.d/smtp\nmta-sendmail\n/usr/lib/sendmail\n\n"
+			    "/usr/sbin/sendmail.postfix\n60 postfix\n"
+			    "/usr/bin/mailq.postfix\n/etc/pam.d/smtp.postfix\n/usr/lib/sendmail.postfix\n"
+			    "/var/qmail/bin/sendmail\n100\n/var/qmail/bin/sendmail\n\n/var/qmail/bin/sendmail\n");
+	/* stored again as it is: nothing changes */
+	assert_int_equal(qi_run_begin(h, "test alternatives again"), 0);
+	assert_int_equal(alt_store(h, &g, "/var/qmail/bin/sendmail"), 0);
+	assert_int_equal(qi_run_commit(h), 0);
+	alt_group_free(&g);
+	assert_int_equal(qi_rollback(h, 1), 0);
+	char *after = ut_tree(root, "var/lib/qinstall");
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	qi_free(h);
+	ut_tmpdir_remove(root);
+}
+
+/* A real file at a link's place: refused before anything is written. */
+static void test_store_refused(void **state)
+{
+	(void)state;
+	char *root = postfix_root();
+	char *p = ut_path(root, "usr/bin/mailq");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	ut_write(root, "usr/bin/mailq", "a real program\n", 0755);
+	char *before = ut_tree(root, "var/lib/qinstall");
+	qi_handle *h = handle(root);
+	struct alt_group g;
+	assert_int_equal(qi_run_begin(h, "test alternatives"), 0);
+	assert_int_equal(alt_load(h, "mta", &g), 0);
+	assert_int_equal(alt_store(h, &g, NULL), -1);
+	assert_non_null(strstr(qi_errmsg(h), "usr/bin/mailq is not a symbolic link"));
+	assert_int_equal(alt_store(h, &g, "/not/a/choice"), -1);
+	assert_non_null(strstr(qi_errmsg(h), "has no choice /not/a/choice"));
+	assert_int_equal(qi_run_commit(h), 0);
+	char *after = ut_tree(root, "var/lib/qinstall");
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+	alt_group_free(&g);
+	qi_free(h);
+	ut_tmpdir_remove(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_edit),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_store_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
