@@ -287,6 +287,46 @@ const struct alt_choice *alt_best(const struct alt_group *g)
 	return best;
 }
 
+/* chkconfig's matchFollowers: the header's slaves sorted by their link
+ * paths (strcmp), each choice's targets following them. */
+static void sort_slaves(struct alt_group *g)
+{
+	/* insertion sort: a few slaves, and the links are unique */
+	for (size_t i = 1; i < g->nslaves; i++)
+		for (size_t k = i; k > 0 && strcmp(g->slaves[k - 1].link, g->slaves[k].link) > 0; k--) {
+			struct alt_slave t = g->slaves[k - 1];
+			g->slaves[k - 1] = g->slaves[k];
+			g->slaves[k] = t;
+			for (size_t c = 0; c < g->nchoices; c++) {
+				char *x = g->choices[c].targets[k - 1];
+				g->choices[c].targets[k - 1] = g->choices[c].targets[k];
+				g->choices[c].targets[k] = x;
+			}
+		}
+}
+
+/* chkconfig's removeUnusedFollowersFromTemplate: a slave no choice has a
+ * target for leaves the header. */
+static void drop_unused(struct alt_group *g)
+{
+	for (size_t k = 0; k < g->nslaves;) {
+		bool used = false;
+		for (size_t i = 0; i < g->nchoices && !used; i++)
+			used = g->choices[i].targets[k] != NULL;
+		if (used) {
+			k++;
+			continue;
+		}
+		free(g->slaves[k].name);
+		free(g->slaves[k].link);
+		memmove(&g->slaves[k], &g->slaves[k + 1], (g->nslaves - k - 1) * sizeof(*g->slaves));
+		for (size_t i = 0; i < g->nchoices; i++)
+			memmove(&g->choices[i].targets[k], &g->choices[i].targets[k + 1],
+				(g->nslaves - k - 1) * sizeof(char *));
+		g->nslaves--;
+	}
+}
+
 int alt_add_choice(qi_handle *h, struct alt_group *g, const char *path, long priority, const char *initscript,
 		   const char *const *names, const char *const *links, const char *const *targets, size_t n)
 {
@@ -317,6 +357,7 @@ int alt_add_choice(qi_handle *h, struct alt_group *g, const char *path, long pri
 		g->nslaves++;
 	}
 	struct alt_choice *c = (struct alt_choice *)alt_find(g, path);
+	bool replaced = c != NULL;
 	if (c) {
 		choice_clear(c, g->nslaves, false);
 	} else {
@@ -332,6 +373,9 @@ int alt_add_choice(qi_handle *h, struct alt_group *g, const char *path, long pri
 		c->targets[k] = NULL;
 	for (size_t i = 0; i < n; i++)
 		c->targets[alt_slave_index(g, names[i])] = targets[i] ? qi_xstrdup(targets[i]) : NULL;
+	if (replaced)
+		drop_unused(g);
+	sort_slaves(g);
 	return 0;
 }
 
@@ -340,27 +384,12 @@ void alt_remove_choice(struct alt_group *g, const char *path)
 	struct alt_choice *c = (struct alt_choice *)alt_find(g, path);
 	if (!c)
 		return;
+	/* chkconfig's removeService: the last choice takes the slot; every
+	 * slave stays in the header */
 	size_t at = (size_t)(c - g->choices);
 	choice_clear(c, g->nslaves, true);
-	memmove(&g->choices[at], &g->choices[at + 1], (g->nchoices - at - 1) * sizeof(*g->choices));
+	g->choices[at] = g->choices[g->nchoices - 1];
 	g->nchoices--;
-	/* slaves no choice has any more go */
-	for (size_t k = 0; k < g->nslaves;) {
-		bool used = false;
-		for (size_t i = 0; i < g->nchoices && !used; i++)
-			used = g->choices[i].targets[k] != NULL;
-		if (used) {
-			k++;
-			continue;
-		}
-		free(g->slaves[k].name);
-		free(g->slaves[k].link);
-		memmove(&g->slaves[k], &g->slaves[k + 1], (g->nslaves - k - 1) * sizeof(*g->slaves));
-		for (size_t i = 0; i < g->nchoices; i++)
-			memmove(&g->choices[i].targets[k], &g->choices[i].targets[k + 1],
-				(g->nslaves - k - 1) * sizeof(char *));
-		g->nslaves--;
-	}
 }
 
 /* ---- ROOT ---- */

@@ -64,13 +64,16 @@ void alt_group_free(struct alt_group *g);
 
 /* Add the choice PATH (or replace the one of that path) with priority
  * PRIORITY, INITSCRIPT (may be NULL) and N slaves: NAMES, their LINKS and
- * this choice's TARGETS. A slave the group lacks joins its header (with
- * its link), every other choice lacking it; a slave the group has keeps
- * its link (a different one is an error). */
+ * this choice's TARGETS, as chkconfig's alternatives --install does: a
+ * new choice goes last; a slave the group lacks joins its header (with its
+ * link), every other choice lacking it; a slave the group has keeps its
+ * link (a different one is an error); the header is then sorted by link
+ * path, and a replaced choice drops the slaves no choice has any more. */
 int alt_add_choice(qi_handle *h, struct alt_group *g, const char *path, long priority, const char *initscript,
 		   const char *const *names, const char *const *links, const char *const *targets, size_t n);
-/* Remove the choice PATH (nothing when there is none); a slave no choice
- * has any more leaves the header, as alternatives --remove does. */
+/* Remove the choice PATH (nothing when there is none) as alternatives
+ * --remove does: the last choice takes its place, every slave stays in
+ * the header. The mode is the caller's. */
 void alt_remove_choice(struct alt_group *g, const char *path);
 /* The choice of highest priority (the first of them on a tie, as
  * alternatives picks), or NULL when there is none. */

@@ -75,6 +75,7 @@ struct mig {
 	size_t carried;
 	bool had_rmail;
 	struct cv_result cv;	/* the old configuration, converted */
+	struct rh_run rh;	/* Red Hat's steps (redhat.c) */
 };
 
 static void step(struct mig *g, const char *name, const char *fmt, ...)
@@ -179,7 +180,7 @@ static int undo_stop(qi_handle *h, const char *unit)
 static int do_stop(struct mig *g)
 {
 	qi_handle *h = g->h;
-	const char *unit = g->m.def->unit;
+	const char *unit = g->m.unit;
 	if (!qi_root_is_host(h)) {
 		if (g->m.running)
 			return qi_error(h, "%s runs in %s (pid %ld): stop it first (its queue must not change "
@@ -1557,6 +1558,7 @@ void qi_migrate_register(void)
 	qi_register_undo(UNDO_DRAIN, undo_drain);
 	qi_register_undo(UNDO_PACKAGE, undo_package);
 	qi_register_undo(UNDO_CONFIG, undo_config);
+	rh_register();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1717,8 +1719,12 @@ static int already_qmail(struct mig *g, struct qi_provision *pv)
 	if (qi_provision_pending(h, pv, &pending) < 0)
 		return -1;
 	if (!pending) {
-		qi_set_msg(h, "%s already runs qmail (%s is installed): nothing to take over", qi_root(h),
-			   QI_STANDIN_NAME);
+		if (g->m.rpm)
+			qi_set_msg(h, "%s already runs qmail (the alternatives group mta is on qmail's sendmail): "
+				   "nothing to take over", qi_root(h));
+		else
+			qi_set_msg(h, "%s already runs qmail (%s is installed): nothing to take over", qi_root(h),
+				   QI_STANDIN_NAME);
 		return 0;
 	}
 	if (qi_check(h))
@@ -1731,6 +1737,17 @@ static int already_qmail(struct mig *g, struct qi_provision *pv)
 	}
 	qi_set_msg(h, "%s already runs qmail: provisioned what was missing", qi_root(h));
 	return 0;
+}
+
+/* redhat.c's callbacks */
+static void rh_step_cb(void *ctx, const char *name, const char *what)
+{
+	step(ctx, name, "%s", what);
+}
+
+static int rh_work_cb(void *ctx)
+{
+	return work_dir(ctx);
 }
 
 static int takeover(struct mig *g, struct qi_provision *pv, bool start)
@@ -1752,8 +1769,16 @@ static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 		return -1;
 	if (save_config(g) < 0)
 		return -1;
-	if (do_queue(g) < 0 || do_snapshot(g) < 0 || do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0)
+	if (do_queue(g) < 0 || do_snapshot(g) < 0)
 		return -1;
+	if (g->m.rpm) {
+		g->rh.work = g->work;
+		if (rh_startup_off(&g->rh) < 0 || rh_alternatives(&g->rh, false) < 0 || rh_package(&g->rh) < 0 ||
+		    rh_alternatives(&g->rh, true) < 0 || sweep(g) < 0)
+			return -1;
+	} else if (do_package(g) < 0 || sweep(g) < 0 || do_links(g) < 0) {
+		return -1;
+	}
 	step(g, "start", "qmail's services (svscan)%s", qi_root_is_host(h) ? "" : ": not started, ROOT is not /");
 	if (!qi_check(h) && qi_provision_start(h, pv, start) < 0)
 		return -1;
@@ -1763,20 +1788,25 @@ static int takeover(struct mig *g, struct qi_provision *pv, bool start)
 static int migrate(struct mig *g)
 {
 	qi_handle *h = g->h;
-	if (mta_detect(h, g->opt->from, &g->m) < 0)
-		return -1;
 	/* copies: setting a value makes the profile's values anew */
 	g->qmail_home = qi_xstrdup(qi_profile_get(g->p, "accounts", "qmail_home"));
+	char *qsendmail = qi_xasprintf("%s/bin/sendmail", g->qmail_home);
+	int drc = mta_detect(h, g->opt->from, qsendmail, &g->m);
+	free(qsendmail);
+	if (drc < 0)
+		return -1;
+	g->rh = (struct rh_run){ .h = h, .m = &g->m, .qmail_home = g->qmail_home, .work_dir = WORK_DIR,
+				 .make_work = rh_work_cb, .step = rh_step_cb, .ctx = g };
 	bool keep_start = qi_profile_bool(g->p, "services", "start");
 	int rc = qi_profile_set(h, g->p, "services", "start", "no");
 	struct qi_provision *pv = NULL;
 	if (rc == 0 && !g->m.already_qmail) {
 		char *owner = NULL;
-		if (dpkg_owner(h, &g->m.db, "/usr/sbin/rmail", &owner) == 0 && owner)
+		if (!g->m.rpm && dpkg_owner(h, &g->m.db, "/usr/sbin/rmail", &owner) == 0 && owner)
 			for (size_t i = 0; i < g->m.nremove; i++)
 				g->had_rmail |= strcmp(g->m.remove[i], owner) == 0;
 		free(owner);
-		rc = dpkg_check_unlocked(h);
+		rc = g->m.rpm ? 0 : dpkg_check_unlocked(h);
 		if (rc == 0)
 			rc = do_config(g);
 		if (rc == 0 && strcmp(g->mode, "keep") != 0)
@@ -1822,7 +1852,7 @@ static int migrate(struct mig *g)
 		goto out;
 	}
 	qi_set_msg(h, "%s took over from %s %s: %zu message%s carried, %zu left; `qinstall rollback` "
-		   "brings %s back", QI_STANDIN_NAME, g->m.pkg->name, g->m.pkg->version, g->carried,
+		   "brings %s back", g->m.rpm ? "qmail" : QI_STANDIN_NAME, g->m.pkg_name, g->m.pkg_version, g->carried,
 		   g->carried == 1 ? "" : "s", json_array_size(g->left), g->m.def->title);
 out:
 	qi_provision_free(pv);

@@ -249,6 +249,10 @@ struct mta_def {
 	const char *unit;		/* its systemd unit */
 	const char *pidfile;		/* its daemon's pid file inside ROOT */
 	const char *packages[3];	/* the packages that provide it */
+	const char *rpm_name;		/* Red Hat's package of it */
+	const char *rpm_unit;		/* and its systemd unit there */
+	const char *rpm_pidfile;	/* its pid file there */
+	const char *initscript;		/* its SysV script's name (chkconfig) */
 };
 const struct mta_def *mta_def_named(const char *name);
 
@@ -263,13 +267,28 @@ struct mta_info {
 	char *sendmail_target;		/* its link target, "(a file)", or NULL */
 	char *sendmail_owner;		/* the package that owns it, or NULL */
 	pid_t running;			/* the MTA's daemon, alive now (0: not running) */
+	/* Red Hat: ROOT's MTA is an rpm package (then db and pkg are
+	 * empty, remove holds rpm names: the MTA first, then
+	 * system-switch-mail and its kind, those installed) */
+	bool rpm;
+	struct rpm_db rdb;
+	const struct rpm_pkg *rpkg;
+	char **required_by;		/* installed packages that require an MTA */
+	size_t nrequired_by;
+	const char *pkg_name, *pkg_version;	/* the MTA's package, either database */
+	const char *unit;		/* its systemd unit (def's, Debian's or Red Hat's) */
+	char *evr;			/* rpm: [EPOCH:]VERSION-RELEASE (pkg_version) */
 };
 /* FROM: "auto" (or NULL), "postfix", "exim", "sendmail". Adds "from" to the
- * result. Refuses, saying what to do, a ROOT without dpkg, with no MTA,
- * with an MTA no package installed, or with one qinstall does not know. */
-int mta_detect(qi_handle *h, const char *from, struct mta_info *m);
+ * result. dpkg's provider of mail-transport-agent first; on a ROOT with an
+ * rpm database and no such provider, rpm's of MTA or smtpdaemon (Red Hat).
+ * QMAIL_SENDMAIL: qmail's sendmail, which the mta alternatives group of a
+ * taken-over Red Hat ROOT points at (already_qmail). Refuses, saying what
+ * to do, a ROOT with neither database, with no MTA, with an MTA no
+ * package installed, or with one qinstall does not know. */
+int mta_detect(qi_handle *h, const char *from, const char *qmail_sendmail, struct mta_info *m);
 void mta_info_free(struct mta_info *m);
-/* The live process DEF's pid file in ROOT names, or 0. */
+/* The live process DEF's pid file in ROOT names (Debian's or Red Hat's), or 0. */
 pid_t mta_running_pid(qi_handle *h, const struct mta_def *def);
 /* The target of the symlink PATH inside ROOT (malloc'd), NULL if none. */
 char *mta_readlink(qi_handle *h, const char *path);
@@ -284,6 +303,33 @@ char *mta_readlink(qi_handle *h, const char *path);
 int snap_take(qi_handle *h, const char *const *paths, const char *store, json_t **list);
 /* Put back every entry of LIST that differs in ROOT now; *RESTORED counts them. */
 int snap_restore(qi_handle *h, json_t *list, size_t *restored);
+
+/* ---- redhat.c: the Red Hat takeover's steps (migrate.c runs them) ---- */
+
+struct rh_run {
+	qi_handle *h;
+	const struct mta_info *m;	/* detected on an rpm ROOT */
+	const char *qmail_home;
+	const char *work_dir;		/* inside ROOT: where the .rpm files are kept */
+	const char *work;		/* the host's path of its work directory */
+	int (*make_work)(void *ctx);	/* makes them (once) */
+	void (*step)(void *ctx, const char *name, const char *what);
+	void *ctx;
+};
+/* The MTA's unit and SysV script out of start-up: their links removed
+ * through the journal (result: startup_removed). */
+int rh_startup_off(struct rh_run *r);
+/* qmail's sendmail made the mta group's choice, by hand, with its
+ * followers, through the journal; the chain read back (result:
+ * alternatives). An existing group is rewired before the erase
+ * (AFTER_ERASE false), a group ROOT lacks is made after it (true): call
+ * it at both places. */
+int rh_alternatives(struct rh_run *r, bool after_erase);
+/* The packages of M->remove kept as .rpm files, then rpm -e --nodeps
+ * (undo: reinstalled from them); the removed packages' choices out of the
+ * group mta. Result: package. */
+int rh_package(struct rh_run *r);
+void rh_register(void);
 
 /* ---- config.c: the old MTA's configuration, read for convert/ ---- */
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Scenario: `qinstall migrate` on throwaway roots whose dpkg database the
 # test writes by hand (no dpkg runs, nothing is built): what the detection
-# refuses and how it says so, and --check. A root without dpkg's database,
+# refuses and how it says so, and --check. A root with no package database,
 # with no MTA, with an MTA no package installed (a /usr/sbin/sendmail of
 # the administrator's), with an MTA qinstall does not know (nullmailer),
 # --from naming another MTA than the installed one, a bad --queue, and a
@@ -103,9 +103,9 @@ case_no_dpkg() {
 	mkdir -p "$R/etc"
 	local before
 	before=$(tap_tree "$R")
-	migrate 1 "a root without dpkg's database is refused"
-	tap_like "$(tap_json msg)" "var/lib/dpkg/status is missing.*qinstall provision" \
-		"the message names the missing file and what to do"
+	migrate 1 "a root with no package database is refused"
+	tap_like "$(tap_json msg)" "no package database.*/var/lib/dpkg/status.*/var/lib/rpm.*qinstall provision" \
+		"the message names the files looked for and what to do"
 	tap_tree_is "$R" "$before" "nothing was written"
 }
 

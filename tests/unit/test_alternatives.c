@@ -171,22 +171,35 @@ static void test_edit(void **state)
 	const char *links[] = { "/usr/bin/mailq", "/usr/lib/sendmail", "/usr/bin/qmail-only" };
 	const char *targets[] = { "/var/qmail/bin/sendmail", "/var/qmail/bin/sendmail", "/var/qmail/bin/x" };
 	assert_int_equal(alt_add_choice(h, &g, "/var/qmail/bin/sendmail", 120, NULL, names, links, targets, 3), 0);
+	/* chkconfig's --install: the new slave joins, the header is sorted
+	 * by link path, the new choice goes last */
 	assert_int_equal(g.nslaves, 13);
-	assert_string_equal(g.slaves[12].name, "mta-qmail-only");
-	assert_null(g.choices[0].targets[12]);
+	assert_string_equal(g.slaves[0].link, "/etc/pam.d/smtp");
+	assert_int_equal(alt_slave_index(&g, "mta-qmail-only"), 3);
+	assert_null(g.choices[0].targets[3]);
+	assert_string_equal(g.choices[0].targets[0], "/etc/pam.d/smtp.postfix");
+	assert_string_equal(g.choices[1].targets[alt_slave_index(&g, "mta-editmap")], "/usr/sbin/editmap.sendmail");
+	assert_null(g.choices[0].targets[alt_slave_index(&g, "mta-editmap")]);
 	const struct alt_choice *q = alt_find(&g, "/var/qmail/bin/sendmail");
-	assert_non_null(q);
+	assert_ptr_equal(q, &g.choices[2]);
 	assert_ptr_equal(alt_best(&g), q);
-	assert_string_equal(q->targets[0], "/var/qmail/bin/sendmail");
-	assert_null(q->targets[1]);	/* newaliases: qmail has none given */
+	assert_string_equal(q->targets[alt_slave_index(&g, "mta-mailq")], "/var/qmail/bin/sendmail");
+	assert_null(q->targets[alt_slave_index(&g, "mta-newaliases")]);	/* qmail has none given */
 	size_t len;
 	char *text = alt_format(&g, &len);
-	assert_non_null(strstr(text, "mta-qmail-only\n/usr/bin/qmail-only\n\n/usr/sbin/sendmail.postfix\n"));
-	assert_non_null(strstr(text, "/var/qmail/bin/sendmail\n120\n/var/qmail/bin/sendmail\n\n"));
+	assert_int_equal(strncmp(text, "auto\n/usr/sbin/sendmail\nmta-pam\n/etc/pam.d/smtp\nmta-mailq\n/usr/bin/mailq\n"
+				 "mta-newaliases\n/usr/bin/newaliases\nmta-qmail-only\n/usr/bin/qmail-only\n", 116), 0);
+	static const char qblock[] = "/var/qmail/bin/sendmail\n120\n\n/var/qmail/bin/sendmail\n\n/var/qmail/bin/x\n\n"
+				     "/var/qmail/bin/sendmail\n\n\n\n\n\n\n\n";
+	assert_true(len > strlen(qblock));
+	assert_string_equal(text + len - strlen(qblock), qblock);
 	free(text);
-	/* replaced, same path: one choice still */
+	/* replaced, same path: one choice still; its slave no other choice
+	 * has leaves the header */
 	assert_int_equal(alt_add_choice(h, &g, "/var/qmail/bin/sendmail", 5, "qmail", names, links, targets, 2), 0);
 	assert_int_equal(g.nchoices, 3);
+	assert_int_equal(g.nslaves, 12);
+	assert_int_equal(alt_slave_index(&g, "mta-qmail-only"), -1);
 	assert_int_equal(alt_find(&g, "/var/qmail/bin/sendmail")->priority, 5);
 	assert_string_equal(alt_best(&g)->path, "/usr/sbin/sendmail.sendmail");
 	/* a slave given with another link, a link that is another slave's */
@@ -197,20 +210,29 @@ static void test_edit(void **state)
 	assert_int_equal(alt_add_choice(h, &g, "/x", 1, NULL, other, links, targets, 1), -1);
 	assert_non_null(strstr(qi_errmsg(h), "slave mta-mailq already"));
 	assert_int_equal(alt_add_choice(h, &g, "relative", 1, NULL, NULL, NULL, NULL, 0), -1);
-	/* removed: qmail's own slave goes with it, the text is as before */
-	alt_remove_choice(&g, "/var/qmail/bin/sendmail");
-	alt_remove_choice(&g, "/not/there");
-	text = alt_format(&g, &len);
-	assert_string_equal(text, rhel);
-	free(text);
-	/* sendmail removed: makemap and editmap leave the header */
-	alt_remove_choice(&g, "/usr/sbin/sendmail.sendmail");
-	assert_int_equal(g.nslaves, 10);
-	assert_int_equal(alt_slave_index(&g, "mta-makemap"), -1);
-	assert_int_equal(alt_slave_index(&g, "mta-smtpdman"), 9);
-	assert_string_equal(g.choices[0].targets[9], "/usr/share/man/man8/smtpd.postfix.8.gz");
+	/* chkconfig's --remove: the last choice takes the slot, every slave
+	 * stays; what is written parses back the same */
 	alt_remove_choice(&g, "/usr/sbin/sendmail.postfix");
-	assert_int_equal(g.nslaves, 0);
+	alt_remove_choice(&g, "/not/there");
+	assert_int_equal(g.nchoices, 2);
+	assert_string_equal(g.choices[0].path, "/var/qmail/bin/sendmail");
+	assert_string_equal(g.choices[1].path, "/usr/sbin/sendmail.sendmail");
+	assert_int_equal(g.nslaves, 12);
+	assert_string_equal(g.choices[1].targets[alt_slave_index(&g, "mta-makemap")], "/usr/sbin/makemap.sendmail");
+	text = alt_format(&g, &len);
+	struct alt_group back;
+	assert_int_equal(alt_parse(h, "mta", text, len, &back), 0);
+	size_t len2;
+	char *again = alt_format(&back, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, text, len);
+	free(again);
+	free(text);
+	alt_group_free(&back);
+	alt_remove_choice(&g, "/usr/sbin/sendmail.sendmail");
+	alt_remove_choice(&g, "/var/qmail/bin/sendmail");
+	assert_int_equal(g.nchoices, 0);
+	assert_int_equal(g.nslaves, 12);
 	assert_null(alt_best(&g));
 	alt_group_free(&g);
 	qi_free(h);
@@ -409,10 +431,10 @@ static void test_store(void **state)
 	assert_string_equal(alt_best(&g)->path, "/var/qmail/bin/sendmail");
 	assert_string_equal(ut_slurp(root, "var/lib/alternatives/mta"),
 			    "manual\n/usr/sbin/sendmail\n"
-			    "mta-mailq\n/usr/bin/mailq\nmta-pam\n/etc/pam.d/smtp\nmta-sendmail\n/usr/lib/sendmail\n\n"
+			    "mta-pam\n/etc/pam.d/smtp\nmta-mailq\n/usr/bin/mailq\nmta-sendmail\n/usr/lib/sendmail\n\n"
 			    "/usr/sbin/sendmail.postfix\n60 postfix\n"
-			    "/usr/bin/mailq.postfix\n/etc/pam.d/smtp.postfix\n/usr/lib/sendmail.postfix\n"
-			    "/var/qmail/bin/sendmail\n100\n/var/qmail/bin/sendmail\n\n/var/qmail/bin/sendmail\n");
+			    "/etc/pam.d/smtp.postfix\n/usr/bin/mailq.postfix\n/usr/lib/sendmail.postfix\n"
+			    "/var/qmail/bin/sendmail\n100\n\n/var/qmail/bin/sendmail\n/var/qmail/bin/sendmail\n");
 	/* stored again as it is: nothing changes */
 	assert_int_equal(qi_run_begin(h, "test alternatives again"), 0);
 	assert_int_equal(alt_store(h, &g, "/var/qmail/bin/sendmail"), 0);
