@@ -78,20 +78,25 @@ struct mig {
 	struct rh_run rh;	/* Red Hat's steps (redhat.c) */
 };
 
+static void vstep(struct mig *g, const char *name, const char *fmt, va_list ap)
+{
+	char *what = NULL;
+	if (vasprintf(&what, fmt, ap) < 0)
+		abort();
+	json_array_append_new(g->steps, json_pack("{s:s, s:s}", "step", name, "what", what));
+	if (!qi_check(g->h))
+		qi_info(g->h, "migrate: %s: %s", name, what);
+	free(what);
+}
+
 static void step(struct mig *g, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void step(struct mig *g, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *what = NULL;
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	vstep(g, name, fmt, ap);
 	va_end(ap);
-	json_array_append_new(g->steps, json_pack("{s:s, s:s}", "step", name, "what", what));
-	if (!qi_check(g->h))
-		qi_info(g->h, "migrate: %s: %s", name, what);
-	free(what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1740,9 +1745,9 @@ static int already_qmail(struct mig *g, struct qi_provision *pv)
 }
 
 /* redhat.c's callbacks */
-static void rh_step_cb(void *ctx, const char *name, const char *what)
+static void rh_step_cb(void *ctx, const char *name, const char *fmt, va_list ap)
 {
-	step(ctx, name, "%s", what);
+	vstep(ctx, name, fmt, ap);
 }
 
 static int rh_work_cb(void *ctx)

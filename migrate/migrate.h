@@ -25,6 +25,8 @@
 #ifndef QI_MIGRATE_H
 #define QI_MIGRATE_H
 
+#include <stdarg.h>
+
 #include "qinstall.h"
 #include "core/core.h"
 #include "convert/convert.h"
@@ -313,7 +315,7 @@ struct rh_run {
 	const char *work_dir;		/* inside ROOT: where the .rpm files are kept */
 	const char *work;		/* the host's path of its work directory */
 	int (*make_work)(void *ctx);	/* makes them (once) */
-	void (*step)(void *ctx, const char *name, const char *what);
+	void (*step)(void *ctx, const char *name, const char *fmt, va_list ap);	/* a step said */
 	void *ctx;
 };
 /* The MTA's unit and SysV script out of start-up: their links removed

@@ -51,12 +51,8 @@ static void rh_step(struct rh_run *r, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *what = NULL;
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	r->step(r->ctx, name, fmt, ap);
 	va_end(ap);
-	r->step(r->ctx, name, what);
-	free(what);
 }
 
 /* ------------------------------------------------------------------ */

@@ -175,3 +175,20 @@ chroot_mail_template() {
 	chroot "$1" useradd -m -u 1000 -s /bin/sh admin
 	chroot "$1" useradd -m -u 1001 -s /usr/sbin/nologin vmail
 }
+
+# chroot_wait_idle DIR: until no process runs with DIR as its root or
+# names it after --root (what a killed qinstall started, dpkg or rpm,
+# finishes on its own), at most 120 s; 1 when some still run.
+chroot_wait_idle() {
+	local dir i p busy
+	dir=$(readlink -f "$1")
+	for i in $(seq 240); do
+		busy=
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ] && busy=1 && break
+		done
+		[ -z "$busy" ] && ! pgrep -f -- "--root $dir" >/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}

@@ -38,22 +38,6 @@ mta_chroot "$QUEUED" postfix
 mta_queue "$QUEUED" postfix 20 || tap_skip_all "Postfix did not defer the 20 messages (see above)"
 REF=$(mta_queue_ref "$QUEUED" postfix)
 
-# wait_idle DIR: until no process runs with DIR as its root (a killed
-# qinstall's dpkg finishes on its own), at most 120 s.
-wait_idle() {
-	local dir i p busy
-	dir=$(readlink -f "$1")
-	for i in $(seq 240); do
-		busy=
-		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ] && busy=1 && break
-		done
-		[ -z "$busy" ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
 rollback() { "$QINSTALL" --root "$1" --cache-dir "$QINSTALL_CACHE_DIR" --json rollback "${@:2}"; }
 
 # A real queue file's name, and a deferred/ path of the same hashing.
@@ -103,7 +87,7 @@ crash_at() {
 	tap_setup cp -a "$QUEUED" "$c" || return
 	QI_CRASH_SELF_ONLY=1 QI_CRASH_AT=$n LD_PRELOAD=$CRASH_SHIM _migrate_run "$c" --offline \
 		>"$W/crash-$n.out" 2>&1 || rc=$?
-	wait_idle "$c" || tap_diag "crash $n: processes still run in the root"
+	chroot_wait_idle "$c" || tap_diag "crash $n: processes still run in the root"
 	tap_run 0 "crash at call $n/$TOTAL (exit $rc): rollback" rollback "$c"
 	tap_is "$(mta_queue_ref "$c" postfix)" "$REF" "crash $n: no message lost or duplicated in Postfix's queue"
 	qref=$(qmail_queue_ref "$c" 2>/dev/null)

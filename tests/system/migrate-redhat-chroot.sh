@@ -113,22 +113,6 @@ case_migrate() {
 
 CRASH_SHIM=$top_builddir/tests/lib/crashshim.so
 
-# wait_idle DIR: until no process runs in DIR or names it (a killed
-# qinstall's rpm finishes on its own), at most 120 s.
-wait_idle() {
-	local dir i p busy
-	dir=$(readlink -f "$1")
-	for i in $(seq 240); do
-		busy=
-		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ] && busy=1 && break
-		done
-		[ -z "$busy" ] && ! pgrep -f -- "--root $dir" >/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
 # One killed run at N, then its rollback, on a fresh copy of C.
 crash_at() {
 	local n=$1 c rc=0 keep=$C
@@ -136,7 +120,7 @@ crash_at() {
 	tap_setup cp -a "$keep" "$c" || return
 	C=$c
 	QI_CRASH_SELF_ONLY=1 QI_CRASH_AT=$n LD_PRELOAD=$CRASH_SHIM _run --offline >"$c.out" 2>&1 || rc=$?
-	wait_idle "$c" || tap_diag "crash $n: processes still run in the root"
+	chroot_wait_idle "$c" || tap_diag "crash $n: processes still run in the root"
 	# how far it got: the group rewired, the package erased
 	cmp -s "$keep.mta-before" "$c/var/lib/alternatives/mta" || REWIRED=$((REWIRED + 1))
 	rpm --root "$c" --dbpath /var/lib/rpm -q sendmail >/dev/null 2>&1 || ERASED=$((ERASED + 1))
