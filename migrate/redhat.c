@@ -148,7 +148,8 @@ int rh_startup_off(struct rh_run *r)
 		snprintf(dir, sizeof(dir), "/etc/rc%d.d", level);
 		scan_dir(h, dir, rc_link, script, &links, &n);
 	}
-	qsort(links, n, sizeof(*links), cmp_str);
+	if (n > 1)
+		qsort(links, n, sizeof(*links), cmp_str);
 	json_t *out = json_array();
 	json_object_set_new(qi_result(h), "startup_removed", out);
 	if (n == 0)
