@@ -544,6 +544,27 @@ int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
 /* Provisioning (provision.c, build.c, stage.c, services.c)            */
 /* ------------------------------------------------------------------ */
 
+/* Another MTA's configuration as qmail's (qi_migrate's, from the
+ * converters of convert/), laid over what [mail] configure writes. Each
+ * file is named as convert.h names it: "control/NAME" (QMAIL/control) or
+ * "alias/.qmail-NAME" (~alias). control/locals and control/rcpthosts are
+ * merged with the domain's own line (it stays first); any other file
+ * replaces [mail] configure's of that name or is added beside them, with
+ * the modes and owners qmail gives its control and alias files. RULES
+ * (NULL-terminated, or NULL) are tcprules lines written before the
+ * profile's [services] smtp_rule in the rules file; each must be one
+ * tcprules takes and may not make an open relay. ORIGIN names the source
+ * in messages and in the rules file ("Postfix's configuration"). Without
+ * [mail] configure the files are not written (nor the rules without
+ * [services] smtpd). */
+struct qi_mail_conversion {
+	const char *const *names;
+	const char *const *texts;	/* whole lines, each ending in '\n' */
+	size_t n;
+	const char *const *rules;
+	const char *origin;
+};
+
 struct qi_provision_options {
 	const char *mirror;		/* --mirror BASE for the sources, or NULL */
 	bool offline;			/* only cached sources */
@@ -551,6 +572,7 @@ struct qi_provision_options {
 	bool takeover;			/* qi_migrate's: the sendmail links that another
 					 * MTA owns are the takeover's to point at
 					 * qmail, said so and not warned about */
+	const struct qi_mail_conversion *conversion;	/* qi_migrate's, or NULL */
 };
 
 struct qi_provision;

@@ -75,6 +75,12 @@ struct mig {
 	size_t carried;
 	bool had_rmail;
 	struct cv_result cv;	/* the old configuration, converted */
+	/* what of CV provision lays over [mail] configure's files (its
+	 * strings are CV's; RULES' are malloc'd) */
+	struct qi_mail_conversion conv;
+	const char **conv_names, **conv_texts;
+	char **conv_rules;
+	char *conv_origin;
 	struct rh_run rh;	/* Red Hat's steps (redhat.c) */
 };
 
@@ -1572,6 +1578,82 @@ void qi_migrate_register(void)
 
 #define CONVERTED_DIR WORK_DIR "/converted"
 
+/* Whether the alias file NAME is one of the three that [mail] admin is
+ * the mailbox of (mailconf.c writes them): --admin wins over the old
+ * /etc/aliases, whose line stays in converted/ and the report. */
+static bool admin_alias(const char *name)
+{
+	return strcmp(name, "alias/.qmail-postmaster") == 0 || strcmp(name, "alias/.qmail-mailer-daemon") == 0 ||
+	       strcmp(name, "alias/.qmail-root") == 0;
+}
+
+/* What of the conversion provision installs (g->conv, which the
+ * provision options point at), and why each file it does not is left out:
+ * into O (the result's "config") as "applied" and "left_out".
+ *   control/me               the domain decides it (the profile's, which is
+ *                            the old host name when --domain is not given)
+ *   defaultdomain, plusdomain, defaulthost
+ *                            only when --domain is not given, or is the old
+ *                            host name
+ *   .qmail-postmaster, -mailer-daemon, -root
+ *                            --admin's (a different old one is warned of)
+ *   tcp.smtp                 its lines become the rules before the profile's */
+static void plan_conversion(struct mig *g, json_t *o, const char *given)
+{
+	qi_handle *h = g->h;
+	json_t *left = json_array();
+	bool configure = qi_profile_bool(g->p, "mail", "configure");
+	bool other_domain = given && (!g->cv.me || strcmp(given, g->cv.me) != 0);
+	const char *admin = qi_profile_get(g->p, "mail", "admin");
+	char *mine = admin ? qi_xasprintf("&%s\n", admin) : NULL;
+	g->conv_names = qi_xrealloc(NULL, (g->cv.nfiles + 1) * sizeof(*g->conv_names));
+	g->conv_texts = qi_xrealloc(NULL, (g->cv.nfiles + 1) * sizeof(*g->conv_texts));
+	size_t nrules = 0;
+	for (size_t i = 0; i < g->cv.nfiles; i++) {
+		const struct cv_file *f = &g->cv.files[i];
+		const char *why = NULL;
+		if (!configure)
+			why = "[mail] configure = no: qinstall writes none of qmail's control files";
+		else if (strcmp(f->name, "control/me") == 0)
+			why = "control/me is the domain's (the profile's [mail] domain)";
+		else if (other_domain && (strcmp(f->name, "control/defaultdomain") == 0 ||
+					  strcmp(f->name, "control/plusdomain") == 0 ||
+					  strcmp(f->name, "control/defaulthost") == 0))
+			why = "--domain was given: the domain given decides it";
+		else if (admin_alias(f->name)) {
+			why = "--admin is the mailbox of postmaster, mailer-daemon and root";
+			if (mine && strcmp(f->text, mine) != 0)
+				qi_warn(h, "config: %s was %.*s in the old /etc/aliases; qmail's is --admin %s (the "
+					"old one is kept in %s/%s)", f->name + strlen("alias/.qmail-"),
+					(int)strcspn(f->text, "\n"), f->text, admin, CONVERTED_DIR, f->name);
+		} else if (strcmp(f->name, "tcp.smtp") == 0) {
+			size_t max = strlen(f->text) / 2 + 2;
+			g->conv_rules = qi_xrealloc(g->conv_rules, max * sizeof(*g->conv_rules));
+			memset(g->conv_rules, 0, max * sizeof(*g->conv_rules));
+			for (const char *s = f->text; *s;) {
+				size_t len = strcspn(s, "\n");
+				if (len && *s != '#')
+					g->conv_rules[nrules++] = qi_xasprintf("%.*s", (int)len, s);
+				s += len + (s[len] == '\n');
+			}
+			continue;
+		} else {
+			g->conv_names[g->conv.n] = f->name;
+			g->conv_texts[g->conv.n++] = f->text;
+			continue;
+		}
+		json_array_append_new(left, json_pack("{s:s, s:s}", "file", f->name, "why", why));
+	}
+	free(mine);
+	g->conv_origin = qi_xasprintf("%s's configuration", g->m.def->title);
+	g->conv.names = g->conv_names;
+	g->conv.texts = g->conv_texts;
+	g->conv.rules = nrules ? (const char *const *)g->conv_rules : NULL;
+	g->conv.origin = g->conv_origin;
+	json_object_set_new(o, "applied", json_boolean(configure));
+	json_object_set_new(o, "left_out", left);
+}
+
 /* The old configuration converted (it reads only): the result's "config",
  * each setting that converted with a warning said, and the domain taken
  * from it when none was given (--domain wins, and the step says what it
@@ -1606,13 +1688,16 @@ static int do_config(struct mig *g)
 				     g->cv.me);
 		json_object_set_new(o, "domain_from", json_string("given"));
 	}
+	plan_conversion(g, o, given);
 	step(g, "config", "%s's configuration: %lld setting%s converted, %lld with a warning, %lld not "
-	     "converted (each listed); the qmail files that result are written to %s for review, not "
-	     "applied%s", g->m.def->title, (long long)json_integer_value(json_object_get(c, "converted")),
+	     "converted (each listed); %s; the report and a copy of every file are in %s%s", g->m.def->title,
+	     (long long)json_integer_value(json_object_get(c, "converted")),
 	     json_integer_value(json_object_get(c, "converted")) == 1 ? "" : "s",
 	     (long long)json_integer_value(json_object_get(c, "warned")),
-	     (long long)json_integer_value(json_object_get(c, "not_converted")), CONVERTED_DIR,
-	     about ? about : "");
+	     (long long)json_integer_value(json_object_get(c, "not_converted")),
+	     json_is_true(json_object_get(o, "applied")) ?
+	     "the qmail files that result are installed with qmail (control/, ~alias, the SMTP rules)" :
+	     "nothing of it is installed ([mail] configure = no)", CONVERTED_DIR, about ? about : "");
 	free(about);
 	for (size_t i = 0; i < g->cv.nitems; i++)
 		if (g->cv.items[i].outcome == CV_WARNED)
@@ -1627,7 +1712,8 @@ static char *config_report(const struct cv_result *cv, const char *title)
 	struct qi_buf b = { 0 };
 	qi_buf_addf(&b, "# %s's configuration as qmail's, by qinstall migrate: each setting, what it\n"
 		    "# became, and why when it is not exactly that. The files beside this one are\n"
-		    "# what the conversion gives; qinstall has not installed them.\n", title);
+		    "# what the conversion gives, as qinstall installed them (but for those the\n"
+		    "# result's config.left_out names: the profile's --domain and --admin win).\n", title);
 	for (size_t i = 0; i < cv->nitems; i++) {
 		const struct cv_item *it = &cv->items[i];
 		qi_buf_addf(&b, "%s: %s = %s -> %s%s%s\n", cv_outcome_name(it->outcome), it->setting, it->before,
@@ -1699,6 +1785,12 @@ static void mig_free(struct mig *g)
 	}
 	free(g->work);
 	free(g->qmail_home);
+	for (char **r = g->conv_rules; r && *r; r++)
+		free(*r);
+	free(g->conv_rules);
+	free(g->conv_names);
+	free(g->conv_texts);
+	free(g->conv_origin);
 	cv_result_free(&g->cv);
 }
 
@@ -1872,6 +1964,7 @@ int qi_migrate(qi_handle *h, struct qi_profile *p, const struct qi_migrate_optio
 	struct qi_migrate_options own = *opt;
 	own.provision.takeover = true;	/* the links are the takeover's step */
 	struct mig g = { .h = h, .p = p, .opt = &own, .mode = mode };
+	own.provision.conversion = &g.conv;	/* filled by do_config */
 	json_t *res = qi_result(h);
 	g.steps = json_array();
 	json_object_set_new(res, "steps", g.steps);

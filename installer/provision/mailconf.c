@@ -346,6 +346,67 @@ static int add_items(qi_handle *h, const struct qi_profile *p, struct qi_mailcon
 	return 0;
 }
 
+/* ---- another MTA's configuration (qi_migrate's) ---- */
+
+/* Whether TEXT has the line LINE (without its '\n'), LEN bytes. */
+static bool has_line(const char *text, const char *line, size_t len)
+{
+	for (const char *s = text; s && *s; s = strchr(s, '\n'), s = s ? s + 1 : NULL)
+		if (strncmp(s, line, len) == 0 && (s[len] == '\n' || s[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* DATA (malloc'd, whole lines) with each line of ADD it lacks, after its own. */
+static char *merge_lines(char *data, const char *add)
+{
+	struct qi_buf b = { 0 };
+	qi_buf_addf(&b, "%s", data);
+	for (const char *s = add; *s;) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (len && !has_line(b.data, s, len))
+			qi_buf_addf(&b, "%.*s\n", (int)len, s);
+		s += len + (e != NULL);
+	}
+	free(data);
+	return b.data ? b.data : qi_xstrdup("");
+}
+
+/* CONV's files over the items: where each goes, merged or replacing. A
+ * name that is not control/NAME or alias/.qmail-NAME is a bug of the
+ * caller's, said and skipped. */
+static void add_conversion(qi_handle *h, struct qi_mailconf *mc, const struct qi_mail_conversion *conv,
+			   const struct qi_account_ids *ids)
+{
+	for (size_t i = 0; conv && i < conv->n; i++) {
+		const char *name = conv->names[i], *text = conv->texts[i];
+		bool control = strncmp(name, "control/", 8) == 0;
+		const char *base = control ? name + 8 : strncmp(name, "alias/.qmail-", 13) == 0 ? name + 6 : NULL;
+		if (!base || !base[control ? 0 : 7] || strchr(base, '/') || strstr(name, "..")) {
+			qi_warn(h, "%s: a file %s, which is not one of qmail's control or alias files: not "
+				"written", conv->origin ? conv->origin : "the conversion", name);
+			continue;
+		}
+		char *path = qi_xasprintf("%s/%s/%s", mc->qmail, control ? "control" : "alias", base);
+		struct mc_item *it = NULL;
+		for (size_t j = 0; j < mc->n && !it; j++)
+			if (mc->it[j].kind == MC_FILE && strcmp(mc->it[j].path, path) == 0)
+				it = &mc->it[j];
+		if (it && control && (strcmp(base, "locals") == 0 || strcmp(base, "rcpthosts") == 0)) {
+			it->data = merge_lines(it->data, text);
+		} else if (it) {
+			free(it->data);
+			it->data = qi_xstrdup(text);
+		} else {
+			add(mc, MC_FILE, path, qi_xstrdup(text), 0644, control ? 0 : (uid_t)ids->id[QI_ACCT_ALIAS],
+			    control ? 0 : (gid_t)ids->id[QI_ACCT_NOFILES]);
+			path = NULL;
+		}
+		free(path);
+	}
+}
+
 void qi_mailconf_free(struct qi_mailconf *mc)
 {
 	if (!mc)
@@ -518,7 +579,7 @@ static int scan(qi_handle *h, struct qi_mailconf *mc)
 /* ---- the API ---- */
 
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
-			struct qi_mailconf **out)
+			const struct qi_mail_conversion *conv, struct qi_mailconf **out)
 {
 	*out = NULL;
 	if (!qi_profile_bool(p, "mail", "configure"))
@@ -533,6 +594,8 @@ int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 		rc = mail_admin(h, p, mc, &a);
 	if (rc == 0)
 		rc = add_items(h, p, mc, &a, ids);
+	if (rc == 0)
+		add_conversion(h, mc, conv, ids);
 	if (rc == 0)
 		rc = scan(h, mc);
 	free(a.home);

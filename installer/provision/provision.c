@@ -61,6 +61,13 @@ struct qi_provision {
 	bool accounts_pending;
 	struct qi_mailconf *mail;	/* [mail] configure (mailconf.c), or NULL */
 	struct qi_qmailsvc *svc;	/* [services] qmail (qmailsvc.c), or NULL */
+	/* Another MTA's configuration laid over [mail] configure's files:
+	 * the options' (a migrate), else the one ROOT's provision record
+	 * keeps (CONV_OWN, its strings CONV_REC's), so that a later provision
+	 * does not take back what a migrate converted; or NULL. */
+	const struct qi_mail_conversion *conv;
+	struct qi_mail_conversion conv_own;
+	json_t *conv_rec;
 	/* How components are built, settled before the first one is: the
 	 * build user in SB, or not isolated ([build] isolate = no). */
 	bool build_ready, isolated;
@@ -87,6 +94,84 @@ static void components_free(struct qi_provision *pv)
 	pv->mail = NULL;
 	qi_qmailsvc_free(pv->svc);
 	pv->svc = NULL;
+	free((void *)pv->conv_own.names);
+	free((void *)pv->conv_own.texts);
+	free((void *)pv->conv_own.rules);
+	pv->conv_own = (struct qi_mail_conversion){ 0 };
+	json_decref(pv->conv_rec);
+	pv->conv_rec = NULL;
+	pv->conv = NULL;
+}
+
+static bool conversion_empty(const struct qi_mail_conversion *c)
+{
+	return !c || (c->n == 0 && (!c->rules || !c->rules[0]));
+}
+
+/* PV->conv: OPT's, else the record's ("conversion": {origin, files:
+ * [{name, text}], rules: [...]}, written by record_text). A record that
+ * does not parse has none (qi_provision_status says so). */
+static void recall_conversion(qi_handle *h, struct qi_provision *pv, const struct qi_provision_options *opt)
+{
+	if (opt && !conversion_empty(opt->conversion)) {
+		pv->conv = opt->conversion;
+		return;
+	}
+	char *text = NULL;
+	size_t len;
+	struct stat st;
+	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0) {
+		qi_clear_error(h);
+		return;
+	}
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	free(text);
+	json_t *c = json_object_get(rec, "conversion"), *files = json_object_get(c, "files"),
+	       *rules = json_object_get(c, "rules");
+	size_t nf = json_array_size(files), nr = json_array_size(rules), n = 0, i;
+	if (!json_is_object(c) || nf + nr == 0) {
+		json_decref(rec);
+		return;
+	}
+	const char **names = qi_xmalloc((nf + 1) * sizeof(*names)), **texts = qi_xmalloc((nf + 1) * sizeof(*texts));
+	const char **lines = qi_xmalloc((nr + 1) * sizeof(*lines));
+	json_t *f;
+	json_array_foreach(files, i, f) {
+		const char *name = json_string_value(json_object_get(f, "name"));
+		const char *t = json_string_value(json_object_get(f, "text"));
+		if (name && t) {
+			names[n] = name;
+			texts[n++] = t;
+		}
+	}
+	size_t m = 0;
+	json_array_foreach(rules, i, f)
+		if (json_string_value(f))
+			lines[m++] = json_string_value(f);
+	lines[m] = NULL;
+	pv->conv_rec = rec;
+	pv->conv_own = (struct qi_mail_conversion){ .names = names, .texts = texts, .n = n,
+						    .rules = m ? lines : NULL,
+						    .origin = json_string_value(json_object_get(c, "origin")) };
+	if (!m)
+		free(lines);
+	pv->conv = &pv->conv_own;
+}
+
+/* "conversion" into the record O: what recall_conversion reads back. */
+static void record_conversion(const struct qi_provision *pv, json_t *o)
+{
+	const struct qi_mail_conversion *c = pv->conv;
+	if (conversion_empty(c) || !pv->mail)
+		return;
+	json_t *files = json_array(), *rules = json_array();
+	for (size_t i = 0; i < c->n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "name", c->names[i], "text", c->texts[i]));
+	for (const char *const *r = c->rules; r && *r; r++)
+		json_array_append_new(rules, json_string(*r));
+	json_object_set_new(o, "conversion", json_pack("{s:s, s:o, s:o}", "origin", c->origin ? c->origin : "",
+						       "files", files, "rules", rules));
 }
 
 void qi_provision_free(struct qi_provision *pv)
@@ -1002,8 +1087,9 @@ int qi_provision_prepare(qi_handle *h, const struct qi_profile *p,
 	if (!pv)
 		abort();
 	pv->p = p;
+	recall_conversion(h, pv, opt);
 	if (refuse_state_settings(h, p) < 0 || resolve_accounts(h, pv) < 0 ||
-	    qi_mailconf_prepare(h, p, &pv->ids, &pv->mail) < 0) {
+	    qi_mailconf_prepare(h, p, &pv->ids, pv->conv, &pv->mail) < 0) {
 		qi_provision_free(pv);
 		return -1;
 	}
@@ -1139,7 +1225,7 @@ static int prepare_services(qi_handle *h, struct qi_provision *pv)
 	char *tcprules = rc == 0 ? tcprules_to_run(h, pv) : NULL;
 	struct qi_qmailsvc_env env = { .ids = &pv->ids, .domain = qi_mailconf_domain(pv->mail), .tcpserver = prog[0],
 				       .softlimit = prog[1], .multilog = prog[2], .setuidgid = prog[3],
-				       .tcprules = tcprules };
+				       .tcprules = tcprules, .conv = pv->conv };
 	if (rc == 0)
 		rc = qi_qmailsvc_prepare(h, pv->p, &env, &pv->svc);
 	free(tcprules);
@@ -1186,6 +1272,7 @@ static char *record_text(const struct qi_provision *pv)
 	}
 	qi_mailconf_record(pv->mail, o);
 	qi_qmailsvc_record(pv->svc, o);
+	record_conversion(pv, o);
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *t = qi_xasprintf("%s\n", s);
@@ -1531,6 +1618,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 	json_object_set_new(qi_result(h), "plan", plan);
 	json_object_set_new(qi_result(h), "steps", steps);
 	struct qi_provision pv = { .p = p };
+	recall_conversion(h, &pv, opt);
 	const char *const *names = qi_profile_components(p);
 	size_t n = 0;
 	while (names[n])
@@ -1590,7 +1678,7 @@ int qi_provision_plan(qi_handle *h, const struct qi_profile *p,
 			qi_svscan_unit_free(&u);
 		}
 	}
-	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, &pv.mail)) == 0) {
+	if (rc == 0 && (rc = qi_mailconf_prepare(h, p, &pv.ids, pv.conv, &pv.mail)) == 0) {
 		if (opt && opt->takeover)
 			qi_mailconf_takeover(pv.mail);
 		rc = qi_mailconf_plan(h, pv.mail, plan);

@@ -371,6 +371,8 @@ struct qi_qmailsvc_env {
 	/* tcprules to compile the rules with (a host path), or NULL when it
 	 * is not built yet (plan) */
 	const char *tcprules;
+	/* another MTA's rules, before the profile's, or NULL (qinstall.h) */
+	const struct qi_mail_conversion *conv;
 };
 
 /* Before anything is fetched or built: an open relay among [services]
@@ -421,7 +423,7 @@ struct qi_mailconf;
  * Usage errors for a bad domain or admin; an error for an rcpthosts that
  * the administrator left empty. Reads only. */
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
-			struct qi_mailconf **out);
+			const struct qi_mail_conversion *conv, struct qi_mailconf **out);
 void qi_mailconf_free(struct qi_mailconf *mc);
 /* The sendmail links that another MTA owns are the caller's to take over
  * (qinstall migrate's link step): left, and said so, without a warning. */

@@ -535,6 +535,32 @@ static int scan(qi_handle *h, struct qi_qmailsvc *s)
 
 /* ---- the API ---- */
 
+/* Another MTA's rules (qi_migrate's), before the profile's: tcprules
+ * takes the first that matches, so the old relay and refusal rules come
+ * before the profile's catch-all. A line tcprules would not take, or an
+ * open relay the profile does not allow, is said and left out. */
+static void add_converted_rules(qi_handle *h, const struct qi_profile *p, const struct qi_mail_conversion *conv,
+				struct qi_buf *b)
+{
+	if (!conv || !conv->rules || !conv->rules[0])
+		return;
+	const char *origin = conv->origin ? conv->origin : "the old MTA's configuration";
+	qi_buf_addf(b, "# From %s (qinstall migrate):\n", origin);
+	for (const char *const *r = conv->rules; *r; r++) {
+		bool open = false;
+		const char *why = qi_tcprule_invalid(*r, &open);
+		if (!why && open && !qi_profile_bool(p, "services", "allow_open_relay"))
+			why = "it gives RELAYCLIENT to every client (an open relay)";
+		if (why) {
+			qi_warn(h, "%s: the rule %s is left out of %s: %s", origin, *r,
+				qi_profile_get(p, "services", "smtp_rules"), why);
+			continue;
+		}
+		qi_buf_addf(b, "%s\n", *r);
+	}
+	qi_buf_addf(b, "# From [services] smtp_rule:\n");
+}
+
 int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_qmailsvc_env *env,
 			struct qi_qmailsvc **out)
 {
@@ -554,6 +580,7 @@ int qi_qmailsvc_prepare(qi_handle *h, const struct qi_profile *p, const struct q
 		qi_buf_addf(&b, "# Written by qinstall from [services] smtp_rule; tcprules compiles it into\n"
 			    "# %s. To add a network, add smtp_rule to the profile and provision again.\n",
 			    s->cdb_path);
+		add_converted_rules(h, p, env->conv, &b);
 		for (const char *const *r = smtp_rules(p); *r; r++)
 			qi_buf_addf(&b, "%s\n", *r);
 		s->rules = b.data;

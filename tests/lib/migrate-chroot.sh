@@ -22,7 +22,15 @@
 #             /usr/sbin/sendmail is qmail's (and no warning said that the
 #             old MTA owns it: that is the run's to take); qmail started in a private
 #             network namespace delivers a message sent with bsd-mailx's
-#             `mail` to admin's Maildir
+#             `mail` to admin's Maildir. For Postfix, whose configuration
+#             is config's here too (its maps made with postmap and
+#             newaliases): the converted files are installed (smtproutes,
+#             databytes, virtualdomains, rcpthosts, the rule in
+#             /etc/tcp.smtp, ~alias/.qmail-sales as alias's), a provision
+#             --check after it would not take them back, and with qmail up
+#             mail to the old alias sales, to the virtual alias
+#             info@virt.example and to its catch-all reaches admin's
+#             Maildir; 10.1.2.5 (in mynetworks) may relay, 10.9.9.9 not
 #   rollback  the MTA's package installed again at its old version, its
 #             configuration as it says it (mta_config) as before, the 20
 #             messages back in its queue, qinstall-mta gone, the installed
@@ -115,11 +123,71 @@ _migrate_mail() {
 		[ -n "$f" ] && break
 		sleep 0.2
 	done
+	[ -n "${MIGRATE_WHILE_UP:-}" ] && "$MIGRATE_WHILE_UP" "$dir"
 	in_ns chroot "$dir" /usr/local/bin/svc -dx /etc/service/* /etc/service/*/log 2>/dev/null
 	sleep 1
 	netns_stop
 	[ -n "$f" ] || tap_diag "mail: $(cat "$W/mailx.log")" "$(tail -5 "$dir"/var/log/qmail/current 2>/dev/null)"
 	MIGRATE_MAILED=$f
+}
+
+# _migrate_smtp SOURCE RCPT [SUBJECT]: one SMTP session in the namespace
+# from SOURCE (an address of the namespace's) to qmail-smtpd on SOURCE:25.
+# With SUBJECT a message is sent ("accepted" or the refusal); without, the
+# session ends after RCPT (its code: nothing is queued).
+_migrate_smtp() {
+	in_ns "$PYTHON3" - "$@" <<'PY'
+import smtplib, sys
+src, rcpt = sys.argv[1], sys.argv[2]
+subject = sys.argv[3] if len(sys.argv) > 3 else None
+try:
+    s = smtplib.SMTP(src, 25, source_address=(src, 0), timeout=20)
+    if subject is None:
+        s.ehlo(); s.mail("tester@example.com")
+        print(s.rcpt(rcpt)[0])
+        s.rset()
+    else:
+        s.sendmail("tester@example.com", [rcpt], "From: tester@example.com\r\nTo: %s\r\nSubject: %s\r\n\r\nconverted\r\n" % (rcpt, subject))
+        print("accepted")
+    s.quit()
+except smtplib.SMTPRecipientsRefused as e:
+    print(list(e.recipients.values())[0][0])
+except Exception as e:
+    print("error", e)
+PY
+}
+
+# _migrate_maildir_has DIR SUBJECT: the file in admin's Maildir with that
+# Subject (waits up to 20 s), or nothing.
+_migrate_maildir_has() {
+	local i f=
+	for i in $(seq 100); do
+		f=$(grep -l "^Subject: $2\$" "$1"/home/admin/Maildir/new/* "$1"/home/admin/Maildir/cur/* 2>/dev/null | head -1)
+		[ -n "$f" ] && break
+		sleep 0.2
+	done
+	printf '%s' "$f"
+}
+
+# _migrate_converted DIR (MIGRATE_WHILE_UP of case_migrate, Postfix's):
+# with qmail up, mail to the old local alias and to the old virtual alias
+# domain (a named alias and its catch-all) reaches admin's Maildir; a
+# client in mynetworks' 10.1.2.0/24 may relay, one elsewhere (10.9.9.9)
+# may not.
+_migrate_converted() {
+	local dir=$1 s
+	in_ns ip addr add 10.1.2.5/32 dev lo && in_ns ip addr add 10.9.9.9/32 dev lo
+	tap_ok "qmail-smtpd listens" wait_port 25
+	for s in "sales@$MTA_DOMAIN to-sales" "info@virt.example to-virtual" "anyone@virt.example to-catchall"; do
+		set -- $s
+		tap_is "$(_migrate_smtp 127.0.0.1 "$1" "$2")" accepted "a message to $1 is accepted"
+	done
+	tap_ok "the old alias sales delivers to admin's Maildir" test -n "$(_migrate_maildir_has "$dir" to-sales)"
+	tap_ok "the old virtual alias info@virt.example delivers to admin's Maildir" \
+		test -n "$(_migrate_maildir_has "$dir" to-virtual)"
+	tap_ok "and the virtual domain's catch-all too" test -n "$(_migrate_maildir_has "$dir" to-catchall)"
+	tap_is "$(_migrate_smtp 10.1.2.5 someone@example.net)" 250 "a client in mynetworks (10.1.2.5) may relay (RCPT 250)"
+	tap_is "$(_migrate_smtp 10.9.9.9 someone@example.net)" 553 "a client elsewhere (10.9.9.9) may not (553)"
 }
 
 # _migrate_config_set DIR: the MTA's configuration in DIR given a relay
@@ -181,6 +249,11 @@ case_migrate() {
 	local c before conf installed version
 	c=$(tap_tmpdir)/root
 	tap_setup cp -a "$MIGRATE_QUEUED" "$c" || return
+	# Postfix's is the story of the issue: its configuration is converted
+	# and installed, then proved by mail (its maps made as postmap and
+	# newaliases make them, so that its reinstall has nothing to redo)
+	[ "$MIGRATE_MTA" = postfix ] && { tap_setup _migrate_config_set "$c" &&
+		tap_setup chroot "$c" postmap /etc/postfix/virtual && tap_setup chroot "$c" newaliases || return; }
 	before=$(tap_tree "$c")
 	conf=$(mta_config "$c" "$MIGRATE_MTA")
 	installed=$(_migrate_installed "$c")
@@ -209,7 +282,28 @@ case_migrate() {
 	tap_ok "apt-get check passes" chroot "$c" apt-get -q check
 	tap_is "$(chroot "$c" readlink -f /usr/sbin/sendmail)" /var/qmail/bin/sendmail \
 		"/usr/sbin/sendmail is qmail's"
+	if [ "$MIGRATE_MTA" = postfix ]; then
+		tap_is "$(cat "$c/var/qmail/control/smtproutes")" ":smtp.example.net:587" \
+			"relayhost is installed as control/smtproutes"
+		tap_is "$(cat "$c/var/qmail/control/databytes")" 10240000 "message_size_limit as control/databytes"
+		tap_like "$(cat "$c/var/qmail/control/virtualdomains")" '^virt\.example:alias-virt\.example$' \
+			"the virtual alias domain as control/virtualdomains"
+		tap_is "$(head -1 "$c/var/qmail/control/rcpthosts")" "$MTA_DOMAIN" "rcpthosts: the domain first"
+		tap_ok "and the virtual domain among the rest" grep -qx 'virt\.example' "$c/var/qmail/control/rcpthosts"
+		tap_is "$(grep -v '^#' "$c/etc/tcp.smtp")" "$(printf '%s\n' '127.:allow,RELAYCLIENT=""' \
+			'10.1.2.:allow,RELAYCLIENT=""' '127.0.0.1:allow,RELAYCLIENT=""' ':allow')" \
+			"/etc/tcp.smtp: mynetworks' rules, then the profile's"
+		tap_is "$(chroot "$c" stat -c '%U:%G %a' /var/qmail/alias/.qmail-sales)" "alias:nofiles 644" \
+			"~alias/.qmail-sales is alias's, as qmail's alias files are"
+		tap_run 0 "provision --check after the migrate" "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" \
+			--json provision --profile netqmail --domain "$MTA_DOMAIN" --admin admin --mirror "file://$DISTFILES" --check
+		tap_unlike "$(tap_json plan.#.path)" 'smtproutes|virtualdomains|tcp\.smtp"|qmail-sales|rcpthosts' \
+			"a later provision keeps the converted files (its provision record has them)"
+	fi
+	MIGRATE_WHILE_UP=
+	[ "$MIGRATE_MTA" = postfix ] && MIGRATE_WHILE_UP=_migrate_converted
 	_migrate_mail "$c" "migrate-$MIGRATE_MTA"
+	MIGRATE_WHILE_UP=
 	tap_ok "a message sent with bsd-mailx's mail reaches admin's Maildir" test -n "$MIGRATE_MAILED"
 
 	tap_run 0 "rollback" "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" --json rollback

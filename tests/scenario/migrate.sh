@@ -242,12 +242,37 @@ CONF
 	tap_is "$(migconf_outcome smtpd_tls_cert_file snakeoil)" "not converted" "a TLS setting is listed as not converted"
 	tap_is "$(migconf_file alias/.qmail-sales)" "$(printf '&alice\n&bob@example.net')" "an alias becomes ~alias/.qmail-sales"
 	migrate 0 "--check --diff succeeds" --check --diff
+	# the conversion is installed with qmail: the plan has its files
+	tap_json_is config.applied true "the converted files are to be installed with qmail"
+	local f
+	for f in control/smtproutes control/databytes alias/.qmail-sales; do
+		tap_json_has plan.#.path "/var/qmail/$f" "the plan installs $f"
+	done
+	tap_is "$(migconf_diff /var/qmail/control/rcpthosts)" \
+		"$(printf 'example.org\nlocalhost\nlocalhost.example.org\nmail.example.org')" \
+		"rcpthosts: the domain given first, then mydestination's"
+	tap_is "$(migconf_diff /var/qmail/control/locals)" "$(migconf_diff /var/qmail/control/rcpthosts)" \
+		"locals likewise"
+	tap_is "$(migconf_diff /var/qmail/alias/.qmail-postmaster)" "&postmaster@example.net" \
+		"postmaster is --admin's, not the old alias's"
+	tap_is "$(migconf_diff /var/qmail/control/me)" "example.org" "control/me is the domain given"
+	tap_is "$(migconf_diff /etc/tcp.smtp | grep -v '^# Written\|^# /etc')" \
+		"$(printf '%s\n' "# From Postfix's configuration (qinstall migrate):" '127.:allow,RELAYCLIENT=""' \
+			'10.1.2.:allow,RELAYCLIENT=""' '# From [services] smtp_rule:' '127.0.0.1:allow,RELAYCLIENT=""' ':allow')" \
+		"/etc/tcp.smtp: mynetworks' rules before the profile's"
+	for f in control/me control/defaultdomain control/plusdomain alias/.qmail-postmaster; do
+		tap_json_has config.left_out.#.file "$f" "config.left_out names $f"
+	done
+	tap_like "$TAP_STDERR" "warning: config: postmaster was &root in the old /etc/aliases; qmail's is --admin postmaster@example.net" \
+		"the old postmaster alias that --admin replaces is warned of"
 	tap_like "$(tap_json diff.after)" "/var/backups/qinstall-migrate/converted/control/smtproutes" \
 		"--diff shows the files the conversion would write"
 	tap_tree_is "$R" "$before" "--check --diff wrote nothing"
 	tap_run 0 "--check without --domain succeeds" "$Q" --root "$R" --json migrate --admin postmaster@example.net --check
 	tap_json_is config.domain_from "old configuration" "without --domain the old MTA's host name is qmail's"
 	tap_json_has plan.#.path /var/qmail/control/me "the plan writes control/me"
+	tap_json_has config.left_out.#.file control/me "control/me is left to the domain"
+	tap_unlike "$(tap_json config.left_out.#.file)" defaultdomain "but the old defaultdomain is installed (no --domain overrides it)"
 	migrate 0 "--check --queue drain succeeds" --check --queue drain
 	tap_json_has steps.#.step drain "a drain is one of the steps"
 	tap_json_has steps.#.what "Postfix delivers its queue for up to 300 s (its master from a copy of its configuration with the inet services off); what is left is carried" \
