@@ -82,15 +82,26 @@ tap_is() {
 	else _tap_result "not ok" "$3"; tap_diag "got:    $1" "wanted: $2"; fi
 }
 
-# tap_like TEXT REGEX DESC (extended regex, grep -E)
+# _tap_match TEXT REGEX: grep -E's match (some line of TEXT matches), or,
+# when REGEX holds a newline (which grep would take as a list of patterns,
+# any one of them enough), the whole of TEXT against the whole of REGEX
+# (bash's =~: '^' and '$' are TEXT's ends then).
+_tap_match() {
+	case $2 in
+	*$'\n'*) [[ $1 =~ $2 ]] ;;
+	*) printf '%s\n' "$1" | grep -Eq -- "$2" ;;
+	esac
+}
+
+# tap_like TEXT REGEX DESC (extended regex, grep -E; see _tap_match)
 tap_like() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result ok "$3"
+	if _tap_match "$1" "$2"; then _tap_result ok "$3"
 	else _tap_result "not ok" "$3"; tap_diag "text:  $(printf '%s' "$1" | head -c 2000)" "regex: $2"; fi
 }
 
 # tap_unlike TEXT REGEX DESC
 tap_unlike() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result "not ok" "$3"; tap_diag "text matched: $2"
+	if _tap_match "$1" "$2"; then _tap_result "not ok" "$3"; tap_diag "text matched: $2"
 	else _tap_result ok "$3"; fi
 }
 

@@ -35,6 +35,17 @@ fails "tap_json_has: a value the list does not hold fails" '^# wanted: 3$' tap_j
 TAP_STDOUT='not json'
 fails "tap_json_is: output that is not JSON fails" 'not JSON' tap_json_is changed true "x"
 
+tap_case "tap_like and tap_unlike"
+passes "tap_like: a line of the text matches" tap_like $'a\nbc\nd' '^bc$' "x"
+fails "tap_like: no line matches" '^# regex: x$' tap_like $'a\nb' 'x' "x"
+passes "tap_like: a regex of two lines matches them in sequence" tap_like $'a\nbc\nd' $'bc\nd' "x"
+fails "tap_like: a regex of two lines is not two patterns, either enough" '^# regex: bc$' \
+	tap_like $'a\nbc\nd' $'bc\nzz' "x"
+fails "tap_like: nor are its lines matched out of order" '^# regex: d$' tap_like $'a\nbc\nd' $'d\nbc' "x"
+passes "tap_unlike: no line matches" tap_unlike $'a\nb' 'c' "x"
+fails "tap_unlike: a line matches" 'text matched: \^b\$' tap_unlike $'a\nb' '^b$' "x"
+passes "tap_unlike: two lines not in sequence" tap_unlike $'a\nb' $'b\na' "x"
+
 tap_case "tap_mode_is, tap_owner_is, tap_type_is"
 echo x >"$T/f"; chown 12:34 "$T/f"; chmod 2755 "$T/f"
 mkdir "$T/d"; mkfifo "$T/p"; ln -s f "$T/l"
