@@ -289,6 +289,8 @@ case_migrate() {
 		tap_like "$(cat "$c/var/qmail/control/virtualdomains")" '^virt\.example:alias-virt\.example$' \
 			"the virtual alias domain as control/virtualdomains"
 		tap_is "$(head -1 "$c/var/qmail/control/rcpthosts")" "$MTA_DOMAIN" "rcpthosts: the domain first"
+		tap_is "$(grep -cx "$MTA_DOMAIN" "$c/var/qmail/control/rcpthosts")" 1 \
+			"once (mydestination's $MTA_DOMAIN is not repeated)"
 		tap_ok "and the virtual domain among the rest" grep -qx 'virt\.example' "$c/var/qmail/control/rcpthosts"
 		tap_is "$(grep -v '^#' "$c/etc/tcp.smtp")" "$(printf '%s\n' '127.:allow,RELAYCLIENT=""' \
 			'10.1.2.:allow,RELAYCLIENT=""' '127.0.0.1:allow,RELAYCLIENT=""' ':allow')" \
