@@ -556,13 +556,18 @@ int qi_profile_accounts_spec(qi_handle *h, const struct qi_profile *p,
  * tcprules takes and may not make an open relay. ORIGIN names the source
  * in messages and in the rules file ("Postfix's configuration"). Without
  * [mail] configure the files are not written (nor the rules without
- * [services] smtpd). */
+ * [services] smtpd). The provision record keeps it all (provision.c),
+ * so that a later provision without one writes the same again. */
 struct qi_mail_conversion {
 	const char *const *names;
 	const char *const *texts;	/* whole lines, each ending in '\n' */
 	size_t n;
 	const char *const *rules;
 	const char *origin;
+	/* the host name the old configuration names (control/me there), or
+	 * NULL: control/me is never taken from the files, and defaultdomain,
+	 * plusdomain and defaulthost only while [mail]'s domain is this one */
+	const char *domain;
 };
 
 struct qi_provision_options {

@@ -43,7 +43,7 @@
 
 #include "migrate/migrate.h"
 
-#define WORK_DIR "/var/backups/qinstall-migrate"
+#define WORK_DIR MIG_WORK_DIR
 #define ASIDE_DIR "/var/spool/qinstall-carried"
 #define CARRY_BATCH 256
 #define POLICY_RC_D "/usr/sbin/policy-rc.d"
@@ -1593,18 +1593,25 @@ static bool admin_alias(const char *name)
  *   control/me               the domain decides it (the profile's, which is
  *                            the old host name when --domain is not given)
  *   defaultdomain, plusdomain, defaulthost
- *                            only when --domain is not given, or is the old
- *                            host name
+ *                            only when qmail's domain is the old host name
+ *                            (no --domain, or that one; mailconf.c checks
+ *                            it again on every later provision)
  *   .qmail-postmaster, -mailer-daemon, -root
  *                            --admin's (a different old one is warned of)
  *   tcp.smtp                 its lines become the rules before the profile's */
-static void plan_conversion(struct mig *g, json_t *o, const char *given)
+static void plan_conversion(struct mig *g, json_t *o)
 {
 	qi_handle *h = g->h;
 	json_t *left = json_array();
 	bool configure = qi_profile_bool(g->p, "mail", "configure");
-	bool other_domain = given && (!g->cv.me || strcmp(given, g->cv.me) != 0);
-	const char *admin = qi_profile_get(g->p, "mail", "admin");
+	bool smtpd = qi_profile_bool(g->p, "services", "qmail") && qi_profile_bool(g->p, "services", "smtpd");
+	/* the domain qmail gets: the profile's now (do_config set the old
+	 * host name there when none was given), else the host's name */
+	const char *domain = qi_profile_get(g->p, "mail", "domain");
+	bool other_domain = !domain || !g->cv.me || strcmp(domain, g->cv.me) != 0;
+	/* the admin mailconf takes: the profile's, else the last provision's */
+	char *admin = qi_profile_get(g->p, "mail", "admin") ? qi_xstrdup(qi_profile_get(g->p, "mail", "admin")) :
+		qi_provision_recorded(h, "admin");
 	char *mine = admin ? qi_xasprintf("&%s\n", admin) : NULL;
 	g->conv_names = qi_xrealloc(NULL, (g->cv.nfiles + 1) * sizeof(*g->conv_names));
 	g->conv_texts = qi_xrealloc(NULL, (g->cv.nfiles + 1) * sizeof(*g->conv_texts));
@@ -1612,31 +1619,35 @@ static void plan_conversion(struct mig *g, json_t *o, const char *given)
 	for (size_t i = 0; i < g->cv.nfiles; i++) {
 		const struct cv_file *f = &g->cv.files[i];
 		const char *why = NULL;
-		if (!configure)
-			why = "[mail] configure = no: qinstall writes none of qmail's control files";
+		if (strcmp(f->name, "tcp.smtp") == 0) {
+			if (!smtpd) {
+				why = "[services] smtpd = no: qinstall writes no SMTP rules";
+			} else {
+				size_t max = strlen(f->text) / 2 + 2;
+				g->conv_rules = qi_xrealloc(g->conv_rules, max * sizeof(*g->conv_rules));
+				memset(g->conv_rules, 0, max * sizeof(*g->conv_rules));
+				for (const char *s = f->text; *s;) {
+					size_t len = strcspn(s, "\n");
+					if (len && *s != '#')
+						g->conv_rules[nrules++] = qi_xasprintf("%.*s", (int)len, s);
+					s += len + (s[len] == '\n');
+				}
+				continue;
+			}
+		} else if (!configure)
+			why = "[mail] configure = no: qinstall writes none of qmail's control or alias files";
 		else if (strcmp(f->name, "control/me") == 0)
 			why = "control/me is the domain's (the profile's [mail] domain)";
 		else if (other_domain && (strcmp(f->name, "control/defaultdomain") == 0 ||
 					  strcmp(f->name, "control/plusdomain") == 0 ||
 					  strcmp(f->name, "control/defaulthost") == 0))
-			why = "--domain was given: the domain given decides it";
+			why = "qmail's domain is not the old host name: that domain decides it";
 		else if (admin_alias(f->name)) {
 			why = "--admin is the mailbox of postmaster, mailer-daemon and root";
 			if (mine && strcmp(f->text, mine) != 0)
 				qi_warn(h, "config: %s was %.*s in the old /etc/aliases; qmail's is --admin %s (the "
 					"old one is kept in %s/%s)", f->name + strlen("alias/.qmail-"),
 					(int)strcspn(f->text, "\n"), f->text, admin, CONVERTED_DIR, f->name);
-		} else if (strcmp(f->name, "tcp.smtp") == 0) {
-			size_t max = strlen(f->text) / 2 + 2;
-			g->conv_rules = qi_xrealloc(g->conv_rules, max * sizeof(*g->conv_rules));
-			memset(g->conv_rules, 0, max * sizeof(*g->conv_rules));
-			for (const char *s = f->text; *s;) {
-				size_t len = strcspn(s, "\n");
-				if (len && *s != '#')
-					g->conv_rules[nrules++] = qi_xasprintf("%.*s", (int)len, s);
-				s += len + (s[len] == '\n');
-			}
-			continue;
 		} else {
 			g->conv_names[g->conv.n] = f->name;
 			g->conv_texts[g->conv.n++] = f->text;
@@ -1645,13 +1656,27 @@ static void plan_conversion(struct mig *g, json_t *o, const char *given)
 		json_array_append_new(left, json_pack("{s:s, s:s}", "file", f->name, "why", why));
 	}
 	free(mine);
+	free(admin);
 	g->conv_origin = qi_xasprintf("%s's configuration", g->m.def->title);
+	g->conv.domain = g->cv.me;
 	g->conv.names = g->conv_names;
 	g->conv.texts = g->conv_texts;
 	g->conv.rules = nrules ? (const char *const *)g->conv_rules : NULL;
 	g->conv.origin = g->conv_origin;
-	json_object_set_new(o, "applied", json_boolean(configure));
+	json_object_set_new(o, "applied", json_boolean(configure || nrules));
 	json_object_set_new(o, "left_out", left);
+}
+
+/* What the config step says of plan_conversion's outcome. */
+static const char *applied_what(const struct mig *g)
+{
+	bool files = qi_profile_bool(g->p, "mail", "configure"), rules = g->conv.rules != NULL;
+	return files && rules ? "the qmail files that result are installed with qmail (control/, ~alias, the "
+				"SMTP rules first in the rules file)" :
+	       files ? "the qmail files that result are installed with qmail (control/, ~alias)" :
+	       rules ? "its SMTP rules are installed first in the rules file ([mail] configure = no: no "
+		       "control or alias file)" :
+		       "nothing of it is installed ([mail] configure = no)";
 }
 
 /* The old configuration converted (it reads only): the result's "config",
@@ -1688,16 +1713,14 @@ static int do_config(struct mig *g)
 				     g->cv.me);
 		json_object_set_new(o, "domain_from", json_string("given"));
 	}
-	plan_conversion(g, o, given);
+	plan_conversion(g, o);
 	step(g, "config", "%s's configuration: %lld setting%s converted, %lld with a warning, %lld not "
 	     "converted (each listed); %s; the report and a copy of every file are in %s%s", g->m.def->title,
 	     (long long)json_integer_value(json_object_get(c, "converted")),
 	     json_integer_value(json_object_get(c, "converted")) == 1 ? "" : "s",
 	     (long long)json_integer_value(json_object_get(c, "warned")),
 	     (long long)json_integer_value(json_object_get(c, "not_converted")),
-	     json_is_true(json_object_get(o, "applied")) ?
-	     "the qmail files that result are installed with qmail (control/, ~alias, the SMTP rules)" :
-	     "nothing of it is installed ([mail] configure = no)", CONVERTED_DIR, about ? about : "");
+	     applied_what(g), CONVERTED_DIR, about ? about : "");
 	free(about);
 	for (size_t i = 0; i < g->cv.nitems; i++)
 		if (g->cv.items[i].outcome == CV_WARNED)

@@ -25,6 +25,10 @@
 #ifndef QI_MIGRATE_H
 #define QI_MIGRATE_H
 
+/* Where a migrate keeps what it takes away (the kept packages, the
+ * converted configuration), in ROOT. */
+#define MIG_WORK_DIR "/var/backups/qinstall-migrate"
+
 #include <stdarg.h>
 
 #include "qinstall.h"

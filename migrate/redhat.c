@@ -350,15 +350,18 @@ static int undo_rpm(qi_handle *h, const char *data)
 		return -1;
 	}
 	size_t n = json_array_size(names), k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!json_string_value(json_array_get(names, i)) || !json_string_value(json_array_get(rpms, i))) {
+			rpm_db_free(&db);
+			json_decref(d);
+			return qi_error(h, "the journal's record of the rpm removal is damaged (its entry %zu): "
+					"nothing was installed again; install the kept .rpm files in %s%s by hand "
+					"(rpm -i)", i + 1, qi_root_is_host(h) ? "" : qi_root(h), MIG_WORK_DIR);
+		}
 	char **files = qi_xmalloc((n + 1) * sizeof(*files));
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(json_array_get(names, i));
 		const char *rpm = json_string_value(json_array_get(rpms, i));
-		if (!name || !rpm) {
-			k = 0;
-			n = 0;
-			break;
-		}
 		/* idempotent: a rollback resumed finds some back already */
 		if (!rpm_find(&db, name))
 			files[k++] = qi_root_path(h, rpm);

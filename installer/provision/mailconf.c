@@ -388,6 +388,13 @@ static void add_conversion(qi_handle *h, struct qi_mailconf *mc, const struct qi
 				"written", conv->origin ? conv->origin : "the conversion", name);
 			continue;
 		}
+		/* the domain decides control/me, and the three below unless
+		 * it is the one the old configuration had */
+		if (control && (strcmp(base, "me") == 0 ||
+				((strcmp(base, "defaultdomain") == 0 || strcmp(base, "plusdomain") == 0 ||
+				  strcmp(base, "defaulthost") == 0) &&
+				 (!conv->domain || strcmp(conv->domain, mc->domain) != 0))))
+			continue;
 		char *path = qi_xasprintf("%s/%s/%s", mc->qmail, control ? "control" : "alias", base);
 		struct mc_item *it = NULL;
 		for (size_t j = 0; j < mc->n && !it; j++)

@@ -68,6 +68,8 @@ struct qi_provision {
 	const struct qi_mail_conversion *conv;
 	struct qi_mail_conversion conv_own;
 	json_t *conv_rec;
+	char **conv_decoded;	/* CONV_OWN's strings that were hex there */
+	size_t nconv_decoded;
 	/* How components are built, settled before the first one is: the
 	 * build user in SB, or not isolated ([build] isolate = no). */
 	bool build_ready, isolated;
@@ -98,6 +100,11 @@ static void components_free(struct qi_provision *pv)
 	free((void *)pv->conv_own.texts);
 	free((void *)pv->conv_own.rules);
 	pv->conv_own = (struct qi_mail_conversion){ 0 };
+	for (size_t i = 0; i < pv->nconv_decoded; i++)
+		free(pv->conv_decoded[i]);
+	free(pv->conv_decoded);
+	pv->conv_decoded = NULL;
+	pv->nconv_decoded = 0;
 	json_decref(pv->conv_rec);
 	pv->conv_rec = NULL;
 	pv->conv = NULL;
@@ -106,6 +113,32 @@ static void components_free(struct qi_provision *pv)
 static bool conversion_empty(const struct qi_mail_conversion *c)
 {
 	return !c || (c->n == 0 && (!c->rules || !c->rules[0]));
+}
+
+/* What bytes_json made of a string: its text, or the bytes of its hex
+ * decoded (a string PV keeps, freed with the record); NULL when V is
+ * neither. */
+static const char *bytes_value(struct qi_provision *pv, json_t *v)
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	const char *hex = json_string_value(json_object_get(v, "hex"));
+	size_t len = hex ? strlen(hex) : 0;
+	if (!hex || len % 2)
+		return NULL;
+	char *s = qi_xmalloc(len / 2 + 1);
+	for (size_t i = 0; i < len / 2; i++) {
+		unsigned int byte;
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1 || byte == 0) {
+			free(s);
+			return NULL;
+		}
+		s[i] = (char)byte;
+	}
+	s[len / 2] = '\0';
+	pv->conv_decoded = qi_xrealloc(pv->conv_decoded, (pv->nconv_decoded + 1) * sizeof(*pv->conv_decoded));
+	pv->conv_decoded[pv->nconv_decoded++] = s;
+	return s;
 }
 
 /* PV->conv: OPT's, else the record's ("conversion": {origin, files:
@@ -138,8 +171,8 @@ static void recall_conversion(qi_handle *h, struct qi_provision *pv, const struc
 	const char **lines = qi_xmalloc((nr + 1) * sizeof(*lines));
 	json_t *f;
 	json_array_foreach(files, i, f) {
-		const char *name = json_string_value(json_object_get(f, "name"));
-		const char *t = json_string_value(json_object_get(f, "text"));
+		const char *name = bytes_value(pv, json_object_get(f, "name"));
+		const char *t = bytes_value(pv, json_object_get(f, "text"));
 		if (name && t) {
 			names[n] = name;
 			texts[n++] = t;
@@ -147,31 +180,50 @@ static void recall_conversion(qi_handle *h, struct qi_provision *pv, const struc
 	}
 	size_t m = 0;
 	json_array_foreach(rules, i, f)
-		if (json_string_value(f))
-			lines[m++] = json_string_value(f);
+		if ((lines[m] = bytes_value(pv, f)))
+			m++;
 	lines[m] = NULL;
 	pv->conv_rec = rec;
+	const char *origin = bytes_value(pv, json_object_get(c, "origin"));
 	pv->conv_own = (struct qi_mail_conversion){ .names = names, .texts = texts, .n = n,
 						    .rules = m ? lines : NULL,
-						    .origin = json_string_value(json_object_get(c, "origin")) };
+						    .origin = origin && *origin ? origin : NULL,
+						    .domain = bytes_value(pv, json_object_get(c, "domain")) };
 	if (!m)
 		free(lines);
 	pv->conv = &pv->conv_own;
+}
+
+/* S as JSON: a string, or {"hex": ...} when it is not UTF-8 (an alias
+ * of Latin-1 bytes), so that the record keeps every byte. */
+static json_t *bytes_json(const char *s)
+{
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	struct qi_buf b = { 0 };
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		qi_buf_addf(&b, "%02x", *p);
+	v = json_pack("{s:s}", "hex", b.data ? b.data : "");
+	qi_buf_free(&b);
+	return v;
 }
 
 /* "conversion" into the record O: what recall_conversion reads back. */
 static void record_conversion(const struct qi_provision *pv, json_t *o)
 {
 	const struct qi_mail_conversion *c = pv->conv;
-	if (conversion_empty(c) || !pv->mail)
+	if (conversion_empty(c) || (!pv->mail && !pv->svc))
 		return;
 	json_t *files = json_array(), *rules = json_array();
 	for (size_t i = 0; i < c->n; i++)
-		json_array_append_new(files, json_pack("{s:s, s:s}", "name", c->names[i], "text", c->texts[i]));
+		json_array_append_new(files, json_pack("{s:o, s:o}", "name", bytes_json(c->names[i]), "text",
+						       bytes_json(c->texts[i])));
 	for (const char *const *r = c->rules; r && *r; r++)
-		json_array_append_new(rules, json_string(*r));
-	json_object_set_new(o, "conversion", json_pack("{s:s, s:o, s:o}", "origin", c->origin ? c->origin : "",
-						       "files", files, "rules", rules));
+		json_array_append_new(rules, bytes_json(*r));
+	json_t *rec = json_pack("{s:o, s:o, s:o, s:o}", "origin", c->origin ? bytes_json(c->origin) : json_null(),
+				"domain", c->domain ? bytes_json(c->domain) : json_null(), "files", files, "rules", rules);
+	json_object_set_new(o, "conversion", rec);
 }
 
 void qi_provision_free(struct qi_provision *pv)

@@ -301,6 +301,13 @@ case_migrate() {
 			--json provision --profile netqmail --domain "$MTA_DOMAIN" --admin admin --mirror "file://$DISTFILES" --check
 		tap_unlike "$(tap_json plan.#.path)" 'smtproutes|virtualdomains|tcp\.smtp"|qmail-sales|rcpthosts' \
 			"a later provision keeps the converted files (its provision record has them)"
+		tap_run 0 "provision --check --diff for another domain" "$QINSTALL" --root "$c" --cache-dir "$QINSTALL_CACHE_DIR" \
+			--json provision --profile netqmail --domain mail.other.test --admin admin --mirror "file://$DISTFILES" \
+			--check --diff
+		tap_is "$(migconf_diff /var/qmail/control/defaultdomain)" other.test \
+			"there the old configuration's defaultdomain gives way to the new domain's"
+		tap_unlike "$(tap_json plan.#.path)" 'smtproutes|virtualdomains|tcp\.smtp"|qmail-sales' \
+			"and the other converted files stay"
 	fi
 	MIGRATE_WHILE_UP=
 	[ "$MIGRATE_MTA" = postfix ] && MIGRATE_WHILE_UP=_migrate_converted

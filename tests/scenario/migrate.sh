@@ -279,6 +279,17 @@ CONF
 		"after the stop, for up to --drain-timeout (300 s), with no mail from the network"
 	migrate 0 "--check --queue keep succeeds" --check --queue keep
 	tap_json_is queue.left.# 3 "keep lists the three messages as left"
+	# [mail] configure = no: no control or alias file, but the relay rules
+	printf '[profile]\ninclude = netqmail\n[mail]\nconfigure = no\n[services]\nsend = no\nsmtpd_auth = no\nsubmission = no\npop3 = no\n' >"$t/noconf.profile"
+	migrate 0 "--check --diff with [mail] configure = no succeeds" --check --diff --profile "$t/noconf.profile"
+	tap_json_is config.applied true "the conversion is still applied in part"
+	tap_json_has config.left_out.#.file control/smtproutes "smtproutes is left out"
+	tap_like "$(tap_json config.left_out.0.why)" "configure = no" "saying why"
+	tap_unlike "$(tap_json config.left_out.#.file)" "tcp\.smtp" "the rules are not left out"
+	tap_ok "/etc/tcp.smtp has mynetworks' rule" grep -qx '10.1.2.:allow,RELAYCLIENT=""' \
+		<(migconf_diff /etc/tcp.smtp)
+	tap_unlike "$(tap_json plan.#.path)" "/var/qmail/control" "and no control file is in the plan"
+	tap_like "$(tap_json steps.#.what)" "its SMTP rules are installed first in the rules file" "the config step says so"
 }
 
 case_bad_maincf() {
