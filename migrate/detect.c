@@ -19,11 +19,14 @@
 
 static const struct mta_def defs[] = {
 	{ MTA_POSTFIX, "postfix", "Postfix", "postfix.service", "/var/spool/postfix/pid/master.pid",
-	  { "postfix", NULL }, "postfix", "postfix.service", "/var/spool/postfix/pid/master.pid", "postfix" },
+	  { "postfix", NULL }, "postfix", "postfix.service", "/var/spool/postfix/pid/master.pid", "postfix",
+	  NULL, NULL },
 	{ MTA_EXIM, "exim", "Exim", "exim4.service", "/run/exim4/exim.pid",
-	  { "exim4-daemon-light", "exim4-daemon-heavy", NULL }, "exim", "exim.service", "/run/exim.pid", "exim" },
+	  { "exim4-daemon-light", "exim4-daemon-heavy", NULL }, "exim", "exim.service", "/run/exim.pid", "exim",
+	  NULL, NULL },
 	{ MTA_SENDMAIL, "sendmail", "sendmail", "sendmail.service", "/run/sendmail/mta/sendmail.pid",
-	  { "sendmail-bin", NULL }, "sendmail", "sendmail.service", "/run/sendmail.pid", "sendmail" },
+	  { "sendmail-bin", NULL }, "sendmail", "sendmail.service", "/run/sendmail.pid", "sendmail",
+	  "sm-client.service", "sm-client" },
 };
 
 /* Red Hat's packages that only switch the MTA (the guide removes them

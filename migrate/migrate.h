@@ -259,6 +259,10 @@ struct mta_def {
 	const char *rpm_unit;		/* and its systemd unit there */
 	const char *rpm_pidfile;	/* its pid file there */
 	const char *initscript;		/* its SysV script's name (chkconfig) */
+	/* a second service of the package's, enabled with it (Red Hat's
+	 * sendmail.service has Also=sm-client.service), or NULL: its unit
+	 * and its SysV script */
+	const char *rpm_also_unit, *also_initscript;
 };
 const struct mta_def *mta_def_named(const char *name);
 

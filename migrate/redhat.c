@@ -121,6 +121,7 @@ int rh_startup_off(struct rh_run *r)
 {
 	qi_handle *h = r->h;
 	const char *unit = r->m->unit, *script = r->m->def->initscript;
+	const char *units[] = { unit, r->m->def->rpm_also_unit }, *scripts[] = { script, r->m->def->also_initscript };
 	char **links = NULL;
 	size_t n = 0;
 	/* the .wants and .requires directories of /etc/systemd/system (real
@@ -136,17 +137,23 @@ int rh_startup_off(struct rh_run *r)
 		if (e->d_name[0] == '.' || !wants_dir(e->d_name, NULL))
 			continue;
 		char *dir = qi_xasprintf("/etc/systemd/system/%s", e->d_name);
-		scan_dir(h, dir, same_name, unit, &links, &n);
+		for (int u = 0; u < 2; u++)
+			if (units[u])
+				scan_dir(h, dir, same_name, units[u], &links, &n);
 		free(dir);
 	}
 	if (d)
 		closedir(d);
 	for (int level = 0; level <= 6; level++) {
 		char dir[32];
-		snprintf(dir, sizeof(dir), "/etc/rc.d/rc%d.d", level);
-		scan_dir(h, dir, rc_link, script, &links, &n);
-		snprintf(dir, sizeof(dir), "/etc/rc%d.d", level);
-		scan_dir(h, dir, rc_link, script, &links, &n);
+		for (int u = 0; u < 2; u++) {
+			if (!scripts[u])
+				continue;
+			snprintf(dir, sizeof(dir), "/etc/rc.d/rc%d.d", level);
+			scan_dir(h, dir, rc_link, scripts[u], &links, &n);
+			snprintf(dir, sizeof(dir), "/etc/rc%d.d", level);
+			scan_dir(h, dir, rc_link, scripts[u], &links, &n);
+		}
 	}
 	if (n > 1)
 		qsort(links, n, sizeof(*links), cmp_str);
@@ -157,11 +164,12 @@ int rh_startup_off(struct rh_run *r)
 			script);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!qi_check(h) && (rc = qi_remove(h, links[i])) < 0)
+			break;
+		const char *base = strrchr(links[i], '/') + 1;
 		rh_step(r, "startup", "%s removed (%s enabled at start-up; the rollback puts it back)", links[i],
-			strstr(links[i], "/rc") ? script : unit);
+			strstr(links[i], "/rc") ? base + 3 : base);
 		json_array_append_new(out, json_string(links[i]));
-		if (!qi_check(h))
-			rc = qi_remove(h, links[i]);
 	}
 	rpm_names_free(links, n);
 	return rc;

@@ -6,7 +6,8 @@
 # the alternatives group mta (sendmail's choice at 90 with its followers)
 # and the guide's chain, /usr/sbin/sendmail -> /etc/alternatives/mta ->
 # /usr/sbin/sendmail.sendmail; sendmail.service enabled in
-# multi-user.target.wants and a SysV S80sendmail link.
+# multi-user.target.wants and a SysV S80sendmail link (and sm-client's, which
+# sendmail.service enables with it).
 #   migrate   detected through rpm (from.database rpm, package sendmail,
 #             mailx listed as requiring an MTA); rpm -q sendmail says it is
 #             gone, mailx stays; its .rpm kept (rebuilt: no package cache);
@@ -47,6 +48,9 @@ rpmroot_make "$C" sendmail || tap_skip_all "the rpm root could not be made (see 
 mkdir -p "$C/etc/systemd/system/multi-user.target.wants" "$C/etc/rc.d/rc3.d" "$C/etc/rc.d/init.d"
 ln -s /usr/lib/systemd/system/sendmail.service "$C/etc/systemd/system/multi-user.target.wants/sendmail.service"
 ln -s ../init.d/sendmail "$C/etc/rc.d/rc3.d/S80sendmail"
+# sendmail.service's Also=sm-client.service: enabled with it
+ln -s /usr/lib/systemd/system/sm-client.service "$C/etc/systemd/system/multi-user.target.wants/sm-client.service"
+ln -s ../init.d/sm-client "$C/etc/rc.d/rc3.d/S80sm-client"
 TAP_TREE_EXCLUDE="var/lib/qinstall var/lib/rpm"
 before=$(tap_tree "$C")
 rpm_before=$(rpm --root "$C" --dbpath /var/lib/rpm -qa | sort)
@@ -104,6 +108,9 @@ case_migrate() {
 	tap_ok "the unit's start-up link is gone" test ! -L "$C/etc/systemd/system/multi-user.target.wants/sendmail.service"
 	tap_ok "the SysV start-up link is gone" test ! -L "$C/etc/rc.d/rc3.d/S80sendmail"
 	tap_json_has startup_removed /etc/rc.d/rc3.d/S80sendmail "and said"
+	tap_ok "sm-client's start-up links are gone too (enabled with sendmail)" \
+		test ! -L "$C/etc/systemd/system/multi-user.target.wants/sm-client.service" -a ! -L "$C/etc/rc.d/rc3.d/S80sm-client"
+	tap_json_has startup_removed /etc/systemd/system/multi-user.target.wants/sm-client.service "and said"
 
 	tap_run 0 "rollback" "$QINSTALL" --root "$C" --cache-dir "$QINSTALL_CACHE_DIR" --json rollback
 	tap_is "$(rpm --root "$C" --dbpath /var/lib/rpm -qa | sort)" "$rpm_before" "rpm -qa is as before"
