@@ -1623,13 +1623,14 @@ static void plan_conversion(struct mig *g, json_t *o)
 			if (!smtpd) {
 				why = "[services] smtpd = no: qinstall writes no SMTP rules";
 			} else {
-				size_t max = strlen(f->text) / 2 + 2;
-				g->conv_rules = qi_xrealloc(g->conv_rules, max * sizeof(*g->conv_rules));
-				memset(g->conv_rules, 0, max * sizeof(*g->conv_rules));
 				for (const char *s = f->text; *s;) {
 					size_t len = strcspn(s, "\n");
-					if (len && *s != '#')
+					if (len && *s != '#') {
+						g->conv_rules = qi_xrealloc(g->conv_rules, (nrules + 2) *
+									    sizeof(*g->conv_rules));
 						g->conv_rules[nrules++] = qi_xasprintf("%.*s", (int)len, s);
+						g->conv_rules[nrules] = NULL;
+					}
 					s += len + (s[len] == '\n');
 				}
 				continue;

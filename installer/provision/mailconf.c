@@ -93,24 +93,32 @@ static char *host_fqdn(void)
 	return out;
 }
 
+json_t *qi_provision_record_load(qi_handle *h)
+{
+	char *text = NULL;
+	size_t len;
+	struct stat st;
+	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0) {
+		qi_clear_error(h);
+		return NULL;
+	}
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	free(text);
+	return rec;
+}
+
 /* KEY ("domain", "admin") of the last provision's record in ROOT, so
  * that provisioning again without --domain or --admin keeps what the
  * first one was given (and the smoke test knows the admin). */
 char *qi_provision_recorded(qi_handle *h, const char *key)
 {
-	char *text = NULL, *out = NULL;
-	size_t len;
-	struct stat st;
-	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0 || qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0) {
-		qi_clear_error(h);
-		return NULL;
-	}
-	json_t *rec = json_loadb(text, len, 0, NULL);
+	char *out = NULL;
+	json_t *rec = qi_provision_record_load(h);
 	const char *v = json_string_value(json_object_get(rec, key));
 	if (v && *v)
 		out = qi_xstrdup(v);
 	json_decref(rec);
-	free(text);
 	return out;
 }
 

@@ -150,16 +150,7 @@ static void recall_conversion(qi_handle *h, struct qi_provision *pv, const struc
 		pv->conv = opt->conversion;
 		return;
 	}
-	char *text = NULL;
-	size_t len;
-	struct stat st;
-	if (qi_root_lstat(h, QI_PROVISION_RECORD, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    qi_root_read(h, QI_PROVISION_RECORD, &text, &len) < 0) {
-		qi_clear_error(h);
-		return;
-	}
-	json_t *rec = json_loadb(text, len, 0, NULL);
-	free(text);
+	json_t *rec = qi_provision_record_load(h);
 	json_t *c = json_object_get(rec, "conversion"), *files = json_object_get(c, "files"),
 	       *rules = json_object_get(c, "rules");
 	size_t nf = json_array_size(files), nr = json_array_size(rules), n = 0, i;

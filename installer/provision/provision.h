@@ -422,6 +422,10 @@ struct qi_mailconf;
  * them (qi_provision_prepare and plan resolve them once, for every step).
  * Usage errors for a bad domain or admin; an error for an rcpthosts that
  * the administrator left empty. Reads only. */
+/* ROOT's provision record (QI_PROVISION_RECORD) parsed, or NULL when
+ * there is none, it is not a regular file or it does not parse (reads
+ * only; no error left). New reference. */
+json_t *qi_provision_record_load(qi_handle *h);
 int qi_mailconf_prepare(qi_handle *h, const struct qi_profile *p, const struct qi_account_ids *ids,
 			const struct qi_mail_conversion *conv, struct qi_mailconf **out);
 void qi_mailconf_free(struct qi_mailconf *mc);
